@@ -1,0 +1,289 @@
+"""Code generation: analysed IR to one black-formatted PyTorch module.
+
+Python decides names and lines here; the Jinja templates under `templates/`
+hold the file's layout. jinja2 and black are imported only when generating.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from . import __version__
+from . import symbolic as sy
+from .infer import Analysis
+from .ir import ClassIR, Ctor, Layer, LayerRef, Node, Parallel, Repeat, Residual, Shape, Value
+from .naming import class_name, py_ident
+from .resources import read_text
+
+# Attributes nn.Module already has: a submodule must not shadow them.
+_MODULE_ATTRS = frozenset(
+    "training forward train eval parameters buffers children modules state_dict load_state_dict apply to cuda cpu "
+    "type float double half bfloat16 zero_grad register_buffer register_parameter add_module get_submodule "
+    "named_parameters named_buffers named_children named_modules requires_grad_ extra_repr dump_patches "
+    "call_super_init compile ipu xpu mtia share_memory".split()
+)
+
+
+_LINE_LENGTH = 88  # black's default, used for the generated file
+_FORWARD_INDENT = " " * 8
+
+
+@dataclass(frozen=True)
+class _ClassView:
+    """What the class template renders."""
+
+    name: str
+    docstring: str
+    signature: str
+    init_lines: tuple[str, ...]
+    forward_lines: tuple[str, ...]
+
+
+def generate(analysis: Analysis, source_name: str) -> str:
+    """Render the analysed program as Python source, formatted by black.
+
+    Args:
+        analysis: the result of `infer.analyze`.
+        source_name: the spec's file name, for the header.
+
+    Raises:
+        RuntimeError: black rejected the generated text (a legoc bug); the
+            message holds the unformatted text.
+    """
+    import black
+    import jinja2
+
+    names = _class_names(analysis.classes)
+    views = [_class_view(ir, names, analysis.defaults.get(ir.name) if ir.kind == "model" else None) for ir in analysis.classes]
+    uses_torch = any("torch." in line for v in views for line in v.forward_lines)
+    imports = (["import torch"] if uses_torch else []) + ["from torch import nn"]
+    env = jinja2.Environment(
+        loader=jinja2.FunctionLoader(lambda name: read_text("templates", name)),
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+        autoescape=False,
+    )
+    models = [ir.name for ir in analysis.classes if ir.kind == "model"]
+    summary = "PyTorch modules for " + (", ".join(names[m] for m in models) if models else "the spec's blocks") + "."
+    text = env.get_template("module.py.j2").render(
+        version=__version__,
+        source=_comment_safe(source_name),
+        summary=_doc_escape(summary),
+        imports=imports,
+        classes=views,
+    )
+    try:
+        return black.format_str(text, mode=black.Mode(line_length=_LINE_LENGTH))
+    except Exception as exc:  # black's errors have no common base class
+        raise RuntimeError(f"legoc generated code that black cannot format ({exc}); this is a legoc bug.\n{text}") from exc
+
+
+def _class_names(classes: tuple[ClassIR, ...]) -> dict[str, str]:
+    names: dict[str, str] = {}
+    taken: set[str] = {"nn", "torch"}
+    for ir in classes:
+        base = class_name(ir.name)
+        name, n = base, 2
+        while name in taken:
+            name, n = f"{base}{n}", n + 1
+        taken.add(name)
+        names[ir.name] = name
+    return names
+
+
+class _Writer:
+    """Builds one class's `__init__` and `forward` lines."""
+
+    def __init__(self, ir: ClassIR, names: dict[str, str]):
+        self.names = names
+        self.init: list[str] = []
+        self.forward: list[str] = []
+        self.attrs = _attribute_names(ir.body)
+        self.locals: set[str] = {"x"}
+
+    def line(self, code: str, shape: Shape | None = None) -> None:
+        """Add a forward line, with the shape after it as a trailing comment,
+        or as a comment line above it where the two would not fit in 88
+        columns (black would otherwise wrap the call around the comment)."""
+        if shape is None:
+            self.forward.append(code)
+        elif len(_FORWARD_INDENT) + len(code) + 4 + len(_shape(shape)) <= _LINE_LENGTH:
+            self.forward.append(f"{code}  # {_shape(shape)}")
+        else:
+            self.forward += [f"# {_shape(shape)}", code]
+
+    def fresh(self, base: str) -> str:
+        name, n = base, 1
+        while name in self.locals:
+            name, n = f"{base}_{n}", n + 1
+        self.locals.add(name)
+        return name
+
+    def ctor(self, c: Ctor) -> str:
+        if c.kind == "param":
+            return f"{c.target}()"
+        if c.kind == "sequential":
+            return f"nn.Sequential({', '.join(self.ctor(a) for a in c.args)})"  # type: ignore[arg-type]
+        target = self.names[c.target] if c.kind == "block" else c.target
+        args = [_value(a) for a in c.args] + [f"{k}={_value(v)}" for k, v in c.kwargs]  # type: ignore[arg-type]
+        return f"{target}({', '.join(args)})"
+
+    def nodes(self, nodes: tuple[Node, ...], src: str, dst: str) -> None:
+        for node in nodes:
+            self.node(node, src, dst)
+            src = dst
+
+    def node(self, node: Node, src: str, dst: str) -> None:
+        if isinstance(node, Layer):
+            attr = self.attrs[id(node)]
+            self.init.append(f"self.{attr} = {self.ctor(node.ctor)}")
+            self.line(f"{dst} = self.{attr}({src})", node.out)
+        elif isinstance(node, Repeat):
+            attr = self.attrs[id(node)]
+            count = sy.to_text(node.count, code=True)
+            if node.rest is None:
+                built = f"nn.Sequential(*({self.ctor(node.first)} for _ in range({count})))"
+            else:
+                rest = sy.to_text(sy.sub(node.count, 1), code=True)
+                built = f"nn.Sequential({self.ctor(node.first)}, *({self.ctor(node.rest)} for _ in range({rest})))"
+            self.init.append(f"self.{attr} = {built}")
+            self.line(f"{dst} = self.{attr}({src})", node.out)
+        elif isinstance(node, Residual):
+            self.residual(node, src, dst)
+        else:
+            self.parallel(node, src, dst)
+
+    def residual(self, node: Residual, src: str, dst: str) -> None:
+        skip = self.fresh("identity")
+        if node.projection is None:
+            self.line(f"{skip} = {src}")
+        else:
+            attr = self.attrs[id(node)]
+            built = self.ctor(node.projection)
+            if node.needs_projection == sy.TRUE:
+                self.init.append(f"self.{attr} = {built}")
+            else:
+                self.init.append(f"if {sy.to_text(node.needs_projection, code=True)}:")
+                self.init.append(f"    self.{attr} = {built}")
+                self.init.append("else:")
+                self.init.append(f"    self.{attr} = nn.Identity()")
+            self.line(f"{skip} = self.{attr}({src})")
+        self.nodes(node.body, src, dst)
+        if node.mode == "add":
+            self.line(f"{dst} = {dst} + {skip}", node.out)
+        else:
+            self.line(f"{dst} = torch.cat([{skip}, {dst}], dim=1)", node.out)
+
+    def parallel(self, node: Parallel, src: str, dst: str) -> None:
+        outs = []
+        for branch in node.branches:
+            if not branch:
+                outs.append(src)
+                continue
+            var = self.fresh("branch")
+            self.nodes(branch, src, var)
+            outs.append(var)
+        if node.mode == "cat":
+            self.line(f"{dst} = torch.cat([{', '.join(outs)}], dim=1)", node.out)
+        else:
+            self.line(f"{dst} = {' + '.join(outs)}", node.out)
+
+
+def _attribute_names(body: tuple[Node, ...]) -> dict[int, str]:
+    """Attribute names for a class's modules: the layer's name, numbered in
+    order when several layers share it (`conv1`, `conv2`), made safe."""
+    owners: list[tuple[int, str]] = []
+
+    def walk(nodes) -> None:
+        for n in nodes:
+            if isinstance(n, (Layer, Repeat)):
+                owners.append((id(n), n.hint))
+            elif isinstance(n, Residual):
+                if n.projection is not None:
+                    owners.append((id(n), "shortcut"))
+                walk(n.body)
+            elif isinstance(n, Parallel):
+                for b in n.branches:
+                    walk(b)
+
+    walk(body)
+    counts: dict[str, int] = {}
+    for _, hint in owners:
+        counts[hint] = counts.get(hint, 0) + 1
+    seen: dict[str, int] = {}
+    names: dict[int, str] = {}
+    taken: set[str] = set()
+    for key, hint in owners:
+        base = py_ident(hint)
+        if base in _MODULE_ATTRS:
+            base += "_"
+        if counts[hint] > 1:
+            seen[hint] = seen.get(hint, 0) + 1
+            base = f"{base}{seen[hint]}"
+        name, n = base, 2
+        while name in taken:
+            name, n = f"{base}_{n}", n + 1
+        taken.add(name)
+        names[key] = name
+    return names
+
+
+def _class_view(ir: ClassIR, names: dict[str, str], defaults: ClassIR | None) -> _ClassView:
+    writer = _Writer(ir, names)
+    writer.nodes(ir.body, "x", "x")
+    params = ["self"] + [sy.to_text(p, code=True) for p in ir.size_params]
+    for p in ir.params:
+        params.append(p.code if p.default is None else f"{p.code}={_value(p.default)}")
+    doc = list(ir.doc) or [f"The {ir.kind} `{ir.name}`."]
+    doc.append("")
+    doc.append(f"Input: {_shape(ir.input)}.")
+    doc.append(f"Output: {_shape(ir.output)}.")
+    if defaults is not None:
+        count = sy.value_of(defaults.n_params)
+        if isinstance(count, int) and defaults.output != ir.output:
+            doc.append(f"With the default arguments the output is {_shape(defaults.output)}.")
+        if isinstance(count, int):
+            doc.append(f"Trainable parameters with the default arguments: {count:,}.")
+    return _ClassView(
+        name=names[ir.name],
+        docstring=_docstring(doc),
+        signature=", ".join(params),
+        init_lines=tuple(writer.init),
+        forward_lines=tuple(writer.forward),
+    )
+
+
+def _value(v: Value) -> str:
+    return v.code if isinstance(v, LayerRef) else sy.to_text(v, code=True)
+
+
+def _shape(shape: Shape) -> str:
+    return "[" + ", ".join(["B", *(str(d) for d in shape)]) + "]"
+
+
+def _doc_escape(text: str) -> str:
+    """Text safe inside a triple-quoted string: backslashes and control
+    characters escaped, and no run of quotes that could close the string."""
+    out = []
+    for i, ch in enumerate(text):
+        if ch == "\\":
+            out.append("\\\\")
+        elif ch == '"' and (text[i + 1 : i + 2] == '"' or i == len(text) - 1):
+            out.append('\\"')
+        elif not ch.isprintable():
+            out.append(ch.encode("unicode_escape").decode("ascii"))
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
+def _docstring(lines: list[str]) -> str:
+    body = "\n    ".join(_doc_escape(line) if line else "" for line in lines)
+    return f'"""{body}\n    """' if len(lines) > 1 else f'"""{body}"""'
+
+
+def _comment_safe(text: str) -> str:
+    """A file name made safe for a one-line comment."""
+    return "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii") for ch in text)

@@ -1,0 +1,69 @@
+"""The compiler's entry points: text in, analysis or Python source out.
+
+    parse (parser.py) -> shape inference (infer.py) -> code generation (codegen.py)
+
+Nothing here imports torch; jinja2 and black are imported only by
+`compile_source`, when code is generated.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+from . import syntax
+from .diagnostics import Diagnostic
+from .infer import Analysis, analyze
+from .parser import parse
+from .resources import read_text
+
+PRELUDE_NAME = "<prelude>"
+
+
+@lru_cache(maxsize=1)
+def prelude() -> syntax.Program:
+    """The prelude's blocks (conv1x1, conv3x3_bn_act, ...), parsed once."""
+    return parse(read_text("grammar", "prelude.lego"), PRELUDE_NAME)
+
+
+def check_source(text: str, name: str) -> Analysis:
+    """Parse and shape-check one spec.
+
+    Args:
+        text: the .lego source.
+        name: the file name diagnostics report.
+
+    Returns:
+        The analysis: classes to generate, each model's figures with its
+        default arguments, and warnings.
+
+    Raises:
+        SpecError: the spec has errors; `.diagnostics` lists them.
+    """
+    return analyze(parse(text, name), prelude())
+
+
+@dataclass(frozen=True)
+class Compiled:
+    """A generated module and the analysis it came from."""
+
+    code: str
+    analysis: Analysis
+
+    @property
+    def warnings(self) -> tuple[Diagnostic, ...]:
+        return self.analysis.diagnostics
+
+
+def compile_source(text: str, name: str) -> Compiled:
+    """Compile one spec to the text of a standalone PyTorch module.
+
+    The same text and name always give the same bytes.
+
+    Raises:
+        SpecError: the spec has errors; `.diagnostics` lists them.
+    """
+    from .codegen import generate
+
+    analysis = check_source(text, name)
+    return Compiled(generate(analysis, name.replace("\\", "/").rsplit("/", 1)[-1]), analysis)

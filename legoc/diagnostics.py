@@ -1,0 +1,109 @@
+"""Source positions and user-facing diagnostics.
+
+A mistake in a user's spec is a `Diagnostic` value, never a Python exception
+that escapes to the user: stages collect diagnostics and the CLI prints them.
+`SpecError` carries diagnostics out of a stage that cannot go on.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True, slots=True)
+class Span:
+    """A range in a source file; lines and columns are 1-based, end exclusive."""
+
+    file: str
+    line: int
+    column: int
+    end_line: int
+    end_column: int
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}:{self.column}"
+
+
+@dataclass(frozen=True, slots=True)
+class Note:
+    """A secondary message attached to a diagnostic, optionally at a place."""
+
+    message: str
+    span: Span | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Diagnostic:
+    """One problem found in a spec.
+
+    Attributes:
+        severity: "error" or "warning".
+        span: where the problem is.
+        message: one sentence saying what is wrong.
+        notes: where the values involved came from (call sites, shapes).
+        hint: a suggested fix, if there is one.
+    """
+
+    severity: str
+    span: Span
+    message: str
+    notes: tuple[Note, ...] = ()
+    hint: str | None = None
+
+
+class SpecError(Exception):
+    """Raised inside the compiler to abandon work on a spec that has errors.
+
+    Carries the diagnostics; the CLI turns them into exit status 1.
+    """
+
+    def __init__(self, diagnostics: list[Diagnostic] | tuple[Diagnostic, ...]):
+        super().__init__("\n".join(d.message for d in diagnostics))
+        self.diagnostics = tuple(diagnostics)
+
+
+def error(span: Span, message: str, *, notes=(), hint: str | None = None) -> SpecError:
+    """Build a `SpecError` holding a single error diagnostic."""
+    return SpecError([Diagnostic("error", span, message, tuple(notes), hint)])
+
+
+@dataclass(frozen=True, slots=True)
+class SourceFile:
+    """A spec's text and the name it is reported under."""
+
+    name: str
+    text: str
+    lines: tuple[str, ...] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "lines", tuple(self.text.splitlines()))
+
+    def line_text(self, line: int) -> str:
+        return self.lines[line - 1] if 0 < line <= len(self.lines) else ""
+
+
+def render(diag: Diagnostic, sources: dict[str, SourceFile]) -> str:
+    """Format a diagnostic as `FILE:LINE:COL: severity: message`, then the
+    source line with a caret range under the span, then notes and the hint."""
+    out = [f"{diag.span}: {diag.severity}: {diag.message}"]
+    out += _excerpt(diag.span, sources)
+    for note in diag.notes:
+        where = f"{note.span}: " if note.span else ""
+        out.append(f"{where}note: {note.message}")
+        if note.span:
+            out += _excerpt(note.span, sources)
+    if diag.hint:
+        out.append(f"  help: {diag.hint}")
+    return "\n".join(out)
+
+
+def _excerpt(span: Span, sources: dict[str, SourceFile]) -> list[str]:
+    source = sources.get(span.file)
+    if source is None:
+        return []
+    text = source.line_text(span.line).expandtabs(1)
+    if not text.strip():
+        return []
+    end = span.end_column if span.end_line == span.line else len(text) + 1
+    width = max(1, end - span.column)
+    return [f"  {text}", "  " + " " * (span.column - 1) + "^" + "~" * (width - 1)]

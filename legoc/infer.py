@@ -1,0 +1,692 @@
+"""Shape inference: from the syntax tree to the analysed IR.
+
+Each block is analysed once per input rank, with its parameters and input
+sizes as symbols, giving a `ClassIR` whose sizes are expressions over its
+constructor arguments. A caller uses a block's `ClassIR` as a summary: it
+substitutes its own values for the block's symbols. Models are analysed the
+same way; their checks are then decided with the parameters' defaults.
+
+Every size check that cannot be decided inside a block travels up, with a
+note for each call site, until a caller's values decide it.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass, replace
+
+from . import symbolic as sy
+from . import syntax as s
+from .diagnostics import Diagnostic, Note, Span, SpecError, error
+from .ir import Check, ClassIR, Ctor, Layer, LayerRef, Node, ParamIR, Parallel, Repeat, Residual, Shape, Value
+from .naming import py_ident
+from .primitives import AUTO, PRIMITIVES, REQUIRED, Call as PrimCall, PrimOut, show_shape
+from .symbolic import Expr, Sym
+
+_SPATIAL = {1: (), 2: (("L", "length"),), 3: (("H", "height"), ("W", "width")), 4: (("D", "depth"), ("H", "height"), ("W", "width"))}
+
+
+@dataclass(frozen=True)
+class Flow:
+    """The tensor between two statements, and what the statements since the
+    start of the enclosing residual body did to each axis (see `ClassIR`)."""
+
+    shape: Shape
+    keep: tuple[Expr | None, ...]
+    stride: tuple[Expr | None, ...]
+
+    @staticmethod
+    def start(shape: Shape) -> "Flow":
+        return Flow(shape, (None,) * len(shape), (sy.ONE,) * len(shape))
+
+    def then(self, shape: Shape, keep, stride) -> "Flow":
+        """The flow after a layer whose effects on each axis are `keep` and
+        `stride` (mappings from axis, or tuples over the axes; an axis not
+        mapped keeps its size, and a stride of None is not a whole stride)."""
+        if len(shape) != len(self.shape):
+            return Flow(shape, (sy.FALSE,) * len(shape), (None,) * len(shape))
+        keep = dict(enumerate(keep)) if isinstance(keep, tuple) else keep
+        stride = dict(enumerate(stride)) if isinstance(stride, tuple) else stride
+        strides = []
+        for axis, prev in enumerate(self.stride):
+            factor = stride.get(axis, sy.ONE)
+            strides.append(None if factor is None or prev is None else sy.mul(prev, factor))
+        keeps = tuple(_and(old, keep.get(axis)) for axis, old in enumerate(self.keep))
+        return Flow(shape, keeps, tuple(strides))
+
+
+@dataclass(frozen=True)
+class _Scope:
+    """What names mean inside one definition."""
+
+    definition: str
+    env: dict[str, Value]
+
+
+@dataclass
+class _Body:
+    """Accumulates the analysis of a statement sequence."""
+
+    nodes: list[Node]
+    n_params: Expr
+    checks: list[Check]
+
+    @staticmethod
+    def empty() -> "_Body":
+        return _Body([], sy.ZERO, [])
+
+
+class _Failed(Exception):
+    """A definition this one depends on already failed and was reported."""
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """The result of shape inference over a program.
+
+    classes: the blocks (callees first) and models to generate.
+    defaults: for each model, its ClassIR with the parameters' defaults
+        substituted (concrete input/output shapes and parameter count).
+    diagnostics: warnings (errors are raised).
+    """
+
+    classes: tuple[ClassIR, ...]
+    defaults: dict[str, ClassIR]
+    diagnostics: tuple[Diagnostic, ...]
+
+
+def analyze(program: s.Program, prelude: s.Program) -> Analysis:
+    """Infer shapes for every model in `program`, with `prelude`'s blocks
+    available (the program's own definitions shadow them).
+
+    Raises:
+        SpecError: with every error found.
+    """
+    return _Analyzer(program, prelude).run()
+
+
+class _Analyzer:
+    def __init__(self, program: s.Program, prelude: s.Program):
+        self.defs: dict[str, s.Definition] = {d.name: d for d in prelude.definitions}
+        self.user: list[s.Definition] = []
+        self.errors: list[Diagnostic] = []
+        seen: dict[str, s.Definition] = {}
+        for d in program.definitions:
+            if d.name in seen:
+                self._report(error(d.span, f"`{d.name}` is defined twice", notes=[Note("first defined here", seen[d.name].span)]))
+                continue
+            if d.name in PRIMITIVES:
+                self._report(error(d.span, f"`{d.name}` is a primitive layer and cannot be redefined"))
+                continue
+            seen[d.name] = d
+            self.defs[d.name] = d
+            self.user.append(d)
+        self.cache: dict[str, ClassIR | None] = {}
+        self.ranks: dict[str, tuple[int, Span]] = {}
+        self.active: list[str] = []
+        self.order: list[ClassIR] = []
+
+    def _report(self, exc: SpecError) -> None:
+        for d in exc.diagnostics:
+            if d not in self.errors:
+                self.errors.append(d)
+
+    def run(self) -> Analysis:
+        models, defaults = [], {}
+        for d in self.user:
+            if d.kind != "model":
+                continue
+            try:
+                ir = self.model(d)
+            except SpecError as exc:
+                self._report(exc)
+                continue
+            except _Failed:
+                continue
+            models.append(ir)
+            defaults[d.name] = self.decide(ir, d)
+        if self.errors:
+            raise SpecError(self.errors)
+        warnings = tuple(
+            Diagnostic("warning", d.span, f"block `{d.name}` is not used by any model, so no code is generated for it")
+            for d in self.user
+            if d.kind == "block" and d.name not in self.cache
+        )
+        return Analysis(tuple(self.order) + tuple(models), defaults, warnings)
+
+    # ------------------------------------------------------------ definitions
+
+    def _params(self, d: s.Definition) -> tuple[list[ParamIR], dict[str, Value]]:
+        params, env = [], {}
+        for p in d.params:
+            if p.name in env:
+                raise error(p.span, f"parameter `{p.name}` is listed twice")
+            if p.name in ("in_channels", "in_features"):
+                raise error(p.span, f"`{p.name}` is reserved: legoc passes the input's size under this name")
+            default = None
+            if p.default is not None:
+                default = self.value(p.default, _Scope(d.name, {}))
+                if isinstance(default, Expr) and not sy.is_const(default):
+                    raise error(p.default.span, "a default must be a constant")
+            code = py_ident(p.name)
+            if isinstance(default, LayerRef):
+                env[p.name] = LayerRef("param", p.name, code)
+            else:
+                env[p.name] = Sym(f"p:{p.name}", p.name, code)
+            params.append(ParamIR(p.name, code, default))
+        return params, env
+
+    def block(self, name: str, rank: int, span: Span) -> ClassIR:
+        d = self.defs[name]
+        if name in self.active:
+            raise error(span, f"block `{name}` calls itself; blocks cannot be recursive")
+        if name in self.ranks and self.ranks[name][0] != rank:
+            first_rank, first_span = self.ranks[name]
+            raise error(
+                span,
+                f"block `{name}` gets an input of rank {rank} here but of rank {first_rank} elsewhere; "
+                "one block makes one class, so its input rank is fixed",
+                notes=[Note(f"first used with rank {first_rank} here", first_span)],
+            )
+        if name in self.cache:
+            ir = self.cache[name]
+            if ir is None:
+                raise _Failed()
+            return ir
+        self.ranks[name] = (rank, span)
+        self.active.append(name)
+        try:
+            params, env = self._params(d)
+            labels = _SPATIAL.get(rank)
+            if labels is None:
+                raise error(span, f"block inputs must have rank 1 to 4, not {rank}")
+            first = "in_features" if rank == 1 else "in_channels"
+            shape: Shape = (Sym("in:0", first, first),) + tuple(
+                Sym(f"in:{i + 1}", label, code) for i, (label, code) in enumerate(labels)
+            )
+            scope = _Scope(name, env)
+            body, flow = self.sequence(d.body, Flow.start(shape), scope)
+            checks = self._settle(body.checks)
+            needed = set().union(*(_ctor_symbols(n) for n in body.nodes)) if body.nodes else set()
+            size_params = tuple(sym for sym in shape if sym in needed)
+            ir = ClassIR(
+                "block", name, tuple(params), size_params, shape, flow.shape, tuple(body.nodes),
+                body.n_params, flow.keep, flow.stride, tuple(checks), d.doc, d.span,
+            )
+        except (SpecError, _Failed):
+            self.cache[name] = None
+            raise
+        finally:
+            self.active.pop()
+        self.cache[name] = ir
+        self.order.append(ir)
+        return ir
+
+    def model(self, d: s.Definition) -> ClassIR:
+        params, env = self._params(d)
+        if not d.body or not isinstance(d.body[0], s.Input):
+            raise error(d.span, f"model `{d.name}` must start with its input shape, e.g. `input [3, H, W]`")
+        stmt = d.body[0]
+        scope = _Scope(d.name, env)
+        dims = []
+        for dim in stmt.dims:
+            if isinstance(dim, s.Name) and dim.id not in env:
+                dims.append(Sym(f"dim:{dim.id}", dim.id, py_ident(dim.id)))
+                continue
+            value = self.number(dim, scope)
+            dims.append(value)
+        if not dims:
+            raise error(stmt.span, "the input shape needs at least one axis")
+        shape = tuple(dims)
+        body, flow = self.sequence(d.body[1:], Flow.start(shape), scope)
+        param_syms = {v for v in env.values() if isinstance(v, Sym)}
+        for node in _layers(body.nodes):
+            stray = sorted((sym.label for sym in _ctor_symbols(node) - param_syms), key=str)
+            if stray:
+                raise error(
+                    node.span,
+                    f"this layer's size depends on the input's symbolic size {', '.join(stray)}; "
+                    "give the model a fixed input size for that axis",
+                )
+        checks = self._settle(body.checks)
+        return ClassIR(
+            "model", d.name, tuple(params), (), shape, flow.shape, tuple(body.nodes), body.n_params,
+            flow.keep, flow.stride, tuple(checks), d.doc, d.span,
+        )
+
+    def decide(self, ir: ClassIR, d: s.Definition) -> ClassIR:
+        """Substitute a model's defaults; report the checks that then fail."""
+        mapping = {f"p:{p.name}": p.default for p in ir.params if isinstance(p.default, Expr)}
+        missing = [p.name for p in ir.params if p.default is None]
+        if missing:
+            self._report(error(d.span, f"model parameters need defaults: {', '.join(missing)}"))
+            return ir
+        checks = self._settle([_subst_check(c, mapping) for c in ir.checks])
+        return replace(
+            ir,
+            input=tuple(sy.substitute(x, mapping) for x in ir.input),
+            output=tuple(sy.substitute(x, mapping) for x in ir.output),
+            n_params=sy.substitute(ir.n_params, mapping),
+            checks=tuple(checks),
+        )
+
+    def _settle(self, checks: list[Check]) -> list[Check]:
+        """Report checks that fail outright; drop those that hold; keep the rest."""
+        open_checks = []
+        for c in checks:
+            if c.cond == sy.FALSE:
+                self._report(SpecError([Diagnostic("error", c.span, _render_message(c.message), c.notes, c.hint)]))
+            elif c.cond != sy.TRUE:
+                open_checks.append(c)
+        return open_checks
+
+    # ------------------------------------------------------------- statements
+
+    def sequence(self, stmts, flow: Flow, scope: _Scope) -> tuple[_Body, Flow]:
+        body = _Body.empty()
+        for stmt in stmts:
+            flow = self.statement(stmt, flow, scope, body)
+        return body, flow
+
+    def statement(self, stmt: s.Stmt, flow: Flow, scope: _Scope, body: _Body) -> Flow:
+        if isinstance(stmt, s.Call):
+            node, n_params, checks, out = self.call(stmt, flow, scope)
+            body.nodes.append(node)
+            body.n_params = sy.add(body.n_params, n_params)
+            body.checks += checks
+            return out
+        if isinstance(stmt, s.Group):
+            for inner in stmt.body:
+                flow = self.statement(inner, flow, scope, body)
+            return flow
+        if isinstance(stmt, s.Residual):
+            return self.residual(stmt, flow, scope, body)
+        if isinstance(stmt, s.Parallel):
+            return self.parallel(stmt, flow, scope, body)
+        if isinstance(stmt, s.Repeat):
+            return self.repeat(stmt, flow, scope, body)
+        assert isinstance(stmt, s.Input)
+        raise error(stmt.span, "`input` must be the first line of a model")
+
+    def call(self, stmt: s.Call, flow: Flow, scope: _Scope, fill: dict[str, Expr] | None = None):
+        """Analyse one layer call: (node, parameter count, checks, flow after)."""
+        name = stmt.name
+        bound = scope.env.get(name)
+        if isinstance(bound, LayerRef):
+            if stmt.args or stmt.keywords:
+                raise error(stmt.span, f"`{name}` is a layer-valued parameter and takes no arguments")
+            node = Layer(name, Ctor("param", bound.code), flow.shape, stmt.span)
+            return node, sy.ZERO, [], flow
+        if name in PRIMITIVES:
+            prim = PRIMITIVES[name]
+            args, spans, _ = self.bind(name, prim.params, stmt, scope, fill or {})
+            for key, value in args.items():
+                if isinstance(value, LayerRef):
+                    raise error(spans.get(key, stmt.span), f"`{key}` of `{name}` must be a number, not the layer `{value.name}`")
+            out: PrimOut = prim.rule(PrimCall(name, args, flow.shape, stmt.span, spans))
+            node = Layer(name, out.ctor, out.shape, stmt.span)
+            return node, out.n_params, out.checks, flow.then(out.shape, out.keep, out.stride)
+        d = self.defs.get(name)
+        if d is None:
+            raise self._unknown(stmt, scope)
+        if d.kind == "model":
+            raise error(stmt.name_span, f"`{name}` is a model; only blocks and primitives can be used as layers")
+        callee = self.block(name, len(flow.shape), stmt.span)
+        signature = tuple((p.name, REQUIRED if p.default is None else p.default) for p in callee.params)
+        args, spans, given = self.bind(name, signature, stmt, scope, fill or {})
+        mapping: dict[str, Expr] = {}
+        for p in callee.params:
+            value = args[p.name]
+            if isinstance(p.default, LayerRef):
+                if not isinstance(value, LayerRef):
+                    raise error(spans.get(p.name, stmt.span), f"`{p.name}` of `{name}` is a layer, such as `relu`; got {value}")
+            elif isinstance(value, LayerRef):
+                raise error(spans.get(p.name, stmt.span), f"`{p.name}` of `{name}` is a number, not the layer `{value.name}`")
+            else:
+                mapping[f"p:{p.name}"] = value
+        for axis, dim in enumerate(flow.shape):
+            mapping[f"in:{axis}"] = dim
+        sub = lambda e: sy.substitute(e, mapping)  # noqa: E731
+        sizes = tuple(sub(x) for x in callee.size_params)
+        positional = tuple(args[key] for key in given if not key.startswith("="))
+        keywords = tuple((key[1:], args[key[1:]]) for key in given if key.startswith("="))
+        ctor = Ctor("block", name, sizes + positional, keywords)
+        shape = tuple(sub(x) for x in callee.output)
+        note = Note(f"in this call of `{name}`", stmt.span)
+        checks = [_subst_check(c, mapping, note) for c in callee.checks]
+        keep = tuple(None if k is None else sub(k) for k in callee.keep)
+        stride = tuple(None if f is None else sub(f) for f in callee.stride)
+        node = Layer(name, ctor, shape, stmt.span)
+        return node, sub(callee.n_params), checks, flow.then(shape, keep, stride)
+
+    def _unknown(self, stmt: s.Call, scope: _Scope) -> SpecError:
+        known = sorted(set(PRIMITIVES) | {n for n, d in self.defs.items() if d.kind == "block"} | {
+            n for n, v in scope.env.items() if isinstance(v, LayerRef)
+        })
+        close = difflib.get_close_matches(stmt.name, known, n=1)
+        hint = f"did you mean `{close[0]}`?" if close else None
+        return error(stmt.name_span, f"unknown layer `{stmt.name}`", hint=hint)
+
+    def bind(self, name: str, signature, stmt: s.Call, scope: _Scope, fill: dict[str, Expr]):
+        """Match a call's arguments to a signature. Returns the values by
+        parameter name (defaults filled in), the span of each given argument,
+        and the given ones in call order (keywords prefixed with `=`)."""
+        names = [p for p, _ in signature]
+        if len(stmt.args) > len(names):
+            extra = stmt.args[len(names)]
+            raise error(extra.span, f"`{name}` takes at most {len(names)} positional argument{'s' if len(names) != 1 else ''}")
+        args: dict[str, object] = {}
+        spans: dict[str, Span] = {}
+        given: list[str] = []
+        for key, expr in zip(names, stmt.args):
+            args[key] = self.value(expr, scope)
+            spans[key] = expr.span
+            given.append(key)
+        for kw in stmt.keywords:
+            if kw.name not in names:
+                close = difflib.get_close_matches(kw.name, names, n=1)
+                raise error(
+                    kw.span,
+                    f"`{name}` has no parameter `{kw.name}`" + (f"; its parameters are {', '.join(names)}" if names else "; it takes no arguments"),
+                    hint=f"did you mean `{close[0]}`?" if close else None,
+                )
+            if kw.name in args:
+                raise error(kw.span, f"`{kw.name}` is given twice")
+            args[kw.name] = self.value(kw.value, scope)
+            spans[kw.name] = kw.span
+            given.append("=" + kw.name)
+        for key, default in signature:
+            if key in args:
+                continue
+            if key in fill:
+                args[key] = fill[key]
+                given.append(key if key == names[0] else "=" + key)
+                continue
+            if default is REQUIRED:
+                raise error(stmt.name_span, f"`{name}` needs a value for `{key}`")
+            args[key] = default
+        return args, spans, given
+
+    def residual(self, stmt: s.Residual, flow: Flow, scope: _Scope, body: _Body) -> Flow:
+        inner, out = self.sequence(stmt.body.body, Flow.start(flow.shape), scope)
+        if not inner.nodes:
+            raise error(stmt.body.span, "a residual body needs at least one layer")
+        checks = list(inner.checks)
+        n_params = inner.n_params
+        projection = None
+        if stmt.mode == "add":
+            same = _same_shape(flow.shape, out)
+            needs = sy.negate(same) if stmt.shortcut else sy.FALSE
+            if stmt.shortcut is None:
+                hint = "add `shortcut conv1x1_bn` to project the input" if len(flow.shape) >= 2 else "add a `shortcut` layer that maps the input to the body's shape"
+                checks.append(Check(same, stmt.span, ("the residual body changes the shape from ", flow.shape, " to ", out.shape, ", so it cannot be added to its input"), (), hint))
+        else:
+            needs = sy.TRUE if stmt.shortcut else sy.FALSE
+            if len(out.shape) != len(flow.shape):
+                raise error(stmt.span, f"`res cat` needs the body to keep the input's rank: {show_shape(flow.shape)} becomes {show_shape(out.shape)}")
+            same_rest = sy.both(*(sy.eq(a, b) for a, b in zip(flow.shape[1:], out.shape[1:])))
+            checks.append(Check(same_rest, stmt.span, ("`res cat` joins along channels, so the other axes must agree: input ", flow.shape, ", body ", out.shape)))
+        if stmt.shortcut is not None and needs != sy.FALSE:
+            projection, proj_params, proj_checks, proj_flow = self._shortcut(stmt.shortcut, flow, out, scope)
+            n_params = sy.add(n_params, sy.cond(needs, proj_params, sy.ZERO))
+            checks += [replace(c, cond=sy.either(sy.negate(needs), c.cond)) for c in proj_checks]
+            target = out.shape if stmt.mode == "add" else (proj_flow.shape[0], *out.shape[1:])
+            fits = _shapes_equal(proj_flow.shape, target)
+            checks.append(
+                Check(
+                    sy.either(sy.negate(needs), fits),
+                    stmt.shortcut.span,
+                    ("the shortcut gives ", proj_flow.shape, " but the residual body gives ", out.shape),
+                )
+            )
+        result_shape = out.shape
+        if stmt.mode == "cat":
+            skip = projection and proj_flow.shape[0] or flow.shape[0]
+            result_shape = (sy.add(skip, out.shape[0]), *out.shape[1:])
+        node = Residual(stmt.mode, tuple(inner.nodes), projection, needs, result_shape, stmt.span)
+        body.nodes.append(node)
+        body.n_params = sy.add(body.n_params, n_params)
+        body.checks += checks
+        return flow.then(result_shape, out.keep, out.stride)
+
+    def _shortcut(self, call: s.Call, flow: Flow, out: Flow, scope: _Scope):
+        """Analyse a residual's shortcut, filling in its first parameter (the
+        body's output channels) and `stride` (the body's total stride) when
+        the call leaves them out."""
+        fill: dict[str, Expr] = {}
+        signature = self._signature(call.name, scope)
+        if signature:
+            fill[signature[0]] = out.shape[0]
+            strides = {str(f) for f in out.stride[1:]}
+            if "stride" in signature and out.stride[1:] and None not in out.stride[1:] and len(strides) == 1:
+                fill["stride"] = out.stride[1]  # type: ignore[assignment]
+        node, n_params, checks, proj_flow = self.call(call, flow, scope, fill)
+        return node.ctor, n_params, checks, proj_flow
+
+    def _signature(self, name: str, scope: _Scope) -> list[str]:
+        if name in PRIMITIVES:
+            return [p for p, _ in PRIMITIVES[name].params]
+        d = self.defs.get(name)
+        if d is not None and not isinstance(scope.env.get(name), LayerRef):
+            return [p.name for p in d.params]
+        return []
+
+    def parallel(self, stmt: s.Parallel, flow: Flow, scope: _Scope, body: _Body) -> Flow:
+        branches, outs = [], []
+        n_params, checks = sy.ZERO, []
+        for branch in stmt.branches:
+            inner, out = self.sequence(branch, Flow.start(flow.shape), scope)
+            branches.append(tuple(inner.nodes))
+            outs.append(out)
+            n_params = sy.add(n_params, inner.n_params)
+            checks += inner.checks
+        first = outs[0]
+        for out in outs[1:]:
+            if len(out.shape) != len(first.shape):
+                raise error(stmt.span, f"parallel branches must give tensors of one rank: {show_shape(first.shape)} and {show_shape(out.shape)}")
+        if stmt.mode == "cat":
+            agree = sy.both(*(sy.eq(a, b) for out in outs[1:] for a, b in zip(first.shape[1:], out.shape[1:])))
+            checks.append(Check(agree, stmt.span, ("`cat` joins along channels, so the branches' other axes must agree: ", *_join_shapes(outs))))
+            channels = sy.ZERO
+            for out in outs:
+                channels = sy.add(channels, out.shape[0])
+            shape = (channels, *first.shape[1:])
+        else:
+            agree = sy.both(*(_shapes_equal(first.shape, out.shape) for out in outs[1:]))
+            checks.append(Check(agree, stmt.span, ("`add` needs every branch to give the same shape: ", *_join_shapes(outs))))
+            shape = first.shape
+        keep = tuple(
+            None if all(o.keep[i] is None for o in outs) else sy.both(*(o.keep[i] or sy.TRUE for o in outs))
+            for i in range(len(shape))
+        )
+        body.nodes.append(Parallel(stmt.mode, tuple(branches), shape, stmt.span))
+        body.n_params = sy.add(body.n_params, n_params)
+        body.checks += checks
+        return flow.then(shape, keep, first.stride)
+
+    def repeat(self, stmt: s.Repeat, flow: Flow, scope: _Scope, body: _Body) -> Flow:
+        count = self.number(stmt.count, scope)
+        item = stmt.body
+        calls = item.body if isinstance(item, s.Group) else (item,)
+        if not calls or not all(isinstance(c, s.Call) for c in calls):
+            raise error(item.span, "`repeat` takes a layer or a `< ... >` group of layers; define a block for anything else")
+
+        def once(start: Flow):
+            ctors, n_params, checks, cur = [], sy.ZERO, [], start
+            for c in calls:
+                node, p, chk, cur = self.call(c, cur, scope)
+                ctors.append(node.ctor)
+                n_params = sy.add(n_params, p)
+                checks += chk
+            ctor = ctors[0] if len(ctors) == 1 else Ctor("sequential", "nn.Sequential", tuple(ctors))
+            return ctor, n_params, checks, cur
+
+        ctor1, params1, checks1, flow1 = once(Flow.start(flow.shape))
+        ctor2, params2, checks2, flow2 = once(Flow.start(flow1.shape))
+        at_least = lambda n: sy.compare(">=", count, n)  # noqa: E731
+        checks = [Check(at_least(0), stmt.count.span, ("the repeat count must not be negative, not ", count))]
+        alike = ctor1 == ctor2 and flow1.shape == flow.shape
+        if alike:
+            n_params = sy.mul(count, params1)
+            checks += [replace(c, cond=sy.either(sy.negate(at_least(1)), c.cond)) for c in checks1]
+        else:
+            checks.append(Check(at_least(1), stmt.count.span, ("this repeat changes the shape, so it needs a count of at least 1, not ", count)))
+            checks.append(
+                Check(
+                    _same_shape(flow1.shape, flow2),
+                    stmt.span,
+                    ("a repeated layer must keep its shape from the second repetition on, but it maps ", flow1.shape, " to ", flow2.shape),
+                )
+            )
+            n_params = sy.add(params1, sy.mul(sy.sub(count, 1), params2))
+            checks += checks1 + [replace(c, cond=sy.either(sy.negate(at_least(2)), c.cond)) for c in checks2]
+        hint = (calls[0].name if len(calls) == 1 else "layer") + "_blocks"
+        body.nodes.append(Repeat(hint, count, ctor1, None if alike else ctor2, flow1.shape, stmt.span))
+        body.n_params = sy.add(body.n_params, n_params)
+        body.checks += checks
+        if alike:
+            return flow.then(flow1.shape, flow1.keep, flow1.stride)
+        return flow.then(flow1.shape, tuple(_and(a, b) for a, b in zip(flow1.keep, flow2.keep)), flow1.stride)
+
+    # ----------------------------------------------------------- expressions
+
+    def number(self, expr: s.ExprNode, scope: _Scope) -> Expr:
+        value = self.value(expr, scope)
+        if isinstance(value, LayerRef):
+            raise error(expr.span, f"expected a number, not the layer `{value.name}`")
+        return value
+
+    def value(self, expr: s.ExprNode, scope: _Scope) -> Value:
+        """Evaluate an argument expression to a symbolic value or a layer."""
+        if isinstance(expr, s.Literal):
+            return sy.Const(expr.value)
+        if isinstance(expr, s.Name):
+            if expr.id in scope.env:
+                return scope.env[expr.id]
+            prim = PRIMITIVES.get(expr.id)
+            if prim is not None and prim.keeps_shape:
+                ctor = prim.rule(PrimCall(expr.id, {k: v for k, v in prim.params}, (sy.ONE,), expr.span, {}))
+                return LayerRef("prim", expr.id, ctor.ctor.target)
+            if prim is not None or expr.id in self.defs:
+                raise error(expr.span, f"`{expr.id}` cannot be passed as a value: layer-valued arguments take a shape-preserving layer with no arguments, such as `relu`")
+            close = difflib.get_close_matches(expr.id, list(scope.env), n=1)
+            return _raise(error(expr.span, f"unknown name `{expr.id}`", hint=f"did you mean `{close[0]}`?" if close else None))
+        if isinstance(expr, s.GroupValue):
+            raise error(expr.span, "a `< ... >` group cannot be passed as a value; pass a layer name such as `relu`")
+        try:
+            if isinstance(expr, s.Neg):
+                return sy.neg(self.number(expr.operand, scope))
+            if isinstance(expr, s.BinOp):
+                left, right = self.number(expr.left, scope), self.number(expr.right, scope)
+                return {"+": sy.add, "-": sy.sub, "*": sy.mul, "//": sy.floordiv, "%": sy.mod}[expr.op](left, right)
+            assert isinstance(expr, s.Func)
+            args = [self.number(a, scope) for a in expr.args]
+            return sy.minimum(*args) if expr.name == "min" else sy.maximum(*args)
+        except ZeroDivisionError as exc:
+            raise error(expr.span, str(exc)) from None
+        except TypeError as exc:
+            raise error(expr.span, str(exc)) from None
+
+
+def _raise(exc: Exception):
+    raise exc
+
+
+def _and(a: Expr | None, b: Expr | None) -> Expr | None:
+    return a if b is None else b if a is None else sy.both(a, b)
+
+
+def _same_shape(shape: Shape, out: Flow) -> Expr:
+    """Whether `out` has `shape` for every value of the input's sizes: axes a
+    layer resized in steps (spatial axes) compare by what those layers do,
+    the others (channels, features) by their size."""
+    if len(shape) != len(out.shape):
+        return sy.FALSE
+    return sy.both(*(sy.eq(a, b) if k is None else k for a, b, k in zip(shape, out.shape, out.keep)))
+
+
+def _shapes_equal(a: Shape, b: Shape) -> Expr:
+    if len(a) != len(b):
+        return sy.FALSE
+    return sy.both(*(sy.eq(x, y) for x, y in zip(a, b)))
+
+
+def _join_shapes(outs: list[Flow]) -> list:
+    parts: list = []
+    for i, out in enumerate(outs):
+        if i:
+            parts.append(" and ")
+        parts.append(out.shape)
+    return parts
+
+
+def _subst_check(c: Check, mapping: dict[str, Expr], note: Note | None = None) -> Check:
+    message = tuple(
+        sy.substitute(m, mapping) if isinstance(m, Expr) else tuple(sy.substitute(x, mapping) for x in m) if isinstance(m, tuple) else m
+        for m in c.message
+    )
+    notes = c.notes + ((note,) if note else ())
+    return Check(sy.substitute(c.cond, mapping), c.span, message, notes, c.hint)
+
+
+def _render_message(parts) -> str:
+    out = []
+    for p in parts:
+        if isinstance(p, tuple):
+            out.append(show_shape(p))
+        else:
+            out.append(str(p))
+    return "".join(out)
+
+
+def _layers(nodes) -> list[Layer]:
+    found: list = []
+    for n in nodes:
+        if isinstance(n, Layer):
+            found.append(n)
+        elif isinstance(n, Residual):
+            found += _layers(n.body)
+            if n.projection:
+                found.append(Layer("shortcut", n.projection, n.out, n.span))
+        elif isinstance(n, Parallel):
+            for b in n.branches:
+                found += _layers(b)
+        elif isinstance(n, Repeat):
+            found.append(Layer(n.hint, n.first, n.out, n.span))
+            if n.rest:
+                found.append(Layer(n.hint, n.rest, n.out, n.span))
+    return found
+
+
+def _ctor_values(ctor: Ctor):
+    for a in ctor.args:
+        if isinstance(a, Ctor):
+            yield from _ctor_values(a)
+        else:
+            yield a
+    for _, v in ctor.kwargs:
+        yield v
+
+
+def _ctor_symbols(node) -> set[Sym]:
+    """Symbols that the constructor of a node, and of what it contains, needs:
+    constructor arguments, shortcut conditions and repeat counts."""
+    syms: set[Sym] = set()
+    for layer in _layers([node]):
+        for v in _ctor_values(layer.ctor):
+            if isinstance(v, Expr):
+                syms |= sy.free_symbols(v)
+    for n in [node, *_nested(node)]:
+        if isinstance(n, Residual):
+            syms |= sy.free_symbols(n.needs_projection)
+        elif isinstance(n, Repeat):
+            syms |= sy.free_symbols(n.count)
+    return syms
+
+
+def _nested(node):
+    """Every node inside a residual or parallel node, depth first."""
+    children = node.body if isinstance(node, Residual) else [n for b in node.branches for n in b] if isinstance(node, Parallel) else []
+    for n in children:
+        yield n
+        yield from _nested(n)

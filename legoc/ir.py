@@ -1,0 +1,160 @@
+"""The analysed IR: what shape inference hands to code generation.
+
+Every size here is a `symbolic.Expr` over the enclosing class's constructor
+arguments (DSL parameters and input sizes such as `in_channels`) and, for
+shape comments, the input's spatial symbols (`H`, `W`). Plain frozen
+dataclasses; no stage mutates another's output.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Union
+
+from .diagnostics import Note, Span
+from .symbolic import Expr
+
+Shape = tuple[Expr, ...]
+"""A tensor shape without the batch axis: `[C, H, W]` is `(C, H, W)`."""
+
+
+@dataclass(frozen=True, slots=True)
+class LayerRef:
+    """A layer used as a value (`act=silu`): a primitive, or a layer-valued
+    parameter of the enclosing block passed through."""
+
+    kind: str  # "prim" or "param"
+    name: str  # the DSL name
+    code: str  # the Python it renders as: "nn.SiLU" or "act"
+
+
+Value = Union[Expr, LayerRef]
+
+
+@dataclass(frozen=True, slots=True)
+class Ctor:
+    """A constructor call in generated code.
+
+    kind: "torch" (target is e.g. "nn.Conv2d"), "block" (target is the DSL
+    block name, rendered as its class), "param" (target is a layer-valued
+    parameter, called with no arguments) or "sequential" (args are Ctors).
+    """
+
+    kind: str
+    target: str
+    args: tuple[Union[Value, "Ctor"], ...] = ()
+    kwargs: tuple[tuple[str, Value], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Check:
+    """A condition the spec must meet, kept symbolic until it can be decided.
+
+    `message` is a template of strings, expressions and shapes, rendered once
+    the check fails with concrete values substituted.
+    """
+
+    cond: Expr
+    span: Span
+    message: tuple[Union[str, Expr, Shape], ...]
+    notes: tuple[Note, ...] = ()
+    hint: str | None = None
+
+
+# ------------------------------------------------------------------ nodes
+
+
+@dataclass(frozen=True, slots=True)
+class Layer:
+    """`x = self.<attr>(x)`: one module applied in sequence."""
+
+    hint: str
+    ctor: Ctor
+    out: Shape
+    span: Span = field(compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Residual:
+    """`res add|cat < body > [shortcut P]`.
+
+    `projection` is the shortcut module (None when the shortcut is always the
+    identity) and `needs_projection` the condition, over constructor
+    arguments, under which it is used instead of the identity.
+    """
+
+    mode: str
+    body: tuple["Node", ...]
+    projection: Ctor | None
+    needs_projection: Expr
+    out: Shape
+    span: Span = field(compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Parallel:
+    """`cat|add < a | b >`: every branch applied to the same input."""
+
+    mode: str
+    branches: tuple[tuple["Node", ...], ...]
+    out: Shape
+    span: Span = field(compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Repeat:
+    """`repeat N item`: `first` builds repetition one, `rest` the others
+    (`rest` is None when every repetition is built alike)."""
+
+    hint: str
+    count: Expr
+    first: Ctor
+    rest: Ctor | None
+    out: Shape
+    span: Span = field(compare=False)
+
+
+Node = Union[Layer, Residual, Parallel, Repeat]
+
+
+@dataclass(frozen=True, slots=True)
+class ParamIR:
+    """A constructor parameter from the DSL, with its default (None: required)."""
+
+    name: str
+    code: str
+    default: Value | None
+
+
+@dataclass(frozen=True, slots=True)
+class ClassIR:
+    """One `block` or `model`, analysed for one input rank.
+
+    Attributes:
+        kind: "block" or "model".
+        name: the DSL name.
+        params: the DSL parameters, in order.
+        size_params: input sizes the constructor needs (`in_channels`, ...).
+        input, output: shapes without the batch axis, over the class's symbols.
+        body: the analysed statements.
+        n_params: trainable parameter count, over the class's symbols.
+        keep, stride: per output axis, whether the body keeps that axis's
+            size for every input size, and its total stride (None: not a
+            whole stride), as seen by an enclosing residual.
+        checks: conditions still to be decided by callers.
+        doc: the definition's comment lines.
+    """
+
+    kind: str
+    name: str
+    params: tuple[ParamIR, ...]
+    size_params: tuple[Expr, ...]
+    input: Shape
+    output: Shape
+    body: tuple[Node, ...]
+    n_params: Expr
+    keep: tuple[Expr | None, ...]
+    stride: tuple[Expr | None, ...]
+    checks: tuple[Check, ...]
+    doc: tuple[str, ...]
+    span: Span = field(compare=False)

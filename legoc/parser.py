@@ -1,0 +1,279 @@
+"""Parse .lego text into a `syntax.Program`.
+
+The Lark LALR parser is built once per process (`_lark()` is cached). Syntax
+errors become diagnostics at the offending token, never Lark tracebacks.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from lark import Lark, Token, Transformer, v_args
+from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken, VisitError
+
+from . import syntax as s
+from .diagnostics import Span, SpecError, error
+from .resources import read_text
+
+# What a person calls each terminal, for "expected ..." messages.
+_TERMINAL_WORDS = {
+    "NAME": "a name",
+    "INT": "an integer",
+    "FLOAT": "a number",
+    "STRING": "a string",
+    "TRUE": "`true`",
+    "FALSE": "`false`",
+    "_NL": "a line break",
+    "_INDENT": "an indented block",
+    "_DEDENT": "the end of the indented block",
+    "_SEMI": "`;`",
+    "LPAR": "`(`",
+    "RPAR": "`)`",
+    "LSQB": "`[`",
+    "RSQB": "`]`",
+    "LESSTHAN": "`<`",
+    "MORETHAN": "`>`",
+    "COLON": "`:`",
+    "COMMA": "`,`",
+    "EQUAL": "`=`",
+    "VBAR": "`|`",
+    "PLUS": "`+`",
+    "MINUS": "`-`",
+    "STAR": "`*`",
+    "FLOORDIV": "`//`",
+    "PERCENT": "`%`",
+    "$END": "the end of the file",
+}
+
+_OPEN = {"LPAR", "LSQB"}
+_CLOSE = {"RPAR", "RSQB"}
+
+
+class _Layout:
+    """Postlexer: indentation to _INDENT/_DEDENT, and line breaks inside
+    `< ... >` to `;`. Line breaks inside `( )` and `[ ]` are dropped."""
+
+    always_accept = ("_NL",)
+
+    def process(self, stream):
+        levels = [0]
+        brackets: list[str] = []
+        last = None
+        for tok in stream:
+            last = tok
+            kind = tok.type
+            if kind == "_NL":
+                if brackets and brackets[-1] != "<":
+                    continue
+                if brackets:
+                    yield Token.new_borrow_pos("_SEMI", ";", tok)
+                    continue
+                yield tok
+                indent_text = tok.rsplit("\n", 1)[1]
+                indent = indent_text.count(" ") + 8 * indent_text.count("\t")
+                if indent > levels[-1]:
+                    levels.append(indent)
+                    yield Token.new_borrow_pos("_INDENT", indent_text, tok)
+                    continue
+                while indent < levels[-1]:
+                    levels.pop()
+                    yield Token.new_borrow_pos("_DEDENT", indent_text, tok)
+                if indent != levels[-1]:
+                    raise _IndentError(tok.end_line, indent + 1)
+                continue
+            if kind in _OPEN or kind == "LESSTHAN":
+                brackets.append("<" if kind == "LESSTHAN" else "(")
+            elif (kind in _CLOSE or kind == "MORETHAN") and brackets:
+                brackets.pop()
+            yield tok
+        while len(levels) > 1:
+            levels.pop()
+            yield Token("_DEDENT", "", 0, last.end_line if last else 1, last.end_column if last else 1)
+
+
+class _IndentError(Exception):
+    def __init__(self, line: int, column: int):
+        super().__init__(line, column)
+        self.line, self.column = line, column
+
+
+@lru_cache(maxsize=None)
+def _lark() -> Lark:
+    return Lark(
+        read_text("grammar", "legoc.lark"),
+        parser="lalr",
+        postlex=_Layout(),
+        propagate_positions=True,
+        maybe_placeholders=True,
+    )
+
+
+def parse(text: str, file: str) -> s.Program:
+    """Parse the text of one .lego file.
+
+    Args:
+        text: the source.
+        file: the name diagnostics report (a path, or "<stdin>").
+
+    Raises:
+        SpecError: the text has a syntax error (one diagnostic, at its token).
+    """
+    if not text.endswith("\n"):
+        text += "\n"
+    try:
+        tree = _lark().parse(text)
+        return _ToSyntax(file, text.splitlines()).transform(tree)
+    except _IndentError as exc:
+        span = Span(file, exc.line, 1, exc.line, exc.column)
+        raise error(span, "this line's indentation matches no enclosing block") from None
+    except UnexpectedInput as exc:
+        raise _syntax_error(exc, file) from None
+    except VisitError as exc:
+        if isinstance(exc.orig_exc, SpecError):
+            raise exc.orig_exc from None
+        raise
+
+
+def _syntax_error(exc: UnexpectedInput, file: str) -> SpecError:
+    line, column = max(exc.line, 1), max(exc.column, 1)
+    if isinstance(exc, UnexpectedCharacters):
+        char = exc.char if exc.char.isprintable() else repr(exc.char)
+        return error(Span(file, line, column, line, column + 1), f"unexpected character `{char}`")
+    if isinstance(exc, UnexpectedEOF):
+        return error(Span(file, line, column, line, column + 1), "unexpected end of file")
+    assert isinstance(exc, UnexpectedToken)
+    tok = exc.token
+    expected = sorted({_TERMINAL_WORDS.get(t, f"`{t.lower()}`") for t in exc.expected if not t.startswith("__")})
+    if tok.type == "$END":
+        found, width = "the end of the file", 1
+    elif tok.type in ("_NL", "_INDENT", "_DEDENT"):
+        found, width = _TERMINAL_WORDS[tok.type], 1
+        if tok.type == "_NL":  # point at the end of the line, not the next one
+            line, column = tok.line, tok.column
+    else:
+        found, width = f"`{tok}`", max(1, len(str(tok)))
+    message = f"unexpected {found}"
+    if expected and len(expected) <= 8:
+        message += "; expected " + _or_list(expected)
+    return error(Span(file, line, column, line, column + width), message)
+
+
+def _or_list(words: list[str]) -> str:
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " or " + words[-1]
+
+
+def _tok_span(file: str, tok: Token) -> Span:
+    return Span(file, tok.line, tok.column, tok.end_line, tok.end_column)
+
+
+@v_args(meta=True)
+class _ToSyntax(Transformer):
+    """Lark tree to `syntax` dataclasses, attaching spans."""
+
+    def __init__(self, file: str, lines: list[str]):
+        super().__init__()
+        self.file = file
+        self.lines = lines
+
+    def _span(self, meta) -> Span:
+        return Span(self.file, meta.line, meta.column, meta.end_line, meta.end_column)
+
+    def start(self, meta, children):
+        return s.Program(self.file, tuple(children))
+
+    def definition(self, meta, children):
+        kind, name, params, *lines = children
+        body = tuple(stmt for line in lines for stmt in line)
+        return s.Definition(
+            kind=str(kind),
+            name=str(name),
+            params=tuple(params or ()),
+            body=body,
+            doc=self._doc_comment(kind.line),
+            span=_tok_span(self.file, name),
+        )
+
+    def _doc_comment(self, line: int) -> tuple[str, ...]:
+        doc: list[str] = []
+        index = line - 2
+        while index >= 0 and self.lines[index].lstrip().startswith("#"):
+            doc.insert(0, self.lines[index].lstrip()[1:].strip())
+            index -= 1
+        return tuple(doc)
+
+    def params(self, meta, children):
+        return [c for c in children if c is not None]
+
+    def param(self, meta, children):
+        name, default = children
+        return s.Param(str(name), default, _tok_span(self.file, name))
+
+    def line(self, meta, children):
+        return children[0]
+
+    def seq(self, meta, children):
+        return tuple(children)
+
+    def call(self, meta, children):
+        name, *args = children
+        keywords = tuple(a for a in args if isinstance(a, s.Keyword))
+        positional = tuple(a for a in args if not isinstance(a, s.Keyword))
+        for before, after in zip(args, args[1:]):
+            if isinstance(before, s.Keyword) and not isinstance(after, s.Keyword):
+                raise error(after.span, "a positional argument cannot follow a keyword argument")
+        return s.Call(str(name), positional, keywords, self._span(meta), _tok_span(self.file, name))
+
+    def keyword(self, meta, children):
+        name, value = children
+        if isinstance(value, s.Group):
+            value = s.GroupValue(value, value.span)
+        return s.Keyword(str(name), value, self._span(meta))
+
+    def residual(self, meta, children):
+        mode, body, shortcut = children
+        return s.Residual(str(mode), body, shortcut, self._span(meta))
+
+    def parallel(self, meta, children):
+        mode, *branches = children
+        return s.Parallel(str(mode), tuple(branches), self._span(meta))
+
+    def repeat(self, meta, children):
+        count, body = children
+        return s.Repeat(count, body, self._span(meta))
+
+    def input(self, meta, children):
+        (shape,) = children
+        return s.Input(shape, self._span(meta))
+
+    def group(self, meta, children):
+        (body,) = children
+        return s.Group(body, self._span(meta))
+
+    def shape(self, meta, children):
+        return tuple(c for c in children if c is not None)
+
+    def binop(self, meta, children):
+        left, op, right = children
+        return s.BinOp(str(op), left, right, self._span(meta))
+
+    def neg(self, meta, children):
+        return s.Neg(children[1], self._span(meta))
+
+    def int(self, meta, children):
+        return s.Literal(int(str(children[0]).replace("_", "")), self._span(meta))
+
+    def float(self, meta, children):
+        return s.Literal(float(str(children[0]).replace("_", "")), self._span(meta))
+
+    def string(self, meta, children):
+        return s.Literal(str(children[0])[1:-1], self._span(meta))
+
+    def bool(self, meta, children):
+        return s.Literal(str(children[0]) == "true", self._span(meta))
+
+    def name(self, meta, children):
+        return s.Name(str(children[0]), self._span(meta))
+
+    def func(self, meta, children):
+        name, *args = children
+        return s.Func(str(name), tuple(args), self._span(meta))

@@ -1,0 +1,465 @@
+"""The primitive layers: their signatures, shape rules and torch.nn mapping.
+
+Each primitive's rule takes its bound arguments and the input shape (batch
+axis implicit) and returns a `PrimOut`: output shape, parameter count, the
+`torch.nn` constructor, and the checks its arguments must pass. Rules raise
+`SpecError` only for mistakes that no argument value could fix (a wrong
+rank); everything that depends on values becomes a `Check`.
+
+Keyword names are PyTorch's. Windowed layers (conv, maxpool, avgpool) pad by
+`dilation * (kernel_size - 1) // 2` unless `padding=` is given: "same" for odd
+kernels at stride 1.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable
+
+from . import symbolic as sy
+from .diagnostics import Span, error
+from .ir import Check, Ctor, LayerRef, Shape, Value
+from .symbolic import Const, Expr
+
+
+class _Marker:
+    def __init__(self, name: str):
+        self.name = name
+
+    def __repr__(self) -> str:
+        return self.name
+
+
+REQUIRED = _Marker("REQUIRED")
+"""Default of a parameter that must be given."""
+AUTO = _Marker("AUTO")
+"""Default of a parameter the rule works out when it is not given."""
+
+
+@dataclass
+class PrimOut:
+    """What a primitive does to its input.
+
+    keep: per axis, a condition to AND into "this axis keeps its size for
+        every input size" (axes not named keep theirs).
+    stride: per axis, a factor to multiply into the total stride (None: the
+        axis does not change by a whole stride).
+    """
+
+    shape: Shape
+    ctor: Ctor
+    n_params: Expr = sy.ZERO
+    keep: dict[int, Expr] = field(default_factory=dict)
+    stride: dict[int, Expr | None] = field(default_factory=dict)
+    checks: list[Check] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Call:
+    """A primitive call being analysed: bound arguments and where they are."""
+
+    name: str
+    args: dict[str, Value | _Marker]
+    shape: Shape
+    span: Span
+    arg_spans: dict[str, Span]
+
+    def __getitem__(self, key: str) -> Expr:
+        value = self.args[key]
+        if isinstance(value, LayerRef):
+            raise error(self.span_of(key), f"`{key}` of `{self.name}` must be a number, not the layer `{value.name}`")
+        return value  # type: ignore[return-value]
+
+    def given(self, key: str) -> bool:
+        return self.args[key] is not AUTO
+
+    def span_of(self, key: str) -> Span:
+        return self.arg_spans.get(key, self.span)
+
+    def check(self, cond: Expr, key: str | None, *message, hint: str | None = None) -> Check:
+        return Check(cond, self.span_of(key) if key else self.span, tuple(message), (), hint)
+
+    def rank(self, allowed: tuple[int, ...], layout: str) -> int:
+        """The input's rank, or a diagnostic if the layer cannot take it."""
+        rank = len(self.shape)
+        if rank not in allowed:
+            raise error(
+                self.span,
+                f"`{self.name}` needs an input of shape {layout}, but its input is {show_shape(self.shape)}",
+            )
+        return rank
+
+
+@dataclass(frozen=True)
+class Primitive:
+    name: str
+    params: tuple[tuple[str, object], ...]
+    rule: Callable[[Call], PrimOut]
+    keeps_shape: bool = False  # usable as a layer-valued argument (`act=...`)
+
+
+def show_shape(shape: Shape) -> str:
+    return "[" + ", ".join(str(d) for d in shape) + "]"
+
+
+def _kw(ctor_kwargs: list[tuple[str, Value]], name: str, value: Expr, default) -> None:
+    """Add a keyword argument unless it equals torch's default."""
+    if not (isinstance(value, Const) and value.value == default and type(value.value) is type(default)):
+        ctor_kwargs.append((name, value))
+
+
+def _positive(call: Call, key: str) -> Check:
+    return call.check(sy.compare(">=", call[key], sy.ONE), key, f"`{key}` must be at least 1, not ", call[key])
+
+
+def _nd(rank: int) -> str:
+    return f"{rank - 1}d"
+
+
+def _window(call: Call, kernel: Expr, stride: Expr, padding: Expr, dilation: Expr, out: PrimOut) -> list[Expr]:
+    """Spatial sizes after a conv or pooling window, with keep/stride effects."""
+    sizes = []
+    for axis in range(1, len(call.shape)):
+        size = call.shape[axis]
+        span = sy.mul(dilation, sy.sub(kernel, 1))
+        new = sy.add(sy.floordiv(sy.sub(sy.sub(sy.add(size, sy.mul(2, padding)), span), 1), stride), 1)
+        sizes.append(new)
+        out.keep[axis] = sy.both(sy.eq(stride, 1), sy.eq(sy.mul(2, padding), span))
+        out.stride[axis] = stride
+        out.checks.append(
+            call.check(
+                sy.compare(">=", new, 1),
+                "kernel_size",
+                f"`{call.name}` window (kernel_size ",
+                kernel,
+                ", dilation ",
+                dilation,
+                ") does not fit its input ",
+                call.shape,
+                " with padding ",
+                padding,
+            )
+        )
+    return sizes
+
+
+def _padding(call: Call, kernel: Expr, dilation: Expr) -> Expr:
+    if call.given("padding"):
+        return call["padding"]
+    return sy.floordiv(sy.mul(dilation, sy.sub(kernel, 1)), 2)
+
+
+def _conv(call: Call) -> PrimOut:
+    rank = call.rank((2, 3, 4), "[C, L], [C, H, W] or [C, D, H, W]")
+    c_in, c_out = call.shape[0], call["out_channels"]
+    k, s, d, g = call["kernel_size"], call["stride"], call["dilation"], call["groups"]
+    p = _padding(call, k, d)
+    bias = call["bias"]
+    kwargs: list[tuple[str, Value]] = [("kernel_size", k)]
+    _kw(kwargs, "stride", s, 1)
+    _kw(kwargs, "padding", p, 0)
+    _kw(kwargs, "dilation", d, 1)
+    _kw(kwargs, "groups", g, 1)
+    _kw(kwargs, "bias", bias, True)
+    out = PrimOut((), Ctor("torch", f"nn.Conv{_nd(rank)}", (c_in, c_out), tuple(kwargs)))
+    spatial = _window(call, k, s, p, d, out)
+    out.shape = (c_out, *spatial)
+    weight = sy.mul(sy.mul(c_out, sy.floordiv(c_in, g)), _power(k, rank - 1))
+    out.n_params = sy.add(weight, sy.cond(bias, c_out, sy.ZERO))
+    out.checks += [
+        _positive(call, "out_channels"),
+        _positive(call, "kernel_size"),
+        _positive(call, "stride"),
+        _positive(call, "groups"),
+        call.check(sy.eq(sy.mod(c_in, g), 0), "groups", "input channels ", c_in, " are not divisible by groups=", g),
+        call.check(sy.eq(sy.mod(c_out, g), 0), "groups", "out_channels ", c_out, " is not divisible by groups=", g),
+    ]
+    return out
+
+
+def _conv_transpose(call: Call) -> PrimOut:
+    rank = call.rank((2, 3, 4), "[C, L], [C, H, W] or [C, D, H, W]")
+    c_in, c_out = call.shape[0], call["out_channels"]
+    k, s, p, op = call["kernel_size"], call["stride"], call["padding"], call["output_padding"]
+    d, g, bias = call["dilation"], call["groups"], call["bias"]
+    kwargs: list[tuple[str, Value]] = [("kernel_size", k)]
+    _kw(kwargs, "stride", s, 1)
+    _kw(kwargs, "padding", p, 0)
+    _kw(kwargs, "output_padding", op, 0)
+    _kw(kwargs, "groups", g, 1)
+    _kw(kwargs, "bias", bias, True)
+    _kw(kwargs, "dilation", d, 1)
+    out = PrimOut((), Ctor("torch", f"nn.ConvTranspose{_nd(rank)}", (c_in, c_out), tuple(kwargs)))
+    growth = sy.add(sy.sub(sy.mul(d, sy.sub(k, 1)), sy.mul(2, p)), op)
+    sizes = []
+    for axis in range(1, rank):
+        new = sy.add(sy.add(sy.mul(sy.sub(call.shape[axis], 1), s), growth), 1)
+        sizes.append(new)
+        out.keep[axis] = sy.both(sy.eq(s, 1), sy.eq(growth, 0))
+        out.stride[axis] = None
+        out.checks.append(call.check(sy.compare(">=", new, 1), "padding", "`conv_transpose` output would be empty"))
+    out.shape = (c_out, *sizes)
+    weight = sy.mul(sy.mul(c_in, sy.floordiv(c_out, g)), _power(k, rank - 1))
+    out.n_params = sy.add(weight, sy.cond(bias, c_out, sy.ZERO))
+    out.checks += [
+        _positive(call, "out_channels"),
+        _positive(call, "kernel_size"),
+        _positive(call, "stride"),
+        call.check(sy.eq(sy.mod(c_in, g), 0), "groups", "input channels ", c_in, " are not divisible by groups=", g),
+        call.check(
+            sy.compare("<", op, sy.maximum(s, d)),
+            "output_padding",
+            "output_padding must be smaller than stride or dilation",
+        ),
+    ]
+    return out
+
+
+def _power(base: Expr, n: int) -> Expr:
+    out: Expr = sy.ONE
+    for _ in range(n):
+        out = sy.mul(out, base)
+    return out
+
+
+def _linear(call: Call) -> PrimOut:
+    call.rank((1, 2, 3, 4, 5), "[..., in_features]")
+    f_in, f_out, bias = call.shape[-1], call["out_features"], call["bias"]
+    kwargs: list[tuple[str, Value]] = []
+    _kw(kwargs, "bias", bias, True)
+    out = PrimOut((*call.shape[:-1], f_out), Ctor("torch", "nn.Linear", (f_in, f_out), tuple(kwargs)))
+    out.n_params = sy.add(sy.mul(f_in, f_out), sy.cond(bias, f_out, sy.ZERO))
+    out.checks.append(_positive(call, "out_features"))
+    return out
+
+
+def _bn(call: Call) -> PrimOut:
+    rank = call.rank((1, 2, 3, 4), "[C], [C, L], [C, H, W] or [C, D, H, W]")
+    c = call.shape[0]
+    kwargs: list[tuple[str, Value]] = []
+    _kw(kwargs, "eps", call["eps"], 1e-5)
+    _kw(kwargs, "momentum", call["momentum"], 0.1)
+    _kw(kwargs, "affine", call["affine"], True)
+    nd = "1d" if rank <= 2 else _nd(rank)
+    out = PrimOut(call.shape, Ctor("torch", f"nn.BatchNorm{nd}", (c,), tuple(kwargs)))
+    out.n_params = sy.cond(call["affine"], sy.mul(2, c), sy.ZERO)
+    return out
+
+
+def _layernorm(call: Call) -> PrimOut:
+    call.rank((1, 2, 3, 4, 5), "[..., D]")
+    d = call.shape[-1]
+    kwargs: list[tuple[str, Value]] = []
+    _kw(kwargs, "eps", call["eps"], 1e-5)
+    _kw(kwargs, "elementwise_affine", call["elementwise_affine"], True)
+    out = PrimOut(call.shape, Ctor("torch", "nn.LayerNorm", (d,), tuple(kwargs)))
+    out.n_params = sy.cond(call["elementwise_affine"], sy.mul(2, d), sy.ZERO)
+    return out
+
+
+def _groupnorm(call: Call) -> PrimOut:
+    call.rank((2, 3, 4), "[C, L], [C, H, W] or [C, D, H, W]")
+    c, g = call.shape[0], call["num_groups"]
+    kwargs: list[tuple[str, Value]] = []
+    _kw(kwargs, "eps", call["eps"], 1e-5)
+    _kw(kwargs, "affine", call["affine"], True)
+    out = PrimOut(call.shape, Ctor("torch", "nn.GroupNorm", (g, c), tuple(kwargs)))
+    out.n_params = sy.cond(call["affine"], sy.mul(2, c), sy.ZERO)
+    out.checks += [
+        _positive(call, "num_groups"),
+        call.check(sy.eq(sy.mod(c, g), 0), "num_groups", "channels ", c, " are not divisible by num_groups=", g),
+    ]
+    return out
+
+
+def _elementwise(torch_name: str, **defaults) -> Callable[[Call], PrimOut]:
+    def rule(call: Call) -> PrimOut:
+        kwargs: list[tuple[str, Value]] = []
+        for key, default in defaults.items():
+            _kw(kwargs, key, call[key], default)
+        return PrimOut(call.shape, Ctor("torch", torch_name, (), tuple(kwargs)))
+
+    return rule
+
+
+def _softmax(torch_name: str) -> Callable[[Call], PrimOut]:
+    def rule(call: Call) -> PrimOut:
+        rank = call.rank((1, 2, 3, 4, 5), "[C, ...]")
+        dim = call["dim"]
+        value = sy.value_of(dim)
+        if not isinstance(value, int) or isinstance(value, bool) or not -rank <= value < rank:
+            raise error(call.span_of("dim"), f"`dim` must be an axis of the input {show_shape(call.shape)}: an integer from {-rank} to {rank - 1}")
+        batched = Const(value + 1 if value >= 0 else value)
+        return PrimOut(call.shape, Ctor("torch", torch_name, (), (("dim", batched),)))
+
+    return rule
+
+
+def _pool(kind: str) -> Callable[[Call], PrimOut]:
+    def rule(call: Call) -> PrimOut:
+        rank = call.rank((2, 3, 4), "[C, L], [C, H, W] or [C, D, H, W]")
+        if kind == "avg" and not call.given("kernel_size"):
+            size = call["output_size"] if call.given("output_size") else sy.ONE
+            out = PrimOut((call.shape[0], *([size] * (rank - 1))), Ctor("torch", f"nn.AdaptiveAvgPool{_nd(rank)}", (size,)))
+            for axis in range(1, rank):
+                out.keep[axis] = sy.FALSE
+                out.stride[axis] = None
+            if call.given("output_size"):
+                out.checks.append(_positive(call, "output_size"))
+            return out
+        if kind == "avg" and call.given("output_size"):
+            raise error(call.span_of("output_size"), "`avgpool` takes either kernel_size or output_size, not both")
+        k = call["kernel_size"]
+        s = call["stride"] if call.given("stride") else k
+        d = call["dilation"] if kind == "max" else sy.ONE
+        p = _padding(call, k, d)
+        kwargs: list[tuple[str, Value]] = [("kernel_size", k)]
+        if call.given("stride"):
+            _kw(kwargs, "stride", s, None)
+        _kw(kwargs, "padding", p, 0)
+        if kind == "max":
+            _kw(kwargs, "dilation", d, 1)
+        name = "MaxPool" if kind == "max" else "AvgPool"
+        out = PrimOut((), Ctor("torch", f"nn.{name}{_nd(rank)}", (), tuple(kwargs)))
+        out.shape = (call.shape[0], *_window(call, k, s, p, d, out))
+        out.checks += [
+            _positive(call, "kernel_size"),
+            call.check(sy.compare(">=", s, 1), "stride", "`stride` must be at least 1, not ", s),
+            call.check(
+                sy.compare("<=", sy.mul(2, p), k),
+                "padding",
+                "padding ",
+                p,
+                " must be at most half of kernel_size ",
+                k,
+            ),
+        ]
+        return out
+
+    return rule
+
+
+def _flatten(call: Call) -> PrimOut:
+    call.rank((1, 2, 3, 4, 5), "[C, ...]")
+    size: Expr = sy.ONE
+    for dim in call.shape:
+        size = sy.mul(size, dim)
+    return PrimOut((size,), Ctor("torch", "nn.Flatten"))
+
+
+_UPSAMPLE_MODES = {"nearest": (2, 3, 4), "linear": (2,), "bilinear": (3,), "bicubic": (3,), "trilinear": (4,)}
+
+
+def _upsample(call: Call) -> PrimOut:
+    rank = call.rank((2, 3, 4), "[C, L], [C, H, W] or [C, D, H, W]")
+    scale, mode = call["scale_factor"], sy.value_of(call["mode"])
+    if mode not in _UPSAMPLE_MODES or rank not in _UPSAMPLE_MODES[mode]:  # type: ignore[operator]
+        fits = sorted(m for m, ranks in _UPSAMPLE_MODES.items() if rank in ranks)
+        raise error(call.span_of("mode"), f"`mode` must be one of {', '.join(repr(m) for m in fits)} for an input of rank {rank}")
+    kwargs: list[tuple[str, Value]] = [("scale_factor", scale)]
+    _kw(kwargs, "mode", call["mode"], "nearest")
+    if call.given("align_corners"):
+        if mode == "nearest":
+            raise error(call.span_of("align_corners"), "`align_corners` only applies to the interpolating modes")
+        kwargs.append(("align_corners", call["align_corners"]))
+    out = PrimOut((call.shape[0], *(sy.mul(size, scale) for size in call.shape[1:])), Ctor("torch", "nn.Upsample", (), tuple(kwargs)))
+    for axis in range(1, rank):
+        out.keep[axis] = sy.eq(scale, 1)
+        out.stride[axis] = None
+    out.checks.append(_positive(call, "scale_factor"))
+    return out
+
+
+def _pixel_shuffle(call: Call) -> PrimOut:
+    call.rank((3,), "[C, H, W]")
+    r = call["upscale_factor"]
+    c, h, w = call.shape
+    area = sy.mul(r, r)
+    out = PrimOut((sy.floordiv(c, area), sy.mul(h, r), sy.mul(w, r)), Ctor("torch", "nn.PixelShuffle", (r,)))
+    for axis in (1, 2):
+        out.keep[axis] = sy.eq(r, 1)
+        out.stride[axis] = None
+    out.checks += [
+        _positive(call, "upscale_factor"),
+        call.check(
+            sy.eq(sy.mod(c, area), 0),
+            "upscale_factor",
+            "input channels ",
+            c,
+            " are not divisible by upscale_factor ** 2 = ",
+            area,
+        ),
+    ]
+    return out
+
+
+def _embedding(call: Call) -> PrimOut:
+    call.rank((1, 2, 3), "[T]")
+    n, d = call["num_embeddings"], call["embedding_dim"]
+    out = PrimOut((*call.shape, d), Ctor("torch", "nn.Embedding", (n, d)))
+    out.n_params = sy.mul(n, d)
+    out.checks += [_positive(call, "num_embeddings"), _positive(call, "embedding_dim")]
+    return out
+
+
+_T, _F = Const(True), Const(False)
+_WINDOW = (("stride", Const(1)), ("padding", AUTO), ("dilation", Const(1)))
+
+PRIMITIVES: dict[str, Primitive] = {
+    p.name: p
+    for p in [
+        Primitive(
+            "conv",
+            (("out_channels", REQUIRED), ("kernel_size", Const(3)), *_WINDOW, ("groups", Const(1)), ("bias", _T)),
+            _conv,
+        ),
+        Primitive(
+            "conv_transpose",
+            (
+                ("out_channels", REQUIRED),
+                ("kernel_size", REQUIRED),
+                ("stride", Const(1)),
+                ("padding", Const(0)),
+                ("output_padding", Const(0)),
+                ("groups", Const(1)),
+                ("bias", _T),
+                ("dilation", Const(1)),
+            ),
+            _conv_transpose,
+        ),
+        Primitive("linear", (("out_features", REQUIRED), ("bias", _T)), _linear),
+        Primitive("bn", (("eps", Const(1e-5)), ("momentum", Const(0.1)), ("affine", _T)), _bn),
+        Primitive("layernorm", (("eps", Const(1e-5)), ("elementwise_affine", _T)), _layernorm),
+        Primitive("groupnorm", (("num_groups", REQUIRED), ("eps", Const(1e-5)), ("affine", _T)), _groupnorm),
+        Primitive("relu", (), _elementwise("nn.ReLU"), True),
+        Primitive("relu6", (), _elementwise("nn.ReLU6"), True),
+        Primitive("leaky_relu", (("negative_slope", Const(0.01)),), _elementwise("nn.LeakyReLU", negative_slope=0.01), True),
+        Primitive("gelu", (), _elementwise("nn.GELU"), True),
+        Primitive("silu", (), _elementwise("nn.SiLU"), True),
+        Primitive("sigmoid", (), _elementwise("nn.Sigmoid"), True),
+        Primitive("tanh", (), _elementwise("nn.Tanh"), True),
+        Primitive("hardswish", (), _elementwise("nn.Hardswish"), True),
+        Primitive("identity", (), _elementwise("nn.Identity"), True),
+        Primitive("dropout", (("p", Const(0.5)),), _elementwise("nn.Dropout", p=0.5), True),
+        Primitive("softmax", (("dim", Const(0)),), _softmax("nn.Softmax")),
+        Primitive("log_softmax", (("dim", Const(0)),), _softmax("nn.LogSoftmax")),
+        Primitive(
+            "maxpool",
+            (("kernel_size", REQUIRED), ("stride", AUTO), ("padding", AUTO), ("dilation", Const(1))),
+            _pool("max"),
+        ),
+        Primitive(
+            "avgpool",
+            (("kernel_size", AUTO), ("stride", AUTO), ("padding", AUTO), ("output_size", AUTO)),
+            _pool("avg"),
+        ),
+        Primitive("flatten", (), _flatten),
+        Primitive(
+            "upsample",
+            (("scale_factor", REQUIRED), ("mode", Const("nearest")), ("align_corners", AUTO)),
+            _upsample,
+        ),
+        Primitive("pixel_shuffle", (("upscale_factor", REQUIRED),), _pixel_shuffle),
+        Primitive("embedding", (("num_embeddings", REQUIRED), ("embedding_dim", REQUIRED)), _embedding),
+    ]
+}

@@ -1,0 +1,508 @@
+"""Symbolic compile-time values: integer, float, bool and string expressions.
+
+Shape inference runs over these. A block is analysed once with its parameters
+and input sizes as symbols (`c`, `stride`, `in_channels`, `H`), so sizes in
+the generated code are expressions over constructor arguments; a model's
+concrete figures come from substituting defaults. Constants fold as they are
+built, and integer sums of products are kept in a canonical polynomial form,
+so two expressions that mean the same polynomial compare equal.
+
+All constructors are pure functions; every node is a frozen dataclass.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, Union
+
+Number = Union[int, float]
+Scalar = Union[int, float, bool, str]
+
+
+class Expr:
+    """Base class of symbolic expressions."""
+
+    __slots__ = ()
+
+    def __str__(self) -> str:
+        return to_text(self)
+
+
+@dataclass(frozen=True, slots=True)
+class Const(Expr):
+    value: Scalar
+
+    def __str__(self) -> str:
+        return to_text(self)
+
+
+@dataclass(frozen=True, slots=True)
+class Sym(Expr):
+    """A symbol. `key` identifies it; `label` is shown in shape comments and
+    messages; `code` is the Python name it has in generated code."""
+
+    key: str
+    label: str
+    code: str
+
+    def __str__(self) -> str:
+        return self.label
+
+
+@dataclass(frozen=True, slots=True)
+class Poly(Expr):
+    """`const + sum(coeff * monomial)`, monomials sorted; never a bare constant
+    or a single monomial with coefficient 1 (those are normalised away)."""
+
+    terms: tuple[tuple["Monomial", Number], ...]
+    const: Number
+
+    def __str__(self) -> str:
+        return to_text(self)
+
+
+@dataclass(frozen=True, slots=True)
+class Monomial(Expr):
+    """A product of two or more atoms (with repetition), sorted."""
+
+    factors: tuple[Expr, ...]
+
+    def __str__(self) -> str:
+        return to_text(self)
+
+
+@dataclass(frozen=True, slots=True)
+class Op(Expr):
+    """An operation kept as a node: floordiv, mod, min, max, cmp, and, or,
+    not, cond. `name` is the operation; for "cmp", `args[0]` is a Const
+    holding the operator ("==", "!=", "<", "<=", ">", ">=")."""
+
+    name: str
+    args: tuple[Expr, ...]
+
+    def __str__(self) -> str:
+        return to_text(self)
+
+
+TRUE = Const(True)
+FALSE = Const(False)
+ZERO = Const(0)
+ONE = Const(1)
+
+
+def const(value: Scalar | Expr) -> Expr:
+    """Wrap a Python value as a `Const` (an `Expr` is returned unchanged)."""
+    return value if isinstance(value, Expr) else Const(value)
+
+
+def is_const(e: Expr) -> bool:
+    return isinstance(e, Const)
+
+
+def value_of(e: Expr) -> Scalar | None:
+    """The Python value of a constant expression, else None."""
+    return e.value if isinstance(e, Const) else None
+
+
+def _num(e: Expr) -> bool:
+    return isinstance(e, Const) and isinstance(e.value, (int, float)) and not isinstance(e.value, bool)
+
+
+# ------------------------------------------------------------- polynomials
+
+
+def _key(e: Expr) -> str:
+    if isinstance(e, Sym):
+        return f"{e.label}\x00{e.key}"
+    return to_text(e) + "\x00" + type(e).__name__
+
+
+def _as_poly(e: Expr) -> tuple[dict[tuple[Expr, ...], Number], Number]:
+    if _num(e):
+        return {}, e.value  # type: ignore[union-attr]
+    if isinstance(e, Poly):
+        return {_factors(m): c for m, c in e.terms}, e.const
+    return {_factors(e): 1}, 0
+
+
+def _factors(m: Expr) -> tuple[Expr, ...]:
+    return m.factors if isinstance(m, Monomial) else (m,)
+
+
+def _from_poly(terms: dict[tuple[Expr, ...], Number], constant: Number) -> Expr:
+    # d * (x // d) is x - x % d: it reads better and cancels against x.
+    for f, c in list(terms.items()):
+        if len(f) == 1 and isinstance(f[0], Op) and f[0].name == "floordiv" and c:
+            x, d = f[0].args
+            if _num(d) and isinstance(d.value, int) and d.value > 0 and isinstance(c, int) and c % d.value == 0:
+                del terms[f]
+                rest = mul(Const(c // d.value), sub(x, mod(x, d)))
+                t2, c2 = _as_poly(rest)
+                for g, v in t2.items():
+                    terms[g] = terms.get(g, 0) + v
+                constant += c2
+    # Plain symbols first (`H - 1`, not `-1 + H`), then alphabetically.
+    items = sorted(
+        ((f, c) for f, c in terms.items() if c != 0),
+        key=lambda fc: (not (len(fc[0]) == 1 and isinstance(fc[0][0], Sym)), [_key(x) for x in fc[0]]),
+    )
+    if not items:
+        return Const(constant)
+    monos = [(f[0] if len(f) == 1 else Monomial(f), c) for f, c in items]
+    if len(monos) == 1 and monos[0][1] == 1 and constant == 0:
+        return monos[0][0]
+    return Poly(tuple(monos), constant)
+
+
+def add(a: Expr, b: Expr) -> Expr:
+    """`a + b`."""
+    a, b = const(a), const(b)
+    if _num(a) and _num(b):
+        return Const(a.value + b.value)  # type: ignore[union-attr]
+    _require_number(a, "+")
+    _require_number(b, "+")
+    ta, ca = _as_poly(a)
+    tb, cb = _as_poly(b)
+    terms = dict(ta)
+    for f, c in tb.items():
+        terms[f] = terms.get(f, 0) + c
+    return _from_poly(terms, ca + cb)
+
+
+def neg(a: Expr) -> Expr:
+    return mul(Const(-1), a)
+
+
+def sub(a: Expr, b: Expr) -> Expr:
+    """`a - b`."""
+    return add(a, neg(const(b)))
+
+
+def mul(a: Expr, b: Expr) -> Expr:
+    """`a * b`, multiplied out into canonical polynomial form."""
+    a, b = const(a), const(b)
+    if _num(a) and _num(b):
+        return Const(a.value * b.value)  # type: ignore[union-attr]
+    _require_number(a, "*")
+    _require_number(b, "*")
+    ta, ca = _as_poly(a)
+    tb, cb = _as_poly(b)
+    terms: dict[tuple[Expr, ...], Number] = {}
+
+    def put(f: tuple[Expr, ...], c: Number) -> None:
+        f = tuple(sorted(f, key=_key))
+        terms[f] = terms.get(f, 0) + c
+
+    for fa, x in ta.items():
+        for fb, y in tb.items():
+            put(fa + fb, x * y)
+        if cb:
+            put(fa, x * cb)
+    if ca:
+        for fb, y in tb.items():
+            put(fb, ca * y)
+    return _from_poly(terms, ca * cb)
+
+
+def _divisible(a: Expr, d: int) -> bool:
+    terms, c = _as_poly(a)
+    return all(isinstance(v, int) and v % d == 0 for v in [*terms.values(), c])
+
+
+def _div_exact(a: Expr, d: int) -> Expr:
+    terms, c = _as_poly(a)
+    return _from_poly({f: v // d for f, v in terms.items()}, c // d)
+
+
+def floordiv(a: Expr, b: Expr) -> Expr:
+    """`a // b` (Python floor division).
+
+    Raises:
+        ZeroDivisionError: b is the constant 0.
+    """
+    a, b = const(a), const(b)
+    _require_number(a, "//")
+    _require_number(b, "//")
+    if _num(b) and b.value == 0:  # type: ignore[union-attr]
+        raise ZeroDivisionError("division by zero")
+    if _num(a) and _num(b):
+        return Const(a.value // b.value)  # type: ignore[union-attr]
+    if b == ONE:
+        return a
+    if a == b:
+        return ONE
+    if _num(b) and isinstance(b.value, int) and b.value > 0:  # type: ignore[union-attr]
+        d = b.value  # type: ignore[union-attr]
+        if _divisible(a, d):
+            return _div_exact(a, d)
+        # (x + d * q) // d is x // d + q: pull out the part d divides.
+        terms, c = _as_poly(a)
+        whole = {f: v for f, v in terms.items() if isinstance(v, int) and v % d == 0}
+        q = c // d if isinstance(c, int) else 0
+        if whole or q:
+            rest = _from_poly({f: v for f, v in terms.items() if f not in whole}, c - q * d)
+            return add(_div_exact(_from_poly(whole, q * d), d), floordiv(rest, b))
+        if isinstance(a, Op) and a.name == "floordiv" and _num(a.args[1]) and a.args[1].value > 0:  # type: ignore[union-attr]
+            return floordiv(a.args[0], Const(a.args[1].value * d))  # type: ignore[union-attr]
+    return Op("floordiv", (a, b))
+
+
+def mod(a: Expr, b: Expr) -> Expr:
+    """`a % b` (Python modulo).
+
+    Raises:
+        ZeroDivisionError: b is the constant 0.
+    """
+    a, b = const(a), const(b)
+    _require_number(a, "%")
+    _require_number(b, "%")
+    if _num(b) and b.value == 0:  # type: ignore[union-attr]
+        raise ZeroDivisionError("modulo by zero")
+    if _num(a) and _num(b):
+        return Const(a.value % b.value)  # type: ignore[union-attr]
+    if b == ONE or a == b:
+        return ZERO
+    if _num(b) and isinstance(b.value, int) and b.value > 0 and _divisible(a, b.value):  # type: ignore[union-attr]
+        return ZERO
+    return Op("mod", (a, b))
+
+
+def minimum(*xs: Expr) -> Expr:
+    return _extremum("min", min, xs)
+
+
+def maximum(*xs: Expr) -> Expr:
+    return _extremum("max", max, xs)
+
+
+def _extremum(name: str, fold: Callable, xs: tuple[Expr, ...]) -> Expr:
+    xs = tuple(const(x) for x in xs)
+    for x in xs:
+        _require_number(x, name)
+    consts = [x.value for x in xs if _num(x)]  # type: ignore[union-attr]
+    rest = []
+    for x in xs:
+        if not _num(x) and x not in rest:
+            rest.append(x)
+    if not rest:
+        return Const(fold(consts))
+    args = rest + ([Const(fold(consts))] if consts else [])
+    return args[0] if len(args) == 1 else Op(name, tuple(args))
+
+
+# ---------------------------------------------------------------- booleans
+
+_FLIP = {"==": "!=", "!=": "==", "<": ">=", ">=": "<", ">": "<=", "<=": ">"}
+_CMP: dict[str, Callable[[Scalar, Scalar], bool]] = {
+    "==": lambda x, y: x == y,
+    "!=": lambda x, y: x != y,
+    "<": lambda x, y: x < y,  # type: ignore[operator]
+    "<=": lambda x, y: x <= y,  # type: ignore[operator]
+    ">": lambda x, y: x > y,  # type: ignore[operator]
+    ">=": lambda x, y: x >= y,  # type: ignore[operator]
+}
+
+
+def compare(op: str, a: Expr, b: Expr) -> Expr:
+    """`a op b` for op in == != < <= > >=, folded where the difference of a
+    and b is a known constant."""
+    a, b = const(a), const(b)
+    if isinstance(a, Const) and isinstance(b, Const):
+        if op in ("==", "!=") or (_num(a) and _num(b)):
+            return Const(_CMP[op](a.value, b.value))
+    if a == b:
+        return Const(op in ("==", "<=", ">="))
+    if _is_number_expr(a) and _is_number_expr(b):
+        diff = sub(a, b)
+        if _num(diff):
+            return Const(_CMP[op](diff.value, 0))  # type: ignore[union-attr]
+    return Op("cmp", (Const(op), a, b))
+
+
+def eq(a: Expr, b: Expr) -> Expr:
+    return compare("==", a, b)
+
+
+def both(*xs: Expr) -> Expr:
+    """Logical and, flattened and folded."""
+    out: list[Expr] = []
+    for x in xs:
+        parts = x.args if isinstance(x, Op) and x.name == "and" else (x,)
+        for p in parts:
+            if p == FALSE:
+                return FALSE
+            if p != TRUE and p not in out:
+                out.append(p)
+    return TRUE if not out else out[0] if len(out) == 1 else Op("and", tuple(out))
+
+
+def either(*xs: Expr) -> Expr:
+    """Logical or, flattened and folded."""
+    out: list[Expr] = []
+    for x in xs:
+        parts = x.args if isinstance(x, Op) and x.name == "or" else (x,)
+        for p in parts:
+            if p == TRUE:
+                return TRUE
+            if p != FALSE and p not in out:
+                out.append(p)
+    return FALSE if not out else out[0] if len(out) == 1 else Op("or", tuple(out))
+
+
+def negate(a: Expr) -> Expr:
+    """Logical not, pushed inwards (De Morgan) so that conditions read plainly."""
+    if isinstance(a, Const):
+        return Const(not a.value)
+    if isinstance(a, Op):
+        if a.name == "not":
+            return a.args[0]
+        if a.name == "cmp":
+            return Op("cmp", (Const(_FLIP[a.args[0].value]), a.args[1], a.args[2]))  # type: ignore[union-attr]
+        if a.name == "and":
+            return either(*(negate(x) for x in a.args))
+        if a.name == "or":
+            return both(*(negate(x) for x in a.args))
+    return Op("not", (a,))
+
+
+def cond(c: Expr, a: Expr, b: Expr) -> Expr:
+    """`a if c else b`."""
+    c, a, b = const(c), const(a), const(b)
+    if isinstance(c, Const):
+        return a if c.value else b
+    if a == b:
+        return a
+    return Op("cond", (c, a, b))
+
+
+# ------------------------------------------------------------ substitution
+
+
+def substitute(e: Expr, mapping: dict[str, Expr]) -> Expr:
+    """Replace symbols (by key) simultaneously and re-simplify."""
+    if not mapping:
+        return e
+    memo: dict[Expr, Expr] = {}
+    return _subst(e, mapping, memo)
+
+
+def _subst(e: Expr, m: dict[str, Expr], memo: dict[Expr, Expr]) -> Expr:
+    if isinstance(e, Const):
+        return e
+    hit = memo.get(e)
+    if hit is not None:
+        return hit
+    if isinstance(e, Sym):
+        out = m.get(e.key, e)
+    elif isinstance(e, Poly):
+        out = Const(e.const)
+        for mono, c in e.terms:
+            out = add(out, mul(Const(c), _subst(mono, m, memo)))
+    elif isinstance(e, Monomial):
+        out = ONE
+        for f in e.factors:
+            out = mul(out, _subst(f, m, memo))
+    else:
+        assert isinstance(e, Op)
+        args = tuple(_subst(x, m, memo) for x in e.args)
+        out = _BUILD[e.name](*args)
+    memo[e] = out
+    return out
+
+
+_BUILD: dict[str, Callable[..., Expr]] = {
+    "floordiv": floordiv,
+    "mod": mod,
+    "min": minimum,
+    "max": maximum,
+    "cmp": lambda op, a, b: compare(op.value, a, b),
+    "and": both,
+    "or": either,
+    "not": negate,
+    "cond": cond,
+}
+
+
+def free_symbols(e: Expr) -> set[Sym]:
+    """Every symbol the expression mentions."""
+    if isinstance(e, Sym):
+        return {e}
+    if isinstance(e, Poly):
+        return set().union(*(free_symbols(m) for m, _ in e.terms))
+    if isinstance(e, (Monomial, Op)):
+        parts = e.factors if isinstance(e, Monomial) else e.args
+        return set().union(*(free_symbols(x) for x in parts))
+    return set()
+
+
+def _is_number_expr(e: Expr) -> bool:
+    if isinstance(e, Const):
+        return _num(e)
+    if isinstance(e, Op):
+        return e.name in ("floordiv", "mod", "min", "max") or (e.name == "cond" and _is_number_expr(e.args[1]))
+    return True
+
+
+def _require_number(e: Expr, op: str) -> None:
+    if isinstance(e, Const) and not _num(e):
+        raise TypeError(f"`{op}` needs numbers, not {to_text(e)}")
+
+
+# ----------------------------------------------------------------- printing
+
+# Python precedence levels, lowest first.
+_COND, _OR, _AND, _NOT, _CMPP, _ADD, _MUL, _UNARY, _ATOM = range(9)
+
+
+def to_text(e: Expr, *, code: bool = False) -> str:
+    """Render as a Python expression. With `code`, symbols print as their
+    names in generated code; otherwise as their labels (for comments and
+    messages)."""
+    return _fmt(e, code)[0]
+
+
+def _fmt(e: Expr, code: bool) -> tuple[str, int]:
+    if isinstance(e, Const):
+        v = e.value
+        if isinstance(v, bool) or isinstance(v, str):
+            return repr(v), _ATOM
+        return repr(v), (_UNARY if v < 0 else _ATOM)
+    if isinstance(e, Sym):
+        return (e.code if code else e.label), _ATOM
+    if isinstance(e, Monomial):
+        first, *rest = e.factors
+        return " * ".join([_wrap(first, _MUL, code), *(_wrap(f, _UNARY, code) for f in rest)]), _MUL
+    if isinstance(e, Poly):
+        parts: list[str] = []
+        for mono, c in e.terms:
+            body = _wrap(mono, _MUL, code)
+            mag = abs(c)
+            text = body if mag == 1 else f"{body} * {mag!r}"
+            parts.append(("- " if c < 0 else "+ ") + text)
+        if e.const:
+            parts.append(("- " if e.const < 0 else "+ ") + repr(abs(e.const)))
+        first = parts[0]
+        head = first[2:] if first.startswith("+ ") else "-" + first[2:]
+        return " ".join([head, *parts[1:]]), _ADD
+    assert isinstance(e, Op)
+    n, a = e.name, e.args
+    if n in ("floordiv", "mod"):
+        sym = "//" if n == "floordiv" else "%"
+        return f"{_wrap(a[0], _MUL, code)} {sym} {_wrap(a[1], _UNARY, code)}", _MUL
+    if n in ("min", "max"):
+        return f"{n}({', '.join(_fmt(x, code)[0] for x in a)})", _ATOM
+    if n == "cmp":
+        return f"{_wrap(a[1], _ADD, code)} {a[0].value} {_wrap(a[2], _ADD, code)}", _CMPP  # type: ignore[union-attr]
+    if n in ("and", "or"):
+        level = _AND if n == "and" else _OR
+        return f" {n} ".join(_wrap(x, level + 1, code) for x in a), level
+    if n == "not":
+        return f"not {_wrap(a[0], _NOT, code)}", _NOT
+    if n == "cond":
+        return f"{_wrap(a[1], _OR, code)} if {_wrap(a[0], _OR, code)} else {_wrap(a[2], _COND, code)}", _COND
+    raise AssertionError(n)
+
+
+def _wrap(e: Expr, level: int, code: bool) -> str:
+    text, prec = _fmt(e, code)
+    return f"({text})" if prec < level else text

@@ -1,0 +1,170 @@
+"""The syntax tree of a .lego file: plain frozen dataclasses with source spans.
+
+The parser builds these; shape inference reads them. Spans are excluded from
+equality so that two trees that say the same thing compare equal.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Union
+
+from .diagnostics import Span
+
+
+def _span():
+    return field(compare=False, repr=False)
+
+
+# ----------------------------------------------------------------- expressions
+
+
+@dataclass(frozen=True, slots=True)
+class Literal:
+    """An int, float, bool or string literal."""
+
+    value: int | float | bool | str
+    span: Span = _span()
+
+
+@dataclass(frozen=True, slots=True)
+class Name:
+    """A name: a parameter, a symbolic dimension, or a layer (`act=relu`)."""
+
+    id: str
+    span: Span = _span()
+
+
+@dataclass(frozen=True, slots=True)
+class BinOp:
+    """`left op right` with op one of + - * // %."""
+
+    op: str
+    left: "ExprNode"
+    right: "ExprNode"
+    span: Span = _span()
+
+
+@dataclass(frozen=True, slots=True)
+class Neg:
+    operand: "ExprNode"
+    span: Span = _span()
+
+
+@dataclass(frozen=True, slots=True)
+class Func:
+    """`min(...)` or `max(...)`."""
+
+    name: str
+    args: tuple["ExprNode", ...]
+    span: Span = _span()
+
+
+@dataclass(frozen=True, slots=True)
+class GroupValue:
+    """A `< ... >` group used as a layer-valued argument."""
+
+    group: "Group"
+    span: Span = _span()
+
+
+ExprNode = Union[Literal, Name, BinOp, Neg, Func, GroupValue]
+
+# ------------------------------------------------------------------ statements
+
+
+@dataclass(frozen=True, slots=True)
+class Keyword:
+    name: str
+    value: ExprNode
+    span: Span = _span()
+
+
+@dataclass(frozen=True, slots=True)
+class Call:
+    """A layer: `conv 64 kernel_size=7 stride=2`."""
+
+    name: str
+    args: tuple[ExprNode, ...]
+    keywords: tuple[Keyword, ...]
+    span: Span = _span()
+    name_span: Span = _span()
+
+
+@dataclass(frozen=True, slots=True)
+class Group:
+    """`< a; b; c >`: a sequence written inline."""
+
+    body: tuple["Stmt", ...]
+    span: Span = _span()
+
+
+@dataclass(frozen=True, slots=True)
+class Residual:
+    """`res add|cat < body > [shortcut P]`."""
+
+    mode: str
+    body: Group
+    shortcut: Call | None
+    span: Span = _span()
+
+
+@dataclass(frozen=True, slots=True)
+class Parallel:
+    """`cat < a | b >` or `add < a | b >`: branches applied to one input."""
+
+    mode: str
+    branches: tuple[tuple["Stmt", ...], ...]
+    span: Span = _span()
+
+
+@dataclass(frozen=True, slots=True)
+class Repeat:
+    """`repeat N stmt`."""
+
+    count: ExprNode
+    body: "Stmt"
+    span: Span = _span()
+
+
+@dataclass(frozen=True, slots=True)
+class Input:
+    """`input [3, H, W]`: the model's input shape, batch axis implicit."""
+
+    dims: tuple[ExprNode, ...]
+    span: Span = _span()
+
+
+Stmt = Union[Call, Group, Residual, Parallel, Repeat, Input]
+
+# ----------------------------------------------------------------- definitions
+
+
+@dataclass(frozen=True, slots=True)
+class Param:
+    name: str
+    default: ExprNode | None
+    span: Span = _span()
+
+
+@dataclass(frozen=True, slots=True)
+class Definition:
+    """`block NAME(params):` or `model NAME(params):` with its body.
+
+    `doc` holds the comment lines written right above the definition.
+    """
+
+    kind: str
+    name: str
+    params: tuple[Param, ...]
+    body: tuple[Stmt, ...]
+    doc: tuple[str, ...]
+    span: Span = _span()
+
+
+@dataclass(frozen=True, slots=True)
+class Program:
+    """All definitions of one source file, in source order."""
+
+    file: str
+    definitions: tuple[Definition, ...]
