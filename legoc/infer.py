@@ -20,7 +20,7 @@ from . import syntax as s
 from .diagnostics import Diagnostic, Note, Span, SpecError, error
 from .ir import Check, ClassIR, Ctor, Layer, LayerRef, Node, ParamIR, Parallel, Repeat, Residual, Shape, Value
 from .naming import py_ident
-from .primitives import AUTO, PRIMITIVES, REQUIRED, Call as PrimCall, PrimOut, show_shape
+from .primitives import PRIMITIVES, REQUIRED, Call as PrimCall, PrimOut, show_shape, type_error
 from .symbolic import Expr, Sym
 
 _SPATIAL = {1: (), 2: (("L", "length"),), 3: (("H", "height"), ("W", "width")), 4: (("D", "depth"), ("H", "height"), ("W", "width"))}
@@ -323,6 +323,9 @@ class _Analyzer:
             for key, value in args.items():
                 if isinstance(value, LayerRef):
                     raise error(spans.get(key, stmt.span), f"`{key}` of `{name}` must be a number, not the layer `{value.name}`")
+                problem = type_error(key, value) if isinstance(value, Expr) else None
+                if problem:
+                    raise error(spans.get(key, stmt.span), problem)
             out: PrimOut = prim.rule(PrimCall(name, args, flow.shape, stmt.span, spans))
             node = Layer(name, out.ctor, out.shape, stmt.span)
             return node, out.n_params, out.checks, flow.then(out.shape, out.keep, out.stride)

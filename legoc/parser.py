@@ -22,6 +22,12 @@ _TERMINAL_WORDS = {
     "FLOAT": "a number",
     "STRING": "a string",
     "TRUE": "`true`",
+    "MIN": "`min`",
+    "MAX": "`max`",
+    "BLOCK": "`block`",
+    "MODEL": "`model`",
+    "ADD": "`add`",
+    "CAT": "`cat`",
     "FALSE": "`false`",
     "_NL": "a line break",
     "_INDENT": "an indented block",
@@ -127,11 +133,35 @@ def parse(text: str, file: str) -> s.Program:
         span = Span(file, exc.line, 1, exc.line, exc.column)
         raise error(span, "this line's indentation matches no enclosing block") from None
     except UnexpectedInput as exc:
+        if isinstance(exc, UnexpectedToken) and exc.token.type in ("_DEDENT", "$END"):
+            unclosed = _unclosed_bracket(text)
+            if unclosed is not None:
+                span = _tok_span(file, unclosed)
+                raise error(span, f"`{unclosed}` is never closed") from None
         raise _syntax_error(exc, file) from None
     except VisitError as exc:
         if isinstance(exc.orig_exc, SpecError):
             raise exc.orig_exc from None
         raise
+
+
+_VALUE_START = {"NAME", "INT", "FLOAT", "STRING", "TRUE", "FALSE", "MIN", "MAX", "LPAR", "MINUS"}
+_FOUND_WORDS = {"_NL": "end of line", "_INDENT": "indentation", "_DEDENT": "end of the indented block", "$END": "end of file"}
+
+
+def _unclosed_bracket(text: str) -> Token | None:
+    """The innermost bracket left open at the end of the text, if any."""
+    stack: list[Token] = []
+    pairs = {"RPAR": "LPAR", "RSQB": "LSQB", "MORETHAN": "LESSTHAN"}
+    try:
+        for tok in _lark().lex(text):
+            if tok.type in ("LPAR", "LSQB", "LESSTHAN"):
+                stack.append(tok)
+            elif tok.type in pairs and stack and stack[-1].type == pairs[tok.type]:
+                stack.pop()
+    except (UnexpectedInput, _IndentError):
+        return None
+    return stack[-1] if stack else None
 
 
 def _syntax_error(exc: UnexpectedInput, file: str) -> SpecError:
@@ -143,18 +173,22 @@ def _syntax_error(exc: UnexpectedInput, file: str) -> SpecError:
         return error(Span(file, line, column, line, column + 1), "unexpected end of file")
     assert isinstance(exc, UnexpectedToken)
     tok = exc.token
-    expected = sorted({_TERMINAL_WORDS.get(t, f"`{t.lower()}`") for t in exc.expected if not t.startswith("__")})
-    if tok.type == "$END":
-        found, width = "the end of the file", 1
-    elif tok.type in ("_NL", "_INDENT", "_DEDENT"):
-        found, width = _TERMINAL_WORDS[tok.type], 1
+    expected = {t for t in exc.expected if not t.startswith("__")}
+    words = set()
+    if expected & {"INT", "NAME"} == {"INT", "NAME"}:  # anywhere a value may start
+        words.add("a value")
+        expected -= _VALUE_START | {"LESSTHAN"}
+    words |= {_TERMINAL_WORDS.get(t, f"`{t.lower()}`") for t in expected}
+    width = 1
+    if tok.type in _FOUND_WORDS:
+        found = _FOUND_WORDS[tok.type]
         if tok.type == "_NL":  # point at the end of the line, not the next one
             line, column = tok.line, tok.column
     else:
         found, width = f"`{tok}`", max(1, len(str(tok)))
     message = f"unexpected {found}"
-    if expected and len(expected) <= 8:
-        message += "; expected " + _or_list(expected)
+    if words and len(words) <= 6:
+        message += "; expected " + _or_list(sorted(words))
     return error(Span(file, line, column, line, column + width), message)
 
 

@@ -90,6 +90,32 @@ class Call:
         return rank
 
 
+# The type of each primitive keyword, by name (PyTorch's names mean one thing).
+INT_PARAMS = frozenset(
+    "out_channels kernel_size stride padding dilation groups out_features num_groups output_padding "
+    "upscale_factor num_embeddings embedding_dim output_size dim scale_factor".split()
+)
+BOOL_PARAMS = frozenset("bias affine elementwise_affine align_corners".split())
+FLOAT_PARAMS = frozenset("eps momentum p negative_slope".split())
+STR_PARAMS = frozenset({"mode"})
+
+
+def type_error(key: str, value: Expr) -> str | None:
+    """Why a constant cannot be the value of primitive keyword `key`, or None."""
+    if not isinstance(value, Const):
+        return None
+    v = value.value
+    if key in INT_PARAMS and (isinstance(v, bool) or not isinstance(v, int)):
+        return f"`{key}` must be an integer, not {v!r}"
+    if key in BOOL_PARAMS and not isinstance(v, bool):
+        return f"`{key}` must be `true` or `false`, not {v!r}"
+    if key in FLOAT_PARAMS and (isinstance(v, (bool, str))):
+        return f"`{key}` must be a number, not {v!r}"
+    if key in STR_PARAMS and not isinstance(v, str):
+        return f"`{key}` must be a string, not {v!r}"
+    return None
+
+
 @dataclass(frozen=True)
 class Primitive:
     name: str

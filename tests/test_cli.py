@@ -1,0 +1,149 @@
+"""The command line, run as a user runs it: exit codes, diagnostics with
+file:line:col, and an output file that an error never touches."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from conftest import EXAMPLES
+
+LEGOC = [sys.executable, "-m", "legoc"]
+
+
+def run(*args: str, stdin: str | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    # Run outside the checkout, so that `-m legoc` imports the installed package.
+    return subprocess.run([*LEGOC, *args], input=stdin, capture_output=True, text=True, cwd=cwd or tempfile.gettempdir())
+
+
+def test_compiles_an_example_to_a_file(tmp_path):
+    out = tmp_path / "resnet18.py"
+    result = run(str(EXAMPLES / "resnet18.lego"), "-o", str(out))
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == ""
+    assert "class ResNet18(nn.Module):" in out.read_text()
+
+
+def test_stdin_to_stdout():
+    spec = "model Tiny():\n    input [4]\n    linear 2\n"
+    result = run("-", stdin=spec)
+    assert result.returncode == 0, result.stderr
+    assert "nn.Linear(4, 2)" in result.stdout
+    assert "from <stdin>" in result.stdout
+
+
+def test_version():
+    result = run("--version")
+    assert result.returncode == 0
+    assert result.stdout.strip() == "legoc 0.1.0"
+
+
+@pytest.mark.parametrize("args", [[], ["a.lego", "--bogus"], ["a.lego", "b.lego"]])
+def test_usage_errors_exit_2(args):
+    assert run(*args).returncode == 2
+
+
+def test_missing_file_exits_2(tmp_path):
+    result = run(str(tmp_path / "nope.lego"))
+    assert result.returncode == 2
+    assert "cannot read" in result.stderr
+
+
+RESIDUAL_WITHOUT_SHORTCUT = """\
+block basic(c, stride=1):
+    res add < conv3x3_bn_act c stride=stride; conv3x3_bn c >
+    relu
+
+model Net():
+    input [3, 32, 32]
+    conv 64
+    basic 64
+    basic 128 stride=2
+"""
+
+UNKNOWN_LAYER = """\
+model Net():
+    input [3, 32, 32]
+    conv3x3_bn_akt 64
+"""
+
+WRONG_ARGUMENT = """\
+model Net():
+    input [3, 32, 32]
+    conv 64 kernal_size=3
+"""
+
+SYNTAX_ERROR = """\
+model Net():
+    input [3, 32, 32]
+    conv 64 stride=2 )
+"""
+
+CASES = {
+    "residual": (RESIDUAL_WITHOUT_SHORTCUT, 2, 5, "the residual body changes the shape from [64, 32, 32] to [128, 16, 16]"),
+    "unknown": (UNKNOWN_LAYER, 3, 5, "unknown layer `conv3x3_bn_akt`"),
+    "argument": (WRONG_ARGUMENT, 3, 13, "`conv` has no parameter `kernal_size`"),
+    "syntax": (SYNTAX_ERROR, 3, 22, "unexpected `)`"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_spec_errors_point_at_line_and_column_and_leave_output_alone(case, tmp_path):
+    text, line, column, message = CASES[case]
+    spec = tmp_path / "net.lego"
+    spec.write_text(text)
+    out = tmp_path / "net.py"
+    out.write_text("# previous output\n")
+    before = out.stat()
+
+    result = run("net.lego", "-o", "net.py", cwd=tmp_path)
+
+    assert result.returncode == 1
+    first = result.stderr.splitlines()[0]
+    assert first.startswith(f"net.lego:{line}:{column}: error: "), result.stderr
+    assert message in first
+    assert "Traceback" not in result.stderr
+    assert out.read_text() == "# previous output\n"
+    assert out.stat().st_mtime_ns == before.st_mtime_ns
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["net.lego", "net.py"]
+
+
+def test_error_creates_no_output_file(tmp_path):
+    spec = tmp_path / "net.lego"
+    spec.write_text(UNKNOWN_LAYER)
+    result = run(str(spec), "-o", str(tmp_path / "net.py"))
+    assert result.returncode == 1
+    assert not (tmp_path / "net.py").exists()
+
+
+def test_residual_error_suggests_the_fix_and_names_the_call_site(tmp_path):
+    spec = tmp_path / "net.lego"
+    spec.write_text(RESIDUAL_WITHOUT_SHORTCUT)
+    result = run(str(spec))
+    assert f"{spec}:9:5: note: in this call of `basic`" in result.stderr
+    assert "help: add `shortcut conv1x1_bn`" in result.stderr
+    # the caret sits under the residual
+    lines = result.stderr.splitlines()
+    assert lines[1].strip().startswith("res add <")
+    assert lines[2].index("^") == lines[1].index("res")
+
+
+def test_not_utf8_is_a_spec_error(tmp_path):
+    spec = tmp_path / "bad.lego"
+    spec.write_bytes(b"model M():\n    input [3]\xff\n")
+    result = run(str(spec))
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+
+
+def test_output_keeps_the_permissions_of_the_file_it_replaces(tmp_path):
+    out = tmp_path / "model.py"
+    out.write_text("old\n")
+    os.chmod(out, 0o640)
+    assert run(str(EXAMPLES / "convnet.lego"), "-o", str(out)).returncode == 0
+    assert out.stat().st_mode & 0o777 == 0o640

@@ -1,0 +1,19 @@
+"""Golden files pin the generated code of every example.
+
+Regenerate after an intended change with:
+
+    pytest tests/test_golden.py --snapshot-update
+
+and review the diff of tests/__snapshots__/ before committing.
+"""
+
+import pytest
+
+from conftest import EXAMPLES, example_names
+from legoc.compiler import compile_source
+
+
+@pytest.mark.parametrize("name", example_names())
+def test_golden(name, golden):
+    path = EXAMPLES / f"{name}.lego"
+    assert compile_source(path.read_text(), f"{name}.lego").code == golden
