@@ -95,6 +95,10 @@ INT_PARAMS = frozenset(
     "out_channels kernel_size stride padding dilation groups out_features num_groups output_padding "
     "upscale_factor num_embeddings embedding_dim output_size dim scale_factor".split()
 )
+POSITIVE_PARAMS = frozenset(
+    "out_channels kernel_size stride dilation groups out_features num_groups upscale_factor "
+    "num_embeddings embedding_dim output_size scale_factor".split()
+)
 BOOL_PARAMS = frozenset("bias affine elementwise_affine align_corners".split())
 FLOAT_PARAMS = frozenset("eps momentum p negative_slope".split())
 STR_PARAMS = frozenset({"mode"})
@@ -107,6 +111,10 @@ def type_error(key: str, value: Expr) -> str | None:
     v = value.value
     if key in INT_PARAMS and (isinstance(v, bool) or not isinstance(v, int)):
         return f"`{key}` must be an integer, not {v!r}"
+    if key in POSITIVE_PARAMS and v < 1:
+        return f"`{key}` must be at least 1, not {v!r}"
+    if key == "padding" and v < 0:
+        return f"`padding` must not be negative, not {v!r}"
     if key in BOOL_PARAMS and not isinstance(v, bool):
         return f"`{key}` must be `true` or `false`, not {v!r}"
     if key in FLOAT_PARAMS and (isinstance(v, (bool, str))):

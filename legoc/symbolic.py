@@ -405,7 +405,10 @@ def _subst(e: Expr, m: dict[str, Expr], memo: dict[Expr, Expr]) -> Expr:
     else:
         assert isinstance(e, Op)
         args = tuple(_subst(x, m, memo) for x in e.args)
-        out = _BUILD[e.name](*args)
+        try:
+            out = _BUILD[e.name](*args)
+        except ZeroDivisionError:  # left for the check on the divisor to report
+            out = Op(e.name, args)
     memo[e] = out
     return out
 
@@ -482,7 +485,14 @@ def _fmt(e: Expr, code: bool) -> tuple[str, int]:
         if e.const:
             parts.append(("- " if e.const < 0 else "+ ") + repr(abs(e.const)))
         first = parts[0]
-        head = first[2:] if first.startswith("+ ") else "-" + first[2:]
+        if first.startswith("+ "):
+            head = first[2:]
+        else:
+            # Unary minus binds tighter than // and %: -(a // b) is not -a // b.
+            mono = e.terms[0][0] if e.terms else None
+            lead = mono.factors[0] if isinstance(mono, Monomial) else mono
+            divides = isinstance(lead, Op) and lead.name in ("floordiv", "mod")
+            head = f"-({first[2:]})" if divides else "-" + first[2:]
         return " ".join([head, *parts[1:]]), _ADD
     assert isinstance(e, Op)
     n, a = e.name, e.args

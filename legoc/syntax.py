@@ -13,7 +13,7 @@ from .diagnostics import Span
 
 
 def _span():
-    return field(compare=False, repr=False)
+    return field(compare=False, repr=False, default=None)
 
 
 # ----------------------------------------------------------------- expressions
