@@ -351,8 +351,8 @@ class _Analyzer:
             mapping[f"in:{axis}"] = dim
         sub = lambda e: sy.substitute(e, mapping)  # noqa: E731
         sizes = tuple(sub(x) for x in callee.size_params)
-        positional = tuple(args[key] for key in given if not key.startswith("="))
-        keywords = tuple((key[1:], args[key[1:]]) for key in given if key.startswith("="))
+        positional = tuple(args[key] for key, is_keyword in given if not is_keyword)
+        keywords = tuple((key, args[key]) for key, is_keyword in given if is_keyword)
         ctor = Ctor("block", name, sizes + positional, keywords)
         shape = tuple(sub(x) for x in callee.output)
         note = Note(f"in this call of `{name}`", stmt.span)
@@ -373,18 +373,18 @@ class _Analyzer:
     def bind(self, name: str, signature, stmt: s.Call, scope: _Scope, fill: dict[str, Expr]):
         """Match a call's arguments to a signature. Returns the values by
         parameter name (defaults filled in), the span of each given argument,
-        and the given ones in call order (keywords prefixed with `=`)."""
+        and the given ones in call order as (name, passed by keyword)."""
         names = [p for p, _ in signature]
         if len(stmt.args) > len(names):
             extra = stmt.args[len(names)]
             raise error(extra.span, f"`{name}` takes at most {len(names)} positional argument{'s' if len(names) != 1 else ''}")
         args: dict[str, object] = {}
         spans: dict[str, Span] = {}
-        given: list[str] = []
+        given: list[tuple[str, bool]] = []
         for key, expr in zip(names, stmt.args):
             args[key] = self.value(expr, scope)
             spans[key] = expr.span
-            given.append(key)
+            given.append((key, False))
         for kw in stmt.keywords:
             if kw.name not in names:
                 close = difflib.get_close_matches(kw.name, names, n=1)
@@ -397,13 +397,13 @@ class _Analyzer:
                 raise error(kw.span, f"`{kw.name}` is given twice")
             args[kw.name] = self.value(kw.value, scope)
             spans[kw.name] = kw.span
-            given.append("=" + kw.name)
+            given.append((kw.name, True))
         for key, default in signature:
             if key in args:
                 continue
             if key in fill:
                 args[key] = fill[key]
-                given.append(key if key == names[0] else "=" + key)
+                given.append((key, key != names[0]))
                 continue
             if default is REQUIRED:
                 raise error(stmt.name_span, f"`{name}` needs a value for `{key}`")
@@ -573,7 +573,7 @@ class _Analyzer:
             if prim is not None or expr.id in self.defs:
                 raise error(expr.span, f"`{expr.id}` cannot be passed as a value: layer-valued arguments take a shape-preserving layer with no arguments, such as `relu`")
             close = difflib.get_close_matches(expr.id, list(scope.env), n=1)
-            return _raise(error(expr.span, f"unknown name `{expr.id}`", hint=f"did you mean `{close[0]}`?" if close else None))
+            raise error(expr.span, f"unknown name `{expr.id}`", hint=f"did you mean `{close[0]}`?" if close else None)
         if isinstance(expr, s.GroupValue):
             raise error(expr.span, "a `< ... >` group cannot be passed as a value; pass a layer name such as `relu`")
         try:
@@ -589,10 +589,6 @@ class _Analyzer:
             raise error(expr.span, str(exc)) from None
         except TypeError as exc:
             raise error(expr.span, str(exc)) from None
-
-
-def _raise(exc: Exception):
-    raise exc
 
 
 def _and(a: Expr | None, b: Expr | None) -> Expr | None:
