@@ -83,7 +83,8 @@ def generate(analysis: Analysis, source_name: str) -> str:
 def _class_names(classes: tuple[ClassIR, ...]) -> dict[str, str]:
     names: dict[str, str] = {}
     taken: set[str] = {"nn", "torch"}
-    for ir in classes:
+    # Models first: a model keeps its own name; a block yields on a clash.
+    for ir in sorted(classes, key=lambda c: c.kind != "model"):
         base = class_name(ir.name)
         name, n = base, 2
         while name in taken:

@@ -23,6 +23,7 @@ from .naming import py_ident
 from .primitives import PRIMITIVES, REQUIRED, Call as PrimCall, PrimOut, show_shape, type_error
 from .symbolic import Expr, Sym
 
+KEYWORDS = frozenset("block model input res add cat shortcut repeat min max true false".split())
 _SPATIAL = {1: (), 2: (("L", "length"),), 3: (("H", "height"), ("W", "width")), 4: (("D", "depth"), ("H", "height"), ("W", "width"))}
 
 
@@ -108,6 +109,7 @@ def analyze(program: s.Program, prelude: s.Program) -> Analysis:
 class _Analyzer:
     def __init__(self, program: s.Program, prelude: s.Program):
         self.defs: dict[str, s.Definition] = {d.name: d for d in prelude.definitions}
+        self.prelude_file = prelude.file
         self.user: list[s.Definition] = []
         self.errors: list[Diagnostic] = []
         seen: dict[str, s.Definition] = {}
@@ -126,6 +128,18 @@ class _Analyzer:
         self.active: list[str] = []
         self.order: list[ClassIR] = []
 
+    def _at_user_code(self, diag: Diagnostic) -> Diagnostic:
+        """A problem found inside the prelude is reported at the user's call
+        of it, with the prelude's line as a note."""
+        if diag.span.file != self.prelude_file:
+            return diag
+        for i, note in enumerate(diag.notes):
+            if note.span is not None and note.span.file != self.prelude_file:
+                inner = Note(f"inside the prelude's `{note.message.split('`')[1]}`" if "`" in note.message else "in the prelude", diag.span)
+                rest = diag.notes[:i] + diag.notes[i + 1 :]
+                return replace(diag, span=note.span, notes=(inner, *rest))
+        return diag
+
     def _report(self, exc: SpecError) -> None:
         for d in exc.diagnostics:
             if d not in self.errors:
@@ -139,7 +153,7 @@ class _Analyzer:
             try:
                 ir = self.model(d)
             except SpecError as exc:
-                self._report(exc)
+                self._report(SpecError([self._at_user_code(d) for d in exc.diagnostics]))
                 continue
             except _Failed:
                 continue
@@ -161,6 +175,8 @@ class _Analyzer:
         for p in d.params:
             if p.name in env:
                 raise error(p.span, f"parameter `{p.name}` is listed twice")
+            if p.name in KEYWORDS:
+                raise error(p.span, f"`{p.name}` is a keyword of the language and cannot name a parameter")
             if p.name in ("in_channels", "in_features"):
                 raise error(p.span, f"`{p.name}` is reserved: legoc passes the input's size under this name")
             default = None
@@ -213,7 +229,11 @@ class _Analyzer:
                 "block", name, tuple(params), size_params, shape, flow.shape, tuple(body.nodes),
                 body.n_params, flow.keep, flow.stride, tuple(checks), d.doc, d.span,
             )
-        except (SpecError, _Failed):
+        except SpecError as exc:
+            self.cache[name] = None
+            note = Note(f"in this call of `{name}`", span)
+            raise SpecError([replace(d, notes=d.notes + (note,)) for d in exc.diagnostics]) from None
+        except _Failed:
             self.cache[name] = None
             raise
         finally:
@@ -275,7 +295,7 @@ class _Analyzer:
         open_checks = []
         for c in checks:
             if c.cond == sy.FALSE:
-                self._report(SpecError([Diagnostic("error", c.span, _render_message(c.message), c.notes, c.hint)]))
+                self._report(SpecError([self._at_user_code(Diagnostic("error", c.span, _render_message(c.message), c.notes, c.hint))]))
             elif c.cond != sy.TRUE:
                 open_checks.append(c)
         return open_checks
@@ -377,7 +397,8 @@ class _Analyzer:
         names = [p for p, _ in signature]
         if len(stmt.args) > len(names):
             extra = stmt.args[len(names)]
-            raise error(extra.span, f"`{name}` takes at most {len(names)} positional argument{'s' if len(names) != 1 else ''}")
+            most = f"at most {len(names)} positional argument{'s' if len(names) != 1 else ''}" if names else "no arguments"
+            raise error(extra.span, f"`{name}` takes {most}")
         args: dict[str, object] = {}
         spans: dict[str, Span] = {}
         given: list[tuple[str, bool]] = []
@@ -458,11 +479,11 @@ class _Analyzer:
         the call leaves them out."""
         fill: dict[str, Expr] = {}
         signature = self._signature(call.name, scope)
-        if signature:
+        if signature and (call.name not in PRIMITIVES or signature[0] in ("out_channels", "out_features")):
             fill[signature[0]] = out.shape[0]
-            strides = {str(f) for f in out.stride[1:]}
-            if "stride" in signature and out.stride[1:] and None not in out.stride[1:] and len(strides) == 1:
-                fill["stride"] = out.stride[1]  # type: ignore[assignment]
+        strides = set(out.stride[1:])
+        if "stride" in signature and len(strides) == 1 and None not in strides and strides != {sy.ONE}:
+            fill["stride"] = out.stride[1]  # type: ignore[assignment]
         node, n_params, checks, proj_flow = self.call(call, flow, scope, fill)
         return node.ctor, n_params, checks, proj_flow
 
@@ -536,7 +557,7 @@ class _Analyzer:
             checks.append(Check(at_least(1), stmt.count.span, ("this repeat changes the shape, so it needs a count of at least 1, not ", count)))
             checks.append(
                 Check(
-                    _same_shape(flow1.shape, flow2),
+                    sy.either(sy.negate(at_least(2)), _same_shape(flow1.shape, flow2)),
                     stmt.span,
                     ("a repeated layer must keep its shape from the second repetition on, but it maps ", flow1.shape, " to ", flow2.shape),
                 )

@@ -104,23 +104,41 @@ FLOAT_PARAMS = frozenset("eps momentum p negative_slope".split())
 STR_PARAMS = frozenset({"mode"})
 
 
+def _has_float(e: Expr) -> bool:
+    if isinstance(e, Const):
+        return isinstance(e.value, float)
+    if isinstance(e, sy.Poly):
+        return isinstance(e.const, float) or any(isinstance(c, float) or _has_float(m) for m, c in e.terms)
+    parts = e.factors if isinstance(e, sy.Monomial) else e.args if isinstance(e, sy.Op) else ()
+    return any(_has_float(x) for x in parts)
+
+
+def _dsl(v) -> str:
+    """A value as the language writes it."""
+    return ("true" if v else "false") if isinstance(v, bool) else f'"{v}"' if isinstance(v, str) else repr(v)
+
+
 def type_error(key: str, value: Expr) -> str | None:
-    """Why a constant cannot be the value of primitive keyword `key`, or None."""
+    """Why a value cannot be the value of primitive keyword `key`, or None."""
+    if key in INT_PARAMS and _has_float(value):
+        return f"`{key}` must be an integer, not {value}"
     if not isinstance(value, Const):
         return None
     v = value.value
     if key in INT_PARAMS and (isinstance(v, bool) or not isinstance(v, int)):
-        return f"`{key}` must be an integer, not {v!r}"
+        return f"`{key}` must be an integer, not {_dsl(v)}"
     if key in POSITIVE_PARAMS and v < 1:
         return f"`{key}` must be at least 1, not {v!r}"
-    if key == "padding" and v < 0:
-        return f"`padding` must not be negative, not {v!r}"
+    if key in ("padding", "output_padding") and v < 0:
+        return f"`{key}` must not be negative, not {v!r}"
+    if key == "p" and not 0 <= v <= 1:
+        return f"`p` is a probability, from 0 to 1, not {v!r}"
     if key in BOOL_PARAMS and not isinstance(v, bool):
-        return f"`{key}` must be `true` or `false`, not {v!r}"
+        return f"`{key}` must be `true` or `false`, not {_dsl(v)}"
     if key in FLOAT_PARAMS and (isinstance(v, (bool, str))):
-        return f"`{key}` must be a number, not {v!r}"
+        return f"`{key}` must be a number, not {_dsl(v)}"
     if key in STR_PARAMS and not isinstance(v, str):
-        return f"`{key}` must be a string, not {v!r}"
+        return f"`{key}` must be a string, not {_dsl(v)}"
     return None
 
 
@@ -204,6 +222,7 @@ def _conv(call: Call) -> PrimOut:
         _positive(call, "out_channels"),
         _positive(call, "kernel_size"),
         _positive(call, "stride"),
+        _positive(call, "dilation"),
         _positive(call, "groups"),
         call.check(sy.eq(sy.mod(c_in, g), 0), "groups", "input channels ", c_in, " are not divisible by groups=", g),
         call.check(sy.eq(sy.mod(c_out, g), 0), "groups", "out_channels ", c_out, " is not divisible by groups=", g),
@@ -240,6 +259,8 @@ def _conv_transpose(call: Call) -> PrimOut:
         _positive(call, "kernel_size"),
         _positive(call, "stride"),
         call.check(sy.eq(sy.mod(c_in, g), 0), "groups", "input channels ", c_in, " are not divisible by groups=", g),
+        call.check(sy.eq(sy.mod(c_out, g), 0), "groups", "out_channels ", c_out, " is not divisible by groups=", g),
+        _positive(call, "dilation"),
         call.check(
             sy.compare("<", op, sy.maximum(s, d)),
             "output_padding",
@@ -322,7 +343,7 @@ def _softmax(torch_name: str) -> Callable[[Call], PrimOut]:
         dim = call["dim"]
         value = sy.value_of(dim)
         if not isinstance(value, int) or isinstance(value, bool) or not -rank <= value < rank:
-            raise error(call.span_of("dim"), f"`dim` must be an axis of the input {show_shape(call.shape)}: an integer from {-rank} to {rank - 1}")
+            raise error(call.span_of("dim"), f"`dim` must be a constant axis of the input {show_shape(call.shape)}: an integer from {-rank} to {rank - 1}")
         batched = Const(value + 1 if value >= 0 else value)
         return PrimOut(call.shape, Ctor("torch", torch_name, (), (("dim", batched),)))
 
@@ -366,6 +387,7 @@ def _pool(kind: str) -> Callable[[Call], PrimOut]:
                 p,
                 " must be at most half of kernel_size ",
                 k,
+                hint="give `padding=` explicitly",
             ),
         ]
         return out
