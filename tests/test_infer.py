@@ -149,6 +149,25 @@ def test_symbolic_input_keeps_sizes_symbolic():
     assert [str(d) for d in ir.output] == ["8", "(H + 1) // 4", "(W + 1) // 4"]
 
 
+def test_a_single_repetition_may_change_the_shape():
+    run_and_compare("model Net():\n    input [3, 8, 8]\n    repeat 1 maxpool 2\n", (3, 8, 8))
+
+
+def test_structural_error_in_a_block_names_the_call_site():
+    with pytest.raises(SpecError) as info:
+        check_source("block b(c):\n    conv c\n\nmodel N():\n    input [4]\n    b 3\n", "t.lego")
+    (diag,) = info.value.diagnostics
+    assert [(n.span.line, n.span.column) for n in diag.notes] == [(6, 5)]
+
+
+def test_prelude_error_is_reported_at_the_users_call():
+    with pytest.raises(SpecError) as info:
+        check_source("model N():\n    input [3, 8, 8]\n    conv3x3_bn 4 stride=0\n", "t.lego")
+    (diag,) = info.value.diagnostics
+    assert diag.span.file == "t.lego"
+    assert diag.notes[0].span.file == "<prelude>"
+
+
 def test_layer_valued_argument():
     spec = "model Net():\n    input [3, 8, 8]\n    conv_bn_act 8 act=silu\n    conv3x3_bn_act 8\n"
     model = run_and_compare(spec, (3, 8, 8))
@@ -182,6 +201,12 @@ def test_user_blocks_shadow_the_prelude():
         ("model N():\n    input [3, 8, 8]\n    ResNet 4\n\nmodel ResNet():\n    input [3]\n    relu\n", (3, 5, "is a model")),
         ("block b():\n    relu\n\nblock b():\n    relu\n", (4, 7, "defined twice")),
         ("block b(s):\n    conv 4 stride=s\n\nmodel N():\n    input [3, 8, 8]\n    b 0\n", (2, 12, "`stride` must be at least 1, not 0")),
+        ("model N():\n    input [3, 8, 8]\n    conv3x3_bn 4 stride=0\n", (3, 5, "`stride` must be at least 1, not 0")),
+        ("model N(n=4):\n    input [3, 8, 8]\n    linear n * 1.5\n", (3, 12, "must be an integer, not n * 1.5")),
+        ("model N():\n    input [3, 8, 8]\n    relu 3\n", (3, 10, "`relu` takes no arguments")),
+        ("model N():\n    input [3, 8, 8]\n    dropout 1.5\n", (3, 13, "`p` is a probability")),
+        ("block b(true):\n    relu\n\nmodel N():\n    input [3]\n    b\n", (1, 9, "is a keyword")),
+        ("block b(c):\n    conv c\n\nmodel N():\n    input [4]\n    b 3\n", (2, 5, "`conv` needs an input of shape")),
     ],
 )
 def test_spec_errors(spec, expected):
