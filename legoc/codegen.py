@@ -11,7 +11,8 @@ from dataclasses import dataclass
 from . import __version__
 from . import symbolic as sy
 from .infer import Analysis
-from .ir import ClassIR, Ctor, Layer, LayerRef, Node, Parallel, Repeat, Residual, Shape, Value
+from .constraints import describe
+from .ir import Bind, ClassIR, Ctor, DimRule, Layer, LayerRef, Node, Parallel, Repeat, Residual, Shape, Value
 from .naming import class_name, py_ident
 from .resources import read_text
 
@@ -36,6 +37,7 @@ class _ClassView:
     docstring: str
     signature: str
     init_lines: tuple[str, ...]
+    forward_args: str
     forward_lines: tuple[str, ...]
 
 
@@ -102,7 +104,8 @@ class _Writer:
         self.init: list[str] = []
         self.forward: list[str] = []
         self.attrs = _attribute_names(ir.body)
-        self.locals: set[str] = {"x"}
+        self.locals: set[str] = {"x", "self", "torch", "nn"}
+        self.locals |= {p.code for p in ir.inputs} | {n.target for n in ir.body if isinstance(n, Bind)}
 
     def line(self, code: str, shape: Shape | None = None) -> None:
         """Add a forward line, with the shape after it as a trailing comment,
@@ -153,8 +156,52 @@ class _Writer:
             self.line(f"{dst} = self.{attr}({src})", node.out)
         elif isinstance(node, Residual):
             self.residual(node, src, dst)
-        else:
+        elif isinstance(node, Parallel):
             self.parallel(node, src, dst)
+        else:
+            self.bind(node)
+
+    def bind(self, node: Bind) -> None:
+        """`target = (sources) -> join -> stages` as plain assignments."""
+        target, src = node.target, node.sources[0]
+        if isinstance(node.join, Layer):
+            attr = self.attrs[id(node.join)]
+            self.init.append(f"self.{attr} = {self.ctor(node.join.ctor)}")
+            self.line(f"{target} = self.{attr}({', '.join(node.sources)})", node.joined)
+            src = target
+        elif node.join == "cat":
+            self.line(f"{target} = torch.cat([{', '.join(node.sources)}], dim=1)", node.joined)
+            src = target
+        elif node.join == "add":
+            self.line(f"{target} = {' + '.join(node.sources)}", node.joined)
+            src = target
+        elif not node.stages and src != target:
+            self.line(f"{target} = {src}", node.out)
+        self.nodes(node.stages, src, target)
+
+    def dim_checks(self, ir: ClassIR, class_name: str) -> None:
+        """Read the symbolic input sizes and check the model's rules on them."""
+        bound: set[str] = set()
+        for rule in ir.dim_rules:
+            for sym in sorted(sy.free_symbols(rule.cond) if rule.cond is not None else {rule.dim}, key=lambda s: s.label):
+                if sym.code in bound:
+                    continue
+                port, axis = _where(ir, sym)
+                self.locals.add(sym.code)
+                bound.add(sym.code)
+                self.line(f"{sym.code} = {port}.shape[{axis + 1}]")
+            dim = rule.dim.code
+            if rule.cond is not None:
+                test = f"not ({sy.to_text(rule.cond, code=True)})"
+            else:
+                tests = ([f"{dim} % {rule.multiple} != 0"] if rule.multiple > 1 else []) + (
+                    [f"{dim} < {rule.minimum}"] if rule.minimum > 1 else []
+                )
+                test = " or ".join(tests)
+            place = f"axis {rule.axis + 1} of {rule.port}"
+            message = f"{class_name}: {describe(rule)} ({place})"
+            self.line(f"if {test}:")
+            self.line(f'    raise ValueError(f"{message}, got {{{dim}}}")')
 
     def residual(self, node: Residual, src: str, dst: str) -> None:
         skip = self.fresh("identity")
@@ -208,6 +255,10 @@ def _attribute_names(body: tuple[Node, ...]) -> dict[int, str]:
             elif isinstance(n, Parallel):
                 for b in n.branches:
                     walk(b)
+            elif isinstance(n, Bind):
+                if isinstance(n.join, Layer):
+                    owners.append((id(n.join), n.join.hint))
+                walk(n.stages)
 
     walk(body)
     counts: dict[str, int] = {}
@@ -233,27 +284,62 @@ def _attribute_names(body: tuple[Node, ...]) -> dict[int, str]:
 
 def _class_view(ir: ClassIR, names: dict[str, str], defaults: ClassIR | None) -> _ClassView:
     writer = _Writer(ir, names)
-    writer.nodes(ir.body, "x", "x")
+    writer.dim_checks(ir, names[ir.name])
+    if ir.graph:
+        writer.nodes(ir.body, ir.inputs[0].code, ir.inputs[0].code)
+    else:
+        writer.nodes(ir.body, "x", "x")
+    if len(ir.outputs) == 1:
+        writer.line(f"return {ir.outputs[0].code}")
+    else:
+        writer.line("return {" + ", ".join(f"{p.name!r}: {p.code}" for p in ir.outputs) + "}")
     params = ["self"] + [sy.to_text(p, code=True) for p in ir.size_params]
     for p in ir.params:
         params.append(p.code if p.default is None else f"{p.code}={_value(p.default)}")
-    doc = list(ir.doc) or [f"The {ir.kind} `{ir.name}`."]
-    doc.append("")
-    doc.append(f"Input: {_shape(ir.input)}.")
-    doc.append(f"Output: {_shape(ir.output)}.")
-    if defaults is not None:
-        count = sy.value_of(defaults.n_params)
-        if isinstance(count, int) and defaults.output != ir.output:
-            doc.append(f"With the default arguments the output is {_shape(defaults.output)}.")
-        if isinstance(count, int):
-            doc.append(f"Trainable parameters with the default arguments: {count:,}.")
     return _ClassView(
         name=names[ir.name],
-        docstring=_docstring(doc),
+        docstring=_docstring(_doc_lines(ir, defaults)),
         signature=", ".join(params),
         init_lines=tuple(writer.init),
+        forward_args=", ".join(["self", *(p.code for p in ir.inputs)]),
         forward_lines=tuple(writer.forward),
     )
+
+
+def _doc_lines(ir: ClassIR, defaults: ClassIR | None) -> list[str]:
+    doc = list(ir.doc) or [f"The {ir.kind} `{ir.name}`."]
+    doc.append("")
+    if ir.graph:
+        doc.append("Inputs: " + ", ".join(f"{p.code} {_shape(p.shape)}" for p in ir.inputs) + ".")
+        if len(ir.outputs) == 1:
+            doc.append(f"Output: {_shape(ir.output)}.")
+        else:
+            doc.append("Returns a dict of tensors: " + ", ".join(f"{p.name!r} {_shape(p.shape)}" for p in ir.outputs) + ".")
+    else:
+        doc.append(f"Input: {_shape(ir.input)}.")
+        doc.append(f"Output: {_shape(ir.output)}.")
+    for rule in ir.dim_rules:
+        doc.append(f"{describe(rule)[0].upper()}{describe(rule)[1:]}: forward raises ValueError otherwise.")
+    if defaults is not None:
+        count = sy.value_of(defaults.n_params)
+        changed = [p for p, q in zip(defaults.outputs, ir.outputs) if p.shape != q.shape]
+        if isinstance(count, int) and changed:
+            if len(ir.outputs) == 1:
+                doc.append(f"With the default arguments the output is {_shape(defaults.output)}.")
+            else:
+                shapes = ", ".join(f"{p.name!r} {_shape(p.shape)}" for p in defaults.outputs)
+                doc.append(f"With the default arguments the outputs are {shapes}.")
+        if isinstance(count, int):
+            doc.append(f"Trainable parameters with the default arguments: {count:,}.")
+    return doc
+
+
+def _where(ir: ClassIR, sym) -> tuple[str, int]:
+    for port in ir.inputs:
+        for axis, dim in enumerate(port.shape):
+            if dim == sym:
+                return port.code, axis
+    raise AssertionError(f"{sym} is not an input size")
 
 
 def _value(v: Value) -> str:

@@ -18,63 +18,16 @@ from dataclasses import dataclass, replace
 from . import symbolic as sy
 from . import syntax as s
 from .diagnostics import Diagnostic, Note, Span, SpecError, error
-from .ir import Check, ClassIR, Ctor, Layer, LayerRef, Node, ParamIR, Parallel, Repeat, Residual, Shape, Value
+from .constraints import dim_rules
+from .flow import Body, Flow, Scope, and_, merge_shapes, shapes_equal
+from .graph import GraphAnalysis
+from .ir import Bind, Check, ClassIR, Ctor, Layer, LayerRef, Node, ParamIR, Parallel, Port, Repeat, Residual, Shape, Value
 from .naming import py_ident
 from .primitives import PRIMITIVES, REQUIRED, Call as PrimCall, PrimOut, show_shape, type_error
 from .symbolic import Expr, Sym
 
 KEYWORDS = frozenset("block model input res add cat shortcut repeat min max true false".split())
 _SPATIAL = {1: (), 2: (("L", "length"),), 3: (("H", "height"), ("W", "width")), 4: (("D", "depth"), ("H", "height"), ("W", "width"))}
-
-
-@dataclass(frozen=True)
-class Flow:
-    """The tensor between two statements, and what the statements since the
-    start of the enclosing residual body did to each axis (see `ClassIR`)."""
-
-    shape: Shape
-    keep: tuple[Expr | None, ...]
-    stride: tuple[Expr | None, ...]
-
-    @staticmethod
-    def start(shape: Shape) -> "Flow":
-        return Flow(shape, (None,) * len(shape), (sy.ONE,) * len(shape))
-
-    def then(self, shape: Shape, keep, stride) -> "Flow":
-        """The flow after a layer whose effects on each axis are `keep` and
-        `stride` (mappings from axis, or tuples over the axes; an axis not
-        mapped keeps its size, and a stride of None is not a whole stride)."""
-        if len(shape) != len(self.shape):
-            return Flow(shape, (sy.FALSE,) * len(shape), (None,) * len(shape))
-        keep = dict(enumerate(keep)) if isinstance(keep, tuple) else keep
-        stride = dict(enumerate(stride)) if isinstance(stride, tuple) else stride
-        strides = []
-        for axis, prev in enumerate(self.stride):
-            factor = stride.get(axis, sy.ONE)
-            strides.append(None if factor is None or prev is None else sy.mul(prev, factor))
-        keeps = tuple(_and(old, keep.get(axis)) for axis, old in enumerate(self.keep))
-        return Flow(shape, keeps, tuple(strides))
-
-
-@dataclass(frozen=True)
-class _Scope:
-    """What names mean inside one definition."""
-
-    definition: str
-    env: dict[str, Value]
-
-
-@dataclass
-class _Body:
-    """Accumulates the analysis of a statement sequence."""
-
-    nodes: list[Node]
-    n_params: Expr
-    checks: list[Check]
-
-    @staticmethod
-    def empty() -> "_Body":
-        return _Body([], sy.ZERO, [])
 
 
 class _Failed(Exception):
@@ -106,12 +59,13 @@ def analyze(program: s.Program, prelude: s.Program) -> Analysis:
     return _Analyzer(program, prelude).run()
 
 
-class _Analyzer:
+class _Analyzer(GraphAnalysis):
     def __init__(self, program: s.Program, prelude: s.Program):
         self.defs: dict[str, s.Definition] = {d.name: d for d in prelude.definitions}
         self.prelude_file = prelude.file
         self.user: list[s.Definition] = []
         self.errors: list[Diagnostic] = []
+        self.warnings: list[Diagnostic] = []
         seen: dict[str, s.Definition] = {}
         for d in program.definitions:
             if d.name in seen:
@@ -161,12 +115,12 @@ class _Analyzer:
             defaults[d.name] = self.decide(ir, d)
         if self.errors:
             raise SpecError(self.errors)
-        warnings = tuple(
+        warnings = list(self.warnings) + [
             Diagnostic("warning", d.span, f"block `{d.name}` is not used by any model, so no code is generated for it")
             for d in self.user
             if d.kind == "block" and d.name not in self.cache
-        )
-        return Analysis(tuple(self.order) + tuple(models), defaults, warnings)
+        ]
+        return Analysis(tuple(self.order) + tuple(models), defaults, tuple(warnings))
 
     # ------------------------------------------------------------ definitions
 
@@ -181,7 +135,7 @@ class _Analyzer:
                 raise error(p.span, f"`{p.name}` is reserved: legoc passes the input's size under this name")
             default = None
             if p.default is not None:
-                default = self.value(p.default, _Scope(d.name, {}))
+                default = self.value(p.default, Scope(d.name, {}))
                 if isinstance(default, Expr) and not sy.is_const(default):
                     raise error(p.default.span, "a default must be a constant")
             code = py_ident(p.name)
@@ -192,43 +146,28 @@ class _Analyzer:
             params.append(ParamIR(p.name, code, default))
         return params, env
 
-    def block(self, name: str, rank: int, span: Span) -> ClassIR:
+    def block(self, name: str, ranks: tuple[int, ...], span: Span) -> ClassIR:
+        """Analyse block `name` for inputs of the given ranks (memoised)."""
         d = self.defs[name]
         if name in self.active:
             raise error(span, f"block `{name}` calls itself; blocks cannot be recursive")
-        if name in self.ranks and self.ranks[name][0] != rank:
-            first_rank, first_span = self.ranks[name]
+        if name in self.ranks and self.ranks[name][0] != ranks:
+            first, first_span = self.ranks[name]
             raise error(
                 span,
-                f"block `{name}` gets an input of rank {rank} here but of rank {first_rank} elsewhere; "
-                "one block makes one class, so its input rank is fixed",
-                notes=[Note(f"first used with rank {first_rank} here", first_span)],
+                f"block `{name}` gets inputs of rank {_ranks(ranks)} here but of rank {_ranks(first)} elsewhere; "
+                "one block makes one class, so its input ranks are fixed",
+                notes=[Note(f"first used with rank {_ranks(first)} here", first_span)],
             )
         if name in self.cache:
             ir = self.cache[name]
             if ir is None:
                 raise _Failed()
             return ir
-        self.ranks[name] = (rank, span)
+        self.ranks[name] = (ranks, span)
         self.active.append(name)
         try:
-            params, env = self._params(d)
-            labels = _SPATIAL.get(rank)
-            if labels is None:
-                raise error(span, f"block inputs must have rank 1 to 4, not {rank}")
-            first = "in_features" if rank == 1 else "in_channels"
-            shape: Shape = (Sym("in:0", first, first),) + tuple(
-                Sym(f"in:{i + 1}", label, code) for i, (label, code) in enumerate(labels)
-            )
-            scope = _Scope(name, env)
-            body, flow = self.sequence(d.body, Flow.start(shape), scope)
-            checks = self._settle(body.checks)
-            needed = set().union(*(_ctor_symbols(n) for n in body.nodes)) if body.nodes else set()
-            size_params = tuple(sym for sym in shape if sym in needed)
-            ir = ClassIR(
-                "block", name, tuple(params), size_params, shape, flow.shape, tuple(body.nodes),
-                body.n_params, flow.keep, flow.stride, tuple(checks), d.doc, d.span,
-            )
+            ir = self._block(d, ranks, span)
         except SpecError as exc:
             self.cache[name] = None
             note = Note(f"in this call of `{name}`", span)
@@ -242,23 +181,57 @@ class _Analyzer:
         self.order.append(ir)
         return ir
 
+    def _block(self, d: s.Definition, ranks: tuple[int, ...], span: Span) -> ClassIR:
+        params, env = self._params(d)
+        scope = Scope(d.name, env)
+        names = [n.id for n in d.inputs] if d.inputs is not None else [None]
+        shapes = [_input_symbols(index, name, rank, span) for index, (name, rank) in enumerate(zip(names, ranks))]
+        if d.inputs is None:
+            if any(isinstance(st, (s.Assign, s.Return, s.Output)) for st in d.body):
+                raise error(d.span, f"block `{d.name}` uses named tensors, so it must name its inputs: `block {d.name}(...)(x):`")
+            body, flow = self.sequence(d.body, Flow.start(shapes[0]), scope)
+            inputs = (Port("x", "x", shapes[0]),)
+            outputs = (Port("x", "x", flow.shape),)
+            keep, stride = flow.keep, flow.stride
+        else:
+            ports = [Port(n.id, n.id, shape) for n, shape in zip(d.inputs, shapes)]
+            body, inputs, outputs = self.graph(d, ports, scope)
+            out = outputs[0].shape
+            same = len(ranks) == 1 and len(out) == len(shapes[0])
+            keep = tuple(sy.TRUE if same and a == b else sy.FALSE for a, b in zip(out, shapes[0] if same else out))
+            stride = (None,) * len(out)
+        checks = self._settle(body.checks)
+        needed = set().union(*(_ctor_symbols(n) for n in body.nodes)) if body.nodes else set()
+        size_params = tuple(sym for shape in shapes for sym in shape if sym in needed)
+        return ClassIR(
+            "block", d.name, tuple(params), size_params, inputs, outputs, tuple(body.nodes),
+            body.n_params, keep, stride, tuple(checks), d.doc, d.span, graph=d.inputs is not None,
+        )
+
     def model(self, d: s.Definition) -> ClassIR:
         params, env = self._params(d)
+        scope = Scope(d.name, env)
+        heads = [st for st in d.body if isinstance(st, s.Input)]
         if not d.body or not isinstance(d.body[0], s.Input):
             raise error(d.span, f"model `{d.name}` must start with its input shape, e.g. `input [3, H, W]`")
-        stmt = d.body[0]
-        scope = _Scope(d.name, env)
-        dims = []
-        for dim in stmt.dims:
-            if isinstance(dim, s.Name) and dim.id not in env:
-                dims.append(Sym(f"dim:{dim.id}", dim.id, py_ident(dim.id)))
-                continue
-            value = self.number(dim, scope)
-            dims.append(value)
-        if not dims:
-            raise error(stmt.span, "the input shape needs at least one axis")
-        shape = tuple(dims)
-        body, flow = self.sequence(d.body[1:], Flow.start(shape), scope)
+        count = next(i for i, st in enumerate(d.body) if not isinstance(st, s.Input)) if len(heads) < len(d.body) else len(d.body)
+        for stray in d.body[count:]:
+            if isinstance(stray, s.Input):
+                raise error(stray.span, "`input` lines must come first in a model")
+        ports = [Port(st.name or "x", st.name or "x", self._input_shape(st, scope)) for st in d.body[:count]]
+        graph = any(st.name for st in heads) or any(isinstance(st, (s.Assign, s.Output)) for st in d.body)
+        if graph:
+            unnamed = [st for st in heads if st.name is None]
+            if unnamed:
+                raise error(unnamed[0].span, "a model with named tensors names its inputs too: `input x: [3, H, W]`")
+            body, inputs, outputs = self.graph(d, ports, scope)
+            keep, stride = (sy.FALSE,) * len(outputs[0].shape), (None,) * len(outputs[0].shape)
+        else:
+            if count > 1:
+                raise error(heads[1].span, "a model with several inputs names them: `input image: [3, H, W]`")
+            body, flow = self.sequence(d.body[1:], Flow.start(ports[0].shape), scope)
+            inputs, outputs = (ports[0],), (Port("x", "x", flow.shape),)
+            keep, stride = flow.keep, flow.stride
         param_syms = {v for v in env.values() if isinstance(v, Sym)}
         for node in _layers(body.nodes):
             stray = sorted((sym.label for sym in _ctor_symbols(node) - param_syms), key=str)
@@ -269,10 +242,24 @@ class _Analyzer:
                     "give the model a fixed input size for that axis",
                 )
         checks = self._settle(body.checks)
+        rules = dim_rules(inputs, [c for c in checks if sy.free_symbols(c.cond) and not sy.free_symbols(c.cond) & param_syms])
+        for c in rules.impossible:
+            self._report(SpecError([self._at_user_code(Diagnostic("error", c.span, "no input size satisfies this: " + _render_message(c.message), c.notes, c.hint))]))
         return ClassIR(
-            "model", d.name, tuple(params), (), shape, flow.shape, tuple(body.nodes), body.n_params,
-            flow.keep, flow.stride, tuple(checks), d.doc, d.span,
+            "model", d.name, tuple(params), (), inputs, outputs, tuple(body.nodes), body.n_params,
+            keep, stride, tuple(checks), d.doc, d.span, graph=graph, dim_rules=rules.rules,
         )
+
+    def _input_shape(self, stmt: s.Input, scope: Scope) -> Shape:
+        dims = []
+        for dim in stmt.dims:
+            if isinstance(dim, s.Name) and dim.id not in scope.env:
+                dims.append(Sym(f"dim:{dim.id}", dim.id, py_ident(dim.id)))
+            else:
+                dims.append(self.number(dim, scope))
+        if not dims:
+            raise error(stmt.span, "the input shape needs at least one axis")
+        return tuple(dims)
 
     def decide(self, ir: ClassIR, d: s.Definition) -> ClassIR:
         """Substitute a model's defaults; report the checks that then fail."""
@@ -282,10 +269,11 @@ class _Analyzer:
             self._report(error(d.span, f"model parameters need defaults: {', '.join(missing)}"))
             return ir
         checks = self._settle([_subst_check(c, mapping) for c in ir.checks])
+        ports = lambda ps: tuple(replace(p, shape=tuple(sy.substitute(x, mapping) for x in p.shape)) for p in ps)  # noqa: E731
         return replace(
             ir,
-            input=tuple(sy.substitute(x, mapping) for x in ir.input),
-            output=tuple(sy.substitute(x, mapping) for x in ir.output),
+            inputs=ports(ir.inputs),
+            outputs=ports(ir.outputs),
             n_params=sy.substitute(ir.n_params, mapping),
             checks=tuple(checks),
         )
@@ -302,13 +290,13 @@ class _Analyzer:
 
     # ------------------------------------------------------------- statements
 
-    def sequence(self, stmts, flow: Flow, scope: _Scope) -> tuple[_Body, Flow]:
-        body = _Body.empty()
+    def sequence(self, stmts, flow: Flow, scope: Scope) -> tuple[Body, Flow]:
+        body = Body.empty()
         for stmt in stmts:
             flow = self.statement(stmt, flow, scope, body)
         return body, flow
 
-    def statement(self, stmt: s.Stmt, flow: Flow, scope: _Scope, body: _Body) -> Flow:
+    def statement(self, stmt: s.Stmt, flow: Flow, scope: Scope, body: Body) -> Flow:
         if isinstance(stmt, s.Call):
             node, n_params, checks, out = self.call(stmt, flow, scope)
             body.nodes.append(node)
@@ -325,10 +313,13 @@ class _Analyzer:
             return self.parallel(stmt, flow, scope, body)
         if isinstance(stmt, s.Repeat):
             return self.repeat(stmt, flow, scope, body)
-        assert isinstance(stmt, s.Input)
-        raise error(stmt.span, "`input` must be the first line of a model")
+        if isinstance(stmt, s.Input):
+            raise error(stmt.span, "`input` must be the first line of a model")
+        if isinstance(stmt, s.Merge):
+            raise error(stmt.span, f"`{stmt.mode}` alone joins a tuple of tensors: `(a, b) -> {stmt.mode}`")
+        raise error(stmt.span, "named tensors need a model with named inputs (`input x: [...]`) or a block that names its inputs (`block b(c)(x):`)")
 
-    def call(self, stmt: s.Call, flow: Flow, scope: _Scope, fill: dict[str, Expr] | None = None):
+    def call(self, stmt: s.Call, flow: Flow, scope: Scope, fill: dict[str, Expr] | None = None):
         """Analyse one layer call: (node, parameter count, checks, flow after)."""
         name = stmt.name
         bound = scope.env.get(name)
@@ -354,7 +345,14 @@ class _Analyzer:
             raise self._unknown(stmt, scope)
         if d.kind == "model":
             raise error(stmt.name_span, f"`{name}` is a model; only blocks and primitives can be used as layers")
-        callee = self.block(name, len(flow.shape), stmt.span)
+        callee = self.block(name, (len(flow.shape),), stmt.span)
+        if len(callee.inputs) != 1:
+            raise error(stmt.name_span, f"block `{name}` takes {len(callee.inputs)} inputs; give it a tuple: `(a, b) -> {name} ...`")
+        return self.block_call(stmt, callee, [flow.shape], scope, fill, flow)
+
+    def block_call(self, stmt: s.Call, callee: ClassIR, shapes: list[Shape], scope: Scope, fill, flow: Flow | None = None):
+        """A call of an analysed block on input tensors of the given shapes."""
+        name = stmt.name
         signature = tuple((p.name, REQUIRED if p.default is None else p.default) for p in callee.params)
         args, spans, given = self.bind(name, signature, stmt, scope, fill or {})
         mapping: dict[str, Expr] = {}
@@ -367,8 +365,9 @@ class _Analyzer:
                 raise error(spans.get(p.name, stmt.span), f"`{p.name}` of `{name}` is a number, not the layer `{value.name}`")
             else:
                 mapping[f"p:{p.name}"] = value
-        for axis, dim in enumerate(flow.shape):
-            mapping[f"in:{axis}"] = dim
+        for index, shape in enumerate(shapes):
+            for axis, dim in enumerate(shape):
+                mapping[f"in:{index}:{axis}"] = dim
         sub = lambda e: sy.substitute(e, mapping)  # noqa: E731
         sizes = tuple(sub(x) for x in callee.size_params)
         positional = tuple(args[key] for key, is_keyword in given if not is_keyword)
@@ -377,12 +376,14 @@ class _Analyzer:
         shape = tuple(sub(x) for x in callee.output)
         note = Note(f"in this call of `{name}`", stmt.span)
         checks = [_subst_check(c, mapping, note) for c in callee.checks]
+        node = Layer(name, ctor, shape, stmt.span)
+        if flow is None:
+            return node, sub(callee.n_params), checks, Flow.start(shape)
         keep = tuple(None if k is None else sub(k) for k in callee.keep)
         stride = tuple(None if f is None else sub(f) for f in callee.stride)
-        node = Layer(name, ctor, shape, stmt.span)
         return node, sub(callee.n_params), checks, flow.then(shape, keep, stride)
 
-    def _unknown(self, stmt: s.Call, scope: _Scope) -> SpecError:
+    def _unknown(self, stmt: s.Call, scope: Scope) -> SpecError:
         known = sorted(set(PRIMITIVES) | {n for n, d in self.defs.items() if d.kind == "block"} | {
             n for n, v in scope.env.items() if isinstance(v, LayerRef)
         })
@@ -390,7 +391,7 @@ class _Analyzer:
         hint = f"did you mean `{close[0]}`?" if close else None
         return error(stmt.name_span, f"unknown layer `{stmt.name}`", hint=hint)
 
-    def bind(self, name: str, signature, stmt: s.Call, scope: _Scope, fill: dict[str, Expr]):
+    def bind(self, name: str, signature, stmt: s.Call, scope: Scope, fill: dict[str, Expr]):
         """Match a call's arguments to a signature. Returns the values by
         parameter name (defaults filled in), the span of each given argument,
         and the given ones in call order as (name, passed by keyword)."""
@@ -431,7 +432,7 @@ class _Analyzer:
             args[key] = default
         return args, spans, given
 
-    def residual(self, stmt: s.Residual, flow: Flow, scope: _Scope, body: _Body) -> Flow:
+    def residual(self, stmt: s.Residual, flow: Flow, scope: Scope, body: Body) -> Flow:
         inner, out = self.sequence(stmt.body.body, Flow.start(flow.shape), scope)
         if not inner.nodes:
             raise error(stmt.body.span, "a residual body needs at least one layer")
@@ -455,7 +456,7 @@ class _Analyzer:
             n_params = sy.add(n_params, sy.cond(needs, proj_params, sy.ZERO))
             checks += [replace(c, cond=sy.either(sy.negate(needs), c.cond)) for c in proj_checks]
             target = out.shape if stmt.mode == "add" else (proj_flow.shape[0], *out.shape[1:])
-            fits = _shapes_equal(proj_flow.shape, target)
+            fits = shapes_equal(proj_flow.shape, target)
             checks.append(
                 Check(
                     sy.either(sy.negate(needs), fits),
@@ -473,7 +474,7 @@ class _Analyzer:
         body.checks += checks
         return flow.then(result_shape, out.keep, out.stride)
 
-    def _shortcut(self, call: s.Call, flow: Flow, out: Flow, scope: _Scope):
+    def _shortcut(self, call: s.Call, flow: Flow, out: Flow, scope: Scope):
         """Analyse a residual's shortcut, filling in its first parameter (the
         body's output channels) and `stride` (the body's total stride) when
         the call leaves them out."""
@@ -487,7 +488,7 @@ class _Analyzer:
         node, n_params, checks, proj_flow = self.call(call, flow, scope, fill)
         return node.ctor, n_params, checks, proj_flow
 
-    def _signature(self, name: str, scope: _Scope) -> list[str]:
+    def _signature(self, name: str, scope: Scope) -> list[str]:
         if name in PRIMITIVES:
             return [p for p, _ in PRIMITIVES[name].params]
         d = self.defs.get(name)
@@ -495,7 +496,7 @@ class _Analyzer:
             return [p.name for p in d.params]
         return []
 
-    def parallel(self, stmt: s.Parallel, flow: Flow, scope: _Scope, body: _Body) -> Flow:
+    def parallel(self, stmt: s.Parallel, flow: Flow, scope: Scope, body: Body) -> Flow:
         branches, outs = [], []
         n_params, checks = sy.ZERO, []
         for branch in stmt.branches:
@@ -508,17 +509,8 @@ class _Analyzer:
         for out in outs[1:]:
             if len(out.shape) != len(first.shape):
                 raise error(stmt.span, f"parallel branches must give tensors of one rank: {show_shape(first.shape)} and {show_shape(out.shape)}")
-        if stmt.mode == "cat":
-            agree = sy.both(*(sy.eq(a, b) for out in outs[1:] for a, b in zip(first.shape[1:], out.shape[1:])))
-            checks.append(Check(agree, stmt.span, ("`cat` joins along channels, so the branches' other axes must agree: ", *_join_shapes(outs))))
-            channels = sy.ZERO
-            for out in outs:
-                channels = sy.add(channels, out.shape[0])
-            shape = (channels, *first.shape[1:])
-        else:
-            agree = sy.both(*(_shapes_equal(first.shape, out.shape) for out in outs[1:]))
-            checks.append(Check(agree, stmt.span, ("`add` needs every branch to give the same shape: ", *_join_shapes(outs))))
-            shape = first.shape
+        shape, check = merge_shapes(stmt.mode, [o.shape for o in outs], stmt.span)
+        checks.append(check)
         keep = tuple(
             None if all(o.keep[i] is None for o in outs) else sy.both(*(o.keep[i] or sy.TRUE for o in outs))
             for i in range(len(shape))
@@ -528,7 +520,7 @@ class _Analyzer:
         body.checks += checks
         return flow.then(shape, keep, first.stride)
 
-    def repeat(self, stmt: s.Repeat, flow: Flow, scope: _Scope, body: _Body) -> Flow:
+    def repeat(self, stmt: s.Repeat, flow: Flow, scope: Scope, body: Body) -> Flow:
         count = self.number(stmt.count, scope)
         item = stmt.body
         calls = item.body if isinstance(item, s.Group) else (item,)
@@ -570,17 +562,17 @@ class _Analyzer:
         body.checks += checks
         if alike:
             return flow.then(flow1.shape, flow1.keep, flow1.stride)
-        return flow.then(flow1.shape, tuple(_and(a, b) for a, b in zip(flow1.keep, flow2.keep)), flow1.stride)
+        return flow.then(flow1.shape, tuple(and_(a, b) for a, b in zip(flow1.keep, flow2.keep)), flow1.stride)
 
     # ----------------------------------------------------------- expressions
 
-    def number(self, expr: s.ExprNode, scope: _Scope) -> Expr:
+    def number(self, expr: s.ExprNode, scope: Scope) -> Expr:
         value = self.value(expr, scope)
         if isinstance(value, LayerRef):
             raise error(expr.span, f"expected a number, not the layer `{value.name}`")
         return value
 
-    def value(self, expr: s.ExprNode, scope: _Scope) -> Value:
+    def value(self, expr: s.ExprNode, scope: Scope) -> Value:
         """Evaluate an argument expression to a symbolic value or a layer."""
         if isinstance(expr, s.Literal):
             return sy.Const(expr.value)
@@ -612,8 +604,23 @@ class _Analyzer:
             raise error(expr.span, str(exc)) from None
 
 
-def _and(a: Expr | None, b: Expr | None) -> Expr | None:
-    return a if b is None else b if a is None else sy.both(a, b)
+def _ranks(ranks: tuple[int, ...]) -> str:
+    return ", ".join(map(str, ranks))
+
+
+def _input_symbols(index: int, name: str | None, rank: int, span: Span) -> Shape:
+    """Symbols for a block input's sizes: `[in_channels, H, W]` for the
+    first, `[skip_channels, skip_H, skip_W]` for one named `skip` after it."""
+    labels = _SPATIAL.get(rank)
+    if labels is None:
+        raise error(span, f"block inputs must have rank 1 to 4, not {rank}")
+    if index == 0:
+        first = "in_features" if rank == 1 else "in_channels"
+        names = [(first, first)] + list(labels)
+    else:
+        first = f"{name}_features" if rank == 1 else f"{name}_channels"
+        names = [(first, first)] + [(f"{name}_{label}", f"{name}_{code}") for label, code in labels]
+    return tuple(Sym(f"in:{index}:{axis}", label, code) for axis, (label, code) in enumerate(names))
 
 
 def _same_shape(shape: Shape, out: Flow) -> Expr:
@@ -623,21 +630,6 @@ def _same_shape(shape: Shape, out: Flow) -> Expr:
     if len(shape) != len(out.shape):
         return sy.FALSE
     return sy.both(*(sy.eq(a, b) if k is None else k for a, b, k in zip(shape, out.shape, out.keep)))
-
-
-def _shapes_equal(a: Shape, b: Shape) -> Expr:
-    if len(a) != len(b):
-        return sy.FALSE
-    return sy.both(*(sy.eq(x, y) for x, y in zip(a, b)))
-
-
-def _join_shapes(outs: list[Flow]) -> list:
-    parts: list = []
-    for i, out in enumerate(outs):
-        if i:
-            parts.append(" and ")
-        parts.append(out.shape)
-    return parts
 
 
 def _subst_check(c: Check, mapping: dict[str, Expr], note: Note | None = None) -> Check:
@@ -660,6 +652,8 @@ def _render_message(parts) -> str:
 
 
 def _layers(nodes) -> list[Layer]:
+    """Every module-building node, as a Layer (for spans and constructor
+    arguments): layers, shortcuts, repeats and multi-input joins."""
     found: list = []
     for n in nodes:
         if isinstance(n, Layer):
@@ -675,6 +669,10 @@ def _layers(nodes) -> list[Layer]:
             found.append(Layer(n.hint, n.first, n.out, n.span))
             if n.rest:
                 found.append(Layer(n.hint, n.rest, n.out, n.span))
+        elif isinstance(n, Bind):
+            if isinstance(n.join, Layer):
+                found.append(n.join)
+            found += _layers(n.stages)
     return found
 
 
@@ -705,8 +703,15 @@ def _ctor_symbols(node) -> set[Sym]:
 
 
 def _nested(node):
-    """Every node inside a residual or parallel node, depth first."""
-    children = node.body if isinstance(node, Residual) else [n for b in node.branches for n in b] if isinstance(node, Parallel) else []
+    """Every node inside a residual, parallel or dataflow node, depth first."""
+    if isinstance(node, Residual):
+        children = list(node.body)
+    elif isinstance(node, Parallel):
+        children = [n for b in node.branches for n in b]
+    elif isinstance(node, Bind):
+        children = list(node.stages)
+    else:
+        children = []
     for n in children:
         yield n
         yield from _nested(n)

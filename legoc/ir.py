@@ -114,7 +114,51 @@ class Repeat:
     span: Span = field(compare=False)
 
 
-Node = Union[Layer, Residual, Parallel, Repeat]
+@dataclass(frozen=True, slots=True)
+class Bind:
+    """`target = (sources) -> join -> stages` in a dataflow definition.
+
+    `join` combines several sources: "cat", "add", or a `Layer` calling a
+    block with several inputs; None for a single source. `joined` is the
+    shape right after the join.
+    """
+
+    target: str
+    sources: tuple[str, ...]
+    join: Union[str, Layer, None]
+    joined: Shape | None
+    stages: tuple["Node", ...]
+    out: Shape
+    span: Span = field(compare=False)
+
+
+Node = Union[Layer, Residual, Parallel, Repeat, Bind]
+
+
+@dataclass(frozen=True, slots=True)
+class Port:
+    """A named input or output tensor of a class (`code` is its Python name)."""
+
+    name: str
+    code: str
+    shape: Shape
+
+
+@dataclass(frozen=True, slots=True)
+class DimRule:
+    """What a model needs of a symbolic input size, checked in `forward`.
+
+    The size `dim` (axis `axis` of input `port`) must be a multiple of
+    `multiple` and at least `minimum`; `cond` is the exact condition when it
+    is not of that form (then `multiple` and `minimum` are 1).
+    """
+
+    dim: Expr
+    port: str
+    axis: int
+    multiple: int = 1
+    minimum: int = 1
+    cond: Expr | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,7 +179,9 @@ class ClassIR:
         name: the DSL name.
         params: the DSL parameters, in order.
         size_params: input sizes the constructor needs (`in_channels`, ...).
-        input, output: shapes without the batch axis, over the class's symbols.
+        inputs, outputs: the tensors `forward` takes and returns, with shapes
+            without the batch axis, over the class's symbols. Several outputs
+            are returned as a dict keyed by their names.
         body: the analysed statements.
         n_params: trainable parameter count, over the class's symbols.
         keep, stride: per output axis, whether the body keeps that axis's
@@ -143,14 +189,16 @@ class ClassIR:
             whole stride), as seen by an enclosing residual.
         checks: conditions still to be decided by callers.
         doc: the definition's comment lines.
+        graph: whether the body is a dataflow graph of named tensors.
+        dim_rules: for a model, what its symbolic input sizes must satisfy.
     """
 
     kind: str
     name: str
     params: tuple[ParamIR, ...]
     size_params: tuple[Expr, ...]
-    input: Shape
-    output: Shape
+    inputs: tuple[Port, ...]
+    outputs: tuple[Port, ...]
     body: tuple[Node, ...]
     n_params: Expr
     keep: tuple[Expr | None, ...]
@@ -158,3 +206,15 @@ class ClassIR:
     checks: tuple[Check, ...]
     doc: tuple[str, ...]
     span: Span = field(compare=False)
+    graph: bool = False
+    dim_rules: tuple[DimRule, ...] = ()
+
+    @property
+    def input(self) -> Shape:
+        """The first input's shape."""
+        return self.inputs[0].shape
+
+    @property
+    def output(self) -> Shape:
+        """The first output's shape."""
+        return self.outputs[0].shape

@@ -216,12 +216,13 @@ class _ToSyntax(Transformer):
         return s.Program(self.file, tuple(children))
 
     def definition(self, meta, children):
-        kind, name, params, *lines = children
+        kind, name, params, inputs, *lines = children
         body = tuple(stmt for line in lines for stmt in line)
         return s.Definition(
             kind=str(kind),
             name=str(name),
             params=tuple(params or ()),
+            inputs=inputs,
             body=body,
             doc=self._doc_comment(kind.line),
             span=_tok_span(self.file, name),
@@ -242,8 +243,33 @@ class _ToSyntax(Transformer):
         name, default = children
         return s.Param(str(name), default, _tok_span(self.file, name))
 
+    def inputs(self, meta, children):
+        return tuple(s.Name(str(t), _tok_span(self.file, t)) for t in children if t is not None)
+
     def line(self, meta, children):
-        return children[0]
+        (item,) = children
+        return item if isinstance(item, tuple) else (item,)
+
+    def assign(self, meta, children):
+        target, value = children
+        return s.Assign(str(target), value, self._span(meta), _tok_span(self.file, target))
+
+    def return_stmt(self, meta, children):
+        return s.Return(children[0], self._span(meta))
+
+    def output(self, meta, children):
+        name, value = children
+        return s.Output(str(name), value, self._span(meta), _tok_span(self.file, name))
+
+    def pipeline(self, meta, children):
+        sources, *stages = children
+        return s.Pipeline(sources, tuple(stages), self._span(meta))
+
+    def source(self, meta, children):
+        return tuple(s.Name(str(t), _tok_span(self.file, t)) for t in children if t is not None)
+
+    def merge(self, meta, children):
+        return s.Merge(str(children[0]), self._span(meta))
 
     def seq(self, meta, children):
         return tuple(children)
@@ -276,8 +302,8 @@ class _ToSyntax(Transformer):
         return s.Repeat(count, body, self._span(meta))
 
     def input(self, meta, children):
-        (shape,) = children
-        return s.Input(shape, self._span(meta))
+        name, shape = children
+        return s.Input(shape, None if name is None else str(name), self._span(meta))
 
     def group(self, meta, children):
         (body,) = children

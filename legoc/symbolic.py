@@ -130,11 +130,12 @@ def _factors(m: Expr) -> tuple[Expr, ...]:
 
 
 def _from_poly(terms: dict[tuple[Expr, ...], Number], constant: Number) -> Expr:
-    # d * (x // d) is x - x % d: it reads better and cancels against x.
+    # d * (x // d) is x - x % d, where that lets x cancel against other terms.
     for f, c in list(terms.items()):
         if len(f) == 1 and isinstance(f[0], Op) and f[0].name == "floordiv" and c:
             x, d = f[0].args
-            if _num(d) and isinstance(d.value, int) and d.value > 0 and isinstance(c, int) and c % d.value == 0:
+            shared = set(_as_poly(x)[0]) & (set(terms) - {f})
+            if shared and _num(d) and isinstance(d.value, int) and d.value > 0 and isinstance(c, int) and c % d.value == 0:
                 del terms[f]
                 rest = mul(Const(c // d.value), sub(x, mod(x, d)))
                 t2, c2 = _as_poly(rest)
@@ -244,6 +245,12 @@ def floordiv(a: Expr, b: Expr) -> Expr:
             return add(_div_exact(_from_poly(whole, q * d), d), floordiv(rest, b))
         if isinstance(a, Op) and a.name == "floordiv" and _num(a.args[1]) and a.args[1].value > 0:  # type: ignore[union-attr]
             return floordiv(a.args[0], Const(a.args[1].value * d))  # type: ignore[union-attr]
+        # (x // e + b) // d is (x + e * b) // (e * d) for positive e, d.
+        if isinstance(a, Poly) and len(a.terms) == 1 and a.terms[0][1] == 1 and isinstance(a.const, int):
+            inner = a.terms[0][0]
+            if isinstance(inner, Op) and inner.name == "floordiv" and _num(inner.args[1]) and isinstance(inner.args[1].value, int) and inner.args[1].value > 0:  # type: ignore[union-attr]
+                e_ = inner.args[1].value  # type: ignore[union-attr]
+                return floordiv(add(inner.args[0], Const(e_ * a.const)), Const(e_ * d))
     return Op("floordiv", (a, b))
 
 

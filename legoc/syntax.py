@@ -129,13 +129,60 @@ class Repeat:
 
 @dataclass(frozen=True, slots=True)
 class Input:
-    """`input [3, H, W]`: the model's input shape, batch axis implicit."""
+    """`input [3, H, W]` or `input x: [3, H, W]`: a model's input shape,
+    batch axis implicit; named inputs make the model a dataflow graph."""
 
     dims: tuple[ExprNode, ...]
+    name: str | None = None
     span: Span = _span()
 
 
-Stmt = Union[Call, Group, Residual, Parallel, Repeat, Input]
+@dataclass(frozen=True, slots=True)
+class Merge:
+    """A bare `cat` or `add` stage joining the tensors of a tuple."""
+
+    mode: str
+    span: Span = _span()
+
+
+@dataclass(frozen=True, slots=True)
+class Pipeline:
+    """`(a, b) -> stage -> stage`: named tensors through stages."""
+
+    sources: tuple[Name, ...]
+    stages: tuple[Union["Stmt", Merge], ...]
+    span: Span = _span()
+
+
+@dataclass(frozen=True, slots=True)
+class Assign:
+    """`name = pipeline`."""
+
+    target: str
+    value: Pipeline
+    span: Span = _span()
+    target_span: Span = _span()
+
+
+@dataclass(frozen=True, slots=True)
+class Return:
+    """`return pipeline`: a dataflow block's result."""
+
+    value: Pipeline
+    span: Span = _span()
+
+
+@dataclass(frozen=True, slots=True)
+class Output:
+    """`output name [= pipeline]`: one of a dataflow model's results."""
+
+    name: str
+    value: Pipeline | None
+    span: Span = _span()
+    name_span: Span = _span()
+
+
+Stmt = Union[Call, Group, Residual, Parallel, Repeat, Input, Assign, Return, Output]
 
 # ----------------------------------------------------------------- definitions
 
@@ -149,14 +196,16 @@ class Param:
 
 @dataclass(frozen=True, slots=True)
 class Definition:
-    """`block NAME(params):` or `model NAME(params):` with its body.
+    """`block NAME(params)[(inputs)]:` or `model NAME(params):` with its body.
 
-    `doc` holds the comment lines written right above the definition.
+    `inputs` names a dataflow block's input tensors (None: one unnamed
+    input). `doc` holds the comment lines written right above the definition.
     """
 
     kind: str
     name: str
     params: tuple[Param, ...]
+    inputs: tuple[Name, ...] | None
     body: tuple[Stmt, ...]
     doc: tuple[str, ...]
     span: Span = _span()

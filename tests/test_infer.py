@@ -189,7 +189,7 @@ def test_user_blocks_shadow_the_prelude():
         ("model N():\n    input [8]\n    conv 4\n", (3, 5, "`conv` needs an input of shape [C, L], [C, H, W] or [C, D, H, W], but its input is [8]")),
         ("model N():\n    input [3, 4, 4]\n    conv 8 kernel_size=7 padding=0\n", (3, 12, "does not fit its input [3, 4, 4]")),
         ("model N():\n    input [3, H, W]\n    flatten\n    linear 10\n", (4, 5, "depends on the input's symbolic size H, W")),
-        ("model N():\n    input [3, 8, 8]\n    conv 8\n    input [3]\n", (4, 5, "`input` must be the first line")),
+        ("model N():\n    input [3, 8, 8]\n    conv 8\n    input [3]\n", (4, 5, "`input` lines must come first")),
         ("model N():\n    conv 8\n", (1, 7, "must start with its input shape")),
         ("block b(c):\n    b c\n\nmodel N():\n    input [3, 8, 8]\n    b 4\n", (2, 5, "calls itself")),
         ("model N():\n    input [3, 8, 8]\n    conv 8 stride=0\n", (3, 12, "`stride` must be at least 1")),

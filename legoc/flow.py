@@ -1,0 +1,94 @@
+"""The state that shape inference threads through a definition's body."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from . import symbolic as sy
+from .ir import Check, Node, Shape, Value
+from .symbolic import Expr
+
+
+@dataclass(frozen=True)
+class Flow:
+    """The tensor between two statements, and what the statements since the
+    start of the enclosing residual body did to each axis (see `ClassIR`)."""
+
+    shape: Shape
+    keep: tuple[Expr | None, ...]
+    stride: tuple[Expr | None, ...]
+
+    @staticmethod
+    def start(shape: Shape) -> "Flow":
+        return Flow(shape, (None,) * len(shape), (sy.ONE,) * len(shape))
+
+    def then(self, shape: Shape, keep, stride) -> "Flow":
+        """The flow after a layer whose effects on each axis are `keep` and
+        `stride` (mappings from axis, or tuples over the axes; an axis not
+        mapped keeps its size, and a stride of None is not a whole stride)."""
+        if len(shape) != len(self.shape):
+            return Flow(shape, (sy.FALSE,) * len(shape), (None,) * len(shape))
+        keep = dict(enumerate(keep)) if isinstance(keep, tuple) else keep
+        stride = dict(enumerate(stride)) if isinstance(stride, tuple) else stride
+        strides = []
+        for axis, prev in enumerate(self.stride):
+            factor = stride.get(axis, sy.ONE)
+            strides.append(None if factor is None or prev is None else sy.mul(prev, factor))
+        keeps = tuple(and_(old, keep.get(axis)) for axis, old in enumerate(self.keep))
+        return Flow(shape, keeps, tuple(strides))
+
+
+@dataclass(frozen=True)
+class Scope:
+    """What names mean inside one definition."""
+
+    definition: str
+    env: dict[str, Value]
+
+
+@dataclass
+class Body:
+    """Accumulates the analysis of a statement sequence."""
+
+    nodes: list[Node]
+    n_params: Expr
+    checks: list[Check]
+
+    @staticmethod
+    def empty() -> "Body":
+        return Body([], sy.ZERO, [])
+
+
+def and_(a: Expr | None, b: Expr | None) -> Expr | None:
+    return a if b is None else b if a is None else sy.both(a, b)
+
+
+def shapes_equal(a: Shape, b: Shape) -> Expr:
+    if len(a) != len(b):
+        return sy.FALSE
+    return sy.both(*(sy.eq(x, y) for x, y in zip(a, b)))
+
+
+def join_shapes(shapes: list[Shape]) -> list:
+    """Message parts naming several shapes: `[..] and [..]`."""
+    parts: list = []
+    for i, shape in enumerate(shapes):
+        if i:
+            parts.append(" and ")
+        parts.append(shape)
+    return parts
+
+
+def merge_shapes(mode: str, shapes: list[Shape], span) -> tuple[Shape, Check]:
+    """The shape of `cat` (along channels) or `add` of tensors, and the check
+    that they can be joined."""
+    first = shapes[0]
+    if mode == "cat":
+        agree = sy.both(*(sy.eq(a, b) for other in shapes[1:] for a, b in zip(first[1:], other[1:])))
+        message = ("`cat` joins along channels, so the other axes must agree: ", *join_shapes(shapes))
+        channels: Expr = sy.ZERO
+        for shape in shapes:
+            channels = sy.add(channels, shape[0])
+        return (channels, *first[1:]), Check(agree, span, message)
+    agree = sy.both(*(shapes_equal(first, other) for other in shapes[1:]))
+    return first, Check(agree, span, ("`add` needs tensors of one shape: ", *join_shapes(shapes)))
