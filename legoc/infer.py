@@ -345,9 +345,9 @@ class _Analyzer(GraphAnalysis):
             raise self._unknown(stmt, scope)
         if d.kind == "model":
             raise error(stmt.name_span, f"`{name}` is a model; only blocks and primitives can be used as layers")
+        if d.inputs is not None and len(d.inputs) != 1:
+            raise error(stmt.name_span, f"block `{name}` takes {len(d.inputs)} inputs; give it a tuple: `(a, b) -> {name} ...`")
         callee = self.block(name, (len(flow.shape),), stmt.span)
-        if len(callee.inputs) != 1:
-            raise error(stmt.name_span, f"block `{name}` takes {len(callee.inputs)} inputs; give it a tuple: `(a, b) -> {name} ...`")
         return self.block_call(stmt, callee, [flow.shape], scope, fill, flow)
 
     def block_call(self, stmt: s.Call, callee: ClassIR, shapes: list[Shape], scope: Scope, fill, flow: Flow | None = None):
