@@ -197,8 +197,11 @@ class _Analyzer(GraphAnalysis):
             ports = [Port(n.id, n.id, shape) for n, shape in zip(d.inputs, shapes)]
             body, inputs, outputs = self.graph(d, ports, scope)
             out = outputs[0].shape
-            same = len(ranks) == 1 and len(out) == len(shapes[0])
-            keep = tuple(sy.TRUE if same and a == b else sy.FALSE for a, b in zip(out, shapes[0] if same else out))
+            # Seen from an enclosing residual, channels compare by size, and
+            # another axis is kept only where the output visibly has the
+            # input's size.
+            kept = [len(ranks) == 1 and len(out) == len(shapes[0]) and a == b for a, b in zip(out, shapes[0])]
+            keep = (None,) + tuple(sy.TRUE if k else sy.FALSE for k in kept[1:]) + (sy.FALSE,) * (len(out) - len(kept))
             stride = (None,) * len(out)
         checks = self._settle(body.checks)
         needed = set().union(*(_ctor_symbols(n) for n in body.nodes)) if body.nodes else set()
@@ -211,14 +214,16 @@ class _Analyzer(GraphAnalysis):
     def model(self, d: s.Definition) -> ClassIR:
         params, env = self._params(d)
         scope = Scope(d.name, env)
-        heads = [st for st in d.body if isinstance(st, s.Input)]
-        if not d.body or not isinstance(d.body[0], s.Input):
+        count = 0
+        while count < len(d.body) and isinstance(d.body[count], s.Input):
+            count += 1
+        if count == 0:
             raise error(d.span, f"model `{d.name}` must start with its input shape, e.g. `input [3, H, W]`")
-        count = next(i for i, st in enumerate(d.body) if not isinstance(st, s.Input)) if len(heads) < len(d.body) else len(d.body)
+        heads = d.body[:count]
         for stray in d.body[count:]:
             if isinstance(stray, s.Input):
                 raise error(stray.span, "`input` lines must come first in a model")
-        ports = [Port(st.name or "x", st.name or "x", self._input_shape(st, scope)) for st in d.body[:count]]
+        ports = [Port(st.name or "x", st.name or "x", self._input_shape(st, scope)) for st in heads]
         graph = any(st.name for st in heads) or any(isinstance(st, (s.Assign, s.Output)) for st in d.body)
         if graph:
             unnamed = [st for st in heads if st.name is None]
