@@ -12,8 +12,9 @@ from . import __version__
 from . import symbolic as sy
 from .infer import Analysis
 from .constraints import describe
-from .ir import Bind, ClassIR, Ctor, DimRule, Layer, LayerRef, Node, Parallel, Repeat, Residual, Shape, Value
+from .ir import Bind, ClassIR, Ctor, Layer, LayerRef, Method, Node, Parallel, Repeat, Residual, Shape, Value
 from .naming import class_name, py_ident
+from .patterns import REDUCTIONS
 from .resources import read_text
 
 # Attributes nn.Module already has: a submodule must not shadow them.
@@ -103,7 +104,12 @@ class _Writer:
         self.names = names
         self.init: list[str] = []
         self.forward: list[str] = []
-        self.attrs = _attribute_names(ir.body)
+        # Constructor arguments that forward needs (rearrange sizes) are kept
+        # as attributes of the same name.
+        self.kept = sorted(
+            {sym.code for n in _all_nodes(ir.body) if isinstance(n, Method) for _, args in n.ops for sym in _arg_symbols(args)}
+        )
+        self.attrs = _attribute_names(ir.body, set(self.kept))
         self.locals: set[str] = {"x", "self", "torch", "nn"}
         self.locals |= {p.code for p in ir.inputs} | {n.target for n in ir.body if isinstance(n, Bind)}
 
@@ -143,7 +149,27 @@ class _Writer:
         if isinstance(node, Layer):
             attr = self.attrs[id(node)]
             self.init.append(f"self.{attr} = {self.ctor(node.ctor)}")
-            self.line(f"{dst} = self.{attr}({src})", node.out)
+            if node.apply == "call":
+                self.line(f"{dst} = self.{attr}({src})", node.out)
+            elif node.apply == "sequence":
+                self.line(f"{dst}, _ = self.{attr}({src})", node.out)
+            else:
+                hidden = self.fresh("hidden")
+                state = f"({hidden}, _)" if node.apply == "lstm_hidden" else hidden
+                self.line(f"_, {state} = self.{attr}({src})")
+                both = sy.value_of(dict(node.ctor.kwargs).get("bidirectional", sy.FALSE))  # type: ignore[arg-type]
+                last = f"torch.cat([{hidden}[-2], {hidden}[-1]], dim=1)" if both else f"{hidden}[-1]"
+                self.line(f"{dst} = {last}", node.out)
+        elif isinstance(node, Method):
+            as_attrs = {code: f"self.{code}" for code in self.kept}
+            render = lambda args: _args(args, as_attrs)  # noqa: E731
+            chain = "".join(
+                f".{name}(dim={render(args)})" if name in REDUCTIONS.values() else f".{name}({render(args)})" for name, args in node.ops
+            )
+            if chain:
+                self.line(f"{dst} = {src}{chain}", node.out)
+            elif src != dst:
+                self.line(f"{dst} = {src}", node.out)
         elif isinstance(node, Repeat):
             attr = self.attrs[id(node)]
             count = sy.to_text(node.count, code=True)
@@ -239,9 +265,10 @@ class _Writer:
             self.line(f"{dst} = {' + '.join(outs)}", node.out)
 
 
-def _attribute_names(body: tuple[Node, ...]) -> dict[int, str]:
+def _attribute_names(body: tuple[Node, ...], taken: set[str]) -> dict[int, str]:
     """Attribute names for a class's modules: the layer's name, numbered in
-    order when several layers share it (`conv1`, `conv2`), made safe."""
+    order when several layers share it (`conv1`, `conv2`), made safe and
+    distinct from the `taken` names."""
     owners: list[tuple[int, str]] = []
 
     def walk(nodes) -> None:
@@ -266,7 +293,7 @@ def _attribute_names(body: tuple[Node, ...]) -> dict[int, str]:
         counts[hint] = counts.get(hint, 0) + 1
     seen: dict[str, int] = {}
     names: dict[int, str] = {}
-    taken: set[str] = set()
+    taken = set(taken)
     for key, hint in owners:
         base = py_ident(hint)
         if base in _MODULE_ATTRS:
@@ -284,6 +311,7 @@ def _attribute_names(body: tuple[Node, ...]) -> dict[int, str]:
 
 def _class_view(ir: ClassIR, names: dict[str, str], defaults: ClassIR | None) -> _ClassView:
     writer = _Writer(ir, names)
+    writer.init += [f"self.{code} = {code}" for code in writer.kept]
     writer.dim_checks(ir, names[ir.name])
     if ir.graph:
         writer.nodes(ir.body, ir.inputs[0].code, ir.inputs[0].code)
@@ -340,6 +368,45 @@ def _where(ir: ClassIR, sym) -> tuple[str, int]:
             if dim == sym:
                 return port.code, axis
     raise AssertionError(f"{sym} is not an input size")
+
+
+def _args(args: tuple, names: dict[str, str]) -> str:
+    """Method arguments: ints, expressions, and tuples of them; symbols are
+    written as `names` says (`p` -> `self.p`)."""
+    out = []
+    for a in args:
+        if isinstance(a, tuple):
+            inner = ", ".join(_args((x,), names) for x in a)
+            out.append(f"({inner}{',' if len(a) == 1 else ''})")
+        elif isinstance(a, int):
+            out.append(str(a))
+        else:
+            mapping = {sym.key: sy.Sym(sym.key, sym.label, names.get(sym.code, sym.code)) for sym in sy.free_symbols(a)}
+            out.append(sy.to_text(sy.substitute(a, mapping), code=True))
+    return ", ".join(out)
+
+
+def _arg_symbols(args: tuple) -> set:
+    found: set = set()
+    for a in args:
+        if isinstance(a, tuple):
+            found |= _arg_symbols(a)
+        elif isinstance(a, sy.Expr):
+            found |= sy.free_symbols(a)
+    return found
+
+
+def _all_nodes(nodes):
+    """Every node of a body, depth first."""
+    for n in nodes:
+        yield n
+        if isinstance(n, Residual):
+            yield from _all_nodes(n.body)
+        elif isinstance(n, Parallel):
+            for b in n.branches:
+                yield from _all_nodes(b)
+        elif isinstance(n, Bind):
+            yield from _all_nodes(n.stages)
 
 
 def _value(v: Value) -> str:

@@ -21,11 +21,14 @@ from .diagnostics import Diagnostic, Note, Span, SpecError, error
 from .constraints import dim_rules
 from .flow import Body, Flow, Scope, and_, merge_shapes, shapes_equal
 from .graph import GraphAnalysis
-from .ir import Bind, Check, ClassIR, Ctor, Layer, LayerRef, Node, ParamIR, Parallel, Port, Repeat, Residual, Shape, Value
+from .ir import Bind, Check, ClassIR, Ctor, Layer, LayerRef, Method, Node, ParamIR, Parallel, Port, Repeat, Residual, Shape, Value
+from .patterns import REDUCTIONS, compile_pattern
 from .naming import py_ident
 from .primitives import PRIMITIVES, REQUIRED, Call as PrimCall, PrimOut, show_shape, type_error
 from .symbolic import Expr, Sym
 
+# Layers that read a rank-2 input as [channels, length] rather than [T, features].
+_CHANNELS_FIRST = frozenset("conv conv_transpose bn groupnorm maxpool avgpool upsample".split())
 KEYWORDS = frozenset("block model input res add cat shortcut repeat min max true false".split())
 _SPATIAL = {1: (), 2: (("L", "length"),), 3: (("H", "height"), ("W", "width")), 4: (("D", "depth"), ("H", "height"), ("W", "width"))}
 
@@ -185,7 +188,9 @@ class _Analyzer(GraphAnalysis):
         params, env = self._params(d)
         scope = Scope(d.name, env)
         names = [n.id for n in d.inputs] if d.inputs is not None else [None]
-        shapes = [_input_symbols(index, name, rank, span) for index, (name, rank) in enumerate(zip(names, ranks))]
+        first = self._first_layer(d.body, set())
+        sequence = first is not None and first not in _CHANNELS_FIRST
+        shapes = [_input_symbols(index, name, rank, span, sequence) for index, (name, rank) in enumerate(zip(names, ranks))]
         if d.inputs is None:
             if any(isinstance(st, (s.Assign, s.Return, s.Output)) for st in d.body):
                 raise error(d.span, f"block `{d.name}` uses named tensors, so it must name its inputs: `block {d.name}(...)(x):`")
@@ -210,6 +215,27 @@ class _Analyzer(GraphAnalysis):
             "block", d.name, tuple(params), size_params, inputs, outputs, tuple(body.nodes),
             body.n_params, keep, stride, tuple(checks), d.doc, d.span, graph=d.inputs is not None,
         )
+
+    def _first_layer(self, body, seen: set[str]) -> str | None:
+        """The primitive that first reads a body's input, looking into
+        groups, residuals, parallels, repeats and called blocks."""
+        for stmt in body[:1]:
+            if isinstance(stmt, s.Call):
+                d = self.defs.get(stmt.name)
+                if d is not None and stmt.name not in seen and stmt.name not in PRIMITIVES:
+                    return self._first_layer(d.body, seen | {stmt.name})
+                return stmt.name
+            if isinstance(stmt, s.Group):
+                return self._first_layer(stmt.body, seen)
+            if isinstance(stmt, s.Residual):
+                return self._first_layer(stmt.body.body, seen)
+            if isinstance(stmt, s.Parallel):
+                return self._first_layer(stmt.branches[0], seen)
+            if isinstance(stmt, s.Repeat):
+                return self._first_layer((stmt.body,), seen)
+            if isinstance(stmt, s.Assign):
+                return self._first_layer(stmt.value.stages, seen)
+        return None
 
     def model(self, d: s.Definition) -> ClassIR:
         params, env = self._params(d)
@@ -333,6 +359,8 @@ class _Analyzer(GraphAnalysis):
                 raise error(stmt.span, f"`{name}` is a layer-valued parameter and takes no arguments")
             node = Layer(name, Ctor("param", bound.code), flow.shape, stmt.span)
             return node, sy.ZERO, [], flow
+        if name in ("rearrange", "reduce") and name not in self.defs:
+            return self.pattern(stmt, flow, scope)
         if name in PRIMITIVES:
             prim = PRIMITIVES[name]
             args, spans, _ = self.bind(name, prim.params, stmt, scope, fill or {})
@@ -343,7 +371,7 @@ class _Analyzer(GraphAnalysis):
                 if problem:
                     raise error(spans.get(key, stmt.span), problem)
             out: PrimOut = prim.rule(PrimCall(name, args, flow.shape, stmt.span, spans))
-            node = Layer(name, out.ctor, out.shape, stmt.span)
+            node = Layer(name, out.ctor, out.shape, stmt.span, out.apply)
             return node, out.n_params, out.checks, flow.then(out.shape, out.keep, out.stride)
         d = self.defs.get(name)
         if d is None:
@@ -387,6 +415,35 @@ class _Analyzer(GraphAnalysis):
         keep = tuple(None if k is None else sub(k) for k in callee.keep)
         stride = tuple(None if f is None else sub(f) for f in callee.stride)
         return node, sub(callee.n_params), checks, flow.then(shape, keep, stride)
+
+    def pattern(self, stmt: s.Call, flow: Flow, scope: Scope):
+        """`rearrange "PATTERN" axis=size ...` or `reduce "PATTERN" mean ...`."""
+        name = stmt.name
+        usage = f'`{name} "a b -> b a"`' if name == "rearrange" else '`reduce "n d -> d" mean`'
+        want = 1 if name == "rearrange" else 2
+        if not stmt.args or not (isinstance(stmt.args[0], s.Literal) and isinstance(stmt.args[0].value, str)):
+            raise error(stmt.args[0].span if stmt.args else stmt.name_span, f"`{name}` takes a pattern string first: {usage}")
+        if len(stmt.args) != want:
+            where = stmt.args[want].span if len(stmt.args) > want else stmt.span
+            raise error(where, f"`{name}` takes {'a pattern' if want == 1 else 'a pattern and a reduction'}, then axis sizes: {usage}")
+        reduction = None
+        if name == "reduce":
+            how = stmt.args[1]
+            if not (isinstance(how, s.Name) and how.id in REDUCTIONS):
+                raise error(how.span, f"the reduction is one of {', '.join(REDUCTIONS)}")
+            reduction = how.id
+        sizes = {}
+        for kw in stmt.keywords:
+            value = self.number(kw.value, scope)
+            problem = type_error("kernel_size", value)
+            if problem:
+                raise error(kw.span, f"the size of axis `{kw.name}` must be a positive integer, not {value}")
+            sizes[kw.name] = (value, kw.span)
+        pattern = stmt.args[0]
+        recipe = compile_pattern(pattern.value, pattern.span, sizes, flow.shape, reduction)  # type: ignore[arg-type]
+        node = Method(recipe.ops, recipe.shape, stmt.span)
+        after = flow if not recipe.ops else Flow(recipe.shape, (None,) * len(recipe.shape), (None,) * len(recipe.shape))
+        return node, sy.ZERO, list(recipe.checks), after
 
     def _unknown(self, stmt: s.Call, scope: Scope) -> SpecError:
         known = sorted(set(PRIMITIVES) | {n for n, d in self.defs.items() if d.kind == "block"} | {
@@ -454,8 +511,9 @@ class _Analyzer(GraphAnalysis):
             needs = sy.TRUE if stmt.shortcut else sy.FALSE
             if len(out.shape) != len(flow.shape):
                 raise error(stmt.span, f"`res cat` needs the body to keep the input's rank: {show_shape(flow.shape)} becomes {show_shape(out.shape)}")
-            same_rest = sy.both(*(sy.eq(a, b) for a, b in zip(flow.shape[1:], out.shape[1:])))
-            checks.append(Check(same_rest, stmt.span, ("`res cat` joins along channels, so the other axes must agree: input ", flow.shape, ", body ", out.shape)))
+            if stmt.shortcut is None:  # else the shortcut's output is checked below
+                same_rest = sy.both(*(sy.eq(a, b) for a, b in zip(flow.shape[1:], out.shape[1:])))
+                checks.append(Check(same_rest, stmt.span, ("`res cat` joins along channels, so the other axes must agree: input ", flow.shape, ", body ", out.shape)))
         if stmt.shortcut is not None and needs != sy.FALSE:
             projection, proj_params, proj_checks, proj_flow = self._shortcut(stmt.shortcut, flow, out, scope)
             n_params = sy.add(n_params, sy.cond(needs, proj_params, sy.ZERO))
@@ -491,6 +549,8 @@ class _Analyzer(GraphAnalysis):
         if "stride" in signature and len(strides) == 1 and None not in strides and strides != {sy.ONE}:
             fill["stride"] = out.stride[1]  # type: ignore[assignment]
         node, n_params, checks, proj_flow = self.call(call, flow, scope, fill)
+        if not isinstance(node, Layer) or node.apply != "call":
+            raise error(call.span, f"`{call.name}` cannot be a shortcut; use a layer or a block")
         return node.ctor, n_params, checks, proj_flow
 
     def _signature(self, name: str, scope: Scope) -> list[str]:
@@ -536,6 +596,8 @@ class _Analyzer(GraphAnalysis):
             ctors, n_params, checks, cur = [], sy.ZERO, [], start
             for c in calls:
                 node, p, chk, cur = self.call(c, cur, scope)
+                if not isinstance(node, Layer) or node.apply != "call":
+                    raise error(c.span, f"`repeat` cannot repeat `{c.name}`; write the repetitions out, or put them in a block")
                 ctors.append(node.ctor)
                 n_params = sy.add(n_params, p)
                 checks += chk
@@ -613,13 +675,18 @@ def _ranks(ranks: tuple[int, ...]) -> str:
     return ", ".join(map(str, ranks))
 
 
-def _input_symbols(index: int, name: str | None, rank: int, span: Span) -> Shape:
+def _input_symbols(index: int, name: str | None, rank: int, span: Span, sequence: bool) -> Shape:
     """Symbols for a block input's sizes: `[in_channels, H, W]` for the
-    first, `[skip_channels, skip_H, skip_W]` for one named `skip` after it."""
+    first, `[skip_channels, skip_H, skip_W]` for one named `skip` after it.
+    A rank-2 input read first by a sequence layer (linear, layernorm, lstm,
+    rearrange, ...) is `[T, in_features]`; by a convolution, `[in_channels, L]`."""
     labels = _SPATIAL.get(rank)
     if labels is None:
         raise error(span, f"block inputs must have rank 1 to 4, not {rank}")
-    if index == 0:
+    prefix = "in" if index == 0 else name
+    if rank == 2 and sequence:
+        names = [("T" if index == 0 else f"{name}_T", "seq_len" if index == 0 else f"{name}_seq_len"), (f"{prefix}_features",) * 2]
+    elif index == 0:
         first = "in_features" if rank == 1 else "in_channels"
         names = [(first, first)] + list(labels)
     else:

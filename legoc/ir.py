@@ -66,10 +66,26 @@ class Check:
 
 @dataclass(frozen=True, slots=True)
 class Layer:
-    """`x = self.<attr>(x)`: one module applied in sequence."""
+    """`x = self.<attr>(x)`: one module applied in sequence.
+
+    `apply` says how forward calls it: "call" (the plain form above),
+    "sequence" (a recurrent layer's output sequence) or "lstm_hidden" /
+    "gru_hidden" (its final hidden state, both directions joined).
+    """
 
     hint: str
     ctor: Ctor
+    out: Shape
+    span: Span = field(compare=False)
+    apply: str = "call"
+
+
+@dataclass(frozen=True, slots=True)
+class Method:
+    """`x = x.unflatten(...).permute(...)`: tensor methods with no module,
+    from `rearrange` and `reduce`. `ops` are (method, arguments) pairs."""
+
+    ops: tuple[tuple[str, tuple], ...]
     out: Shape
     span: Span = field(compare=False)
 
@@ -132,7 +148,7 @@ class Bind:
     span: Span = field(compare=False)
 
 
-Node = Union[Layer, Residual, Parallel, Repeat, Bind]
+Node = Union[Layer, Method, Residual, Parallel, Repeat, Bind]
 
 
 @dataclass(frozen=True, slots=True)

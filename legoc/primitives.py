@@ -49,6 +49,7 @@ class PrimOut:
     shape: Shape
     ctor: Ctor
     n_params: Expr = sy.ZERO
+    apply: str = "call"
     keep: dict[int, Expr] = field(default_factory=dict)
     stride: dict[int, Expr | None] = field(default_factory=dict)
     checks: list[Check] = field(default_factory=list)
@@ -93,15 +94,15 @@ class Call:
 # The type of each primitive keyword, by name (PyTorch's names mean one thing).
 INT_PARAMS = frozenset(
     "out_channels kernel_size stride padding dilation groups out_features num_groups output_padding "
-    "upscale_factor num_embeddings embedding_dim output_size dim scale_factor".split()
+    "upscale_factor num_embeddings embedding_dim output_size dim scale_factor hidden_size num_layers".split()
 )
 POSITIVE_PARAMS = frozenset(
     "out_channels kernel_size stride dilation groups out_features num_groups upscale_factor "
-    "num_embeddings embedding_dim output_size scale_factor".split()
+    "num_embeddings embedding_dim output_size scale_factor hidden_size num_layers".split()
 )
-BOOL_PARAMS = frozenset("bias affine elementwise_affine align_corners".split())
-FLOAT_PARAMS = frozenset("eps momentum p negative_slope".split())
-STR_PARAMS = frozenset({"mode"})
+BOOL_PARAMS = frozenset("bias affine elementwise_affine align_corners bidirectional".split())
+FLOAT_PARAMS = frozenset("eps momentum p negative_slope dropout".split())
+STR_PARAMS = frozenset({"mode", "output"})
 
 
 def _has_float(e: Expr) -> bool:
@@ -131,8 +132,8 @@ def type_error(key: str, value: Expr) -> str | None:
         return f"`{key}` must be at least 1, not {v!r}"
     if key in ("padding", "output_padding") and v < 0:
         return f"`{key}` must not be negative, not {v!r}"
-    if key == "p" and not 0 <= v <= 1:
-        return f"`p` is a probability, from 0 to 1, not {v!r}"
+    if key in ("p", "dropout") and not 0 <= v <= 1:
+        return f"`{key}` is a probability, from 0 to 1, not {v!r}"
     if key in BOOL_PARAMS and not isinstance(v, bool):
         return f"`{key}` must be `true` or `false`, not {_dsl(v)}"
     if key in FLOAT_PARAMS and (isinstance(v, (bool, str))):
@@ -458,6 +459,36 @@ def _embedding(call: Call) -> PrimOut:
     return out
 
 
+def _recurrent(kind: str, gates: int) -> Callable[[Call], PrimOut]:
+    """LSTM and GRU over `[T, D]` sequences, batch first in generated code."""
+
+    def rule(call: Call) -> PrimOut:
+        call.rank((2,), "[T, D]")
+        d_in, hidden = call.shape[1], call["hidden_size"]
+        layers, both = call["num_layers"], call["bidirectional"]
+        output = sy.value_of(call["output"])
+        if output not in ("sequence", "hidden"):
+            raise error(call.span_of("output"), '`output` is "sequence" (every step) or "hidden" (the final hidden state)')
+        kwargs: list[tuple[str, Value]] = []
+        _kw(kwargs, "num_layers", layers, 1)
+        kwargs.append(("batch_first", sy.TRUE))
+        _kw(kwargs, "dropout", call["dropout"], 0.0)
+        _kw(kwargs, "bidirectional", both, False)
+        dirs = sy.cond(both, sy.Const(2), sy.ONE)
+        width = sy.mul(hidden, dirs)
+        shape = (call.shape[0], width) if output == "sequence" else (width,)
+        apply = "sequence" if output == "sequence" else f"{kind}_hidden"
+        out = PrimOut(shape, Ctor("torch", f"nn.{kind.upper()}", (d_in, hidden), tuple(kwargs)), apply=apply)
+        per_unit = lambda size_in: sy.mul(sy.mul(gates, hidden), sy.add(sy.add(size_in, hidden), 2))  # noqa: E731
+        first = sy.mul(dirs, per_unit(d_in))
+        rest = sy.mul(sy.mul(sy.sub(layers, 1), dirs), per_unit(width))
+        out.n_params = sy.add(first, rest)
+        out.checks += [_positive(call, "hidden_size"), _positive(call, "num_layers")]
+        return out
+
+    return rule
+
+
 _T, _F = Const(True), Const(False)
 _WINDOW = (("stride", Const(1)), ("padding", AUTO), ("dilation", Const(1)))
 
@@ -517,5 +548,19 @@ PRIMITIVES: dict[str, Primitive] = {
         ),
         Primitive("pixel_shuffle", (("upscale_factor", REQUIRED),), _pixel_shuffle),
         Primitive("embedding", (("num_embeddings", REQUIRED), ("embedding_dim", REQUIRED)), _embedding),
+        *(
+            Primitive(
+                kind,
+                (
+                    ("hidden_size", REQUIRED),
+                    ("num_layers", Const(1)),
+                    ("bidirectional", _F),
+                    ("dropout", Const(0.0)),
+                    ("output", Const("sequence")),
+                ),
+                _recurrent(kind, gates),
+            )
+            for kind, gates in (("lstm", 4), ("gru", 3))
+        ),
     ]
 }

@@ -24,9 +24,15 @@ CASES = {
     "superres": ("Super-resolution (sub-pixel CNN, Shi et al. 2016)", (2, 1, 32, 32), (2, 1, 96, 96)),
     "unet": ("U-Net", (2, 3, 256, 256), (2, 2, 256, 256)),
     "unet_bilinear": ("U-Net (bilinear)", (2, 3, 256, 256), (2, 2, 256, 256)),
+    "convnet_rearrange": ("ConvNet (einops docs)", (2, 1, 28, 28), (2, 10)),
+    "superres_rearrange": ("Super-resolution (sub-pixel CNN, Shi et al. 2016)", (2, 1, 32, 32), (2, 1, 96, 96)),
+    "mixer_b16": ("MLP-Mixer B/16", (2, 3, 224, 224), (2, 1000)),
+    "rnn_lm": ("LSTM language model", (2, 35), (2, 35, 33278)),
     # Not in the reference table: checked against the compiler's inference.
     "multitask": (None, (2, 3, 64, 48), {"label": (2, 10), "mask": (2, 21, 64, 48)}),
+    "shufflenet_unit": (None, (2, 24, 56, 56), (2, 240, 28, 28)),
 }
+TOKEN_INPUTS = {"rnn_lm": 33278}  # examples whose input is token ids, and their vocabulary
 
 
 def test_every_example_has_a_case():
@@ -66,8 +72,9 @@ def test_model_matches_reference_and_inference(name):
     module = load_module(result.code, name)
     model = getattr(module, module.__all__[-1])().eval()
     torch.manual_seed(0)
+    x = torch.randint(0, TOKEN_INPUTS[name], in_shape) if name in TOKEN_INPUTS else torch.randn(*in_shape)
     with torch.no_grad():
-        y = model(torch.randn(*in_shape))
+        y = model(x)
     count = sum(p.numel() for p in model.parameters())
 
     if row_name is not None:
