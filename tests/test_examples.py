@@ -89,3 +89,12 @@ def test_model_matches_reference_and_inference(name):
     else:
         assert tuple(y.shape) == expected
         assert list(inferred_out.values()) == [expected[1:]]
+
+
+def test_superres_with_rearrange_equals_pixel_shuffle_given_the_same_weights():
+    shuffle = load_module(_compile("superres").code).SuperResolution().eval()
+    rearrange = load_module(_compile("superres_rearrange").code).SuperResolutionRearrange().eval()
+    rearrange.load_state_dict(shuffle.state_dict())
+    x = torch.randn(2, 1, 20, 24)
+    with torch.no_grad():
+        assert torch.equal(shuffle(x), rearrange(x))

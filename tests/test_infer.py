@@ -93,6 +93,9 @@ def test_repeat_first_repetition_may_change_shape():
         ("conv 4; bn; maxpool 2; flatten; linear 7; gelu", (2, 10)),
         ("conv 4; bn; avgpool; flatten", (2, 5, 5, 5)),
         ("embedding 50 8; linear 3; log_softmax dim=-1", (12,)),
+        ("embedding 50 8; lstm 6 num_layers=2 bidirectional=true dropout=0.1; gru 5", (12,)),
+        ("embedding 50 8; gru 6 num_layers=3; lstm 5 bidirectional=true output=\"hidden\"", (12,)),
+        ("embedding 50 8; lstm 4 output=\"hidden\"; linear 2", (12,)),
         ("linear 6 bias=false; bn; dropout 0.1; silu; tanh; sigmoid; hardswish; relu6", (5,)),
     ],
 )
