@@ -13,7 +13,6 @@ unused tensors.
 from __future__ import annotations
 
 import difflib
-import keyword
 from dataclasses import dataclass, field
 
 from . import symbolic as sy
@@ -21,6 +20,7 @@ from . import syntax as s
 from .diagnostics import Diagnostic, Note, Span, error
 from .flow import Body, Flow, Scope, merge_shapes
 from .ir import Bind, Port, Shape
+from .naming import KEYWORDS
 from .primitives import PRIMITIVES, show_shape
 
 # Names a tensor cannot have in generated code as they are.
@@ -30,7 +30,7 @@ _TAKEN = frozenset({"self", "torch", "nn"})
 def tensor_code(name: str) -> str:
     """The Python local name of a tensor: its own name unless that is a
     keyword, a soft keyword or taken by the generated code."""
-    if keyword.iskeyword(name) or keyword.issoftkeyword(name) or name in _TAKEN or name.startswith("__"):
+    if name in KEYWORDS or name in _TAKEN or name.startswith("__"):
         return name + "_"
     return name
 
@@ -60,19 +60,26 @@ class GraphAnalysis:
         """Analyse a dataflow body. Returns the body, the input ports and the
         output ports (a block's `return`, a model's `output`s in order)."""
         g = _Graph()
-        input_spans = {n.id: n.span for n in d.inputs} if d.inputs else {}
+        if d.inputs:
+            input_spans = {n.id: n.span for n in d.inputs}
+        else:
+            input_spans = {}
+            for st in d.body:
+                if isinstance(st, s.Input) and st.name is not None:
+                    if st.name in input_spans:
+                        raise error(st.span, f"input `{st.name}` is named twice")
+                    input_spans[st.name] = st.span
         inputs = []
         for port in ports:
             if port.name in g.tensors:
                 raise error(input_spans.get(port.name) or d.span, f"input `{port.name}` is named twice")
             g.tensors[port.name] = _Tensor(port.shape, input_spans.get(port.name), is_input=True)
             inputs.append(Port(port.name, tensor_code(port.name), port.shape))
-        for stmt in d.body:
-            if isinstance(stmt, s.Input):
-                g.tensors[stmt.name].span = stmt.span  # type: ignore[index]
         body = Body.empty()
         for stmt in d.body:
             if isinstance(stmt, s.Input):
+                if d.kind == "block":
+                    raise error(stmt.span, "`input` belongs to models; a block names its inputs in its header: `block b(c)(x):`")
                 continue
             if isinstance(stmt, s.Assign):
                 self._define(g, stmt.target, stmt.target_span, stmt.value, scope, body)
@@ -129,6 +136,8 @@ class GraphAnalysis:
     def _define(self, g: _Graph, target: str, span: Span, p: s.Pipeline, scope: Scope, body: Body, returned=False) -> Shape:
         """Analyse `target = pipeline`, add its Bind node, and define target."""
         sources = [s_.id for s_ in p.sources]
+        if any(port.name == target for port in g.outputs):
+            raise error(span, f"`{target}` is already an output and cannot be redefined")
         previous = g.tensors.get(target)
         if previous is not None and target not in sources:
             notes = [Note(f"`{target}` is first defined here", previous.span)] if previous.span else []

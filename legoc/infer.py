@@ -29,7 +29,7 @@ from .symbolic import Expr, Sym
 
 # Layers that read a rank-2 input as [channels, length] rather than [T, features].
 _CHANNELS_FIRST = frozenset("conv conv_transpose bn groupnorm maxpool avgpool upsample".split())
-KEYWORDS = frozenset("block model input res add cat shortcut repeat min max true false".split())
+KEYWORDS = frozenset("block model input output return res add cat shortcut repeat min max true false".split())
 _SPATIAL = {1: (), 2: (("L", "length"),), 3: (("H", "height"), ("W", "width")), 4: (("D", "depth"), ("H", "height"), ("W", "width"))}
 
 
@@ -191,6 +191,14 @@ class _Analyzer(GraphAnalysis):
         first = self._first_layer(d.body, set())
         sequence = first is not None and first not in _CHANNELS_FIRST
         shapes = [_input_symbols(index, name, rank, span, sequence) for index, (name, rank) in enumerate(zip(names, ranks))]
+        taken: dict[str, str] = {}
+        for sym in (x for shape in shapes for x in shape):
+            if sym.code in taken:
+                raise error(d.span, f"two input sizes of `{d.name}` would both be called `{sym.code}`; rename an input")
+            taken[sym.code] = "an input size"
+        for p in d.params:
+            if py_ident(p.name) in taken:
+                raise error(p.span, f"parameter `{p.name}` has the name legoc gives to an input size of `{d.name}`")
         if d.inputs is None:
             if any(isinstance(st, (s.Assign, s.Return, s.Output)) for st in d.body):
                 raise error(d.span, f"block `{d.name}` uses named tensors, so it must name its inputs: `block {d.name}(...)(x):`")

@@ -49,6 +49,7 @@ _TERMINAL_WORDS = {
     "FLOORDIV": "`//`",
     "PERCENT": "`%`",
     "$END": "the end of the file",
+    "_ARROW": "`->`",
 }
 
 _OPEN = {"LPAR", "LSQB"}
