@@ -219,16 +219,17 @@ def _conv(call: Call) -> PrimOut:
     out.shape = (c_out, *spatial)
     weight = sy.mul(sy.mul(c_out, sy.floordiv(c_in, g)), _power(k, rank - 1))
     out.n_params = sy.add(weight, sy.cond(bias, c_out, sy.ZERO))
-    out.checks += [
-        _positive(call, "out_channels"),
-        _positive(call, "kernel_size"),
-        _positive(call, "stride"),
-        _positive(call, "dilation"),
-        _positive(call, "groups"),
+    out.checks += _conv_checks(call, c_in, c_out, g)
+    return out
+
+
+def _conv_checks(call: Call, c_in: Expr, c_out: Expr, g: Expr) -> list[Check]:
+    """What conv and conv_transpose both need of their arguments."""
+    return [
+        *(_positive(call, key) for key in ("out_channels", "kernel_size", "stride", "dilation", "groups")),
         call.check(sy.eq(sy.mod(c_in, g), 0), "groups", "input channels ", c_in, " are not divisible by groups=", g),
         call.check(sy.eq(sy.mod(c_out, g), 0), "groups", "out_channels ", c_out, " is not divisible by groups=", g),
     ]
-    return out
 
 
 def _conv_transpose(call: Call) -> PrimOut:
@@ -255,13 +256,7 @@ def _conv_transpose(call: Call) -> PrimOut:
     out.shape = (c_out, *sizes)
     weight = sy.mul(sy.mul(c_in, sy.floordiv(c_out, g)), _power(k, rank - 1))
     out.n_params = sy.add(weight, sy.cond(bias, c_out, sy.ZERO))
-    out.checks += [
-        _positive(call, "out_channels"),
-        _positive(call, "kernel_size"),
-        _positive(call, "stride"),
-        call.check(sy.eq(sy.mod(c_in, g), 0), "groups", "input channels ", c_in, " are not divisible by groups=", g),
-        call.check(sy.eq(sy.mod(c_out, g), 0), "groups", "out_channels ", c_out, " is not divisible by groups=", g),
-        _positive(call, "dilation"),
+    out.checks += _conv_checks(call, c_in, c_out, g) + [
         call.check(
             sy.compare("<", op, sy.maximum(s, d)),
             "output_padding",

@@ -215,17 +215,22 @@ def _div_exact(a: Expr, d: int) -> Expr:
     return _from_poly({f: v // d for f, v in terms.items()}, c // d)
 
 
+def _division_operands(a: Expr, b: Expr, op: str) -> tuple[Expr, Expr]:
+    a, b = const(a), const(b)
+    _require_number(a, op)
+    _require_number(b, op)
+    if _num(b) and b.value == 0:  # type: ignore[union-attr]
+        raise ZeroDivisionError("division by zero" if op == "//" else "modulo by zero")
+    return a, b
+
+
 def floordiv(a: Expr, b: Expr) -> Expr:
     """`a // b` (Python floor division).
 
     Raises:
         ZeroDivisionError: b is the constant 0.
     """
-    a, b = const(a), const(b)
-    _require_number(a, "//")
-    _require_number(b, "//")
-    if _num(b) and b.value == 0:  # type: ignore[union-attr]
-        raise ZeroDivisionError("division by zero")
+    a, b = _division_operands(a, b, "//")
     if _num(a) and _num(b):
         return Const(a.value // b.value)  # type: ignore[union-attr]
     if b == ONE:
@@ -260,11 +265,7 @@ def mod(a: Expr, b: Expr) -> Expr:
     Raises:
         ZeroDivisionError: b is the constant 0.
     """
-    a, b = const(a), const(b)
-    _require_number(a, "%")
-    _require_number(b, "%")
-    if _num(b) and b.value == 0:  # type: ignore[union-attr]
-        raise ZeroDivisionError("modulo by zero")
+    a, b = _division_operands(a, b, "%")
     if _num(a) and _num(b):
         return Const(a.value % b.value)  # type: ignore[union-attr]
     if b == ONE or a == b:
