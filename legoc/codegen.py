@@ -12,7 +12,7 @@ from . import __version__
 from . import symbolic as sy
 from .infer import Analysis
 from .constraints import describe
-from .ir import Bind, ClassIR, Ctor, Layer, LayerRef, Method, Node, Parallel, Repeat, Residual, Shape, Value
+from .ir import Bind, ClassIR, Ctor, Layer, LayerRef, Method, Node, Parallel, Repeat, Residual, Shape, Value, walk
 from .naming import class_name, py_ident
 from .patterns import REDUCTIONS
 from .resources import read_text
@@ -107,7 +107,7 @@ class _Writer:
         # Constructor arguments that forward needs (rearrange sizes) are kept
         # as attributes of the same name.
         self.kept = sorted(
-            {sym.code for n in _all_nodes(ir.body) if isinstance(n, Method) for _, args in n.ops for sym in _arg_symbols(args)}
+            {sym.code for n in walk(ir.body) if isinstance(n, Method) for _, args in n.ops for sym in _arg_symbols(args)}
         )
         self.attrs = _attribute_names(ir.body, set(self.kept))
         self.locals: set[str] = {"x", "self", "torch", "nn"}
@@ -271,23 +271,13 @@ def _attribute_names(body: tuple[Node, ...], taken: set[str]) -> dict[int, str]:
     distinct from the `taken` names."""
     owners: list[tuple[int, str]] = []
 
-    def walk(nodes) -> None:
-        for n in nodes:
-            if isinstance(n, (Layer, Repeat)):
-                owners.append((id(n), n.hint))
-            elif isinstance(n, Residual):
-                if n.projection is not None:
-                    owners.append((id(n), "shortcut"))
-                walk(n.body)
-            elif isinstance(n, Parallel):
-                for b in n.branches:
-                    walk(b)
-            elif isinstance(n, Bind):
-                if isinstance(n.join, Layer):
-                    owners.append((id(n.join), n.join.hint))
-                walk(n.stages)
-
-    walk(body)
+    for n in walk(body):
+        if isinstance(n, (Layer, Repeat)):
+            owners.append((id(n), n.hint))
+        elif isinstance(n, Residual) and n.projection is not None:
+            owners.append((id(n), "shortcut"))
+        elif isinstance(n, Bind) and isinstance(n.join, Layer):
+            owners.append((id(n.join), n.join.hint))
     counts: dict[str, int] = {}
     for _, hint in owners:
         counts[hint] = counts.get(hint, 0) + 1
@@ -347,7 +337,8 @@ def _doc_lines(ir: ClassIR, defaults: ClassIR | None) -> list[str]:
         doc.append(f"Input: {_shape(ir.input)}.")
         doc.append(f"Output: {_shape(ir.output)}.")
     for rule in ir.dim_rules:
-        doc.append(f"{describe(rule)[0].upper()}{describe(rule)[1:]}: forward raises ValueError otherwise.")
+        rule_text = describe(rule)
+        doc.append(f"{rule_text[0].upper()}{rule_text[1:]}: forward raises ValueError otherwise.")
     if defaults is not None:
         count = sy.value_of(defaults.n_params)
         changed = [p for p, q in zip(defaults.outputs, ir.outputs) if p.shape != q.shape]
@@ -396,17 +387,6 @@ def _arg_symbols(args: tuple) -> set:
     return found
 
 
-def _all_nodes(nodes):
-    """Every node of a body, depth first."""
-    for n in nodes:
-        yield n
-        if isinstance(n, Residual):
-            yield from _all_nodes(n.body)
-        elif isinstance(n, Parallel):
-            for b in n.branches:
-                yield from _all_nodes(b)
-        elif isinstance(n, Bind):
-            yield from _all_nodes(n.stages)
 
 
 def _value(v: Value) -> str:

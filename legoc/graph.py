@@ -20,20 +20,8 @@ from . import syntax as s
 from .diagnostics import Diagnostic, Note, Span, error
 from .flow import Body, Flow, Scope, merge_shapes
 from .ir import Bind, Port, Shape
-from .naming import KEYWORDS
+from .naming import local_ident
 from .primitives import PRIMITIVES, show_shape
-
-# Names a tensor cannot have in generated code as they are.
-_TAKEN = frozenset({"self", "torch", "nn"})
-
-
-def tensor_code(name: str) -> str:
-    """The Python local name of a tensor: its own name unless that is a
-    keyword, a soft keyword or taken by the generated code."""
-    if name in KEYWORDS or name in _TAKEN or name.startswith("__"):
-        return name + "_"
-    return name
-
 
 @dataclass
 class _Tensor:
@@ -74,7 +62,7 @@ class GraphAnalysis:
             if port.name in g.tensors:
                 raise error(input_spans.get(port.name) or d.span, f"input `{port.name}` is named twice")
             g.tensors[port.name] = _Tensor(port.shape, input_spans.get(port.name), is_input=True)
-            inputs.append(Port(port.name, tensor_code(port.name), port.shape))
+            inputs.append(Port(port.name, local_ident(port.name), port.shape))
         body = Body.empty()
         for stmt in d.body:
             if isinstance(stmt, s.Input):
@@ -91,7 +79,7 @@ class GraphAnalysis:
                 taken = {st.target for st in d.body if isinstance(st, s.Assign)} | set(g.tensors)
                 name = next(n for n in ("out", "result", "y", *(f"out{i}" for i in range(len(taken) + 1))) if n not in taken)
                 shape = self._define(g, name, stmt.span, stmt.value, scope, body, returned=True)
-                g.result = Port(name, tensor_code(name), shape)
+                g.result = Port(name, local_ident(name), shape)
             elif isinstance(stmt, s.Output):
                 if d.kind != "model":
                     raise error(stmt.span, "a block gives its result with `return ...`, not `output`")
@@ -123,7 +111,7 @@ class GraphAnalysis:
         else:
             shape = self._define(g, stmt.name, stmt.name_span, stmt.value, scope, body)
         g.tensors[stmt.name].used = True
-        g.outputs.append(Port(stmt.name, tensor_code(stmt.name), shape))
+        g.outputs.append(Port(stmt.name, local_ident(stmt.name), shape))
 
     def _lookup(self, g: _Graph, name: s.Name) -> _Tensor:
         tensor = g.tensors.get(name.id)
@@ -159,8 +147,8 @@ class GraphAnalysis:
             if isinstance(stage, s.Merge):
                 raise error(stage.span, f"`{stage.mode}` joins a tuple of tensors, such as `(a, b) -> {stage.mode}`")
             flow = self.statement(stage, flow, scope, inner)  # type: ignore[attr-defined]
-        code = tensor_code(target)
-        body.nodes.append(Bind(code, tuple(tensor_code(n) for n in sources), join, joined, tuple(inner.nodes), flow.shape, span))
+        code = local_ident(target)
+        body.nodes.append(Bind(code, tuple(local_ident(n) for n in sources), join, joined, tuple(inner.nodes), flow.shape, span))
         body.n_params = sy.add(body.n_params, inner.n_params)
         body.checks += inner.checks
         if not returned:

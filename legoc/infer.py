@@ -21,7 +21,7 @@ from .diagnostics import Diagnostic, Note, Span, SpecError, error
 from .constraints import dim_rules
 from .flow import Body, Flow, Scope, and_, merge_shapes, shapes_equal
 from .graph import GraphAnalysis
-from .ir import Bind, Check, ClassIR, Ctor, Layer, LayerRef, Method, Node, ParamIR, Parallel, Port, Repeat, Residual, Shape, Value
+from .ir import Bind, Check, ClassIR, Ctor, Layer, LayerRef, Method, Node, ParamIR, Parallel, Port, Repeat, Residual, Shape, Value, walk
 from .patterns import REDUCTIONS, compile_pattern
 from .naming import py_ident
 from .primitives import PRIMITIVES, REQUIRED, Call as PrimCall, PrimOut, show_shape, type_error
@@ -774,24 +774,9 @@ def _ctor_symbols(node) -> set[Sym]:
         for v in _ctor_values(layer.ctor):
             if isinstance(v, Expr):
                 syms |= sy.free_symbols(v)
-    for n in [node, *_nested(node)]:
+    for n in walk([node]):
         if isinstance(n, Residual):
             syms |= sy.free_symbols(n.needs_projection)
         elif isinstance(n, Repeat):
             syms |= sy.free_symbols(n.count)
     return syms
-
-
-def _nested(node):
-    """Every node inside a residual, parallel or dataflow node, depth first."""
-    if isinstance(node, Residual):
-        children = list(node.body)
-    elif isinstance(node, Parallel):
-        children = [n for b in node.branches for n in b]
-    elif isinstance(node, Bind):
-        children = list(node.stages)
-    else:
-        children = []
-    for n in children:
-        yield n
-        yield from _nested(n)

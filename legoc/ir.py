@@ -234,3 +234,18 @@ class ClassIR:
     def output(self) -> Shape:
         """The first output's shape."""
         return self.outputs[0].shape
+
+
+def walk(nodes):
+    """Every node of a body and every node inside it, depth first: a
+    residual before its body, a parallel before its branches, a dataflow
+    binding before its stages."""
+    for n in nodes:
+        yield n
+        if isinstance(n, Residual):
+            yield from walk(n.body)
+        elif isinstance(n, Parallel):
+            for branch in n.branches:
+                yield from walk(branch)
+        elif isinstance(n, Bind):
+            yield from walk(n.stages)

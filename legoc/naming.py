@@ -227,6 +227,16 @@ def py_ident(name: str) -> str:
     return name
 
 
+def local_ident(name: str) -> str:
+    """A Python local name for a spec's tensor: the name itself unless it is
+    a keyword or soft keyword or one the generated code takes (`self`,
+    `torch`, `nn`): then with a trailing underscore. Unlike `py_ident`,
+    builtins and `x` are fine as locals."""
+    if name in KEYWORDS or name in ("self", "torch", "nn") or name.startswith("__"):
+        return name + "_"
+    return name
+
+
 def class_name(name: str) -> str:
     """PascalCase for a block name (`conv3x3_bn_act` -> `Conv3x3BnAct`); a
     name that already has capitals (a model's `ResNet18`) is kept."""
