@@ -1,7 +1,12 @@
 """The `legoc` command line.
 
     legoc FILE [-o OUT]     compile FILE ("-": stdin) to OUT ("-" or absent: stdout)
+    legoc state-dict FILE [--model NAME] [--format text|json]
+                            print the model's state_dict keys and shapes
     legoc --version
+
+A subcommand's name comes first; a spec file with such a name is given as
+`./state-dict`.
 
 Exit status: 0 on success, 1 when the spec has errors, 2 on a usage error.
 Diagnostics go to stderr as `FILE:LINE:COL: error: message`. OUT is written
@@ -12,6 +17,7 @@ changes it.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 import tempfile
@@ -31,30 +37,42 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _state_dict_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="legoc state-dict",
+        description="Print the state_dict keys and shapes of a spec's model, built with its default arguments, "
+        "in the order torch's state_dict() gives them. Buffers (batch norm statistics) are marked.",
+    )
+    parser.add_argument("file", metavar="FILE", help='the .lego spec; "-" reads standard input')
+    parser.add_argument("--model", metavar="NAME", help="the model to describe, when the spec has several")
+    parser.add_argument("--format", choices=("text", "json"), default="text", help="text (the default): aligned columns; json: {model, entries: [[key, shape], ...], buffers: [key, ...]}")
+    return parser
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
-    args = _parser().parse_args(argv)
-    from .compiler import PRELUDE_NAME, compile_source
-
-    name = "<stdin>" if args.file == "-" else args.file
     try:
-        text = sys.stdin.read() if args.file == "-" else _read(args.file)
-    except OSError as exc:
-        print(f"legoc: error: cannot read {args.file}: {exc.strerror}", file=sys.stderr)
-        return 2
-    except UnicodeDecodeError as exc:
-        print(f"legoc: error: {args.file} is not UTF-8 text (byte {exc.start})", file=sys.stderr)
+        return _main(sys.argv[1:] if argv is None else argv)
+    except BrokenPipeError:  # `legoc state-dict x.lego | head`: the reader left
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
         return 1
-    sources = {name: SourceFile(name, text)}
+
+
+def _main(argv: list[str]) -> int:
+    if argv[:1] == ["state-dict"]:
+        return _state_dict(_state_dict_parser().parse_args(argv[1:]))
+    args = _parser().parse_args(argv)
+    from .compiler import compile_source
+
+    loaded = _load(args.file)
+    if isinstance(loaded, int):
+        return loaded
+    name, text, sources = loaded
     try:
         result = compile_source(text, name)
     except SpecError as exc:
-        from .resources import read_text
-
-        sources[PRELUDE_NAME] = SourceFile(PRELUDE_NAME, read_text("grammar", "prelude.lego"))
-        for diag in exc.diagnostics:
-            print(render(diag, sources), file=sys.stderr)
-        return 1
+        return _report(exc, sources)
     for diag in result.warnings:
         print(render(diag, sources), file=sys.stderr)
     if args.output == "-":
@@ -66,6 +84,79 @@ def main(argv: list[str] | None = None) -> int:
         print(f"legoc: error: cannot write {args.output}: {exc.strerror}", file=sys.stderr)
         return 2
     return 0
+
+
+def _state_dict(args: argparse.Namespace) -> int:
+    from .compiler import check_source
+    from .statedict import state_dict_layout
+
+    loaded = _load(args.file)
+    if isinstance(loaded, int):
+        return loaded
+    name, text, sources = loaded
+    try:
+        analysis = check_source(text, name)
+    except SpecError as exc:
+        return _report(exc, sources)
+    for diag in analysis.diagnostics:
+        print(render(diag, sources), file=sys.stderr)
+    models = [ir.name for ir in analysis.classes if ir.kind == "model"]
+    if args.model is not None and args.model not in models or args.model is None and len(models) != 1:
+        which = f"has no model `{args.model}`" if args.model is not None else "has several models" if models else "has no model"
+        listed = f"; its models are {', '.join(models)}" if models else ""
+        print(f"legoc state-dict: error: {name} {which}{listed}; choose one with --model", file=sys.stderr)
+        return 2
+    model = args.model or models[0]
+    entries = state_dict_layout(analysis, model)
+    if args.format == "json":
+        doc = {
+            "model": model,
+            "entries": [[e.key, list(e.shape)] for e in entries],
+            "buffers": [e.key for e in entries if e.buffer],
+        }
+        print(json.dumps(doc, indent=1))
+        return 0
+    params = [e for e in entries if not e.buffer]
+    total = sum(_numel(e.shape) for e in params)
+    print(f"# {model} with its default arguments: {len(params)} parameter tensors ({total:,} values), {len(entries) - len(params)} buffers")
+    width = max((len(e.key) for e in entries), default=0)
+    for e in entries:
+        line = f"{e.key:<{width}}  [{', '.join(map(str, e.shape))}]"
+        print(f"{line}  buffer" if e.buffer else line)
+    return 0
+
+
+def _numel(shape: tuple[int, ...]) -> int:
+    n = 1
+    for size in shape:
+        n *= size
+    return n
+
+
+def _load(file: str) -> tuple[str, str, dict[str, SourceFile]] | int:
+    """Read a spec: (name, text, sources for rendering), or an exit status
+    after printing why it cannot be read."""
+    name = "<stdin>" if file == "-" else file
+    try:
+        text = sys.stdin.read() if file == "-" else _read(file)
+    except OSError as exc:
+        print(f"legoc: error: cannot read {file}: {exc.strerror}", file=sys.stderr)
+        return 2
+    except UnicodeDecodeError as exc:
+        print(f"legoc: error: {file} is not UTF-8 text (byte {exc.start})", file=sys.stderr)
+        return 1
+    return name, text, {name: SourceFile(name, text)}
+
+
+def _report(exc: SpecError, sources: dict[str, SourceFile]) -> int:
+    """Print a spec's errors (the prelude's lines too, where one points there)."""
+    from .compiler import PRELUDE_NAME
+    from .resources import read_text
+
+    sources[PRELUDE_NAME] = SourceFile(PRELUDE_NAME, read_text("grammar", "prelude.lego"))
+    for diag in exc.diagnostics:
+        print(render(diag, sources), file=sys.stderr)
+    return 1
 
 
 def _read(path: str) -> str:

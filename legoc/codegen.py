@@ -12,22 +12,15 @@ from . import __version__
 from . import symbolic as sy
 from .infer import Analysis
 from .constraints import describe
-from .ir import Bind, ClassIR, Ctor, Layer, LayerRef, Method, Node, Parallel, Repeat, Residual, Shape, Value, walk
-from .naming import class_name, py_ident
+from .ir import Bind, ClassIR, Ctor, Layer, LayerRef, Method, Node, Parallel, Repeat, Residual, Sequential, Shape, Value, walk
+from .layout import attribute_names, is_sequential, registered, spec_name
+from .naming import class_name
 from .patterns import REDUCTIONS
 from .resources import read_text
 
-# Attributes nn.Module already has: a submodule must not shadow them.
-_MODULE_ATTRS = frozenset(
-    "training forward train eval parameters buffers children modules state_dict load_state_dict apply to cuda cpu "
-    "type float double half bfloat16 zero_grad register_buffer register_parameter add_module get_submodule "
-    "named_parameters named_buffers named_children named_modules requires_grad_ extra_repr dump_patches "
-    "call_super_init compile ipu xpu mtia share_memory".split()
-)
-
-
 _LINE_LENGTH = 88  # black's default, used for the generated file
 _FORWARD_INDENT = " " * 8
+_ITEM_INDENT = " " * 12  # an item of an nn.Sequential(...) call in __init__
 
 
 @dataclass(frozen=True)
@@ -35,6 +28,7 @@ class _ClassView:
     """What the class template renders."""
 
     name: str
+    base: str
     docstring: str
     signature: str
     init_lines: tuple[str, ...]
@@ -105,11 +99,16 @@ class _Writer:
         self.init: list[str] = []
         self.forward: list[str] = []
         # Constructor arguments that forward needs (rearrange sizes) are kept
-        # as attributes of the same name.
-        self.kept = sorted(
-            {sym.code for n in walk(ir.body) if isinstance(n, Method) for _, args in n.ops for sym in _arg_symbols(args)}
-        )
-        self.attrs = _attribute_names(ir.body, set(self.kept))
+        # as attributes of the same name (moved aside from a layer's name).
+        kept = sorted({sym.code for n in walk(ir.body) if isinstance(n, Method) for _, args in n.ops for sym in _arg_symbols(args)})
+        named = {name for n in registered(ir.body) if (name := spec_name(n)) is not None}
+        self.kept: dict[str, str] = {}
+        for code in kept:
+            attr, k = code, 2
+            while attr in named:
+                attr, k = f"{code}_{k}", k + 1
+            self.kept[code] = attr
+        self.attrs = attribute_names(ir.body, set(self.kept.values()))
         self.locals: set[str] = {"x", "self", "torch", "nn"}
         self.locals |= {p.code for p in ir.inputs} | {n.target for n in ir.body if isinstance(n, Bind)}
 
@@ -131,6 +130,47 @@ class _Writer:
         self.locals.add(name)
         return name
 
+    def register(self, node: Node) -> None:
+        """The `__init__` lines that build one module-owning node."""
+        attr = self.attrs[id(node)]
+        if isinstance(node, Layer):
+            self.init.append(f"self.{attr} = {self.ctor(node.ctor)}")
+        elif isinstance(node, Repeat):
+            self.init.append(f"self.{attr} = nn.Sequential({self.repeated(node)})")
+        elif isinstance(node, Sequential):
+            self.init += [f"self.{attr} = nn.Sequential(", *self.items(node.body), ")"]
+        else:
+            assert isinstance(node, Residual) and node.projection is not None
+            built = self.ctor(node.projection)
+            if node.needs_projection == sy.TRUE:
+                self.init.append(f"self.{attr} = {built}")
+            else:
+                self.init.append(f"if {sy.to_text(node.needs_projection, code=True)}:")
+                self.init.append(f"    self.{attr} = {built}")
+                self.init.append("else:")
+                self.init.append(f"    self.{attr} = None")
+
+    def repeated(self, node: Repeat) -> str:
+        """A repeat's modules as arguments of nn.Sequential(...)."""
+        count = sy.to_text(node.count, code=True)
+        if node.rest is None:
+            return f"*({self.ctor(node.first)} for _ in range({count}))"
+        rest = sy.to_text(sy.sub(node.count, 1), code=True)
+        return f"{self.ctor(node.first)}, *({self.ctor(node.rest)} for _ in range({rest}))"
+
+    def items(self, nodes: tuple[Node, ...]) -> list[str]:
+        """The arguments of an nn.Sequential(...) call, one module (or one
+        repeat) a line, each with the shape after it as a comment."""
+        lines = []
+        for node in nodes:
+            code = self.ctor(node.ctor) if isinstance(node, Layer) else self.repeated(node)  # type: ignore[arg-type]
+            comment = f"# {_shape(node.out)}"  # type: ignore[union-attr]
+            if len(_ITEM_INDENT) + len(code) + 3 + len(comment) <= _LINE_LENGTH:
+                lines.append(f"    {code},  {comment}")
+            else:
+                lines += [f"    {comment}", f"    {code},"]
+        return lines
+
     def ctor(self, c: Ctor) -> str:
         if c.kind == "param":
             return f"{c.target}()"
@@ -148,7 +188,6 @@ class _Writer:
     def node(self, node: Node, src: str, dst: str) -> None:
         if isinstance(node, Layer):
             attr = self.attrs[id(node)]
-            self.init.append(f"self.{attr} = {self.ctor(node.ctor)}")
             if node.apply == "call":
                 self.line(f"{dst} = self.{attr}({src})", node.out)
             elif node.apply == "sequence":
@@ -161,7 +200,7 @@ class _Writer:
                 last = f"torch.cat([{hidden}[-2], {hidden}[-1]], dim=1)" if both else f"{hidden}[-1]"
                 self.line(f"{dst} = {last}", node.out)
         elif isinstance(node, Method):
-            as_attrs = {code: f"self.{code}" for code in self.kept}
+            as_attrs = {code: f"self.{attr}" for code, attr in self.kept.items()}
             render = lambda args: _args(args, as_attrs)  # noqa: E731
             chain = "".join(
                 f".{name}(dim={render(args)})" if name in REDUCTIONS.values() else f".{name}({render(args)})" for name, args in node.ops
@@ -170,16 +209,8 @@ class _Writer:
                 self.line(f"{dst} = {src}{chain}", node.out)
             elif src != dst:
                 self.line(f"{dst} = {src}", node.out)
-        elif isinstance(node, Repeat):
-            attr = self.attrs[id(node)]
-            count = sy.to_text(node.count, code=True)
-            if node.rest is None:
-                built = f"nn.Sequential(*({self.ctor(node.first)} for _ in range({count})))"
-            else:
-                rest = sy.to_text(sy.sub(node.count, 1), code=True)
-                built = f"nn.Sequential({self.ctor(node.first)}, *({self.ctor(node.rest)} for _ in range({rest})))"
-            self.init.append(f"self.{attr} = {built}")
-            self.line(f"{dst} = self.{attr}({src})", node.out)
+        elif isinstance(node, (Repeat, Sequential)):
+            self.line(f"{dst} = self.{self.attrs[id(node)]}({src})", node.out)
         elif isinstance(node, Residual):
             self.residual(node, src, dst)
         elif isinstance(node, Parallel):
@@ -192,7 +223,6 @@ class _Writer:
         target, src = node.target, node.sources[0]
         if isinstance(node.join, Layer):
             attr = self.attrs[id(node.join)]
-            self.init.append(f"self.{attr} = {self.ctor(node.join.ctor)}")
             self.line(f"{target} = self.{attr}({', '.join(node.sources)})", node.joined)
             src = target
         elif node.join == "cat":
@@ -233,17 +263,11 @@ class _Writer:
         skip = self.fresh("identity")
         if node.projection is None:
             self.line(f"{skip} = {src}")
+        elif node.needs_projection == sy.TRUE:
+            self.line(f"{skip} = self.{self.attrs[id(node)]}({src})")
         else:
             attr = self.attrs[id(node)]
-            built = self.ctor(node.projection)
-            if node.needs_projection == sy.TRUE:
-                self.init.append(f"self.{attr} = {built}")
-            else:
-                self.init.append(f"if {sy.to_text(node.needs_projection, code=True)}:")
-                self.init.append(f"    self.{attr} = {built}")
-                self.init.append("else:")
-                self.init.append(f"    self.{attr} = nn.Identity()")
-            self.line(f"{skip} = self.{attr}({src})")
+            self.line(f"{skip} = {src} if self.{attr} is None else self.{attr}({src})")
         self.nodes(node.body, src, dst)
         if node.mode == "add":
             self.line(f"{dst} = {dst} + {skip}", node.out)
@@ -265,43 +289,18 @@ class _Writer:
             self.line(f"{dst} = {' + '.join(outs)}", node.out)
 
 
-def _attribute_names(body: tuple[Node, ...], taken: set[str]) -> dict[int, str]:
-    """Attribute names for a class's modules: the layer's name, numbered in
-    order when several layers share it (`conv1`, `conv2`), made safe and
-    distinct from the `taken` names."""
-    owners: list[tuple[int, str]] = []
-
-    for n in walk(body):
-        if isinstance(n, (Layer, Repeat)):
-            owners.append((id(n), n.hint))
-        elif isinstance(n, Residual) and n.projection is not None:
-            owners.append((id(n), "shortcut"))
-        elif isinstance(n, Bind) and isinstance(n.join, Layer):
-            owners.append((id(n.join), n.join.hint))
-    counts: dict[str, int] = {}
-    for _, hint in owners:
-        counts[hint] = counts.get(hint, 0) + 1
-    seen: dict[str, int] = {}
-    names: dict[int, str] = {}
-    taken = set(taken)
-    for key, hint in owners:
-        base = py_ident(hint)
-        if base in _MODULE_ATTRS:
-            base += "_"
-        if counts[hint] > 1:
-            seen[hint] = seen.get(hint, 0) + 1
-            base = f"{base}{seen[hint]}"
-        name, n = base, 2
-        while name in taken:
-            name, n = f"{base}_{n}", n + 1
-        taken.add(name)
-        names[key] = name
-    return names
-
-
 def _class_view(ir: ClassIR, names: dict[str, str], defaults: ClassIR | None) -> _ClassView:
     writer = _Writer(ir, names)
-    writer.init += [f"self.{code} = {code}" for code in writer.kept]
+    params = ["self"] + [sy.to_text(p, code=True) for p in ir.size_params]
+    for p in ir.params:
+        params.append(p.code if p.default is None else f"{p.code}={_value(p.default)}")
+    docstring = _docstring(_doc_lines(ir, defaults))
+    if is_sequential(ir):
+        init = ("super().__init__(", *writer.items(ir.body), ")")
+        return _ClassView(names[ir.name], "nn.Sequential", docstring, ", ".join(params), init, "", ())
+    writer.init = ["super().__init__()"] + [f"self.{attr} = {code}" for code, attr in writer.kept.items()]
+    for node in registered(ir.body):
+        writer.register(node)
     writer.dim_checks(ir, names[ir.name])
     if ir.graph:
         writer.nodes(ir.body, ir.inputs[0].code, ir.inputs[0].code)
@@ -311,12 +310,10 @@ def _class_view(ir: ClassIR, names: dict[str, str], defaults: ClassIR | None) ->
         writer.line(f"return {ir.outputs[0].code}")
     else:
         writer.line("return {" + ", ".join(f"{p.name!r}: {p.code}" for p in ir.outputs) + "}")
-    params = ["self"] + [sy.to_text(p, code=True) for p in ir.size_params]
-    for p in ir.params:
-        params.append(p.code if p.default is None else f"{p.code}={_value(p.default)}")
     return _ClassView(
         name=names[ir.name],
-        docstring=_docstring(_doc_lines(ir, defaults)),
+        base="nn.Module",
+        docstring=docstring,
         signature=", ".join(params),
         init_lines=tuple(writer.init),
         forward_args=", ".join(["self", *(p.code for p in ir.inputs)]),

@@ -13,7 +13,7 @@ unused tensors.
 from __future__ import annotations
 
 import difflib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from . import symbolic as sy
 from . import syntax as s
@@ -165,6 +165,9 @@ class GraphAnalysis:
             shape, check = merge_shapes(stage.mode, shapes, stage.span)
             inner.checks.append(check)
             return shape, stage.mode
+        name = None
+        if isinstance(stage, s.Named) and isinstance(stage.layer, s.Call):
+            name, stage = stage.name, stage.layer
         if isinstance(stage, s.Call) and stage.name not in PRIMITIVES and stage.name not in scope.env:
             d = self.defs.get(stage.name)  # type: ignore[attr-defined]
             if d is not None and d.kind == "block":
@@ -175,5 +178,5 @@ class GraphAnalysis:
                 node, n_params, checks, out = self.block_call(stage, callee, shapes, scope, {})  # type: ignore[attr-defined]
                 inner.n_params = sy.add(inner.n_params, n_params)
                 inner.checks += checks
-                return out.shape, node
+                return out.shape, replace(node, name=name)
         raise error(stage.span, "a tuple of tensors must flow into `cat`, `add` or a block with several inputs")

@@ -21,9 +21,9 @@ from .diagnostics import Diagnostic, Note, Span, SpecError, error
 from .constraints import dim_rules
 from .flow import Body, Flow, Scope, and_, merge_shapes, shapes_equal
 from .graph import GraphAnalysis
-from .ir import Bind, Check, ClassIR, Ctor, Layer, LayerRef, Method, Node, ParamIR, Parallel, Port, Repeat, Residual, Shape, Value, walk
+from .ir import Bind, Check, ClassIR, Ctor, Layer, LayerRef, Method, Node, ParamIR, Parallel, Port, Repeat, Residual, Sequential, Shape, Value, walk
 from .patterns import REDUCTIONS, compile_pattern
-from .naming import py_ident
+from .naming import attribute_problem, py_ident
 from .primitives import PRIMITIVES, REQUIRED, Call as PrimCall, PrimOut, show_shape, type_error
 from .symbolic import Expr, Sym
 
@@ -185,6 +185,7 @@ class _Analyzer(GraphAnalysis):
         return ir
 
     def _block(self, d: s.Definition, ranks: tuple[int, ...], span: Span) -> ClassIR:
+        _check_names(d)
         params, env = self._params(d)
         scope = Scope(d.name, env)
         names = [n.id for n in d.inputs] if d.inputs is not None else [None]
@@ -235,6 +236,8 @@ class _Analyzer(GraphAnalysis):
                 return stmt.name
             if isinstance(stmt, s.Group):
                 return self._first_layer(stmt.body, seen)
+            if isinstance(stmt, s.Named):
+                return self._first_layer((stmt.layer,), seen)
             if isinstance(stmt, s.Residual):
                 return self._first_layer(stmt.body.body, seen)
             if isinstance(stmt, s.Parallel):
@@ -246,6 +249,7 @@ class _Analyzer(GraphAnalysis):
         return None
 
     def model(self, d: s.Definition) -> ClassIR:
+        _check_names(d)
         params, env = self._params(d)
         scope = Scope(d.name, env)
         count = 0
@@ -346,6 +350,8 @@ class _Analyzer(GraphAnalysis):
             for inner in stmt.body:
                 flow = self.statement(inner, flow, scope, body)
             return flow
+        if isinstance(stmt, s.Named):
+            return self.named(stmt, flow, scope, body)
         if isinstance(stmt, s.Residual):
             return self.residual(stmt, flow, scope, body)
         if isinstance(stmt, s.Parallel):
@@ -357,6 +363,33 @@ class _Analyzer(GraphAnalysis):
         if isinstance(stmt, s.Merge):
             raise error(stmt.span, f"`{stmt.mode}` alone joins a tuple of tensors: `(a, b) -> {stmt.mode}`")
         raise error(stmt.span, "named tensors need a model with named inputs (`input x: [...]`) or a block that names its inputs (`block b(c)(x):`)")
+
+    def named(self, stmt: s.Named, flow: Flow, scope: Scope, body: Body) -> Flow:
+        """`name: layer`: the layer's module becomes the attribute `name`; a
+        named group becomes one nn.Sequential."""
+        layer = stmt.layer
+        if isinstance(layer, s.Group):
+            inner = Body.empty()
+            for item in layer.body:
+                flow = self.statement(item, flow, scope, inner)
+            for node in inner.nodes:
+                if not (isinstance(node, Repeat) or isinstance(node, Layer) and node.apply == "call"):
+                    raise error(
+                        node.span,
+                        f"the named group `{stmt.name}` becomes an nn.Sequential, which only runs layers one after another; "
+                        "put this in a block and call the block here",
+                    )
+            body.nodes.append(Sequential(stmt.name, tuple(inner.nodes), flow.shape, stmt.span))
+            body.n_params = sy.add(body.n_params, inner.n_params)
+            body.checks += inner.checks
+            return flow
+        before = len(body.nodes)
+        flow = self.statement(layer, flow, scope, body)
+        (node,) = body.nodes[before:]
+        if isinstance(node, Method):
+            raise error(stmt.name_span, f"`{layer.name}` is written as tensor methods in forward and has no module to name")  # type: ignore[union-attr]
+        body.nodes[before] = replace(node, name=stmt.name)  # type: ignore[type-var]
+        return flow
 
     def call(self, stmt: s.Call, flow: Flow, scope: Scope, fill: dict[str, Expr] | None = None):
         """Analyse one layer call: (node, parameter count, checks, flow after)."""
@@ -522,8 +555,9 @@ class _Analyzer(GraphAnalysis):
             if stmt.shortcut is None:  # else the shortcut's output is checked below
                 same_rest = sy.both(*(sy.eq(a, b) for a, b in zip(flow.shape[1:], out.shape[1:])))
                 checks.append(Check(same_rest, stmt.span, ("`res cat` joins along channels, so the other axes must agree: input ", flow.shape, ", body ", out.shape)))
-        if stmt.shortcut is not None and needs != sy.FALSE:
-            projection, proj_params, proj_checks, proj_flow = self._shortcut(stmt.shortcut, flow, out, scope)
+        shortcut = stmt.shortcut.layer if isinstance(stmt.shortcut, s.Named) else stmt.shortcut
+        if shortcut is not None and needs != sy.FALSE:
+            projection, proj_params, proj_checks, proj_flow = self._shortcut(shortcut, flow, out, scope)
             n_params = sy.add(n_params, sy.cond(needs, proj_params, sy.ZERO))
             checks += [replace(c, cond=sy.either(sy.negate(needs), c.cond)) for c in proj_checks]
             target = out.shape if stmt.mode == "add" else (proj_flow.shape[0], *out.shape[1:])
@@ -531,7 +565,7 @@ class _Analyzer(GraphAnalysis):
             checks.append(
                 Check(
                     sy.either(sy.negate(needs), fits),
-                    stmt.shortcut.span,
+                    shortcut.span,
                     ("the shortcut gives ", proj_flow.shape, " but the residual body gives ", out.shape),
                 )
             )
@@ -539,7 +573,8 @@ class _Analyzer(GraphAnalysis):
         if stmt.mode == "cat":
             skip = projection and proj_flow.shape[0] or flow.shape[0]
             result_shape = (sy.add(skip, out.shape[0]), *out.shape[1:])
-        node = Residual(stmt.mode, tuple(inner.nodes), projection, needs, result_shape, stmt.span)
+        name = stmt.shortcut.name if isinstance(stmt.shortcut, s.Named) else None
+        node = Residual(stmt.mode, tuple(inner.nodes), projection, needs, result_shape, stmt.span, name)
         body.nodes.append(node)
         body.n_params = sy.add(body.n_params, n_params)
         body.checks += checks
@@ -679,6 +714,52 @@ class _Analyzer(GraphAnalysis):
             raise error(expr.span, str(exc)) from None
 
 
+def _check_names(d: s.Definition) -> None:
+    """A definition's layer names: valid attribute names, each used once, and
+    only where the layer is an attribute of the definition's class."""
+    seen: dict[str, Span] = {}
+    in_repeat = "a repeat's repetitions are numbered 0, 1, ... in its nn.Sequential and cannot be named; name the repeat instead: `blocks: repeat ...`"
+
+    def visit(stmt, nameless: str | None) -> None:
+        if isinstance(stmt, s.Named):
+            if nameless:
+                raise error(stmt.name_span, nameless)
+            problem = attribute_problem(stmt.name)
+            if problem:
+                raise error(stmt.name_span, problem, hint=f"call it `{stmt.name.strip('_')}_` or another name" if stmt.name.strip("_") else None)
+            if stmt.name in seen:
+                raise error(stmt.name_span, f"two layers are named `{stmt.name}`", notes=[Note(f"`{stmt.name}` is first used here", seen[stmt.name])])
+            seen[stmt.name] = stmt.name_span
+            if isinstance(stmt.layer, (s.Residual, s.Parallel)):
+                what = "a residual" if isinstance(stmt.layer, s.Residual) else "a parallel"
+                raise error(
+                    stmt.name_span,
+                    f"{what} has no module of its own to name: its layers are attributes of `{d.name}`; name those, "
+                    "or put it in a block and name the call",
+                )
+            inner = f"the layers of the named group `{stmt.name}` are numbered 0, 1, ... in its nn.Sequential and cannot be named"
+            visit(stmt.layer, inner if isinstance(stmt.layer, s.Group) else None)
+        elif isinstance(stmt, s.Group):
+            for item in stmt.body:
+                visit(item, nameless)
+        elif isinstance(stmt, s.Residual):
+            visit(stmt.body, nameless)
+            if stmt.shortcut is not None:
+                visit(stmt.shortcut, nameless)
+        elif isinstance(stmt, s.Parallel):
+            for branch in stmt.branches:
+                for item in branch:
+                    visit(item, nameless)
+        elif isinstance(stmt, s.Repeat):
+            visit(stmt.body, in_repeat)
+        elif isinstance(stmt, (s.Assign, s.Return)) or isinstance(stmt, s.Output) and stmt.value is not None:
+            for stage in stmt.value.stages:  # type: ignore[union-attr]
+                visit(stage, nameless)
+
+    for stmt in d.body:
+        visit(stmt, None)
+
+
 def _ranks(ranks: tuple[int, ...]) -> str:
     return ", ".join(map(str, ranks))
 
@@ -745,6 +826,8 @@ def _layers(nodes) -> list[Layer]:
         elif isinstance(n, Parallel):
             for b in n.branches:
                 found += _layers(b)
+        elif isinstance(n, Sequential):
+            found += _layers(n.body)
         elif isinstance(n, Repeat):
             found.append(Layer(n.hint, n.first, n.out, n.span))
             if n.rest:

@@ -70,7 +70,8 @@ class Layer:
 
     `apply` says how forward calls it: "call" (the plain form above),
     "sequence" (a recurrent layer's output sequence) or "lstm_hidden" /
-    "gru_hidden" (its final hidden state, both directions joined).
+    "gru_hidden" (its final hidden state, both directions joined). `hint`
+    is what the compiler names it after when the spec gives no `name`.
     """
 
     hint: str
@@ -78,6 +79,7 @@ class Layer:
     out: Shape
     span: Span = field(compare=False)
     apply: str = "call"
+    name: str | None = None  # the spec's name for it (`conv1: conv 64`)
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,7 +98,8 @@ class Residual:
 
     `projection` is the shortcut module (None when the shortcut is always the
     identity) and `needs_projection` the condition, over constructor
-    arguments, under which it is used instead of the identity.
+    arguments, under which it is used instead of the identity (otherwise the
+    attribute is None). `shortcut_name` is the spec's name for it.
     """
 
     mode: str
@@ -105,6 +108,7 @@ class Residual:
     needs_projection: Expr
     out: Shape
     span: Span = field(compare=False)
+    shortcut_name: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,6 +132,22 @@ class Repeat:
     rest: Ctor | None
     out: Shape
     span: Span = field(compare=False)
+    name: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Sequential:
+    """`name: < ... >`: a named group, built as one `nn.Sequential` attribute.
+
+    `body` holds only `Layer`s (applied with "call") and `Repeat`s; in the
+    Sequential they are numbered 0, 1, ... in order, a repeat taking one
+    number per repetition.
+    """
+
+    name: str
+    body: tuple["Node", ...]
+    out: Shape
+    span: Span = field(compare=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,7 +168,7 @@ class Bind:
     span: Span = field(compare=False)
 
 
-Node = Union[Layer, Method, Residual, Parallel, Repeat, Bind]
+Node = Union[Layer, Method, Residual, Parallel, Repeat, Sequential, Bind]
 
 
 @dataclass(frozen=True, slots=True)
@@ -238,11 +258,11 @@ class ClassIR:
 
 def walk(nodes):
     """Every node of a body and every node inside it, depth first: a
-    residual before its body, a parallel before its branches, a dataflow
+    residual or named group before its body, a parallel before its branches, a dataflow
     binding before its stages."""
     for n in nodes:
         yield n
-        if isinstance(n, Residual):
+        if isinstance(n, (Residual, Sequential)):
             yield from walk(n.body)
         elif isinstance(n, Parallel):
             for branch in n.branches:

@@ -203,6 +203,44 @@ BUILTINS = frozenset(
     ]
 )
 
+SOFT_KEYWORDS = frozenset({"_", "case", "match", "type"})
+
+# What an `nn.Module` (torch 2.13) has of its own besides dunders, written out
+# because legoc never imports torch: a submodule must not shadow any of them.
+# tests/test_names.py checks the list against torch.
+MODULE_ATTRS = frozenset(
+    """
+    T_destination _apply _backward_hooks _backward_pre_hooks _buffers _call_impl _compiled_call_impl
+    _forward_hooks _forward_hooks_always_called _forward_hooks_with_kwargs _forward_pre_hooks
+    _forward_pre_hooks_with_kwargs _get_backward_hooks _get_backward_pre_hooks _get_name
+    _is_full_backward_hook _load_from_state_dict _load_state_dict_post_hooks _load_state_dict_pre_hooks
+    _maybe_warn_non_full_backward_hook _modules _named_members _non_persistent_buffers_set _parameters
+    _register_load_state_dict_pre_hook _register_state_dict_hook _replicate_for_data_parallel
+    _save_to_state_dict _slow_forward _state_dict_hooks _state_dict_pre_hooks _version _wrapped_call_impl
+    add_module apply bfloat16 buffers call_super_init children compile cpu cuda double dump_patches eval
+    extra_repr float forward get_buffer get_extra_state get_parameter get_submodule half ipu load_state_dict
+    modules mtia named_buffers named_children named_modules named_parameters parameters
+    register_backward_hook register_buffer register_forward_hook register_forward_pre_hook
+    register_full_backward_hook register_full_backward_pre_hook register_load_state_dict_post_hook
+    register_load_state_dict_pre_hook register_module register_parameter register_state_dict_post_hook
+    register_state_dict_pre_hook requires_grad_ set_extra_state set_submodule share_memory state_dict to
+    to_empty train training type xpu zero_grad
+    """.split()
+)
+
+
+def attribute_problem(name: str) -> str | None:
+    """Why a spec's layer name cannot be an attribute of a generated module,
+    or None when it can (`conv1`, `layer1`, `fc` can)."""
+    if name in KEYWORDS and name not in SOFT_KEYWORDS:
+        return f"`{name}` is a Python keyword, so it cannot name an attribute"
+    if name.startswith("__"):
+        return f"`{name}` starts with `__`, which Python mangles inside a class; the state_dict key would not be `{name}`"
+    if name in MODULE_ATTRS:
+        return f"`{name}` is an attribute of nn.Module; a layer of that name would replace it"
+    return None
+
+
 # Names the generated code itself uses, besides Python's keywords and builtins.
 RESERVED = frozenset(
     {"self", "torch", "nn", "x", "identity", "super", "in_channels", "in_features"}

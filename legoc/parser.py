@@ -290,6 +290,10 @@ class _ToSyntax(Transformer):
             value = s.GroupValue(value, value.span)
         return s.Keyword(str(name), value, self._span(meta))
 
+    def named(self, meta, children):
+        name, layer = children
+        return s.Named(str(name), layer, self._span(meta), _tok_span(self.file, name))
+
     def residual(self, meta, children):
         mode, body, shortcut = children
         return s.Residual(str(mode), body, shortcut, self._span(meta))

@@ -100,12 +100,22 @@ class Group:
 
 
 @dataclass(frozen=True, slots=True)
+class Named:
+    """`name: layer`: a layer whose module is the attribute `name`."""
+
+    name: str
+    layer: Union[Call, Group, "Residual", "Parallel", "Repeat"]
+    span: Span = _span()
+    name_span: Span = _span()
+
+
+@dataclass(frozen=True, slots=True)
 class Residual:
-    """`res add|cat < body > [shortcut P]`."""
+    """`res add|cat < body > [shortcut [name:] P]`."""
 
     mode: str
     body: Group
-    shortcut: Call | None
+    shortcut: Call | Named | None
     span: Span = _span()
 
 
@@ -182,7 +192,7 @@ class Output:
     name_span: Span = _span()
 
 
-Stmt = Union[Call, Group, Residual, Parallel, Repeat, Input, Assign, Return, Output]
+Stmt = Union[Call, Group, Named, Residual, Parallel, Repeat, Input, Assign, Return, Output]
 
 # ----------------------------------------------------------------- definitions
 

@@ -54,9 +54,10 @@ model Net():
     basic 32 stride=2
 """
     model = run_and_compare(spec, (16, 32, 32))
-    assert isinstance(model.basic1.shortcut, nn.Identity)
-    assert model.basic2.shortcut.conv.stride == (1, 1) and model.basic2.shortcut.conv.out_channels == 32
-    assert model.basic3.shortcut.conv.stride == (2, 2) and model.basic3.shortcut.conv.in_channels == 32
+    assert model.basic1.shortcut is None
+    # conv1x1_bn is a plain sequence, so an nn.Sequential: [0] is its conv.
+    assert model.basic2.shortcut[0].stride == (1, 1) and model.basic2.shortcut[0].out_channels == 32
+    assert model.basic3.shortcut[0].stride == (2, 2) and model.basic3.shortcut[0].in_channels == 32
 
 
 def test_residual_whose_shapes_always_agree_has_no_shortcut_module():
@@ -174,14 +175,14 @@ def test_prelude_error_is_reported_at_the_users_call():
 def test_layer_valued_argument():
     spec = "model Net():\n    input [3, 8, 8]\n    conv_bn_act 8 act=silu\n    conv3x3_bn_act 8\n"
     model = run_and_compare(spec, (3, 8, 8))
-    assert isinstance(model.conv_bn_act.act, nn.SiLU)
-    assert isinstance(model.conv3x3_bn_act.act, nn.ReLU)
+    assert isinstance(model.conv_bn_act[2], nn.SiLU)
+    assert isinstance(model.conv3x3_bn_act[2], nn.ReLU)
 
 
 def test_user_blocks_shadow_the_prelude():
     spec = "block conv1x1(c):\n    conv c kernel_size=1\n    relu\n\nmodel Net():\n    input [3, 4, 4]\n    conv1x1 5\n"
     model = run_and_compare(spec, (3, 4, 4))
-    assert isinstance(model.conv1x1.relu, nn.ReLU)
+    assert isinstance(model.conv1x1[1], nn.ReLU)
 
 
 @pytest.mark.parametrize(

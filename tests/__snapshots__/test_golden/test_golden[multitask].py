@@ -13,7 +13,7 @@ __all__ = [
 ]
 
 
-class Conv3x3BnAct(nn.Module):
+class Conv3x3BnAct(nn.Sequential):
     """3x3 convolution, batch norm, activation (torchlego `conv3x3_bn_act`).
 
     Input: [B, in_channels, H, W].
@@ -21,21 +21,17 @@ class Conv3x3BnAct(nn.Module):
     """
 
     def __init__(self, in_channels, c, stride=1, act=nn.ReLU):
-        super().__init__()
-        self.conv = nn.Conv2d(
-            in_channels, c, kernel_size=3, stride=stride, padding=1, bias=False
+        super().__init__(
+            # [B, c, (H - 1) // stride + 1, (W - 1) // stride + 1]
+            nn.Conv2d(
+                in_channels, c, kernel_size=3, stride=stride, padding=1, bias=False
+            ),
+            nn.BatchNorm2d(c),  # [B, c, (H - 1) // stride + 1, (W - 1) // stride + 1]
+            act(),  # [B, c, (H - 1) // stride + 1, (W - 1) // stride + 1]
         )
-        self.bn = nn.BatchNorm2d(c)
-        self.act = act()
-
-    def forward(self, x):
-        x = self.conv(x)  # [B, c, (H - 1) // stride + 1, (W - 1) // stride + 1]
-        x = self.bn(x)  # [B, c, (H - 1) // stride + 1, (W - 1) // stride + 1]
-        x = self.act(x)  # [B, c, (H - 1) // stride + 1, (W - 1) // stride + 1]
-        return x
 
 
-class Stage(nn.Module):
+class Stage(nn.Sequential):
     """(3x3 conv, BN, ReLU), then a stride-2 one: a stage of the backbone.
 
     Input: [B, in_channels, H, W].
@@ -43,17 +39,13 @@ class Stage(nn.Module):
     """
 
     def __init__(self, in_channels, c):
-        super().__init__()
-        self.conv3x3_bn_act1 = Conv3x3BnAct(in_channels, c)
-        self.conv3x3_bn_act2 = Conv3x3BnAct(c, c, stride=2)
-
-    def forward(self, x):
-        x = self.conv3x3_bn_act1(x)  # [B, c, H, W]
-        x = self.conv3x3_bn_act2(x)  # [B, c, (H + 1) // 2, (W + 1) // 2]
-        return x
+        super().__init__(
+            Conv3x3BnAct(in_channels, c),  # [B, c, H, W]
+            Conv3x3BnAct(c, c, stride=2),  # [B, c, (H + 1) // 2, (W + 1) // 2]
+        )
 
 
-class Classifier(nn.Module):
+class Classifier(nn.Sequential):
     """The classification head: global average pool and a linear classifier.
 
     Input: [B, in_channels, H, W].
@@ -61,19 +53,14 @@ class Classifier(nn.Module):
     """
 
     def __init__(self, in_channels, classes):
-        super().__init__()
-        self.avgpool = nn.AdaptiveAvgPool2d(1)
-        self.flatten = nn.Flatten()
-        self.linear = nn.Linear(in_channels, classes)
-
-    def forward(self, x):
-        x = self.avgpool(x)  # [B, in_channels, 1, 1]
-        x = self.flatten(x)  # [B, in_channels]
-        x = self.linear(x)  # [B, classes]
-        return x
+        super().__init__(
+            nn.AdaptiveAvgPool2d(1),  # [B, in_channels, 1, 1]
+            nn.Flatten(),  # [B, in_channels]
+            nn.Linear(in_channels, classes),  # [B, classes]
+        )
 
 
-class Segmenter(nn.Module):
+class Segmenter(nn.Sequential):
     """The segmentation head: a 1x1 conv to class scores, upsampled by 8 (back to
     the input's size when H and W are multiples of 8).
 
@@ -82,16 +69,11 @@ class Segmenter(nn.Module):
     """
 
     def __init__(self, in_channels, classes):
-        super().__init__()
-        self.conv = nn.Conv2d(in_channels, classes, kernel_size=1)
-        self.upsample = nn.Upsample(
-            scale_factor=8, mode="bilinear", align_corners=False
+        super().__init__(
+            nn.Conv2d(in_channels, classes, kernel_size=1),  # [B, classes, H, W]
+            # [B, classes, H * 8, W * 8]
+            nn.Upsample(scale_factor=8, mode="bilinear", align_corners=False),
         )
-
-    def forward(self, x):
-        x = self.conv(x)  # [B, classes, H, W]
-        x = self.upsample(x)  # [B, classes, H * 8, W * 8]
-        return x
 
 
 class MultiTask(nn.Module):

@@ -5,9 +5,6 @@
 from torch import nn
 
 __all__ = [
-    "ConvBnAct",
-    "Conv3x3BnAct",
-    "Conv3x3Bn",
     "Conv1x1Bn",
     "Basic",
     "Stage",
@@ -15,79 +12,7 @@ __all__ = [
 ]
 
 
-class ConvBnAct(nn.Module):
-    """Convolution, batch norm, activation (torchlego `conv_bn_act`).
-
-    Input: [B, in_channels, H, W].
-    Output: [B, c, (H - (kernel_size + 1) % 2 - 1) // stride + 1, (W - (kernel_size + 1) % 2 - 1) // stride + 1].
-    """
-
-    def __init__(self, in_channels, c, kernel_size=3, stride=1, act=nn.ReLU):
-        super().__init__()
-        self.conv = nn.Conv2d(
-            in_channels,
-            c,
-            kernel_size=kernel_size,
-            stride=stride,
-            padding=(kernel_size + 1) // 2 - 1,
-            bias=False,
-        )
-        self.bn = nn.BatchNorm2d(c)
-        self.act = act()
-
-    def forward(self, x):
-        # [B, c, (H - (kernel_size + 1) % 2 - 1) // stride + 1, (W - (kernel_size + 1) % 2 - 1) // stride + 1]
-        x = self.conv(x)
-        # [B, c, (H - (kernel_size + 1) % 2 - 1) // stride + 1, (W - (kernel_size + 1) % 2 - 1) // stride + 1]
-        x = self.bn(x)
-        # [B, c, (H - (kernel_size + 1) % 2 - 1) // stride + 1, (W - (kernel_size + 1) % 2 - 1) // stride + 1]
-        x = self.act(x)
-        return x
-
-
-class Conv3x3BnAct(nn.Module):
-    """3x3 convolution, batch norm, activation (torchlego `conv3x3_bn_act`).
-
-    Input: [B, in_channels, H, W].
-    Output: [B, c, (H - 1) // stride + 1, (W - 1) // stride + 1].
-    """
-
-    def __init__(self, in_channels, c, stride=1, act=nn.ReLU):
-        super().__init__()
-        self.conv = nn.Conv2d(
-            in_channels, c, kernel_size=3, stride=stride, padding=1, bias=False
-        )
-        self.bn = nn.BatchNorm2d(c)
-        self.act = act()
-
-    def forward(self, x):
-        x = self.conv(x)  # [B, c, (H - 1) // stride + 1, (W - 1) // stride + 1]
-        x = self.bn(x)  # [B, c, (H - 1) // stride + 1, (W - 1) // stride + 1]
-        x = self.act(x)  # [B, c, (H - 1) // stride + 1, (W - 1) // stride + 1]
-        return x
-
-
-class Conv3x3Bn(nn.Module):
-    """3x3 convolution then batch norm (torchlego `conv3x3_bn`).
-
-    Input: [B, in_channels, H, W].
-    Output: [B, c, (H - 1) // stride + 1, (W - 1) // stride + 1].
-    """
-
-    def __init__(self, in_channels, c, stride=1):
-        super().__init__()
-        self.conv = nn.Conv2d(
-            in_channels, c, kernel_size=3, stride=stride, padding=1, bias=False
-        )
-        self.bn = nn.BatchNorm2d(c)
-
-    def forward(self, x):
-        x = self.conv(x)  # [B, c, (H - 1) // stride + 1, (W - 1) // stride + 1]
-        x = self.bn(x)  # [B, c, (H - 1) // stride + 1, (W - 1) // stride + 1]
-        return x
-
-
-class Conv1x1Bn(nn.Module):
+class Conv1x1Bn(nn.Sequential):
     """1x1 convolution then batch norm: the usual residual projection.
 
     Input: [B, in_channels, H, W].
@@ -95,20 +20,17 @@ class Conv1x1Bn(nn.Module):
     """
 
     def __init__(self, in_channels, c, stride=1):
-        super().__init__()
-        self.conv = nn.Conv2d(in_channels, c, kernel_size=1, stride=stride, bias=False)
-        self.bn = nn.BatchNorm2d(c)
-
-    def forward(self, x):
-        x = self.conv(x)  # [B, c, (H - 1) // stride + 1, (W - 1) // stride + 1]
-        x = self.bn(x)  # [B, c, (H - 1) // stride + 1, (W - 1) // stride + 1]
-        return x
+        super().__init__(
+            # [B, c, (H - 1) // stride + 1, (W - 1) // stride + 1]
+            nn.Conv2d(in_channels, c, kernel_size=1, stride=stride, bias=False),
+            nn.BatchNorm2d(c),  # [B, c, (H - 1) // stride + 1, (W - 1) // stride + 1]
+        )
 
 
 class Basic(nn.Module):
     """The basic block (He et al. 2015, Fig. 2): two 3x3 convolutions and an
-    identity shortcut, projected by a 1x1 convolution where the block changes
-    channels or stride.
+    identity shortcut, projected by a 1x1 convolution (`downsample`) where the
+    block changes channels or stride.
 
     Input: [B, in_channels, H, W].
     Output: [B, c, (H - 1) // stride + 1, (W - 1) // stride + 1].
@@ -116,40 +38,45 @@ class Basic(nn.Module):
 
     def __init__(self, in_channels, c, stride=1):
         super().__init__()
+        self.conv1 = nn.Conv2d(
+            in_channels, c, kernel_size=3, stride=stride, padding=1, bias=False
+        )
+        self.bn1 = nn.BatchNorm2d(c)
+        self.relu1 = nn.ReLU()
+        self.conv2 = nn.Conv2d(c, c, kernel_size=3, padding=1, bias=False)
+        self.bn2 = nn.BatchNorm2d(c)
         if in_channels != c or stride != 1:
-            self.shortcut = Conv1x1Bn(in_channels, c, stride=stride)
+            self.downsample = Conv1x1Bn(in_channels, c, stride=stride)
         else:
-            self.shortcut = nn.Identity()
-        self.conv3x3_bn_act = Conv3x3BnAct(in_channels, c, stride=stride)
-        self.conv3x3_bn = Conv3x3Bn(c, c)
-        self.relu = nn.ReLU()
+            self.downsample = None
+        self.relu2 = nn.ReLU()
 
     def forward(self, x):
-        identity = self.shortcut(x)
-        # [B, c, (H - 1) // stride + 1, (W - 1) // stride + 1]
-        x = self.conv3x3_bn_act(x)
-        x = self.conv3x3_bn(x)  # [B, c, (H - 1) // stride + 1, (W - 1) // stride + 1]
+        identity = x if self.downsample is None else self.downsample(x)
+        x = self.conv1(x)  # [B, c, (H - 1) // stride + 1, (W - 1) // stride + 1]
+        x = self.bn1(x)  # [B, c, (H - 1) // stride + 1, (W - 1) // stride + 1]
+        x = self.relu1(x)  # [B, c, (H - 1) // stride + 1, (W - 1) // stride + 1]
+        x = self.conv2(x)  # [B, c, (H - 1) // stride + 1, (W - 1) // stride + 1]
+        x = self.bn2(x)  # [B, c, (H - 1) // stride + 1, (W - 1) // stride + 1]
         x = x + identity  # [B, c, (H - 1) // stride + 1, (W - 1) // stride + 1]
-        x = self.relu(x)  # [B, c, (H - 1) // stride + 1, (W - 1) // stride + 1]
+        x = self.relu2(x)  # [B, c, (H - 1) // stride + 1, (W - 1) // stride + 1]
         return x
 
 
-class Stage(nn.Module):
-    """A stage of n basic blocks; the first one may downsample.
+class Stage(nn.Sequential):
+    """A stage of n basic blocks, numbered 0 to n - 1; the first one may downsample.
 
     Input: [B, in_channels, H, W].
     Output: [B, c, (H - 1) // stride + 1, (W - 1) // stride + 1].
     """
 
     def __init__(self, in_channels, c, n, stride=2):
-        super().__init__()
-        self.basic = Basic(in_channels, c, stride=stride)
-        self.basic_blocks = nn.Sequential(*(Basic(c, c) for _ in range(n - 1)))
-
-    def forward(self, x):
-        x = self.basic(x)  # [B, c, (H - 1) // stride + 1, (W - 1) // stride + 1]
-        x = self.basic_blocks(x)  # [B, c, (H - 1) // stride + 1, (W - 1) // stride + 1]
-        return x
+        super().__init__(
+            # [B, c, (H - 1) // stride + 1, (W - 1) // stride + 1]
+            Basic(in_channels, c, stride=stride),
+            # [B, c, (H - 1) // stride + 1, (W - 1) // stride + 1]
+            *(Basic(c, c) for _ in range(n - 1)),
+        )
 
 
 class ResNet34(nn.Module):
@@ -164,24 +91,28 @@ class ResNet34(nn.Module):
 
     def __init__(self, classes=1000):
         super().__init__()
-        self.conv_bn_act = ConvBnAct(3, 64, kernel_size=7, stride=2)
+        self.conv1 = nn.Conv2d(3, 64, kernel_size=7, stride=2, padding=3, bias=False)
+        self.bn1 = nn.BatchNorm2d(64)
+        self.relu = nn.ReLU()
         self.maxpool = nn.MaxPool2d(kernel_size=3, stride=2, padding=1)
-        self.stage1 = Stage(64, 64, 3, stride=1)
-        self.stage2 = Stage(64, 128, 4)
-        self.stage3 = Stage(128, 256, 6)
-        self.stage4 = Stage(256, 512, 3)
+        self.layer1 = Stage(64, 64, 3, stride=1)
+        self.layer2 = Stage(64, 128, 4)
+        self.layer3 = Stage(128, 256, 6)
+        self.layer4 = Stage(256, 512, 3)
         self.avgpool = nn.AdaptiveAvgPool2d(1)
         self.flatten = nn.Flatten()
-        self.linear = nn.Linear(512, classes)
+        self.fc = nn.Linear(512, classes)
 
     def forward(self, x):
-        x = self.conv_bn_act(x)  # [B, 64, 112, 112]
+        x = self.conv1(x)  # [B, 64, 112, 112]
+        x = self.bn1(x)  # [B, 64, 112, 112]
+        x = self.relu(x)  # [B, 64, 112, 112]
         x = self.maxpool(x)  # [B, 64, 56, 56]
-        x = self.stage1(x)  # [B, 64, 56, 56]
-        x = self.stage2(x)  # [B, 128, 28, 28]
-        x = self.stage3(x)  # [B, 256, 14, 14]
-        x = self.stage4(x)  # [B, 512, 7, 7]
+        x = self.layer1(x)  # [B, 64, 56, 56]
+        x = self.layer2(x)  # [B, 128, 28, 28]
+        x = self.layer3(x)  # [B, 256, 14, 14]
+        x = self.layer4(x)  # [B, 512, 7, 7]
         x = self.avgpool(x)  # [B, 512, 1, 1]
         x = self.flatten(x)  # [B, 512]
-        x = self.linear(x)  # [B, classes]
+        x = self.fc(x)  # [B, classes]
         return x

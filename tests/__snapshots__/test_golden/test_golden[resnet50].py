@@ -5,8 +5,6 @@
 from torch import nn
 
 __all__ = [
-    "ConvBnAct",
-    "Conv3x3BnAct",
     "Conv1x1Bn",
     "Bottleneck",
     "Stage",
@@ -14,59 +12,7 @@ __all__ = [
 ]
 
 
-class ConvBnAct(nn.Module):
-    """Convolution, batch norm, activation (torchlego `conv_bn_act`).
-
-    Input: [B, in_channels, H, W].
-    Output: [B, c, (H - (kernel_size + 1) % 2 - 1) // stride + 1, (W - (kernel_size + 1) % 2 - 1) // stride + 1].
-    """
-
-    def __init__(self, in_channels, c, kernel_size=3, stride=1, act=nn.ReLU):
-        super().__init__()
-        self.conv = nn.Conv2d(
-            in_channels,
-            c,
-            kernel_size=kernel_size,
-            stride=stride,
-            padding=(kernel_size + 1) // 2 - 1,
-            bias=False,
-        )
-        self.bn = nn.BatchNorm2d(c)
-        self.act = act()
-
-    def forward(self, x):
-        # [B, c, (H - (kernel_size + 1) % 2 - 1) // stride + 1, (W - (kernel_size + 1) % 2 - 1) // stride + 1]
-        x = self.conv(x)
-        # [B, c, (H - (kernel_size + 1) % 2 - 1) // stride + 1, (W - (kernel_size + 1) % 2 - 1) // stride + 1]
-        x = self.bn(x)
-        # [B, c, (H - (kernel_size + 1) % 2 - 1) // stride + 1, (W - (kernel_size + 1) % 2 - 1) // stride + 1]
-        x = self.act(x)
-        return x
-
-
-class Conv3x3BnAct(nn.Module):
-    """3x3 convolution, batch norm, activation (torchlego `conv3x3_bn_act`).
-
-    Input: [B, in_channels, H, W].
-    Output: [B, c, (H - 1) // stride + 1, (W - 1) // stride + 1].
-    """
-
-    def __init__(self, in_channels, c, stride=1, act=nn.ReLU):
-        super().__init__()
-        self.conv = nn.Conv2d(
-            in_channels, c, kernel_size=3, stride=stride, padding=1, bias=False
-        )
-        self.bn = nn.BatchNorm2d(c)
-        self.act = act()
-
-    def forward(self, x):
-        x = self.conv(x)  # [B, c, (H - 1) // stride + 1, (W - 1) // stride + 1]
-        x = self.bn(x)  # [B, c, (H - 1) // stride + 1, (W - 1) // stride + 1]
-        x = self.act(x)  # [B, c, (H - 1) // stride + 1, (W - 1) // stride + 1]
-        return x
-
-
-class Conv1x1Bn(nn.Module):
+class Conv1x1Bn(nn.Sequential):
     """1x1 convolution then batch norm: the usual residual projection.
 
     Input: [B, in_channels, H, W].
@@ -74,19 +20,17 @@ class Conv1x1Bn(nn.Module):
     """
 
     def __init__(self, in_channels, c, stride=1):
-        super().__init__()
-        self.conv = nn.Conv2d(in_channels, c, kernel_size=1, stride=stride, bias=False)
-        self.bn = nn.BatchNorm2d(c)
-
-    def forward(self, x):
-        x = self.conv(x)  # [B, c, (H - 1) // stride + 1, (W - 1) // stride + 1]
-        x = self.bn(x)  # [B, c, (H - 1) // stride + 1, (W - 1) // stride + 1]
-        return x
+        super().__init__(
+            # [B, c, (H - 1) // stride + 1, (W - 1) // stride + 1]
+            nn.Conv2d(in_channels, c, kernel_size=1, stride=stride, bias=False),
+            nn.BatchNorm2d(c),  # [B, c, (H - 1) // stride + 1, (W - 1) // stride + 1]
+        )
 
 
 class Bottleneck(nn.Module):
     """The bottleneck block (He et al. 2015, Fig. 5 right): 1x1 reduce, 3x3, 1x1
-    expand by 4, with a projected shortcut where channels or stride change.
+    expand by 4, with a projected shortcut (`downsample`) where channels or
+    stride change.
 
     Input: [B, in_channels, H, W].
     Output: [B, c * expansion, (H - 1) // stride + 1, (W - 1) // stride + 1].
@@ -94,49 +38,55 @@ class Bottleneck(nn.Module):
 
     def __init__(self, in_channels, c, stride=1, expansion=4):
         super().__init__()
+        self.conv1 = nn.Conv2d(in_channels, c, kernel_size=1, bias=False)
+        self.bn1 = nn.BatchNorm2d(c)
+        self.relu1 = nn.ReLU()
+        self.conv2 = nn.Conv2d(
+            c, c, kernel_size=3, stride=stride, padding=1, bias=False
+        )
+        self.bn2 = nn.BatchNorm2d(c)
+        self.relu2 = nn.ReLU()
+        self.conv3 = nn.Conv2d(c, c * expansion, kernel_size=1, bias=False)
+        self.bn3 = nn.BatchNorm2d(c * expansion)
         if in_channels != c * expansion or stride != 1:
-            self.shortcut = Conv1x1Bn(in_channels, c * expansion, stride=stride)
+            self.downsample = Conv1x1Bn(in_channels, c * expansion, stride=stride)
         else:
-            self.shortcut = nn.Identity()
-        self.conv_bn_act = ConvBnAct(in_channels, c, kernel_size=1)
-        self.conv3x3_bn_act = Conv3x3BnAct(c, c, stride=stride)
-        self.conv1x1_bn = Conv1x1Bn(c, c * expansion)
-        self.relu = nn.ReLU()
+            self.downsample = None
+        self.relu3 = nn.ReLU()
 
     def forward(self, x):
-        identity = self.shortcut(x)
-        x = self.conv_bn_act(x)  # [B, c, H, W]
-        # [B, c, (H - 1) // stride + 1, (W - 1) // stride + 1]
-        x = self.conv3x3_bn_act(x)
+        identity = x if self.downsample is None else self.downsample(x)
+        x = self.conv1(x)  # [B, c, H, W]
+        x = self.bn1(x)  # [B, c, H, W]
+        x = self.relu1(x)  # [B, c, H, W]
+        x = self.conv2(x)  # [B, c, (H - 1) // stride + 1, (W - 1) // stride + 1]
+        x = self.bn2(x)  # [B, c, (H - 1) // stride + 1, (W - 1) // stride + 1]
+        x = self.relu2(x)  # [B, c, (H - 1) // stride + 1, (W - 1) // stride + 1]
         # [B, c * expansion, (H - 1) // stride + 1, (W - 1) // stride + 1]
-        x = self.conv1x1_bn(x)
+        x = self.conv3(x)
+        # [B, c * expansion, (H - 1) // stride + 1, (W - 1) // stride + 1]
+        x = self.bn3(x)
         # [B, c * expansion, (H - 1) // stride + 1, (W - 1) // stride + 1]
         x = x + identity
         # [B, c * expansion, (H - 1) // stride + 1, (W - 1) // stride + 1]
-        x = self.relu(x)
+        x = self.relu3(x)
         return x
 
 
-class Stage(nn.Module):
-    """A stage of n bottlenecks; the first one may downsample.
+class Stage(nn.Sequential):
+    """A stage of n bottlenecks, numbered 0 to n - 1; the first one may downsample.
 
     Input: [B, in_channels, H, W].
     Output: [B, c * 4, (H - 1) // stride + 1, (W - 1) // stride + 1].
     """
 
     def __init__(self, in_channels, c, n, stride=2):
-        super().__init__()
-        self.bottleneck = Bottleneck(in_channels, c, stride=stride)
-        self.bottleneck_blocks = nn.Sequential(
-            *(Bottleneck(c * 4, c) for _ in range(n - 1))
+        super().__init__(
+            # [B, c * 4, (H - 1) // stride + 1, (W - 1) // stride + 1]
+            Bottleneck(in_channels, c, stride=stride),
+            # [B, c * 4, (H - 1) // stride + 1, (W - 1) // stride + 1]
+            *(Bottleneck(c * 4, c) for _ in range(n - 1)),
         )
-
-    def forward(self, x):
-        # [B, c * 4, (H - 1) // stride + 1, (W - 1) // stride + 1]
-        x = self.bottleneck(x)
-        # [B, c * 4, (H - 1) // stride + 1, (W - 1) // stride + 1]
-        x = self.bottleneck_blocks(x)
-        return x
 
 
 class ResNet50(nn.Module):
@@ -151,24 +101,28 @@ class ResNet50(nn.Module):
 
     def __init__(self, classes=1000):
         super().__init__()
-        self.conv_bn_act = ConvBnAct(3, 64, kernel_size=7, stride=2)
+        self.conv1 = nn.Conv2d(3, 64, kernel_size=7, stride=2, padding=3, bias=False)
+        self.bn1 = nn.BatchNorm2d(64)
+        self.relu = nn.ReLU()
         self.maxpool = nn.MaxPool2d(kernel_size=3, stride=2, padding=1)
-        self.stage1 = Stage(64, 64, 3, stride=1)
-        self.stage2 = Stage(256, 128, 4)
-        self.stage3 = Stage(512, 256, 6)
-        self.stage4 = Stage(1024, 512, 3)
+        self.layer1 = Stage(64, 64, 3, stride=1)
+        self.layer2 = Stage(256, 128, 4)
+        self.layer3 = Stage(512, 256, 6)
+        self.layer4 = Stage(1024, 512, 3)
         self.avgpool = nn.AdaptiveAvgPool2d(1)
         self.flatten = nn.Flatten()
-        self.linear = nn.Linear(2048, classes)
+        self.fc = nn.Linear(2048, classes)
 
     def forward(self, x):
-        x = self.conv_bn_act(x)  # [B, 64, 112, 112]
+        x = self.conv1(x)  # [B, 64, 112, 112]
+        x = self.bn1(x)  # [B, 64, 112, 112]
+        x = self.relu(x)  # [B, 64, 112, 112]
         x = self.maxpool(x)  # [B, 64, 56, 56]
-        x = self.stage1(x)  # [B, 256, 56, 56]
-        x = self.stage2(x)  # [B, 512, 28, 28]
-        x = self.stage3(x)  # [B, 1024, 14, 14]
-        x = self.stage4(x)  # [B, 2048, 7, 7]
+        x = self.layer1(x)  # [B, 256, 56, 56]
+        x = self.layer2(x)  # [B, 512, 28, 28]
+        x = self.layer3(x)  # [B, 1024, 14, 14]
+        x = self.layer4(x)  # [B, 2048, 7, 7]
         x = self.avgpool(x)  # [B, 2048, 1, 1]
         x = self.flatten(x)  # [B, 2048]
-        x = self.linear(x)  # [B, classes]
+        x = self.fc(x)  # [B, classes]
         return x

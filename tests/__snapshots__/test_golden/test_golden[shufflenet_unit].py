@@ -24,7 +24,6 @@ class ShuffleConcat(nn.Module):
     def __init__(self, in_channels, c, bottleneck, g=3, first_groups=3):
         super().__init__()
         self.g = g
-        self.shortcut = nn.AvgPool2d(kernel_size=3, stride=2, padding=1)
         self.conv1 = nn.Conv2d(
             in_channels, bottleneck, kernel_size=1, groups=first_groups, bias=False
         )
@@ -41,6 +40,7 @@ class ShuffleConcat(nn.Module):
         self.bn2 = nn.BatchNorm2d(bottleneck)
         self.conv3 = nn.Conv2d(bottleneck, c, kernel_size=1, groups=g, bias=False)
         self.bn3 = nn.BatchNorm2d(c)
+        self.shortcut = nn.AvgPool2d(kernel_size=3, stride=2, padding=1)
         self.relu2 = nn.ReLU()
 
     def forward(self, x):

@@ -14,7 +14,7 @@ __all__ = [
 ]
 
 
-class Conv3x3BnAct(nn.Module):
+class Conv3x3BnAct(nn.Sequential):
     """3x3 convolution, batch norm, activation (torchlego `conv3x3_bn_act`).
 
     Input: [B, in_channels, H, W].
@@ -22,21 +22,17 @@ class Conv3x3BnAct(nn.Module):
     """
 
     def __init__(self, in_channels, c, stride=1, act=nn.ReLU):
-        super().__init__()
-        self.conv = nn.Conv2d(
-            in_channels, c, kernel_size=3, stride=stride, padding=1, bias=False
+        super().__init__(
+            # [B, c, (H - 1) // stride + 1, (W - 1) // stride + 1]
+            nn.Conv2d(
+                in_channels, c, kernel_size=3, stride=stride, padding=1, bias=False
+            ),
+            nn.BatchNorm2d(c),  # [B, c, (H - 1) // stride + 1, (W - 1) // stride + 1]
+            act(),  # [B, c, (H - 1) // stride + 1, (W - 1) // stride + 1]
         )
-        self.bn = nn.BatchNorm2d(c)
-        self.act = act()
-
-    def forward(self, x):
-        x = self.conv(x)  # [B, c, (H - 1) // stride + 1, (W - 1) // stride + 1]
-        x = self.bn(x)  # [B, c, (H - 1) // stride + 1, (W - 1) // stride + 1]
-        x = self.act(x)  # [B, c, (H - 1) // stride + 1, (W - 1) // stride + 1]
-        return x
 
 
-class DoubleConv(nn.Module):
+class DoubleConv(nn.Sequential):
     """conv3x3-BN-ReLU to mid channels, then to c: milesial's DoubleConv(in, c, mid).
 
     Input: [B, in_channels, H, W].
@@ -44,17 +40,13 @@ class DoubleConv(nn.Module):
     """
 
     def __init__(self, in_channels, c, mid):
-        super().__init__()
-        self.conv3x3_bn_act1 = Conv3x3BnAct(in_channels, mid)
-        self.conv3x3_bn_act2 = Conv3x3BnAct(mid, c)
-
-    def forward(self, x):
-        x = self.conv3x3_bn_act1(x)  # [B, mid, H, W]
-        x = self.conv3x3_bn_act2(x)  # [B, c, H, W]
-        return x
+        super().__init__(
+            Conv3x3BnAct(in_channels, mid),  # [B, mid, H, W]
+            Conv3x3BnAct(mid, c),  # [B, c, H, W]
+        )
 
 
-class Down(nn.Module):
+class Down(nn.Sequential):
     """Halve the size with a 2x2 max pool, then a double convolution: Down.
 
     Input: [B, in_channels, H, W].
@@ -62,14 +54,10 @@ class Down(nn.Module):
     """
 
     def __init__(self, in_channels, c):
-        super().__init__()
-        self.maxpool = nn.MaxPool2d(kernel_size=2)
-        self.double_conv = DoubleConv(in_channels, c, c)
-
-    def forward(self, x):
-        x = self.maxpool(x)  # [B, in_channels, H // 2, W // 2]
-        x = self.double_conv(x)  # [B, c, H // 2, W // 2]
-        return x
+        super().__init__(
+            nn.MaxPool2d(kernel_size=2),  # [B, in_channels, H // 2, W // 2]
+            DoubleConv(in_channels, c, c),  # [B, c, H // 2, W // 2]
+        )
 
 
 class Up(nn.Module):

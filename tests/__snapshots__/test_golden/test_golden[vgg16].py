@@ -5,54 +5,14 @@
 from torch import nn
 
 __all__ = [
-    "ConvRelu",
-    "VggStage",
     "VGG16",
 ]
 
 
-class ConvRelu(nn.Module):
-    """A 3x3 convolution and its ReLU.
-
-    Input: [B, in_channels, H, W].
-    Output: [B, c, H, W].
-    """
-
-    def __init__(self, in_channels, c):
-        super().__init__()
-        self.conv = nn.Conv2d(in_channels, c, kernel_size=3, padding=1)
-        self.relu = nn.ReLU()
-
-    def forward(self, x):
-        x = self.conv(x)  # [B, c, H, W]
-        x = self.relu(x)  # [B, c, H, W]
-        return x
-
-
-class VggStage(nn.Module):
-    """n convolutions at c channels, then a 2x2 max pool that halves the size.
-
-    Input: [B, in_channels, H, W].
-    Output: [B, c, H // 2, W // 2].
-    """
-
-    def __init__(self, in_channels, c, n):
-        super().__init__()
-        self.conv_relu_blocks = nn.Sequential(
-            ConvRelu(in_channels, c), *(ConvRelu(c, c) for _ in range(n - 1))
-        )
-        self.maxpool = nn.MaxPool2d(kernel_size=2)
-
-    def forward(self, x):
-        x = self.conv_relu_blocks(x)  # [B, c, H, W]
-        x = self.maxpool(x)  # [B, c, H // 2, W // 2]
-        return x
-
-
 class VGG16(nn.Module):
     """VGG-16: Simonyan & Zisserman 2015, "Very Deep Convolutional Networks for
-    Large-Scale Image Recognition", Table 1, column D.
-    Reference code: torchvision.models.vgg16().
+    Large-Scale Image Recognition", Table 1, column D (3x3 convolutions,
+    "same" padding, 2x2 max pools). Reference code: torchvision.models.vgg16().
 
     Input: [B, 3, 224, 224].
     Output: [B, classes].
@@ -62,34 +22,54 @@ class VGG16(nn.Module):
 
     def __init__(self, classes=1000, dropout=0.5):
         super().__init__()
-        self.vgg_stage1 = VggStage(3, 64, 2)
-        self.vgg_stage2 = VggStage(64, 128, 2)
-        self.vgg_stage3 = VggStage(128, 256, 3)
-        self.vgg_stage4 = VggStage(256, 512, 3)
-        self.vgg_stage5 = VggStage(512, 512, 3)
+        self.features = nn.Sequential(
+            nn.Conv2d(3, 64, kernel_size=3, padding=1),  # [B, 64, 224, 224]
+            nn.ReLU(),  # [B, 64, 224, 224]
+            nn.Conv2d(64, 64, kernel_size=3, padding=1),  # [B, 64, 224, 224]
+            nn.ReLU(),  # [B, 64, 224, 224]
+            nn.MaxPool2d(kernel_size=2),  # [B, 64, 112, 112]
+            nn.Conv2d(64, 128, kernel_size=3, padding=1),  # [B, 128, 112, 112]
+            nn.ReLU(),  # [B, 128, 112, 112]
+            nn.Conv2d(128, 128, kernel_size=3, padding=1),  # [B, 128, 112, 112]
+            nn.ReLU(),  # [B, 128, 112, 112]
+            nn.MaxPool2d(kernel_size=2),  # [B, 128, 56, 56]
+            nn.Conv2d(128, 256, kernel_size=3, padding=1),  # [B, 256, 56, 56]
+            nn.ReLU(),  # [B, 256, 56, 56]
+            nn.Conv2d(256, 256, kernel_size=3, padding=1),  # [B, 256, 56, 56]
+            nn.ReLU(),  # [B, 256, 56, 56]
+            nn.Conv2d(256, 256, kernel_size=3, padding=1),  # [B, 256, 56, 56]
+            nn.ReLU(),  # [B, 256, 56, 56]
+            nn.MaxPool2d(kernel_size=2),  # [B, 256, 28, 28]
+            nn.Conv2d(256, 512, kernel_size=3, padding=1),  # [B, 512, 28, 28]
+            nn.ReLU(),  # [B, 512, 28, 28]
+            nn.Conv2d(512, 512, kernel_size=3, padding=1),  # [B, 512, 28, 28]
+            nn.ReLU(),  # [B, 512, 28, 28]
+            nn.Conv2d(512, 512, kernel_size=3, padding=1),  # [B, 512, 28, 28]
+            nn.ReLU(),  # [B, 512, 28, 28]
+            nn.MaxPool2d(kernel_size=2),  # [B, 512, 14, 14]
+            nn.Conv2d(512, 512, kernel_size=3, padding=1),  # [B, 512, 14, 14]
+            nn.ReLU(),  # [B, 512, 14, 14]
+            nn.Conv2d(512, 512, kernel_size=3, padding=1),  # [B, 512, 14, 14]
+            nn.ReLU(),  # [B, 512, 14, 14]
+            nn.Conv2d(512, 512, kernel_size=3, padding=1),  # [B, 512, 14, 14]
+            nn.ReLU(),  # [B, 512, 14, 14]
+            nn.MaxPool2d(kernel_size=2),  # [B, 512, 7, 7]
+        )
         self.avgpool = nn.AdaptiveAvgPool2d(7)
         self.flatten = nn.Flatten()
-        self.linear1 = nn.Linear(25088, 4096)
-        self.relu1 = nn.ReLU()
-        self.dropout1 = nn.Dropout(p=dropout)
-        self.linear2 = nn.Linear(4096, 4096)
-        self.relu2 = nn.ReLU()
-        self.dropout2 = nn.Dropout(p=dropout)
-        self.linear3 = nn.Linear(4096, classes)
+        self.classifier = nn.Sequential(
+            nn.Linear(25088, 4096),  # [B, 4096]
+            nn.ReLU(),  # [B, 4096]
+            nn.Dropout(p=dropout),  # [B, 4096]
+            nn.Linear(4096, 4096),  # [B, 4096]
+            nn.ReLU(),  # [B, 4096]
+            nn.Dropout(p=dropout),  # [B, 4096]
+            nn.Linear(4096, classes),  # [B, classes]
+        )
 
     def forward(self, x):
-        x = self.vgg_stage1(x)  # [B, 64, 112, 112]
-        x = self.vgg_stage2(x)  # [B, 128, 56, 56]
-        x = self.vgg_stage3(x)  # [B, 256, 28, 28]
-        x = self.vgg_stage4(x)  # [B, 512, 14, 14]
-        x = self.vgg_stage5(x)  # [B, 512, 7, 7]
+        x = self.features(x)  # [B, 512, 7, 7]
         x = self.avgpool(x)  # [B, 512, 7, 7]
         x = self.flatten(x)  # [B, 25088]
-        x = self.linear1(x)  # [B, 4096]
-        x = self.relu1(x)  # [B, 4096]
-        x = self.dropout1(x)  # [B, 4096]
-        x = self.linear2(x)  # [B, 4096]
-        x = self.relu2(x)  # [B, 4096]
-        x = self.dropout2(x)  # [B, 4096]
-        x = self.linear3(x)  # [B, classes]
+        x = self.classifier(x)  # [B, classes]
         return x
