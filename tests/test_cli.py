@@ -147,3 +147,59 @@ def test_output_keeps_the_permissions_of_the_file_it_replaces(tmp_path):
     os.chmod(out, 0o640)
     assert run(str(EXAMPLES / "convnet.lego"), "-o", str(out)).returncode == 0
     assert out.stat().st_mode & 0o777 == 0o640
+
+
+# ------------------------------------------------------------- state-dict
+
+
+def test_state_dict_text_lists_keys_shapes_and_buffers():
+    result = run("state-dict", str(EXAMPLES / "resnet18.lego"))
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0] == "# ResNet18 with its default arguments: 62 parameter tensors (11,689,512 values), 60 buffers"
+    assert lines[1].split() == ["conv1.weight", "[64,", "3,", "7,", "7]"]
+    assert lines[4].split() == ["bn1.running_mean", "[64]", "buffer"]
+    assert lines[-1].split() == ["fc.bias", "[1000]"]
+    assert len(lines) == 1 + 122
+
+
+def test_state_dict_json_has_the_reference_files_form():
+    import json
+
+    result = run("state-dict", str(EXAMPLES / "vgg16.lego"), "--format", "json")
+    assert result.returncode == 0, result.stderr
+    doc = json.loads(result.stdout)
+    reference = json.loads((Path(__file__).parent / "reference" / "state_dicts" / "vgg16.json").read_text())
+    assert doc["model"] == "VGG16"
+    assert doc["entries"] == reference["entries"]
+    assert doc["buffers"] == []
+
+
+TWO_MODELS = "model A():\n    input [4]\n    linear 2\n\nmodel B():\n    input [4]\n    bn\n"
+
+
+def test_state_dict_chooses_a_model_by_name():
+    result = run("state-dict", "-", "--model", "B", stdin=TWO_MODELS)
+    assert result.returncode == 0, result.stderr
+    assert [line.split()[0] for line in result.stdout.splitlines()[1:]] == [
+        "bn.weight",
+        "bn.bias",
+        "bn.running_mean",
+        "bn.running_var",
+        "bn.num_batches_tracked",
+    ]
+
+
+@pytest.mark.parametrize("args", [[], ["--model", "C"]])
+def test_state_dict_needs_one_model(args):
+    result = run("state-dict", "-", *args, stdin=TWO_MODELS)
+    assert result.returncode == 2
+    assert "its models are A, B; choose one with --model" in result.stderr
+    assert result.stdout == ""
+
+
+def test_state_dict_of_a_broken_spec_is_a_diagnostic():
+    result = run("state-dict", "-", stdin="model A():\n    input [4]\n    fc: linear 2\n    fc: relu\n")
+    assert result.returncode == 1
+    assert "<stdin>:4:5: error: two layers are named `fc`" in result.stderr
+    assert result.stdout == ""

@@ -1,5 +1,5 @@
-"""The compiler never imports torch: compiling every example leaves
-`torch` out of sys.modules."""
+"""The compiler never imports torch: compiling every example, and printing
+its state_dict layout, leaves `torch` out of sys.modules."""
 
 import subprocess
 import sys
@@ -10,8 +10,11 @@ SCRIPT = """
 import sys
 from pathlib import Path
 from legoc.compiler import compile_source
+from legoc.statedict import state_dict_layout
 for path in sorted(Path(sys.argv[1]).glob("*.lego")):
-    compile_source(path.read_text(), str(path))
+    result = compile_source(path.read_text(), str(path))
+    for model in result.analysis.defaults:
+        assert state_dict_layout(result.analysis, model)
 leaked = sorted(m for m in sys.modules if m == "torch" or m.startswith("torch."))
 print(len(list(Path(sys.argv[1]).glob("*.lego"))), leaked)
 """
