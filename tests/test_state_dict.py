@@ -128,3 +128,67 @@ def test_stateless_modules_have_no_entries(target):
 def test_an_unknown_module_is_a_legoc_bug_not_an_empty_layout():
     with pytest.raises(ValueError, match="does not know"):
         torch_entries("nn.Transformer", [], {})
+
+
+# Random specs mixing named and unnamed layers, named groups, repeats,
+# residuals with and without projections, and calls of a plain (Sequential)
+# block and of a block with names: the printed layout must be the real one.
+BLOCKS = """
+block plain(c, n=1):
+    conv c kernel_size=1
+    bn
+    repeat n < conv c; relu >
+
+block unit(c, stride=1):
+    res add < conv1: conv c stride=stride bias=false; bn1: bn; relu; conv c > shortcut down: conv1x1_bn
+    relu
+"""
+
+
+@st.composite
+def _specs(draw):
+    names = iter(f"m{i}" for i in range(100))
+    lines = []
+    strided = 0
+    for _ in range(draw(st.integers(1, 6))):
+        c = draw(st.integers(1, 6))
+        kind = draw(st.sampled_from(["conv", "bn", "group", "repeat", "plain", "unit", "res"]))
+        if kind == "conv":
+            text = f"conv {c} kernel_size={draw(st.sampled_from([1, 3]))} bias={draw(st.sampled_from(['true', 'false']))}"
+        elif kind == "bn":
+            text = f"bn affine={draw(st.sampled_from(['true', 'false']))}"
+        elif kind == "group":
+            text = f"< conv {c}; relu; < bn; conv {c} kernel_size=1 > >"
+        elif kind == "repeat":
+            text = f"repeat {draw(st.integers(1, 3))} conv {c}"
+        elif kind == "plain":
+            text = f"plain {c} n={draw(st.integers(0, 2))}"
+        elif kind == "unit":
+            stride = 2 if strided < 2 and draw(st.booleans()) else 1
+            strided += stride == 2
+            text = f"unit {c} stride={stride}"
+        else:
+            text = f"res add < conv {c}; bn > shortcut {next(names)}: conv1x1_bn"
+        if kind != "res" and draw(st.booleans()):
+            text = f"{next(names)}: {text}"
+        lines.append(text)
+    body = "".join(f"    {line}\n" for line in lines)
+    return BLOCKS + f"\nmodel Net():\n    input [{draw(st.integers(1, 4))}, 8, 8]\n{body}"
+
+
+@settings(max_examples=60, deadline=None)
+@given(_specs())
+def test_printed_layout_is_the_real_state_dict_for_random_specs(spec):
+    result = compile_source(spec, "random.lego")
+    model = getattr(load_module(result.code), "Net")()
+    printed = state_dict_layout(result.analysis, "Net")
+    assert [(e.key, e.shape, e.buffer) for e in printed] == [
+        (k, tuple(v.shape), k in dict(model.named_buffers())) for k, v in model.state_dict().items()
+    ]
+    with torch.no_grad():
+        model.eval()(torch.randn(1, *_input_shape(result)))
+
+
+def _input_shape(result):
+    (ir,) = [c for c in result.analysis.classes if c.kind == "model"]
+    return tuple(sy.value_of(d) for d in ir.input)
