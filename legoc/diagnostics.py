@@ -42,6 +42,7 @@ class Diagnostic:
         message: one sentence saying what is wrong.
         notes: where the values involved came from (call sites, shapes).
         hint: a suggested fix, if there is one.
+        code: its stable code, such as "LG301" (legoc/codes.py).
     """
 
     severity: str
@@ -49,6 +50,7 @@ class Diagnostic:
     message: str
     notes: tuple[Note, ...] = ()
     hint: str | None = None
+    code: str = ""
 
 
 class SpecError(Exception):
@@ -62,9 +64,9 @@ class SpecError(Exception):
         self.diagnostics = tuple(diagnostics)
 
 
-def error(span: Span, message: str, *, notes=(), hint: str | None = None) -> SpecError:
-    """Build a `SpecError` holding a single error diagnostic."""
-    return SpecError([Diagnostic("error", span, message, tuple(notes), hint)])
+def error(code: str, span: Span, message: str, *, notes=(), hint: str | None = None) -> SpecError:
+    """Build a `SpecError` holding a single error diagnostic with `code`."""
+    return SpecError([Diagnostic("error", span, message, tuple(notes), hint, code)])
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,7 +87,8 @@ class SourceFile:
 def render(diag: Diagnostic, sources: dict[str, SourceFile]) -> str:
     """Format a diagnostic as `FILE:LINE:COL: severity: message`, then the
     source line with a caret range under the span, then notes and the hint."""
-    out = [f"{diag.span}: {diag.severity}: {diag.message}"]
+    code = f" [{diag.code}]" if diag.code else ""
+    out = [f"{diag.span}: {diag.severity}: {diag.message}{code}"]
     out += _excerpt(diag.span, sources)
     for note in diag.notes:
         where = f"{note.span}: " if note.span else ""

@@ -89,6 +89,6 @@ def merge_shapes(mode: str, shapes: list[Shape], span) -> tuple[Shape, Check]:
         channels: Expr = sy.ZERO
         for shape in shapes:
             channels = sy.add(channels, shape[0])
-        return (channels, *first[1:]), Check(agree, span, message)
+        return (channels, *first[1:]), Check(agree, span, message, code="LG301")
     agree = sy.both(*(shapes_equal(first, other) for other in shapes[1:]))
-    return first, Check(agree, span, ("`add` needs tensors of one shape: ", *join_shapes(shapes)))
+    return first, Check(agree, span, ("`add` needs tensors of one shape: ", *join_shapes(shapes)), code="LG301")

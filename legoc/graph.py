@@ -55,56 +55,56 @@ class GraphAnalysis:
             for st in d.body:
                 if isinstance(st, s.Input) and st.name is not None:
                     if st.name in input_spans:
-                        raise error(st.span, f"input `{st.name}` is named twice")
+                        raise error("LG203", st.span, f"input `{st.name}` is named twice")
                     input_spans[st.name] = st.span
         inputs = []
         for port in ports:
             if port.name in g.tensors:
-                raise error(input_spans.get(port.name) or d.span, f"input `{port.name}` is named twice")
+                raise error("LG203", input_spans.get(port.name) or d.span, f"input `{port.name}` is named twice")
             g.tensors[port.name] = _Tensor(port.shape, input_spans.get(port.name), is_input=True)
             inputs.append(Port(port.name, local_ident(port.name), port.shape))
         body = Body.empty()
         for stmt in d.body:
             if isinstance(stmt, s.Input):
                 if d.kind == "block":
-                    raise error(stmt.span, "`input` belongs to models; a block names its inputs in its header: `block b(c)(x):`")
+                    raise error("LG404", stmt.span, "`input` belongs to models; a block names its inputs in its header: `block b(c)(x):`")
                 continue
             if isinstance(stmt, s.Assign):
                 self._define(g, stmt.target, stmt.target_span, stmt.value, scope, body)
             elif isinstance(stmt, s.Return):
                 if d.kind != "block":
-                    raise error(stmt.span, "a model gives its results with `output name = ...`, not `return`")
+                    raise error("LG404", stmt.span, "a model gives its results with `output name = ...`, not `return`")
                 if g.result is not None:
-                    raise error(stmt.span, "a block returns once, on its last line")
+                    raise error("LG404", stmt.span, "a block returns once, on its last line")
                 taken = {st.target for st in d.body if isinstance(st, s.Assign)} | set(g.tensors)
                 name = next(n for n in ("out", "result", "y", *(f"out{i}" for i in range(len(taken) + 1))) if n not in taken)
                 shape = self._define(g, name, stmt.span, stmt.value, scope, body, returned=True)
                 g.result = Port(name, local_ident(name), shape)
             elif isinstance(stmt, s.Output):
                 if d.kind != "model":
-                    raise error(stmt.span, "a block gives its result with `return ...`, not `output`")
+                    raise error("LG404", stmt.span, "a block gives its result with `return ...`, not `output`")
                 self._output(g, stmt, scope, body)
             else:
-                raise error(stmt.span, "in a definition with named tensors, each line names its result: `y = x -> ...`")
+                raise error("LG404", stmt.span, "in a definition with named tensors, each line names its result: `y = x -> ...`")
             if g.result is not None and stmt is not d.body[-1] and isinstance(stmt, s.Return):
-                raise error(stmt.span, "`return` must be the last line of a block")
+                raise error("LG404", stmt.span, "`return` must be the last line of a block")
         if d.kind == "block":
             if g.result is None:
-                raise error(d.span, f"block `{d.name}` needs a `return` line giving its result")
+                raise error("LG404", d.span, f"block `{d.name}` needs a `return` line giving its result")
             outputs = (g.result,)
         else:
             if not g.outputs:
-                raise error(d.span, f"model `{d.name}` needs at least one `output name = ...` line")
+                raise error("LG404", d.span, f"model `{d.name}` needs at least one `output name = ...` line")
             outputs = tuple(g.outputs)
         for name, tensor in g.tensors.items():
             if not tensor.used and tensor.span is not None:
                 what = "input" if tensor.is_input else "tensor"
-                self.warnings.append(Diagnostic("warning", tensor.span, f"{what} `{name}` is never used"))
+                self.warnings.append(Diagnostic("warning", tensor.span, f"{what} `{name}` is never used", code="LG507"))
         return body, tuple(inputs), outputs
 
     def _output(self, g: _Graph, stmt: s.Output, scope: Scope, body: Body) -> None:
         if any(p.name == stmt.name for p in g.outputs):
-            raise error(stmt.name_span, f"output `{stmt.name}` is given twice")
+            raise error("LG208", stmt.name_span, f"output `{stmt.name}` is given twice")
         if stmt.value is None:
             tensor = self._lookup(g, s.Name(stmt.name, stmt.name_span))
             shape = tensor.shape
@@ -117,7 +117,7 @@ class GraphAnalysis:
         tensor = g.tensors.get(name.id)
         if tensor is None:
             close = difflib.get_close_matches(name.id, list(g.tensors), n=1)
-            raise error(name.span, f"tensor `{name.id}` is not defined", hint=f"did you mean `{close[0]}`?" if close else None)
+            raise error("LG207", name.span, f"tensor `{name.id}` is not defined", hint=f"did you mean `{close[0]}`?" if close else None)
         tensor.used = True
         return tensor
 
@@ -125,18 +125,18 @@ class GraphAnalysis:
         """Analyse `target = pipeline`, add its Bind node, and define target."""
         sources = [s_.id for s_ in p.sources]
         if any(port.name == target for port in g.outputs):
-            raise error(span, f"`{target}` is already an output and cannot be redefined")
+            raise error("LG208", span, f"`{target}` is already an output and cannot be redefined")
         previous = g.tensors.get(target)
         if previous is not None and target not in sources:
             notes = [Note(f"`{target}` is first defined here", previous.span)] if previous.span else []
-            raise error(span, f"tensor `{target}` is defined twice", notes=notes, hint="give the new tensor its own name, or use the old value in its pipeline")
+            raise error("LG208", span, f"tensor `{target}` is defined twice", notes=notes, hint="give the new tensor its own name, or use the old value in its pipeline")
         shapes = [self._lookup(g, name).shape for name in p.sources]
         stages = list(p.stages)
         join = None
         inner = Body.empty()
         if len(shapes) > 1:
             if not stages:
-                raise error(p.span, "a tuple of tensors must flow into `cat`, `add` or a block with several inputs")
+                raise error("LG404", p.span, "a tuple of tensors must flow into `cat`, `add` or a block with several inputs")
             first = stages.pop(0)
             shape, join = self._join(first, shapes, scope, inner)
             joined = shape
@@ -145,7 +145,7 @@ class GraphAnalysis:
         flow = Flow.start(shape)
         for stage in stages:
             if isinstance(stage, s.Merge):
-                raise error(stage.span, f"`{stage.mode}` joins a tuple of tensors, such as `(a, b) -> {stage.mode}`")
+                raise error("LG404", stage.span, f"`{stage.mode}` joins a tuple of tensors, such as `(a, b) -> {stage.mode}`")
             flow = self.statement(stage, flow, scope, inner)  # type: ignore[attr-defined]
         code = local_ident(target)
         body.nodes.append(Bind(code, tuple(local_ident(n) for n in sources), join, joined, tuple(inner.nodes), flow.shape, span))
@@ -161,7 +161,7 @@ class GraphAnalysis:
         if isinstance(stage, s.Merge):
             ranks = {len(shape) for shape in shapes}
             if len(ranks) != 1:
-                raise error(stage.span, f"`{stage.mode}` needs tensors of one rank: {', '.join(show_shape(x) for x in shapes)}")
+                raise error("LG302", stage.span, f"`{stage.mode}` needs tensors of one rank: {', '.join(show_shape(x) for x in shapes)}")
             shape, check = merge_shapes(stage.mode, shapes, stage.span)
             inner.checks.append(check)
             return shape, stage.mode
@@ -173,10 +173,10 @@ class GraphAnalysis:
             if d is not None and d.kind == "block":
                 if d.inputs is None or len(d.inputs) != len(shapes):
                     count = 1 if d.inputs is None else len(d.inputs)
-                    raise error(stage.name_span, f"block `{stage.name}` takes {count} input{'s' if count != 1 else ''}, but the tuple has {len(shapes)}")
+                    raise error("LG402", stage.name_span, f"block `{stage.name}` takes {count} input{'s' if count != 1 else ''}, but the tuple has {len(shapes)}")
                 callee = self.block(stage.name, tuple(len(x) for x in shapes), stage.span)  # type: ignore[attr-defined]
                 node, n_params, checks, out = self.block_call(stage, callee, shapes, scope, {})  # type: ignore[attr-defined]
                 inner.n_params = sy.add(inner.n_params, n_params)
                 inner.checks += checks
                 return out.shape, replace(node, name=name)
-        raise error(stage.span, "a tuple of tensors must flow into `cat`, `add` or a block with several inputs")
+        raise error("LG404", stage.span, "a tuple of tensors must flow into `cat`, `add` or a block with several inputs")

@@ -72,10 +72,10 @@ class _Analyzer(GraphAnalysis):
         seen: dict[str, s.Definition] = {}
         for d in program.definitions:
             if d.name in seen:
-                self._report(error(d.span, f"`{d.name}` is defined twice", notes=[Note("first defined here", seen[d.name].span)]))
+                self._report(error("LG203", d.span, f"`{d.name}` is defined twice", notes=[Note("first defined here", seen[d.name].span)]))
                 continue
             if d.name in PRIMITIVES:
-                self._report(error(d.span, f"`{d.name}` is a primitive layer and cannot be redefined"))
+                self._report(error("LG203", d.span, f"`{d.name}` is a primitive layer and cannot be redefined"))
                 continue
             seen[d.name] = d
             self.defs[d.name] = d
@@ -119,7 +119,7 @@ class _Analyzer(GraphAnalysis):
         if self.errors:
             raise SpecError(self.errors)
         warnings = list(self.warnings) + [
-            Diagnostic("warning", d.span, f"block `{d.name}` is not used by any model, so no code is generated for it")
+            Diagnostic("warning", d.span, f"block `{d.name}` is not used by any model, so no code is generated for it", code="LG510")
             for d in self.user
             if d.kind == "block" and d.name not in self.cache
         ]
@@ -131,16 +131,16 @@ class _Analyzer(GraphAnalysis):
         params, env = [], {}
         for p in d.params:
             if p.name in env:
-                raise error(p.span, f"parameter `{p.name}` is listed twice")
+                raise error("LG203", p.span, f"parameter `{p.name}` is listed twice")
             if p.name in KEYWORDS:
-                raise error(p.span, f"`{p.name}` is a keyword of the language and cannot name a parameter")
+                raise error("LG204", p.span, f"`{p.name}` is a keyword of the language and cannot name a parameter")
             if p.name in ("in_channels", "in_features"):
-                raise error(p.span, f"`{p.name}` is reserved: legoc passes the input's size under this name")
+                raise error("LG204", p.span, f"`{p.name}` is reserved: legoc passes the input's size under this name")
             default = None
             if p.default is not None:
                 default = self.value(p.default, Scope(d.name, {}))
                 if isinstance(default, Expr) and not sy.is_const(default):
-                    raise error(p.default.span, "a default must be a constant")
+                    raise error("LG401", p.default.span, "a default must be a constant")
             code = py_ident(p.name)
             if isinstance(default, LayerRef):
                 env[p.name] = LayerRef("param", p.name, code)
@@ -153,10 +153,11 @@ class _Analyzer(GraphAnalysis):
         """Analyse block `name` for inputs of the given ranks (memoised)."""
         d = self.defs[name]
         if name in self.active:
-            raise error(span, f"block `{name}` calls itself; blocks cannot be recursive")
+            raise error("LG403", span, f"block `{name}` calls itself; blocks cannot be recursive")
         if name in self.ranks and self.ranks[name][0] != ranks:
             first, first_span = self.ranks[name]
             raise error(
+                "LG405",
                 span,
                 f"block `{name}` gets inputs of rank {_ranks(ranks)} here but of rank {_ranks(first)} elsewhere; "
                 "one block makes one class, so its input ranks are fixed",
@@ -195,14 +196,14 @@ class _Analyzer(GraphAnalysis):
         taken: dict[str, str] = {}
         for sym in (x for shape in shapes for x in shape):
             if sym.code in taken:
-                raise error(d.span, f"two input sizes of `{d.name}` would both be called `{sym.code}`; rename an input")
+                raise error("LG204", d.span, f"two input sizes of `{d.name}` would both be called `{sym.code}`; rename an input")
             taken[sym.code] = "an input size"
         for p in d.params:
             if py_ident(p.name) in taken:
-                raise error(p.span, f"parameter `{p.name}` has the name legoc gives to an input size of `{d.name}`")
+                raise error("LG204", p.span, f"parameter `{p.name}` has the name legoc gives to an input size of `{d.name}`")
         if d.inputs is None:
             if any(isinstance(st, (s.Assign, s.Return, s.Output)) for st in d.body):
-                raise error(d.span, f"block `{d.name}` uses named tensors, so it must name its inputs: `block {d.name}(...)(x):`")
+                raise error("LG404", d.span, f"block `{d.name}` uses named tensors, so it must name its inputs: `block {d.name}(...)(x):`")
             body, flow = self.sequence(d.body, Flow.start(shapes[0]), scope)
             inputs = (Port("x", "x", shapes[0]),)
             outputs = (Port("x", "x", flow.shape),)
@@ -256,22 +257,22 @@ class _Analyzer(GraphAnalysis):
         while count < len(d.body) and isinstance(d.body[count], s.Input):
             count += 1
         if count == 0:
-            raise error(d.span, f"model `{d.name}` must start with its input shape, e.g. `input [3, H, W]`")
+            raise error("LG404", d.span, f"model `{d.name}` must start with its input shape, e.g. `input [3, H, W]`")
         heads = d.body[:count]
         for stray in d.body[count:]:
             if isinstance(stray, s.Input):
-                raise error(stray.span, "`input` lines must come first in a model")
+                raise error("LG404", stray.span, "`input` lines must come first in a model")
         ports = [Port(st.name or "x", st.name or "x", self._input_shape(st, scope)) for st in heads]
         graph = any(st.name for st in heads) or any(isinstance(st, (s.Assign, s.Output)) for st in d.body)
         if graph:
             unnamed = [st for st in heads if st.name is None]
             if unnamed:
-                raise error(unnamed[0].span, "a model with named tensors names its inputs too: `input x: [3, H, W]`")
+                raise error("LG404", unnamed[0].span, "a model with named tensors names its inputs too: `input x: [3, H, W]`")
             body, inputs, outputs = self.graph(d, ports, scope)
             keep, stride = (sy.FALSE,) * len(outputs[0].shape), (None,) * len(outputs[0].shape)
         else:
             if count > 1:
-                raise error(heads[1].span, "a model with several inputs names them: `input image: [3, H, W]`")
+                raise error("LG404", heads[1].span, "a model with several inputs names them: `input image: [3, H, W]`")
             body, flow = self.sequence(d.body[1:], Flow.start(ports[0].shape), scope)
             inputs, outputs = (ports[0],), (Port("x", "x", flow.shape),)
             keep, stride = flow.keep, flow.stride
@@ -280,14 +281,16 @@ class _Analyzer(GraphAnalysis):
             stray = sorted((sym.label for sym in _ctor_symbols(node) - param_syms), key=str)
             if stray:
                 raise error(
+                    "LG307",
                     node.span,
                     f"this layer's size depends on the input's symbolic size {', '.join(stray)}; "
                     "give the model a fixed input size for that axis",
                 )
         checks = self._settle(body.checks)
-        rules = dim_rules(inputs, [c for c in checks if sy.free_symbols(c.cond) and not sy.free_symbols(c.cond) & param_syms])
+        sized = [c for c in checks if c.severity == "error" and sy.free_symbols(c.cond) and not sy.free_symbols(c.cond) & param_syms]
+        rules = dim_rules(inputs, sized)
         for c in rules.impossible:
-            self._report(SpecError([self._at_user_code(Diagnostic("error", c.span, "no input size satisfies this: " + _render_message(c.message), c.notes, c.hint))]))
+            self._report(SpecError([self._at_user_code(Diagnostic("error", c.span, "no input size satisfies this: " + _render_message(c.message), c.notes, c.hint, "LG305"))]))
         return ClassIR(
             "model", d.name, tuple(params), (), inputs, outputs, tuple(body.nodes), body.n_params,
             keep, stride, tuple(checks), d.doc, d.span, graph=graph, dim_rules=rules.rules,
@@ -301,7 +304,7 @@ class _Analyzer(GraphAnalysis):
             else:
                 dims.append(self.number(dim, scope))
         if not dims:
-            raise error(stmt.span, "the input shape needs at least one axis")
+            raise error("LG404", stmt.span, "the input shape needs at least one axis")
         return tuple(dims)
 
     def decide(self, ir: ClassIR, d: s.Definition) -> ClassIR:
@@ -309,7 +312,7 @@ class _Analyzer(GraphAnalysis):
         mapping = {f"p:{p.name}": p.default for p in ir.params if isinstance(p.default, Expr)}
         missing = [p.name for p in ir.params if p.default is None]
         if missing:
-            self._report(error(d.span, f"model parameters need defaults: {', '.join(missing)}"))
+            self._report(error("LG404", d.span, f"model parameters need defaults: {', '.join(missing)}"))
             return ir
         checks = self._settle([_subst_check(c, mapping) for c in ir.checks])
         ports = lambda ps: tuple(replace(p, shape=tuple(sy.substitute(x, mapping) for x in p.shape)) for p in ps)  # noqa: E731
@@ -322,11 +325,16 @@ class _Analyzer(GraphAnalysis):
         )
 
     def _settle(self, checks: list[Check]) -> list[Check]:
-        """Report checks that fail outright; drop those that hold; keep the rest."""
+        """Report checks that fail outright (errors, and lint warnings once
+        per place); drop those that hold; keep the rest."""
         open_checks = []
         for c in checks:
             if c.cond == sy.FALSE:
-                self._report(SpecError([self._at_user_code(Diagnostic("error", c.span, _render_message(c.message), c.notes, c.hint))]))
+                diag = self._at_user_code(Diagnostic(c.severity, c.span, _render_message(c.message), c.notes, c.hint, c.code))
+                if c.severity == "error":
+                    self._report(SpecError([diag]))
+                elif all((w.code, w.span) != (diag.code, diag.span) for w in self.warnings):
+                    self.warnings.append(diag)
             elif c.cond != sy.TRUE:
                 open_checks.append(c)
         return open_checks
@@ -359,10 +367,10 @@ class _Analyzer(GraphAnalysis):
         if isinstance(stmt, s.Repeat):
             return self.repeat(stmt, flow, scope, body)
         if isinstance(stmt, s.Input):
-            raise error(stmt.span, "`input` must be the first line of a model")
+            raise error("LG404", stmt.span, "`input` must be the first line of a model")
         if isinstance(stmt, s.Merge):
-            raise error(stmt.span, f"`{stmt.mode}` alone joins a tuple of tensors: `(a, b) -> {stmt.mode}`")
-        raise error(stmt.span, "named tensors need a model with named inputs (`input x: [...]`) or a block that names its inputs (`block b(c)(x):`)")
+            raise error("LG404", stmt.span, f"`{stmt.mode}` alone joins a tuple of tensors: `(a, b) -> {stmt.mode}`")
+        raise error("LG404", stmt.span, "named tensors need a model with named inputs (`input x: [...]`) or a block that names its inputs (`block b(c)(x):`)")
 
     def named(self, stmt: s.Named, flow: Flow, scope: Scope, body: Body) -> Flow:
         """`name: layer`: the layer's module becomes the attribute `name`; a
@@ -375,6 +383,7 @@ class _Analyzer(GraphAnalysis):
             for node in inner.nodes:
                 if not (isinstance(node, Repeat) or isinstance(node, Layer) and node.apply == "call"):
                     raise error(
+                        "LG204",
                         node.span,
                         f"the named group `{stmt.name}` becomes an nn.Sequential, which only runs layers one after another; "
                         "put this in a block and call the block here",
@@ -387,7 +396,7 @@ class _Analyzer(GraphAnalysis):
         flow = self.statement(layer, flow, scope, body)
         (node,) = body.nodes[before:]
         if isinstance(node, Method):
-            raise error(stmt.name_span, f"`{layer.name}` is written as tensor methods in forward and has no module to name")  # type: ignore[union-attr]
+            raise error("LG204", stmt.name_span, f"`{layer.name}` is written as tensor methods in forward and has no module to name")  # type: ignore[union-attr]
         body.nodes[before] = replace(node, name=stmt.name)  # type: ignore[type-var]
         return flow
 
@@ -397,7 +406,7 @@ class _Analyzer(GraphAnalysis):
         bound = scope.env.get(name)
         if isinstance(bound, LayerRef):
             if stmt.args or stmt.keywords:
-                raise error(stmt.span, f"`{name}` is a layer-valued parameter and takes no arguments")
+                raise error("LG402", stmt.span, f"`{name}` is a layer-valued parameter and takes no arguments")
             node = Layer(name, Ctor("param", bound.code), flow.shape, stmt.span)
             return node, sy.ZERO, [], flow
         if name in ("rearrange", "reduce") and name not in self.defs:
@@ -407,10 +416,10 @@ class _Analyzer(GraphAnalysis):
             args, spans, _ = self.bind(name, prim.params, stmt, scope, fill or {})
             for key, value in args.items():
                 if isinstance(value, LayerRef):
-                    raise error(spans.get(key, stmt.span), f"`{key}` of `{name}` must be a number, not the layer `{value.name}`")
+                    raise error("LG401", spans.get(key, stmt.span), f"`{key}` of `{name}` must be a number, not the layer `{value.name}`")
                 problem = type_error(key, value) if isinstance(value, Expr) else None
                 if problem:
-                    raise error(spans.get(key, stmt.span), problem)
+                    raise error("LG401", spans.get(key, stmt.span), problem)
             out: PrimOut = prim.rule(PrimCall(name, args, flow.shape, stmt.span, spans))
             node = Layer(name, out.ctor, out.shape, stmt.span, out.apply)
             return node, out.n_params, out.checks, flow.then(out.shape, out.keep, out.stride)
@@ -418,9 +427,9 @@ class _Analyzer(GraphAnalysis):
         if d is None:
             raise self._unknown(stmt, scope)
         if d.kind == "model":
-            raise error(stmt.name_span, f"`{name}` is a model; only blocks and primitives can be used as layers")
+            raise error("LG201", stmt.name_span, f"`{name}` is a model; only blocks and primitives can be used as layers")
         if d.inputs is not None and len(d.inputs) != 1:
-            raise error(stmt.name_span, f"block `{name}` takes {len(d.inputs)} inputs; give it a tuple: `(a, b) -> {name} ...`")
+            raise error("LG402", stmt.name_span, f"block `{name}` takes {len(d.inputs)} inputs; give it a tuple: `(a, b) -> {name} ...`")
         callee = self.block(name, (len(flow.shape),), stmt.span)
         return self.block_call(stmt, callee, [flow.shape], scope, fill, flow)
 
@@ -434,9 +443,9 @@ class _Analyzer(GraphAnalysis):
             value = args[p.name]
             if isinstance(p.default, LayerRef):
                 if not isinstance(value, LayerRef):
-                    raise error(spans.get(p.name, stmt.span), f"`{p.name}` of `{name}` is a layer, such as `relu`; got {value}")
+                    raise error("LG401", spans.get(p.name, stmt.span), f"`{p.name}` of `{name}` is a layer, such as `relu`; got {value}")
             elif isinstance(value, LayerRef):
-                raise error(spans.get(p.name, stmt.span), f"`{p.name}` of `{name}` is a number, not the layer `{value.name}`")
+                raise error("LG401", spans.get(p.name, stmt.span), f"`{p.name}` of `{name}` is a number, not the layer `{value.name}`")
             else:
                 mapping[f"p:{p.name}"] = value
         for index, shape in enumerate(shapes):
@@ -463,22 +472,22 @@ class _Analyzer(GraphAnalysis):
         usage = f'`{name} "a b -> b a"`' if name == "rearrange" else '`reduce "n d -> d" mean`'
         want = 1 if name == "rearrange" else 2
         if not stmt.args or not (isinstance(stmt.args[0], s.Literal) and isinstance(stmt.args[0].value, str)):
-            raise error(stmt.args[0].span if stmt.args else stmt.name_span, f"`{name}` takes a pattern string first: {usage}")
+            raise error("LG402", stmt.args[0].span if stmt.args else stmt.name_span, f"`{name}` takes a pattern string first: {usage}")
         if len(stmt.args) != want:
             where = stmt.args[want].span if len(stmt.args) > want else stmt.span
-            raise error(where, f"`{name}` takes {'a pattern' if want == 1 else 'a pattern and a reduction'}, then axis sizes: {usage}")
+            raise error("LG402", where, f"`{name}` takes {'a pattern' if want == 1 else 'a pattern and a reduction'}, then axis sizes: {usage}")
         reduction = None
         if name == "reduce":
             how = stmt.args[1]
             if not (isinstance(how, s.Name) and how.id in REDUCTIONS):
-                raise error(how.span, f"the reduction is one of {', '.join(REDUCTIONS)}")
+                raise error("LG401", how.span, f"the reduction is one of {', '.join(REDUCTIONS)}")
             reduction = how.id
         sizes = {}
         for kw in stmt.keywords:
             value = self.number(kw.value, scope)
             problem = type_error("kernel_size", value)
             if problem:
-                raise error(kw.span, f"the size of axis `{kw.name}` must be a positive integer, not {value}")
+                raise error("LG401", kw.span, f"the size of axis `{kw.name}` must be a positive integer, not {value}")
             sizes[kw.name] = (value, kw.span)
         pattern = stmt.args[0]
         recipe = compile_pattern(pattern.value, pattern.span, sizes, flow.shape, reduction)  # type: ignore[arg-type]
@@ -492,7 +501,7 @@ class _Analyzer(GraphAnalysis):
         })
         close = difflib.get_close_matches(stmt.name, known, n=1)
         hint = f"did you mean `{close[0]}`?" if close else None
-        return error(stmt.name_span, f"unknown layer `{stmt.name}`", hint=hint)
+        return error("LG201", stmt.name_span, f"unknown layer `{stmt.name}`", hint=hint)
 
     def bind(self, name: str, signature, stmt: s.Call, scope: Scope, fill: dict[str, Expr]):
         """Match a call's arguments to a signature. Returns the values by
@@ -502,7 +511,7 @@ class _Analyzer(GraphAnalysis):
         if len(stmt.args) > len(names):
             extra = stmt.args[len(names)]
             most = f"at most {len(names)} positional argument{'s' if len(names) != 1 else ''}" if names else "no arguments"
-            raise error(extra.span, f"`{name}` takes {most}")
+            raise error("LG402", extra.span, f"`{name}` takes {most}")
         args: dict[str, object] = {}
         spans: dict[str, Span] = {}
         given: list[tuple[str, bool]] = []
@@ -514,12 +523,13 @@ class _Analyzer(GraphAnalysis):
             if kw.name not in names:
                 close = difflib.get_close_matches(kw.name, names, n=1)
                 raise error(
+                    "LG402",
                     kw.span,
                     f"`{name}` has no parameter `{kw.name}`" + (f"; its parameters are {', '.join(names)}" if names else "; it takes no arguments"),
                     hint=f"did you mean `{close[0]}`?" if close else None,
                 )
             if kw.name in args:
-                raise error(kw.span, f"`{kw.name}` is given twice")
+                raise error("LG402", kw.span, f"`{kw.name}` is given twice")
             args[kw.name] = self.value(kw.value, scope)
             spans[kw.name] = kw.span
             given.append((kw.name, True))
@@ -531,14 +541,14 @@ class _Analyzer(GraphAnalysis):
                 given.append((key, key != names[0]))
                 continue
             if default is REQUIRED:
-                raise error(stmt.name_span, f"`{name}` needs a value for `{key}`")
+                raise error("LG402", stmt.name_span, f"`{name}` needs a value for `{key}`")
             args[key] = default
         return args, spans, given
 
     def residual(self, stmt: s.Residual, flow: Flow, scope: Scope, body: Body) -> Flow:
         inner, out = self.sequence(stmt.body.body, Flow.start(flow.shape), scope)
         if not inner.nodes:
-            raise error(stmt.body.span, "a residual body needs at least one layer")
+            raise error("LG404", stmt.body.span, "a residual body needs at least one layer")
         checks = list(inner.checks)
         n_params = inner.n_params
         projection = None
@@ -547,14 +557,14 @@ class _Analyzer(GraphAnalysis):
             needs = sy.negate(same) if stmt.shortcut else sy.FALSE
             if stmt.shortcut is None:
                 hint = "add `shortcut conv1x1_bn` to project the input" if len(flow.shape) >= 2 else "add a `shortcut` layer that maps the input to the body's shape"
-                checks.append(Check(same, stmt.span, ("the residual body changes the shape from ", flow.shape, " to ", out.shape, ", so it cannot be added to its input"), (), hint))
+                checks.append(Check(same, stmt.span, ("the residual body changes the shape from ", flow.shape, " to ", out.shape, ", so it cannot be added to its input"), (), hint, "LG301"))
         else:
             needs = sy.TRUE if stmt.shortcut else sy.FALSE
             if len(out.shape) != len(flow.shape):
-                raise error(stmt.span, f"`res cat` needs the body to keep the input's rank: {show_shape(flow.shape)} becomes {show_shape(out.shape)}")
+                raise error("LG302", stmt.span, f"`res cat` needs the body to keep the input's rank: {show_shape(flow.shape)} becomes {show_shape(out.shape)}")
             if stmt.shortcut is None:  # else the shortcut's output is checked below
                 same_rest = sy.both(*(sy.eq(a, b) for a, b in zip(flow.shape[1:], out.shape[1:])))
-                checks.append(Check(same_rest, stmt.span, ("`res cat` joins along channels, so the other axes must agree: input ", flow.shape, ", body ", out.shape)))
+                checks.append(Check(same_rest, stmt.span, ("`res cat` joins along channels, so the other axes must agree: input ", flow.shape, ", body ", out.shape), code="LG301"))
         shortcut = stmt.shortcut.layer if isinstance(stmt.shortcut, s.Named) else stmt.shortcut
         if shortcut is not None and needs != sy.FALSE:
             projection, proj_params, proj_checks, proj_flow = self._shortcut(shortcut, flow, out, scope)
@@ -567,6 +577,7 @@ class _Analyzer(GraphAnalysis):
                     sy.either(sy.negate(needs), fits),
                     shortcut.span,
                     ("the shortcut gives ", proj_flow.shape, " but the residual body gives ", out.shape),
+                    code="LG301",
                 )
             )
         result_shape = out.shape
@@ -593,7 +604,7 @@ class _Analyzer(GraphAnalysis):
             fill["stride"] = out.stride[1]  # type: ignore[assignment]
         node, n_params, checks, proj_flow = self.call(call, flow, scope, fill)
         if not isinstance(node, Layer) or node.apply != "call":
-            raise error(call.span, f"`{call.name}` cannot be a shortcut; use a layer or a block")
+            raise error("LG402", call.span, f"`{call.name}` cannot be a shortcut; use a layer or a block")
         return node.ctor, n_params, checks, proj_flow
 
     def _signature(self, name: str, scope: Scope) -> list[str]:
@@ -616,7 +627,7 @@ class _Analyzer(GraphAnalysis):
         first = outs[0]
         for out in outs[1:]:
             if len(out.shape) != len(first.shape):
-                raise error(stmt.span, f"parallel branches must give tensors of one rank: {show_shape(first.shape)} and {show_shape(out.shape)}")
+                raise error("LG302", stmt.span, f"parallel branches must give tensors of one rank: {show_shape(first.shape)} and {show_shape(out.shape)}")
         shape, check = merge_shapes(stmt.mode, [o.shape for o in outs], stmt.span)
         checks.append(check)
         keep = tuple(
@@ -633,14 +644,14 @@ class _Analyzer(GraphAnalysis):
         item = stmt.body
         calls = item.body if isinstance(item, s.Group) else (item,)
         if not calls or not all(isinstance(c, s.Call) for c in calls):
-            raise error(item.span, "`repeat` takes a layer or a `< ... >` group of layers; define a block for anything else")
+            raise error("LG404", item.span, "`repeat` takes a layer or a `< ... >` group of layers; define a block for anything else")
 
         def once(start: Flow):
             ctors, n_params, checks, cur = [], sy.ZERO, [], start
             for c in calls:
                 node, p, chk, cur = self.call(c, cur, scope)
                 if not isinstance(node, Layer) or node.apply != "call":
-                    raise error(c.span, f"`repeat` cannot repeat `{c.name}`; write the repetitions out, or put them in a block")
+                    raise error("LG404", c.span, f"`repeat` cannot repeat `{c.name}`; write the repetitions out, or put them in a block")
                 ctors.append(node.ctor)
                 n_params = sy.add(n_params, p)
                 checks += chk
@@ -650,18 +661,19 @@ class _Analyzer(GraphAnalysis):
         ctor1, params1, checks1, flow1 = once(Flow.start(flow.shape))
         ctor2, params2, checks2, flow2 = once(Flow.start(flow1.shape))
         at_least = lambda n: sy.compare(">=", count, n)  # noqa: E731
-        checks = [Check(at_least(0), stmt.count.span, ("the repeat count must not be negative, not ", count))]
+        checks = [Check(at_least(0), stmt.count.span, ("the repeat count must not be negative, not ", count), code="LG401")]
         alike = ctor1 == ctor2 and flow1.shape == flow.shape
         if alike:
             n_params = sy.mul(count, params1)
             checks += [replace(c, cond=sy.either(sy.negate(at_least(1)), c.cond)) for c in checks1]
         else:
-            checks.append(Check(at_least(1), stmt.count.span, ("this repeat changes the shape, so it needs a count of at least 1, not ", count)))
+            checks.append(Check(at_least(1), stmt.count.span, ("this repeat changes the shape, so it needs a count of at least 1, not ", count), code="LG308"))
             checks.append(
                 Check(
                     sy.either(sy.negate(at_least(2)), _same_shape(flow1.shape, flow2)),
                     stmt.span,
                     ("a repeated layer must keep its shape from the second repetition on, but it maps ", flow1.shape, " to ", flow2.shape),
+                    code="LG308",
                 )
             )
             n_params = sy.add(params1, sy.mul(sy.sub(count, 1), params2))
@@ -679,7 +691,7 @@ class _Analyzer(GraphAnalysis):
     def number(self, expr: s.ExprNode, scope: Scope) -> Expr:
         value = self.value(expr, scope)
         if isinstance(value, LayerRef):
-            raise error(expr.span, f"expected a number, not the layer `{value.name}`")
+            raise error("LG401", expr.span, f"expected a number, not the layer `{value.name}`")
         return value
 
     def value(self, expr: s.ExprNode, scope: Scope) -> Value:
@@ -694,11 +706,11 @@ class _Analyzer(GraphAnalysis):
                 ctor = prim.rule(PrimCall(expr.id, {k: v for k, v in prim.params}, (sy.ONE,), expr.span, {}))
                 return LayerRef("prim", expr.id, ctor.ctor.target)
             if prim is not None or expr.id in self.defs:
-                raise error(expr.span, f"`{expr.id}` cannot be passed as a value: layer-valued arguments take a shape-preserving layer with no arguments, such as `relu`")
+                raise error("LG401", expr.span, f"`{expr.id}` cannot be passed as a value: layer-valued arguments take a shape-preserving layer with no arguments, such as `relu`")
             close = difflib.get_close_matches(expr.id, list(scope.env), n=1)
-            raise error(expr.span, f"unknown name `{expr.id}`", hint=f"did you mean `{close[0]}`?" if close else None)
+            raise error("LG202", expr.span, f"unknown name `{expr.id}`", hint=f"did you mean `{close[0]}`?" if close else None)
         if isinstance(expr, s.GroupValue):
-            raise error(expr.span, "a `< ... >` group cannot be passed as a value; pass a layer name such as `relu`")
+            raise error("LG401", expr.span, "a `< ... >` group cannot be passed as a value; pass a layer name such as `relu`")
         try:
             if isinstance(expr, s.Neg):
                 return sy.neg(self.number(expr.operand, scope))
@@ -709,9 +721,9 @@ class _Analyzer(GraphAnalysis):
             args = [self.number(a, scope) for a in expr.args]
             return sy.minimum(*args) if expr.name == "min" else sy.maximum(*args)
         except ZeroDivisionError as exc:
-            raise error(expr.span, str(exc)) from None
+            raise error("LG406", expr.span, str(exc)) from None
         except TypeError as exc:
-            raise error(expr.span, str(exc)) from None
+            raise error("LG406", expr.span, str(exc)) from None
 
 
 def _check_names(d: s.Definition) -> None:
@@ -723,16 +735,17 @@ def _check_names(d: s.Definition) -> None:
     def visit(stmt, nameless: str | None) -> None:
         if isinstance(stmt, s.Named):
             if nameless:
-                raise error(stmt.name_span, nameless)
+                raise error("LG204", stmt.name_span, nameless)
             problem = attribute_problem(stmt.name)
             if problem:
-                raise error(stmt.name_span, problem, hint=f"call it `{stmt.name.strip('_')}_` or another name" if stmt.name.strip("_") else None)
+                raise error("LG205", stmt.name_span, problem, hint=f"call it `{stmt.name.strip('_')}_` or another name" if stmt.name.strip("_") else None)
             if stmt.name in seen:
-                raise error(stmt.name_span, f"two layers are named `{stmt.name}`", notes=[Note(f"`{stmt.name}` is first used here", seen[stmt.name])])
+                raise error("LG206", stmt.name_span, f"two layers are named `{stmt.name}`", notes=[Note(f"`{stmt.name}` is first used here", seen[stmt.name])])
             seen[stmt.name] = stmt.name_span
             if isinstance(stmt.layer, (s.Residual, s.Parallel)):
                 what = "a residual" if isinstance(stmt.layer, s.Residual) else "a parallel"
                 raise error(
+                    "LG204",
                     stmt.name_span,
                     f"{what} has no module of its own to name: its layers are attributes of `{d.name}`; name those, "
                     "or put it in a block and name the call",
@@ -771,7 +784,7 @@ def _input_symbols(index: int, name: str | None, rank: int, span: Span, sequence
     rearrange, ...) is `[T, in_features]`; by a convolution, `[in_channels, L]`."""
     labels = _SPATIAL.get(rank)
     if labels is None:
-        raise error(span, f"block inputs must have rank 1 to 4, not {rank}")
+        raise error("LG302", span, f"block inputs must have rank 1 to 4, not {rank}")
     prefix = "in" if index == 0 else name
     if rank == 2 and sequence:
         names = [("T" if index == 0 else f"{name}_T", "seq_len" if index == 0 else f"{name}_seq_len"), (f"{prefix}_features",) * 2]
@@ -799,7 +812,7 @@ def _subst_check(c: Check, mapping: dict[str, Expr], note: Note | None = None) -
         for m in c.message
     )
     notes = c.notes + ((note,) if note else ())
-    return Check(sy.substitute(c.cond, mapping), c.span, message, notes, c.hint)
+    return Check(sy.substitute(c.cond, mapping), c.span, message, notes, c.hint, c.code, c.severity)
 
 
 def _render_message(parts) -> str:

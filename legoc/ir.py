@@ -51,7 +51,9 @@ class Check:
     """A condition the spec must meet, kept symbolic until it can be decided.
 
     `message` is a template of strings, expressions and shapes, rendered once
-    the check fails with concrete values substituted.
+    the check fails with concrete values substituted. A check of severity
+    "warning" is a lint rule (`code` LG5xx): failing it is reported but
+    does not stop compilation, and it never becomes an input-size rule.
     """
 
     cond: Expr
@@ -59,6 +61,8 @@ class Check:
     message: tuple[Union[str, Expr, Shape], ...]
     notes: tuple[Note, ...] = ()
     hint: str | None = None
+    code: str = "LG301"
+    severity: str = "error"
 
 
 # ------------------------------------------------------------------ nodes

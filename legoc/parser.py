@@ -132,13 +132,13 @@ def parse(text: str, file: str) -> s.Program:
         return _ToSyntax(file, text.splitlines()).transform(tree)
     except _IndentError as exc:
         span = Span(file, exc.line, 1, exc.line, exc.column)
-        raise error(span, "this line's indentation matches no enclosing block") from None
+        raise error("LG103", span, "this line's indentation matches no enclosing block") from None
     except UnexpectedInput as exc:
         if isinstance(exc, UnexpectedToken) and exc.token.type in ("_DEDENT", "$END"):
             unclosed = _unclosed_bracket(text)
             if unclosed is not None:
                 span = _tok_span(file, unclosed)
-                raise error(span, f"`{unclosed}` is never closed") from None
+                raise error("LG102", span, f"`{unclosed}` is never closed") from None
         raise _syntax_error(exc, file) from None
     except VisitError as exc:
         if isinstance(exc.orig_exc, SpecError):
@@ -169,9 +169,9 @@ def _syntax_error(exc: UnexpectedInput, file: str) -> SpecError:
     line, column = max(exc.line, 1), max(exc.column, 1)
     if isinstance(exc, UnexpectedCharacters):
         char = exc.char if exc.char.isprintable() else repr(exc.char)
-        return error(Span(file, line, column, line, column + 1), f"unexpected character `{char}`")
+        return error("LG101", Span(file, line, column, line, column + 1), f"unexpected character `{char}`")
     if isinstance(exc, UnexpectedEOF):
-        return error(Span(file, line, column, line, column + 1), "unexpected end of file")
+        return error("LG101", Span(file, line, column, line, column + 1), "unexpected end of file")
     assert isinstance(exc, UnexpectedToken)
     tok = exc.token
     expected = {t for t in exc.expected if not t.startswith("__")}
@@ -190,7 +190,7 @@ def _syntax_error(exc: UnexpectedInput, file: str) -> SpecError:
     message = f"unexpected {found}"
     if words and len(words) <= 6:
         message += "; expected " + _or_list(sorted(words))
-    return error(Span(file, line, column, line, column + width), message)
+    return error("LG101", Span(file, line, column, line, column + width), message)
 
 
 def _or_list(words: list[str]) -> str:
@@ -281,7 +281,7 @@ class _ToSyntax(Transformer):
         positional = tuple(a for a in args if not isinstance(a, s.Keyword))
         for before, after in zip(args, args[1:]):
             if isinstance(before, s.Keyword) and not isinstance(after, s.Keyword):
-                raise error(after.span, "a positional argument cannot follow a keyword argument")
+                raise error("LG104", after.span, "a positional argument cannot follow a keyword argument")
         return s.Call(str(name), positional, keywords, self._span(meta), _tok_span(self.file, name))
 
     def keyword(self, meta, children):

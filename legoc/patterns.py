@@ -70,11 +70,11 @@ def _parse_side(text: str, offset: int, base: Span) -> list[_Group]:
         tok, at = m.group(), offset + m.start()
         if tok == "(":
             if current is not None:
-                raise error(_span(base, at, at + 1), "pattern groups cannot be nested")
+                raise error("LG306", _span(base, at, at + 1), "pattern groups cannot be nested")
             current, start = [], at
         elif tok == ")":
             if current is None:
-                raise error(_span(base, at, at + 1), "unbalanced `)` in the pattern")
+                raise error("LG306", _span(base, at, at + 1), "unbalanced `)` in the pattern")
             groups.append(_Group(tuple(current), start, at + 1, True))
             current = None
         elif re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*|\.\.\.|1", tok):
@@ -84,11 +84,11 @@ def _parse_side(text: str, offset: int, base: Span) -> list[_Group]:
             else:
                 current.append(axis)
         elif tok.isdigit():
-            raise error(_span(base, at, at + len(tok)), f"only 1 may stand for an unnamed axis, not {tok}")
+            raise error("LG306", _span(base, at, at + len(tok)), f"only 1 may stand for an unnamed axis, not {tok}")
         else:
-            raise error(_span(base, at, at + len(tok)), f"unexpected `{tok}` in the pattern")
+            raise error("LG306", _span(base, at, at + len(tok)), f"unexpected `{tok}` in the pattern")
     if current is not None:
-        raise error(_span(base, start, start + 1), "unbalanced `(` in the pattern")
+        raise error("LG306", _span(base, start, start + 1), "unbalanced `(` in the pattern")
     return groups
 
 
@@ -100,7 +100,7 @@ def _names(groups: list[_Group], base: Span) -> list[_Axis]:
             if a.name == "1":
                 continue
             if a.name in seen:
-                raise error(_span(base, a.offset, a.offset + len(a.name)), f"axis `{a.name}` appears twice on one side of the pattern")
+                raise error("LG306", _span(base, a.offset, a.offset + len(a.name)), f"axis `{a.name}` appears twice on one side of the pattern")
             seen[a.name] = a
             out.append(a)
     return out
@@ -123,7 +123,7 @@ def compile_pattern(pattern: str, pattern_span: Span, sizes: dict[str, tuple[Exp
     if pattern.count("->") != 1:
         at = pattern.find("->", pattern.find("->") + 1)
         span = _span(base, at, at + 2) if at >= 0 else _span(base, 0, len(pattern))
-        raise error(span, "a pattern has one `->` between its input and output sides")
+        raise error("LG306", span, "a pattern has one `->` between its input and output sides")
     arrow = pattern.index("->")
     left = _parse_side(pattern[:arrow], 0, base)
     right = _parse_side(pattern[arrow + 2 :], arrow + 2, base)
@@ -131,33 +131,35 @@ def compile_pattern(pattern: str, pattern_span: Span, sizes: dict[str, tuple[Exp
     for g in left:
         for a in g.axes:
             if a.name == "..." and g.paren:
-                raise error(_span(base, a.offset, a.offset + 3), "`...` cannot be inside parentheses on the input side")
+                raise error("LG306", _span(base, a.offset, a.offset + 3), "`...` cannot be inside parentheses on the input side")
     for side in (left_names, right_names):
         dots = [a for a in side if a.name == "..."]
         if len(dots) > 1:
-            raise error(_span(base, dots[1].offset, dots[1].offset + 3), "`...` can appear once on each side")
+            raise error("LG306", _span(base, dots[1].offset, dots[1].offset + 3), "`...` can appear once on each side")
     lset, rset = {a.name for a in left_names}, {a.name for a in right_names}
     if ("..." in lset) != ("..." in rset):
         a = next(a for a in left_names + right_names if a.name == "...")
-        raise error(_span(base, a.offset, a.offset + 3), "`...` must appear on both sides of the pattern")
+        raise error("LG306", _span(base, a.offset, a.offset + 3), "`...` must appear on both sides of the pattern")
     for a in right_names:
         if a.name not in lset:
-            raise error(_span(base, a.offset, a.offset + len(a.name)), f"axis `{a.name}` is not on the input side of the pattern")
+            raise error("LG306", _span(base, a.offset, a.offset + len(a.name)), f"axis `{a.name}` is not on the input side of the pattern")
     if reduction is None:
         for a in left_names:
             if a.name not in rset:
                 raise error(
+                    "LG306",
                     _span(base, a.offset, a.offset + len(a.name)),
                     f"axis `{a.name}` disappears from the output; `rearrange` keeps every axis (use `reduce` to drop one)",
                 )
     for name, (_, span) in sizes.items():
         if name not in lset:
-            raise error(span, f"`{name}` is not an axis of the pattern")
+            raise error("LG306", span, f"`{name}` is not an axis of the pattern")
 
     # Expand `...` into as many anonymous axes as the input rank leaves over.
     fixed = len(left) - (1 if "..." in lset else 0)
     if ("..." in lset and len(shape) < fixed) or ("..." not in lset and len(shape) != len(left)):
         raise error(
+            "LG306",
             _span(base, 0, arrow),
             f"the input side names {len(left) if '...' not in lset else f'at least {fixed}'} axes, but the input {_show(shape)} has {len(shape)}",
         )
@@ -187,26 +189,26 @@ def compile_pattern(pattern: str, pattern_span: Span, sizes: dict[str, tuple[Exp
         gspan = _span(base, group.offset, group.end)
         elems = [n for n in names if n != "1"]
         if not elems:
-            checks.append(Check(sy.eq(dim, 1), gspan, ("this unit axis needs size 1, but the input has ", dim)))
+            checks.append(Check(sy.eq(dim, 1), gspan, ("this unit axis needs size 1, but the input has ", dim), code="LG306"))
             continue
         if len(elems) == 1:
             size_of[elems[0]] = dim
             if elems[0] in known:
-                checks.append(Check(sy.eq(dim, known[elems[0]]), gspan, (f"axis `{elems[0]}` is given size ", known[elems[0]], " but the input has ", dim)))
+                checks.append(Check(sy.eq(dim, known[elems[0]]), gspan, (f"axis `{elems[0]}` is given size ", known[elems[0]], " but the input has ", dim), code="LG306"))
             continue
         unknown = [n for n in elems if n not in known]
         if len(unknown) > 1:
-            raise error(gspan, f"give the size of all but one of {', '.join(f'`{n}`' for n in unknown)}, e.g. `{unknown[-1]}=...`")
+            raise error("LG306", gspan, f"give the size of all but one of {', '.join(f'`{n}`' for n in unknown)}, e.g. `{unknown[-1]}=...`")
         product: Expr = sy.ONE
         for n in elems:
             if n in known:
                 product = sy.mul(product, known[n])
                 size_of[n] = known[n]
         if unknown:
-            checks.append(Check(sy.eq(sy.mod(dim, product), 0), gspan, ("the input's axis of size ", dim, " does not divide into ", product)))
+            checks.append(Check(sy.eq(sy.mod(dim, product), 0), gspan, ("the input's axis of size ", dim, " does not divide into ", product), code="LG304"))
             size_of[unknown[0]] = sy.floordiv(dim, product)
         else:
-            checks.append(Check(sy.eq(dim, product), gspan, ("the input's axis of size ", dim, " is not ", product)))
+            checks.append(Check(sy.eq(dim, product), gspan, ("the input's axis of size ", dim, " is not ", product), code="LG306"))
     ops: list[tuple[str, tuple]] = []
     # Split grouped input axes, last first so that earlier axis numbers hold.
     for index in reversed(range(len(lgroups))):

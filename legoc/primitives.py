@@ -68,7 +68,7 @@ class Call:
     def __getitem__(self, key: str) -> Expr:
         value = self.args[key]
         if isinstance(value, LayerRef):
-            raise error(self.span_of(key), f"`{key}` of `{self.name}` must be a number, not the layer `{value.name}`")
+            raise error("LG401", self.span_of(key), f"`{key}` of `{self.name}` must be a number, not the layer `{value.name}`")
         return value  # type: ignore[return-value]
 
     def given(self, key: str) -> bool:
@@ -77,14 +77,17 @@ class Call:
     def span_of(self, key: str) -> Span:
         return self.arg_spans.get(key, self.span)
 
-    def check(self, cond: Expr, key: str | None, *message, hint: str | None = None) -> Check:
-        return Check(cond, self.span_of(key) if key else self.span, tuple(message), (), hint)
+    def check(self, cond: Expr, key: str | None, *message, code: str, hint: str | None = None, severity: str = "error") -> Check:
+        """A check at argument `key` (or the whole call): `cond` must hold,
+        else the diagnostic `code` with `message` (strings, sizes, shapes)."""
+        return Check(cond, self.span_of(key) if key else self.span, tuple(message), (), hint, code, severity)
 
     def rank(self, allowed: tuple[int, ...], layout: str) -> int:
         """The input's rank, or a diagnostic if the layer cannot take it."""
         rank = len(self.shape)
         if rank not in allowed:
             raise error(
+                "LG302",
                 self.span,
                 f"`{self.name}` needs an input of shape {layout}, but its input is {show_shape(self.shape)}",
             )
@@ -162,7 +165,7 @@ def _kw(ctor_kwargs: list[tuple[str, Value]], name: str, value: Expr, default) -
 
 
 def _positive(call: Call, key: str) -> Check:
-    return call.check(sy.compare(">=", call[key], sy.ONE), key, f"`{key}` must be at least 1, not ", call[key])
+    return call.check(sy.compare(">=", call[key], sy.ONE), key, f"`{key}` must be at least 1, not ", call[key], code="LG401")
 
 
 def _nd(rank: int) -> str:
@@ -191,6 +194,7 @@ def _window(call: Call, kernel: Expr, stride: Expr, padding: Expr, dilation: Exp
                 call.shape,
                 " with padding ",
                 padding,
+                code="LG303",
             )
         )
     return sizes
@@ -227,8 +231,8 @@ def _conv_checks(call: Call, c_in: Expr, c_out: Expr, g: Expr) -> list[Check]:
     """What conv and conv_transpose both need of their arguments."""
     return [
         *(_positive(call, key) for key in ("out_channels", "kernel_size", "stride", "dilation", "groups")),
-        call.check(sy.eq(sy.mod(c_in, g), 0), "groups", "input channels ", c_in, " are not divisible by groups=", g),
-        call.check(sy.eq(sy.mod(c_out, g), 0), "groups", "out_channels ", c_out, " is not divisible by groups=", g),
+        call.check(sy.eq(sy.mod(c_in, g), 0), "groups", "input channels ", c_in, " are not divisible by groups=", g, code="LG304"),
+        call.check(sy.eq(sy.mod(c_out, g), 0), "groups", "out_channels ", c_out, " is not divisible by groups=", g, code="LG304"),
     ]
 
 
@@ -252,7 +256,7 @@ def _conv_transpose(call: Call) -> PrimOut:
         sizes.append(new)
         out.keep[axis] = sy.both(sy.eq(s, 1), sy.eq(growth, 0))
         out.stride[axis] = None
-        out.checks.append(call.check(sy.compare(">=", new, 1), "padding", "`conv_transpose` output would be empty"))
+        out.checks.append(call.check(sy.compare(">=", new, 1), "padding", "`conv_transpose` output would be empty", code="LG303"))
     out.shape = (c_out, *sizes)
     weight = sy.mul(sy.mul(c_in, sy.floordiv(c_out, g)), _power(k, rank - 1))
     out.n_params = sy.add(weight, sy.cond(bias, c_out, sy.ZERO))
@@ -261,6 +265,7 @@ def _conv_transpose(call: Call) -> PrimOut:
             sy.compare("<", op, sy.maximum(s, d)),
             "output_padding",
             "output_padding must be smaller than stride or dilation",
+            code="LG401",
         ),
     ]
     return out
@@ -318,7 +323,7 @@ def _groupnorm(call: Call) -> PrimOut:
     out.n_params = sy.cond(call["affine"], sy.mul(2, c), sy.ZERO)
     out.checks += [
         _positive(call, "num_groups"),
-        call.check(sy.eq(sy.mod(c, g), 0), "num_groups", "channels ", c, " are not divisible by num_groups=", g),
+        call.check(sy.eq(sy.mod(c, g), 0), "num_groups", "channels ", c, " are not divisible by num_groups=", g, code="LG304"),
     ]
     return out
 
@@ -339,7 +344,7 @@ def _softmax(torch_name: str) -> Callable[[Call], PrimOut]:
         dim = call["dim"]
         value = sy.value_of(dim)
         if not isinstance(value, int) or isinstance(value, bool) or not -rank <= value < rank:
-            raise error(call.span_of("dim"), f"`dim` must be a constant axis of the input {show_shape(call.shape)}: an integer from {-rank} to {rank - 1}")
+            raise error("LG401", call.span_of("dim"), f"`dim` must be a constant axis of the input {show_shape(call.shape)}: an integer from {-rank} to {rank - 1}")
         batched = Const(value + 1 if value >= 0 else value)
         return PrimOut(call.shape, Ctor("torch", torch_name, (), (("dim", batched),)))
 
@@ -359,7 +364,7 @@ def _pool(kind: str) -> Callable[[Call], PrimOut]:
                 out.checks.append(_positive(call, "output_size"))
             return out
         if kind == "avg" and call.given("output_size"):
-            raise error(call.span_of("output_size"), "`avgpool` takes either kernel_size or output_size, not both")
+            raise error("LG402", call.span_of("output_size"), "`avgpool` takes either kernel_size or output_size, not both")
         k = call["kernel_size"]
         s = call["stride"] if call.given("stride") else k
         d = call["dilation"] if kind == "max" else sy.ONE
@@ -375,7 +380,7 @@ def _pool(kind: str) -> Callable[[Call], PrimOut]:
         out.shape = (call.shape[0], *_window(call, k, s, p, d, out))
         out.checks += [
             _positive(call, "kernel_size"),
-            call.check(sy.compare(">=", s, 1), "stride", "`stride` must be at least 1, not ", s),
+            call.check(sy.compare(">=", s, 1), "stride", "`stride` must be at least 1, not ", s, code="LG401"),
             call.check(
                 sy.compare("<=", sy.mul(2, p), k),
                 "padding",
@@ -383,6 +388,7 @@ def _pool(kind: str) -> Callable[[Call], PrimOut]:
                 p,
                 " must be at most half of kernel_size ",
                 k,
+                code="LG401",
                 hint="give `padding=` explicitly",
             ),
         ]
@@ -407,12 +413,12 @@ def _upsample(call: Call) -> PrimOut:
     scale, mode = call["scale_factor"], sy.value_of(call["mode"])
     if mode not in _UPSAMPLE_MODES or rank not in _UPSAMPLE_MODES[mode]:  # type: ignore[operator]
         fits = sorted(m for m, ranks in _UPSAMPLE_MODES.items() if rank in ranks)
-        raise error(call.span_of("mode"), f"`mode` must be one of {', '.join(repr(m) for m in fits)} for an input of rank {rank}")
+        raise error("LG401", call.span_of("mode"), f"`mode` must be one of {', '.join(repr(m) for m in fits)} for an input of rank {rank}")
     kwargs: list[tuple[str, Value]] = [("scale_factor", scale)]
     _kw(kwargs, "mode", call["mode"], "nearest")
     if call.given("align_corners"):
         if mode == "nearest":
-            raise error(call.span_of("align_corners"), "`align_corners` only applies to the interpolating modes")
+            raise error("LG402", call.span_of("align_corners"), "`align_corners` only applies to the interpolating modes")
         kwargs.append(("align_corners", call["align_corners"]))
     out = PrimOut((call.shape[0], *(sy.mul(size, scale) for size in call.shape[1:])), Ctor("torch", "nn.Upsample", (), tuple(kwargs)))
     for axis in range(1, rank):
@@ -440,6 +446,7 @@ def _pixel_shuffle(call: Call) -> PrimOut:
             c,
             " are not divisible by upscale_factor ** 2 = ",
             area,
+            code="LG304",
         ),
     ]
     return out
@@ -463,7 +470,7 @@ def _recurrent(kind: str, gates: int) -> Callable[[Call], PrimOut]:
         layers, both = call["num_layers"], call["bidirectional"]
         output = sy.value_of(call["output"])
         if output not in ("sequence", "hidden"):
-            raise error(call.span_of("output"), '`output` is "sequence" (every step) or "hidden" (the final hidden state)')
+            raise error("LG401", call.span_of("output"), '`output` is "sequence" (every step) or "hidden" (the final hidden state)')
         kwargs: list[tuple[str, Value]] = []
         _kw(kwargs, "num_layers", layers, 1)
         kwargs.append(("batch_first", sy.TRUE))

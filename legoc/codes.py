@@ -1,0 +1,61 @@
+"""Every diagnostic legoc emits has a stable code: LG1xx syntax, LG2xx names,
+LG3xx shapes, LG4xx arguments and definitions, LG5xx lint rules.
+
+A code, once given a meaning, keeps it: tools and `# legoc: ignore[...]`
+comments refer to codes. docs/diagnostics.md lists them; tests check the
+two lists agree and that the lint rules are documented in
+docs/lint-rules.md.
+"""
+
+from __future__ import annotations
+
+CODES: dict[str, str] = {
+    # Syntax
+    "LG101": "syntax error",
+    "LG102": "unclosed bracket",
+    "LG103": "indentation error",
+    "LG104": "misplaced argument or statement",
+    "LG105": "file cannot be read as UTF-8 text",
+    # Names
+    "LG201": "unknown layer",
+    "LG202": "unknown name",
+    "LG203": "defined twice",
+    "LG204": "name not allowed",
+    "LG205": "layer name cannot be an attribute",
+    "LG206": "layer name used twice",
+    "LG207": "tensor not defined",
+    "LG208": "tensor defined twice",
+    # Shapes
+    "LG301": "shapes do not match",
+    "LG302": "input of the wrong rank",
+    "LG303": "window does not fit its input",
+    "LG304": "size not divisible",
+    "LG305": "no input size satisfies the spec",
+    "LG306": "bad rearrange or reduce pattern",
+    "LG307": "layer size depends on a symbolic input size",
+    "LG308": "repeat changes the shape",
+    # Arguments and definitions
+    "LG401": "bad argument value",
+    "LG402": "wrong arguments",
+    "LG403": "recursive block",
+    "LG404": "malformed definition",
+    "LG405": "block used at two input ranks",
+    "LG406": "expression cannot be evaluated",
+    # Lint rules (warnings; docs/lint-rules.md)
+    "LG501": "convolution with bias before batch norm",
+    "LG502": "two activations in a row",
+    "LG503": "activation before softmax",
+    "LG504": "dropout before batch norm",
+    "LG505": "even kernel with same padding",
+    "LG506": "parameter never used",
+    "LG507": "tensor never used",
+    "LG508": "stride does not divide the size",
+    "LG509": "channels not a multiple of 8",
+    "LG510": "block never used",
+}
+
+LINT_RULES = tuple(code for code in CODES if code.startswith("LG5"))
+"""Codes of the lint rules: warnings that `select`/`ignore` can switch."""
+
+OPT_IN = frozenset({"LG509"})
+"""Lint rules that are off unless selected."""
