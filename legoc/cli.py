@@ -1,6 +1,12 @@
 """The `legoc` command line.
 
     legoc FILE [-o OUT]     compile FILE ("-": stdin) to OUT ("-" or absent: stdout)
+    legoc FILE -o OUT --check [--diff]
+                            write nothing; exit 1, printing a unified diff, when
+                            OUT is missing or differs from what FILE generates now
+    legoc FILE -o OUT --diff
+                            write nothing; print the diff from OUT to what FILE
+                            generates now, and exit 0
     legoc state-dict FILE [--model NAME] [--format text|json]
                             print the model's state_dict keys and shapes
     legoc --version
@@ -8,7 +14,8 @@
 A subcommand's name comes first; a spec file with such a name is given as
 `./state-dict`.
 
-Exit status: 0 on success, 1 when the spec has errors, 2 on a usage error.
+Exit status: 0 on success, 1 when the spec has errors (or, with --check, OUT
+is stale), 2 on a usage error.
 Diagnostics go to stderr as `FILE:LINE:COL: error: message`. OUT is written
 atomically and only on success: an error never creates, truncates or
 changes it.
@@ -33,6 +40,8 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("file", metavar="FILE", help='the .lego spec; "-" reads standard input')
     parser.add_argument("-o", "--output", metavar="OUT", default="-", help='where to write the module; "-" (the default) is standard output')
+    parser.add_argument("--check", action="store_true", help="write nothing; exit 1 (with a diff) when OUT is missing or differs from what FILE generates now")
+    parser.add_argument("--diff", action="store_true", help="write nothing; print the unified diff from OUT to what FILE generates now")
     parser.add_argument("--version", action="version", version=f"legoc {__version__}")
     return parser
 
@@ -62,7 +71,10 @@ def main(argv: list[str] | None = None) -> int:
 def _main(argv: list[str]) -> int:
     if argv[:1] == ["state-dict"]:
         return _state_dict(_state_dict_parser().parse_args(argv[1:]))
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if (args.check or args.diff) and args.output == "-":
+        parser.error(f"{'--check' if args.check else '--diff'} needs -o OUT, the generated file to compare with")
     from .compiler import compile_source
 
     loaded = _load(args.file)
@@ -75,6 +87,19 @@ def _main(argv: list[str]) -> int:
         return _report(exc, sources)
     for diag in result.warnings:
         print(render(diag, sources), file=sys.stderr)
+    if args.check or args.diff:
+        try:
+            stale = _stale(args.output, name, result.code)
+        except OSError as exc:
+            print(f"legoc: error: cannot read {args.output}: {exc.strerror}", file=sys.stderr)
+            return 2
+        if stale is None:
+            return 0
+        why, diff = stale
+        if args.check:
+            print(f"would regenerate {args.output} ({why})", file=sys.stderr)
+        sys.stdout.write(diff)
+        return 1 if args.check else 0
     if args.output == "-":
         sys.stdout.write(result.code)
         return 0
@@ -162,6 +187,34 @@ def _report(exc: SpecError, sources: dict[str, SourceFile]) -> int:
 def _read(path: str) -> str:
     with open(path, encoding="utf-8") as f:
         return f.read()
+
+
+def _stale(out_path: str, name: str, new_text: str) -> tuple[str, str] | None:
+    """None when `out_path` holds exactly the bytes legoc would write for
+    `new_text`; otherwise (why, unified diff from `out_path` to `new_text`).
+    Reads `out_path` only (OSError other than a missing file propagates)."""
+    import difflib
+
+    try:
+        with open(out_path, "rb") as f:
+            old = f.read()
+    except FileNotFoundError:
+        old, why = None, "missing"
+    else:
+        if old == new_text.encode("utf-8"):
+            return None
+        why = f"stale: it differs from what {name} generates now"
+    old_lines = _lines((old or b"").decode("utf-8", errors="replace"))
+    lines = difflib.unified_diff(old_lines, _lines(new_text), out_path, f"{out_path} (regenerated from {name})", n=3)
+    # Like diff(1), mark a last line that has no newline.
+    return why, "".join(line if line.endswith("\n") else f"{line}\n\\ No newline at end of file\n" for line in lines)
+
+
+def _lines(text: str) -> list[str]:
+    """Lines with their ends, split at "\\n" only (unlike str.splitlines)."""
+    import io
+
+    return io.StringIO(text, newline="\n").readlines()
 
 
 def _write_atomically(path: str, text: str) -> None:
