@@ -8,12 +8,13 @@ Nothing here imports torch; jinja2 and black are imported only by
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 
 from . import syntax
-from .diagnostics import Diagnostic
+from .diagnostics import Diagnostic, SpecError
 from .infer import Analysis, analyze
+from .lint import layer_order, unused_parameters
 from .parser import parse
 from .resources import read_text
 
@@ -35,12 +36,20 @@ def check_source(text: str, name: str) -> Analysis:
 
     Returns:
         The analysis: classes to generate, each model's figures with its
-        default arguments, and warnings.
+        default arguments, and warnings (lint rules included).
 
     Raises:
-        SpecError: the spec has errors; `.diagnostics` lists them.
+        SpecError: the spec has errors; `.diagnostics` lists them, and the
+            warnings found before analysis stopped.
     """
-    return analyze(parse(text, name), prelude())
+    program = parse(text, name)
+    unused = tuple(unused_parameters(program))
+    try:
+        analysis = analyze(program, prelude())
+    except SpecError as exc:
+        raise SpecError(exc.diagnostics + unused) from None
+    order = tuple(layer_order(analysis.classes, PRELUDE_NAME))
+    return replace(analysis, diagnostics=analysis.diagnostics + unused + order)
 
 
 @dataclass(frozen=True)

@@ -38,6 +38,10 @@ class Flow:
         return Flow(shape, keeps, tuple(strides))
 
 
+class Failed(Exception):
+    """A definition this one depends on already failed and was reported."""
+
+
 @dataclass(frozen=True)
 class Scope:
     """What names mean inside one definition."""

@@ -17,8 +17,8 @@ from dataclasses import dataclass, field, replace
 
 from . import symbolic as sy
 from . import syntax as s
-from .diagnostics import Diagnostic, Note, Span, error
-from .flow import Body, Flow, Scope, merge_shapes
+from .diagnostics import Diagnostic, Note, Span, SpecError, error
+from .flow import Body, Failed, Flow, Scope, merge_shapes
 from .ir import Bind, Port, Shape
 from .naming import local_ident
 from .primitives import PRIMITIVES, show_shape
@@ -65,29 +65,13 @@ class GraphAnalysis:
             inputs.append(Port(port.name, local_ident(port.name), port.shape))
         body = Body.empty()
         for stmt in d.body:
-            if isinstance(stmt, s.Input):
-                if d.kind == "block":
-                    raise error("LG404", stmt.span, "`input` belongs to models; a block names its inputs in its header: `block b(c)(x):`")
-                continue
-            if isinstance(stmt, s.Assign):
-                self._define(g, stmt.target, stmt.target_span, stmt.value, scope, body)
-            elif isinstance(stmt, s.Return):
-                if d.kind != "block":
-                    raise error("LG404", stmt.span, "a model gives its results with `output name = ...`, not `return`")
-                if g.result is not None:
-                    raise error("LG404", stmt.span, "a block returns once, on its last line")
-                taken = {st.target for st in d.body if isinstance(st, s.Assign)} | set(g.tensors)
-                name = next(n for n in ("out", "result", "y", *(f"out{i}" for i in range(len(taken) + 1))) if n not in taken)
-                shape = self._define(g, name, stmt.span, stmt.value, scope, body, returned=True)
-                g.result = Port(name, local_ident(name), shape)
-            elif isinstance(stmt, s.Output):
-                if d.kind != "model":
-                    raise error("LG404", stmt.span, "a block gives its result with `return ...`, not `output`")
-                self._output(g, stmt, scope, body)
-            else:
-                raise error("LG404", stmt.span, "in a definition with named tensors, each line names its result: `y = x -> ...`")
-            if g.result is not None and stmt is not d.body[-1] and isinstance(stmt, s.Return):
-                raise error("LG404", stmt.span, "`return` must be the last line of a block")
+            try:
+                self._line(g, d, stmt, scope, body)
+            except (SpecError, Failed) as exc:
+                self._recover_line(g, stmt, exc)
+        if self.failed[-1]:  # type: ignore[attr-defined]
+            self._settle_known(body.checks)  # type: ignore[attr-defined]
+            raise Failed()  # its errors are reported; what follows would only repeat them
         if d.kind == "block":
             if g.result is None:
                 raise error("LG404", d.span, f"block `{d.name}` needs a `return` line giving its result")
@@ -101,6 +85,47 @@ class GraphAnalysis:
                 what = "input" if tensor.is_input else "tensor"
                 self.warnings.append(Diagnostic("warning", tensor.span, f"{what} `{name}` is never used", code="LG507"))
         return body, tuple(inputs), outputs
+
+    def _line(self, g: _Graph, d: s.Definition, stmt, scope: Scope, body: Body) -> None:
+        """One line of a dataflow definition."""
+        if isinstance(stmt, s.Input):
+            if d.kind == "block":
+                raise error("LG404", stmt.span, "`input` belongs to models; a block names its inputs in its header: `block b(c)(x):`")
+            return
+        if isinstance(stmt, s.Assign):
+            self._define(g, stmt.target, stmt.target_span, stmt.value, scope, body)
+        elif isinstance(stmt, s.Return):
+            if d.kind != "block":
+                raise error("LG404", stmt.span, "a model gives its results with `output name = ...`, not `return`")
+            if g.result is not None:
+                raise error("LG404", stmt.span, "a block returns once, on its last line")
+            taken = {st.target for st in d.body if isinstance(st, s.Assign)} | set(g.tensors)
+            name = next(n for n in ("out", "result", "y", *(f"out{i}" for i in range(len(taken) + 1))) if n not in taken)
+            shape = self._define(g, name, stmt.span, stmt.value, scope, body, returned=True)
+            g.result = Port(name, local_ident(name), shape)
+            if stmt is not d.body[-1]:
+                raise error("LG404", stmt.span, "`return` must be the last line of a block")
+        elif isinstance(stmt, s.Output):
+            if d.kind != "model":
+                raise error("LG404", stmt.span, "a block gives its result with `return ...`, not `output`")
+            self._output(g, stmt, scope, body)
+        else:
+            raise error("LG404", stmt.span, "in a definition with named tensors, each line names its result: `y = x -> ...`")
+
+    def _recover_line(self, g: _Graph, stmt, exc: Exception) -> None:
+        """After a failed line: report it (see `_recover`) and define what
+        the line defines with unknown sizes, so later lines can be checked."""
+        value = getattr(stmt, "value", None)
+        known = [g.tensors[n.id] for n in value.sources if n.id in g.tensors] if isinstance(value, s.Pipeline) else []
+        flow = self._recover(exc, Flow.start(known[0].shape) if known else None)  # type: ignore[attr-defined]
+        for name in value.sources if isinstance(value, s.Pipeline) else ():
+            if name.id in g.tensors:
+                g.tensors[name.id].used = True
+        target = stmt.target if isinstance(stmt, s.Assign) else stmt.name if isinstance(stmt, s.Output) else None
+        if target is not None and target not in g.tensors:
+            g.tensors[target] = _Tensor(flow.shape, None, used=True)
+        if isinstance(stmt, s.Return) and g.result is None:
+            g.result = Port("out", "out", flow.shape)
 
     def _output(self, g: _Graph, stmt: s.Output, scope: Scope, body: Body) -> None:
         if any(p.name == stmt.name for p in g.outputs):

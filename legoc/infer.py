@@ -19,7 +19,7 @@ from . import symbolic as sy
 from . import syntax as s
 from .diagnostics import Diagnostic, Note, Span, SpecError, error
 from .constraints import dim_rules
-from .flow import Body, Flow, Scope, and_, merge_shapes, shapes_equal
+from .flow import Body, Failed, Flow, Scope, and_, merge_shapes, shapes_equal
 from .graph import GraphAnalysis
 from .ir import Bind, Check, ClassIR, Ctor, Layer, LayerRef, Method, Node, ParamIR, Parallel, Port, Repeat, Residual, Sequential, Shape, Value, walk
 from .patterns import REDUCTIONS, compile_pattern
@@ -30,11 +30,13 @@ from .symbolic import Expr, Sym
 # Layers that read a rank-2 input as [channels, length] rather than [T, features].
 _CHANNELS_FIRST = frozenset("conv conv_transpose bn groupnorm maxpool avgpool upsample".split())
 KEYWORDS = frozenset("block model input output return res add cat shortcut repeat min max true false".split())
+# Codes of errors that do not depend on the shapes flowing in: after a first
+# error in a definition, whose shapes are then unknown, only these are reported.
+_SHAPE_FREE = frozenset({"LG201", "LG202", "LG203", "LG204", "LG205", "LG206", "LG207", "LG208", "LG401", "LG402", "LG403", "LG404", "LG406"})
 _SPATIAL = {1: (), 2: (("L", "length"),), 3: (("H", "height"), ("W", "width")), 4: (("D", "depth"), ("H", "height"), ("W", "width"))}
 
 
-class _Failed(Exception):
-    """A definition this one depends on already failed and was reported."""
+_Failed = Failed
 
 
 @dataclass(frozen=True)
@@ -84,6 +86,11 @@ class _Analyzer(GraphAnalysis):
         self.ranks: dict[str, tuple[int, Span]] = {}
         self.active: list[str] = []
         self.order: list[ClassIR] = []
+        # One flag per definition being analysed: whether it has had an error.
+        # After one, analysis goes on with unknown shapes to find more.
+        self.failed: list[bool] = []
+        self.unknowns = 0
+        self.calls: list[Note] = []  # "in this call of `b`", for each block being analysed
 
     def _at_user_code(self, diag: Diagnostic) -> Diagnostic:
         """A problem found inside the prelude is reported at the user's call
@@ -107,6 +114,7 @@ class _Analyzer(GraphAnalysis):
         for d in self.user:
             if d.kind != "model":
                 continue
+            self.failed.append(False)
             try:
                 ir = self.model(d)
             except SpecError as exc:
@@ -114,16 +122,18 @@ class _Analyzer(GraphAnalysis):
                 continue
             except _Failed:
                 continue
+            finally:
+                self.failed.pop()
             models.append(ir)
             defaults[d.name] = self.decide(ir, d)
-        if self.errors:
-            raise SpecError(self.errors)
-        warnings = list(self.warnings) + [
+        unused = [
             Diagnostic("warning", d.span, f"block `{d.name}` is not used by any model, so no code is generated for it", code="LG510")
             for d in self.user
             if d.kind == "block" and d.name not in self.cache
         ]
-        return Analysis(tuple(self.order) + tuple(models), defaults, tuple(warnings))
+        if self.errors:
+            raise SpecError(self.errors + self.warnings + unused)
+        return Analysis(tuple(self.order) + tuple(models), defaults, tuple(self.warnings + unused))
 
     # ------------------------------------------------------------ definitions
 
@@ -168,22 +178,58 @@ class _Analyzer(GraphAnalysis):
             if ir is None:
                 raise _Failed()
             return ir
-        self.ranks[name] = (ranks, span)
+        # Called after an error, with input shapes partly guessed: analyse it
+        # to find errors that do not depend on shapes, but remember nothing.
+        guessed = bool(self.failed) and self.failed[-1]
+        if not guessed:
+            self.ranks[name] = (ranks, span)
         self.active.append(name)
+        self.failed.append(guessed)
+        self.calls.append(Note(f"in this call of `{name}`", span))
         try:
             ir = self._block(d, ranks, span)
         except SpecError as exc:
-            self.cache[name] = None
+            if not guessed:
+                self.cache[name] = None
             note = Note(f"in this call of `{name}`", span)
             raise SpecError([replace(d, notes=d.notes + (note,)) for d in exc.diagnostics]) from None
         except _Failed:
-            self.cache[name] = None
+            if not guessed:
+                self.cache[name] = None
             raise
         finally:
             self.active.pop()
+            self.failed.pop()
+            self.calls.pop()
+        if guessed:
+            raise _Failed()
         self.cache[name] = ir
         self.order.append(ir)
         return ir
+
+    def _recover(self, exc: Exception, flow: Flow | None) -> Flow:
+        """After a statement failed: report its errors (only shape-free ones
+        once the definition has failed before), and go on with a tensor of
+        the same rank and unknown sizes."""
+        if not self.failed:
+            raise exc
+        if isinstance(exc, SpecError):
+            calls = tuple(reversed(self.calls))
+            diags = [replace(d, notes=d.notes + calls) for d in exc.diagnostics if not self.failed[-1] or d.code in _SHAPE_FREE]
+            if diags:
+                self._report(SpecError([self._at_user_code(d) for d in diags]))
+        self.failed[-1] = True
+        return self.unknown(len(flow.shape) if flow is not None else 3)
+
+    def _settle_known(self, checks: list[Check]) -> None:
+        """In a definition that failed: report the checks that fail without
+        involving the unknown sizes that followed the failure."""
+        self._settle([c for c in checks if not any(sym.key.startswith("?:") for sym in sy.free_symbols(c.cond))])
+
+    def unknown(self, rank: int) -> Flow:
+        """A tensor of unknown sizes (after an error)."""
+        self.unknowns += 1
+        return Flow.start(tuple(Sym(f"?:{self.unknowns}:{axis}", "?", "unknown") for axis in range(rank)))
 
     def _block(self, d: s.Definition, ranks: tuple[int, ...], span: Span) -> ClassIR:
         _check_names(d)
@@ -218,6 +264,9 @@ class _Analyzer(GraphAnalysis):
             kept = [len(ranks) == 1 and len(out) == len(shapes[0]) and a == b for a, b in zip(out, shapes[0])]
             keep = (None,) + tuple(sy.TRUE if k else sy.FALSE for k in kept[1:]) + (sy.FALSE,) * (len(out) - len(kept))
             stride = (None,) * len(out)
+        if self.failed[-1]:
+            self._settle_known(body.checks)
+            raise _Failed()  # its errors are reported; its shapes are not to be trusted
         checks = self._settle(body.checks)
         needed = set().union(*(_ctor_symbols(n) for n in body.nodes)) if body.nodes else set()
         size_params = tuple(sym for shape in shapes for sym in shape if sym in needed)
@@ -276,6 +325,9 @@ class _Analyzer(GraphAnalysis):
             body, flow = self.sequence(d.body[1:], Flow.start(ports[0].shape), scope)
             inputs, outputs = (ports[0],), (Port("x", "x", flow.shape),)
             keep, stride = flow.keep, flow.stride
+        if self.failed[-1]:
+            self._settle_known(body.checks)
+            raise _Failed()  # its errors are reported; its shapes are not to be trusted
         param_syms = {v for v in env.values() if isinstance(v, Sym)}
         for node in _layers(body.nodes):
             stray = sorted((sym.label for sym in _ctor_symbols(node) - param_syms), key=str)
@@ -344,7 +396,10 @@ class _Analyzer(GraphAnalysis):
     def sequence(self, stmts, flow: Flow, scope: Scope) -> tuple[Body, Flow]:
         body = Body.empty()
         for stmt in stmts:
-            flow = self.statement(stmt, flow, scope, body)
+            try:
+                flow = self.statement(stmt, flow, scope, body)
+            except (SpecError, _Failed) as exc:
+                flow = self._recover(exc, flow)
         return body, flow
 
     def statement(self, stmt: s.Stmt, flow: Flow, scope: Scope, body: Body) -> Flow:

@@ -197,6 +197,38 @@ def _window(call: Call, kernel: Expr, stride: Expr, padding: Expr, dilation: Exp
                 code="LG303",
             )
         )
+        out.checks.append(
+            call.check(
+                sy.either(sy.eq(stride, 1), sy.eq(sy.mod(size, stride), 0)),
+                "stride",
+                f"`{call.name}` with stride ",
+                stride,
+                " floors its input size ",
+                size,
+                " (not a multiple of the stride); the last rows or columns are dropped or only partly covered",
+                code="LG508",
+                severity="warning",
+                hint="pad the input, change the stride, or give the model an input size the strides divide",
+            )
+        )
+    if not call.given("padding"):
+        # Automatic padding is (k - 1) // 2 per side: with an even kernel the
+        # window is not centred and the output is shifted by half a pixel.
+        span = sy.mul(dilation, sy.sub(kernel, 1))
+        out.checks.append(
+            call.check(
+                sy.either(sy.eq(sy.mod(span, 2), 0), sy.eq(sy.floordiv(span, 2), 0)),
+                "kernel_size",
+                f"`{call.name}` has an even kernel_size ",
+                kernel,
+                ' with automatic "same" padding ',
+                padding,
+                ": the output is shifted by half a pixel (and one smaller at stride 1)",
+                code="LG505",
+                severity="warning",
+                hint="use an odd kernel_size, or give `padding=` explicitly",
+            )
+        )
     return sizes
 
 
@@ -223,7 +255,7 @@ def _conv(call: Call) -> PrimOut:
     out.shape = (c_out, *spatial)
     weight = sy.mul(sy.mul(c_out, sy.floordiv(c_in, g)), _power(k, rank - 1))
     out.n_params = sy.add(weight, sy.cond(bias, c_out, sy.ZERO))
-    out.checks += _conv_checks(call, c_in, c_out, g)
+    out.checks += _conv_checks(call, c_in, c_out, g) + [_multiple_of_8(call, c_in, c_out, "channels")]
     return out
 
 
@@ -285,8 +317,29 @@ def _linear(call: Call) -> PrimOut:
     _kw(kwargs, "bias", bias, True)
     out = PrimOut((*call.shape[:-1], f_out), Ctor("torch", "nn.Linear", (f_in, f_out), tuple(kwargs)))
     out.n_params = sy.add(sy.mul(f_in, f_out), sy.cond(bias, f_out, sy.ZERO))
-    out.checks.append(_positive(call, "out_features"))
+    out.checks += [_positive(call, "out_features"), _multiple_of_8(call, f_in, f_out, "features")]
     return out
+
+
+def _multiple_of_8(call: Call, size_in: Expr, size_out: Expr, what: str) -> Check:
+    """LG509 (opt-in): a layer wider than 64 whose sizes are not multiples of
+    8 runs off the tensor cores' fast path."""
+    fine = sy.either(
+        sy.compare("<=", sy.maximum(size_in, size_out), 64),
+        sy.both(sy.eq(sy.mod(size_in, 8), 0), sy.eq(sy.mod(size_out, 8), 0)),
+    )
+    return call.check(
+        fine,
+        None,
+        f"`{call.name}` maps ",
+        size_in,
+        " to ",
+        size_out,
+        f" {what}: sizes that are not multiples of 8 are slow on tensor cores",
+        code="LG509",
+        severity="warning",
+        hint="round the sizes up to multiples of 8",
+    )
 
 
 def _bn(call: Call) -> PrimOut:

@@ -1,0 +1,145 @@
+"""Which lint rules apply where: `[tool.legoc]` in pyproject.toml and inline
+`# legoc: ignore[LG501]` comments.
+
+    [tool.legoc]
+    select = ["LG5"]            # codes or prefixes; default: every rule but the opt-in ones
+    ignore = ["LG502"]
+    strict = true               # warnings fail `legoc check` too
+    [tool.legoc.per-file-ignores]
+    "legacy/*.lego" = ["LG501"]
+
+Only warnings (lint rules) can be switched off; errors always stand.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+import re
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .codes import CODES, OPT_IN
+from .diagnostics import Diagnostic, SourceFile
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - Python 3.10
+    import tomli as tomllib
+
+_INLINE = re.compile(r"#\s*legoc:\s*ignore(?:\[([A-Za-z0-9_,\s]*)\])?")
+
+
+class ConfigError(Exception):
+    """The configuration is not valid (an unknown code, a wrong type)."""
+
+
+@dataclass(frozen=True)
+class Config:
+    """Lint settings. `root` is the directory per-file-ignores patterns are
+    relative to (the pyproject.toml's)."""
+
+    select: tuple[str, ...] | None = None
+    ignore: tuple[str, ...] = ()
+    per_file_ignores: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    strict: bool = False
+    root: Path = field(default_factory=Path.cwd)
+    source: Path | None = None
+
+    def enabled(self, code: str, path: str) -> bool:
+        """Whether the rule `code` reports in the file at `path`."""
+        if self.select is None:
+            on = code not in OPT_IN
+        else:
+            on = any(code.startswith(prefix) for prefix in self.select)
+        if any(code.startswith(prefix) for prefix in self.ignore):
+            return False
+        relative = _relative(path, self.root)
+        for pattern, codes in self.per_file_ignores:
+            if fnmatch.fnmatch(relative, pattern) and any(code.startswith(prefix) for prefix in codes):
+                return False
+        return on
+
+
+def _relative(path: str, root: Path) -> str:
+    try:
+        return Path(os.path.abspath(path)).relative_to(root.resolve()).as_posix()
+    except ValueError:
+        return Path(path).as_posix()
+
+
+def keep(diag: Diagnostic, config: Config, sources: dict[str, SourceFile]) -> bool:
+    """Whether to report `diag`: errors always; a warning when its rule is
+    enabled for its file and no `# legoc: ignore` on its line names it."""
+    if diag.severity == "error":
+        return True
+    if not config.enabled(diag.code, diag.span.file):
+        return False
+    source = sources.get(diag.span.file)
+    if source is None:
+        return True
+    match = _INLINE.search(source.line_text(diag.span.line))
+    if match is None:
+        return True
+    codes = match.group(1)
+    if codes is None:
+        return False  # a bare `# legoc: ignore` silences every warning on its line
+    return not any(diag.code.startswith(c.strip()) for c in codes.split(",") if c.strip())
+
+
+def find_pyproject(start: Path) -> Path | None:
+    """The nearest pyproject.toml with a [tool.legoc] table, from `start` up."""
+    for directory in [start, *start.parents]:
+        candidate = directory / "pyproject.toml"
+        if candidate.is_file():
+            try:
+                data = tomllib.loads(candidate.read_text(encoding="utf-8"))
+            except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+                continue
+            if "legoc" in data.get("tool", {}):
+                return candidate
+    return None
+
+
+def load(path: Path | None) -> Config:
+    """Read `[tool.legoc]` from a pyproject.toml (None: the defaults).
+
+    Raises:
+        ConfigError: the file cannot be read or the table is not valid.
+    """
+    if path is None:
+        return Config()
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"{path}: {exc}") from None
+    table = data.get("tool", {}).get("legoc", {})
+    known = {"select", "ignore", "per-file-ignores", "strict"}
+    for key in table:
+        if key not in known:
+            raise ConfigError(f"{path}: [tool.legoc] has no setting `{key}`; the settings are {', '.join(sorted(known))}")
+    strict = table.get("strict", False)
+    if not isinstance(strict, bool):
+        raise ConfigError(f"{path}: [tool.legoc] strict must be true or false")
+    select = table.get("select")
+    per_file = table.get("per-file-ignores", {})
+    if not isinstance(per_file, dict):
+        raise ConfigError(f"{path}: [tool.legoc.per-file-ignores] must map file patterns to lists of codes")
+    return Config(
+        select=None if select is None else _codes(select, path, "select"),
+        ignore=_codes(table.get("ignore", []), path, "ignore"),
+        per_file_ignores=tuple((pattern, _codes(codes, path, f"per-file-ignores {pattern!r}")) for pattern, codes in per_file.items()),
+        strict=strict,
+        root=path.parent,
+        source=path,
+    )
+
+
+def _codes(value, path: Path, where: str) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ConfigError(f"{path}: [tool.legoc] {where} must be a list of codes such as \"LG501\"")
+    for code in value:
+        if not any(known.startswith(code) for known in CODES) or not code.startswith("LG"):
+            raise ConfigError(f"{path}: [tool.legoc] {where}: `{code}` is not a legoc code or code prefix")
+    return tuple(value)

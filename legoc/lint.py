@@ -1,0 +1,189 @@
+"""Lint rules that look at more than one layer: what follows what (LG501 to
+LG504, over the analysed IR) and parameters never used (LG506, over the
+syntax tree). Rules about one layer's arguments and sizes (LG505, LG508,
+LG509) are warning checks in primitives.py, decided where the sizes are
+known. docs/lint-rules.md describes every rule.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from . import symbolic as sy
+from . import syntax as s
+from .diagnostics import Diagnostic, Note
+from .ir import Bind, ClassIR, Ctor, Layer, LayerRef, Node, Parallel, Repeat, Residual, Sequential, Value
+
+ACTIVATIONS = frozenset("nn.ReLU nn.ReLU6 nn.LeakyReLU nn.GELU nn.SiLU nn.Sigmoid nn.Tanh nn.Hardswish".split())
+_SOFTMAX = frozenset({"nn.Softmax", "nn.LogSoftmax"})
+
+
+@dataclass(frozen=True)
+class _End:
+    """The torch module a node starts or ends with, seen through block calls."""
+
+    target: str
+    bias: bool | None = None  # a convolution's bias, where known
+
+
+def layer_order(classes: tuple[ClassIR, ...], skip_file: str) -> list[Diagnostic]:
+    """LG501 to LG504 for every class not defined in `skip_file` (the
+    prelude): adjacent layers that undo or repeat each other's work."""
+    by_name = {ir.name: ir for ir in classes}
+    found: list[Diagnostic] = []
+    for ir in classes:
+        if ir.span.file == skip_file:
+            continue
+        for seq in _sequences(ir.body):
+            for a, b in zip(seq, seq[1:]):
+                last, first = _end(a, True, by_name, {}), _end(b, False, by_name, {})
+                if last is None or first is None:
+                    continue
+                diag = _rule(last, first, a, b)
+                if diag is not None:
+                    found.append(diag)
+    return found
+
+
+def _rule(last: _End, first: _End, a: Node, b: Node) -> Diagnostic | None:
+    span_a, span_b = a.span, b.span  # type: ignore[union-attr]
+    follows = [Note("followed by this layer", span_b)]
+    if last.target.startswith("nn.Conv") and first.target.startswith("nn.BatchNorm") and last.bias:
+        return Diagnostic(
+            "warning", span_a, "this convolution has a bias, but the batch norm after it subtracts the mean and cancels it",
+            tuple(follows), "pass `bias=false`", "LG501",
+        )
+    if last.target in ACTIVATIONS and first.target in ACTIVATIONS:
+        return Diagnostic("warning", span_b, "two activations in a row: this one follows another", (Note("the first activation", span_a),), "remove one of them", "LG502")
+    if last.target in ACTIVATIONS and first.target in _SOFTMAX:
+        return Diagnostic(
+            "warning", span_a, "an activation right before softmax distorts the logits (a ReLU zeroes the negative ones)",
+            tuple(follows), "remove the activation; softmax takes raw scores", "LG503",
+        )
+    if last.target == "nn.Dropout" and first.target.startswith("nn.BatchNorm"):
+        return Diagnostic(
+            "warning", span_a, "dropout right before batch norm makes its statistics differ between training and evaluation",
+            tuple(follows), "put dropout after the batch norm", "LG504",
+        )
+    return None
+
+
+def _sequences(body: tuple[Node, ...]):
+    """Every run of nodes applied one after another in a class body."""
+    yield body
+    for n in body:
+        if isinstance(n, (Residual, Sequential)):
+            yield from _sequences(n.body)
+        elif isinstance(n, Parallel):
+            for branch in n.branches:
+                yield from _sequences(branch)
+        elif isinstance(n, Bind):
+            stages = ((n.join,) if isinstance(n.join, Layer) else ()) + n.stages
+            yield from _sequences(stages)
+
+
+def _end(node: Node, last: bool, classes: dict[str, ClassIR], bound: dict[str, Value]) -> _End | None:
+    if isinstance(node, Layer):
+        return _ctor_end(node.ctor, last, classes, bound)
+    if isinstance(node, Repeat):
+        return _ctor_end((node.rest or node.first) if last else node.first, last, classes, bound)
+    if isinstance(node, Sequential) and node.body:
+        return _end(node.body[-1] if last else node.body[0], last, classes, bound)
+    return None
+
+
+def _ctor_end(ctor: Ctor, last: bool, classes: dict[str, ClassIR], bound: dict[str, Value]) -> _End | None:
+    if ctor.kind == "torch":
+        bias = dict(ctor.kwargs).get("bias", sy.TRUE)
+        if isinstance(bias, sy.Sym):
+            bias = bound.get(bias.code, bias)
+        return _End(ctor.target, sy.value_of(bias) if isinstance(bias, sy.Expr) else None)
+    if ctor.kind == "param":
+        ref = bound.get(ctor.target)
+        return _End(ref.code) if isinstance(ref, LayerRef) else None
+    if ctor.kind == "sequential":
+        items = ctor.args
+        return _ctor_end(items[-1] if last else items[0], last, classes, bound) if items else None  # type: ignore[arg-type]
+    callee = classes.get(ctor.target)
+    if callee is None or not callee.body or callee.graph:
+        return None
+    inner: dict[str, Value] = {p.code: p.default for p in callee.params if p.default is not None}
+    given = ctor.args[len(callee.size_params) :]
+    for p, value in zip(callee.params, given):
+        inner[p.code] = _resolve(value, bound)  # type: ignore[arg-type]
+    for key, value in ctor.kwargs:
+        inner[next((p.code for p in callee.params if p.name == key), key)] = _resolve(value, bound)
+    return _end(callee.body[-1] if last else callee.body[0], last, classes, inner)
+
+
+def _resolve(value: Value, bound: dict[str, Value]) -> Value:
+    if isinstance(value, LayerRef) and value.kind == "param":
+        return bound.get(value.code, value)
+    if isinstance(value, sy.Sym):
+        return bound.get(value.code, value)
+    return value
+
+
+# ------------------------------------------------------------ unused names
+
+
+def unused_parameters(program: s.Program) -> list[Diagnostic]:
+    """LG506: a block or model parameter that nothing in its body reads."""
+    found = []
+    for d in program.definitions:
+        used: set[str] = set()
+        for stmt in d.body:
+            _names(stmt, used)
+        for p in d.params:
+            if p.name not in used:
+                found.append(
+                    Diagnostic(
+                        "warning", p.span or d.span, f"parameter `{p.name}` of `{d.name}` is never used", (), "remove it, or use it in the body", "LG506"
+                    )
+                )
+    return found
+
+
+def _names(node, used: set[str]) -> None:
+    """Collect every name a syntax node reads (expressions and layer names)."""
+    if isinstance(node, s.Name):
+        used.add(node.id)
+    elif isinstance(node, s.Call):
+        used.add(node.name)
+        for a in node.args:
+            _names(a, used)
+        for kw in node.keywords:
+            _names(kw.value, used)
+    elif isinstance(node, (s.BinOp,)):
+        _names(node.left, used)
+        _names(node.right, used)
+    elif isinstance(node, s.Neg):
+        _names(node.operand, used)
+    elif isinstance(node, s.Func):
+        for a in node.args:
+            _names(a, used)
+    elif isinstance(node, s.GroupValue):
+        _names(node.group, used)
+    elif isinstance(node, s.Group):
+        for x in node.body:
+            _names(x, used)
+    elif isinstance(node, s.Named):
+        _names(node.layer, used)
+    elif isinstance(node, s.Residual):
+        _names(node.body, used)
+        if node.shortcut is not None:
+            _names(node.shortcut, used)
+    elif isinstance(node, s.Parallel):
+        for branch in node.branches:
+            for x in branch:
+                _names(x, used)
+    elif isinstance(node, s.Repeat):
+        _names(node.count, used)
+        _names(node.body, used)
+    elif isinstance(node, s.Input):
+        for dim in node.dims:
+            _names(dim, used)
+    elif isinstance(node, (s.Assign, s.Return)) or isinstance(node, s.Output) and node.value is not None:
+        for stage in node.value.stages:  # type: ignore[union-attr]
+            _names(stage, used)
+
