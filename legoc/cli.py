@@ -9,10 +9,12 @@
                             generates now, and exit 0
     legoc state-dict FILE [--model NAME] [--format text|json]
                             print the model's state_dict keys and shapes
+    legoc check PATH... [--format text|json|github|sarif] [--strict] ...
+                            lint specs for CI (legoc/check.py)
     legoc --version
 
 A subcommand's name comes first; a spec file with such a name is given as
-`./state-dict`.
+`./check` or `./state-dict`.
 
 Exit status: 0 on success, 1 when the spec has errors (or, with --check, OUT
 is stale), 2 on a usage error.
@@ -69,6 +71,10 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _main(argv: list[str]) -> int:
+    if argv[:1] == ["check"]:
+        from .check import main as check_main
+
+        return check_main(argv[1:])
     if argv[:1] == ["state-dict"]:
         return _state_dict(_state_dict_parser().parse_args(argv[1:]))
     parser = _parser()
@@ -85,7 +91,7 @@ def _main(argv: list[str]) -> int:
         result = compile_source(text, name)
     except SpecError as exc:
         return _report(exc, sources)
-    for diag in result.warnings:
+    for diag in _enabled(result.warnings, sources):
         print(render(diag, sources), file=sys.stderr)
     if args.check or args.diff:
         try:
@@ -123,7 +129,7 @@ def _state_dict(args: argparse.Namespace) -> int:
         analysis = check_source(text, name)
     except SpecError as exc:
         return _report(exc, sources)
-    for diag in analysis.diagnostics:
+    for diag in _enabled(analysis.diagnostics, sources):
         print(render(diag, sources), file=sys.stderr)
     models = [ir.name for ir in analysis.classes if ir.kind == "model"]
     if args.model is not None and args.model not in models or args.model is None and len(models) != 1:
@@ -149,6 +155,21 @@ def _state_dict(args: argparse.Namespace) -> int:
         line = f"{e.key:<{width}}  [{', '.join(map(str, e.shape))}]"
         print(f"{line}  buffer" if e.buffer else line)
     return 0
+
+
+def _enabled(warnings, sources: dict[str, SourceFile]) -> list:
+    """The warnings that the lint settings (`[tool.legoc]` in the nearest
+    pyproject.toml, and `# legoc: ignore[...]` comments) let through."""
+    from pathlib import Path
+
+    from .config import Config, ConfigError, find_pyproject, keep, load
+
+    try:
+        config = load(find_pyproject(Path.cwd()))
+    except ConfigError as exc:
+        print(f"legoc: warning: {exc}; using the default lint settings", file=sys.stderr)
+        config = Config()
+    return [d for d in warnings if keep(d, config, sources)]
 
 
 def _numel(shape: tuple[int, ...]) -> int:

@@ -193,6 +193,8 @@ class GraphAnalysis:
         name = None
         if isinstance(stage, s.Named) and isinstance(stage.layer, s.Call):
             name, stage = stage.name, stage.layer
+        if isinstance(stage, s.Call) and stage.name in self.broken:  # type: ignore[attr-defined]
+            raise Failed()  # its syntax errors are reported
         if isinstance(stage, s.Call) and stage.name not in PRIMITIVES and stage.name not in scope.env:
             d = self.defs.get(stage.name)  # type: ignore[attr-defined]
             if d is not None and d.kind == "block":

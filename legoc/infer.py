@@ -54,18 +54,22 @@ class Analysis:
     diagnostics: tuple[Diagnostic, ...]
 
 
-def analyze(program: s.Program, prelude: s.Program) -> Analysis:
+def analyze(program: s.Program, prelude: s.Program, broken: frozenset[str] = frozenset()) -> Analysis:
     """Infer shapes for every model in `program`, with `prelude`'s blocks
     available (the program's own definitions shadow them).
+
+    `broken` names definitions with syntax errors (parser.parse_recovering):
+    they are not analysed, and calls of them are not errors of their own.
 
     Raises:
         SpecError: with every error found.
     """
-    return _Analyzer(program, prelude).run()
+    return _Analyzer(program, prelude, broken).run()
 
 
 class _Analyzer(GraphAnalysis):
-    def __init__(self, program: s.Program, prelude: s.Program):
+    def __init__(self, program: s.Program, prelude: s.Program, broken: frozenset[str] = frozenset()):
+        self.broken = broken
         self.defs: dict[str, s.Definition] = {d.name: d for d in prelude.definitions}
         self.prelude_file = prelude.file
         self.user: list[s.Definition] = []
@@ -112,7 +116,7 @@ class _Analyzer(GraphAnalysis):
     def run(self) -> Analysis:
         models, defaults = [], {}
         for d in self.user:
-            if d.kind != "model":
+            if d.kind != "model" or d.name in self.broken:
                 continue
             self.failed.append(False)
             try:
@@ -129,7 +133,7 @@ class _Analyzer(GraphAnalysis):
         unused = [
             Diagnostic("warning", d.span, f"block `{d.name}` is not used by any model, so no code is generated for it", code="LG510")
             for d in self.user
-            if d.kind == "block" and d.name not in self.cache
+            if d.kind == "block" and d.name not in self.cache and d.name not in self.broken
         ]
         if self.errors:
             raise SpecError(self.errors + self.warnings + unused)
@@ -464,6 +468,8 @@ class _Analyzer(GraphAnalysis):
                 raise error("LG402", stmt.span, f"`{name}` is a layer-valued parameter and takes no arguments")
             node = Layer(name, Ctor("param", bound.code), flow.shape, stmt.span)
             return node, sy.ZERO, [], flow
+        if name in self.broken:
+            raise _Failed()  # its syntax errors are reported
         if name in ("rearrange", "reduce") and name not in self.defs:
             return self.pattern(stmt, flow, scope)
         if name in PRIMITIVES:

@@ -6,13 +6,14 @@ errors become diagnostics at the offending token, never Lark tracebacks.
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 
 from lark import Lark, Token, Transformer, v_args
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken, VisitError
 
 from . import syntax as s
-from .diagnostics import Span, SpecError, error
+from .diagnostics import Diagnostic, Span, SpecError, error
 from .resources import read_text
 
 # What a person calls each terminal, for "expected ..." messages.
@@ -144,6 +145,59 @@ def parse(text: str, file: str) -> s.Program:
         if isinstance(exc.orig_exc, SpecError):
             raise exc.orig_exc from None
         raise
+
+
+_HEADER = re.compile(r"(?:block|model)\b\s*([A-Za-z_][A-Za-z0-9_]*)?")
+
+
+def parse_recovering(text: str, file: str) -> tuple[s.Program, tuple[Diagnostic, ...], frozenset[str]]:
+    """Parse, reporting every syntax error instead of the first: after an
+    error, the offending line of a definition's body is replaced by a
+    placeholder layer (or, for an error in a header or one that persists,
+    the whole definition is blanked) and parsing starts again.
+
+    Returns the program that finally parses, the syntax errors in source
+    order, and the names of the definitions that had errors: their
+    analysis would only repeat those errors, so callers skip them.
+    """
+    lines = text.split("\n")
+    diags: list[Diagnostic] = []
+    changed: set[int] = set()
+    blanked: set[str] = set()
+    program = s.Program(file, ())
+    for _ in range(len(lines) + 1):
+        try:
+            program = parse("\n".join(lines), file)
+            break
+        except SpecError as exc:
+            diag = exc.diagnostics[0]
+            diags.append(diag)
+            at = min(max(diag.span.line - 1, 0), len(lines) - 1)
+            start = next((i for i in range(at, -1, -1) if _HEADER.match(lines[i])), 0)
+            end = next((i for i in range(at + 1, len(lines)) if _HEADER.match(lines[i])), len(lines))
+            body = [i for i in range(start + 1, end) if lines[i].strip() and not lines[i].lstrip().startswith("#")]
+            if at != start and at in body and at not in changed and diag.code != "LG102":
+                indent = lines[body[0]][: len(lines[body[0]]) - len(lines[body[0]].lstrip())] or "    "
+                lines[at] = indent + "identity"
+                changed.add(at)
+                continue
+            region = range(start, end) if any(i not in changed for i in range(start, end)) else range(at, len(lines))
+            if all(i in changed for i in region):
+                break
+            for i in region:
+                header = _HEADER.match(lines[i])
+                if header and header.group(1):
+                    blanked.add(header.group(1))
+                lines[i] = ""
+                changed.add(i)
+    starts = sorted((d.span.line, d.name) for d in program.definitions)
+    broken = set(blanked)
+    for index, (line, name) in enumerate(starts):
+        last = starts[index + 1][0] - 1 if index + 1 < len(starts) else len(lines)
+        if any(line - 1 <= i <= last - 1 for i in changed):
+            broken.add(name)
+    diags.sort(key=lambda d: (d.span.line, d.span.column))
+    return program, tuple(diags), frozenset(broken)
 
 
 _VALUE_START = {"NAME", "INT", "FLOAT", "STRING", "TRUE", "FALSE", "MIN", "MAX", "LPAR", "MINUS"}
