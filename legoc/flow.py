@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from . import symbolic as sy
+from .diagnostics import Span
 from .ir import Check, Node, Shape, Value
 from .symbolic import Expr
 
@@ -17,6 +18,7 @@ class Flow:
     shape: Shape
     keep: tuple[Expr | None, ...]
     stride: tuple[Expr | None, ...]
+    origin: Span | None = None  # the statement that made this tensor, for notes
 
     @staticmethod
     def start(shape: Shape) -> "Flow":

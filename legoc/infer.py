@@ -401,7 +401,9 @@ class _Analyzer(GraphAnalysis):
         body = Body.empty()
         for stmt in stmts:
             try:
-                flow = self.statement(stmt, flow, scope, body)
+                after = self.statement(stmt, flow, scope, body)
+                # Notes point at the statement that last changed the shape.
+                flow = replace(after, origin=stmt.span if after.shape != flow.shape or not flow.origin else flow.origin)
             except (SpecError, _Failed) as exc:
                 flow = self._recover(exc, flow)
         return body, flow
@@ -481,9 +483,14 @@ class _Analyzer(GraphAnalysis):
                 problem = type_error(key, value) if isinstance(value, Expr) else None
                 if problem:
                     raise error("LG401", spans.get(key, stmt.span), problem)
-            out: PrimOut = prim.rule(PrimCall(name, args, flow.shape, stmt.span, spans))
+            came = (Note(f"its input {show_shape(flow.shape)} comes from here", flow.origin),) if flow.origin else ()
+            try:
+                out: PrimOut = prim.rule(PrimCall(name, args, flow.shape, stmt.span, spans))
+            except SpecError as exc:
+                raise SpecError([replace(d, notes=d.notes + came) for d in exc.diagnostics]) from None
             node = Layer(name, out.ctor, out.shape, stmt.span, out.apply)
-            return node, out.n_params, out.checks, flow.then(out.shape, out.keep, out.stride)
+            checks = [replace(c, notes=c.notes + came) if c.severity == "error" else c for c in out.checks]
+            return node, out.n_params, checks, flow.then(out.shape, out.keep, out.stride)
         d = self.defs.get(name)
         if d is None:
             raise self._unknown(stmt, scope)
