@@ -11,8 +11,8 @@ from dataclasses import dataclass
 
 from . import symbolic as sy
 from . import syntax as s
-from .diagnostics import Diagnostic, Note
-from .ir import Bind, ClassIR, Ctor, Layer, LayerRef, Node, Parallel, Repeat, Residual, Sequential, Value
+from .diagnostics import Diagnostic, Note, Span
+from .ir import Bind, ClassIR, Ctor, Layer, LayerRef, Node, Parallel, Repeat, Residual, Sequential, Value, walk
 
 ACTIVATIONS = frozenset("nn.ReLU nn.ReLU6 nn.LeakyReLU nn.GELU nn.SiLU nn.Sigmoid nn.Tanh nn.Hardswish".split())
 _SOFTMAX = frozenset({"nn.Softmax", "nn.LogSoftmax"})
@@ -39,22 +39,48 @@ def layer_order(classes: tuple[ClassIR, ...], skip_file: str) -> list[Diagnostic
                 last, first = _end(a, True, by_name, {}), _end(b, False, by_name, {})
                 if last is None or first is None:
                     continue
-                diag = _rule(last, first, a, b)
+                diag = _rule(last, first, a.span, b.span)  # type: ignore[union-attr]
                 if diag is not None:
                     found.append(diag)
+        for node in walk(ir.body):
+            if isinstance(node, Repeat):
+                found += _repeat_pairs(node, by_name)
     return found
 
 
-def _rule(last: _End, first: _End, a: Node, b: Node) -> Diagnostic | None:
-    span_a, span_b = a.span, b.span  # type: ignore[union-attr]
-    follows = [Note("followed by this layer", span_b)]
+def _repeat_pairs(node: Repeat, classes: dict[str, ClassIR]) -> list[Diagnostic]:
+    """The rules inside a repeated group (`repeat 2 < conv 16; bn >`), and
+    across repetitions: one ends with the layer before the next one starts.
+    The group's layers have no places of their own: report at the repeat."""
+    pairs = []
+    for ctor in (node.first, node.rest):
+        items = ctor.args if ctor is not None and ctor.kind == "sequential" else ()
+        pairs += [(a, b, "inside this repeated group") for a, b in zip(items, items[1:])]
+    count = sy.value_of(node.count)
+    if count is None or count >= 2:  # type: ignore[operator]
+        pairs.append((node.first, node.rest or node.first, "where one repetition ends and the next begins"))
+    found = []
+    for a, b, where in pairs:
+        last, first = _ctor_end(a, True, classes, {}), _ctor_end(b, False, classes, {})  # type: ignore[arg-type]
+        diag = None if last is None or first is None else _rule(last, first, node.span, node.span, where)
+        if diag is not None and diag not in found:
+            found.append(diag)
+    return found
+
+
+def _rule(last: _End, first: _End, span_a: Span, span_b: Span, where: str | None = None) -> Diagnostic | None:
+    """The diagnostic for layer `last` (at `span_a`) followed by `first` (at
+    `span_b`), or None. `where` says where they meet when both spans are one
+    repeat's."""
+    follows = [Note("followed by this layer", span_b)] if where is None else [Note(f"the two layers meet {where}")]
     if last.target.startswith("nn.Conv") and first.target.startswith("nn.BatchNorm") and last.bias:
         return Diagnostic(
             "warning", span_a, "this convolution has a bias, but the batch norm after it subtracts the mean and cancels it",
             tuple(follows), "pass `bias=false`", "LG501",
         )
     if last.target in ACTIVATIONS and first.target in ACTIVATIONS:
-        return Diagnostic("warning", span_b, "two activations in a row: this one follows another", (Note("the first activation", span_a),), "remove one of them", "LG502")
+        first_note = Note("the first activation", span_a) if where is None else follows[0]
+        return Diagnostic("warning", span_b, "two activations in a row: this one follows another", (first_note,), "remove one of them", "LG502")
     if last.target in ACTIVATIONS and first.target in _SOFTMAX:
         return Diagnostic(
             "warning", span_a, "an activation right before softmax distorts the logits (a ReLU zeroes the negative ones)",

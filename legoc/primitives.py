@@ -197,18 +197,32 @@ def _window(call: Call, kernel: Expr, stride: Expr, padding: Expr, dilation: Exp
                 code="LG303",
             )
         )
+        # LG508: the output size is floored, so the last window may stop
+        # short of the input's end. The rows after it are dropped when they
+        # are more than the padding covers and more than the gap the stride
+        # leaves between windows anyway (a 1x1 conv at stride 2 skips every
+        # other row by design).
+        left = sy.mod(sy.sub(sy.add(size, sy.mul(2, padding)), sy.add(span, 1)), stride)
+        gap = sy.maximum(sy.ZERO, sy.sub(sy.sub(stride, span), 1))
+        dropped = sy.sub(left, padding)
         out.checks.append(
             call.check(
-                sy.either(sy.eq(stride, 1), sy.eq(sy.mod(size, stride), 0)),
+                sy.either(sy.eq(stride, 1), sy.compare("<=", dropped, gap)),
                 "stride",
                 f"`{call.name}` with stride ",
                 stride,
-                " floors its input size ",
+                " never reaches the last ",
+                dropped,
+                " row(s) or column(s) of its input size ",
                 size,
-                " (not a multiple of the stride); the last rows or columns are dropped or only partly covered",
+                " (kernel_size ",
+                kernel,
+                ", padding ",
+                padding,
+                "): the output size is floored and they are dropped",
                 code="LG508",
                 severity="warning",
-                hint="pad the input, change the stride, or give the model an input size the strides divide",
+                hint="pad the input, change the stride or kernel_size, or give the model an input size the windows tile",
             )
         )
     if not call.given("padding"):
