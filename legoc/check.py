@@ -12,9 +12,7 @@ or jinja2 (a test checks `sys.modules`).
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import os
-import re
 import sys
 from dataclasses import replace
 from pathlib import Path
@@ -43,45 +41,24 @@ def check_text(text: str, name: str, config: Config | None = None) -> list[Diagn
     """
     config = config or Config()
     program, found, broken = parse_recovering(text, name)
-    broken = broken | _lost_headers(program, found, text)
     diags = list(found)
     unused = [d for d in unused_parameters(program) if _owner(program, d) not in broken]
     try:
         analysis = analyze(program, prelude(), broken)
     except SpecError as exc:
         diags += exc.diagnostics
+        diags += layer_order(exc.classes, PRELUDE_NAME)
     else:
         diags += analysis.diagnostics
         diags += layer_order(analysis.classes, PRELUDE_NAME)
     errors = [d for d in diags if d.severity == "error"]
     diags += [d for d in unused if not _in_parameter_list(program, d, errors)]
-    diags = _without_follow_ups(program, diags, errors)
     sources = {name: SourceFile(name, text)}
     unique: dict[tuple, Diagnostic] = {}
     for d in diags:
         if keep(d, config, sources):
             unique.setdefault((d.span.file, d.span.line, d.span.column, d.code, d.message), d)
     return sorted(unique.values(), key=lambda d: (d.span.line, d.span.column, d.code))
-
-
-# An unindented line such as `blok unit(c):`: a definition header with a
-# misspelt keyword. The parser blanks the definition, and its name with it.
-_HEADER_LIKE = re.compile(r"[A-Za-z_]\w*\s+([A-Za-z_]\w*)\s*\(")
-
-
-def _lost_headers(program: s.Program, syntax_errors, text: str) -> frozenset[str]:
-    """The names of definitions whose header line has a syntax error that
-    the parser's recovery could not attribute to a definition: calls of
-    them are not `unknown layer` errors, only follow-ups of that error."""
-    lines = text.split("\n")
-    defined = {d.name for d in program.definitions}
-    names = set()
-    for d in syntax_errors:
-        line = lines[d.span.line - 1] if 0 < d.span.line <= len(lines) else ""
-        match = _HEADER_LIKE.match(line)
-        if match and match.group(1) not in defined:
-            names.add(match.group(1))
-    return frozenset(names)
 
 
 def _inside(inner, outer) -> bool:
@@ -109,39 +86,6 @@ def _in_parameter_list(program: s.Program, warning: Diagnostic, errors: list[Dia
             for e in errors
         )
     return False
-
-
-def _calls(node, out: set[str]) -> None:
-    """Collect the names of the layers a syntax node calls."""
-    if isinstance(node, s.Call):
-        out.add(node.name)
-    if isinstance(node, (tuple, list)):
-        for item in node:
-            _calls(item, out)
-    elif dataclasses.is_dataclass(node) and not isinstance(node, type):
-        for f in dataclasses.fields(node):
-            if f.name not in ("span", "name_span", "target_span"):
-                _calls(getattr(node, f.name), out)
-
-
-def _without_follow_ups(program: s.Program, diags: list[Diagnostic], errors: list[Diagnostic]) -> list[Diagnostic]:
-    """Drop LG510 ("block not used by any model") for a block that a model
-    calls, directly or through other blocks: after an error in that model,
-    analysis stops before the call, but the block is used."""
-    if not errors:
-        return diags
-    calls: dict[str, set[str]] = {}
-    for d in program.definitions:
-        _calls(d.body, calls.setdefault(d.name, set()))
-    used: set[str] = set()
-    todo = [d.name for d in program.definitions if d.kind == "model"]
-    while todo:
-        for callee in calls.get(todo.pop(), ()):
-            if callee not in used:
-                used.add(callee)
-                todo.append(callee)
-    blocks = {d.span: d.name for d in program.definitions if d.kind == "block"}
-    return [d for d in diags if not (d.code == "LG510" and blocks.get(d.span) in used)]
 
 
 def _owner(program, diag: Diagnostic) -> str | None:

@@ -62,6 +62,7 @@ class SpecError(Exception):
     def __init__(self, diagnostics: list[Diagnostic] | tuple[Diagnostic, ...]):
         super().__init__("\n".join(d.message for d in diagnostics))
         self.diagnostics = tuple(diagnostics)
+        self.classes: tuple = ()  # set by shape inference: the classes it did analyse
 
 
 def error(code: str, span: Span, message: str, *, notes=(), hint: str | None = None) -> SpecError:

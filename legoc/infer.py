@@ -130,13 +130,16 @@ class _Analyzer(GraphAnalysis):
                 self.failed.pop()
             models.append(ir)
             defaults[d.name] = self.decide(ir, d)
+        used = _reachable(self.user)
         unused = [
             Diagnostic("warning", d.span, f"block `{d.name}` is not used by any model, so no code is generated for it", code="LG510")
             for d in self.user
-            if d.kind == "block" and d.name not in self.cache and d.name not in self.broken
+            if d.kind == "block" and d.name not in used and d.name not in self.broken
         ]
         if self.errors:
-            raise SpecError(self.errors + self.warnings + unused)
+            exc = SpecError(self.errors + self.warnings + unused)
+            exc.classes = tuple(self.order) + tuple(models)  # what was analysed, for lint rules
+            raise exc
         return Analysis(tuple(self.order) + tuple(models), defaults, tuple(self.warnings + unused))
 
     # ------------------------------------------------------------ definitions
@@ -167,7 +170,9 @@ class _Analyzer(GraphAnalysis):
         """Analyse block `name` for inputs of the given ranks (memoised)."""
         d = self.defs[name]
         if name in self.active:
-            raise error("LG403", span, f"block `{name}` calls itself; blocks cannot be recursive")
+            through = self.active[self.active.index(name) + 1 :]
+            how = f" through {', '.join(f'`{n}`' for n in through)}" if through else ""
+            raise error("LG403", span, f"block `{name}` calls itself{how}; blocks cannot be recursive")
         if name in self.ranks and self.ranks[name][0] != ranks:
             first, first_span = self.ranks[name]
             raise error(
@@ -503,6 +508,14 @@ class _Analyzer(GraphAnalysis):
 
     def block_call(self, stmt: s.Call, callee: ClassIR, shapes: list[Shape], scope: Scope, fill, flow: Flow | None = None):
         """A call of an analysed block on input tensors of the given shapes."""
+        try:
+            return self._block_call(stmt, callee, shapes, scope, fill, flow)
+        except ZeroDivisionError as exc:
+            raise error("LG406", stmt.span, f"with these arguments, `{stmt.name}` divides by zero ({exc})") from None
+        except TypeError as exc:  # a string or a bool where the block computes with numbers
+            raise error("LG401", stmt.span, f"an argument of `{stmt.name}` has the wrong type: {exc}") from None
+
+    def _block_call(self, stmt: s.Call, callee: ClassIR, shapes: list[Shape], scope: Scope, fill, flow: Flow | None = None):
         name = stmt.name
         signature = tuple((p.name, REQUIRED if p.default is None else p.default) for p in callee.params)
         args, spans, given = self.bind(name, signature, stmt, scope, fill or {})
@@ -564,7 +577,7 @@ class _Analyzer(GraphAnalysis):
         return node, sy.ZERO, list(recipe.checks), after
 
     def _unknown(self, stmt: s.Call, scope: Scope) -> SpecError:
-        known = sorted(set(PRIMITIVES) | {n for n, d in self.defs.items() if d.kind == "block"} | {
+        known = sorted(set(PRIMITIVES) | {"rearrange", "reduce"} | {n for n, d in self.defs.items() if d.kind == "block"} | {
             n for n, v in scope.env.items() if isinstance(v, LayerRef)
         })
         close = difflib.get_close_matches(stmt.name, known, n=1)
@@ -792,6 +805,49 @@ class _Analyzer(GraphAnalysis):
             raise error("LG406", expr.span, str(exc)) from None
         except TypeError as exc:
             raise error("LG406", expr.span, str(exc)) from None
+
+
+def _reachable(definitions: list[s.Definition]) -> set[str]:
+    """The names of the blocks that some model calls, directly or through
+    other blocks, as the source is written (whether or not analysis got there)."""
+    calls: dict[str, set[str]] = {}
+    for d in definitions:
+        found: set[str] = set()
+        for stmt in d.body:
+            _called(stmt, found)
+        calls[d.name] = found
+    used: set[str] = set()
+    todo = [d.name for d in definitions if d.kind == "model"]
+    while todo:
+        for callee in calls.get(todo.pop(), ()):
+            if callee not in used:
+                used.add(callee)
+                todo.append(callee)
+    return used
+
+
+def _called(node, out: set[str]) -> None:
+    """Collect the layer names a statement calls."""
+    if isinstance(node, s.Call):
+        out.add(node.name)
+    elif isinstance(node, s.Named):
+        _called(node.layer, out)
+    elif isinstance(node, s.Group):
+        for x in node.body:
+            _called(x, out)
+    elif isinstance(node, s.Residual):
+        _called(node.body, out)
+        if node.shortcut is not None:
+            _called(node.shortcut, out)
+    elif isinstance(node, s.Parallel):
+        for branch in node.branches:
+            for x in branch:
+                _called(x, out)
+    elif isinstance(node, s.Repeat):
+        _called(node.body, out)
+    elif isinstance(node, (s.Assign, s.Return)) or isinstance(node, s.Output) and node.value is not None:
+        for stage in node.value.stages:  # type: ignore[union-attr]
+            _called(stage, out)
 
 
 def _check_names(d: s.Definition) -> None:

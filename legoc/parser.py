@@ -126,6 +126,8 @@ def parse(text: str, file: str) -> s.Program:
     Raises:
         SpecError: the text has a syntax error (one diagnostic, at its token).
     """
+    if text.startswith("\ufeff"):  # a UTF-8 byte order mark
+        text = text[1:]
     if not text.endswith("\n"):
         text += "\n"
     try:
@@ -135,9 +137,12 @@ def parse(text: str, file: str) -> s.Program:
         span = Span(file, exc.line, 1, exc.line, exc.column)
         raise error("LG103", span, "this line's indentation matches no enclosing block") from None
     except UnexpectedInput as exc:
-        if isinstance(exc, UnexpectedToken) and exc.token.type in ("_DEDENT", "$END"):
-            unclosed = _unclosed_bracket(text)
-            if unclosed is not None:
+        if isinstance(exc, UnexpectedToken):
+            # A bracket left open on an earlier line swallows the lines after
+            # it (line breaks inside ( ) and [ ] are ignored): report the bracket.
+            at_end = exc.token.type in ("_DEDENT", "$END")
+            unclosed = _unclosed_bracket(text, None if at_end else (exc.line, exc.column))
+            if unclosed is not None and (at_end or unclosed.line < exc.line):
                 span = _tok_span(file, unclosed)
                 raise error("LG102", span, f"`{unclosed}` is never closed") from None
         raise _syntax_error(exc, file) from None
@@ -147,7 +152,14 @@ def parse(text: str, file: str) -> s.Program:
         raise
 
 
-_HEADER = re.compile(r"(?:block|model)\b\s*([A-Za-z_][A-Za-z0-9_]*)?")
+# A definition's header, even with a misspelt keyword (`blok unit(c):`): its
+# second word is the name that calls of it use.
+_HEADER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*[ \t]+([A-Za-z_][A-Za-z0-9_]*)")
+
+
+def _top_level(line: str) -> bool:
+    """Whether a line starts a definition: unindented, not blank or a comment."""
+    return bool(line) and line[0] not in " \t#\r"
 
 
 def parse_recovering(text: str, file: str) -> tuple[s.Program, tuple[Diagnostic, ...], frozenset[str]]:
@@ -173,8 +185,8 @@ def parse_recovering(text: str, file: str) -> tuple[s.Program, tuple[Diagnostic,
             diag = exc.diagnostics[0]
             diags.append(diag)
             at = min(max(diag.span.line - 1, 0), len(lines) - 1)
-            start = next((i for i in range(at, -1, -1) if _HEADER.match(lines[i])), 0)
-            end = next((i for i in range(at + 1, len(lines)) if _HEADER.match(lines[i])), len(lines))
+            start = next((i for i in range(at, -1, -1) if _top_level(lines[i])), at)
+            end = next((i for i in range(at + 1, len(lines)) if _top_level(lines[i])), len(lines))
             body = [i for i in range(start + 1, end) if lines[i].strip() and not lines[i].lstrip().startswith("#")]
             if at != start and at in body and at not in changed and diag.code != "LG102":
                 indent = lines[body[0]][: len(lines[body[0]]) - len(lines[body[0]].lstrip())] or "    "
@@ -185,8 +197,8 @@ def parse_recovering(text: str, file: str) -> tuple[s.Program, tuple[Diagnostic,
             if all(i in changed for i in region):
                 break
             for i in region:
-                header = _HEADER.match(lines[i])
-                if header and header.group(1):
+                header = _HEADER.match(lines[i]) if _top_level(lines[i]) else None
+                if header:
                     blanked.add(header.group(1))
                 lines[i] = ""
                 changed.add(i)
@@ -204,12 +216,15 @@ _VALUE_START = {"NAME", "INT", "FLOAT", "STRING", "TRUE", "FALSE", "MIN", "MAX",
 _FOUND_WORDS = {"_NL": "end of line", "_INDENT": "indentation", "_DEDENT": "end of the indented block", "$END": "end of file"}
 
 
-def _unclosed_bracket(text: str) -> Token | None:
-    """The innermost bracket left open at the end of the text, if any."""
+def _unclosed_bracket(text: str, before: tuple[int, int] | None = None) -> Token | None:
+    """The innermost bracket left open at the end of the text (or at the
+    position `before`, a (line, column) pair), if any."""
     stack: list[Token] = []
     pairs = {"RPAR": "LPAR", "RSQB": "LSQB", "MORETHAN": "LESSTHAN"}
     try:
         for tok in _lark().lex(text):
+            if before is not None and (tok.line, tok.column) >= before:
+                break
             if tok.type in ("LPAR", "LSQB", "LESSTHAN"):
                 stack.append(tok)
             elif tok.type in pairs and stack and stack[-1].type == pairs[tok.type]:
@@ -239,6 +254,8 @@ def _syntax_error(exc: UnexpectedInput, file: str) -> SpecError:
         found = _FOUND_WORDS[tok.type]
         if tok.type == "_NL":  # point at the end of the line, not the next one
             line, column = tok.line, tok.column
+        elif tok.type == "_INDENT":  # point at the indented line itself
+            line, column = tok.end_line, tok.end_column
     else:
         found, width = f"`{tok}`", max(1, len(str(tok)))
     message = f"unexpected {found}"

@@ -131,18 +131,20 @@ def type_error(key: str, value: Expr) -> str | None:
     v = value.value
     if key in INT_PARAMS and (isinstance(v, bool) or not isinstance(v, int)):
         return f"`{key}` must be an integer, not {_dsl(v)}"
-    if key in POSITIVE_PARAMS and v < 1:
-        return f"`{key}` must be at least 1, not {v!r}"
-    if key in ("padding", "output_padding") and v < 0:
-        return f"`{key}` must not be negative, not {v!r}"
-    if key in ("p", "dropout") and not 0 <= v <= 1:
-        return f"`{key}` is a probability, from 0 to 1, not {v!r}"
     if key in BOOL_PARAMS and not isinstance(v, bool):
         return f"`{key}` must be `true` or `false`, not {_dsl(v)}"
     if key in FLOAT_PARAMS and (isinstance(v, (bool, str))):
         return f"`{key}` must be a number, not {_dsl(v)}"
     if key in STR_PARAMS and not isinstance(v, str):
         return f"`{key}` must be a string, not {_dsl(v)}"
+    if isinstance(v, (bool, str)):
+        return None  # not a number, and no numeric rule below applies
+    if key in POSITIVE_PARAMS and v < 1:
+        return f"`{key}` must be at least 1, not {v!r}"
+    if key in ("padding", "output_padding") and v < 0:
+        return f"`{key}` must not be negative, not {v!r}"
+    if key in ("p", "dropout") and not 0 <= v <= 1:
+        return f"`{key}` is a probability, from 0 to 1, not {v!r}"
     return None
 
 

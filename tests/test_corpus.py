@@ -36,10 +36,9 @@ EXPECT = re.compile(r"# expect: (LG\d{3}) (\d+):(\d+)")
 # Files whose pinned diagnostics include a span outside the file's text
 # (parser bugs, see the files' headers). The span test fails for them until
 # the parser is fixed; then drop them from here.
-SPANS_OUTSIDE_THE_TEXT = {
-    "over_indented.lego": "the second `unexpected indentation` starts past the end of its line",
-    "unclosed_input_bracket.lego": "the `identity` error's span runs past the end of its line",
-}
+# Files whose diagnostics are known to have spans outside the text (strict
+# xfail); empty since the parser's recovery points at the offending line.
+SPANS_OUTSIDE_THE_TEXT: dict[str, str] = {}
 
 
 def expected(path: Path) -> list[tuple[str, int, int]]:
@@ -147,10 +146,7 @@ def test_the_corpus_through_the_cli_fails_without_a_traceback():
         assert f"{f}:" in result.stdout, f.name
 
 
-# Bugs outside check.py/config.py, as executable reports. Each test states
-# what legoc should do and fails today (strict xfail): when one starts
-# passing, the bug is fixed; remove the mark.
-
+# Mistakes that once crashed legoc with a traceback (now regression tests).
 CRASHES = {
     "dropout_probability_is_a_string": 'model Net():\n    input [3, 32, 32]\n    dropout p="half"\n',
     "string_passed_to_a_block_size": 'block b(c):\n    conv c\n\nmodel Net():\n    input [8, 16, 16]\n    b "wide"\n',
@@ -158,13 +154,14 @@ CRASHES = {
 }
 
 
-@pytest.mark.xfail(strict=True, raises=TypeError, reason="check_text raises TypeError (primitives.type_error / symbolic)")
 @pytest.mark.parametrize("spec", CRASHES.values(), ids=CRASHES.keys())
-def test_known_crash(spec):
+def test_former_crash_is_a_diagnostic(spec):
     diags = check_text(spec, "bug.lego")
     assert [d.code for d in diags if d.severity == "error"] == ["LG401"]
 
 
+# Known bugs, as executable reports: each test states what legoc should do
+# and fails today (strict xfail); when one starts passing, remove the mark.
 MISSED = {
     # A float for out_channels is caught in a model (`conv 1.5`), not
     # through a block's parameter.
@@ -180,8 +177,7 @@ def test_known_missed_error(spec, code):
     assert code in [d.code for d in check_text(spec, "bug.lego") if d.severity == "error"]
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason="`rearrange`/`reduce` are not among the names unknown layers are matched against")
-def test_known_missing_hint_for_a_rearrange_typo():
+def test_a_rearrange_typo_gets_a_hint():
     (diag,) = check_text('model Net():\n    input [3, 32, 32]\n    rearange "c h w -> (h w) c"\n', "bug.lego")
     assert diag.code == "LG201"
     assert diag.hint == "did you mean `rearrange`?"
