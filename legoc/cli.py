@@ -162,8 +162,12 @@ def _enabled(warnings, sources: dict[str, SourceFile]) -> list:
     pyproject.toml, and `# legoc: ignore[...]` comments) let through."""
     from pathlib import Path
 
+    from .compiler import PRELUDE_NAME
     from .config import Config, ConfigError, find_pyproject, keep, load
+    from .resources import read_text
 
+    # A warning about a prelude block notes the prelude's line: show it too.
+    sources.setdefault(PRELUDE_NAME, SourceFile(PRELUDE_NAME, read_text("grammar", "prelude.lego")))
     try:
         config = load(find_pyproject(Path.cwd()))
     except ConfigError as exc:
