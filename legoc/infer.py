@@ -812,10 +812,7 @@ def _reachable(definitions: list[s.Definition]) -> set[str]:
     other blocks, as the source is written (whether or not analysis got there)."""
     calls: dict[str, set[str]] = {}
     for d in definitions:
-        found: set[str] = set()
-        for stmt in d.body:
-            _called(stmt, found)
-        calls[d.name] = found
+        calls[d.name] = {n.name for stmt in d.body for n in s.walk(stmt) if isinstance(n, s.Call)}
     used: set[str] = set()
     todo = [d.name for d in definitions if d.kind == "model"]
     while todo:
@@ -824,30 +821,6 @@ def _reachable(definitions: list[s.Definition]) -> set[str]:
                 used.add(callee)
                 todo.append(callee)
     return used
-
-
-def _called(node, out: set[str]) -> None:
-    """Collect the layer names a statement calls."""
-    if isinstance(node, s.Call):
-        out.add(node.name)
-    elif isinstance(node, s.Named):
-        _called(node.layer, out)
-    elif isinstance(node, s.Group):
-        for x in node.body:
-            _called(x, out)
-    elif isinstance(node, s.Residual):
-        _called(node.body, out)
-        if node.shortcut is not None:
-            _called(node.shortcut, out)
-    elif isinstance(node, s.Parallel):
-        for branch in node.branches:
-            for x in branch:
-                _called(x, out)
-    elif isinstance(node, s.Repeat):
-        _called(node.body, out)
-    elif isinstance(node, (s.Assign, s.Return)) or isinstance(node, s.Output) and node.value is not None:
-        for stage in node.value.stages:  # type: ignore[union-attr]
-            _called(stage, out)
 
 
 def _check_names(d: s.Definition) -> None:

@@ -157,9 +157,12 @@ def unused_parameters(program: s.Program) -> list[Diagnostic]:
     """LG506: a block or model parameter that nothing in its body reads."""
     found = []
     for d in program.definitions:
-        used: set[str] = set()
-        for stmt in d.body:
-            _names(stmt, used)
+        used = {
+            n.id if isinstance(n, s.Name) else n.name
+            for stmt in d.body
+            for n in s.walk(stmt)
+            if isinstance(n, (s.Name, s.Call))
+        }
         for p in d.params:
             if p.name not in used:
                 found.append(
@@ -168,48 +171,3 @@ def unused_parameters(program: s.Program) -> list[Diagnostic]:
                     )
                 )
     return found
-
-
-def _names(node, used: set[str]) -> None:
-    """Collect every name a syntax node reads (expressions and layer names)."""
-    if isinstance(node, s.Name):
-        used.add(node.id)
-    elif isinstance(node, s.Call):
-        used.add(node.name)
-        for a in node.args:
-            _names(a, used)
-        for kw in node.keywords:
-            _names(kw.value, used)
-    elif isinstance(node, (s.BinOp,)):
-        _names(node.left, used)
-        _names(node.right, used)
-    elif isinstance(node, s.Neg):
-        _names(node.operand, used)
-    elif isinstance(node, s.Func):
-        for a in node.args:
-            _names(a, used)
-    elif isinstance(node, s.GroupValue):
-        _names(node.group, used)
-    elif isinstance(node, s.Group):
-        for x in node.body:
-            _names(x, used)
-    elif isinstance(node, s.Named):
-        _names(node.layer, used)
-    elif isinstance(node, s.Residual):
-        _names(node.body, used)
-        if node.shortcut is not None:
-            _names(node.shortcut, used)
-    elif isinstance(node, s.Parallel):
-        for branch in node.branches:
-            for x in branch:
-                _names(x, used)
-    elif isinstance(node, s.Repeat):
-        _names(node.count, used)
-        _names(node.body, used)
-    elif isinstance(node, s.Input):
-        for dim in node.dims:
-            _names(dim, used)
-    elif isinstance(node, (s.Assign, s.Return)) or isinstance(node, s.Output) and node.value is not None:
-        for stage in node.value.stages:  # type: ignore[union-attr]
-            _names(stage, used)
-

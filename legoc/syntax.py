@@ -7,7 +7,7 @@ equality so that two trees that say the same thing compare equal.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Union
+from typing import Iterator, Union
 
 from .diagnostics import Span
 
@@ -227,3 +227,39 @@ class Program:
 
     file: str
     definitions: tuple[Definition, ...]
+
+
+def walk(node) -> "Iterator":
+    """Every syntax node in `node`, itself first: statements, the stages of
+    pipelines, call arguments and the expressions inside them."""
+    yield node
+    for child in _children(node):
+        yield from walk(child)
+
+
+def _children(node) -> tuple:
+    if isinstance(node, Call):
+        return (*node.args, *(kw.value for kw in node.keywords))
+    if isinstance(node, BinOp):
+        return (node.left, node.right)
+    if isinstance(node, Neg):
+        return (node.operand,)
+    if isinstance(node, Func):
+        return node.args
+    if isinstance(node, GroupValue):
+        return (node.group,)
+    if isinstance(node, Group):
+        return node.body
+    if isinstance(node, Named):
+        return (node.layer,)
+    if isinstance(node, Residual):
+        return (node.body,) + ((node.shortcut,) if node.shortcut is not None else ())
+    if isinstance(node, Parallel):
+        return tuple(x for branch in node.branches for x in branch)
+    if isinstance(node, Repeat):
+        return (node.count, node.body)
+    if isinstance(node, Input):
+        return node.dims
+    if isinstance(node, (Assign, Return, Output)) and node.value is not None:
+        return (*node.value.sources, *node.value.stages)
+    return ()
