@@ -18,13 +18,10 @@ from dataclasses import replace
 from pathlib import Path
 
 from . import __version__
-from . import syntax as s
 from .codes import CODES
-from .compiler import PRELUDE_NAME, prelude
+from .compiler import PRELUDE_NAME, analyze_program
 from .config import Config, ConfigError, find_pyproject, keep, load
-from .diagnostics import Diagnostic, SourceFile, Span, SpecError
-from .infer import analyze
-from .lint import layer_order, unused_parameters
+from .diagnostics import Diagnostic, SourceFile, Span
 from .parser import parse_recovering
 from .resources import read_text
 
@@ -41,60 +38,14 @@ def check_text(text: str, name: str, config: Config | None = None) -> list[Diagn
     """
     config = config or Config()
     program, found, broken = parse_recovering(text, name)
-    diags = list(found)
-    unused = [d for d in unused_parameters(program) if _owner(program, d) not in broken]
-    try:
-        analysis = analyze(program, prelude(), broken)
-    except SpecError as exc:
-        diags += exc.diagnostics
-        diags += layer_order(exc.classes, PRELUDE_NAME)
-    else:
-        diags += analysis.diagnostics
-        diags += layer_order(analysis.classes, PRELUDE_NAME)
-    errors = [d for d in diags if d.severity == "error"]
-    diags += [d for d in unused if not _in_parameter_list(program, d, errors)]
+    _, diags = analyze_program(program, broken)
+    diags = found + diags
     sources = {name: SourceFile(name, text)}
     unique: dict[tuple, Diagnostic] = {}
     for d in diags:
         if keep(d, config, sources):
             unique.setdefault((d.span.file, d.span.line, d.span.column, d.code, d.message), d)
     return sorted(unique.values(), key=lambda d: (d.span.line, d.span.column, d.code))
-
-
-def _inside(inner, outer) -> bool:
-    return (
-        outer is not None
-        and inner.file == outer.file
-        and (outer.line, outer.column) <= (inner.line, inner.column)
-        and (inner.end_line, inner.end_column) <= (outer.end_line, outer.end_column)
-    )
-
-
-def _in_parameter_list(program: s.Program, warning: Diagnostic, errors: list[Diagnostic]) -> bool:
-    """Whether `warning` (LG506, parameter never used) is a follow-up of an
-    error in the parameter list: the parameter's name is not allowed
-    (reserved, a keyword, listed twice), or another parameter's default reads
-    it (``unknown name `a` ``). That error is the one to report."""
-    for d in program.definitions:
-        param = next((p for p in d.params if p.span == warning.span), None)
-        if param is None:
-            continue
-        defaults = [p.default.span for p in d.params if p.default is not None]
-        return any(
-            _inside(e.span, param.span)
-            or (e.message == f"unknown name `{param.name}`" and any(_inside(e.span, span) for span in defaults))
-            for e in errors
-        )
-    return False
-
-
-def _owner(program, diag: Diagnostic) -> str | None:
-    """The definition a diagnostic's line belongs to."""
-    owner = None
-    for d in sorted(program.definitions, key=lambda d: d.span.line):
-        if d.span.line <= diag.span.line:
-            owner = d.name
-    return owner
 
 
 def lego_files(paths: list[str]) -> list[Path]:

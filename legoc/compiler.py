@@ -42,14 +42,27 @@ def check_source(text: str, name: str) -> Analysis:
         SpecError: the spec has errors; `.diagnostics` lists them, and the
             warnings found before analysis stopped.
     """
-    program = parse(text, name)
-    unused = tuple(unused_parameters(program))
+    analysis, diagnostics = analyze_program(parse(text, name))
+    if analysis is None:
+        raise SpecError(diagnostics)
+    return analysis
+
+
+def analyze_program(program: syntax.Program, broken: frozenset[str] = frozenset()) -> tuple[Analysis | None, tuple[Diagnostic, ...]]:
+    """Shape inference and the lint rules over a parsed program.
+
+    `broken` names definitions with syntax errors (see
+    `parser.parse_recovering`), which are skipped. Returns the analysis
+    (None when the program has errors) and every diagnostic found: errors,
+    then warnings.
+    """
     try:
-        analysis = analyze(program, prelude())
+        analysis = analyze(program, prelude(), broken)
     except SpecError as exc:
-        raise SpecError(exc.diagnostics + unused) from None
-    order = tuple(layer_order(analysis.classes, PRELUDE_NAME))
-    return replace(analysis, diagnostics=analysis.diagnostics + unused + order)
+        found = exc.diagnostics + tuple(layer_order(exc.classes, PRELUDE_NAME))
+        return None, found + tuple(unused_parameters(program, exc.diagnostics, broken))
+    found = analysis.diagnostics + tuple(layer_order(analysis.classes, PRELUDE_NAME)) + tuple(unused_parameters(program, (), broken))
+    return replace(analysis, diagnostics=found), found
 
 
 @dataclass(frozen=True)

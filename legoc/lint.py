@@ -153,10 +153,17 @@ def _resolve(value: Value, bound: dict[str, Value]) -> Value:
 # ------------------------------------------------------------ unused names
 
 
-def unused_parameters(program: s.Program) -> list[Diagnostic]:
-    """LG506: a block or model parameter that nothing in its body reads."""
+def unused_parameters(program: s.Program, errors=(), broken: frozenset[str] = frozenset()) -> list[Diagnostic]:
+    """LG506: a block or model parameter that nothing in its body reads.
+
+    Not reported for definitions in `broken` (with syntax errors, whose
+    bodies were set aside) nor for a parameter that one of `errors` (the
+    spec's diagnostics) is about already.
+    """
     found = []
     for d in program.definitions:
+        if d.name in broken:
+            continue
         used = {
             n.id if isinstance(n, s.Name) else n.name
             for stmt in d.body
@@ -164,10 +171,32 @@ def unused_parameters(program: s.Program) -> list[Diagnostic]:
             if isinstance(n, (s.Name, s.Call))
         }
         for p in d.params:
-            if p.name not in used:
+            if p.name not in used and not _in_parameter_list(d, p, [e for e in errors if e.severity == "error"]):
                 found.append(
                     Diagnostic(
                         "warning", p.span or d.span, f"parameter `{p.name}` of `{d.name}` is never used", (), "remove it, or use it in the body", "LG506"
                     )
                 )
     return found
+
+
+def _inside(inner, outer) -> bool:
+    return (
+        outer is not None
+        and inner.file == outer.file
+        and (outer.line, outer.column) <= (inner.line, inner.column)
+        and (inner.end_line, inner.end_column) <= (outer.end_line, outer.end_column)
+    )
+
+
+def _in_parameter_list(d: s.Definition, param: s.Param, errors: list[Diagnostic]) -> bool:
+    """Whether an unused parameter is already the subject of an error in the
+    parameter list: its name is not allowed (reserved, a keyword, listed
+    twice), or another parameter's default reads it (``unknown name `a` ``).
+    That error is the one to report."""
+    defaults = [p.default.span for p in d.params if p.default is not None]
+    return any(
+        _inside(e.span, param.span)
+        or (e.message == f"unknown name `{param.name}`" and any(_inside(e.span, span) for span in defaults))
+        for e in errors
+    )
