@@ -19,11 +19,10 @@ from pathlib import Path
 
 from . import __version__
 from .codes import CODES
-from .compiler import PRELUDE_NAME, analyze_program
+from .compiler import PRELUDE_NAME, analyze_program, prelude_source
 from .config import Config, ConfigError, find_pyproject, keep, load
 from .diagnostics import Diagnostic, SourceFile, Span
 from .parser import parse_recovering
-from .resources import read_text
 
 
 def check_text(text: str, name: str, config: Config | None = None) -> list[Diagnostic]:
@@ -99,7 +98,7 @@ def main(argv: list[str]) -> int:
     except FileNotFoundError as exc:
         print(f"legoc check: error: {exc.args[0]}: no such file or directory", file=sys.stderr)
         return 2
-    sources: dict[str, SourceFile] = {PRELUDE_NAME: SourceFile(PRELUDE_NAME, read_text("grammar", "prelude.lego"))}
+    sources: dict[str, SourceFile] = {PRELUDE_NAME: prelude_source()}
     diags: list[Diagnostic] = []
     for path in files:
         name = str(path)

@@ -162,12 +162,8 @@ def _enabled(warnings, sources: dict[str, SourceFile]) -> list:
     pyproject.toml, and `# legoc: ignore[...]` comments) let through."""
     from pathlib import Path
 
-    from .compiler import PRELUDE_NAME
     from .config import Config, ConfigError, find_pyproject, keep, load
-    from .resources import read_text
 
-    # A warning about a prelude block notes the prelude's line: show it too.
-    sources.setdefault(PRELUDE_NAME, SourceFile(PRELUDE_NAME, read_text("grammar", "prelude.lego")))
     try:
         config = load(find_pyproject(Path.cwd()))
     except ConfigError as exc:
@@ -184,8 +180,11 @@ def _numel(shape: tuple[int, ...]) -> int:
 
 
 def _load(file: str) -> tuple[str, str, dict[str, SourceFile]] | int:
-    """Read a spec: (name, text, sources for rendering), or an exit status
-    after printing why it cannot be read."""
+    """Read a spec: (name, text, sources for rendering: the spec and the
+    prelude, which notes may point into), or an exit status after printing
+    why it cannot be read."""
+    from .compiler import PRELUDE_NAME, prelude_source
+
     name = "<stdin>" if file == "-" else file
     try:
         text = sys.stdin.read() if file == "-" else _read(file)
@@ -195,15 +194,11 @@ def _load(file: str) -> tuple[str, str, dict[str, SourceFile]] | int:
     except UnicodeDecodeError as exc:
         print(f"legoc: error: {file} is not UTF-8 text (byte {exc.start})", file=sys.stderr)
         return 1
-    return name, text, {name: SourceFile(name, text)}
+    return name, text, {PRELUDE_NAME: prelude_source(), name: SourceFile(name, text)}
 
 
 def _report(exc: SpecError, sources: dict[str, SourceFile]) -> int:
-    """Print a spec's errors (the prelude's lines too, where one points there)."""
-    from .compiler import PRELUDE_NAME
-    from .resources import read_text
-
-    sources[PRELUDE_NAME] = SourceFile(PRELUDE_NAME, read_text("grammar", "prelude.lego"))
+    """Print a spec's errors."""
     for diag in exc.diagnostics:
         print(render(diag, sources), file=sys.stderr)
     return 1

@@ -12,7 +12,7 @@ from dataclasses import dataclass, replace
 from functools import lru_cache
 
 from . import syntax
-from .diagnostics import Diagnostic, SpecError
+from .diagnostics import Diagnostic, SourceFile, SpecError
 from .infer import Analysis, analyze
 from .lint import layer_order, unused_parameters
 from .parser import parse
@@ -22,9 +22,15 @@ PRELUDE_NAME = "<prelude>"
 
 
 @lru_cache(maxsize=1)
+def prelude_source() -> SourceFile:
+    """The prelude's text, for showing the lines diagnostics point at."""
+    return SourceFile(PRELUDE_NAME, read_text("grammar", "prelude.lego"))
+
+
+@lru_cache(maxsize=1)
 def prelude() -> syntax.Program:
     """The prelude's blocks (conv1x1, conv3x3_bn_act, ...), parsed once."""
-    return parse(read_text("grammar", "prelude.lego"), PRELUDE_NAME)
+    return parse(prelude_source().text, PRELUDE_NAME)
 
 
 def check_source(text: str, name: str) -> Analysis:

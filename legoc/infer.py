@@ -36,7 +36,6 @@ _SHAPE_FREE = frozenset({"LG201", "LG202", "LG203", "LG204", "LG205", "LG206", "
 _SPATIAL = {1: (), 2: (("L", "length"),), 3: (("H", "height"), ("W", "width")), 4: (("D", "depth"), ("H", "height"), ("W", "width"))}
 
 
-_Failed = Failed
 
 
 @dataclass(frozen=True)
@@ -124,7 +123,7 @@ class _Analyzer(GraphAnalysis):
             except SpecError as exc:
                 self._report(SpecError([self._at_user_code(d) for d in exc.diagnostics]))
                 continue
-            except _Failed:
+            except Failed:
                 continue
             finally:
                 self.failed.pop()
@@ -185,7 +184,7 @@ class _Analyzer(GraphAnalysis):
         if name in self.cache:
             ir = self.cache[name]
             if ir is None:
-                raise _Failed()
+                raise Failed()
             return ir
         # Called after an error, with input shapes partly guessed: analyse it
         # to find errors that do not depend on shapes, but remember nothing.
@@ -202,7 +201,7 @@ class _Analyzer(GraphAnalysis):
                 self.cache[name] = None
             note = Note(f"in this call of `{name}`", span)
             raise SpecError([replace(d, notes=d.notes + (note,)) for d in exc.diagnostics]) from None
-        except _Failed:
+        except Failed:
             if not guessed:
                 self.cache[name] = None
             raise
@@ -211,7 +210,7 @@ class _Analyzer(GraphAnalysis):
             self.failed.pop()
             self.calls.pop()
         if guessed:
-            raise _Failed()
+            raise Failed()
         self.cache[name] = ir
         self.order.append(ir)
         return ir
@@ -275,7 +274,7 @@ class _Analyzer(GraphAnalysis):
             stride = (None,) * len(out)
         if self.failed[-1]:
             self._settle_known(body.checks)
-            raise _Failed()  # its errors are reported; its shapes are not to be trusted
+            raise Failed()  # its errors are reported; its shapes are not to be trusted
         checks = self._settle(body.checks)
         needed = set().union(*(_ctor_symbols(n) for n in body.nodes)) if body.nodes else set()
         size_params = tuple(sym for shape in shapes for sym in shape if sym in needed)
@@ -336,7 +335,7 @@ class _Analyzer(GraphAnalysis):
             keep, stride = flow.keep, flow.stride
         if self.failed[-1]:
             self._settle_known(body.checks)
-            raise _Failed()  # its errors are reported; its shapes are not to be trusted
+            raise Failed()  # its errors are reported; its shapes are not to be trusted
         param_syms = {v for v in env.values() if isinstance(v, Sym)}
         for node in _layers(body.nodes):
             stray = sorted((sym.label for sym in _ctor_symbols(node) - param_syms), key=str)
@@ -409,7 +408,7 @@ class _Analyzer(GraphAnalysis):
                 after = self.statement(stmt, flow, scope, body)
                 # Notes point at the statement that last changed the shape.
                 flow = replace(after, origin=stmt.span if after.shape != flow.shape or not flow.origin else flow.origin)
-            except (SpecError, _Failed) as exc:
+            except (SpecError, Failed) as exc:
                 flow = self._recover(exc, flow)
         return body, flow
 
@@ -476,7 +475,7 @@ class _Analyzer(GraphAnalysis):
             node = Layer(name, Ctor("param", bound.code), flow.shape, stmt.span)
             return node, sy.ZERO, [], flow
         if name in self.broken:
-            raise _Failed()  # its syntax errors are reported
+            raise Failed()  # its syntax errors are reported
         if name in ("rearrange", "reduce") and name not in self.defs:
             return self.pattern(stmt, flow, scope)
         if name in PRIMITIVES:

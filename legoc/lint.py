@@ -97,15 +97,13 @@ def _rule(last: _End, first: _End, span_a: Span, span_b: Span, where: str | None
 def _sequences(body: tuple[Node, ...]):
     """Every run of nodes applied one after another in a class body."""
     yield body
-    for n in body:
+    for n in walk(body):
         if isinstance(n, (Residual, Sequential)):
-            yield from _sequences(n.body)
+            yield n.body
         elif isinstance(n, Parallel):
-            for branch in n.branches:
-                yield from _sequences(branch)
+            yield from n.branches
         elif isinstance(n, Bind):
-            stages = ((n.join,) if isinstance(n.join, Layer) else ()) + n.stages
-            yield from _sequences(stages)
+            yield ((n.join,) if isinstance(n.join, Layer) else ()) + n.stages
 
 
 def _end(node: Node, last: bool, classes: dict[str, ClassIR], bound: dict[str, Value]) -> _End | None:
