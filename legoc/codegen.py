@@ -13,8 +13,7 @@ from . import symbolic as sy
 from .infer import Analysis
 from .constraints import describe
 from .ir import Bind, ClassIR, Ctor, Layer, LayerRef, Method, Node, Parallel, Repeat, Residual, Sequential, Shape, Value, walk
-from .layout import attribute_names, is_sequential, registered, spec_name
-from .naming import class_name
+from .layout import attribute_names, class_names, is_sequential, registered, spec_name
 from .patterns import REDUCTIONS
 from .resources import read_text
 
@@ -50,7 +49,7 @@ def generate(analysis: Analysis, source_name: str) -> str:
     import black
     import jinja2
 
-    names = _class_names(analysis.classes)
+    names = class_names(analysis.classes)
     views = [_class_view(ir, names, analysis.defaults.get(ir.name) if ir.kind == "model" else None) for ir in analysis.classes]
     uses_torch = any("torch." in line for v in views for line in v.forward_lines)
     imports = (["import torch"] if uses_torch else []) + ["from torch import nn"]
@@ -75,20 +74,6 @@ def generate(analysis: Analysis, source_name: str) -> str:
         return black.format_str(text, mode=black.Mode(line_length=_LINE_LENGTH))
     except Exception as exc:  # black's errors have no common base class
         raise RuntimeError(f"legoc generated code that black cannot format ({exc}); this is a legoc bug.\n{text}") from exc
-
-
-def _class_names(classes: tuple[ClassIR, ...]) -> dict[str, str]:
-    names: dict[str, str] = {}
-    taken: set[str] = {"nn", "torch"}
-    # Models first: a model keeps its own name; a block yields on a clash.
-    for ir in sorted(classes, key=lambda c: c.kind != "model"):
-        base = class_name(ir.name)
-        name, n = base, 2
-        while name in taken:
-            name, n = f"{base}{n}", n + 1
-        taken.add(name)
-        names[ir.name] = name
-    return names
 
 
 class _Writer:

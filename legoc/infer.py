@@ -727,19 +727,20 @@ class _Analyzer(GraphAnalysis):
             raise error("LG404", item.span, "`repeat` takes a layer or a `< ... >` group of layers; define a block for anything else")
 
         def once(start: Flow):
-            ctors, n_params, checks, cur = [], sy.ZERO, [], start
+            ctors, outs, n_params, checks, cur = [], [], sy.ZERO, [], start
             for c in calls:
                 node, p, chk, cur = self.call(c, cur, scope)
                 if not isinstance(node, Layer) or node.apply != "call":
                     raise error("LG404", c.span, f"`repeat` cannot repeat `{c.name}`; write the repetitions out, or put them in a block")
                 ctors.append(node.ctor)
+                outs.append(node.out)
                 n_params = sy.add(n_params, p)
                 checks += chk
             ctor = ctors[0] if len(ctors) == 1 else Ctor("sequential", "nn.Sequential", tuple(ctors))
-            return ctor, n_params, checks, cur
+            return ctor, tuple(outs), n_params, checks, cur
 
-        ctor1, params1, checks1, flow1 = once(Flow.start(flow.shape))
-        ctor2, params2, checks2, flow2 = once(Flow.start(flow1.shape))
+        ctor1, outs1, params1, checks1, flow1 = once(Flow.start(flow.shape))
+        ctor2, outs2, params2, checks2, flow2 = once(Flow.start(flow1.shape))
         at_least = lambda n: sy.compare(">=", count, n)  # noqa: E731
         checks = [Check(at_least(0), stmt.count.span, ("the repeat count must not be negative, not ", count), code="LG401")]
         alike = ctor1 == ctor2 and flow1.shape == flow.shape
@@ -759,7 +760,7 @@ class _Analyzer(GraphAnalysis):
             n_params = sy.add(params1, sy.mul(sy.sub(count, 1), params2))
             checks += checks1 + [replace(c, cond=sy.either(sy.negate(at_least(2)), c.cond)) for c in checks2]
         hint = (calls[0].name if len(calls) == 1 else "layer") + "_blocks"
-        body.nodes.append(Repeat(hint, count, ctor1, None if alike else ctor2, flow1.shape, stmt.span))
+        body.nodes.append(Repeat(hint, count, ctor1, None if alike else ctor2, flow1.shape, stmt.span, outs=(outs1, outs2)))
         body.n_params = sy.add(body.n_params, n_params)
         body.checks += checks
         if alike:

@@ -128,7 +128,12 @@ class Parallel:
 @dataclass(frozen=True, slots=True)
 class Repeat:
     """`repeat N item`: `first` builds repetition one, `rest` the others
-    (`rest` is None when every repetition is built alike)."""
+    (`rest` is None when every repetition is built alike).
+
+    `outs` holds the shape after each layer of the first repetition and of
+    the others (the same when they are built alike): one shape per layer of
+    a repeated `< ... >` group, whose `first` is a "sequential" Ctor.
+    """
 
     hint: str
     count: Expr
@@ -137,6 +142,7 @@ class Repeat:
     out: Shape
     span: Span = field(compare=False)
     name: str | None = None
+    outs: tuple[tuple[Shape, ...], tuple[Shape, ...]] = ((), ())
 
 
 @dataclass(frozen=True, slots=True)

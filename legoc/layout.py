@@ -13,7 +13,23 @@ from __future__ import annotations
 from typing import Iterator
 
 from .ir import Bind, ClassIR, Layer, Node, Parallel, Repeat, Residual, Sequential
-from .naming import MODULE_ATTRS, py_ident
+from .naming import MODULE_ATTRS, class_name, py_ident
+
+
+def class_names(classes: tuple[ClassIR, ...]) -> dict[str, str]:
+    """The generated class of each definition, by DSL name: PascalCase
+    (`conv3x3_bn_act` -> `Conv3x3BnAct`), numbered on a clash. A model keeps
+    its own name; a block yields to it, and to `nn` and `torch`."""
+    names: dict[str, str] = {}
+    taken: set[str] = {"nn", "torch"}
+    for ir in sorted(classes, key=lambda c: c.kind != "model"):
+        base = class_name(ir.name)
+        name, n = base, 2
+        while name in taken:
+            name, n = f"{base}{n}", n + 1
+        taken.add(name)
+        names[ir.name] = name
+    return names
 
 
 def is_sequential(ir: ClassIR) -> bool:

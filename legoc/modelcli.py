@@ -1,0 +1,67 @@
+"""Command-line plumbing shared by `legoc summary` and `legoc graph`: read a
+spec, check it, choose its model and build it for the given input sizes."""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+
+from .instance import Instance, InstanceError, bind_inputs, instantiate, model_names
+
+_INPUT = re.compile(r"^(?:(?P<name>[A-Za-z_][A-Za-z0-9_]*)=)?(?P<sizes>\d+(?:,\d+)*)$")
+
+
+def input_shape(text: str) -> tuple[str | None, tuple[int, ...]]:
+    """`--input 3,224,224` or `--input image=3,224,224`: (name, sizes)."""
+    match = _INPUT.match(text.replace(" ", ""))
+    if match is None:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an input size: write C,H,W (no batch axis), or NAME=C,H,W")
+    return match["name"], tuple(int(s) for s in match["sizes"].split(","))
+
+
+def add_model_arguments(parser: argparse.ArgumentParser) -> None:
+    """FILE, --model and --input."""
+    parser.add_argument("file", metavar="FILE", help='the .lego spec; "-" reads standard input')
+    parser.add_argument("--model", metavar="NAME", help="the model to describe, when the spec has several")
+    parser.add_argument(
+        "--input",
+        metavar="[NAME=]SIZES",
+        type=input_shape,
+        action="append",
+        default=[],
+        help="the input's sizes without the batch axis, such as 3,224,224: binds the spec's symbolic sizes (H, W). "
+        "Give it once per input, in order, or as NAME=SIZES",
+    )
+
+
+def load_instance(args: argparse.Namespace, prog: str) -> Instance | int:
+    """The chosen model, unrolled; or an exit status after printing why not
+    (1: the spec has errors; 2: a usage error, such as a bad --input)."""
+    from .cli import _enabled, _load, _report
+    from .compiler import check_source
+    from .diagnostics import SpecError, render
+
+    loaded = _load(args.file)
+    if isinstance(loaded, int):
+        return loaded
+    name, text, sources = loaded
+    try:
+        analysis = check_source(text, name)
+    except SpecError as exc:
+        return _report(exc, sources)
+    for diag in _enabled(analysis.diagnostics, sources):
+        print(render(diag, sources), file=sys.stderr)
+    models = model_names(analysis)
+    if args.model is not None and args.model not in models or args.model is None and len(models) != 1:
+        which = f"has no model `{args.model}`" if args.model is not None else "has several models" if models else "has no model"
+        listed = f"; its models are {', '.join(models)}" if models else ""
+        print(f"{prog}: error: {name} {which}{listed}; choose one with --model", file=sys.stderr)
+        return 2
+    model = args.model or models[0]
+    ir = next(c for c in analysis.classes if c.name == model)
+    try:
+        return instantiate(analysis, model, bind_inputs(ir, args.input))
+    except InstanceError as exc:
+        print(f"{prog}: error: {exc}", file=sys.stderr)
+        return 2
