@@ -9,6 +9,9 @@
                             generates now, and exit 0
     legoc state-dict FILE [--model NAME] [--format text|json]
                             print the model's state_dict keys and shapes
+    legoc summary FILE [--input SIZES] [--batch N] [--depth N] [--format text|json]
+                            print the model's layers, shapes, parameters and
+                            mult-adds, and a memory estimate (legoc/summary.py)
     legoc check PATH... [--format text|json|github|sarif] [--strict] ...
                             lint specs for CI (legoc/check.py)
     legoc --version
@@ -75,6 +78,10 @@ def _main(argv: list[str]) -> int:
         from .check import main as check_main
 
         return check_main(argv[1:])
+    if argv[:1] == ["summary"]:
+        from .summary import main as summary_main
+
+        return summary_main(argv[1:])
     if argv[:1] == ["state-dict"]:
         return _state_dict(_state_dict_parser().parse_args(argv[1:]))
     parser = _parser()

@@ -133,9 +133,9 @@ _UNKNOWN = _Cost(None, None, None, None, None, None)
 def _leaf_cost(op: Op, instance: Instance, batch: int) -> _Cost:
     out = _ints(op.shape)
     ins = [_ints(instance.tensors[t].shape) for t in op.inputs]
-    if op.path is None:  # a tensor operation
+    if op.path is None:  # a tensor operation: no parameters
         if out is None or any(i is None for i in ins):
-            return _UNKNOWN
+            return _Cost(0, 0, None, None, None, None)
         n = batch * prod(out)
         if op.kind == "add":
             return _Cost(other_ops=n * (len(ins) - 1), activations=n)
@@ -232,3 +232,146 @@ def _ints(values) -> tuple[int, ...] | None:
             return None
         out.append(int(value))
     return tuple(out)
+
+
+# ------------------------------------------------------------------ output
+
+UNKNOWN = "?"
+
+
+def _number(n: int | None) -> str:
+    return UNKNOWN if n is None else f"{n:,}"
+
+
+def _shape_text(shape: tuple) -> str:
+    return "[" + ", ".join(str(v) if isinstance(v, int) else sy.to_text(v) for v in shape) + "]"
+
+
+def _readable(n: int) -> str:
+    for unit, scale in (("T", 1e12), ("G", 1e9), ("M", 1e6), ("k", 1e3)):
+        if n >= scale:
+            return f"{n / scale:.2f} {unit}"
+    return str(n)
+
+
+def to_text(summary: Summary, depth: int | None = 3) -> str:
+    """The summary as a table of the rows down to `depth` (None: all;
+    deeper rows are folded into their parents' figures), then the totals."""
+    rows = [r for r in summary.rows if depth is None or r.depth <= depth]
+    header = ("Layer (path)", "Kind", "Output shape", "Params", "Mult-adds", "Other ops*")
+    cells = [
+        ("  " * (r.depth - 1) + (r.path if r.path is not None else f"({r.kind})"), r.kind if r.path is not None else "",
+         _shape_text(r.shape), _number(r.params), _number(r.mult_adds), _number(r.other_ops))
+        for r in rows
+    ]
+    widths = [max([len(h)] + [len(c[i]) for c in cells]) for i, h in enumerate(header)]
+
+    def line(values) -> str:
+        left = [v.ljust(w) for v, w in zip(values[:3], widths)]
+        right = [v.rjust(w) for v, w in zip(values[3:], widths[3:])]
+        return "  ".join(left + right).rstrip()
+
+    rule = "-" * len(line(header))
+    inputs = ", ".join(f"{name} {_shape_text(shape)}" for name, shape in summary.inputs)
+    out = [f"{summary.class_name}: input {inputs} (batch {summary.batch}, float32)", rule, line(header), rule]
+    out += [line(c) for c in cells]
+    t = summary.totals
+    mb = lambda v: UNKNOWN if v is None else f"{v:,.2f}"  # noqa: E731
+    figures = [
+        ("Total params", _number(t.params), ""),
+        ("  trainable", _number(t.trainable), ""),
+        ("  non-trainable", _number(t.non_trainable), ""),
+        ("Buffers", _number(t.buffers), "running statistics, not parameters"),
+        ("Mult-adds", _number(t.mult_adds), f"{_readable(t.mult_adds)}, as torchinfo counts them" if t.mult_adds is not None else ""),
+        ("Other ops*", _number(t.other_ops), f"{_readable(t.other_ops)}, not counted by torchinfo" if t.other_ops is not None else ""),
+        ("Input size (MB)", mb(t.input_mb), ""),
+        ("Forward activations (MB)", mb(t.activations_mb), "every layer's output"),
+        ("Forward/backward pass size (MB)", mb(t.forward_backward_mb), "torchinfo's estimate"),
+        ("Params size (MB)", mb(t.params_mb), ""),
+        ("Estimated total size (MB)", mb(t.total_mb), "input + forward/backward + params"),
+    ]
+    label_width = max(len(f[0]) for f in figures) + 1
+    value_width = max(len(f[1]) for f in figures)
+    out.append(rule)
+    out += [f"{(label + ':').ljust(label_width)} {value.rjust(value_width)}{f'  ({note})' if note else ''}" for label, value, note in figures]
+    out.append(rule)
+    out.append("* Other ops: the work torchinfo does not count (pooling, normalisation, residual adds, a linear layer's")
+    out.append("  positions after the first...); see docs/summary.md.")
+    if depth is not None and any(r.depth > depth for r in summary.rows):
+        out.append(f"Rows deeper than --depth {depth} are folded into their parents.")
+    if any(v is None for v in (t.mult_adds, t.input_mb)):
+        out.append(f"{UNKNOWN}: depends on an input size the spec leaves symbolic; give it with --input.")
+    return "\n".join(out) + "\n"
+
+
+def to_json(summary: Summary, depth: int | None = None) -> dict:
+    """The summary as JSON-ready data; symbolic sizes are strings, unknown
+    figures null, memory in MB (10^6 bytes)."""
+    from dataclasses import asdict
+
+    def shape(values: tuple) -> list:
+        return [v if isinstance(v, int) else sy.to_text(v) for v in values]
+
+    return {
+        "model": summary.model,
+        "class": summary.class_name,
+        "batch": summary.batch,
+        "inputs": [{"name": name, "shape": shape(s)} for name, s in summary.inputs],
+        "depth": depth,
+        "rows": [
+            {
+                "path": r.path,
+                "kind": r.kind,
+                "depth": r.depth,
+                "output_shape": shape(r.shape),
+                "params": r.params,
+                "buffers": r.buffers,
+                "mult_adds": r.mult_adds,
+                "other_ops": r.other_ops,
+                "leaf": r.leaf,
+            }
+            for r in summary.rows
+            if depth is None or r.depth <= depth
+        ],
+        "totals": asdict(summary.totals),
+    }
+
+
+def main(argv: list[str]) -> int:
+    """`legoc summary FILE [--model NAME] [--input SIZES] [--batch N] [--depth N] [--format text|json]`."""
+    import argparse
+    import json
+
+    from .modelcli import add_model_arguments, load_instance
+
+    parser = argparse.ArgumentParser(
+        prog="legoc summary",
+        description="Print a model's layers with their output shapes, parameters and mult-adds (torchinfo's "
+        "definitions, without running it), then the totals and a memory estimate.",
+    )
+    add_model_arguments(parser)
+    parser.add_argument("--batch", type=_positive, default=1, metavar="N", help="the batch size (default 1)")
+    parser.add_argument("--depth", type=_depth, default=3, metavar="N", help="show rows down to this depth (default 3; 'all' for every row)")
+    parser.add_argument("--format", choices=("text", "json"), default="text", help="text (the default): a table; json: see docs/summary.md")
+    args = parser.parse_args(argv)
+    instance = load_instance(args, "legoc summary")
+    if isinstance(instance, int):
+        return instance
+    summary = summarize(instance, args.batch)
+    if args.format == "json":
+        print(json.dumps(to_json(summary, args.depth), indent=1))
+    else:
+        print(to_text(summary, args.depth), end="")
+    return 0
+
+
+def _positive(text: str) -> int:
+    import argparse
+
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a positive integer")
+    return int(text)
+
+
+def _depth(text: str) -> int | None:
+    return None if text == "all" else _positive(text)

@@ -5,6 +5,8 @@ same totals, and the same rows, as legoc's static summary."""
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 import torch
 import torchinfo
 
@@ -71,3 +73,67 @@ def test_rows_equal_torchinfo(name, batch):
         assert mine[3] == real[3], f"{mine[0]}: parameters"
         if real[5]:  # torchinfo counts mult-adds at the leaves only
             assert mine[4] == real[4], f"{mine[0]}: mult-adds"
+
+
+# ------------------------------------------------------------ random specs
+
+
+@st.composite
+def _specs(draw):
+    """A valid random model: convolutions, pools, residuals (add and cat, with
+    and without projections), parallel branches, repeated groups, upsampling,
+    then a head over channels or over positions."""
+    side = draw(st.sampled_from([8, 12, 16]))
+    lines = []
+    for _ in range(draw(st.integers(1, 6))):
+        c = draw(st.integers(1, 6))
+        kind = draw(st.sampled_from(["conv", "bn", "pool", "avgpool", "res", "rescat", "parallel", "repeat", "upsample", "block"]))
+        if kind == "conv":
+            stride = 2 if side >= 4 and draw(st.booleans()) else 1
+            text = f"conv {c} kernel_size={draw(st.sampled_from([1, 3]))} stride={stride} bias={draw(st.sampled_from(['true', 'false']))}"
+            side = (side - 1) // stride + 1
+        elif kind == "bn":
+            text = "bn"
+        elif kind in ("pool", "avgpool") and side >= 4:
+            text = f"{'maxpool' if kind == 'pool' else 'avgpool'} 2"
+            side //= 2
+        elif kind == "res":
+            text = f"res add < conv3x3_bn_act {c}; conv3x3_bn {c} > shortcut conv1x1_bn"
+        elif kind == "rescat":
+            text = f"res cat < conv {c} kernel_size=3; relu > shortcut conv {draw(st.integers(1, 4))} kernel_size=1"
+        elif kind == "parallel":
+            text = f"cat < conv {c} kernel_size=1 | conv {c} kernel_size=3; bn | identity >"
+        elif kind == "repeat":
+            text = f"repeat {draw(st.integers(1, 3))} < conv {c} kernel_size=3; bn; relu >"
+        elif kind == "upsample" and side <= 16:
+            text = f"upsample 2 mode=\"{draw(st.sampled_from(['nearest', 'bilinear']))}\""
+            side *= 2
+        else:
+            text = f"double {c}"
+        lines.append(text)
+    head = draw(st.sampled_from(["channels", "positions", "none"]))
+    if head == "channels":
+        lines += ["avgpool", "flatten", f"linear {draw(st.integers(1, 10))}"]
+    elif head == "positions":
+        lines += ['rearrange "c h w -> (h w) c"', "layernorm", f"linear {draw(st.integers(1, 10))}", "softmax"]
+    body = "".join(f"    {line}\n" for line in lines)
+    blocks = "block double(c):\n    conv3x3_bn_act c\n    conv3x3_bn_act c\n\n"
+    return blocks + f"model Net():\n    input [{draw(st.integers(1, 4))}, {draw(st.sampled_from([8, 12, 16]))}, H]\n{body}", side
+
+
+@settings(max_examples=40, deadline=None)
+@given(_specs(), st.integers(1, 3), st.sampled_from([8, 12, 16]))
+def test_random_specs_equal_torchinfo(case, batch, width):
+    spec, _ = case
+    compiled = compile_source(spec, "random.lego")
+    (ir,) = [c for c in compiled.analysis.classes if c.kind == "model"]
+    shape = tuple(width if sy.value_of(e) is None else sy.value_of(e) for e in ir.input)
+    instance = instantiate(compiled.analysis, "Net", bind_inputs(ir, [(None, shape)]))
+    summary = summarize(instance, batch)
+    module = load_module(compiled.code).Net()
+    stats = torchinfo.summary(module, input_data=[torch.randn(batch, *shape)], depth=100, verbose=0, mode="eval")
+    assert (summary.totals.params, summary.totals.mult_adds) == (stats.total_params, stats.total_mult_adds)
+    assert summary.totals.forward_backward_mb == pytest.approx(stats.total_output_bytes / 1e6)
+    paths = {id(m): path for path, m in module.named_modules()}
+    theirs = [(paths[id(i.module)], i.class_name, i.output_size, i.num_params) for i in stats.summary_list if i.depth > 0]
+    assert [(r.path, r.kind, list(r.shape), r.params) for r in summary.rows if r.path is not None] == theirs

@@ -1,0 +1,151 @@
+"""`legoc summary` as a user runs it: the table, --input, --batch, --depth,
+JSON, errors, and no torch. (tests/test_summary_torchinfo.py checks the
+figures against torchinfo.)"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from conftest import EXAMPLES, ROOT
+
+LEGOC = [sys.executable, "-m", "legoc"]
+
+
+def run(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([*LEGOC, *args], input=stdin, capture_output=True, text=True, cwd=tempfile.gettempdir())
+
+
+def summary_json(*args: str) -> dict:
+    result = run("summary", *args, "--format", "json")
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def test_summary_imports_no_torch():
+    code = (
+        "import sys\n"
+        "from legoc.cli import main\n"
+        f"status = main(['summary', {str(EXAMPLES / 'resnet50.lego')!r}, '--depth', 'all'])\n"
+        "print(status, sorted(m for m in sys.modules if m.split('.')[0] in ('torch', 'black', 'jinja2')))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tempfile.gettempdir())
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[-1] == "0 []"
+
+
+def test_resnet50_table_and_totals():
+    out = run("summary", str(EXAMPLES / "resnet50.lego")).stdout
+    assert out.startswith("ResNet50: input x [1, 3, 224, 224] (batch 1, float32)\n")
+    assert re.search(r"^conv1 +Conv2d +\[1, 64, 112, 112\] +9,408 +118,013,952 +0$", out, re.M)
+    assert re.search(r"^  layer1\.0 +Bottleneck +\[1, 256, 56, 56\] +75,008 ", out, re.M)
+    assert re.search(r"^    layer1\.0\.conv1 +Conv2d ", out, re.M)  # depth 3 by default
+    assert not re.search(r"layer1\.0\.downsample\.0", out)  # depth 4 is folded
+    assert re.search(r"^Total params: +25,557,032$", out, re.M)
+    assert re.search(r"^Mult-adds: +4,089,238,376 +\(4\.09 G, as torchinfo counts them\)$", out, re.M)
+    assert re.search(r"^Params size \(MB\): +102\.23$", out, re.M)
+
+
+def test_rows_of_a_module_add_up_to_the_totals():
+    doc = summary_json(str(EXAMPLES / "resnet18.lego"), "--depth", "all")
+    top = [r for r in doc["rows"] if r["depth"] == 1]
+    for field in ("params", "mult_adds", "other_ops"):
+        assert sum(r[field] for r in top) == doc["totals"][field]
+    leaves = [r for r in doc["rows"] if r["leaf"]]
+    assert sum(r["params"] for r in leaves) == doc["totals"]["params"] == 11_689_512
+
+
+def test_depth_chooses_the_rows():
+    one = summary_json(str(EXAMPLES / "resnet18.lego"), "--depth", "1")
+    assert [r["path"] for r in one["rows"]] == ["conv1", "bn1", "relu", "maxpool", "layer1", "layer2", "layer3", "layer4", "avgpool", "flatten", "fc"]
+    everything = summary_json(str(EXAMPLES / "resnet18.lego"), "--depth", "all")
+    assert max(r["depth"] for r in everything["rows"]) == 4
+    assert one["totals"] == everything["totals"]
+
+
+def test_batch_scales_compute_and_activations_not_parameters():
+    one = summary_json(str(EXAMPLES / "resnet18.lego"))["totals"]
+    eight = summary_json(str(EXAMPLES / "resnet18.lego"), "--batch", "8")["totals"]
+    assert eight["params"] == one["params"]
+    assert eight["mult_adds"] == 8 * one["mult_adds"]
+    assert eight["other_ops"] == 8 * one["other_ops"]
+    assert eight["forward_backward_mb"] == pytest.approx(8 * one["forward_backward_mb"])
+
+
+def test_symbolic_input_gives_symbolic_shapes_and_unknown_compute():
+    doc = summary_json(str(EXAMPLES / "unet.lego"))
+    assert doc["inputs"] == [{"name": "x", "shape": [1, 3, "H", "W"]}]
+    first = doc["rows"][0]
+    assert first["path"] == "double_conv" and first["output_shape"] == [1, 64, "H", "W"]
+    assert first["params"] == 38_848 and first["mult_adds"] is None
+    assert doc["totals"]["params"] == 31_037_698 and doc["totals"]["mult_adds"] is None
+    text = run("summary", str(EXAMPLES / "unet.lego")).stdout
+    assert "give it with --input" in text
+
+
+def test_input_binds_the_symbolic_sizes():
+    doc = summary_json(str(EXAMPLES / "unet.lego"), "--input", "3,256,256")
+    assert doc["inputs"] == [{"name": "x", "shape": [1, 3, 256, 256]}]
+    assert doc["rows"][-1]["output_shape"] == [1, 2, 256, 256]
+    assert doc["totals"]["mult_adds"] > 0
+
+
+@pytest.mark.parametrize(
+    "given, message",
+    [
+        ("3,250,256", "multiple of 16"),
+        ("4,256,256", "axis 1 must be 3, not 4"),
+        ("3,256", "3 sizes, no batch axis"),
+        ("3,0,256", "not positive"),
+        ("y=3,256,256", "no input `y`"),
+        ("three", "is not an input size"),
+    ],
+)
+def test_a_bad_input_is_a_usage_error(given, message):
+    result = run("summary", str(EXAMPLES / "unet.lego"), "--input", given)
+    assert result.returncode == 2
+    assert message in result.stderr and "Traceback" not in result.stderr
+    assert result.stdout == ""
+
+
+def test_named_inputs():
+    doc = summary_json(str(EXAMPLES / "multitask.lego"), "--input", "image=3,64,64")
+    assert doc["inputs"] == [{"name": "image", "shape": [1, 3, 64, 64]}]
+    result = run("summary", str(EXAMPLES / "multitask.lego"), "--input", "3,64,64", "--input", "3,64,64")
+    assert result.returncode == 2 and "1 input(s)" in result.stderr
+
+
+def test_token_ids_are_int64_in_the_input_size():
+    doc = summary_json(str(EXAMPLES / "rnn_lm.lego"), "--input", "35", "--batch", "20")
+    assert doc["totals"]["input_mb"] == pytest.approx(20 * 35 * 8 / 1e6)
+
+
+def test_a_spec_with_errors_is_reported_like_legoc_file(tmp_path):
+    spec = tmp_path / "bad.lego"
+    spec.write_text("model M():\n    input [3, 2, 2]\n    conv 8 kernel_size=3 padding=0\n")
+    result = run("summary", str(spec))
+    assert result.returncode == 1
+    assert re.search(r"bad\.lego:3:\d+: error: ", result.stderr)
+    assert result.stdout == ""
+
+
+def test_several_models_need_a_choice(tmp_path):
+    spec = tmp_path / "two.lego"
+    spec.write_text("model A():\n    input [3]\n    linear 2\n\nmodel B():\n    input [3]\n    linear 4\n")
+    result = run("summary", str(spec))
+    assert result.returncode == 2 and "--model" in result.stderr
+    assert summary_json(str(spec), "--model", "B")["totals"]["params"] == 16
+
+
+def test_readme_shows_the_real_resnet50_summary():
+    """The README's ResNet-50 table is what the command prints now."""
+    readme = (ROOT / "README.md").read_text()
+    block = re.search(r"```console\n\$ legoc summary examples/resnet50.lego --depth 1\n(.*?)```", readme, re.S)
+    assert block is not None
+    assert block.group(1) == run("summary", str(EXAMPLES / "resnet50.lego"), "--depth", "1").stdout
