@@ -9,6 +9,9 @@
                             generates now, and exit 0
     legoc state-dict FILE [--model NAME] [--format text|json]
                             print the model's state_dict keys and shapes
+    legoc graph FILE [--format mermaid|dot] [--depth N] [-o OUT]
+                            draw the model as a Mermaid or Graphviz diagram
+                            (legoc/diagram.py; .svg/.png/.pdf OUT runs `dot`)
     legoc summary FILE [--input SIZES] [--batch N] [--depth N] [--format text|json]
                             print the model's layers, shapes, parameters and
                             mult-adds, and a memory estimate (legoc/summary.py)
@@ -17,7 +20,7 @@
     legoc --version
 
 A subcommand's name comes first; a spec file with such a name is given as
-`./check` or `./state-dict`.
+`./check`, `./state-dict`, `./summary` or `./graph`.
 
 Exit status: 0 on success, 1 when the spec has errors (or, with --check, OUT
 is stale), 2 on a usage error.
@@ -78,6 +81,10 @@ def _main(argv: list[str]) -> int:
         from .check import main as check_main
 
         return check_main(argv[1:])
+    if argv[:1] == ["graph"]:
+        from .diagram import main as graph_main
+
+        return graph_main(argv[1:])
     if argv[:1] == ["summary"]:
         from .summary import main as summary_main
 
@@ -126,6 +133,7 @@ def _main(argv: list[str]) -> int:
 
 def _state_dict(args: argparse.Namespace) -> int:
     from .compiler import check_source
+    from .modelcli import choose_model
     from .statedict import state_dict_layout
 
     loaded = _load(args.file)
@@ -138,13 +146,9 @@ def _state_dict(args: argparse.Namespace) -> int:
         return _report(exc, sources)
     for diag in _enabled(analysis.diagnostics, sources):
         print(render(diag, sources), file=sys.stderr)
-    models = [ir.name for ir in analysis.classes if ir.kind == "model"]
-    if args.model is not None and args.model not in models or args.model is None and len(models) != 1:
-        which = f"has no model `{args.model}`" if args.model is not None else "has several models" if models else "has no model"
-        listed = f"; its models are {', '.join(models)}" if models else ""
-        print(f"legoc state-dict: error: {name} {which}{listed}; choose one with --model", file=sys.stderr)
+    model = choose_model(analysis, args.model, name, "legoc state-dict")
+    if model is None:
         return 2
-    model = args.model or models[0]
     entries = state_dict_layout(analysis, model)
     if args.format == "json":
         doc = {

@@ -20,6 +20,18 @@ def input_shape(text: str) -> tuple[str | None, tuple[int, ...]]:
     return match["name"], tuple(int(s) for s in match["sizes"].split(","))
 
 
+def positive(text: str) -> int:
+    """An argparse type: a whole number of at least 1."""
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of at least 1")
+    return int(text)
+
+
+def depth(text: str) -> int | None:
+    """An argparse type for --depth: a whole number of at least 1, or `all` (None)."""
+    return None if text == "all" else positive(text)
+
+
 def add_model_arguments(parser: argparse.ArgumentParser) -> None:
     """FILE, --model and --input."""
     parser.add_argument("file", metavar="FILE", help='the .lego spec; "-" reads standard input')
@@ -33,6 +45,18 @@ def add_model_arguments(parser: argparse.ArgumentParser) -> None:
         help="the input's sizes without the batch axis, such as 3,224,224: binds the spec's symbolic sizes (H, W). "
         "Give it once per input, in order, or as NAME=SIZES",
     )
+
+
+def choose_model(analysis, requested: str | None, name: str, prog: str) -> str | None:
+    """The model `--model` names, or the spec's only model; None after
+    printing why there is no such choice."""
+    models = model_names(analysis)
+    if requested is not None and requested in models or requested is None and len(models) == 1:
+        return requested or models[0]
+    which = f"has no model `{requested}`" if requested is not None else "has several models" if models else "has no model"
+    listed = f"; its models are {', '.join(models)}" if models else ""
+    print(f"{prog}: error: {name} {which}{listed}; choose one with --model", file=sys.stderr)
+    return None
 
 
 def load_instance(args: argparse.Namespace, prog: str) -> Instance | int:
@@ -52,13 +76,9 @@ def load_instance(args: argparse.Namespace, prog: str) -> Instance | int:
         return _report(exc, sources)
     for diag in _enabled(analysis.diagnostics, sources):
         print(render(diag, sources), file=sys.stderr)
-    models = model_names(analysis)
-    if args.model is not None and args.model not in models or args.model is None and len(models) != 1:
-        which = f"has no model `{args.model}`" if args.model is not None else "has several models" if models else "has no model"
-        listed = f"; its models are {', '.join(models)}" if models else ""
-        print(f"{prog}: error: {name} {which}{listed}; choose one with --model", file=sys.stderr)
+    model = choose_model(analysis, args.model, name, prog)
+    if model is None:
         return 2
-    model = args.model or models[0]
     ir = next(c for c in analysis.classes if c.name == model)
     try:
         return instantiate(analysis, model, bind_inputs(ir, args.input))

@@ -342,7 +342,7 @@ def main(argv: list[str]) -> int:
     import argparse
     import json
 
-    from .modelcli import add_model_arguments, load_instance
+    from .modelcli import add_model_arguments, depth, load_instance, positive
 
     parser = argparse.ArgumentParser(
         prog="legoc summary",
@@ -350,8 +350,8 @@ def main(argv: list[str]) -> int:
         "definitions, without running it), then the totals and a memory estimate.",
     )
     add_model_arguments(parser)
-    parser.add_argument("--batch", type=_positive, default=1, metavar="N", help="the batch size (default 1)")
-    parser.add_argument("--depth", type=_depth, default=3, metavar="N", help="show rows down to this depth (default 3; 'all' for every row)")
+    parser.add_argument("--batch", type=positive, default=1, metavar="N", help="the batch size (default 1)")
+    parser.add_argument("--depth", type=depth, default=3, metavar="N", help="show rows down to this depth (default 3; 'all' for every row)")
     parser.add_argument("--format", choices=("text", "json"), default="text", help="text (the default): a table; json: see docs/summary.md")
     args = parser.parse_args(argv)
     instance = load_instance(args, "legoc summary")
@@ -364,14 +364,3 @@ def main(argv: list[str]) -> int:
         print(to_text(summary, args.depth), end="")
     return 0
 
-
-def _positive(text: str) -> int:
-    import argparse
-
-    if not text.isdigit() or int(text) < 1:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a positive integer")
-    return int(text)
-
-
-def _depth(text: str) -> int | None:
-    return None if text == "all" else _positive(text)
