@@ -132,23 +132,13 @@ def _main(argv: list[str]) -> int:
 
 
 def _state_dict(args: argparse.Namespace) -> int:
-    from .compiler import check_source
-    from .modelcli import choose_model
+    from .modelcli import load_model
     from .statedict import state_dict_layout
 
-    loaded = _load(args.file)
+    loaded = load_model(args.file, args.model, "legoc state-dict")
     if isinstance(loaded, int):
         return loaded
-    name, text, sources = loaded
-    try:
-        analysis = check_source(text, name)
-    except SpecError as exc:
-        return _report(exc, sources)
-    for diag in _enabled(analysis.diagnostics, sources):
-        print(render(diag, sources), file=sys.stderr)
-    model = choose_model(analysis, args.model, name, "legoc state-dict")
-    if model is None:
-        return 2
+    analysis, model = loaded
     entries = state_dict_layout(analysis, model)
     if args.format == "json":
         doc = {

@@ -7,6 +7,7 @@ import argparse
 import re
 import sys
 
+from .infer import Analysis
 from .instance import Instance, InstanceError, bind_inputs, instantiate, model_names
 
 _INPUT = re.compile(r"^(?:(?P<name>[A-Za-z_][A-Za-z0-9_]*)=)?(?P<sizes>\d+(?:,\d+)*)$")
@@ -59,14 +60,16 @@ def choose_model(analysis, requested: str | None, name: str, prog: str) -> str |
     return None
 
 
-def load_instance(args: argparse.Namespace, prog: str) -> Instance | int:
-    """The chosen model, unrolled; or an exit status after printing why not
-    (1: the spec has errors; 2: a usage error, such as a bad --input)."""
+def load_model(file: str, requested: str | None, prog: str) -> tuple[Analysis, str] | int:
+    """Read and check a spec ("-": standard input), printing its warnings,
+    and choose its model: (analysis, model name), or an exit status after
+    printing why not (1: the spec has errors; 2: it cannot be read, or has
+    no such model)."""
     from .cli import _enabled, _load, _report
     from .compiler import check_source
     from .diagnostics import SpecError, render
 
-    loaded = _load(args.file)
+    loaded = _load(file)
     if isinstance(loaded, int):
         return loaded
     name, text, sources = loaded
@@ -76,9 +79,17 @@ def load_instance(args: argparse.Namespace, prog: str) -> Instance | int:
         return _report(exc, sources)
     for diag in _enabled(analysis.diagnostics, sources):
         print(render(diag, sources), file=sys.stderr)
-    model = choose_model(analysis, args.model, name, prog)
-    if model is None:
-        return 2
+    model = choose_model(analysis, requested, name, prog)
+    return 2 if model is None else (analysis, model)
+
+
+def load_instance(args: argparse.Namespace, prog: str) -> Instance | int:
+    """The chosen model, unrolled; or an exit status after printing why not
+    (1: the spec has errors; 2: a usage error, such as a bad --input)."""
+    loaded = load_model(args.file, args.model, prog)
+    if isinstance(loaded, int):
+        return loaded
+    analysis, model = loaded
     ir = next(c for c in analysis.classes if c.name == model)
     try:
         return instantiate(analysis, model, bind_inputs(ir, args.input))
