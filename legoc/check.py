@@ -36,8 +36,8 @@ def check_text(text: str, name: str, config: Config | None = None) -> list[Diagn
         config: the lint settings (None: the defaults).
     """
     config = config or Config()
-    program, found, broken = parse_recovering(text, name)
-    _, diags = analyze_program(program, broken)
+    program, found, broken = parse_recovering(text, name, config.limits)
+    _, diags = analyze_program(program, broken, config.limits)
     diags = found + diags
     sources = {name: SourceFile(name, text)}
     unique: dict[tuple, Diagnostic] = {}

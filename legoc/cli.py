@@ -23,7 +23,8 @@ A subcommand's name comes first; a spec file with such a name is given as
 `./check`, `./state-dict`, `./summary` or `./graph`.
 
 Exit status: 0 on success, 1 when the spec has errors (or, with --check, OUT
-is stale), 2 on a usage error.
+is stale), 2 on a usage error, 3 on an internal error (a bug in legoc, reported
+in one line; LEGOC_DEBUG=1 shows the traceback).
 Diagnostics go to stderr as `FILE:LINE:COL: error: message`. OUT is written
 atomically and only on success: an error never creates, truncates or
 changes it.
@@ -74,6 +75,16 @@ def main(argv: list[str] | None = None) -> int:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return 1
+    except Exception as exc:  # a bug in legoc: say so in one line, not a traceback
+        if os.environ.get("LEGOC_DEBUG"):
+            raise
+        print(
+            f"legoc: internal error: {type(exc).__name__}: {exc}\n"
+            "This is a bug in legoc, not in your spec. Please report it with the spec; "
+            "LEGOC_DEBUG=1 shows the traceback.",
+            file=sys.stderr,
+        )
+        return 3
 
 
 def _main(argv: list[str]) -> int:
@@ -101,11 +112,12 @@ def _main(argv: list[str]) -> int:
     if isinstance(loaded, int):
         return loaded
     name, text, sources = loaded
+    config = _config()
     try:
-        result = compile_source(text, name)
+        result = compile_source(text, name, config.limits)
     except SpecError as exc:
         return _report(exc, sources)
-    for diag in _enabled(result.warnings, sources):
+    for diag in _enabled(result.warnings, sources, config):
         print(render(diag, sources), file=sys.stderr)
     if args.check or args.diff:
         try:
@@ -158,18 +170,26 @@ def _state_dict(args: argparse.Namespace) -> int:
     return 0
 
 
-def _enabled(warnings, sources: dict[str, SourceFile]) -> list:
-    """The warnings that the lint settings (`[tool.legoc]` in the nearest
-    pyproject.toml, and `# legoc: ignore[...]` comments) let through."""
+def _config():
+    """The settings under `[tool.legoc]` in the nearest pyproject.toml: lint
+    rules and resource limits (the defaults, with a warning, when that table
+    is not valid)."""
     from pathlib import Path
 
-    from .config import Config, ConfigError, find_pyproject, keep, load
+    from .config import Config, ConfigError, find_pyproject, load
 
     try:
-        config = load(find_pyproject(Path.cwd()))
+        return load(find_pyproject(Path.cwd()))
     except ConfigError as exc:
-        print(f"legoc: warning: {exc}; using the default lint settings", file=sys.stderr)
-        config = Config()
+        print(f"legoc: warning: {exc}; using the default settings", file=sys.stderr)
+        return Config()
+
+
+def _enabled(warnings, sources: dict[str, SourceFile], config) -> list:
+    """The warnings that the lint settings (`config`, and `# legoc: ignore[...]`
+    comments) let through."""
+    from .config import keep
+
     return [d for d in warnings if keep(d, config, sources)]
 
 
@@ -188,12 +208,12 @@ def _load(file: str) -> tuple[str, str, dict[str, SourceFile]] | int:
 
     name = "<stdin>" if file == "-" else file
     try:
-        text = sys.stdin.read() if file == "-" else _read(file)
+        text = _read_stdin() if file == "-" else _read(file)
     except OSError as exc:
         print(f"legoc: error: cannot read {file}: {exc.strerror}", file=sys.stderr)
         return 2
     except UnicodeDecodeError as exc:
-        print(f"legoc: error: {file} is not UTF-8 text (byte {exc.start})", file=sys.stderr)
+        print(f"legoc: error: {name} is not UTF-8 text (byte {exc.start})", file=sys.stderr)
         return 1
     return name, text, {PRELUDE_NAME: prelude_source(), name: SourceFile(name, text)}
 
@@ -208,6 +228,16 @@ def _report(exc: SpecError, sources: dict[str, SourceFile]) -> int:
 def _read(path: str) -> str:
     with open(path, encoding="utf-8") as f:
         return f.read()
+
+
+def _read_stdin() -> str:
+    """Standard input as UTF-8, decoded strictly (under a C or C.UTF-8
+    locale Python's `sys.stdin` lets invalid bytes through as surrogates),
+    with line ends translated as `open` translates them."""
+    buffer = getattr(sys.stdin, "buffer", None)
+    if buffer is None:  # a text stream that a caller put in place
+        return sys.stdin.read()
+    return buffer.read().decode("utf-8").replace("\r\n", "\n").replace("\r", "\n")
 
 
 def _stale(out_path: str, name: str, new_text: str) -> tuple[str, str] | None:

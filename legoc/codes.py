@@ -1,5 +1,6 @@
 """Every diagnostic legoc emits has a stable code: LG1xx syntax, LG2xx names,
-LG3xx shapes, LG4xx arguments and definitions, LG5xx lint rules.
+LG3xx shapes, LG4xx arguments and definitions, LG5xx lint rules, LG6xx
+resource limits.
 
 A code, once given a meaning, keeps it: tools and `# legoc: ignore[...]`
 comments refer to codes. docs/diagnostics.md lists them; tests check the
@@ -52,6 +53,13 @@ CODES: dict[str, str] = {
     "LG508": "stride does not divide the size",
     "LG509": "channels not a multiple of 8",
     "LG510": "block never used",
+    # Resource limits (limits.py)
+    "LG601": "file too large",
+    "LG602": "nested too deeply",
+    "LG603": "block calls nested too deeply",
+    "LG604": "too many layers",
+    "LG605": "repeat count too large",
+    "LG606": "size too large",
 }
 
 LINT_RULES = tuple(code for code in CODES if code.startswith("LG5"))

@@ -14,6 +14,7 @@ from functools import lru_cache
 from . import syntax
 from .diagnostics import Diagnostic, SourceFile, SpecError
 from .infer import Analysis, analyze
+from .limits import DEFAULT, Limits
 from .lint import layer_order, unused_parameters
 from .parser import parse
 from .resources import read_text
@@ -33,12 +34,13 @@ def prelude() -> syntax.Program:
     return parse(prelude_source().text, PRELUDE_NAME)
 
 
-def check_source(text: str, name: str) -> Analysis:
+def check_source(text: str, name: str, limits: Limits = DEFAULT) -> Analysis:
     """Parse and shape-check one spec.
 
     Args:
         text: the .lego source.
         name: the file name diagnostics report.
+        limits: the resource limits (limits.py).
 
     Returns:
         The analysis: classes to generate, each model's figures with its
@@ -48,13 +50,15 @@ def check_source(text: str, name: str) -> Analysis:
         SpecError: the spec has errors; `.diagnostics` lists them, and the
             warnings found before analysis stopped.
     """
-    analysis, diagnostics = analyze_program(parse(text, name))
+    analysis, diagnostics = analyze_program(parse(text, name, limits), limits=limits)
     if analysis is None:
         raise SpecError(diagnostics)
     return analysis
 
 
-def analyze_program(program: syntax.Program, broken: frozenset[str] = frozenset()) -> tuple[Analysis | None, tuple[Diagnostic, ...]]:
+def analyze_program(
+    program: syntax.Program, broken: frozenset[str] = frozenset(), limits: Limits = DEFAULT
+) -> tuple[Analysis | None, tuple[Diagnostic, ...]]:
     """Shape inference and the lint rules over a parsed program.
 
     `broken` names definitions with syntax errors (see
@@ -63,7 +67,7 @@ def analyze_program(program: syntax.Program, broken: frozenset[str] = frozenset(
     then warnings.
     """
     try:
-        analysis = analyze(program, prelude(), broken)
+        analysis = analyze(program, prelude(), broken, limits)
     except SpecError as exc:
         found = exc.diagnostics + tuple(layer_order(exc.classes, PRELUDE_NAME))
         return None, found + tuple(unused_parameters(program, exc.diagnostics, broken))
@@ -83,7 +87,7 @@ class Compiled:
         return self.analysis.diagnostics
 
 
-def compile_source(text: str, name: str) -> Compiled:
+def compile_source(text: str, name: str, limits: Limits = DEFAULT) -> Compiled:
     """Compile one spec to the text of a standalone PyTorch module.
 
     The same text and name always give the same bytes.
@@ -93,5 +97,5 @@ def compile_source(text: str, name: str) -> Compiled:
     """
     from .codegen import generate
 
-    analysis = check_source(text, name)
+    analysis = check_source(text, name, limits)
     return Compiled(generate(analysis, name.replace("\\", "/").rsplit("/", 1)[-1]), analysis)

@@ -7,6 +7,8 @@
     strict = true               # warnings fail `legoc check` too
     [tool.legoc.per-file-ignores]
     "legacy/*.lego" = ["LG501"]
+    [tool.legoc.limits]         # resource limits (limits.py)
+    max-nesting = 200
 
 Only warnings (lint rules) can be switched off; errors always stand.
 """
@@ -22,6 +24,7 @@ from pathlib import Path
 
 from .codes import CODES, OPT_IN
 from .diagnostics import Diagnostic, SourceFile
+from .limits import DEFAULT, SETTINGS, Limits
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -44,6 +47,7 @@ class Config:
     ignore: tuple[str, ...] = ()
     per_file_ignores: tuple[tuple[str, tuple[str, ...]], ...] = ()
     strict: bool = False
+    limits: Limits = DEFAULT
     root: Path = field(default_factory=Path.cwd)
     source: Path | None = None
 
@@ -115,7 +119,7 @@ def load(path: Path | None) -> Config:
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise ConfigError(f"{path}: {exc}") from None
     table = data.get("tool", {}).get("legoc", {})
-    known = {"select", "ignore", "per-file-ignores", "strict"}
+    known = {"select", "ignore", "per-file-ignores", "strict", "limits"}
     for key in table:
         if key not in known:
             raise ConfigError(f"{path}: [tool.legoc] has no setting `{key}`; the settings are {', '.join(sorted(known))}")
@@ -131,9 +135,23 @@ def load(path: Path | None) -> Config:
         ignore=_codes(table.get("ignore", []), path, "ignore"),
         per_file_ignores=tuple((pattern, _codes(codes, path, f"per-file-ignores {pattern!r}")) for pattern, codes in per_file.items()),
         strict=strict,
+        limits=_limits(table.get("limits", {}), path),
         root=path.parent,
         source=path,
     )
+
+
+def _limits(table, path: Path) -> Limits:
+    if not isinstance(table, dict):
+        raise ConfigError(f"{path}: [tool.legoc.limits] must be a table of limits")
+    values = {}
+    for key, value in table.items():
+        if key not in SETTINGS:
+            raise ConfigError(f"{path}: [tool.legoc.limits] has no limit `{key}`; the limits are {', '.join(SETTINGS)}")
+        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+            raise ConfigError(f"{path}: [tool.legoc.limits] {key} must be a whole number of at least 1")
+        values[SETTINGS[key]] = value
+    return Limits(**values)
 
 
 def _codes(value, path: Path, where: str) -> tuple[str, ...]:

@@ -13,6 +13,7 @@ note for each call site, until a caller's values decide it.
 from __future__ import annotations
 
 import difflib
+import math
 from dataclasses import dataclass, replace
 
 from . import symbolic as sy
@@ -21,6 +22,7 @@ from .diagnostics import Diagnostic, Note, Span, SpecError, error
 from .constraints import dim_rules
 from .flow import Body, Failed, Flow, Scope, and_, merge_shapes, shapes_equal
 from .graph import GraphAnalysis
+from .limits import DEFAULT, INT64_MAX, Limits
 from .ir import Bind, Check, ClassIR, Ctor, Layer, LayerRef, Method, Node, ParamIR, Parallel, Port, Repeat, Residual, Sequential, Shape, Value, walk
 from .patterns import REDUCTIONS, compile_pattern
 from .naming import attribute_problem, py_ident
@@ -53,22 +55,24 @@ class Analysis:
     diagnostics: tuple[Diagnostic, ...]
 
 
-def analyze(program: s.Program, prelude: s.Program, broken: frozenset[str] = frozenset()) -> Analysis:
+def analyze(program: s.Program, prelude: s.Program, broken: frozenset[str] = frozenset(), limits: Limits = DEFAULT) -> Analysis:
     """Infer shapes for every model in `program`, with `prelude`'s blocks
     available (the program's own definitions shadow them).
 
     `broken` names definitions with syntax errors (parser.parse_recovering):
     they are not analysed, and calls of them are not errors of their own.
+    `limits` bounds block-call depth, repeat counts and sizes (limits.py).
 
     Raises:
         SpecError: with every error found.
     """
-    return _Analyzer(program, prelude, broken).run()
+    return _Analyzer(program, prelude, broken, limits).run()
 
 
 class _Analyzer(GraphAnalysis):
-    def __init__(self, program: s.Program, prelude: s.Program, broken: frozenset[str] = frozenset()):
+    def __init__(self, program: s.Program, prelude: s.Program, broken: frozenset[str] = frozenset(), limits: Limits = DEFAULT):
         self.broken = broken
+        self.limits = limits
         self.defs: dict[str, s.Definition] = {d.name: d for d in prelude.definitions}
         self.prelude_file = prelude.file
         self.user: list[s.Definition] = []
@@ -168,6 +172,11 @@ class _Analyzer(GraphAnalysis):
     def block(self, name: str, ranks: tuple[int, ...], span: Span) -> ClassIR:
         """Analyse block `name` for inputs of the given ranks (memoised)."""
         d = self.defs[name]
+        if len(self.active) >= self.limits.max_call_depth:
+            raise error(
+                "LG603", span, f"block calls are nested more than {self.limits.max_call_depth} deep here",
+                hint="raise `max-call-depth` under [tool.legoc.limits]",
+            )
         if name in self.active:
             through = self.active[self.active.index(name) + 1 :]
             how = f" through {', '.join(f'`{n}`' for n in through)}" if through else ""
@@ -375,6 +384,7 @@ class _Analyzer(GraphAnalysis):
             self._report(error("LG404", d.span, f"model parameters need defaults: {', '.join(missing)}"))
             return ir
         checks = self._settle([_subst_check(c, mapping) for c in ir.checks])
+        self._check_sizes(ir, mapping)
         ports = lambda ps: tuple(replace(p, shape=tuple(sy.substitute(x, mapping) for x in p.shape)) for p in ps)  # noqa: E731
         return replace(
             ir,
@@ -383,6 +393,26 @@ class _Analyzer(GraphAnalysis):
             n_params=sy.substitute(ir.n_params, mapping),
             checks=tuple(checks),
         )
+
+    def _check_sizes(self, ir: ClassIR, mapping: dict[str, Expr]) -> None:
+        """Report sizes in a model (with its defaults) over `limits.max_size`,
+        tensors with more elements than torch can count (int64), and a
+        parameter count past int64 (LG606)."""
+        def too_large(what: str, value: int, limit: int, span: Span) -> None:
+            self._report(error("LG606", span, f"{what} is {value:,}, over the limit of {limit:,}", hint="raise `max-size` under [tool.legoc.limits]"))
+
+        shapes = [(p.shape, ir.span) for p in ir.inputs] + [(n.out, n.span) for n in walk(ir.body)]
+        for shape, span in shapes:
+            sizes = [sy.value_of(sy.substitute(e, mapping)) for e in shape]
+            for v in sizes:
+                if isinstance(v, int) and v > self.limits.max_size:
+                    return too_large("a size here", v, self.limits.max_size, span)
+            known = [v for v in sizes if isinstance(v, int)]
+            if math.prod(known) > INT64_MAX:
+                return too_large("the tensor's element count", math.prod(known), INT64_MAX, span)
+        n_params = sy.value_of(sy.substitute(ir.n_params, mapping))
+        if isinstance(n_params, int) and n_params > INT64_MAX:
+            too_large("the parameter count", n_params, INT64_MAX, ir.span)
 
     def _settle(self, checks: list[Check]) -> list[Check]:
         """Report checks that fail outright (errors, and lint warnings once
@@ -721,6 +751,11 @@ class _Analyzer(GraphAnalysis):
 
     def repeat(self, stmt: s.Repeat, flow: Flow, scope: Scope, body: Body) -> Flow:
         count = self.number(stmt.count, scope)
+        if (sy.value_of(count) or 0) > self.limits.max_repeat:
+            raise error(
+                "LG605", stmt.count.span, f"this repeats {sy.value_of(count):,} times, over the limit of {self.limits.max_repeat:,}",
+                hint="raise `max-repeat` under [tool.legoc.limits]",
+            )
         item = stmt.body
         calls = item.body if isinstance(item, s.Group) else (item,)
         if not calls or not all(isinstance(c, s.Call) for c in calls):

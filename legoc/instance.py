@@ -23,6 +23,11 @@ from .layout import attribute_names, class_names, is_sequential
 from .patterns import REDUCTIONS
 
 
+MAX_OPS = 1_000_000
+"""The most module calls and tensor operations a model may unroll to
+(repeats multiply: `repeat 10000` of a block holding `repeat 10000`)."""
+
+
 class InstanceError(ValueError):
     """A model cannot be built as asked: no such model, an input size that
     does not fit the spec, or a size that must be known but is not."""
@@ -231,6 +236,7 @@ class _Builder:
 
     def op(self, parent: int | None, depth: int, path: str | None, kind: str, inputs: list[int], shape: Shape, span, **extra) -> int:
         """Append an op producing a new tensor of `shape`; returns the tensor."""
+        self.budget()
         index = len(self.ops)
         out = self.tensor(shape, index)
         self.ops.append(Op(index, parent, depth, path, kind, tuple(inputs), out, shape, span=span, **extra))
@@ -238,9 +244,14 @@ class _Builder:
 
     def container(self, parent: int | None, depth: int, path: str, kind: str, inputs: list[int], span) -> int:
         """Open a module with children; `close` sets its output once known."""
+        self.budget()
         index = len(self.ops)
         self.ops.append(Op(index, parent, depth, path, kind, tuple(inputs), -1, (), leaf=False, span=span))
         return index
+
+    def budget(self) -> None:
+        if len(self.ops) >= MAX_OPS:
+            raise InstanceError(f"the model unrolls to more than {MAX_OPS:,} module calls, too many to describe")
 
     def close(self, index: int, out: int) -> int:
         op = self.ops[index]

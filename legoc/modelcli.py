@@ -65,7 +65,7 @@ def load_model(file: str, requested: str | None, prog: str) -> tuple[Analysis, s
     and choose its model: (analysis, model name), or an exit status after
     printing why not (1: the spec has errors; 2: it cannot be read, or has
     no such model)."""
-    from .cli import _enabled, _load, _report
+    from .cli import _config, _enabled, _load, _report
     from .compiler import check_source
     from .diagnostics import SpecError, render
 
@@ -73,11 +73,12 @@ def load_model(file: str, requested: str | None, prog: str) -> tuple[Analysis, s
     if isinstance(loaded, int):
         return loaded
     name, text, sources = loaded
+    config = _config()
     try:
-        analysis = check_source(text, name)
+        analysis = check_source(text, name, config.limits)
     except SpecError as exc:
         return _report(exc, sources)
-    for diag in _enabled(analysis.diagnostics, sources):
+    for diag in _enabled(analysis.diagnostics, sources, config):
         print(render(diag, sources), file=sys.stderr)
     model = choose_model(analysis, requested, name, prog)
     return 2 if model is None else (analysis, model)

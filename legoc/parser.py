@@ -6,14 +6,16 @@ errors become diagnostics at the offending token, never Lark tracebacks.
 
 from __future__ import annotations
 
+import math
 import re
 from functools import lru_cache
 
-from lark import Lark, Token, Transformer, v_args
+from lark import Lark, Token, Transformer, Tree, v_args
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken, VisitError
 
 from . import syntax as s
 from .diagnostics import Diagnostic, Span, SpecError, error
+from .limits import DEFAULT, Limits
 from .resources import read_text
 
 # What a person calls each terminal, for "expected ..." messages.
@@ -116,23 +118,27 @@ def _lark() -> Lark:
     )
 
 
-def parse(text: str, file: str) -> s.Program:
+def parse(text: str, file: str, limits: Limits = DEFAULT) -> s.Program:
     """Parse the text of one .lego file.
 
     Args:
         text: the source.
         file: the name diagnostics report (a path, or "<stdin>").
+        limits: the file size, nesting and layer count allowed (limits.py).
 
     Raises:
-        SpecError: the text has a syntax error (one diagnostic, at its token).
+        SpecError: the text has a syntax error (one diagnostic, at its token)
+            or crosses a limit.
     """
+    _check_file_size(text, file, limits)
     if text.startswith("\ufeff"):  # a UTF-8 byte order mark
         text = text[1:]
     if not text.endswith("\n"):
         text += "\n"
     try:
         tree = _lark().parse(text)
-        return _ToSyntax(file, text.splitlines()).transform(tree)
+        _check_size(tree, file, limits)
+        return _ToSyntax(file, text.splitlines(), limits).transform(tree)
     except _IndentError as exc:
         span = Span(file, exc.line, 1, exc.line, exc.column)
         raise error("LG103", span, "this line's indentation matches no enclosing block") from None
@@ -152,6 +158,47 @@ def parse(text: str, file: str) -> s.Program:
         raise
 
 
+def _check_file_size(text: str, file: str, limits: Limits) -> None:
+    size = len(text.encode("utf-8", errors="surrogatepass"))
+    if size > limits.max_file_bytes:
+        raise error(
+            "LG601", Span(file, 1, 1, 1, 1), f"the file is {size:,} bytes, over the limit of {limits.max_file_bytes:,}",
+            hint="raise `max-file-bytes` under [tool.legoc.limits] in pyproject.toml",
+        )
+
+
+# Tree nodes that nest in the user's terms: brackets and constructs that
+# hold layers, and arithmetic operators.
+_NESTING = frozenset({"group", "residual", "parallel", "repeat", "binop", "neg", "func"})
+
+
+def _check_size(tree: Tree, file: str, limits: Limits) -> None:
+    """Reject a parse tree nested deeper than `limits.max_nesting` (LG602)
+    or with more than `limits.max_layers` layer calls (LG604), walking it
+    without recursion, so that later, recursive stages stay well inside
+    Python's recursion limit."""
+    layers = 0
+    stack: list[tuple[Tree, int, bool]] = [(tree, 0, True)]  # node, depth outside it, whether it adds a level
+    while stack:
+        node, depth, counts = stack.pop()
+        if node.data in _NESTING and counts:
+            depth += 1
+            if depth > limits.max_nesting:
+                span = Span(file, node.meta.line, node.meta.column, node.meta.line, node.meta.column + 1)
+                raise error(
+                    "LG602", span, f"this is nested more than {limits.max_nesting} levels deep (brackets, residuals, repeats and operators)",
+                    hint="define a block for the inner part, or raise `max-nesting` under [tool.legoc.limits]",
+                )
+        elif node.data == "call":
+            layers += 1
+            if layers > limits.max_layers:
+                span = Span(file, node.meta.line, node.meta.column, node.meta.line, node.meta.column + 1)
+                raise error("LG604", span, f"the file has more than {limits.max_layers:,} layer calls", hint="raise `max-layers` under [tool.legoc.limits]")
+        # The `< ... >` of a residual or a repeat is on the same level as it.
+        holder = node.data in ("residual", "repeat")
+        stack.extend((child, depth, not (holder and child.data == "group")) for child in node.children if isinstance(child, Tree))
+
+
 # A definition's header, even with a misspelt keyword (`blok unit(c):`): its
 # second word is the name that calls of it use.
 _HEADER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*[ \t]+([A-Za-z_][A-Za-z0-9_]*)")
@@ -162,7 +209,7 @@ def _top_level(line: str) -> bool:
     return bool(line) and line[0] not in " \t#\r"
 
 
-def parse_recovering(text: str, file: str) -> tuple[s.Program, tuple[Diagnostic, ...], frozenset[str]]:
+def parse_recovering(text: str, file: str, limits: Limits = DEFAULT) -> tuple[s.Program, tuple[Diagnostic, ...], frozenset[str]]:
     """Parse, reporting every syntax error instead of the first: after an
     error, the offending line of a definition's body is replaced by a
     placeholder layer (or, for an error in a header or one that persists,
@@ -170,8 +217,13 @@ def parse_recovering(text: str, file: str) -> tuple[s.Program, tuple[Diagnostic,
 
     Returns the program that finally parses, the syntax errors in source
     order, and the names of the definitions that had errors: their
-    analysis would only repeat those errors, so callers skip them.
+    analysis would only repeat those errors, so callers skip them. A file
+    over `limits.max_file_bytes` gives that one error and an empty program.
     """
+    try:
+        _check_file_size(text, file, limits)
+    except SpecError as exc:
+        return s.Program(file, ()), exc.diagnostics, frozenset()
     lines = text.split("\n")
     diags: list[Diagnostic] = []
     changed: set[int] = set()
@@ -179,7 +231,7 @@ def parse_recovering(text: str, file: str) -> tuple[s.Program, tuple[Diagnostic,
     program = s.Program(file, ())
     for _ in range(len(lines) + 1):
         try:
-            program = parse("\n".join(lines), file)
+            program = parse("\n".join(lines), file, limits)
             break
         except SpecError as exc:
             diag = exc.diagnostics[0]
@@ -276,10 +328,11 @@ def _tok_span(file: str, tok: Token) -> Span:
 class _ToSyntax(Transformer):
     """Lark tree to `syntax` dataclasses, attaching spans."""
 
-    def __init__(self, file: str, lines: list[str]):
+    def __init__(self, file: str, lines: list[str], limits: Limits):
         super().__init__()
         self.file = file
         self.lines = lines
+        self.limits = limits
 
     def _span(self, meta) -> Span:
         return Span(self.file, meta.line, meta.column, meta.end_line, meta.end_column)
@@ -313,6 +366,8 @@ class _ToSyntax(Transformer):
 
     def param(self, meta, children):
         name, default = children
+        if isinstance(default, s.Group):  # `c=< relu >`: an error in inference, as for a keyword
+            default = s.GroupValue(default, default.span)
         return s.Param(str(name), default, _tok_span(self.file, name))
 
     def inputs(self, meta, children):
@@ -396,10 +451,24 @@ class _ToSyntax(Transformer):
         return s.Neg(children[1], self._span(meta))
 
     def int(self, meta, children):
-        return s.Literal(int(str(children[0]).replace("_", "")), self._span(meta))
+        digits = str(children[0]).replace("_", "").lstrip("0") or "0"
+        # Compare lengths first: int() of a huge digit string is slow, and
+        # refused past 4,300 digits.
+        if len(digits) > len(str(self.limits.max_size)) or int(digits) > self.limits.max_size:
+            raise self._too_large(meta)
+        return s.Literal(int(digits), self._span(meta))
 
     def float(self, meta, children):
-        return s.Literal(float(str(children[0]).replace("_", "")), self._span(meta))
+        value = float(str(children[0]).replace("_", ""))
+        if not math.isfinite(value) or abs(value) > self.limits.max_size:
+            raise self._too_large(meta)
+        return s.Literal(value, self._span(meta))
+
+    def _too_large(self, meta) -> SpecError:
+        return error(
+            "LG606", self._span(meta), f"this number is over the limit of {self.limits.max_size:,} for a size",
+            hint="raise `max-size` under [tool.legoc.limits]",
+        )
 
     def string(self, meta, children):
         return s.Literal(str(children[0])[1:-1], self._span(meta))
