@@ -6,6 +6,7 @@ hold the file's layout. jinja2 and black are imported only when generating.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from . import __version__
@@ -13,7 +14,8 @@ from . import symbolic as sy
 from .infer import Analysis
 from .constraints import describe
 from .ir import Bind, ClassIR, Ctor, Layer, LayerRef, Method, Node, Parallel, Repeat, Residual, Sequential, Shape, Value, walk
-from .layout import attribute_names, class_names, is_sequential, registered, spec_name
+from .layout import attribute_names, class_names, is_sequential, registered
+from .naming import MODULE_ATTRS, py_ident
 from .patterns import REDUCTIONS
 from .resources import read_text
 
@@ -84,16 +86,18 @@ class _Writer:
         self.init: list[str] = []
         self.forward: list[str] = []
         # Constructor arguments that forward needs (rearrange sizes) are kept
-        # as attributes of the same name (moved aside from a layer's name).
+        # as attributes of the same name, moved aside from the layers' names
+        # (which statedict.py computes the same way) and from nn.Module's own.
         kept = sorted({sym.code for n in walk(ir.body) if isinstance(n, Method) for _, args in n.ops for sym in _arg_symbols(args)})
-        named = {name for n in registered(ir.body) if (name := spec_name(n)) is not None}
+        self.attrs = attribute_names(ir.body)
+        taken = set(self.attrs.values()) | MODULE_ATTRS
         self.kept: dict[str, str] = {}
         for code in kept:
             attr, k = code, 2
-            while attr in named:
+            while attr in taken:
                 attr, k = f"{code}_{k}", k + 1
+            taken.add(attr)
             self.kept[code] = attr
-        self.attrs = attribute_names(ir.body, set(self.kept.values()))
         self.locals: set[str] = {"x", "self", "torch", "nn"}
         self.locals |= {p.code for p in ir.inputs} | {n.target for n in ir.body if isinstance(n, Bind)}
 
@@ -162,7 +166,10 @@ class _Writer:
         if c.kind == "sequential":
             return f"nn.Sequential({', '.join(self.ctor(a) for a in c.args)})"  # type: ignore[arg-type]
         target = self.names[c.target] if c.kind == "block" else c.target
-        args = [_value(a) for a in c.args] + [f"{k}={_value(v)}" for k, v in c.kwargs]  # type: ignore[arg-type]
+        # A block's keywords are its parameters' DSL names; the class takes
+        # them under their Python names (`lambda` -> `lambda_`, as infer.py).
+        keys = [py_ident(k) if c.kind == "block" else k for k, _ in c.kwargs]
+        args = [_value(a) for a in c.args] + [f"{k}={_value(v)}" for k, (_, v) in zip(keys, c.kwargs)]  # type: ignore[arg-type]
         return f"{target}({', '.join(args)})"
 
     def nodes(self, nodes: tuple[Node, ...], src: str, dst: str) -> None:
@@ -401,5 +408,9 @@ def _docstring(lines: list[str]) -> str:
 
 
 def _comment_safe(text: str) -> str:
-    """A file name made safe for a one-line comment."""
-    return "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii") for ch in text)
+    """A file name made safe for a one-line comment: control characters
+    escaped, and no `coding:` or `coding=`, which on the file's first line
+    would be an encoding declaration (PEP 263; `coding:utf-7` would let a
+    docstring's `+ACIAIgAi-` close it when Python reads the file)."""
+    safe = "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii") for ch in text)
+    return re.sub(r"(?i)(?<=coding)[:=]", lambda m: f"\\x{ord(m.group()):02x}", safe)

@@ -79,7 +79,9 @@ class SourceFile:
     lines: tuple[str, ...] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "lines", tuple(self.text.splitlines()))
+        # Lines as the lexer numbers them: split at "\n" only (splitlines
+        # would also split at a CR, form feed or line separator in a comment).
+        object.__setattr__(self, "lines", tuple(line.removesuffix("\r") for line in self.text.split("\n")))
 
     def line_text(self, line: int) -> str:
         return self.lines[line - 1] if 0 < line <= len(self.lines) else ""

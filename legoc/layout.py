@@ -19,13 +19,16 @@ from .naming import MODULE_ATTRS, class_name, py_ident
 def class_names(classes: tuple[ClassIR, ...]) -> dict[str, str]:
     """The generated class of each definition, by DSL name: PascalCase
     (`conv3x3_bn_act` -> `Conv3x3BnAct`), numbered on a clash. A model keeps
-    its own name; a block yields to it, and to `nn` and `torch`."""
+    its own name; a block yields to it, to `nn` and `torch`, and to every
+    constructor argument, since callers' `__init__` calls it by name
+    (`model M(Foo=4)` calling `foo` gets `Foo2(3, Foo)`)."""
     names: dict[str, str] = {}
     taken: set[str] = {"nn", "torch"}
+    arguments = {p.code for ir in classes for p in ir.params} | {sym.code for ir in classes for sym in ir.size_params}
     for ir in sorted(classes, key=lambda c: c.kind != "model"):
         base = class_name(ir.name)
         name, n = base, 2
-        while name in taken:
+        while name in taken or ir.kind == "block" and name in arguments:
             name, n = f"{base}{n}", n + 1
         taken.add(name)
         names[ir.name] = name
@@ -109,6 +112,8 @@ def attribute_names(body: tuple[Node, ...], taken: set[str] = frozenset()) -> di
         base = py_ident(hint)
         if base in MODULE_ATTRS:
             base += "_"
+        if base.startswith("__"):  # a block `__x`: Python would mangle `self.__x_`
+            base = "_" + base.lstrip("_")
         if counts[hint] > 1:
             seen[hint] = seen.get(hint, 0) + 1
             base = f"{base}{seen[hint]}"

@@ -268,9 +268,10 @@ def py_ident(name: str) -> str:
 def local_ident(name: str) -> str:
     """A Python local name for a spec's tensor: the name itself unless it is
     a keyword or soft keyword or one the generated code takes (`self`,
-    `torch`, `nn`): then with a trailing underscore. Unlike `py_ident`,
-    builtins and `x` are fine as locals."""
-    if name in KEYWORDS or name in ("self", "torch", "nn") or name.startswith("__"):
+    `torch`, `nn`, and `ValueError`, which forward raises): then with a
+    trailing underscore. Unlike `py_ident`, other builtins and `x` are fine
+    as locals."""
+    if name in KEYWORDS or name in ("self", "torch", "nn", "ValueError") or name.startswith("__"):
         return name + "_"
     return name
 

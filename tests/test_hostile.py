@@ -1,0 +1,738 @@
+"""Hostile specs: names, strings, comments and file names built to break out
+of the generated code (docs/reliability.md, "Hostile input and code
+injection").
+
+Every file in tests/hostile/ is one attack; its first line says what it
+tries. Header comments (the comment lines at the top of the file) pin what
+must happen:
+
+    # expect: LG204           the spec is rejected with exactly these error
+                              codes (one line per code)
+    # name: 'a\\nb.lego'      the file name passed to compile_source, as a
+                              Python string literal, optionally `* N`
+                              (default: the case's own file name)
+    # doc: Foo 'text'         class Foo's docstring, at run time, starts so
+
+A file without `expect` must compile, and its code must pass every check:
+it compiles as Python, black leaves it unchanged, its comments are the
+header and shape comments only, its AST contains only what legoc means to
+emit (`_Allowed`, an allow-list written out from codegen.py and
+primitives.py, not computed from any output), and, run in torch, each
+model's outputs and state_dict are what the compiler's own analysis says.
+
+`test_the_compiler_never_evaluates_input` reads legoc/*.py itself: no
+eval, exec, compile, __import__, pickle, os.system, shell=True, ...
+"""
+
+from __future__ import annotations
+
+import ast
+import io
+import re
+import tokenize
+import types
+from pathlib import Path
+
+import black
+import pytest
+import torch
+
+from legoc import symbolic as sy
+from legoc.compiler import compile_source
+from legoc.diagnostics import SourceFile, SpecError, render
+from legoc.instance import InstanceError, bind_inputs
+from legoc.statedict import state_dict_layout
+
+ROOT = Path(__file__).resolve().parent.parent
+CORPUS = Path(__file__).resolve().parent / "hostile"
+FILES = sorted(CORPUS.glob("*.lego"))
+
+# --------------------------------------------------------------- the corpus
+
+
+def _header(text: str) -> list[str]:
+    """The comment lines at the top of a case (after a BOM)."""
+    lines = []
+    for line in text.lstrip("\ufeff").split("\n"):
+        if not line.startswith("#"):
+            break
+        lines.append(line.rstrip("\r"))
+    return lines
+
+
+def _directives(text: str) -> dict:
+    found: dict = {"expect": [], "name": None, "doc": []}
+    for line in _header(text):
+        if m := re.fullmatch(r"# expect: (LG\d{3})", line):
+            found["expect"].append(m.group(1))
+        elif line.startswith("# expect"):
+            raise AssertionError(f"malformed pin {line!r}; write `# expect: LG204`")
+        elif m := re.fullmatch(r"# name: (.+?)(?: \* (\d+))?", line):
+            found["name"] = ast.literal_eval(m.group(1)) * int(m.group(2) or 1)
+        elif m := re.fullmatch(r"# doc: (\w+) (.+)", line):
+            found["doc"].append((m.group(1), ast.literal_eval(m.group(2))))
+    return found
+
+
+def _read(path: Path) -> str:
+    # Bytes as they are: CR, CRLF, form feeds and a BOM are part of the attack.
+    return path.read_bytes().decode("utf-8")
+
+
+def test_the_corpus_has_at_least_40_cases_each_saying_what_it_tries():
+    assert len(FILES) >= 40
+    for path in FILES:
+        first = _header(_read(path))
+        assert first and len(first[0]) > 2, f"{path.name}: the first line must be a comment saying what the case tries"
+
+
+def test_the_corpus_covers_both_outcomes():
+    outcomes = {bool(_directives(_read(p))["expect"]) for p in FILES}
+    assert outcomes == {True, False}
+
+
+# ------------------------------------------------------ what legoc may emit
+
+# torch.nn classes legoc emits (primitives.py, one per primitive and rank),
+# plus the two base classes.
+NN_CLASSES = frozenset(
+    """
+    Conv1d Conv2d Conv3d ConvTranspose1d ConvTranspose2d ConvTranspose3d Linear
+    BatchNorm1d BatchNorm2d BatchNorm3d LayerNorm GroupNorm ReLU ReLU6 LeakyReLU GELU SiLU Sigmoid
+    Tanh Hardswish Identity Dropout Softmax LogSoftmax MaxPool1d MaxPool2d MaxPool3d AvgPool1d
+    AvgPool2d AvgPool3d AdaptiveAvgPool1d AdaptiveAvgPool2d AdaptiveAvgPool3d Flatten Upsample
+    PixelShuffle Embedding LSTM GRU Sequential
+    """.split()
+)
+BASES = frozenset({"Module", "Sequential"})
+TORCH_FUNCTIONS = frozenset({"cat"})
+# Tensor methods of rearrange/reduce recipes (patterns.py) and the input-size
+# checks (`x.shape[2]`).
+TENSOR_METHODS = frozenset({"unflatten", "squeeze", "unsqueeze", "permute", "flatten", "reshape", "mean", "amax", "amin", "sum"})
+# Names the generated code relies on: no parameter or local may shadow them.
+CODE_NAMES = frozenset({"self", "nn", "torch", "super", "range", "ValueError"})
+UPSAMPLE_MODES = frozenset({"nearest", "linear", "bilinear", "bicubic", "trilinear"})
+# The message of an input-size check: `f"{Class}: {rule} (axis {n} of {input}), got {size}"`.
+CHECK_MESSAGE = re.compile(r"(?P<cls>[A-Za-z_][A-Za-z0-9_]*): [^{}\\\n]+ \(axis \d+ of [A-Za-z_][A-Za-z0-9_]*\), got ")
+# A shape comment: `# [B, c, H // 2, (W - 1) // stride + 1]`.
+SHAPE_COMMENT = re.compile(r"# \[B(, [A-Za-z0-9_ +\-*/%(),?]+)*\]", re.ASCII)
+HEADER_LINE_1 = re.compile(r"# Generated by legoc \S+ from (?P<name>.*)\.")
+HEADER_LINE_2 = "# Do not edit: change the .lego source and run legoc again."
+# PEP 263: a comment like this on line 1 or 2 sets the file's encoding.
+CODING_COOKIE = re.compile(r"^[ \t\f]*#.*?coding[:=]")
+MODULE_ATTRS = frozenset(dir(torch.nn.Module())) | frozenset(vars(torch.nn.Module()))
+IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*", re.ASCII)
+
+
+def _dunder_or_mangled(name: str) -> bool:
+    # `__x` is mangled inside a class, `__x__` is Python's; `__` (the soft
+    # keyword `_` escaped) is neither.
+    return name.startswith("__") and name.strip("_") != ""
+
+
+class Rejected(AssertionError):
+    pass
+
+
+class _Allowed:
+    """Walks a generated module and fails on anything legoc does not mean to
+    emit. Every node type not handled here is rejected."""
+
+    def __init__(self, tree: ast.Module):
+        self.tree = tree
+        self.classes: list[str] = [n.name for n in tree.body if isinstance(n, ast.ClassDef)]
+
+    def fail(self, node, why: str):
+        raise Rejected(f"line {getattr(node, 'lineno', '?')}: {why}: {ast.dump(node)[:300]}")
+
+    # -- module level
+
+    def check(self) -> None:
+        body = list(self.tree.body)
+        if not (body and _is_docstring(body[0])):
+            self.fail(self.tree, "the module does not start with its docstring")
+        body = body[1:]
+        imports = []
+        while body and isinstance(body[0], (ast.Import, ast.ImportFrom)):
+            imports.append(ast.unparse(body.pop(0)))
+        if imports not in (["from torch import nn"], ["import torch", "from torch import nn"]):
+            self.fail(self.tree, f"imports {imports}")
+        if not body or not isinstance(body[0], ast.Assign):
+            self.fail(self.tree, "no __all__")
+        self.dunder_all(body.pop(0))
+        if not body:
+            return
+        for node in body:
+            if not isinstance(node, ast.ClassDef):
+                self.fail(node, "only classes may follow __all__")
+            self.class_def(node)
+
+    def dunder_all(self, node: ast.Assign) -> None:
+        if not (len(node.targets) == 1 and isinstance(node.targets[0], ast.Name) and node.targets[0].id == "__all__"):
+            self.fail(node, "not __all__")
+        if not isinstance(node.value, ast.List):
+            self.fail(node, "__all__ is not a list")
+        names = [e.value if isinstance(e, ast.Constant) else None for e in node.value.elts]
+        if names != self.classes:
+            self.fail(node, f"__all__ {names} is not the classes {self.classes}")
+
+    def class_def(self, node: ast.ClassDef) -> None:
+        self.name(node, node.name)
+        if node.decorator_list or node.keywords or len(node.bases) != 1:
+            self.fail(node, "decorators, keywords or several bases")
+        base = node.bases[0]
+        if not (isinstance(base, ast.Attribute) and isinstance(base.value, ast.Name) and base.value.id == "nn" and base.attr in BASES):
+            self.fail(base, "a base other than nn.Module or nn.Sequential")
+        body = list(node.body)
+        if not (body and _is_docstring(body[0])):
+            self.fail(node, "a class without its docstring")
+        methods = body[1:]
+        names = [m.name if isinstance(m, ast.FunctionDef) else None for m in methods]
+        want = ["__init__"] if base.attr == "Sequential" else ["__init__", "forward"]
+        if names != want:
+            self.fail(node, f"methods {names}, expected {want}")
+        # The attributes __init__ assigns: all forward may read of self.
+        self.assigned = {
+            t.attr for t in ast.walk(methods[0]) if isinstance(t, ast.Attribute) and isinstance(t.ctx, ast.Store)
+        }
+        for method in methods:
+            self.method(node, method)
+
+    # -- methods
+
+    def method(self, cls: ast.ClassDef, fn: ast.FunctionDef) -> None:
+        a = fn.args
+        if fn.decorator_list or fn.returns or a.posonlyargs or a.vararg or a.kwonlyargs or a.kw_defaults or a.kwarg:
+            self.fail(fn, "a method signature legoc does not write")
+        params = [arg.arg for arg in a.args]
+        if not params or params[0] != "self" or len(set(params)) != len(params):
+            self.fail(fn, f"parameters {params}")
+        for arg in a.args:
+            if arg.annotation is not None:
+                self.fail(arg, "an annotation")
+            self.name(arg, arg.arg)
+        if fn.name == "forward" and a.defaults:
+            self.fail(fn, "forward with defaults")
+        for default in a.defaults:
+            self.default(default)
+        self.fn = fn.name
+        self.cls = cls.name
+        self.params = set(params)
+        self.locals = {n.id for node in ast.walk(fn) for n in _targets(node)}
+        # Every local is assigned, never `global`/`nonlocal`, and none is a
+        # name the code relies on.
+        for name in self.locals:
+            self.name(fn, name)
+            if name in CODE_NAMES or name in self.classes:
+                self.fail(fn, f"the local `{name}` shadows a name the code uses")
+        for name in self.params:
+            if name != "self" and (name in CODE_NAMES or name in self.classes):
+                self.fail(fn, f"the parameter `{name}` shadows a name the code uses")
+        stmts = list(fn.body)
+        if fn.name == "__init__":
+            first = stmts.pop(0) if stmts else None
+            if not (isinstance(first, ast.Expr) and _is_super_init(first.value)):
+                self.fail(fn, "__init__ must start with super().__init__(...)")
+            for arg in first.value.args:
+                self.expr(arg)
+            if first.value.keywords:
+                self.fail(first, "keywords to super().__init__")
+            if cls.bases[0].attr == "Module" and first.value.args:
+                self.fail(first, "an nn.Module passes nothing to super().__init__")
+        else:
+            if not stmts or not isinstance(stmts[-1], ast.Return):
+                self.fail(fn, "forward must end with return")
+        for stmt in stmts:
+            self.stmt(stmt)
+
+    def default(self, node) -> None:
+        # A parameter's default: a constant (a user's string is inert data),
+        # a negative number, or a torch.nn class for a layer-valued parameter.
+        if isinstance(node, ast.Constant) and isinstance(node.value, (int, float, bool, str)):
+            return
+        if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub) and isinstance(node.operand, ast.Constant):
+            if isinstance(node.operand.value, (int, float)) and not isinstance(node.operand.value, bool):
+                return
+        if self.nn_class(node):
+            return
+        self.fail(node, "a default legoc does not write")
+
+    def stmt(self, node) -> None:
+        if isinstance(node, ast.Assign):
+            if len(node.targets) != 1:
+                self.fail(node, "chained assignment")
+            self.target(node.targets[0])
+            self.expr(node.value)
+        elif isinstance(node, ast.If):
+            self.expr(node.test)
+            for s in node.body + node.orelse:
+                self.stmt(s)
+        elif isinstance(node, ast.Raise):
+            self.raise_(node)
+        elif isinstance(node, ast.Return) and self.fn == "forward":
+            self.return_(node)
+        else:
+            self.fail(node, "a statement legoc does not write")
+
+    def target(self, node) -> None:
+        if isinstance(node, ast.Name):
+            return
+        if isinstance(node, ast.Tuple):
+            for e in node.elts:
+                self.target(e)
+            return
+        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == "self" and self.fn == "__init__":
+            self.attribute_name(node, node.attr)
+            if node.attr in MODULE_ATTRS:
+                self.fail(node, f"self.{node.attr} replaces an attribute of nn.Module")
+            return
+        self.fail(node, "an assignment target legoc does not write")
+
+    def raise_(self, node: ast.Raise) -> None:
+        exc = node.exc
+        if self.fn != "forward" or node.cause is not None or not isinstance(exc, ast.Call):
+            self.fail(node, "a raise legoc does not write")
+        if not (isinstance(exc.func, ast.Name) and exc.func.id == "ValueError" and len(exc.args) == 1 and not exc.keywords):
+            self.fail(node, "only ValueError(message) is raised")
+        message = exc.args[0]
+        if not isinstance(message, ast.JoinedStr) or len(message.values) != 2:
+            self.fail(node, "the message is not the f-string of an input-size check")
+        text, value = message.values
+        if not (isinstance(text, ast.Constant) and isinstance(text.value, str)):
+            self.fail(node, "the message does not start with text")
+        m = CHECK_MESSAGE.fullmatch(text.value)
+        if m is None or m.group("cls") != self.cls:
+            self.fail(node, f"message text {text.value!r}")
+        if not (isinstance(value, ast.FormattedValue) and value.conversion == -1 and value.format_spec is None):
+            self.fail(node, "a formatted value legoc does not write")
+        if not (isinstance(value.value, ast.Name) and value.value.id in self.locals):
+            self.fail(node, "the message formats something other than a local size")
+
+    def return_(self, node: ast.Return) -> None:
+        v = node.value
+        if isinstance(v, ast.Name):
+            self.expr(v)
+            return
+        if isinstance(v, ast.Dict):
+            for key, value in zip(v.keys, v.values):
+                if not (isinstance(key, ast.Constant) and isinstance(key.value, str) and IDENT.fullmatch(key.value)):
+                    self.fail(node, "a dict key that is not an output's name")
+                if not isinstance(value, ast.Name):
+                    self.fail(node, "a dict value that is not a local")
+                self.expr(value)
+            return
+        self.fail(node, "a return legoc does not write")
+
+    # -- expressions
+
+    def expr(self, node) -> None:
+        if isinstance(node, ast.Name):
+            self.load(node)
+        elif isinstance(node, ast.Constant):
+            if isinstance(node.value, str):
+                self.fail(node, "a string where legoc writes none")
+            if not (node.value is None or isinstance(node.value, (int, float, bool))):
+                self.fail(node, "a constant legoc does not write")
+        elif isinstance(node, ast.Attribute):
+            self.attribute(node)
+        elif isinstance(node, ast.Call):
+            self.call(node)
+        elif isinstance(node, ast.BinOp):
+            if not isinstance(node.op, (ast.Add, ast.Sub, ast.Mult, ast.FloorDiv, ast.Mod)):
+                self.fail(node, "an operator legoc does not write")
+            self.expr(node.left)
+            self.expr(node.right)
+        elif isinstance(node, ast.UnaryOp):
+            if not isinstance(node.op, (ast.USub, ast.Not)):
+                self.fail(node, "an operator legoc does not write")
+            self.expr(node.operand)
+        elif isinstance(node, ast.BoolOp):
+            for v in node.values:
+                self.expr(v)
+        elif isinstance(node, ast.Compare):
+            allowed = (ast.Eq, ast.NotEq, ast.Lt, ast.LtE, ast.Gt, ast.GtE, ast.Is, ast.IsNot)
+            if not all(isinstance(op, allowed) for op in node.ops):
+                self.fail(node, "a comparison legoc does not write")
+            for e in [node.left, *node.comparators]:
+                self.expr(e)
+        elif isinstance(node, ast.IfExp):
+            for e in (node.test, node.body, node.orelse):
+                self.expr(e)
+        elif isinstance(node, (ast.Tuple, ast.List)):
+            for e in node.elts:
+                self.expr(e)
+        elif isinstance(node, ast.Subscript):
+            # `hidden[-1]`, `x.shape[2]`
+            if not (isinstance(node.slice, ast.Constant) or isinstance(node.slice, ast.UnaryOp)):
+                self.fail(node, "a subscript legoc does not write")
+            self.expr(node.value)
+            self.expr(node.slice)
+        elif isinstance(node, ast.Starred):
+            self.expr(node.value)
+        elif isinstance(node, ast.GeneratorExp):
+            # `*(Block(c, c) for _ in range(n - 1))`
+            (gen,) = node.generators
+            if not (isinstance(gen.target, ast.Name) and gen.target.id == "_" and not gen.ifs and not gen.is_async):
+                self.fail(node, "a comprehension legoc does not write")
+            if not (isinstance(gen.iter, ast.Call) and isinstance(gen.iter.func, ast.Name) and gen.iter.func.id == "range"):
+                self.fail(node, "a comprehension not over range(...)")
+            self.expr(gen.iter)
+            self.expr(node.elt)
+        else:
+            self.fail(node, "an expression legoc does not write")
+
+    def load(self, node: ast.Name) -> None:
+        name = node.id
+        if name in ("self", "nn") or name in self.params or name in self.locals:
+            return
+        if name == "torch" and self.fn == "forward":
+            return
+        if name in self.classes and self.fn == "__init__":
+            return
+        self.fail(node, f"the name `{name}` is neither a local, a parameter, nor one legoc uses here")
+
+    def attribute(self, node: ast.Attribute) -> None:
+        self.attribute_name(node, node.attr)
+        if self.nn_class(node):
+            return
+        if isinstance(node.value, ast.Name) and node.value.id == "self":
+            if self.fn == "forward" and node.attr not in self.assigned:
+                self.fail(node, f"self.{node.attr} is not an attribute __init__ assigns")
+            return
+        if isinstance(node.value, ast.Name) and node.value.id == "torch" and node.attr in TORCH_FUNCTIONS and self.fn == "forward":
+            return
+        if node.attr == "shape" and self.fn == "forward":
+            self.expr(node.value)
+            return
+        self.fail(node, f"the attribute `.{node.attr}`")
+
+    def call(self, node: ast.Call) -> None:
+        f = node.func
+        for kw in node.keywords:
+            if kw.arg is None:
+                self.fail(node, "**kwargs")
+            self.name(kw, kw.arg)
+        args = [*node.args, *(kw.value for kw in node.keywords)]
+        if isinstance(f, ast.Name) and f.id in self.classes and self.fn == "__init__":
+            # A generated class: its arguments may include a user's string,
+            # a plain constant.
+            for a in args:
+                if not (isinstance(a, ast.Constant) and isinstance(a.value, str)):
+                    self.expr(a)
+            return
+        if self.nn_class(f):
+            for kw in node.keywords:
+                if kw.arg == "mode" and f.attr == "Upsample":
+                    if not (isinstance(kw.value, ast.Constant) and kw.value.value in UPSAMPLE_MODES):
+                        self.fail(kw, "an upsampling mode legoc does not write")
+                else:
+                    self.expr(kw.value)
+            for a in node.args:
+                self.expr(a)
+            return
+        if isinstance(f, ast.Name) and f.id == "range" and self.fn == "__init__":
+            for a in args:
+                self.expr(a)
+            return
+        if isinstance(f, ast.Name) and f.id in self.params and self.fn == "__init__" and not args:
+            return  # a layer-valued parameter: `act()`
+        if isinstance(f, ast.Attribute) and isinstance(f.value, ast.Name) and f.value.id == "self" and self.fn == "forward":
+            self.attribute(f)
+            for a in args:
+                self.expr(a)
+            return
+        if isinstance(f, ast.Attribute) and isinstance(f.value, ast.Name) and f.value.id == "torch" and f.attr in TORCH_FUNCTIONS:
+            self.attribute(f)
+            for a in args:
+                self.expr(a)
+            return
+        if isinstance(f, ast.Attribute) and f.attr in TENSOR_METHODS and self.fn == "forward":
+            self.expr(f.value)
+            for a in args:
+                self.expr(a)
+            return
+        self.fail(node, "a call legoc does not write")
+
+    def nn_class(self, node) -> bool:
+        return isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == "nn" and node.attr in NN_CLASSES
+
+    # -- names
+
+    def name(self, node, name: str) -> None:
+        if not IDENT.fullmatch(name) or _dunder_or_mangled(name):
+            self.fail(node, f"the name `{name}` (not ASCII, or mangled or dunder inside a class)")
+
+    def attribute_name(self, node, name: str) -> None:
+        self.name(node, name)
+
+
+def _targets(node) -> list[ast.Name]:
+    """The names a statement or comprehension binds."""
+    def names(target) -> list[ast.Name]:
+        if isinstance(target, ast.Name):
+            return [target]
+        if isinstance(target, (ast.Tuple, ast.List)):
+            return [n for e in target.elts for n in names(e)]
+        return []  # `self.attr = ...` binds no local
+
+    if isinstance(node, ast.Assign):
+        return [n for t in node.targets for n in names(t)]
+    if isinstance(node, ast.comprehension):
+        return names(node.target)
+    if isinstance(node, (ast.AugAssign, ast.AnnAssign, ast.For, ast.With, ast.NamedExpr, ast.Global, ast.Nonlocal, ast.Import, ast.ImportFrom)):
+        raise Rejected(f"line {node.lineno}: {type(node).__name__} is not written by legoc")
+    return []
+
+
+def _is_docstring(node) -> bool:
+    return isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant) and isinstance(node.value.value, str)
+
+
+def _is_super_init(node) -> bool:
+    return (
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and node.func.attr == "__init__"
+        and isinstance(node.func.value, ast.Call)
+        and isinstance(node.func.value.func, ast.Name)
+        and node.func.value.func.id == "super"
+        and not node.func.value.args
+        and not node.func.value.keywords
+    )
+
+
+def check_generated(code: str) -> ast.Module:
+    """Every static check on a generated module; returns its tree."""
+    # It is Python (compile, not run: duplicate arguments and `__debug__`
+    # are caught only here), and black leaves it as it is.
+    compile(code, "<generated>", "exec", dont_inherit=True)
+    assert black.format_str(code, mode=black.Mode()) == code
+    tree = ast.parse(code)
+    # Read back as the bytes of a file, as `import` reads it (honouring any
+    # encoding declaration), it is the same program.
+    assert ast.dump(ast.parse(code.encode("utf-8"))) == ast.dump(tree)
+    _Allowed(tree).check()
+    # The only bare strings are the module's and the classes' docstrings.
+    docstrings = {id(tree.body[0])} | {id(c.body[0]) for c in tree.body if isinstance(c, ast.ClassDef)}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant) and id(node) not in docstrings:
+            raise Rejected(f"line {node.lineno}: a bare constant outside the docstrings")
+    # Comments: the two header lines and shape comments, nothing else.
+    lines = code.split("\n")
+    m = HEADER_LINE_1.fullmatch(lines[0])
+    assert m is not None, lines[0]
+    assert lines[1] == HEADER_LINE_2
+    for line in lines[:2]:
+        assert not CODING_COOKIE.match(line), f"an encoding declaration: {line!r}"
+    assert m.group("name").isprintable()
+    comments = [(t.start[0], t.string) for t in tokenize.generate_tokens(io.StringIO(code).readline) if t.type == tokenize.COMMENT]
+    for number, comment in comments:
+        if number > 2 and not SHAPE_COMMENT.fullmatch(comment):
+            raise Rejected(f"line {number}: the comment {comment!r} is not a shape comment")
+    return tree
+
+
+def _sizes(ir) -> dict:
+    """Values for a model's symbolic input sizes that meet its rules."""
+    for size in (32, 48, 64, 16, 96, 24, 40, 8):
+        shapes = [(p.name, tuple(int(sy.value_of(d)) if sy.is_const(d) else size for d in p.shape)) for p in ir.inputs]
+        try:
+            return bind_inputs(ir, shapes), shapes
+        except InstanceError:
+            continue
+    raise AssertionError(f"no input size fits {ir.name}'s rules")
+
+
+def check_runs(code: str, analysis) -> types.ModuleType:
+    """Run the generated module: each model, with its defaults, gives the
+    shapes and the state_dict the analysis gives."""
+    module = types.ModuleType("hostile")
+    exec(compile(code, "<hostile>", "exec"), module.__dict__)
+    names = {ir.name: cls for ir, cls in zip(analysis.classes, module.__all__)}
+    for ir in analysis.classes:
+        if ir.kind != "model":
+            continue
+        model = getattr(module, names[ir.name])().eval()
+        decided = analysis.defaults[ir.name]
+        mapping, shapes = _sizes(decided)
+        torch.manual_seed(0)
+        with torch.no_grad():
+            out = model(*[torch.randn(2, *shape) for _, shape in shapes])
+        expected = {p.name: (2, *(sy.value_of(sy.substitute(d, mapping)) for d in p.shape)) for p in decided.outputs}
+        got = {k: tuple(v.shape) for k, v in out.items()} if isinstance(out, dict) else {decided.outputs[0].name: tuple(out.shape)}
+        assert got == expected
+        layout = [(e.key, e.shape) for e in state_dict_layout(analysis, ir.name)]
+        assert [(k, tuple(v.shape)) for k, v in model.state_dict().items()] == layout
+    for ir in analysis.classes:
+        if ir.doc:
+            doc = _doc(getattr(module, names[ir.name]))
+            assert doc.startswith("\n".join(ir.doc) + "\n\n"), (doc, ir.doc)
+    return module
+
+
+def _doc(cls) -> str:
+    """A class's docstring at run time, less the indentation legoc adds
+    (inspect.cleandoc would also expand tabs and strip other whitespace)."""
+    first, *rest = cls.__doc__.split("\n")
+    return "\n".join([first, *(line[4:] if line.startswith("    ") else line for line in rest)])
+
+
+@pytest.mark.parametrize("path", FILES, ids=[p.stem for p in FILES])
+def test_hostile_spec(path):
+    text = _read(path)
+    pins = _directives(text)
+    name = pins["name"] if pins["name"] is not None else path.name
+    if pins["expect"]:
+        with pytest.raises(SpecError) as info:
+            compile_source(text, name)
+        codes = sorted(d.code for d in info.value.diagnostics if d.severity == "error")
+        assert codes == sorted(pins["expect"])
+        return
+    result = compile_source(text, name)
+    check_generated(result.code)
+    module = check_runs(result.code, result.analysis)
+    for cls, prefix in pins["doc"]:
+        assert _doc(getattr(module, cls)).startswith(prefix)
+
+
+def test_a_diagnostic_shows_its_own_line_after_a_form_feed_in_a_comment():
+    # Comments may hold CR, form feeds and line separators; lines are still
+    # counted at "\n" only, so the excerpt is the line the error is on.
+    text = "# a\x0cb\u2028c\rd\nmodel M():\n    input [3, 8, 8]\n    conv 4 groups=3\n"
+    with pytest.raises(SpecError) as info:
+        compile_source(text, "ff.lego")
+    (diag,) = info.value.diagnostics
+    assert diag.span.line == 4
+    rendered = render(diag, {"ff.lego": SourceFile("ff.lego", text)})
+    assert rendered.split("\n")[1] == "      conv 4 groups=3"
+
+
+# ------------------------------------------------- the allow-list itself
+
+
+def _example_code(name: str) -> tuple[str, object]:
+    path = ROOT / "examples" / f"{name}.lego"
+    result = compile_source(path.read_text(), str(path))
+    return result.code, result.analysis
+
+
+@pytest.mark.parametrize("name", sorted(p.stem for p in (ROOT / "examples").glob("*.lego")))
+def test_every_example_passes_the_allow_list(name):
+    code, _ = _example_code(name)
+    check_generated(code)
+
+
+SMUGGLED = {
+    "an import": ("from torch import nn\n", "from torch import nn\nimport os\n"),
+    "eval": ("x = self.relu(x)", "x = eval(x)"),
+    "a dunder attribute": ("x = self.relu(x)", "x = self.__class__(x)"),
+    "getattr": ("x = self.relu(x)", "x = getattr(self, 'relu')(x)"),
+    "a string argument": ("nn.ReLU()", "nn.ReLU('x')"),
+    "a builtin": ("x = self.relu(x)", "x = print(x)"),
+    "a lambda": ("x = self.relu(x)", "x = (lambda y: y)(x)"),
+    "a module-level statement": ("\n\nclass M(", "\nprint(1)\n\n\nclass M("),
+    "a shadowing parameter": ("def __init__(self):", "def __init__(self, nn=1):"),
+    "a non-shape comment": ("x = self.relu(x)  # [B, 3, 8, 8]", "x = self.relu(x)  # hello"),
+    "a docstring closed early": ('    """The model `M`.', '    """The model `M`."""; import os; """'),
+    "a shadowed builtin": ("x = self.relu(x)", "ValueError = self.relu(x)\n        x = ValueError"),
+    "a mangled attribute": ("self.relu = nn.ReLU()", "self.__relu = nn.ReLU()"),
+    "a module attribute replaced": ("self.relu = nn.ReLU()", "self.training = nn.ReLU()"),
+    "a module method called": ("x = self.relu(x)", "x = self.train(x)"),
+    "an unknown nn class": ("nn.ReLU()", "nn.Module()"),
+    "an f-string outside a size check": ("x = self.relu(x)", 'x = self.relu(f"{x}")'),
+    "an encoding declaration": ("# Generated by legoc", "# coding: utf-7 Generated by legoc"),
+}
+
+
+@pytest.mark.parametrize("what", sorted(SMUGGLED))
+def test_the_allow_list_rejects_what_legoc_never_writes(what):
+    old, new = SMUGGLED[what]
+    code = compile_source("model M():\n    input [3, 8, 8]\n    relu\n", "m.lego").code
+    assert old in code
+    smuggled = black.format_str(code.replace(old, new, 1), mode=black.Mode())
+    with pytest.raises((Rejected, AssertionError)):
+        check_generated(smuggled)
+
+
+# ------------------------------------------ the compiler evaluates nothing
+
+# Calls that run or load code: by name, and by module.function.
+FORBIDDEN_NAMES = frozenset({"eval", "exec", "compile", "__import__", "breakpoint", "execfile", "input"})
+FORBIDDEN_ATTRS = {
+    "os": {"system", "popen", "execv", "execve", "execl", "execlp", "execvp", "spawnl", "spawnv", "startfile"},
+    "importlib": {"import_module", "__import__"},
+    "builtins": {"eval", "exec", "compile", "__import__"},
+    "jinja2": {"Template"},
+}
+# Modules that load or run code: not imported at all.
+FORBIDDEN_MODULES = frozenset({"pickle", "marshal", "shelve", "dill", "runpy", "code", "codeop", "ctypes"})
+# getattr/setattr with a name that is not a literal: allowed only where the
+# name comes from the compiler's own constants (summary.py: `f` runs over a
+# literal tuple of _Cost's field names).
+DYNAMIC_GETATTR_OK = {("summary.py", "f")}
+
+
+def _compiler_sources() -> list[Path]:
+    return sorted((ROOT / "legoc").glob("*.py"))
+
+
+def evaluation_problems(paths: list[Path]) -> list[str]:
+    """Each place in `paths` that could run or load code it was given."""
+    problems = []
+    for path in paths:
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            where = f"{path.name}:{getattr(node, 'lineno', '?')}"
+            if isinstance(node, (ast.Import, ast.ImportFrom)):
+                modules = [a.name for a in node.names] if isinstance(node, ast.Import) else [node.module or ""]
+                for module in modules:
+                    if module.split(".")[0] in FORBIDDEN_MODULES:
+                        problems.append(f"{where}: imports {module}")
+                if isinstance(node, ast.ImportFrom):
+                    top = (node.module or "").split(".")[0]
+                    banned = FORBIDDEN_ATTRS.get(top)
+                    if banned and any(a.name in banned for a in node.names):
+                        problems.append(f"{where}: imports {[a.name for a in node.names]} from {node.module}")
+            if not isinstance(node, ast.Call):
+                continue
+            f = node.func
+            if isinstance(f, ast.Name) and f.id in FORBIDDEN_NAMES:
+                problems.append(f"{where}: calls {f.id}")
+            if isinstance(f, ast.Attribute) and isinstance(f.value, ast.Name):
+                if f.attr in FORBIDDEN_ATTRS.get(f.value.id, set()):
+                    problems.append(f"{where}: calls {f.value.id}.{f.attr}")
+            if isinstance(f, ast.Attribute) and f.attr in ("from_string",):
+                problems.append(f"{where}: renders a template from a string")
+            if isinstance(f, ast.Name) and f.id in ("getattr", "setattr", "delattr", "hasattr"):
+                name = node.args[1] if len(node.args) > 1 else None
+                if not isinstance(name, ast.Constant):
+                    ok = isinstance(name, ast.Name) and (path.name, name.id) in DYNAMIC_GETATTR_OK
+                    if not ok:
+                        problems.append(f"{where}: {f.id} with a computed name")
+            for kw in node.keywords:
+                if kw.arg == "shell" and not (isinstance(kw.value, ast.Constant) and kw.value.value is False):
+                    problems.append(f"{where}: shell=")
+            if isinstance(f, ast.Attribute) and isinstance(f.value, ast.Name) and f.value.id == "subprocess":
+                argv = node.args[0] if node.args else None
+                if not isinstance(argv, (ast.List, ast.Tuple)):
+                    problems.append(f"{where}: subprocess without a literal argv list")
+    return problems
+
+
+def test_the_compiler_never_evaluates_input():
+    assert evaluation_problems(_compiler_sources()) == []
+
+
+def test_the_source_check_catches_what_it_looks_for(tmp_path):
+    bad = (
+        "import pickle\nimport subprocess\nfrom importlib import import_module\n"
+        'eval(x)\nexec(x)\ncompile(x, "f", "exec")\n__import__(x)\nos.system(x)\n'
+        'subprocess.run("dot " + x, shell=True)\ngetattr(m, name)\njinja2.Template(x)\nenv.from_string(x)\n'
+    )
+    (tmp_path / "bad.py").write_text(bad)
+    found = "\n".join(evaluation_problems([tmp_path / "bad.py"]))
+    for what in (
+        "imports pickle", "imports ['import_module']", "calls eval", "calls exec", "calls compile", "calls __import__",
+        "calls os.system", "shell=", "literal argv", "getattr with a computed name", "calls jinja2.Template", "from a string",
+    ):
+        assert what in found
