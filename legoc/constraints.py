@@ -20,6 +20,7 @@ from .ir import Check, DimRule, Port
 from .symbolic import Expr, Sym
 
 _MAX_PERIOD = 1024
+_MAX_SCAN = 20_000  # sizes tried for one rule; past it, the rule is the condition itself
 
 
 @dataclass(frozen=True)
@@ -63,9 +64,13 @@ def _one_size(dim: Sym, port: str, axis: int, group: list[Check]) -> tuple[list[
     period = 1
     for d in _divisors(joint):
         period = math.lcm(period, d)
-    if period > _MAX_PERIOD:
+    # Past a threshold the truth repeats with the period; a condition such as
+    # `(L + 2) // 3 - 6 >= 1` crosses it near its constants times the period
+    # (L = 19 here), so the scan goes that far, then two periods more.
+    limit = 2 * (_largest_constant(joint) + 2) * period + 2
+    if period > _MAX_PERIOD or limit > _MAX_SCAN:
         return [DimRule(dim, port, axis, cond=joint)], []
-    sizes = range(1, 2 * period + 2 * _largest_constant(joint) + 2)
+    sizes = range(1, limit)
     truth = [v for v in sizes if _holds(joint, dim, v)]
     if not truth:
         never = [c for c in group if not any(_holds(c.cond, dim, v) for v in sizes)]

@@ -27,7 +27,8 @@ class Flow:
     def then(self, shape: Shape, keep, stride) -> "Flow":
         """The flow after a layer whose effects on each axis are `keep` and
         `stride` (mappings from axis, or tuples over the axes; an axis not
-        mapped keeps its size, and a stride of None is not a whole stride)."""
+        mapped keeps its size unless its size changes, and is then compared
+        by size from here on; a stride of None is not a whole stride)."""
         if len(shape) != len(self.shape):
             return Flow(shape, (sy.FALSE,) * len(shape), (None,) * len(shape))
         keep = dict(enumerate(keep)) if isinstance(keep, tuple) else keep
@@ -36,8 +37,39 @@ class Flow:
         for axis, prev in enumerate(self.stride):
             factor = stride.get(axis, sy.ONE)
             strides.append(None if factor is None or prev is None else sy.mul(prev, factor))
-        keeps = tuple(and_(old, keep.get(axis)) for axis, old in enumerate(self.keep))
-        return Flow(shape, keeps, tuple(strides))
+        keeps = []
+        for axis, old in enumerate(self.keep):
+            new = keep.get(axis)
+            if new is None and shape[axis] != self.shape[axis]:
+                new = BY_SIZE  # resized by a layer that says nothing (linear): compare sizes
+            keeps.append(and_(old, new))
+        return Flow(shape, tuple(keeps), tuple(strides))
+
+    def rearranged(self, shape: Shape) -> "Flow":
+        """The flow after a rearrange or reduce: an axis whose size it changed
+        (or any axis, when it changes the rank) is compared by size from here
+        on; no stride is whole any more."""
+        if len(shape) != len(self.shape):
+            return Flow(shape, (BY_SIZE,) * len(shape), (None,) * len(shape))
+        keep = tuple(old if new == prev else BY_SIZE for new, prev, old in zip(shape, self.shape, self.keep))
+        return Flow(shape, keep, (None,) * len(shape))
+
+
+BY_SIZE = sy.Sym("keep:by-size", "by_size", "by_size")
+"""In a keep condition, "and the axis has its old size": an axis resized by a
+layer that does not say whether it keeps sizes (linear, a recurrent layer, a
+rearrange) is compared by size, even where later layers keep it. Without
+this, `res add < linear 5; conv 4 >` on [4, 8, 8] passed for an identity
+skip, and torch failed adding [4, 8, 5] to [4, 8, 8]. `keeps` puts the
+comparison in."""
+
+
+def keeps(keep: Expr | None, before: Expr, after: Expr) -> Expr:
+    """Whether an axis of size `before` at the start of a residual body (or a
+    repetition) has it again as `after`, given the axis's keep condition."""
+    if keep is None:
+        return sy.eq(before, after)
+    return sy.substitute(keep, {BY_SIZE.key: sy.eq(before, after)})
 
 
 class Failed(Exception):

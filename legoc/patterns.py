@@ -137,7 +137,8 @@ def compile_pattern(pattern: str, pattern_span: Span, sizes: dict[str, tuple[Exp
         if len(dots) > 1:
             raise error("LG306", _span(base, dots[1].offset, dots[1].offset + 3), "`...` can appear once on each side")
     lset, rset = {a.name for a in left_names}, {a.name for a in right_names}
-    if ("..." in lset) != ("..." in rset):
+    # `reduce` may drop the axes `...` stands for, as einops does.
+    if ("..." in lset) != ("..." in rset) and not (reduction is not None and "..." in lset):
         a = next(a for a in left_names + right_names if a.name == "...")
         raise error("LG306", _span(base, a.offset, a.offset + 3), "`...` must appear on both sides of the pattern")
     for a in right_names:

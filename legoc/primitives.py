@@ -461,6 +461,21 @@ def _pool(kind: str) -> Callable[[Call], PrimOut]:
                 hint="give `padding=` explicitly",
             ),
         ]
+        if kind == "avg" and rank == 4:
+            # torch's AvgPool3d (alone among the pools) also wants every size
+            # of its input, padding aside, to be at least the kernel.
+            out.checks += [
+                call.check(
+                    sy.compare(">=", call.shape[axis], k),
+                    "kernel_size",
+                    "`avgpool` on a 3-D input needs every size to be at least kernel_size ",
+                    k,
+                    " (torch's AvgPool3d does not count the padding), but its input is ",
+                    call.shape,
+                    code="LG303",
+                )
+                for axis in (1, 2, 3)
+            ]
         return out
 
     return rule
