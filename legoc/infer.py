@@ -20,12 +20,12 @@ from . import symbolic as sy
 from . import syntax as s
 from .diagnostics import Diagnostic, Note, Span, SpecError, error
 from .constraints import dim_rules
-from .flow import Body, Failed, Flow, Scope, and_, merge_shapes, shapes_equal
+from .flow import Body, Failed, Flow, Scope, and_, keeps, merge_shapes, shapes_equal
 from .graph import GraphAnalysis
 from .limits import DEFAULT, INT64_MAX, Limits
 from .ir import Bind, Check, ClassIR, Ctor, Layer, LayerRef, Method, Node, ParamIR, Parallel, Port, Repeat, Residual, Sequential, Shape, Value, walk
 from .patterns import REDUCTIONS, compile_pattern
-from .naming import attribute_problem, py_ident
+from .naming import attribute_problem, local_ident, py_ident
 from .primitives import PRIMITIVES, REQUIRED, Call as PrimCall, PrimOut, show_shape, type_error
 from .symbolic import Expr, Sym
 
@@ -602,7 +602,7 @@ class _Analyzer(GraphAnalysis):
         pattern = stmt.args[0]
         recipe = compile_pattern(pattern.value, pattern.span, sizes, flow.shape, reduction)  # type: ignore[arg-type]
         node = Method(recipe.ops, recipe.shape, stmt.span)
-        after = flow if not recipe.ops else Flow(recipe.shape, (None,) * len(recipe.shape), (None,) * len(recipe.shape))
+        after = flow if not recipe.ops else flow.rearranged(recipe.shape)
         return node, sy.ZERO, list(recipe.checks), after
 
     def _unknown(self, stmt: s.Call, scope: Scope) -> SpecError:
@@ -751,6 +751,10 @@ class _Analyzer(GraphAnalysis):
 
     def repeat(self, stmt: s.Repeat, flow: Flow, scope: Scope, body: Body) -> Flow:
         count = self.number(stmt.count, scope)
+        given = sy.value_of(count)
+        if isinstance(given, (bool, str, float)):  # `repeat "2" relu`: a TypeError below
+            shown = ("true" if given else "false") if isinstance(given, bool) else f'"{given}"' if isinstance(given, str) else repr(given)
+            raise error("LG401", stmt.count.span, f"the repeat count must be an integer, not {shown}")
         if (sy.value_of(count) or 0) > self.limits.max_repeat:
             raise error(
                 "LG605", stmt.count.span, f"this repeats {sy.value_of(count):,} times, over the limit of {self.limits.max_repeat:,}",
@@ -901,8 +905,53 @@ def _check_names(d: s.Definition) -> None:
             for stage in stmt.value.stages:  # type: ignore[union-attr]
                 visit(stage, nameless)
 
+    _check_python_names(d)
     for stmt in d.body:
         visit(stmt, None)
+
+
+def _check_python_names(d: s.Definition) -> None:
+    """The names that become Python identifiers (parameters, inputs, tensors,
+    symbolic input sizes): none starting with `__`, which Python mangles
+    inside a class (a caller's `b(__p=2)` misses the parameter `__p_`, and
+    `__debug_` would be `__debug__`), and no two that naming.py's trailing
+    `_` makes one (`lambda` and `lambda_`, an input `H` and the size `H`)."""
+    params = [(p.name, p.span) for p in d.params]
+    inputs = [(n.id, n.span) for n in d.inputs or ()]
+    inputs += [(st.name, st.span) for st in d.body if isinstance(st, s.Input) and st.name is not None]
+    tensors = [(st.target, st.target_span) for st in d.body if isinstance(st, s.Assign)]
+    tensors += [(st.name, st.name_span) for st in d.body if isinstance(st, s.Output)]
+    sizes = [
+        (dim.id, dim.span)
+        for st in d.body
+        if isinstance(st, s.Input)
+        for dim in st.dims
+        if isinstance(dim, s.Name) and dim.id not in {p.name for p in d.params}
+    ]
+    for what, names in (("a parameter", params), ("an input", inputs), ("a tensor", tensors), ("an input size", sizes)):
+        for name, span in names:
+            if name.startswith("__"):
+                raise error("LG204", span, f"`{name}` starts with `__`, which Python mangles inside a class, so it cannot name {what}")
+    _one_python_name(params, py_ident, "LG203", "parameters")
+    _one_python_name(inputs + tensors, local_ident, "LG208", "tensors")
+    _one_python_name(sizes, py_ident, "LG203", "input sizes")
+    locals_ = {local_ident(name): name for name, _ in inputs}
+    for name, span in sizes:
+        if py_ident(name) in locals_:
+            raise error(
+                "LG204",
+                span,
+                f"the input size `{name}` and the input `{locals_[py_ident(name)]}` would both be `{py_ident(name)}` in forward",
+                hint="rename one",
+            )
+
+
+def _one_python_name(names: list[tuple[str, Span]], ident, code: str, what: str) -> None:
+    seen: dict[str, str] = {}
+    for name, span in names:
+        first = seen.setdefault(ident(name), name)
+        if first != name:
+            raise error(code, span, f"{what} `{first}` and `{name}` would both be `{ident(name)}` in the generated code", hint="rename one")
 
 
 def _ranks(ranks: tuple[int, ...]) -> str:
@@ -935,7 +984,7 @@ def _same_shape(shape: Shape, out: Flow) -> Expr:
     the others (channels, features) by their size."""
     if len(shape) != len(out.shape):
         return sy.FALSE
-    return sy.both(*(sy.eq(a, b) if k is None else k for a, b, k in zip(shape, out.shape, out.keep)))
+    return sy.both(*(keeps(k, a, b) for a, b, k in zip(shape, out.shape, out.keep)))
 
 
 def _subst_check(c: Check, mapping: dict[str, Expr], note: Note | None = None) -> Check:

@@ -138,7 +138,9 @@ def parse(text: str, file: str, limits: Limits = DEFAULT) -> s.Program:
     try:
         tree = _lark().parse(text)
         _check_size(tree, file, limits)
-        return _ToSyntax(file, text.splitlines(), limits).transform(tree)
+        # Lines as the lexer counts them: split at "\n" only, not at the
+        # CR, form feed or line separator a comment may hold (splitlines).
+        return _ToSyntax(file, text.split("\n"), limits).transform(tree)
     except _IndentError as exc:
         span = Span(file, exc.line, 1, exc.line, exc.column)
         raise error("LG103", span, "this line's indentation matches no enclosing block") from None
