@@ -1,0 +1,374 @@
+"""legoc benchmarks: CLI start-up, compile-time growth, generated forward passes.
+
+Run from anywhere with the project's interpreter:
+
+    .venv/bin/python benchmarks/bench.py            # full run (several minutes)
+    .venv/bin/python benchmarks/bench.py --quick    # fewer repeats, smaller U-Net
+    .venv/bin/python benchmarks/bench.py --json results.json
+    .venv/bin/python benchmarks/bench.py --skip forward   # or cli, growth
+
+It prints markdown tables ready for docs/performance.md, with the machine's
+description. Every figure is a median over repeated runs on the machine at
+hand:
+
+1. CLI: `legoc check examples/resnet50.lego` and `legoc examples/resnet50.lego
+   -o ...`, each as a whole process (`python -m legoc`), beside its floor run
+   alternately in the same loop: `python -c "import lark"` for check, `python
+   -c "import lark, jinja2, black"` for build.
+2. Growth: synthetic specs of 100, 1,000 and 10,000 layers (one sequential
+   model; deeply nested residuals), each checked and compiled in a fresh
+   process that reports the time of `check_source` / `compile_source` and its
+   peak resident memory (VmHWM from /proc/self/status; ru_maxrss elsewhere).
+3. Forward: the generated ResNet-50 and U-Net against the hand-written
+   modules of benchmarks/reference.py, with the same weights (outputs checked
+   equal first), CPU, batch 8, eval mode, fixed torch threads, alternating
+   runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+BENCH = Path(__file__).resolve().parent
+RESNET50 = ROOT / "examples" / "resnet50.lego"
+UNET = ROOT / "examples" / "unet.lego"
+SIZES = (100, 1_000, 10_000)
+NEST_DEPTH = 50  # residual levels per group; legoc's nesting limit is 100
+
+
+# --------------------------------------------------------------------------- #
+# Machine description
+# --------------------------------------------------------------------------- #
+
+
+def machine_info() -> dict[str, str]:
+    """CPU model, core counts, OS, Python and torch versions."""
+    cpu = platform.processor() or "unknown"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    try:
+        import torch
+
+        torch_version = torch.__version__
+    except ImportError:
+        torch_version = "not installed"
+    return {
+        "cpu": cpu,
+        "logical_cores": str(os.cpu_count()),
+        "usable_cores": str(len(os.sched_getaffinity(0))) if hasattr(os, "sched_getaffinity") else "?",
+        "os": platform.platform(),
+        "python": platform.python_version(),
+        "torch": torch_version,
+    }
+
+
+# --------------------------------------------------------------------------- #
+# 1. Whole-process CLI timings
+# --------------------------------------------------------------------------- #
+
+
+def time_process(argv: list[str]) -> float:
+    """Wall time of one whole process, in seconds; raises if it fails."""
+    start = time.perf_counter()
+    subprocess.run(argv, cwd=ROOT, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    return time.perf_counter() - start
+
+
+def bench_cli(repeats: int) -> list[dict]:
+    """Median wall times of the legoc CLI and its import floor, alternated."""
+    py = sys.executable
+    with tempfile.TemporaryDirectory() as tmp:
+        out = str(Path(tmp) / "resnet50.py")
+        cases = [
+            ("legoc check examples/resnet50.lego", [py, "-m", "legoc", "check", str(RESNET50)],
+             'python -c "import lark"', [py, "-c", "import lark"]),
+            ("legoc examples/resnet50.lego -o OUT", [py, "-m", "legoc", str(RESNET50), "-o", out],
+             'python -c "import lark, jinja2, black"', [py, "-c", "import lark, jinja2, black"]),
+        ]
+        rows = []
+        for name, argv, floor_name, floor_argv in cases:
+            time_process(argv), time_process(floor_argv)  # warm the file cache
+            times, floors = [], []
+            for _ in range(repeats):
+                times.append(time_process(argv))
+                floors.append(time_process(floor_argv))
+            t, f = statistics.median(times), statistics.median(floors)
+            rows.append({"command": name, "median_s": t, "floor": floor_name, "floor_median_s": f,
+                         "ratio": t / f, "repeats": repeats})
+    return rows
+
+
+# --------------------------------------------------------------------------- #
+# 2. Compile-time growth
+# --------------------------------------------------------------------------- #
+
+
+def sequential_spec(layers: int) -> str:
+    """One model of `layers` layer calls: conv / relu alternately."""
+    lines = ["model Sequential():", "    input [8, 32, 32]"]
+    for i in range(layers):
+        lines.append("    conv 8 kernel_size=3" if i % 2 == 0 else "    relu")
+    return "\n".join(lines) + "\n"
+
+
+def nested_spec(layers: int, depth: int = NEST_DEPTH) -> str:
+    """Residuals nested `depth` deep, groups repeated until `layers` layer calls.
+
+    A level is `conv 8 kernel_size=3; bn; res add < inner >`: two layer calls
+    (conv, bn) inside a residual, so a group of depth d holds 2 * d layers.
+    """
+    lines = ["model Nested():", "    input [8, 32, 32]"]
+    count = 0
+    while count < layers:
+        d = max(1, min(depth, (layers - count) // 2))
+        body = "conv 8 kernel_size=3; bn"
+        for _ in range(d - 1):
+            body = f"conv 8 kernel_size=3; bn; res add < {body} >"
+        lines.append(f"    res add < {body} >")
+        count += 2 * d
+    return "\n".join(lines) + "\n"
+
+
+SPECS = {"sequential": sequential_spec, "nested residuals": nested_spec}
+
+WORKER = r"""
+import json, resource, sys, time
+sys.path.insert(0, sys.argv[3])
+from legoc.compiler import check_source, compile_source
+text = open(sys.argv[2]).read()
+fn = check_source if sys.argv[1] == "check" else compile_source
+start = time.perf_counter()
+fn(text, "synthetic.lego")
+elapsed = time.perf_counter() - start
+try:  # VmHWM: this process's own peak; ru_maxrss would carry the parent's over fork + exec
+    status = open("/proc/self/status").read()
+    rss = int(status.split("VmHWM:")[1].split()[0])  # KiB
+except (OSError, IndexError):
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux, bytes on macOS
+    if sys.platform == "darwin":
+        rss //= 1024
+print(json.dumps({"seconds": elapsed, "maxrss_kib": rss}))
+"""
+
+
+def compile_in_process(mode: str, spec_path: str) -> dict:
+    """Check or compile a spec in a fresh interpreter; its time and peak RSS."""
+    done = subprocess.run([sys.executable, "-c", WORKER, mode, spec_path, str(ROOT)],
+                          cwd=ROOT, check=True, capture_output=True, text=True)
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def bench_growth(repeats: int, sizes: tuple[int, ...] = SIZES) -> list[dict]:
+    """Check and build time (median) and peak RSS (max) per synthetic spec."""
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for kind, make in SPECS.items():
+            for n in sizes:
+                path = Path(tmp) / f"{kind.split()[0]}_{n}.lego"
+                path.write_text(make(n))
+                row = {"spec": kind, "layers": n}
+                for mode in ("check", "build"):
+                    runs = [compile_in_process(mode, str(path)) for _ in range(repeats)]
+                    row[f"{mode}_s"] = statistics.median(r["seconds"] for r in runs)
+                    row[f"{mode}_maxrss_mib"] = max(r["maxrss_kib"] for r in runs) / 1024
+                rows.append(row)
+                print(f"  growth: {kind} {n}: check {row['check_s']:.3f} s, build {row['build_s']:.3f} s",
+                      file=sys.stderr)
+    return rows
+
+
+# --------------------------------------------------------------------------- #
+# 3. Forward passes against the hand-written references
+# --------------------------------------------------------------------------- #
+
+
+def load_generated(spec: Path, tmp: str):
+    """Compile `spec` with legoc and import the generated file as a module."""
+    sys.path.insert(0, str(ROOT))
+    from legoc.compiler import compile_source
+
+    code = compile_source(spec.read_text(), spec.name).code
+    path = Path(tmp) / f"generated_{spec.stem}.py"
+    path.write_text(code)
+    module_spec = importlib.util.spec_from_file_location(path.stem, path)
+    module = importlib.util.module_from_spec(module_spec)
+    module_spec.loader.exec_module(module)
+    return module
+
+
+def load_reference():
+    """Import benchmarks/reference.py."""
+    sys.path.insert(0, str(BENCH))
+    import reference
+
+    return reference
+
+
+def time_alternating(a, b, x, warmup: int, repeats: int) -> tuple[float, float]:
+    """Median forward times of models a and b, run alternately."""
+    import torch
+
+    with torch.inference_mode():
+        for _ in range(warmup):
+            a(x), b(x)
+        ta, tb = [], []
+        for _ in range(repeats):
+            for model, times in ((a, ta), (b, tb)):
+                start = time.perf_counter()
+                model(x)
+                times.append(time.perf_counter() - start)
+    return statistics.median(ta), statistics.median(tb)
+
+
+def check_equal(generated, reference, x) -> str:
+    """Assert the two models agree on x; 'bitwise' or 'allclose'."""
+    import torch
+
+    with torch.inference_mode():
+        a, b = generated(x), reference(x)
+    if torch.equal(a, b):
+        return "bitwise"
+    torch.testing.assert_close(a, b)
+    return "allclose"
+
+
+def bench_forward(threads: int, repeats: int, warmup: int, unet_size: int, batch: int = 8) -> list[dict]:
+    """Generated vs reference ResNet-50 and U-Net forward passes."""
+    import torch
+
+    torch.set_num_threads(threads)
+    torch.manual_seed(0)
+    reference = load_reference()
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        cases = [
+            ("ResNet-50", RESNET50, "ResNet50", reference.ResNet50, lambda s: s, 224),
+            ("U-Net", UNET, "UNet", reference.UNet, reference.unet_state_dict_from_generated, unet_size),
+        ]
+        for name, spec, cls, ref_cls, rename, size in cases:
+            generated = getattr(load_generated(spec, tmp), cls)()
+            # Random batch-norm statistics, so eval mode does not reduce bn to identity.
+            for module in generated.modules():
+                if isinstance(module, torch.nn.BatchNorm2d):
+                    module.running_mean.uniform_(-0.1, 0.1)
+                    module.running_var.uniform_(0.5, 1.5)
+            ref = ref_cls()
+            ref.load_state_dict(rename(generated.state_dict()), strict=True)
+            generated.eval(), ref.eval()
+            x = torch.randn(batch, 3, size, size)
+            agreement = check_equal(generated, ref, x)
+            tg, tr = time_alternating(generated, ref, x, warmup, repeats)
+            rows.append({"model": name, "input": f"[{batch}, 3, {size}, {size}]", "threads": threads,
+                         "generated_s": tg, "reference_s": tr, "ratio": tg / tr,
+                         "outputs": agreement, "repeats": repeats})
+            print(f"  forward: {name}: generated {tg:.3f} s, reference {tr:.3f} s", file=sys.stderr)
+            del generated, ref
+    return rows
+
+
+# --------------------------------------------------------------------------- #
+# Report
+# --------------------------------------------------------------------------- #
+
+
+def markdown(results: dict) -> str:
+    """The results as markdown, for docs/performance.md."""
+    info = results["machine"]
+    out = [
+        "## Machine",
+        "",
+        f"- CPU: {info['cpu']} ({info['logical_cores']} logical cores, {info['usable_cores']} usable)",
+        f"- OS: {info['os']}",
+        f"- Python {info['python']}, torch {info['torch']}",
+        f"- Command: `{results['command']}`",
+        "",
+    ]
+    if "cli" in results:
+        out += ["## Command line (whole process, median)", "",
+                "| Command | Median | Floor | Floor median | Ratio |",
+                "|---|---:|---|---:|---:|"]
+        for r in results["cli"]:
+            out.append(f"| `{r['command']}` | {r['median_s'] * 1000:.0f} ms | `{r['floor']}` "
+                       f"| {r['floor_median_s'] * 1000:.0f} ms | {r['ratio']:.2f}x |")
+        out += ["", f"Median of {results['cli'][0]['repeats']} runs each, alternated with the floor.", ""]
+    if "growth" in results:
+        out += ["## Compile-time growth (in-process time, median; peak RSS of the process)", "",
+                "| Spec | Layers | Check | Build | Peak RSS (check) | Peak RSS (build) |",
+                "|---|---:|---:|---:|---:|---:|"]
+        for r in results["growth"]:
+            out.append(f"| {r['spec']} | {r['layers']:,} | {r['check_s']:.3f} s | {r['build_s']:.3f} s "
+                       f"| {r['check_maxrss_mib']:.0f} MiB | {r['build_maxrss_mib']:.0f} MiB |")
+        out.append("")
+        for kind, ratio in results.get("growth_ratios", {}).items():
+            out.append(f"- {kind}: build time 10,000 / 1,000 layers = {ratio:.1f}x (linear: 10x)")
+        out.append("")
+    if "forward" in results:
+        out += ["## Forward pass (CPU, eval, inference_mode, median)", "",
+                "| Model | Input | Threads | Generated | Hand-written | Ratio | Outputs |",
+                "|---|---|---:|---:|---:|---:|---|"]
+        for r in results["forward"]:
+            out.append(f"| {r['model']} | {r['input']} | {r['threads']} | {r['generated_s'] * 1000:.0f} ms "
+                       f"| {r['reference_s'] * 1000:.0f} ms | {r['ratio']:.3f} | {r['outputs']} equal |")
+        out += ["", f"Median of {results['forward'][0]['repeats']} runs each, alternated, after warm-up.", ""]
+    return "\n".join(out)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="fewer repeats and a smaller U-Net input")
+    parser.add_argument("--json", metavar="OUT", help="also write the results as JSON to OUT")
+    parser.add_argument("--skip", action="append", default=[], choices=("cli", "growth", "forward"),
+                        help="leave out a section (repeatable)")
+    parser.add_argument("--cli-repeats", type=int, help="whole-process runs per CLI command (default 15; quick 5)")
+    parser.add_argument("--growth-repeats", type=int, help="processes per synthetic spec (default 3; quick 1)")
+    parser.add_argument("--forward-repeats", type=int, help="timed forward passes per model (default 10; quick 3)")
+    parser.add_argument("--threads", type=int, default=min(4, os.cpu_count() or 1),
+                        help="torch.set_num_threads for the forward passes (default min(4, cores))")
+    parser.add_argument("--unet-size", type=int, help="U-Net input height and width (default 256; quick 128)")
+    args = parser.parse_args(argv)
+
+    q = args.quick
+    cli_repeats = args.cli_repeats or (5 if q else 15)
+    growth_repeats = args.growth_repeats or (1 if q else 3)
+    forward_repeats = args.forward_repeats or (3 if q else 10)
+    unet_size = args.unet_size or (128 if q else 256)
+
+    results: dict = {"machine": machine_info(),
+                     "command": " ".join(["bench.py", *(argv if argv is not None else sys.argv[1:])])}
+    if "cli" not in args.skip:
+        print("CLI ...", file=sys.stderr)
+        results["cli"] = bench_cli(cli_repeats)
+    if "growth" not in args.skip:
+        print("growth ...", file=sys.stderr)
+        results["growth"] = bench_growth(growth_repeats)
+        by = {(r["spec"], r["layers"]): r for r in results["growth"]}
+        results["growth_ratios"] = {kind: by[(kind, 10_000)]["build_s"] / by[(kind, 1_000)]["build_s"]
+                                    for kind in SPECS if (kind, 10_000) in by and (kind, 1_000) in by}
+    if "forward" not in args.skip:
+        print("forward ...", file=sys.stderr)
+        results["forward"] = bench_forward(args.threads, forward_repeats, warmup=1 if q else 2, unet_size=unet_size)
+
+    print(markdown(results))
+    if args.json:
+        Path(args.json).write_text(json.dumps(results, indent=2) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
