@@ -371,7 +371,10 @@ class _Analyzer(GraphAnalysis):
             if isinstance(dim, s.Name) and dim.id not in scope.env:
                 dims.append(Sym(f"dim:{dim.id}", dim.id, py_ident(dim.id)))
             else:
-                dims.append(self.number(dim, scope))
+                size = self.number(dim, scope)
+                if isinstance(sy.value_of(size), (bool, str, float)):  # `input [0.5]`: a crash in summary
+                    raise error("LG401", dim.span, f"an input size must be an integer, not {_shown(sy.value_of(size))}")
+                dims.append(size)
         if not dims:
             raise error("LG404", stmt.span, "the input shape needs at least one axis")
         return tuple(dims)
@@ -383,12 +386,21 @@ class _Analyzer(GraphAnalysis):
         if missing:
             self._report(error("LG404", d.span, f"model parameters need defaults: {', '.join(missing)}"))
             return ir
-        checks = self._settle([_subst_check(c, mapping) for c in ir.checks])
-        self._check_sizes(ir, mapping)
         ports = lambda ps: tuple(replace(p, shape=tuple(sy.substitute(x, mapping) for x in p.shape)) for p in ps)  # noqa: E731
+        try:
+            checks = self._settle([_subst_check(c, mapping) for c in ir.checks])
+            self._check_sizes(ir, mapping)
+            inputs = ports(ir.inputs)
+        except TypeError as exc:  # `model M(n=true)` where the model computes with n
+            self._report(error("LG401", d.span, f"a default of `{d.name}` has the wrong type: {exc}"))
+            return ir
+        for size in (size for port in inputs for size in port.shape):
+            if isinstance(sy.value_of(size), (bool, str, float)):  # `model M(n=0.5)` with `input [n]`
+                self._report(error("LG401", d.span, f"with its defaults, an input size of `{d.name}` is {_shown(sy.value_of(size))}, not an integer"))
+                return ir
         return replace(
             ir,
-            inputs=ports(ir.inputs),
+            inputs=inputs,
             outputs=ports(ir.outputs),
             n_params=sy.substitute(ir.n_params, mapping),
             checks=tuple(checks),
@@ -751,10 +763,8 @@ class _Analyzer(GraphAnalysis):
 
     def repeat(self, stmt: s.Repeat, flow: Flow, scope: Scope, body: Body) -> Flow:
         count = self.number(stmt.count, scope)
-        given = sy.value_of(count)
-        if isinstance(given, (bool, str, float)):  # `repeat "2" relu`: a TypeError below
-            shown = ("true" if given else "false") if isinstance(given, bool) else f'"{given}"' if isinstance(given, str) else repr(given)
-            raise error("LG401", stmt.count.span, f"the repeat count must be an integer, not {shown}")
+        if isinstance(sy.value_of(count), (bool, str, float)):  # `repeat "2" relu`: a TypeError below
+            raise error("LG401", stmt.count.span, f"the repeat count must be an integer, not {_shown(sy.value_of(count))}")
         if (sy.value_of(count) or 0) > self.limits.max_repeat:
             raise error(
                 "LG605", stmt.count.span, f"this repeats {sy.value_of(count):,} times, over the limit of {self.limits.max_repeat:,}",
@@ -956,6 +966,11 @@ def _one_python_name(names: list[tuple[str, Span]], ident, code: str, what: str)
 
 def _ranks(ranks: tuple[int, ...]) -> str:
     return ", ".join(map(str, ranks))
+
+
+def _shown(value) -> str:
+    """A constant as the language writes it: `true`, `"text"`, `0.5`."""
+    return ("true" if value else "false") if isinstance(value, bool) else f'"{value}"' if isinstance(value, str) else repr(value)
 
 
 def _input_symbols(index: int, name: str | None, rank: int, span: Span, sequence: bool) -> Shape:
