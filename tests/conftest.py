@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import types
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -20,6 +21,35 @@ REFERENCE = Path(__file__).resolve().parent / "reference" / "architectures.md"
 
 def example_names() -> list[str]:
     return sorted(p.stem for p in EXAMPLES.glob("*.lego"))
+
+
+@dataclass(frozen=True)
+class BuiltExample:
+    """An example compiled, with its (only) model unrolled for `sizes`: the
+    given input shapes (no batch axis), and for each input whether it holds
+    token ids (read by an embedding) rather than floats."""
+
+    compiled: object
+    ir: object
+    sizes: tuple[tuple[int, ...], ...]
+    instance: object
+    token_ids: tuple[bool, ...]
+
+
+def build_example(name: str, side: int) -> BuiltExample:
+    """Compile examples/NAME.lego and unroll its model with every symbolic
+    input size set to `side`."""
+    from legoc import symbolic as sy
+    from legoc.compiler import compile_source
+    from legoc.instance import bind_inputs, instantiate, model_names
+
+    compiled = compile_source((EXAMPLES / f"{name}.lego").read_text(), f"{name}.lego")
+    (model,) = model_names(compiled.analysis)
+    ir = next(c for c in compiled.analysis.classes if c.name == model)
+    sizes = tuple(tuple(side if sy.value_of(e) is None else sy.value_of(e) for e in port.shape) for port in ir.inputs)
+    instance = instantiate(compiled.analysis, model, bind_inputs(ir, [(None, s) for s in sizes]))
+    token_ids = tuple(any(op.kind == "Embedding" and t in op.inputs for op in instance.ops) for t in instance.inputs)
+    return BuiltExample(compiled, ir, sizes, instance, token_ids)
 
 
 def load_module(code: str, name: str = "generated") -> types.ModuleType:

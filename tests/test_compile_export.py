@@ -35,11 +35,10 @@ from torch._dynamo.utils import counters
 from torch.export import Dim
 
 from legoc import symbolic as sy
-from legoc.compiler import check_source, compile_source
-from legoc.instance import bind_inputs, instantiate, model_names
+from legoc.compiler import check_source
 from legoc.ir import ClassIR
 
-from conftest import EXAMPLES, example_names, load_module
+from conftest import EXAMPLES, build_example, example_names, load_module
 
 BACKEND = os.environ.get("LEGOC_COMPILE_BACKEND", "aot_eager")
 # Compiled and exported outputs against eager ones. Inductor on CPU differs
@@ -94,16 +93,10 @@ def example(request) -> Example:
     input of BATCH items (SIDE for every symbolic size) and its eager output.
     Module-scoped, so each model is built once for all the tests below."""
     name = request.param
-    compiled = compile_source((EXAMPLES / f"{name}.lego").read_text(), f"{name}.lego")
-    analysis = compiled.analysis
-    (model_name,) = model_names(analysis)
-    ir = next(c for c in analysis.classes if c.name == model_name)
-    given = [(None, tuple(SIDE if sy.value_of(e) is None else sy.value_of(e) for e in port.shape)) for port in ir.inputs]
-    instance = instantiate(analysis, model_name, bind_inputs(ir, given))
-    embedded = tuple(any(op.kind == "Embedding" and t in op.inputs for op in instance.ops) for t in instance.inputs)
+    built = build_example(name, SIDE)
     torch.manual_seed(0)
-    model = getattr(load_module(compiled.code, name), instance.class_name)().eval()
-    example = Example(name, model, ir, embedded)
+    model = getattr(load_module(built.compiled.code, name), built.instance.class_name)().eval()
+    example = Example(name, model, built.ir, built.token_ids)
     example.inputs = example.make_inputs(BATCH, lambda e: SIDE)
     example.expected = _eager(model, example.inputs)
     return example

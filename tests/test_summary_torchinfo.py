@@ -12,29 +12,19 @@ import torchinfo
 
 from legoc import symbolic as sy
 from legoc.compiler import compile_source
-from legoc.instance import bind_inputs, instantiate, model_names
+from legoc.instance import bind_inputs, instantiate
 from legoc.summary import summarize
 
-from conftest import EXAMPLES, example_names, load_module
+from conftest import build_example, example_names, load_module
 
 SIDE = 64  # the size given to every symbolic input axis (H, W, T): a multiple of every example's rule
 
 
 def _build(name: str, batch: int):
-    compiled = compile_source((EXAMPLES / f"{name}.lego").read_text(), f"{name}.lego")
-    analysis = compiled.analysis
-    (model,) = model_names(analysis)
-    ir = next(c for c in analysis.classes if c.name == model)
-    given = [(None, tuple(SIDE if sy.value_of(e) is None else sy.value_of(e) for e in port.shape)) for port in ir.inputs]
-    instance = instantiate(analysis, model, bind_inputs(ir, given))
-    summary = summarize(instance, batch)
-    module = getattr(load_module(compiled.code, name), instance.class_name)()
-    data = []
-    for (_, shape), tensor in zip(given, instance.inputs):
-        if any(op.kind == "Embedding" and tensor in op.inputs for op in instance.ops):
-            data.append(torch.randint(0, 100, (batch, *shape)))
-        else:
-            data.append(torch.randn(batch, *shape))
+    built = build_example(name, SIDE)
+    summary = summarize(built.instance, batch)
+    module = getattr(load_module(built.compiled.code, name), built.instance.class_name)()
+    data = [torch.randint(0, 100, (batch, *shape)) if ids else torch.randn(batch, *shape) for shape, ids in zip(built.sizes, built.token_ids)]
     stats = torchinfo.summary(module, input_data=data, depth=100, verbose=0, mode="eval")
     return summary, module, stats
 
