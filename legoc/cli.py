@@ -37,6 +37,8 @@ import json
 import os
 import sys
 import tempfile
+from contextlib import contextmanager
+from typing import Iterator
 
 from . import __version__
 from .diagnostics import SourceFile, SpecError, render
@@ -268,8 +270,12 @@ def _lines(text: str) -> list[str]:
     return io.StringIO(text, newline="\n").readlines()
 
 
-def _write_atomically(path: str, text: str) -> None:
-    """Write to a temporary file beside `path`, then rename it over `path`."""
+@contextmanager
+def replacing(path: str, suffix: str = ".tmp") -> Iterator[tuple[int, str]]:
+    """A temporary file beside `path`, as (open descriptor, name), that is
+    renamed over `path` when the block ends normally, with `path`'s
+    permissions (the umask's for a new file), and removed when it raises.
+    So `path` is either untouched or wholly replaced."""
     directory = os.path.dirname(os.path.abspath(path))
     try:
         mode = os.stat(path).st_mode & 0o777
@@ -277,12 +283,19 @@ def _write_atomically(path: str, text: str) -> None:
         umask = os.umask(0)
         os.umask(umask)
         mode = 0o666 & ~umask
-    fd, tmp = tempfile.mkstemp(prefix=".legoc-", suffix=".tmp", dir=directory)
+    fd, tmp = tempfile.mkstemp(prefix=".legoc-", suffix=suffix, dir=directory)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
-            f.write(text)
+        yield fd, tmp
         os.chmod(tmp, mode)
         os.replace(tmp, path)
     except BaseException:
-        os.unlink(tmp)
+        if os.path.exists(tmp):
+            os.unlink(tmp)
         raise
+
+
+def _write_atomically(path: str, text: str) -> None:
+    """Write `text` to a temporary file beside `path`, then rename it over `path`."""
+    with replacing(path) as (fd, _):
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
+            f.write(text)

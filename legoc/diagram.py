@@ -23,7 +23,6 @@ import os
 import shutil
 import subprocess
 import sys
-import tempfile
 from dataclasses import dataclass
 
 from . import symbolic as sy
@@ -277,34 +276,38 @@ def main(argv: list[str]) -> int:
         return 0
     try:
         if image:
-            return _render(dot, text, image, args.output)
-        _write_atomically(args.output, text)
+            _render(dot, text, image, args.output)
+        else:
+            _write_atomically(args.output, text)
+    except _RenderFailed as exc:
+        print(f"legoc graph: error: {exc}", file=sys.stderr)
+        return 2
     except OSError as exc:
         print(f"legoc graph: error: cannot write {args.output}: {exc.strerror}", file=sys.stderr)
         return 2
     return 0
 
 
-def _render(dot: str, text: str, fmt: str, path: str) -> int:
+class _RenderFailed(Exception):
+    """Graphviz's `dot` could not be run, or failed; the message says which."""
+
+
+def _render(dot: str, text: str, fmt: str, path: str) -> None:
     """Render DOT `text` to `path` with `dot -T<fmt>`, through a temporary
-    file beside it, so that a failure leaves `path` as it was."""
-    fd, tmp = tempfile.mkstemp(prefix=".legoc-", suffix=f".{fmt}", dir=os.path.dirname(os.path.abspath(path)))
-    os.close(fd)
-    try:
+    file beside it (cli.replacing), so that a failure leaves `path` as it was.
+
+    Raises:
+        _RenderFailed: `dot` cannot be run or exits with an error (its
+            messages are passed on to stderr).
+    """
+    from .cli import replacing
+
+    with replacing(path, f".{fmt}") as (fd, tmp):
+        os.close(fd)
         try:
             done = subprocess.run([dot, f"-T{fmt}", "-o", tmp], input=text.encode("utf-8"), capture_output=True)
         except OSError as exc:
-            print(f"legoc graph: error: cannot run {dot}: {exc.strerror}", file=sys.stderr)
-            return 2
+            raise _RenderFailed(f"cannot run {dot}: {exc.strerror}") from None
         sys.stderr.write(done.stderr.decode("utf-8", errors="replace"))
         if done.returncode != 0:
-            print(f"legoc graph: error: Graphviz's dot failed (exit status {done.returncode}) to render {path}", file=sys.stderr)
-            return 2
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
-        os.replace(tmp, path)
-        return 0
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+            raise _RenderFailed(f"Graphviz's dot failed (exit status {done.returncode}) to render {path}")

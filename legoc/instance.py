@@ -96,10 +96,10 @@ class Instance:
     inputs: tuple[int, ...]
     outputs: tuple[tuple[str, int], ...]
 
-    def children(self, op: Op | None) -> list[Op]:
-        """The ops directly inside `op` (None: the model's top level)."""
-        parent = None if op is None else op.id
-        return [o for o in self.ops if o.parent == parent]
+    def token_ids(self) -> tuple[bool, ...]:
+        """For each model input, whether it holds token ids (an embedding
+        reads it) rather than floats."""
+        return tuple(any(op.kind == "Embedding" and t in op.inputs for op in self.ops) for t in self.inputs)
 
 
 def model_names(analysis: Analysis) -> list[str]:

@@ -85,18 +85,18 @@ def summarize(instance: Instance, batch: int = 1) -> Summary:
     Returns:
         One row per op of `instance`, in execution order, and the totals.
     """
+    children: dict[int | None, list[int]] = {}
+    for op in instance.ops:
+        children.setdefault(op.parent, []).append(op.id)
     costs: dict[int, _Cost] = {}
-    for op in reversed(instance.ops):  # children come after their parent
-        if op.leaf:
-            costs[op.id] = _leaf_cost(op, instance, batch)
-    for op in reversed(instance.ops):
-        if not op.leaf:
-            costs[op.id] = _Cost.total(costs[c.id] for c in instance.children(op))
+    for op in reversed(instance.ops):  # an op's children come after it, so they are counted first
+        costs[op.id] = _leaf_cost(op, instance, batch) if op.leaf else _Cost.total(costs[c] for c in children[op.id])
+    top = _Cost.total(costs[c] for c in children.get(None, []))
     rows = tuple(
         Row(op.path, op.kind, op.depth, (batch, *_sizes(op.shape)), *costs[op.id].figures(), op.leaf) for op in instance.ops
     )
     inputs = tuple((t.name or "x", (batch, *_sizes(t.shape))) for t in (instance.tensors[i] for i in instance.inputs))
-    return Summary(instance.model, instance.class_name, batch, inputs, rows, _totals(instance, costs, batch))
+    return Summary(instance.model, instance.class_name, batch, inputs, rows, _totals(instance, top, batch))
 
 
 # ------------------------------------------------------------------ counting
@@ -162,17 +162,17 @@ def _leaf_cost(op: Op, instance: Instance, batch: int) -> _Cost:
             mult_adds += prod(shape) * batch * (prod(out[1:]) if "Conv" in op.kind else 1)
         elif "weight" in name or "bias" in name:  # a recurrent layer's weight_ih_l0, ...
             mult_adds += prod(shape) * batch * out[0]
-    other = _other_ops(op, ins[0] if ins else (), out, params, batch)
+    other = _other_ops(op.kind, kwargs, ins[0] if ins else (), out, params, batch)
     return _Cost(params, buffers, mult_adds, other, n, n if params else 0)
 
 
 _INTERPOLATION = {"linear": 2, "bilinear": 4, "bicubic": 16, "trilinear": 8}
 
 
-def _other_ops(op: Op, ins: tuple[int, ...], out: tuple[int, ...], params: int, batch: int) -> int:
-    """What torchinfo does not count, per docs/summary.md."""
+def _other_ops(kind: str, kwargs: dict, ins: tuple[int, ...], out: tuple[int, ...], params: int, batch: int) -> int:
+    """What torchinfo does not count, per docs/summary.md, for a module of
+    class `kind` built with the evaluated `kwargs`."""
     n = batch * prod(out)
-    kind, kwargs = op.kind, {k: sy.value_of(v) for k, v in op.kwargs}
     if kind == "Linear":  # torchinfo counts the weights once per sample, not per position
         return batch * (prod(out[:-1]) - 1) * params
     if kind.startswith("BatchNorm"):
@@ -191,12 +191,11 @@ def _other_ops(op: Op, ins: tuple[int, ...], out: tuple[int, ...], params: int, 
     return 0
 
 
-def _totals(instance: Instance, costs: dict[int, "_Cost"], batch: int) -> Totals:
-    top = _Cost.total(costs[op.id] for op in instance.children(None))
+def _totals(instance: Instance, top: "_Cost", batch: int) -> Totals:
+    """The model's totals from `top`, the sum over its top-level ops."""
     input_bytes: int | None = 0
-    for t in instance.inputs:
+    for t, token_ids in zip(instance.inputs, instance.token_ids()):
         sizes = _ints(instance.tensors[t].shape)
-        token_ids = any(op.kind == "Embedding" and t in op.inputs for op in instance.ops)
         input_bytes = None if sizes is None or input_bytes is None else input_bytes + batch * prod(sizes) * (8 if token_ids else BYTES)
 
     def mb(n: int | float | None, scale: int = BYTES) -> float | None:

@@ -48,8 +48,7 @@ def build_example(name: str, side: int) -> BuiltExample:
     ir = next(c for c in compiled.analysis.classes if c.name == model)
     sizes = tuple(tuple(side if sy.value_of(e) is None else sy.value_of(e) for e in port.shape) for port in ir.inputs)
     instance = instantiate(compiled.analysis, model, bind_inputs(ir, [(None, s) for s in sizes]))
-    token_ids = tuple(any(op.kind == "Embedding" and t in op.inputs for op in instance.ops) for t in instance.inputs)
-    return BuiltExample(compiled, ir, sizes, instance, token_ids)
+    return BuiltExample(compiled, ir, sizes, instance, instance.token_ids())
 
 
 def load_module(code: str, name: str = "generated") -> types.ModuleType:
