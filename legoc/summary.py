@@ -90,7 +90,7 @@ def summarize(instance: Instance, batch: int = 1) -> Summary:
         children.setdefault(op.parent, []).append(op.id)
     costs: dict[int, _Cost] = {}
     for op in reversed(instance.ops):  # an op's children come after it, so they are counted first
-        costs[op.id] = _leaf_cost(op, instance, batch) if op.leaf else _Cost.total(costs[c] for c in children[op.id])
+        costs[op.id] = _leaf_cost(op, instance, batch) if op.leaf else _Cost.total(costs[c] for c in children.get(op.id, ()))
     top = _Cost.total(costs[c] for c in children.get(None, []))
     rows = tuple(
         Row(op.path, op.kind, op.depth, (batch, *_sizes(op.shape)), *costs[op.id].figures(), op.leaf) for op in instance.ops
