@@ -1,7 +1,8 @@
 """Parse .lego text into a `syntax.Program`.
 
-The Lark LALR parser is built once per process (`_lark()` is cached). Syntax
-errors become diagnostics at the offending token, never Lark tracebacks.
+The Lark LALR parser is loaded once per process from tables prebuilt from
+the grammar (`_lark()`; see legoc/tables.py). Syntax errors become
+diagnostics at the offending token, never Lark tracebacks.
 """
 
 from __future__ import annotations
@@ -10,8 +11,9 @@ import math
 import re
 from functools import lru_cache
 
-from lark import Lark, Token, Transformer, Tree, v_args
-from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken, VisitError
+import lark
+from lark import Lark, Token, Tree
+from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
 
 from . import syntax as s
 from .diagnostics import Diagnostic, Span, SpecError, error
@@ -107,8 +109,9 @@ class _IndentError(Exception):
         self.line, self.column = line, column
 
 
-@lru_cache(maxsize=None)
-def _lark() -> Lark:
+def build_lark() -> Lark:
+    """Build the LALR parser from grammar/legoc.lark (tens of milliseconds:
+    Lark analyses the grammar). `_lark` loads the prebuilt tables instead."""
     return Lark(
         read_text("grammar", "legoc.lark"),
         parser="lalr",
@@ -116,6 +119,21 @@ def _lark() -> Lark:
         propagate_positions=True,
         maybe_placeholders=True,
     )
+
+
+@lru_cache(maxsize=None)
+def _lark() -> Lark:
+    """The parser, once per process: loaded from the tables in
+    legoc/_parse_tables.py (written by `python -m legoc.tables`) when they
+    were made from this grammar by this Lark version, else built."""
+    try:
+        from . import _parse_tables as tables
+    except ImportError:  # pragma: no cover - the file ships with legoc
+        return build_lark()
+    if tables.GRAMMAR != read_text("grammar", "legoc.lark") or tables.LARK_VERSION != lark.__version__:
+        return build_lark()
+    # What Lark's standalone parsers call; safe, since the version is the one the tables came from.
+    return Lark._load_from_dict(tables.DATA, tables.MEMO, postlex=_Layout(), propagate_positions=True)
 
 
 def parse(text: str, file: str, limits: Limits = DEFAULT) -> s.Program:
@@ -154,10 +172,6 @@ def parse(text: str, file: str, limits: Limits = DEFAULT) -> s.Program:
                 span = _tok_span(file, unclosed)
                 raise error("LG102", span, f"`{unclosed}` is never closed") from None
         raise _syntax_error(exc, file) from None
-    except VisitError as exc:
-        if isinstance(exc.orig_exc, SpecError):
-            raise exc.orig_exc from None
-        raise
 
 
 def _check_file_size(text: str, file: str, limits: Limits) -> None:
@@ -326,15 +340,44 @@ def _tok_span(file: str, tok: Token) -> Span:
     return Span(file, tok.line, tok.column, tok.end_line, tok.end_column)
 
 
-@v_args(meta=True)
-class _ToSyntax(Transformer):
-    """Lark tree to `syntax` dataclasses, attaching spans."""
+class _ToSyntax:
+    """Lark tree to `syntax` dataclasses, attaching spans: one method per
+    grammar rule, called with the rule's position and its children, already
+    converted."""
 
     def __init__(self, file: str, lines: list[str], limits: Limits):
-        super().__init__()
         self.file = file
         self.lines = lines
         self.limits = limits
+        self.rules = {
+            "start": self.start, "definition": self.definition, "params": self.params, "param": self.param,
+            "inputs": self.inputs, "line": self.line, "assign": self.assign, "return_stmt": self.return_stmt,
+            "output": self.output, "pipeline": self.pipeline, "source": self.source, "merge": self.merge,
+            "seq": self.seq, "call": self.call, "keyword": self.keyword, "named": self.named,
+            "residual": self.residual, "parallel": self.parallel, "repeat": self.repeat, "input": self.input,
+            "group": self.group, "shape": self.shape, "binop": self.binop, "neg": self.neg, "int": self.int,
+            "float": self.float, "string": self.string, "bool": self.bool, "name": self.name, "func": self.func,
+        }  # fmt: skip
+
+    def transform(self, tree: Tree):
+        """The syntax object for `tree`, built bottom-up with an explicit
+        stack (no recursion, and no per-node wrappers as Lark's Transformer
+        makes: a third of parsing time on large specs)."""
+        done: list = []  # converted subtrees and tokens, in order
+        stack: list[tuple[object, bool]] = [(tree, False)]
+        while stack:
+            node, expanded = stack.pop()
+            if not isinstance(node, Tree):  # a token, or None for an absent optional part
+                done.append(node)
+            elif not expanded:
+                stack.append((node, True))
+                stack.extend((child, False) for child in reversed(node.children))
+            else:
+                at = len(done) - len(node.children)
+                children = done[at:]
+                del done[at:]
+                done.append(self.rules[node.data](node.meta, children))
+        return done[0]
 
     def _span(self, meta) -> Span:
         return Span(self.file, meta.line, meta.column, meta.end_line, meta.end_column)

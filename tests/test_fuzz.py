@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import gc
 import io
 import os
@@ -43,6 +44,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import black
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -52,7 +54,7 @@ from legoc import check, cli, diagram, report, summary
 from legoc.compiler import PRELUDE_NAME, check_source, compile_source, prelude, prelude_source
 from legoc.diagnostics import SourceFile, SpecError, render
 from legoc.instance import InstanceError, instantiate, model_names
-from legoc.parser import _lark
+from legoc.parser import build_lark
 from legoc.primitives import PRIMITIVES
 from legoc.statedict import state_dict_layout
 
@@ -86,6 +88,14 @@ HUGE_INTS = [2**31, 2**63, 10**30, 10**400]
 _END, _TOKEN, _BLANK, _NEWLINE, _INDENT, _DEDENT = "\x1f", "t", "b", "n", "i", "d"
 
 
+
+@functools.lru_cache(maxsize=None)
+def _grammar_parser():
+    """Lark's parser built from grammar/legoc.lark: hypothesis reads its grammar
+    (legoc itself loads prebuilt tables, which do not carry it)."""
+    return build_lark()
+
+
 def _token(strategy: st.SearchStrategy[str], kind: str = _TOKEN) -> st.SearchStrategy[str]:
     return strategy.map(lambda text: kind + text + _END)
 
@@ -94,7 +104,7 @@ def _terminals(start: str) -> dict[str, st.SearchStrategy[str]]:
     """A strategy for the text of every terminal that rule `start` uses,
     marked for `layout`: the grammar's own patterns, and the compiler's
     vocabulary for names, numbers and strings."""
-    terminals, rules, _ = _lark().grammar.compile([start], ())
+    terminals, rules, _ = _grammar_parser().grammar.compile([start], ())
     # Any character but controls (the markers among them) and surrogates;
     # the blanks and line breaks of the ignored patterns.
     alphabet = st.characters(codec="utf-8", exclude_categories=("Cs", "Cc"), include_characters="\t\n\r\x0c")
@@ -183,9 +193,9 @@ def grammar_specs() -> st.SearchStrategy[str]:
     (the `line` rule) called by a model. The last two get further, into
     shape inference and code generation."""
     line_end = st.just(_NEWLINE + "\n" + _END)
-    files = from_lark(_lark(), start="start", explicit=_terminals("start"))
-    sequences = st.lists(st.builds(str.__add__, from_lark(_lark(), start="seq", explicit=_terminals("seq")), line_end), min_size=1, max_size=6)
-    lines = st.lists(from_lark(_lark(), start="line", explicit=_terminals("line")), min_size=1, max_size=6)
+    files = from_lark(_grammar_parser(), start="start", explicit=_terminals("start"))
+    sequences = st.lists(st.builds(str.__add__, from_lark(_grammar_parser(), start="seq", explicit=_terminals("seq")), line_end), min_size=1, max_size=6)
+    lines = st.lists(from_lark(_grammar_parser(), start="line", explicit=_terminals("line")), min_size=1, max_size=6)
     shapes = st.sampled_from(INPUT_SHAPES)
     models = st.one_of(st.builds(_model_of, sequences, shapes), st.builds(_block_of, lines, shapes))
     return st.one_of(files, models).map(layout)
@@ -463,6 +473,7 @@ class Exerciser:
             self.outcome("errors in code generation")
             return
         compile(compiled.code, NAME, "exec")  # the module is Python
+        assert black.format_str(compiled.code, mode=black.Mode()) == compiled.code, "generated code is not black-clean"
         self.outcome("compiled" if analysis.classes else "compiled, empty")
 
     def command_lines(self, raw: bytes, utf8: bool) -> None:
