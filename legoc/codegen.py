@@ -8,53 +8,83 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Generic, TypeVar
 
 from . import __version__
 from . import symbolic as sy
 from .infer import Analysis
 from .constraints import describe
+from .formatting import LINE_LENGTH as _LINE_LENGTH
+from .formatting import Piece, format_pieces
 from .ir import Bind, ClassIR, Ctor, Layer, LayerRef, Method, Node, Parallel, Repeat, Residual, Sequential, Shape, Value, walk
 from .layout import attribute_names, class_names, is_sequential, registered
 from .naming import MODULE_ATTRS, py_ident
 from .patterns import REDUCTIONS
 from .resources import read_text
 
-_LINE_LENGTH = 88  # black's default, used for the generated file
 _FORWARD_INDENT = " " * 8
 _ITEM_INDENT = " " * 12  # an item of an nn.Sequential(...) call in __init__
 
 
-@dataclass(frozen=True)
-class _ClassView:
-    """What the class template renders."""
+T = TypeVar("T")
 
-    name: str
-    base: str
-    docstring: str
-    signature: str
-    init_lines: tuple[str, ...]
-    forward_args: str
-    forward_lines: tuple[str, ...]
+
+@dataclass(frozen=True)
+class _ClassCode(Generic[T]):
+    """One class's code, part by part: a formatting.Piece each before
+    formatting, the final (indented) text each after, which the class
+    template renders."""
+
+    header: T
+    docstring: T
+    init_def: T
+    init_lines: tuple[T, ...]
+    forward_def: T | None
+    forward_lines: tuple[T, ...]
+
+    def parts(self) -> list[T]:
+        forward = [self.forward_def, *self.forward_lines] if self.forward_def is not None else []
+        return [self.header, self.docstring, self.init_def, *self.init_lines, *forward]
+
+    def with_texts(self, texts: list[str]) -> "_ClassCode[str]":
+        """The same class with `texts` (in the order of `parts()`) for its parts."""
+        n = len(self.init_lines)
+        init, forward = texts[3 : 3 + n], texts[3 + n :]
+        if self.forward_def is None:
+            return _ClassCode(texts[0], texts[1], texts[2], tuple(init), None, ())
+        return _ClassCode(texts[0], texts[1], texts[2], tuple(init), forward[0], tuple(forward[1:]))
 
 
 def generate(analysis: Analysis, source_name: str) -> str:
-    """Render the analysed program as Python source, formatted by black.
+    """Render the analysed program as Python source in black's format
+    (formatting.py: black formats what the writer does not write in its
+    style already).
 
     Args:
         analysis: the result of `infer.analyze`.
         source_name: the spec's file name, for the header.
 
     Raises:
-        RuntimeError: black rejected the generated text (a legoc bug); the
-            message holds the unformatted text.
+        RuntimeError: black rejected a piece (a legoc bug); the message
+            holds it. That every output is valid, black-clean Python is
+            checked by the tests (examples, golden files, hostile, random
+            and fuzzed specs), not here: parsing the output again would be
+            a third of a 10,000-layer build.
     """
-    import black
     import jinja2
 
     names = class_names(analysis.classes)
-    views = [_class_view(ir, names, analysis.defaults.get(ir.name) if ir.kind == "model" else None) for ir in analysis.classes]
-    uses_torch = any("torch." in line for v in views for line in v.forward_lines)
+    classes = [_class_pieces(ir, names, analysis.defaults.get(ir.name) if ir.kind == "model" else None) for ir in analysis.classes]
+    uses_torch = any("torch." in p.text for c in classes for p in c.forward_lines)
     imports = (["import torch"] if uses_torch else []) + ["from torch import nn"]
+    # One name a line, as black writes a list with a trailing comma.
+    exported = Piece(0, "\n".join(["__all__ = [", *(f'    "{names[ir.name]}",' for ir in analysis.classes), "]"]) if analysis.classes else "__all__ = []")
+    texts = format_pieces([exported] + [p for c in classes for p in c.parts()])
+    views, at = [], 1
+    for c in classes:
+        size = len(c.parts())
+        views.append(c.with_texts(texts[at : at + size]))
+        at += size
     env = jinja2.Environment(
         loader=jinja2.FunctionLoader(lambda name: read_text("templates", name)),
         undefined=jinja2.StrictUndefined,
@@ -70,12 +100,10 @@ def generate(analysis: Analysis, source_name: str) -> str:
         source=_comment_safe(source_name),
         summary=_doc_escape(summary),
         imports=imports,
+        exported=texts[0],
         classes=views,
     )
-    try:
-        return black.format_str(text, mode=black.Mode(line_length=_LINE_LENGTH))
-    except Exception as exc:  # black's errors have no common base class
-        raise RuntimeError(f"legoc generated code that black cannot format ({exc}); this is a legoc bug.\n{text}") from exc
+    return text
 
 
 class _Writer:
@@ -99,6 +127,7 @@ class _Writer:
             taken.add(attr)
             self.kept[code] = attr
         self.locals: set[str] = {"x", "self", "torch", "nn"}
+        self.next_index: dict[str, int] = {}
         self.locals |= {p.code for p in ir.inputs} | {n.target for n in ir.body if isinstance(n, Bind)}
 
     def line(self, code: str, shape: Shape | None = None) -> None:
@@ -113,9 +142,13 @@ class _Writer:
             self.forward += [f"# {_shape(shape)}", code]
 
     def fresh(self, base: str) -> str:
-        name, n = base, 1
-        while name in self.locals:
-            name, n = f"{base}_{n}", n + 1
+        """The first of `base`, `base_1`, `base_2`, ... not yet a local name
+        (searching from where the last search for `base` ended: names only
+        ever become taken, so the earlier ones still are)."""
+        k = self.next_index.get(base, 0)
+        while (name := f"{base}_{k}" if k else base) in self.locals:
+            k += 1
+        self.next_index[base] = k + 1
         self.locals.add(name)
         return name
 
@@ -127,7 +160,7 @@ class _Writer:
         elif isinstance(node, Repeat):
             self.init.append(f"self.{attr} = nn.Sequential({self.repeated(node)})")
         elif isinstance(node, Sequential):
-            self.init += [f"self.{attr} = nn.Sequential(", *self.items(node.body), ")"]
+            self.init.append("\n".join([f"self.{attr} = nn.Sequential(", *self.items(node.body), ")"]))
         else:
             assert isinstance(node, Residual) and node.projection is not None
             built = self.ctor(node.projection)
@@ -139,25 +172,30 @@ class _Writer:
                 self.init.append("else:")
                 self.init.append(f"    self.{attr} = None")
 
-    def repeated(self, node: Repeat) -> str:
-        """A repeat's modules as arguments of nn.Sequential(...)."""
+    def repeated(self, node: Repeat, split: bool = False):
+        """A repeat's modules as arguments of nn.Sequential(...): one string,
+        or with `split` a list of the (one or two) arguments."""
         count = sy.to_text(node.count, code=True)
         if node.rest is None:
-            return f"*({self.ctor(node.first)} for _ in range({count}))"
-        rest = sy.to_text(sy.sub(node.count, 1), code=True)
-        return f"{self.ctor(node.first)}, *({self.ctor(node.rest)} for _ in range({rest}))"
+            parts = [f"*({self.ctor(node.first)} for _ in range({count}))"]
+        else:
+            rest = sy.to_text(sy.sub(node.count, 1), code=True)
+            parts = [self.ctor(node.first), f"*({self.ctor(node.rest)} for _ in range({rest}))"]
+        return parts if split else ", ".join(parts)
 
     def items(self, nodes: tuple[Node, ...]) -> list[str]:
         """The arguments of an nn.Sequential(...) call, one module (or one
         repeat) a line, each with the shape after it as a comment."""
         lines = []
         for node in nodes:
-            code = self.ctor(node.ctor) if isinstance(node, Layer) else self.repeated(node)  # type: ignore[arg-type]
+            # A repeat whose first module differs gives two arguments, each
+            # on its own line as black puts them, the comment after the last.
+            *first, code = self.repeated(node, split=True) if isinstance(node, Repeat) else [self.ctor(node.ctor)]  # type: ignore[union-attr]
             comment = f"# {_shape(node.out)}"  # type: ignore[union-attr]
             if len(_ITEM_INDENT) + len(code) + 3 + len(comment) <= _LINE_LENGTH:
-                lines.append(f"    {code},  {comment}")
+                lines += [f"    {c}," for c in first] + [f"    {code},  {comment}"]
             else:
-                lines += [f"    {comment}", f"    {code},"]
+                lines += [f"    {comment}", *(f"    {c}," for c in first), f"    {code},"]
         return lines
 
     def ctor(self, c: Ctor) -> str:
@@ -281,15 +319,16 @@ class _Writer:
             self.line(f"{dst} = {' + '.join(outs)}", node.out)
 
 
-def _class_view(ir: ClassIR, names: dict[str, str], defaults: ClassIR | None) -> _ClassView:
+def _class_pieces(ir: ClassIR, names: dict[str, str], defaults: ClassIR | None) -> _ClassCode[Piece]:
     writer = _Writer(ir, names)
     params = ["self"] + [sy.to_text(p, code=True) for p in ir.size_params]
     for p in ir.params:
         params.append(p.code if p.default is None else f"{p.code}={_value(p.default)}")
-    docstring = _docstring(_doc_lines(ir, defaults))
+    docstring = Piece(1, _docstring(_doc_lines(ir, defaults)), "docstring")
+    init_def = Piece(1, f"def __init__({', '.join(params)}):", "header")
     if is_sequential(ir):
-        init = ("super().__init__(", *writer.items(ir.body), ")")
-        return _ClassView(names[ir.name], "nn.Sequential", docstring, ", ".join(params), init, "", ())
+        init = "\n".join(["super().__init__(", *writer.items(ir.body), ")"])
+        return _ClassCode(Piece(0, f"class {names[ir.name]}(nn.Sequential):", "header"), docstring, init_def, (Piece(2, init),), None, ())
     writer.init = ["super().__init__()"] + [f"self.{attr} = {code}" for code, attr in writer.kept.items()]
     for node in registered(ir.body):
         writer.register(node)
@@ -301,16 +340,25 @@ def _class_view(ir: ClassIR, names: dict[str, str], defaults: ClassIR | None) ->
     if len(ir.outputs) == 1:
         writer.line(f"return {ir.outputs[0].code}")
     else:
-        writer.line("return {" + ", ".join(f"{p.name!r}: {p.code}" for p in ir.outputs) + "}")
-    return _ClassView(
-        name=names[ir.name],
-        base="nn.Module",
+        writer.line("return {" + ", ".join(f'"{p.name}": {p.code}' for p in ir.outputs) + "}")
+    return _ClassCode(
+        header=Piece(0, f"class {names[ir.name]}(nn.Module):", "header"),
         docstring=docstring,
-        signature=", ".join(params),
-        init_lines=tuple(writer.init),
-        forward_args=", ".join(["self", *(p.code for p in ir.inputs)]),
-        forward_lines=tuple(writer.forward),
+        init_def=init_def,
+        init_lines=tuple(_piece(2, line) for line in writer.init),
+        forward_def=Piece(1, f"def forward({', '.join(['self', *(p.code for p in ir.inputs)])}):", "header"),
+        forward_lines=tuple(_piece(2, line) for line in writer.forward),
     )
+
+
+def _piece(depth: int, line: str) -> Piece:
+    """One of a writer's lines (indented relative to the method body, and
+    continued on further lines for an nn.Sequential) as a Piece."""
+    text = line.lstrip(" ")
+    depth += (len(line) - len(text)) // 4
+    if text.startswith("#"):
+        return Piece(depth, text, "comment")
+    return Piece(depth, text, "header" if text.endswith(":") else "statement")
 
 
 def _doc_lines(ir: ClassIR, defaults: ClassIR | None) -> list[str]:
@@ -379,7 +427,21 @@ def _arg_symbols(args: tuple) -> set:
 
 
 def _value(v: Value) -> str:
-    return v.code if isinstance(v, LayerRef) else sy.to_text(v, code=True)
+    if isinstance(v, LayerRef):
+        return v.code
+    if isinstance(v, sy.Const) and isinstance(v.value, str):
+        return _string(v.value)
+    return sy.to_text(v, code=True)
+
+
+def _string(text: str) -> str:
+    """A string literal in double quotes, as black writes it, where the text
+    holds none (otherwise Python's repr, which formatting.py has black
+    rewrite)."""
+    literal = repr(text)
+    if literal.startswith("'") and '"' not in text:
+        return '"' + literal[1:-1] + '"'
+    return literal
 
 
 def _shape(shape: Shape) -> str:
@@ -403,8 +465,9 @@ def _doc_escape(text: str) -> str:
 
 
 def _docstring(lines: list[str]) -> str:
-    body = "\n    ".join(_doc_escape(line) if line else "" for line in lines)
-    return f'"""{body}\n    """' if len(lines) > 1 else f'"""{body}"""'
+    """A docstring's text, its lines unindented (formatting.Piece indents them)."""
+    body = "\n".join(_doc_escape(line) if line else "" for line in lines)
+    return f'"""{body}\n"""' if len(lines) > 1 else f'"""{body}"""'
 
 
 def _comment_safe(text: str) -> str:

@@ -45,6 +45,7 @@ import warnings
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+import black
 import pytest
 import torch
 from hypothesis import HealthCheck, given, note, settings
@@ -1556,6 +1557,7 @@ def check_spec(text: str, sizes: list[Sizes], batch: int = 2) -> None:
     except SpecError as exc:
         raise AssertionError("legoc rejects a valid spec:\n" + "\n".join(f"{d.span.line}:{d.span.column}: {d.message}" for d in exc.diagnostics)) from None
     assert compile_source(text, "random.lego").code == compiled.code, "compiling twice gave different code"
+    assert black.format_str(compiled.code, mode=black.Mode()) == compiled.code, "the generated code is not black-clean"
     analysis = compiled.analysis
     (ir,) = [c for c in analysis.classes if c.kind == "model"]
     defaults = analysis.defaults[ir.name]

@@ -7,6 +7,7 @@ Regenerate after an intended change with:
 and review the diff of tests/__snapshots__/ before committing.
 """
 
+import black
 import pytest
 
 from conftest import EXAMPLES, example_names
@@ -16,4 +17,6 @@ from legoc.compiler import compile_source
 @pytest.mark.parametrize("name", example_names())
 def test_golden(name, golden):
     path = EXAMPLES / f"{name}.lego"
-    assert compile_source(path.read_text(), f"{name}.lego").code == golden
+    code = compile_source(path.read_text(), f"{name}.lego").code
+    assert code == golden
+    assert black.format_str(code, mode=black.Mode()) == code
