@@ -89,7 +89,11 @@ def _conjuncts(cond: Expr) -> tuple[Expr, ...]:
 
 
 def _holds(cond: Expr, dim: Sym, value: int) -> bool:
-    return sy.substitute(cond, {dim.key: sy.Const(value)}) == sy.TRUE
+    """Whether `cond` becomes TRUE with `value` for `dim`. A conjunction does
+    when each of its parts does (`both` folds to TRUE just then), so the
+    parts are substituted one at a time, and the first that fails decides."""
+    mapping = {dim.key: sy.Const(value)}
+    return all(sy.substitute(part, mapping) == sy.TRUE for part in _conjuncts(cond))
 
 
 def _divisors(e: Expr) -> list[int]:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import difflib
 import math
 from dataclasses import dataclass, replace
+from typing import Callable
 
 from . import symbolic as sy
 from . import syntax as s
@@ -386,10 +387,13 @@ class _Analyzer(GraphAnalysis):
         if missing:
             self._report(error("LG404", d.span, f"model parameters need defaults: {', '.join(missing)}"))
             return ir
-        ports = lambda ps: tuple(replace(p, shape=tuple(sy.substitute(x, mapping) for x in p.shape)) for p in ps)  # noqa: E731
+        sub = sy.substituter(mapping)  # one memo for the whole model
+        ports = lambda ps: tuple(replace(p, shape=tuple(sub(x) for x in p.shape)) for p in ps)  # noqa: E731
         try:
-            checks = self._settle([_subst_check(c, mapping) for c in ir.checks])
-            self._check_sizes(ir, mapping)
+            numeric = _numeric(mapping)
+            substituted = (_subst_check(c, sub, drop_held=numeric) for c in ir.checks)
+            checks = self._settle([c for c in substituted if c is not None])
+            self._check_sizes(ir, sub)
             inputs = ports(ir.inputs)
         except TypeError as exc:  # `model M(n=true)` where the model computes with n
             self._report(error("LG401", d.span, f"a default of `{d.name}` has the wrong type: {exc}"))
@@ -402,27 +406,27 @@ class _Analyzer(GraphAnalysis):
             ir,
             inputs=inputs,
             outputs=ports(ir.outputs),
-            n_params=sy.substitute(ir.n_params, mapping),
+            n_params=sub(ir.n_params),
             checks=tuple(checks),
         )
 
-    def _check_sizes(self, ir: ClassIR, mapping: dict[str, Expr]) -> None:
-        """Report sizes in a model (with its defaults) over `limits.max_size`,
-        tensors with more elements than torch can count (int64), and a
-        parameter count past int64 (LG606)."""
+    def _check_sizes(self, ir: ClassIR, sub: Callable[[Expr], Expr]) -> None:
+        """Report sizes in a model (with its defaults, which `sub`
+        substitutes) over `limits.max_size`, tensors with more elements than
+        torch can count (int64), and a parameter count past int64 (LG606)."""
         def too_large(what: str, value: int, limit: int, span: Span) -> None:
             self._report(error("LG606", span, f"{what} is {value:,}, over the limit of {limit:,}", hint="raise `max-size` under [tool.legoc.limits]"))
 
         shapes = [(p.shape, ir.span) for p in ir.inputs] + [(n.out, n.span) for n in walk(ir.body)]
         for shape, span in shapes:
-            sizes = [sy.value_of(sy.substitute(e, mapping)) for e in shape]
+            sizes = [sy.value_of(sub(e)) for e in shape]
             for v in sizes:
                 if isinstance(v, int) and v > self.limits.max_size:
                     return too_large("a size here", v, self.limits.max_size, span)
             known = [v for v in sizes if isinstance(v, int)]
             if math.prod(known) > INT64_MAX:
                 return too_large("the tensor's element count", math.prod(known), INT64_MAX, span)
-        n_params = sy.value_of(sy.substitute(ir.n_params, mapping))
+        n_params = sy.value_of(sub(ir.n_params))
         if isinstance(n_params, int) and n_params > INT64_MAX:
             too_large("the parameter count", n_params, INT64_MAX, ir.span)
 
@@ -529,13 +533,19 @@ class _Analyzer(GraphAnalysis):
                 problem = type_error(key, value) if isinstance(value, Expr) else None
                 if problem:
                     raise error("LG401", spans.get(key, stmt.span), problem)
-            came = (Note(f"its input {show_shape(flow.shape)} comes from here", flow.origin),) if flow.origin else ()
             try:
                 out: PrimOut = prim.rule(PrimCall(name, args, flow.shape, stmt.span, spans))
             except SpecError as exc:
+                came = _came_from(flow)
                 raise SpecError([replace(d, notes=d.notes + came) for d in exc.diagnostics]) from None
             node = Layer(name, out.ctor, out.shape, stmt.span, out.apply)
-            checks = [replace(c, notes=c.notes + came) if c.severity == "error" else c for c in out.checks]
+            # Checks that already hold are left out here: `_settle` would drop
+            # them anyway (and `either`, which callers wrap conditions in,
+            # keeps them TRUE), so they could never be reported.
+            checks = [c for c in out.checks if c.cond != sy.TRUE]
+            came = _came_from(flow) if any(c.severity == "error" for c in checks) else ()
+            if came:
+                checks = [replace(c, notes=c.notes + came) if c.severity == "error" else c for c in checks]
             return node, out.n_params, checks, flow.then(out.shape, out.keep, out.stride)
         d = self.defs.get(name)
         if d is None:
@@ -573,14 +583,16 @@ class _Analyzer(GraphAnalysis):
         for index, shape in enumerate(shapes):
             for axis, dim in enumerate(shape):
                 mapping[f"in:{index}:{axis}"] = dim
-        sub = lambda e: sy.substitute(e, mapping)  # noqa: E731
+        sub = sy.substituter(mapping)  # one memo for the whole call
         sizes = tuple(sub(x) for x in callee.size_params)
         positional = tuple(args[key] for key, is_keyword in given if not is_keyword)
         keywords = tuple((key, args[key]) for key, is_keyword in given if is_keyword)
         ctor = Ctor("block", name, sizes + positional, keywords)
         shape = tuple(sub(x) for x in callee.output)
         note = Note(f"in this call of `{name}`", stmt.span)
-        checks = [_subst_check(c, mapping, note) for c in callee.checks]
+        numeric = _numeric(mapping)
+        substituted = (_subst_check(c, sub, note, drop_held=numeric) for c in callee.checks)
+        checks = [c for c in substituted if c is not None]
         node = Layer(name, ctor, shape, stmt.span)
         if flow is None:
             return node, sub(callee.n_params), checks, Flow.start(shape)
@@ -861,7 +873,7 @@ def _reachable(definitions: list[s.Definition]) -> set[str]:
     other blocks, as the source is written (whether or not analysis got there)."""
     calls: dict[str, set[str]] = {}
     for d in definitions:
-        calls[d.name] = {n.name for stmt in d.body for n in s.walk(stmt) if isinstance(n, s.Call)}
+        calls[d.name] = _called_names(d.body)
     used: set[str] = set()
     todo = [d.name for d in definitions if d.kind == "model"]
     while todo:
@@ -870,6 +882,21 @@ def _reachable(definitions: list[s.Definition]) -> set[str]:
                 used.add(callee)
                 todo.append(callee)
     return used
+
+
+def _called_names(body) -> set[str]:
+    """The names of the layers that statements call, at any depth: the
+    `s.Call` nodes that `s.walk` visits. An explicit stack rather than
+    `s.walk`, whose generator per level makes deeply nested residuals
+    quadratic."""
+    names: set[str] = set()
+    todo = list(body)
+    while todo:
+        node = todo.pop()
+        if isinstance(node, s.Call):
+            names.add(node.name)
+        todo.extend(s._children(node))
+    return names
 
 
 def _check_names(d: s.Definition) -> None:
@@ -993,6 +1020,11 @@ def _input_symbols(index: int, name: str | None, rank: int, span: Span, sequence
     return tuple(Sym(f"in:{index}:{axis}", label, code) for axis, (label, code) in enumerate(names))
 
 
+def _came_from(flow: Flow) -> tuple[Note, ...]:
+    """The note for a layer's errors on where its input comes from."""
+    return (Note(f"its input {show_shape(flow.shape)} comes from here", flow.origin),) if flow.origin else ()
+
+
 def _same_shape(shape: Shape, out: Flow) -> Expr:
     """Whether `out` has `shape` for every value of the input's sizes: axes a
     layer resized in steps (spatial axes) compare by what those layers do,
@@ -1002,13 +1034,30 @@ def _same_shape(shape: Shape, out: Flow) -> Expr:
     return sy.both(*(keeps(k, a, b) for a, b, k in zip(shape, out.shape, out.keep)))
 
 
-def _subst_check(c: Check, mapping: dict[str, Expr], note: Note | None = None) -> Check:
-    message = tuple(
-        sy.substitute(m, mapping) if isinstance(m, Expr) else tuple(sy.substitute(x, mapping) for x in m) if isinstance(m, tuple) else m
-        for m in c.message
-    )
+def _subst_check(c: Check, sub: Callable[[Expr], Expr], note: Note | None = None, drop_held: bool = False) -> Check | None:
+    """`c` with `sub` (a `sy.substituter`) applied to its condition and message.
+
+    With `drop_held`, None if the condition becomes TRUE: `_settle` drops
+    such a check anyway (and `either`, which callers wrap conditions in,
+    keeps it TRUE), so its message is not worth substituting. Callers pass it
+    only for a mapping of numbers (`_numeric`), under which substituting a
+    message cannot raise the TypeError of a bool or a string in arithmetic.
+    Where the condition raises, the message is substituted first, as
+    without `drop_held`, so that the same error surfaces."""
+    if drop_held:
+        try:
+            if sub(c.cond) == sy.TRUE:
+                return None
+        except TypeError:
+            pass  # raised again below, after the message's own errors
+    message = tuple(sub(m) if isinstance(m, Expr) else tuple(sub(x) for x in m) if isinstance(m, tuple) else m for m in c.message)
     notes = c.notes + ((note,) if note else ())
-    return Check(sy.substitute(c.cond, mapping), c.span, message, notes, c.hint, c.code, c.severity)
+    return Check(sub(c.cond), c.span, message, notes, c.hint, c.code, c.severity)
+
+
+def _numeric(mapping: dict[str, Expr]) -> bool:
+    """Whether no value in `mapping` is a bool or a string constant."""
+    return not any(isinstance(sy.value_of(v), (bool, str)) for v in mapping.values())
 
 
 def _render_message(parts) -> str:

@@ -269,13 +269,16 @@ class ClassIR:
 def walk(nodes):
     """Every node of a body and every node inside it, depth first: a
     residual or named group before its body, a parallel before its branches, a dataflow
-    binding before its stages."""
-    for n in nodes:
+    binding before its stages. (An explicit stack: nested generators would
+    make deep nesting quadratic.)"""
+    stack = list(reversed(nodes))
+    while stack:
+        n = stack.pop()
         yield n
         if isinstance(n, (Residual, Sequential)):
-            yield from walk(n.body)
+            stack += reversed(n.body)
         elif isinstance(n, Parallel):
-            for branch in n.branches:
-                yield from walk(branch)
+            for branch in reversed(n.branches):
+                stack += reversed(branch)
         elif isinstance(n, Bind):
-            yield from walk(n.stages)
+            stack += reversed(n.stages)

@@ -59,21 +59,26 @@ def registered(body: tuple[Node, ...]) -> Iterator[Node]:
     `__init__` assigns them: forward order, except that a residual's
     shortcut comes after its body (torchvision's `downsample` follows `bn2`).
     A residual stands for its shortcut; a dataflow binding contributes its
-    joining block, if any, then its stages."""
-    for n in body:
-        if isinstance(n, (Layer, Repeat, Sequential)):
+    joining block, if any, then its stages.
+
+    Walks with an explicit stack: nested generators would make deep
+    nesting quadratic."""
+    stack: list[tuple[Node, bool]] = [(n, False) for n in reversed(body)]  # node, whether its body is done
+    while stack:
+        n, done = stack.pop()
+        if done or isinstance(n, (Layer, Repeat, Sequential)):
             yield n
         elif isinstance(n, Residual):
-            yield from registered(n.body)
             if n.projection is not None:
-                yield n
+                stack.append((n, True))
+            stack += [(c, False) for c in reversed(n.body)]
         elif isinstance(n, Parallel):
-            for branch in n.branches:
-                yield from registered(branch)
+            for branch in reversed(n.branches):
+                stack += [(c, False) for c in reversed(branch)]
         elif isinstance(n, Bind):
+            stack += [(c, False) for c in reversed(n.stages)]
             if isinstance(n.join, Layer):
                 yield n.join
-            yield from registered(n.stages)
 
 
 def spec_name(node: Node) -> str | None:

@@ -177,12 +177,18 @@ def _nd(rank: int) -> str:
 def _window(call: Call, kernel: Expr, stride: Expr, padding: Expr, dilation: Expr, out: PrimOut) -> list[Expr]:
     """Spatial sizes after a conv or pooling window, with keep/stride effects."""
     sizes = []
+    # What does not depend on the axis is worked out once.
+    span = sy.mul(dilation, sy.sub(kernel, 1))
+    both_sides = sy.mul(2, padding)
+    unit_stride = sy.eq(stride, 1)
+    keep = sy.both(unit_stride, sy.eq(both_sides, span))
+    gap = sy.maximum(sy.ZERO, sy.sub(sy.sub(stride, span), 1))
     for axis in range(1, len(call.shape)):
         size = call.shape[axis]
-        span = sy.mul(dilation, sy.sub(kernel, 1))
-        new = sy.add(sy.floordiv(sy.sub(sy.sub(sy.add(size, sy.mul(2, padding)), span), 1), stride), 1)
+        padded = sy.add(size, both_sides)
+        new = sy.add(sy.floordiv(sy.sub(sy.sub(padded, span), 1), stride), 1)
         sizes.append(new)
-        out.keep[axis] = sy.both(sy.eq(stride, 1), sy.eq(sy.mul(2, padding), span))
+        out.keep[axis] = keep
         out.stride[axis] = stride
         out.checks.append(
             call.check(
@@ -204,12 +210,11 @@ def _window(call: Call, kernel: Expr, stride: Expr, padding: Expr, dilation: Exp
         # are more than the padding covers and more than the gap the stride
         # leaves between windows anyway (a 1x1 conv at stride 2 skips every
         # other row by design).
-        left = sy.mod(sy.sub(sy.add(size, sy.mul(2, padding)), sy.add(span, 1)), stride)
-        gap = sy.maximum(sy.ZERO, sy.sub(sy.sub(stride, span), 1))
+        left = sy.mod(sy.sub(padded, sy.add(span, 1)), stride)
         dropped = sy.sub(left, padding)
         out.checks.append(
             call.check(
-                sy.either(sy.eq(stride, 1), sy.compare("<=", dropped, gap)),
+                sy.either(unit_stride, sy.compare("<=", dropped, gap)),
                 "stride",
                 f"`{call.name}` with stride ",
                 stride,
@@ -230,7 +235,6 @@ def _window(call: Call, kernel: Expr, stride: Expr, padding: Expr, dilation: Exp
     if not call.given("padding"):
         # Automatic padding is (k - 1) // 2 per side: with an even kernel the
         # window is not centred and the output is shifted by half a pixel.
-        span = sy.mul(dilation, sy.sub(kernel, 1))
         out.checks.append(
             call.check(
                 sy.either(sy.eq(sy.mod(span, 2), 0), sy.eq(sy.floordiv(span, 2), 0)),

@@ -105,7 +105,21 @@ def value_of(e: Expr) -> Scalar | None:
 
 
 def _num(e: Expr) -> bool:
+    if type(e) is Const and type(e.value) in (int, float):  # fast path: the usual case
+        return True
     return isinstance(e, Const) and isinstance(e.value, (int, float)) and not isinstance(e.value, bool)
+
+
+def _number(x: Scalar | Expr) -> Number | None:
+    """The value of a plain int or float, bare or in a `Const`, else None.
+
+    The arithmetic below tries this first: most sizes are constants, and
+    folding two of them needs none of the polynomial machinery. Only the
+    exact types int and float qualify (not bool, nor subclasses), so every
+    other operand takes the general path, which folds it as before."""
+    if type(x) is Const:
+        x = x.value
+    return x if type(x) in (int, float) else None  # type: ignore[return-value]
 
 
 # ------------------------------------------------------------- polynomials
@@ -143,10 +157,9 @@ def _from_poly(terms: dict[tuple[Expr, ...], Number], constant: Number) -> Expr:
                     terms[g] = terms.get(g, 0) + v
                 constant += c2
     # Plain symbols first (`H - 1`, not `-1 + H`), then alphabetically.
-    items = sorted(
-        ((f, c) for f, c in terms.items() if c != 0),
-        key=lambda fc: (not (len(fc[0]) == 1 and isinstance(fc[0][0], Sym)), [_key(x) for x in fc[0]]),
-    )
+    items = [(f, c) for f, c in terms.items() if c != 0]
+    if len(items) > 1:  # (one term needs no sorting, nor its `_key`)
+        items.sort(key=lambda fc: (not (len(fc[0]) == 1 and isinstance(fc[0][0], Sym)), [_key(x) for x in fc[0]]))
     if not items:
         return Const(constant)
     monos = [(f[0] if len(f) == 1 else Monomial(f), c) for f, c in items]
@@ -157,6 +170,9 @@ def _from_poly(terms: dict[tuple[Expr, ...], Number], constant: Number) -> Expr:
 
 def add(a: Expr, b: Expr) -> Expr:
     """`a + b`."""
+    x, y = _number(a), _number(b)
+    if x is not None and y is not None:  # fast path: two plain numbers
+        return Const(x + y)
     a, b = const(a), const(b)
     if _num(a) and _num(b):
         return Const(a.value + b.value)  # type: ignore[union-attr]
@@ -171,16 +187,25 @@ def add(a: Expr, b: Expr) -> Expr:
 
 
 def neg(a: Expr) -> Expr:
+    x = _number(a)
+    if x is not None:  # fast path: a plain number
+        return Const(-1 * x)
     return mul(Const(-1), a)
 
 
 def sub(a: Expr, b: Expr) -> Expr:
     """`a - b`."""
+    x, y = _number(a), _number(b)
+    if x is not None and y is not None:  # fast path: two plain numbers
+        return Const(x + -1 * y)  # exactly what add(a, neg(b)) folds to
     return add(a, neg(const(b)))
 
 
 def mul(a: Expr, b: Expr) -> Expr:
     """`a * b`, multiplied out into canonical polynomial form."""
+    x, y = _number(a), _number(b)
+    if x is not None and y is not None:  # fast path: two plain numbers
+        return Const(x * y)
     a, b = const(a), const(b)
     if _num(a) and _num(b):
         return Const(a.value * b.value)  # type: ignore[union-attr]
@@ -191,7 +216,8 @@ def mul(a: Expr, b: Expr) -> Expr:
     terms: dict[tuple[Expr, ...], Number] = {}
 
     def put(f: tuple[Expr, ...], c: Number) -> None:
-        f = tuple(sorted(f, key=_key))
+        if len(f) > 1:  # (a single factor needs no sorting, nor its `_key`)
+            f = tuple(sorted(f, key=_key))
         terms[f] = terms.get(f, 0) + c
 
     for fa, x in ta.items():
@@ -230,6 +256,9 @@ def floordiv(a: Expr, b: Expr) -> Expr:
     Raises:
         ZeroDivisionError: b is the constant 0.
     """
+    x, y = _number(a), _number(b)
+    if x is not None and y is not None and y != 0:  # fast path: two plain numbers
+        return Const(x // y)
     a, b = _division_operands(a, b, "//")
     if _num(a) and _num(b):
         return Const(a.value // b.value)  # type: ignore[union-attr]
@@ -265,6 +294,9 @@ def mod(a: Expr, b: Expr) -> Expr:
     Raises:
         ZeroDivisionError: b is the constant 0.
     """
+    x, y = _number(a), _number(b)
+    if x is not None and y is not None and y != 0:  # fast path: two plain numbers
+        return Const(x % y)
     a, b = _division_operands(a, b, "%")
     if _num(a) and _num(b):
         return Const(a.value % b.value)  # type: ignore[union-attr]
@@ -284,6 +316,9 @@ def maximum(*xs: Expr) -> Expr:
 
 
 def _extremum(name: str, fold: Callable, xs: tuple[Expr, ...]) -> Expr:
+    values = [_number(x) for x in xs]
+    if None not in values:  # fast path: plain numbers
+        return Const(fold(values))
     xs = tuple(const(x) for x in xs)
     for x in xs:
         _require_number(x, name)
@@ -314,6 +349,9 @@ _CMP: dict[str, Callable[[Scalar, Scalar], bool]] = {
 def compare(op: str, a: Expr, b: Expr) -> Expr:
     """`a op b` for op in == != < <= > >=, folded where the difference of a
     and b is a known constant."""
+    x, y = _number(a), _number(b)
+    if x is not None and y is not None:  # fast path: two plain numbers
+        return Const(_CMP[op](x, y))
     a, b = const(a), const(b)
     if isinstance(a, Const) and isinstance(b, Const):
         if op in ("==", "!=") or (_num(a) and _num(b)):
@@ -394,15 +432,25 @@ def substitute(e: Expr, mapping: dict[str, Expr]) -> Expr:
     return _subst(e, mapping, memo)
 
 
+def substituter(mapping: dict[str, Expr]) -> Callable[[Expr], Expr]:
+    """`substitute` with `mapping` fixed, as a function of the expression.
+    Its calls share one memo, so parts common to several expressions (a
+    block's output sizes recur in its checks) are substituted once."""
+    if not mapping:
+        return lambda e: e
+    memo: dict[Expr, Expr] = {}
+    return lambda e: _subst(e, mapping, memo)
+
+
 def _subst(e: Expr, m: dict[str, Expr], memo: dict[Expr, Expr]) -> Expr:
     if isinstance(e, Const):
         return e
+    if isinstance(e, Sym):  # one dict lookup: no need for the memo
+        return m.get(e.key, e)
     hit = memo.get(e)
     if hit is not None:
         return hit
-    if isinstance(e, Sym):
-        out = m.get(e.key, e)
-    elif isinstance(e, Poly):
+    if isinstance(e, Poly):
         out = Const(e.const)
         for mono, c in e.terms:
             out = add(out, mul(Const(c), _subst(mono, m, memo)))
@@ -412,7 +460,7 @@ def _subst(e: Expr, m: dict[str, Expr], memo: dict[Expr, Expr]) -> Expr:
             out = mul(out, _subst(f, m, memo))
     else:
         assert isinstance(e, Op)
-        args = tuple(_subst(x, m, memo) for x in e.args)
+        args = tuple([_subst(x, m, memo) for x in e.args])  # (a list is quicker than a generator)
         try:
             out = _BUILD[e.name](*args)
         except ZeroDivisionError:  # left for the check on the divisor to report

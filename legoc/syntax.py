@@ -231,10 +231,13 @@ class Program:
 
 def walk(node) -> "Iterator":
     """Every syntax node in `node`, itself first: statements, the stages of
-    pipelines, call arguments and the expressions inside them."""
-    yield node
-    for child in _children(node):
-        yield from walk(child)
+    pipelines, call arguments and the expressions inside them. (An explicit
+    stack: nested generators would make deep nesting quadratic.)"""
+    stack = [node]
+    while stack:
+        node = stack.pop()
+        yield node
+        stack += reversed(_children(node))
 
 
 def _children(node) -> tuple:
