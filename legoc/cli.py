@@ -33,7 +33,6 @@ changes it.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import tempfile
@@ -160,6 +159,8 @@ def _state_dict(args: argparse.Namespace) -> int:
             "entries": [[e.key, list(e.shape)] for e in entries],
             "buffers": [e.key for e in entries if e.buffer],
         }
+        import json
+
         print(json.dumps(doc, indent=1))
         return 0
     params = [e for e in entries if not e.buffer]

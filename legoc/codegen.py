@@ -1,13 +1,16 @@
 """Code generation: analysed IR to one black-formatted PyTorch module.
 
 Python decides names and lines here; the Jinja templates under `templates/`
-hold the file's layout. jinja2 and black are imported only when generating.
+hold the file's layout (loaded precompiled: legoc/prebuild.py). jinja2 and
+black are imported only when generating.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
 from typing import Generic, TypeVar
 
 from . import __version__
@@ -71,8 +74,6 @@ def generate(analysis: Analysis, source_name: str) -> str:
             and fuzzed specs), not here: parsing the output again would be
             a third of a 10,000-layer build.
     """
-    import jinja2
-
     names = class_names(analysis.classes)
     classes = [_class_pieces(ir, names, analysis.defaults.get(ir.name) if ir.kind == "model" else None) for ir in analysis.classes]
     uses_torch = any("torch." in p.text for c in classes for p in c.forward_lines)
@@ -85,14 +86,7 @@ def generate(analysis: Analysis, source_name: str) -> str:
         size = len(c.parts())
         views.append(c.with_texts(texts[at : at + size]))
         at += size
-    env = jinja2.Environment(
-        loader=jinja2.FunctionLoader(lambda name: read_text("templates", name)),
-        undefined=jinja2.StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        keep_trailing_newline=True,
-        autoescape=False,
-    )
+    env = _environment()
     models = [ir.name for ir in analysis.classes if ir.kind == "model"]
     summary = "PyTorch modules for " + (", ".join(names[m] for m in models) if models else "the spec's blocks") + "."
     text = env.get_template("module.py.j2").render(
@@ -104,6 +98,36 @@ def generate(analysis: Analysis, source_name: str) -> str:
         classes=views,
     )
     return text
+
+
+TEMPLATES = ("module.py.j2", "class.py.j2")
+# Jinja's settings for them (legoc/prebuild.py compiles them with the same).
+TEMPLATE_OPTIONS = {"trim_blocks": True, "lstrip_blocks": True, "keep_trailing_newline": True, "autoescape": False}
+
+
+@lru_cache(maxsize=None)
+def _environment():
+    """The Jinja environment, once per process: Jinja's ModuleLoader keeps
+    its templates' package in sys.modules only while the loader lives."""
+    return _make_environment()
+
+
+def _make_environment():
+    """A Jinja environment for the templates: loading them precompiled from
+    legoc/_templates (legoc/prebuild.py) where those were compiled from
+    these very templates by this Jinja version, else compiling them."""
+    import jinja2
+
+    try:
+        from . import _templates as compiled
+    except ImportError:  # pragma: no cover - the directory ships with legoc
+        compiled = None
+    current = compiled is not None and compiled.JINJA_VERSION == jinja2.__version__
+    if current and all(compiled.SOURCES.get(name) == read_text("templates", name) for name in TEMPLATES):
+        loader = jinja2.ModuleLoader(str(Path(compiled.__file__).parent))
+    else:
+        loader = jinja2.FunctionLoader(lambda name: read_text("templates", name))
+    return jinja2.Environment(loader=loader, undefined=jinja2.StrictUndefined, **TEMPLATE_OPTIONS)
 
 
 class _Writer:

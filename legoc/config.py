@@ -15,7 +15,6 @@ Only warnings (lint rules) can be switched off; errors always stand.
 
 from __future__ import annotations
 
-import fnmatch
 import os
 import re
 import sys
@@ -59,6 +58,10 @@ class Config:
             on = any(code.startswith(prefix) for prefix in self.select)
         if any(code.startswith(prefix) for prefix in self.ignore):
             return False
+        if not self.per_file_ignores:
+            return on
+        import fnmatch  # here: most projects have no per-file ignores
+
         relative = _relative(path, self.root)
         for pattern, codes in self.per_file_ignores:
             if fnmatch.fnmatch(relative, pattern) and any(code.startswith(prefix) for prefix in codes):

@@ -12,7 +12,6 @@ unused tensors.
 
 from __future__ import annotations
 
-import difflib
 from dataclasses import dataclass, field, replace
 
 from . import symbolic as sy
@@ -20,7 +19,7 @@ from . import syntax as s
 from .diagnostics import Diagnostic, Note, Span, SpecError, error
 from .flow import Body, Failed, Flow, Scope, merge_shapes
 from .ir import Bind, Port, Shape
-from .naming import local_ident
+from .naming import close_match, local_ident
 from .primitives import PRIMITIVES, show_shape
 
 @dataclass
@@ -141,8 +140,8 @@ class GraphAnalysis:
     def _lookup(self, g: _Graph, name: s.Name) -> _Tensor:
         tensor = g.tensors.get(name.id)
         if tensor is None:
-            close = difflib.get_close_matches(name.id, list(g.tensors), n=1)
-            raise error("LG207", name.span, f"tensor `{name.id}` is not defined", hint=f"did you mean `{close[0]}`?" if close else None)
+            close = close_match(name.id, g.tensors)
+            raise error("LG207", name.span, f"tensor `{name.id}` is not defined", hint=f"did you mean `{close}`?" if close else None)
         tensor.used = True
         return tensor
 

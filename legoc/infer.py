@@ -12,7 +12,6 @@ note for each call site, until a caller's values decide it.
 
 from __future__ import annotations
 
-import difflib
 import math
 from dataclasses import dataclass, replace
 from typing import Callable
@@ -25,8 +24,7 @@ from .flow import Body, Failed, Flow, Scope, and_, keeps, merge_shapes, shapes_e
 from .graph import GraphAnalysis
 from .limits import DEFAULT, INT64_MAX, Limits
 from .ir import Bind, Check, ClassIR, Ctor, Layer, LayerRef, Method, Node, ParamIR, Parallel, Port, Repeat, Residual, Sequential, Shape, Value, walk
-from .patterns import REDUCTIONS, compile_pattern
-from .naming import attribute_problem, local_ident, py_ident
+from .naming import attribute_problem, close_match, local_ident, py_ident
 from .primitives import PRIMITIVES, REQUIRED, Call as PrimCall, PrimOut, show_shape, type_error
 from .symbolic import Expr, Sym
 
@@ -610,6 +608,8 @@ class _Analyzer(GraphAnalysis):
         if len(stmt.args) != want:
             where = stmt.args[want].span if len(stmt.args) > want else stmt.span
             raise error("LG402", where, f"`{name}` takes {'a pattern' if want == 1 else 'a pattern and a reduction'}, then axis sizes: {usage}")
+        from .patterns import REDUCTIONS, compile_pattern  # here: only rearrange and reduce need it
+
         reduction = None
         if name == "reduce":
             how = stmt.args[1]
@@ -633,8 +633,8 @@ class _Analyzer(GraphAnalysis):
         known = sorted(set(PRIMITIVES) | {"rearrange", "reduce"} | {n for n, d in self.defs.items() if d.kind == "block"} | {
             n for n, v in scope.env.items() if isinstance(v, LayerRef)
         })
-        close = difflib.get_close_matches(stmt.name, known, n=1)
-        hint = f"did you mean `{close[0]}`?" if close else None
+        close = close_match(stmt.name, known)
+        hint = f"did you mean `{close}`?" if close else None
         return error("LG201", stmt.name_span, f"unknown layer `{stmt.name}`", hint=hint)
 
     def bind(self, name: str, signature, stmt: s.Call, scope: Scope, fill: dict[str, Expr]):
@@ -655,12 +655,12 @@ class _Analyzer(GraphAnalysis):
             given.append((key, False))
         for kw in stmt.keywords:
             if kw.name not in names:
-                close = difflib.get_close_matches(kw.name, names, n=1)
+                close = close_match(kw.name, names)
                 raise error(
                     "LG402",
                     kw.span,
                     f"`{name}` has no parameter `{kw.name}`" + (f"; its parameters are {', '.join(names)}" if names else "; it takes no arguments"),
-                    hint=f"did you mean `{close[0]}`?" if close else None,
+                    hint=f"did you mean `{close}`?" if close else None,
                 )
             if kw.name in args:
                 raise error("LG402", kw.span, f"`{kw.name}` is given twice")
@@ -849,8 +849,8 @@ class _Analyzer(GraphAnalysis):
                 return LayerRef("prim", expr.id, ctor.ctor.target)
             if prim is not None or expr.id in self.defs:
                 raise error("LG401", expr.span, f"`{expr.id}` cannot be passed as a value: layer-valued arguments take a shape-preserving layer with no arguments, such as `relu`")
-            close = difflib.get_close_matches(expr.id, list(scope.env), n=1)
-            raise error("LG202", expr.span, f"unknown name `{expr.id}`", hint=f"did you mean `{close[0]}`?" if close else None)
+            close = close_match(expr.id, scope.env)
+            raise error("LG202", expr.span, f"unknown name `{expr.id}`", hint=f"did you mean `{close}`?" if close else None)
         if isinstance(expr, s.GroupValue):
             raise error("LG401", expr.span, "a `< ... >` group cannot be passed as a value; pass a layer name such as `relu`")
         try:

@@ -285,3 +285,12 @@ def class_name(name: str) -> str:
         base = "".join(part[:1].upper() + part[1:] for part in name.split("_") if part)
     base = base or "Block"
     return py_ident(base if base[0].isalpha() else "Block" + base)
+
+
+def close_match(word: str, candidates) -> str | None:
+    """The candidate most like `word`, if one is close enough for a "did
+    you mean" hint (difflib, imported here: only error messages need it)."""
+    import difflib
+
+    found = difflib.get_close_matches(word, list(candidates), n=1)
+    return found[0] if found else None

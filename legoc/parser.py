@@ -1,7 +1,7 @@
 """Parse .lego text into a `syntax.Program`.
 
 The Lark LALR parser is loaded once per process from tables prebuilt from
-the grammar (`_lark()`; see legoc/tables.py). Syntax errors become
+the grammar (`_lark()`; see legoc/prebuild.py). Syntax errors become
 diagnostics at the offending token, never Lark tracebacks.
 """
 
@@ -124,7 +124,7 @@ def build_lark() -> Lark:
 @lru_cache(maxsize=None)
 def _lark() -> Lark:
     """The parser, once per process: loaded from the tables in
-    legoc/_parse_tables.py (written by `python -m legoc.tables`) when they
+    legoc/_parse_tables.py (written by `python -m legoc.prebuild`) when they
     were made from this grammar by this Lark version, else built."""
     try:
         from . import _parse_tables as tables

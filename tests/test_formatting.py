@@ -126,3 +126,24 @@ def test_black_infers_the_python_versions_of_the_whole_module(f_string, unpackin
     module = _module(pieces, texts)
     assert black.format_str(module, mode=black.Mode()) == module
     assert texts[2].endswith("for _ in range(n)),\n        )") is (f_string or unpacking)
+
+
+def test_the_compiled_templates_are_those_of_the_templates(monkeypatch):
+    """legoc/_templates (python -m legoc.prebuild) holds today's templates,
+    codegen loads them, and they render every example as the templates
+    compiled afresh do."""
+    import jinja2
+
+    from conftest import EXAMPLES, example_names
+    from legoc import _templates, codegen
+    from legoc.resources import read_text
+
+    assert _templates.SOURCES == {name: read_text("templates", name) for name in codegen.TEMPLATES}, "run `python -m legoc.prebuild`"
+    assert _templates.JINJA_VERSION == jinja2.__version__, "run `python -m legoc.prebuild`"
+    assert isinstance(codegen._environment().loader, jinja2.ModuleLoader)
+    texts = {name: (EXAMPLES / f"{name}.lego").read_text() for name in example_names()}
+    precompiled = {name: compile_source(text, f"{name}.lego").code for name, text in texts.items()}
+    monkeypatch.setattr(_templates, "JINJA_VERSION", "stale")
+    assert isinstance(codegen._make_environment().loader, jinja2.FunctionLoader)
+    monkeypatch.setattr(codegen, "_environment", codegen._make_environment)
+    assert {name: compile_source(text, f"{name}.lego").code for name, text in texts.items()} == precompiled

@@ -83,20 +83,20 @@ def test_syntax_errors_point_at_the_offending_place(text, line, column, message)
 
 
 # --------------------------------------------------------------------------- #
-# The prebuilt LALR tables (legoc/_parse_tables.py, written by legoc.tables)
+# The prebuilt LALR tables (legoc/_parse_tables.py, written by legoc.prebuild)
 # --------------------------------------------------------------------------- #
 
 
 def test_the_parse_tables_are_those_of_the_grammar():
-    """Fails after a grammar change until `python -m legoc.tables` is run
+    """Fails after a grammar change until `python -m legoc.prebuild` is run
     (until then `_lark` builds the parser from the grammar: slow, not wrong)."""
     import lark
 
     from legoc import _parse_tables
     from legoc.resources import read_text
 
-    assert _parse_tables.GRAMMAR == read_text("grammar", "legoc.lark"), "run `python -m legoc.tables`"
-    assert _parse_tables.LARK_VERSION == lark.__version__, "run `python -m legoc.tables`"
+    assert _parse_tables.GRAMMAR == read_text("grammar", "legoc.lark"), "run `python -m legoc.prebuild`"
+    assert _parse_tables.LARK_VERSION == lark.__version__, "run `python -m legoc.prebuild`"
     assert _lark().source_path == "<deserialized>"  # loaded, not built
 
 
