@@ -152,6 +152,7 @@ class _Writer:
             self.kept[code] = attr
         self.locals: set[str] = {"x", "self", "torch", "nn"}
         self.next_index: dict[str, int] = {}
+        self.shape_text: dict[Shape, str] = {}
         self.locals |= {p.code for p in ir.inputs} | {n.target for n in ir.body if isinstance(n, Bind)}
 
     def line(self, code: str, shape: Shape | None = None) -> None:
@@ -160,10 +161,17 @@ class _Writer:
         columns (black would otherwise wrap the call around the comment)."""
         if shape is None:
             self.forward.append(code)
-        elif len(_FORWARD_INDENT) + len(code) + 4 + len(_shape(shape)) <= _LINE_LENGTH:
-            self.forward.append(f"{code}  # {_shape(shape)}")
+        elif len(_FORWARD_INDENT) + len(code) + 4 + len(self.shape(shape)) <= _LINE_LENGTH:
+            self.forward.append(f"{code}  # {self.shape(shape)}")
         else:
-            self.forward += [f"# {_shape(shape)}", code]
+            self.forward += [f"# {self.shape(shape)}", code]
+
+    def shape(self, shape: Shape) -> str:
+        """`_shape(shape)`, remembered: a model's shapes repeat."""
+        text = self.shape_text.get(shape)
+        if text is None:
+            text = self.shape_text[shape] = _shape(shape)
+        return text
 
     def fresh(self, base: str) -> str:
         """The first of `base`, `base_1`, `base_2`, ... not yet a local name
@@ -215,7 +223,7 @@ class _Writer:
             # A repeat whose first module differs gives two arguments, each
             # on its own line as black puts them, the comment after the last.
             *first, code = self.repeated(node, split=True) if isinstance(node, Repeat) else [self.ctor(node.ctor)]  # type: ignore[union-attr]
-            comment = f"# {_shape(node.out)}"  # type: ignore[union-attr]
+            comment = f"# {self.shape(node.out)}"  # type: ignore[union-attr]
             if len(_ITEM_INDENT) + len(code) + 3 + len(comment) <= _LINE_LENGTH:
                 lines += [f"    {c}," for c in first] + [f"    {code},  {comment}"]
             else:

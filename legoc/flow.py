@@ -31,6 +31,8 @@ class Flow:
         by size from here on; a stride of None is not a whole stride)."""
         if len(shape) != len(self.shape):
             return Flow(shape, (sy.FALSE,) * len(shape), (None,) * len(shape))
+        if not keep and not stride and shape == self.shape:  # batch norm, an activation: nothing changes
+            return Flow(shape, self.keep, self.stride)
         keep = dict(enumerate(keep)) if isinstance(keep, tuple) else keep
         stride = dict(enumerate(stride)) if isinstance(stride, tuple) else stride
         strides = []

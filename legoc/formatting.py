@@ -66,7 +66,8 @@ class Piece:
             return True
         if self.kind == "comment":
             return False
-        if _REWRITTEN.search(self.text):
+        text = self.text
+        if ("'" in text or "\\" in text or "e+" in text) and _REWRITTEN.search(text):
             return True
         width = LINE_LENGTH - len(_INDENT) * self.depth
         return any(len(line) > width for line in self.text.split("\n"))
@@ -119,7 +120,7 @@ def _target_versions(pieces: list[Piece]) -> set:
     features = set()
     for piece in pieces:
         if piece.kind in ("statement", "header"):
-            if _F_STRING.search(piece.text):
+            if 'f"' in piece.text and _F_STRING.search(piece.text):
                 features.add(Feature.F_STRINGS)
             # codegen's multi-line pieces are calls of one argument a line,
             # each followed by a comma

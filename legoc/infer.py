@@ -416,7 +416,11 @@ class _Analyzer(GraphAnalysis):
             self._report(error("LG606", span, f"{what} is {value:,}, over the limit of {limit:,}", hint="raise `max-size` under [tool.legoc.limits]"))
 
         shapes = [(p.shape, ir.span) for p in ir.inputs] + [(n.out, n.span) for n in walk(ir.body)]
+        seen: set[Shape] = set()
         for shape, span in shapes:
+            if shape in seen:  # shapes repeat; the first place is the one reported
+                continue
+            seen.add(shape)
             sizes = [sy.value_of(sub(e)) for e in shape]
             for v in sizes:
                 if isinstance(v, int) and v > self.limits.max_size:

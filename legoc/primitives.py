@@ -21,6 +21,9 @@ from .diagnostics import Span, error
 from .ir import Check, Ctor, LayerRef, Shape, Value
 from .symbolic import Const, Expr
 
+# The check that holds (Call.check); never reported, so it needs no place.
+_HELD = Check(sy.TRUE, Span("<held>", 1, 1, 1, 1), ())
+
 
 class _Marker:
     def __init__(self, name: str):
@@ -79,7 +82,12 @@ class Call:
 
     def check(self, cond: Expr, key: str | None, *message, code: str, hint: str | None = None, severity: str = "error") -> Check:
         """A check at argument `key` (or the whole call): `cond` must hold,
-        else the diagnostic `code` with `message` (strings, sizes, shapes)."""
+        else the diagnostic `code` with `message` (strings, sizes, shapes).
+        A condition that already holds gives one shared check, which infer
+        drops (with constant sizes, most do: building each was a third of a
+        convolution's analysis)."""
+        if type(cond) is Const and cond.value is True:
+            return _HELD
         return Check(cond, self.span_of(key) if key else self.span, tuple(message), (), hint, code, severity)
 
     def rank(self, allowed: tuple[int, ...], layout: str) -> int:
@@ -205,6 +213,8 @@ def _window(call: Call, kernel: Expr, stride: Expr, padding: Expr, dilation: Exp
                 code="LG303",
             )
         )
+        if unit_stride == sy.TRUE:  # at stride 1 no row is left out
+            continue
         # LG508: the output size is floored, so the last window may stop
         # short of the input's end. The rows after it are dropped when they
         # are more than the padding covers and more than the gap the stride
