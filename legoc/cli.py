@@ -70,8 +70,11 @@ def _state_dict_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
+    from .compiler import fewer_collections
+
     try:
-        return _main(sys.argv[1:] if argv is None else argv)
+        with fewer_collections():
+            return _main(sys.argv[1:] if argv is None else argv)
     except BrokenPipeError:  # `legoc state-dict x.lego | head`: the reader left
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())

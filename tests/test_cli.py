@@ -203,3 +203,22 @@ def test_state_dict_of_a_broken_spec_is_a_diagnostic():
     assert result.returncode == 1
     assert "<stdin>:4:5: error: two layers are named `fc`" in result.stderr
     assert result.stdout == ""
+
+
+def test_the_command_line_restores_the_garbage_collector(tmp_path):
+    """`fewer_collections` (which cli.main runs in) restores the collector's
+    thresholds, also when the block raises."""
+    import gc
+
+    from legoc import cli
+    from legoc.compiler import fewer_collections
+
+    before = gc.get_threshold()
+    spec = tmp_path / "m.lego"
+    spec.write_text("model M():\n    input [3, 8, 8]\n    conv 4\n")
+    assert cli.main([str(spec), "-o", str(tmp_path / "m.py")]) == 0
+    assert gc.get_threshold() == before
+    with pytest.raises(ZeroDivisionError), fewer_collections():
+        assert gc.get_threshold() != before
+        1 / 0
+    assert gc.get_threshold() == before
