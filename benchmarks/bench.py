@@ -5,16 +5,21 @@ Run from anywhere with the project's interpreter:
     .venv/bin/python benchmarks/bench.py            # full run (several minutes)
     .venv/bin/python benchmarks/bench.py --quick    # fewer repeats, smaller U-Net
     .venv/bin/python benchmarks/bench.py --json results.json
-    .venv/bin/python benchmarks/bench.py --skip forward   # or cli, growth
+    .venv/bin/python benchmarks/bench.py --skip forward   # or cli, breakdown, growth
 
 It prints markdown tables ready for docs/performance.md, with the machine's
 description. Every figure is a median over repeated runs on the machine at
-hand:
+hand. Measured processes run without PYTHONDONTWRITEBYTECODE, so that
+Python uses bytecode caches as an installed legoc does.
 
 1. CLI: `legoc check examples/resnet50.lego` and `legoc examples/resnet50.lego
    -o ...`, each as a whole process (`python -m legoc`), beside its floor run
    alternately in the same loop: `python -c "import lark"` for check, `python
    -c "import lark, jinja2, black"` for build.
+   A breakdown runs the check's phases in one process and times each
+   (interpreter start-up, `import lark`, legoc's imports and the part of
+   them that is `@dataclass` building classes, loading the parse tables,
+   parsing the prelude and the spec, analysis).
 2. Growth: synthetic specs of 100, 1,000 and 10,000 layers (one sequential
    model; deeply nested residuals), each checked and compiled in a fresh
    process that reports the time of `check_source` / `compile_source` and its
@@ -83,10 +88,20 @@ def machine_info() -> dict[str, str]:
 # --------------------------------------------------------------------------- #
 
 
+def process_env() -> dict[str, str]:
+    """The environment for measured processes: this one's, less
+    PYTHONDONTWRITEBYTECODE, so that Python keeps its bytecode caches as on
+    an ordinary install (pip compiles them when it installs legoc; the
+    warm-up runs write them for a source checkout)."""
+    env = dict(os.environ)
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    return env
+
+
 def time_process(argv: list[str]) -> float:
     """Wall time of one whole process, in seconds; raises if it fails."""
     start = time.perf_counter()
-    subprocess.run(argv, cwd=ROOT, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    subprocess.run(argv, cwd=ROOT, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=process_env())
     return time.perf_counter() - start
 
 
@@ -103,7 +118,8 @@ def bench_cli(repeats: int) -> list[dict]:
         ]
         rows = []
         for name, argv, floor_name, floor_argv in cases:
-            time_process(argv), time_process(floor_argv)  # warm the file cache
+            for _ in range(2):  # warm the file cache and write bytecode caches
+                time_process(argv), time_process(floor_argv)
             times, floors = [], []
             for _ in range(repeats):
                 times.append(time_process(argv))
@@ -112,6 +128,62 @@ def bench_cli(repeats: int) -> list[dict]:
             rows.append({"command": name, "median_s": t, "floor": floor_name, "floor_median_s": f,
                          "ratio": t / f, "repeats": repeats})
     return rows
+
+
+BREAKDOWN_WORKER = r"""
+import time
+start = time.perf_counter()
+import dataclasses, json, sys
+classes = [0.0]
+process_class = dataclasses._process_class
+def timed(*args, **kwargs):  # measurement only: how long @dataclass takes
+    t = time.perf_counter()
+    try:
+        return process_class(*args, **kwargs)
+    finally:
+        classes[0] += time.perf_counter() - t
+dataclasses._process_class = timed
+marks = [("python start-up, to the first line", start)]
+def mark(name):
+    marks.append((name, time.perf_counter()))
+import lark
+mark("import lark")
+before = classes[0]
+sys.path.insert(0, sys.argv[2])
+import legoc.check, legoc.cli
+mark("import legoc (check path)")
+legoc_classes = classes[0] - before
+from legoc.parser import _lark, parse_recovering
+from legoc.compiler import analyze_program, prelude
+_lark()
+mark("load the parse tables")
+prelude()
+mark("parse the prelude")
+text = open(sys.argv[1]).read()
+program, found, broken = parse_recovering(text, "spec.lego")
+mark("parse the spec")
+analyze_program(program, broken)
+mark("analyse (prelude blocks used, the spec, lint rules)")
+rows = [(name, t - prev) for (_, prev), (name, t) in zip(marks, marks[1:])]
+print(json.dumps({"phases": rows, "legoc_dataclasses_s": legoc_classes}))
+"""
+
+
+def bench_breakdown(repeats: int) -> dict:
+    """Where the time of `legoc check examples/resnet50.lego` goes, phase by
+    phase in one fresh process (medians over `repeats` processes), and the
+    start-up of a bare interpreter, for scale."""
+    runs = []
+    for i in range(repeats + 1):
+        done = subprocess.run([sys.executable, "-c", BREAKDOWN_WORKER, str(RESNET50), str(ROOT)],
+                              cwd=ROOT, check=True, capture_output=True, text=True, env=process_env())
+        if i:  # the first run writes bytecode caches
+            runs.append(json.loads(done.stdout.strip().splitlines()[-1]))
+    names = [name for name, _ in runs[0]["phases"]]
+    phases = [(name, statistics.median(r["phases"][i][1] for r in runs)) for i, name in enumerate(names)]
+    bare = statistics.median(time_process([sys.executable, "-c", "pass"]) for _ in range(repeats))
+    return {"phases": phases, "legoc_dataclasses_s": statistics.median(r["legoc_dataclasses_s"] for r in runs),
+            "bare_python_s": bare, "repeats": repeats}
 
 
 # --------------------------------------------------------------------------- #
@@ -150,12 +222,14 @@ SPECS = {"sequential": sequential_spec, "nested residuals": nested_spec}
 WORKER = r"""
 import json, resource, sys, time
 sys.path.insert(0, sys.argv[3])
-from legoc.compiler import check_source, compile_source
+from legoc.compiler import check_source, compile_source, fewer_collections
+import black, jinja2  # imported by the first build; module imports are not compile time
 text = open(sys.argv[2]).read()
 fn = check_source if sys.argv[1] == "check" else compile_source
-start = time.perf_counter()
-fn(text, "synthetic.lego")
-elapsed = time.perf_counter() - start
+with fewer_collections():  # as the command line runs it
+    start = time.perf_counter()
+    fn(text, "synthetic.lego")
+    elapsed = time.perf_counter() - start
 try:  # VmHWM: this process's own peak; ru_maxrss would carry the parent's over fork + exec
     status = open("/proc/self/status").read()
     rss = int(status.split("VmHWM:")[1].split()[0])  # KiB
@@ -170,7 +244,7 @@ print(json.dumps({"seconds": elapsed, "maxrss_kib": rss}))
 def compile_in_process(mode: str, spec_path: str) -> dict:
     """Check or compile a spec in a fresh interpreter; its time and peak RSS."""
     done = subprocess.run([sys.executable, "-c", WORKER, mode, spec_path, str(ROOT)],
-                          cwd=ROOT, check=True, capture_output=True, text=True)
+                          cwd=ROOT, check=True, capture_output=True, text=True, env=process_env())
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
@@ -287,6 +361,22 @@ def bench_forward(threads: int, repeats: int, warmup: int, unet_size: int, batch
 # --------------------------------------------------------------------------- #
 
 
+def targets(results: dict) -> list[tuple[str, str, bool]]:
+    """Issue #9's targets against the measured figures: (target, measured, met)."""
+    rows = []
+    for r in results.get("cli", []):
+        rows.append((f"`{r['command']}` at most 1.5x `{r['floor']}`", f"{r['ratio']:.2f}x", r["ratio"] <= 1.5))
+    for r in results.get("growth", []):
+        if r["layers"] == 10_000:
+            rows.append((f"{r['spec']}, 10,000 layers: build under 2 s", f"{r['build_s']:.2f} s", r["build_s"] < 2))
+    for kind, ratio in results.get("growth_ratios", {}).items():
+        rows.append((f"{kind}: build time 10,000 / 1,000 layers at most 11", f"{ratio:.1f}", ratio <= 11))
+    for r in results.get("forward", []):
+        rows.append((f"{r['model']} forward within 3% of the hand-written one, outputs equal",
+                     f"{r['ratio']:.3f}, {r['outputs']}", abs(r["ratio"] - 1) <= 0.03))
+    return rows
+
+
 def markdown(results: dict) -> str:
     """The results as markdown, for docs/performance.md."""
     info = results["machine"]
@@ -298,6 +388,12 @@ def markdown(results: dict) -> str:
         f"- Python {info['python']}, torch {info['torch']}",
         f"- Command: `{results['command']}`",
         "",
+        "## Targets",
+        "",
+        "| Target | Measured | Met |",
+        "|---|---:|---|",
+        *(f"| {name} | {value} | {'yes' if met else '**no**'} |" for name, value, met in targets(results)),
+        "",
     ]
     if "cli" in results:
         out += ["## Command line (whole process, median)", "",
@@ -307,6 +403,14 @@ def markdown(results: dict) -> str:
             out.append(f"| `{r['command']}` | {r['median_s'] * 1000:.0f} ms | `{r['floor']}` "
                        f"| {r['floor_median_s'] * 1000:.0f} ms | {r['ratio']:.2f}x |")
         out += ["", f"Median of {results['cli'][0]['repeats']} runs each, alternated with the floor.", ""]
+    if "breakdown" in results:
+        b = results["breakdown"]
+        out += ["## Where `legoc check examples/resnet50.lego` spends its time (one process, median)", "",
+                "| Phase | Time |", "|---|---:|"]
+        out += [f"| {name} | {t * 1000:.1f} ms |" for name, t in b["phases"]]
+        out += ["", f"Of the legoc imports, {b['legoc_dataclasses_s'] * 1000:.1f} ms is `@dataclass` building the "
+                f"classes. A bare `python -c pass` takes {b['bare_python_s'] * 1000:.0f} ms (whole process). "
+                f"Median of {b['repeats']} processes.", ""]
     if "growth" in results:
         out += ["## Compile-time growth (in-process time, median; peak RSS of the process)", "",
                 "| Spec | Layers | Check | Build | Peak RSS (check) | Peak RSS (build) |",
@@ -333,7 +437,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="fewer repeats and a smaller U-Net input")
     parser.add_argument("--json", metavar="OUT", help="also write the results as JSON to OUT")
-    parser.add_argument("--skip", action="append", default=[], choices=("cli", "growth", "forward"),
+    parser.add_argument("--skip", action="append", default=[], choices=("cli", "breakdown", "growth", "forward"),
                         help="leave out a section (repeatable)")
     parser.add_argument("--cli-repeats", type=int, help="whole-process runs per CLI command (default 15; quick 5)")
     parser.add_argument("--growth-repeats", type=int, help="processes per synthetic spec (default 3; quick 1)")
@@ -354,6 +458,9 @@ def main(argv: list[str] | None = None) -> int:
     if "cli" not in args.skip:
         print("CLI ...", file=sys.stderr)
         results["cli"] = bench_cli(cli_repeats)
+    if "breakdown" not in args.skip:
+        print("breakdown ...", file=sys.stderr)
+        results["breakdown"] = bench_breakdown(cli_repeats)
     if "growth" not in args.skip:
         print("growth ...", file=sys.stderr)
         results["growth"] = bench_growth(growth_repeats)
