@@ -153,6 +153,7 @@ class _Writer:
         self.locals: set[str] = {"x", "self", "torch", "nn"}
         self.next_index: dict[str, int] = {}
         self.shape_text: dict[Shape, str] = {}
+        self.inplace = _inplace_relus(ir.body)
         self.locals |= {p.code for p in ir.inputs} | {n.target for n in ir.body if isinstance(n, Bind)}
 
     def line(self, code: str, shape: Shape | None = None) -> None:
@@ -188,7 +189,7 @@ class _Writer:
         """The `__init__` lines that build one module-owning node."""
         attr = self.attrs[id(node)]
         if isinstance(node, Layer):
-            self.init.append(f"self.{attr} = {self.ctor(node.ctor)}")
+            self.init.append(f"self.{attr} = {self.ctor(node.ctor, id(node) in self.inplace)}")
         elif isinstance(node, Repeat):
             self.init.append(f"self.{attr} = nn.Sequential({self.repeated(node)})")
         elif isinstance(node, Sequential):
@@ -222,7 +223,7 @@ class _Writer:
         for node in nodes:
             # A repeat whose first module differs gives two arguments, each
             # on its own line as black puts them, the comment after the last.
-            *first, code = self.repeated(node, split=True) if isinstance(node, Repeat) else [self.ctor(node.ctor)]  # type: ignore[union-attr]
+            *first, code = self.repeated(node, split=True) if isinstance(node, Repeat) else [self.ctor(node.ctor, id(node) in self.inplace)]  # type: ignore[union-attr]
             comment = f"# {self.shape(node.out)}"  # type: ignore[union-attr]
             if len(_ITEM_INDENT) + len(code) + 3 + len(comment) <= _LINE_LENGTH:
                 lines += [f"    {c}," for c in first] + [f"    {code},  {comment}"]
@@ -230,16 +231,20 @@ class _Writer:
                 lines += [f"    {comment}", *(f"    {c}," for c in first), f"    {code},"]
         return lines
 
-    def ctor(self, c: Ctor) -> str:
+    def ctor(self, c: Ctor, inplace: bool = False) -> str:
+        """A constructor call; `inplace`: a ReLU that may overwrite its input."""
         if c.kind == "param":
             return f"{c.target}()"
         if c.kind == "sequential":
-            return f"nn.Sequential({', '.join(self.ctor(a) for a in c.args)})"  # type: ignore[arg-type]
+            items = [self.ctor(a, _relu(a) and _fresh_ctor(prev)) for prev, a in zip((None, *c.args), c.args)]  # type: ignore[arg-type]
+            return f"nn.Sequential({', '.join(items)})"
         target = self.names[c.target] if c.kind == "block" else c.target
         # A block's keywords are its parameters' DSL names; the class takes
         # them under their Python names (`lambda` -> `lambda_`, as infer.py).
         keys = [py_ident(k) if c.kind == "block" else k for k, _ in c.kwargs]
         args = [_value(a) for a in c.args] + [f"{k}={_value(v)}" for k, (_, v) in zip(keys, c.kwargs)]  # type: ignore[arg-type]
+        if inplace:
+            args.append("inplace=True")
         return f"{target}({', '.join(args)})"
 
     def nodes(self, nodes: tuple[Node, ...], src: str, dst: str) -> None:
@@ -349,6 +354,48 @@ class _Writer:
             self.line(f"{dst} = torch.cat([{', '.join(outs)}], dim=1)", node.out)
         else:
             self.line(f"{dst} = {' + '.join(outs)}", node.out)
+
+
+# Modules whose output is a new tensor that only the next module sees, and
+# whose backward pass does not need that output: a ReLU right after one may
+# overwrite it, as torchvision's `nn.ReLU(inplace=True)` does, which saves
+# writing a tensor of that size (several per cent of a forward pass).
+_FRESH = frozenset(
+    {f"nn.{kind}{d}d" for kind in ("Conv", "ConvTranspose", "BatchNorm", "InstanceNorm") for d in (1, 2, 3)}
+    | {"nn.Linear", "nn.GroupNorm", "nn.LayerNorm"}
+)
+
+
+def _relu(c) -> bool:
+    return isinstance(c, Ctor) and c.kind == "torch" and c.target == "nn.ReLU" and not c.kwargs
+
+
+def _fresh_ctor(c) -> bool:
+    return isinstance(c, Ctor) and c.kind == "torch" and c.target in _FRESH
+
+
+def _inplace_relus(body: tuple[Node, ...]) -> set[int]:
+    """The ReLU layers (by id) that may work in place: each right after, in
+    the same sequence, a module of `_FRESH` or a residual join (whose sum or
+    concatenation is new too). The first node of a sequence never does: its
+    input may be a tensor used elsewhere (a residual's identity, a branch's
+    input, a named tensor, forward's argument)."""
+    found: set[int] = set()
+    bodies = [body]
+    while bodies:
+        nodes = bodies.pop()
+        for prev, node in zip(nodes, nodes[1:]):
+            after_fresh = isinstance(prev, Residual) or isinstance(prev, Layer) and prev.apply == "call" and _fresh_ctor(prev.ctor)
+            if isinstance(node, Layer) and node.apply == "call" and _relu(node.ctor) and after_fresh:
+                found.add(id(node))
+        for node in nodes:
+            if isinstance(node, (Residual, Sequential)):
+                bodies.append(node.body)
+            elif isinstance(node, Parallel):
+                bodies += node.branches
+            elif isinstance(node, Bind):
+                bodies.append(node.stages)
+    return found
 
 
 def _class_pieces(ir: ClassIR, names: dict[str, str], defaults: ClassIR | None) -> _ClassCode[Piece]:

@@ -31,7 +31,7 @@ class ConvNetRearrange(nn.Module):
         self.relu2 = nn.ReLU()
         self.dropout1 = nn.Dropout()
         self.linear1 = nn.Linear(320, 50)
-        self.relu3 = nn.ReLU()
+        self.relu3 = nn.ReLU(inplace=True)
         self.dropout2 = nn.Dropout()
         self.linear2 = nn.Linear(50, classes)
         self.log_softmax = nn.LogSoftmax(dim=1)

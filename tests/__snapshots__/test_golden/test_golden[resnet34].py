@@ -42,14 +42,14 @@ class Basic(nn.Module):
             in_channels, c, kernel_size=3, stride=stride, padding=1, bias=False
         )
         self.bn1 = nn.BatchNorm2d(c)
-        self.relu1 = nn.ReLU()
+        self.relu1 = nn.ReLU(inplace=True)
         self.conv2 = nn.Conv2d(c, c, kernel_size=3, padding=1, bias=False)
         self.bn2 = nn.BatchNorm2d(c)
         if in_channels != c or stride != 1:
             self.downsample = Conv1x1Bn(in_channels, c, stride=stride)
         else:
             self.downsample = None
-        self.relu2 = nn.ReLU()
+        self.relu2 = nn.ReLU(inplace=True)
 
     def forward(self, x):
         identity = x if self.downsample is None else self.downsample(x)
@@ -93,7 +93,7 @@ class ResNet34(nn.Module):
         super().__init__()
         self.conv1 = nn.Conv2d(3, 64, kernel_size=7, stride=2, padding=3, bias=False)
         self.bn1 = nn.BatchNorm2d(64)
-        self.relu = nn.ReLU()
+        self.relu = nn.ReLU(inplace=True)
         self.maxpool = nn.MaxPool2d(kernel_size=3, stride=2, padding=1)
         self.layer1 = Stage(64, 64, 3, stride=1)
         self.layer2 = Stage(64, 128, 4)

@@ -40,19 +40,19 @@ class Bottleneck(nn.Module):
         super().__init__()
         self.conv1 = nn.Conv2d(in_channels, c, kernel_size=1, bias=False)
         self.bn1 = nn.BatchNorm2d(c)
-        self.relu1 = nn.ReLU()
+        self.relu1 = nn.ReLU(inplace=True)
         self.conv2 = nn.Conv2d(
             c, c, kernel_size=3, stride=stride, padding=1, bias=False
         )
         self.bn2 = nn.BatchNorm2d(c)
-        self.relu2 = nn.ReLU()
+        self.relu2 = nn.ReLU(inplace=True)
         self.conv3 = nn.Conv2d(c, c * expansion, kernel_size=1, bias=False)
         self.bn3 = nn.BatchNorm2d(c * expansion)
         if in_channels != c * expansion or stride != 1:
             self.downsample = Conv1x1Bn(in_channels, c * expansion, stride=stride)
         else:
             self.downsample = None
-        self.relu3 = nn.ReLU()
+        self.relu3 = nn.ReLU(inplace=True)
 
     def forward(self, x):
         identity = x if self.downsample is None else self.downsample(x)
@@ -103,7 +103,7 @@ class ResNet50(nn.Module):
         super().__init__()
         self.conv1 = nn.Conv2d(3, 64, kernel_size=7, stride=2, padding=3, bias=False)
         self.bn1 = nn.BatchNorm2d(64)
-        self.relu = nn.ReLU()
+        self.relu = nn.ReLU(inplace=True)
         self.maxpool = nn.MaxPool2d(kernel_size=3, stride=2, padding=1)
         self.layer1 = Stage(64, 64, 3, stride=1)
         self.layer2 = Stage(256, 128, 4)

@@ -28,7 +28,7 @@ class ShuffleConcat(nn.Module):
             in_channels, bottleneck, kernel_size=1, groups=first_groups, bias=False
         )
         self.bn1 = nn.BatchNorm2d(bottleneck)
-        self.relu1 = nn.ReLU()
+        self.relu1 = nn.ReLU(inplace=True)
         self.conv2 = nn.Conv2d(
             bottleneck,
             bottleneck,
@@ -41,7 +41,7 @@ class ShuffleConcat(nn.Module):
         self.conv3 = nn.Conv2d(bottleneck, c, kernel_size=1, groups=g, bias=False)
         self.bn3 = nn.BatchNorm2d(c)
         self.shortcut = nn.AvgPool2d(kernel_size=3, stride=2, padding=1)
-        self.relu2 = nn.ReLU()
+        self.relu2 = nn.ReLU(inplace=True)
 
     def forward(self, x):
         identity = self.shortcut(x)
@@ -73,12 +73,12 @@ class ShuffleAdd(nn.Module):
         self.g = g
         self.conv1 = nn.Conv2d(in_channels, c // 4, kernel_size=1, groups=g, bias=False)
         self.bn1 = nn.BatchNorm2d(c // 4)
-        self.relu1 = nn.ReLU()
+        self.relu1 = nn.ReLU(inplace=True)
         self.conv2 = nn.Conv2d(c // 4, c // 4, kernel_size=3, padding=1, groups=c // 4)
         self.bn2 = nn.BatchNorm2d(c // 4)
         self.conv3 = nn.Conv2d(c // 4, c, kernel_size=1, groups=g, bias=False)
         self.bn3 = nn.BatchNorm2d(c)
-        self.relu2 = nn.ReLU()
+        self.relu2 = nn.ReLU(inplace=True)
 
     def forward(self, x):
         identity = x

@@ -25,11 +25,11 @@ class SuperResolutionRearrange(nn.Module):
         super().__init__()
         self.upscale_factor = upscale_factor
         self.conv1 = nn.Conv2d(1, 64, kernel_size=5, padding=2)
-        self.relu1 = nn.ReLU()
+        self.relu1 = nn.ReLU(inplace=True)
         self.conv2 = nn.Conv2d(64, 64, kernel_size=3, padding=1)
-        self.relu2 = nn.ReLU()
+        self.relu2 = nn.ReLU(inplace=True)
         self.conv3 = nn.Conv2d(64, 32, kernel_size=3, padding=1)
-        self.relu3 = nn.ReLU()
+        self.relu3 = nn.ReLU(inplace=True)
         self.conv4 = nn.Conv2d(
             32, upscale_factor * upscale_factor, kernel_size=3, padding=1
         )

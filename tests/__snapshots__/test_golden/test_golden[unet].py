@@ -6,7 +6,6 @@ import torch
 from torch import nn
 
 __all__ = [
-    "Conv3x3BnAct",
     "DoubleConv",
     "Down",
     "Up",
@@ -14,26 +13,9 @@ __all__ = [
 ]
 
 
-class Conv3x3BnAct(nn.Sequential):
-    """3x3 convolution, batch norm, activation (torchlego `conv3x3_bn_act`).
-
-    Input: [B, in_channels, H, W].
-    Output: [B, c, (H - 1) // stride + 1, (W - 1) // stride + 1].
-    """
-
-    def __init__(self, in_channels, c, stride=1, act=nn.ReLU):
-        super().__init__(
-            # [B, c, (H - 1) // stride + 1, (W - 1) // stride + 1]
-            nn.Conv2d(
-                in_channels, c, kernel_size=3, stride=stride, padding=1, bias=False
-            ),
-            nn.BatchNorm2d(c),  # [B, c, (H - 1) // stride + 1, (W - 1) // stride + 1]
-            act(),  # [B, c, (H - 1) // stride + 1, (W - 1) // stride + 1]
-        )
-
-
 class DoubleConv(nn.Sequential):
-    """(3x3 convolution, batch norm, ReLU) twice: milesial's DoubleConv.
+    """(3x3 convolution, batch norm, ReLU) twice: milesial's DoubleConv, one flat
+    sequence as there, so that its weights sit at the same indices (0, 1, 3, 4).
 
     Input: [B, in_channels, H, W].
     Output: [B, c, H, W].
@@ -41,8 +23,13 @@ class DoubleConv(nn.Sequential):
 
     def __init__(self, in_channels, c):
         super().__init__(
-            Conv3x3BnAct(in_channels, c),  # [B, c, H, W]
-            Conv3x3BnAct(c, c),  # [B, c, H, W]
+            # [B, c, H, W]
+            nn.Conv2d(in_channels, c, kernel_size=3, padding=1, bias=False),
+            nn.BatchNorm2d(c),  # [B, c, H, W]
+            nn.ReLU(inplace=True),  # [B, c, H, W]
+            nn.Conv2d(c, c, kernel_size=3, padding=1, bias=False),  # [B, c, H, W]
+            nn.BatchNorm2d(c),  # [B, c, H, W]
+            nn.ReLU(inplace=True),  # [B, c, H, W]
         )
 
 

@@ -6,7 +6,6 @@ import torch
 from torch import nn
 
 __all__ = [
-    "Conv3x3BnAct",
     "DoubleConv",
     "Down",
     "Up",
@@ -14,26 +13,9 @@ __all__ = [
 ]
 
 
-class Conv3x3BnAct(nn.Sequential):
-    """3x3 convolution, batch norm, activation (torchlego `conv3x3_bn_act`).
-
-    Input: [B, in_channels, H, W].
-    Output: [B, c, (H - 1) // stride + 1, (W - 1) // stride + 1].
-    """
-
-    def __init__(self, in_channels, c, stride=1, act=nn.ReLU):
-        super().__init__(
-            # [B, c, (H - 1) // stride + 1, (W - 1) // stride + 1]
-            nn.Conv2d(
-                in_channels, c, kernel_size=3, stride=stride, padding=1, bias=False
-            ),
-            nn.BatchNorm2d(c),  # [B, c, (H - 1) // stride + 1, (W - 1) // stride + 1]
-            act(),  # [B, c, (H - 1) // stride + 1, (W - 1) // stride + 1]
-        )
-
-
 class DoubleConv(nn.Sequential):
-    """conv3x3-BN-ReLU to mid channels, then to c: milesial's DoubleConv(in, c, mid).
+    """conv3x3-BN-ReLU to mid channels, then to c: milesial's DoubleConv(in, c,
+    mid), one flat sequence as there.
 
     Input: [B, in_channels, H, W].
     Output: [B, c, H, W].
@@ -41,8 +23,13 @@ class DoubleConv(nn.Sequential):
 
     def __init__(self, in_channels, c, mid):
         super().__init__(
-            Conv3x3BnAct(in_channels, mid),  # [B, mid, H, W]
-            Conv3x3BnAct(mid, c),  # [B, c, H, W]
+            # [B, mid, H, W]
+            nn.Conv2d(in_channels, mid, kernel_size=3, padding=1, bias=False),
+            nn.BatchNorm2d(mid),  # [B, mid, H, W]
+            nn.ReLU(inplace=True),  # [B, mid, H, W]
+            nn.Conv2d(mid, c, kernel_size=3, padding=1, bias=False),  # [B, c, H, W]
+            nn.BatchNorm2d(c),  # [B, c, H, W]
+            nn.ReLU(inplace=True),  # [B, c, H, W]
         )
 
 
