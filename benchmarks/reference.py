@@ -179,19 +179,14 @@ class UNet(nn.Module):
         return self.outc(x)
 
 
-def _double_conv_index(a: str, b: str) -> str:
-    """Generated DoubleConv is [Conv3x3BnAct(conv, bn, act)] * 2: index a.b;
-    milesial's is one flat Sequential of 6: index 3 * a + b."""
-    return str(3 * int(a) + int(b))
-
-
 def unet_key_map(key: str) -> str:
-    """The reference UNet's key for a key of legoc's generated UNet."""
+    """The reference UNet's key for a key of legoc's generated UNet (both
+    DoubleConvs are one flat Sequential of six: conv, bn, relu, conv, bn, relu)."""
     rules = [
-        (r"^double_conv\.(\d)\.(\d)\.(.*)$", lambda m: f"inc.double_conv.{_double_conv_index(m[1], m[2])}.{m[3]}"),
-        (r"^(down\d)\.1\.(\d)\.(\d)\.(.*)$", lambda m: f"{m[1]}.maxpool_conv.1.double_conv.{_double_conv_index(m[2], m[3])}.{m[4]}"),
+        (r"^double_conv\.(.*)$", lambda m: f"inc.double_conv.{m[1]}"),
+        (r"^(down\d)\.1\.(.*)$", lambda m: f"{m[1]}.maxpool_conv.1.double_conv.{m[2]}"),
         (r"^(up\d)\.conv_transpose\.(.*)$", lambda m: f"{m[1]}.up.{m[2]}"),
-        (r"^(up\d)\.double_conv\.(\d)\.(\d)\.(.*)$", lambda m: f"{m[1]}.conv.double_conv.{_double_conv_index(m[2], m[3])}.{m[4]}"),
+        (r"^(up\d)\.double_conv\.(.*)$", lambda m: f"{m[1]}.conv.double_conv.{m[2]}"),
         (r"^conv\.(.*)$", lambda m: f"outc.conv.{m[1]}"),
     ]
     for pattern, rename in rules:
