@@ -26,8 +26,8 @@ Python uses bytecode caches as an installed legoc does.
    peak resident memory (VmHWM from /proc/self/status; ru_maxrss elsewhere).
 3. Forward: the generated ResNet-50 and U-Net against the hand-written
    modules of benchmarks/reference.py, with the same weights (outputs checked
-   equal first), CPU, batch 8, eval mode, fixed torch threads, alternating
-   runs.
+   equal first), CPU, batch 8, eval mode, fixed torch threads, runs
+   alternating in the order a b, b a, a b, ...
 """
 
 from __future__ import annotations
@@ -295,15 +295,18 @@ def load_reference():
 
 
 def time_alternating(a, b, x, warmup: int, repeats: int) -> tuple[float, float]:
-    """Median forward times of models a and b, run alternately."""
+    """Median forward times of models a and b, run alternately, in the
+    order a b, b a, a b, ... so that neither always runs right after the
+    other (the allocator and caches favour one order)."""
     import torch
 
     with torch.inference_mode():
         for _ in range(warmup):
             a(x), b(x)
         ta, tb = [], []
-        for _ in range(repeats):
-            for model, times in ((a, ta), (b, tb)):
+        for i in range(repeats):
+            pairs = ((a, ta), (b, tb)) if i % 2 == 0 else ((b, tb), (a, ta))
+            for model, times in pairs:
                 start = time.perf_counter()
                 model(x)
                 times.append(time.perf_counter() - start)
