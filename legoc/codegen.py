@@ -22,7 +22,6 @@ from .formatting import Piece, format_pieces
 from .ir import Bind, ClassIR, Ctor, Layer, LayerRef, Method, Node, Parallel, Repeat, Residual, Sequential, Shape, Value, walk
 from .layout import attribute_names, class_names, is_sequential, registered
 from .naming import MODULE_ATTRS, py_ident
-from .patterns import REDUCTIONS
 from .resources import read_text
 
 _FORWARD_INDENT = " " * 8
@@ -267,6 +266,8 @@ class _Writer:
                 last = f"torch.cat([{hidden}[-2], {hidden}[-1]], dim=1)" if both else f"{hidden}[-1]"
                 self.line(f"{dst} = {last}", node.out)
         elif isinstance(node, Method):
+            from .patterns import REDUCTIONS  # here: only rearrange and reduce make methods
+
             as_attrs = {code: f"self.{attr}" for code, attr in self.kept.items()}
             render = lambda args: _args(args, as_attrs)  # noqa: E731
             chain = "".join(
