@@ -50,7 +50,8 @@ class Piece:
         text: the statement, compound-statement header (ending in `:`) or
             docstring, starting at column 0; its continuation lines carry
             their indentation relative to the first line.
-        kind: "statement", "header" or "docstring".
+        kind: "statement", "header" (black's stand-in gives it a body),
+            "docstring" (always formatted by black) or "comment" (never).
     """
 
     depth: int
