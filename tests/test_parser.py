@@ -142,3 +142,30 @@ def test_every_grammar_rule_has_a_conversion():
         if not rule.origin.name.startswith("_") and (rule.alias or not rule.options.expand1)
     }
     assert nodes == set(_ToSyntax("t.lego", [], None).rules)
+
+
+def test_prebuild_writes_what_ships(tmp_path):
+    """`python -m legoc.prebuild` makes the tables of the shipped grammar (a
+    parser loaded from them parses like the shipped one) and, byte for byte,
+    the shipped compiled templates."""
+    from pathlib import Path
+
+    from lark import Lark
+
+    from legoc import _parse_tables, _templates, parser, prebuild
+
+    namespace: dict = {}
+    exec(prebuild.tables_source(), namespace)
+    assert (namespace["GRAMMAR"], namespace["LARK_VERSION"]) == (_parse_tables.GRAMMAR, _parse_tables.LARK_VERSION)
+    fresh = Lark._load_from_dict(namespace["DATA"], namespace["MEMO"], postlex=parser._Layout(), propagate_positions=True)
+    def outcome(lark_parser, text):
+        try:
+            return lark_parser.parse(text)
+        except Exception as exc:  # a syntax error: the same kind at the same place
+            return type(exc).__name__, getattr(exc, "line", None), getattr(exc, "column", None)
+
+    for _, text in _spec_texts():
+        assert outcome(fresh, text) == outcome(parser._lark(), text)
+    prebuild.write_templates(tmp_path / "templates")
+    shipped = {p.name: p.read_text() for p in Path(_templates.__file__).parent.glob("*.py")}
+    assert {p.name: p.read_text() for p in (tmp_path / "templates").glob("*.py")} == shipped
