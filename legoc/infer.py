@@ -23,7 +23,7 @@ from .constraints import dim_rules
 from .flow import Body, Failed, Flow, Scope, and_, keeps, merge_shapes, shapes_equal
 from .graph import GraphAnalysis
 from .limits import DEFAULT, INT64_MAX, Limits
-from .ir import Bind, Check, ClassIR, Ctor, Layer, LayerRef, Method, Node, ParamIR, Parallel, Port, Repeat, Residual, Sequential, Shape, Value, walk
+from .ir import Bind, Check, ClassIR, Ctor, Layer, LayerRef, Method, ParamIR, Parallel, Port, Repeat, Residual, Sequential, Shape, Value, walk
 from .naming import attribute_problem, close_match, local_ident, py_ident
 from .primitives import PRIMITIVES, REQUIRED, Call as PrimCall, PrimOut, show_shape, type_error
 from .symbolic import Expr, Sym
