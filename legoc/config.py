@@ -25,12 +25,22 @@ from .codes import CODES, OPT_IN
 from .diagnostics import Diagnostic, SourceFile
 from .limits import DEFAULT, SETTINGS, Limits
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - Python 3.10
-    import tomli as tomllib
-
 _INLINE = re.compile(r"#\s*legoc:\s*ignore(?:\[([A-Za-z0-9_,\s]*)\])?")
+
+# The lines through which a pyproject.toml can give a [tool.legoc] table:
+# `[tool.legoc...]`, a dotted key `tool.legoc... =`, a bare `[tool]` table
+# or an inline `tool = {...}` (keys may be quoted). A file with none is not
+# parsed: importing tomllib and parsing is several per cent of a check.
+_MAY_CONFIGURE = re.compile(r"""(?m)^[ \t]*(?:\[{1,2}[ \t]*)?["']?tool["']?[ \t]*(?:\]|=|\.[ \t]*["']?legoc\b)""")
+
+
+def _toml():
+    """tomllib (tomli before Python 3.11), imported when a file is parsed."""
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover - Python 3.10
+        import tomli as tomllib
+    return tomllib
 
 
 class ConfigError(Exception):
@@ -101,8 +111,15 @@ def find_pyproject(start: Path) -> Path | None:
         candidate = directory / "pyproject.toml"
         if candidate.is_file():
             try:
-                data = tomllib.loads(candidate.read_text(encoding="utf-8"))
-            except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+                text = candidate.read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError):
+                continue
+            if not _MAY_CONFIGURE.search(text):
+                continue
+            tomllib = _toml()
+            try:
+                data = tomllib.loads(text)
+            except tomllib.TOMLDecodeError:
                 continue
             if "legoc" in data.get("tool", {}):
                 return candidate
@@ -117,6 +134,7 @@ def load(path: Path | None) -> Config:
     """
     if path is None:
         return Config()
+    tomllib = _toml()
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:

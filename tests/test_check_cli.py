@@ -449,3 +449,38 @@ def test_check_imports_neither_torch_nor_black_nor_jinja2(tmp_path):
     assert json.loads("\n".join(report)) == []  # every example checked, cleanly
     assert status_line == "0 []"
     assert probe == "['jinja2']"
+
+
+LEGOC_TABLES = [
+    "[tool.legoc]\nstrict = true\n",
+    "[tool.legoc.limits]\nmax-nesting = 5\n",
+    '[ "tool" . "legoc" ]\nstrict = true\n',
+    "[tool]\nlegoc = { strict = true }\n",
+    "[tool]\nlegoc.strict = true\n",
+    "tool.legoc.strict = true\n",
+    "tool = { legoc = { strict = true } }\n",
+    "  [tool .legoc]\nstrict = true\n",
+    "[project]\nname = 'x'\n\n[tool.black]\nline-length = 88\n\n[tool.legoc]\nselect = ['LG5']\n",
+]
+OTHER_TABLES = [
+    "[project]\nname = 'legoc'\n\n[tool.black]\nline-length = 88\n",
+    "[tool.setuptools]\npackages = ['legoc']\n\n[tool.pytest.ini_options]\naddopts = '-ra'\n",
+    "[project.scripts]\nlegoc = 'legoc.cli:main'\n",
+]
+
+
+@pytest.mark.parametrize("text", LEGOC_TABLES + OTHER_TABLES)
+def test_only_files_that_cannot_configure_legoc_go_unparsed(tmp_path, text):
+    """find_pyproject skips parsing a pyproject.toml whose lines cannot make
+    a [tool.legoc] table, and finds every one that does."""
+    from legoc.config import _MAY_CONFIGURE, _toml, find_pyproject
+
+    has_table = "legoc" in _toml().loads(text).get("tool", {})
+    assert has_table is (text in LEGOC_TABLES)
+    if has_table:
+        assert _MAY_CONFIGURE.search(text)
+    else:
+        assert not _MAY_CONFIGURE.search(text)  # these common files are not parsed
+    (tmp_path / "pyproject.toml").write_text(text)
+    (tmp_path / "sub").mkdir()
+    assert find_pyproject(tmp_path / "sub") == (tmp_path / "pyproject.toml" if has_table else find_pyproject(tmp_path.parent))
