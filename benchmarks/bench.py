@@ -443,7 +443,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--skip", action="append", default=[], choices=("cli", "breakdown", "growth", "forward"),
                         help="leave out a section (repeatable)")
     parser.add_argument("--cli-repeats", type=int, help="whole-process runs per CLI command (default 15; quick 5)")
-    parser.add_argument("--growth-repeats", type=int, help="processes per synthetic spec (default 3; quick 1)")
+    parser.add_argument("--growth-repeats", type=int, help="processes per synthetic spec (default 5; quick 1)")
     parser.add_argument("--forward-repeats", type=int, help="timed forward passes per model (default 10; quick 3)")
     parser.add_argument("--threads", type=int, default=min(4, os.cpu_count() or 1),
                         help="torch.set_num_threads for the forward passes (default min(4, cores))")
@@ -452,7 +452,7 @@ def main(argv: list[str] | None = None) -> int:
 
     q = args.quick
     cli_repeats = args.cli_repeats or (5 if q else 15)
-    growth_repeats = args.growth_repeats or (1 if q else 3)
+    growth_repeats = args.growth_repeats or (1 if q else 5)
     forward_repeats = args.forward_repeats or (3 if q else 10)
     unet_size = args.unet_size or (128 if q else 256)
 
