@@ -22,8 +22,10 @@ Python uses bytecode caches as an installed legoc does.
    parsing the prelude and the spec, analysis).
 2. Growth: synthetic specs of 100, 1,000 and 10,000 layers (one sequential
    model; deeply nested residuals), each checked and compiled in a fresh
-   process that reports the time of `check_source` / `compile_source` and its
-   peak resident memory (VmHWM from /proc/self/status; ru_maxrss elsewhere).
+   process that reports the time of `check_source` / `compile_source` (with
+   legoc, lark, jinja2 and black already imported, and the garbage collector
+   set as the command line sets it, `cli.fewer_collections`) and its peak
+   resident memory (VmHWM from /proc/self/status; ru_maxrss elsewhere).
 3. Forward: the generated ResNet-50 and U-Net against the hand-written
    modules of benchmarks/reference.py, with the same weights (outputs checked
    equal first), CPU, batch 8, eval mode, fixed torch threads, runs
@@ -222,7 +224,8 @@ SPECS = {"sequential": sequential_spec, "nested residuals": nested_spec}
 WORKER = r"""
 import json, resource, sys, time
 sys.path.insert(0, sys.argv[3])
-from legoc.compiler import check_source, compile_source, fewer_collections
+from legoc.cli import fewer_collections
+from legoc.compiler import check_source, compile_source
 import black, jinja2  # imported by the first build; module imports are not compile time
 text = open(sys.argv[2]).read()
 fn = check_source if sys.argv[1] == "check" else compile_source

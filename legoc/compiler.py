@@ -8,11 +8,8 @@ Nothing here imports torch; jinja2 and black are imported only by
 
 from __future__ import annotations
 
-import gc
-from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from functools import lru_cache
-from typing import Iterator
 
 from . import syntax
 from .diagnostics import Diagnostic, SourceFile, SpecError
@@ -102,23 +99,3 @@ def compile_source(text: str, name: str, limits: Limits = DEFAULT) -> Compiled:
 
     analysis = check_source(text, name, limits)
     return Compiled(generate(analysis, name.replace("\\", "/").rsplit("/", 1)[-1]), analysis)
-
-
-@contextmanager
-def fewer_collections() -> Iterator[None]:
-    """Run the block with Python's cyclic garbage collector triggered far
-    less often (the first generation at 50,000 allocations instead of 700),
-    then restore its settings.
-
-    Compiling allocates many objects and frees almost none until the end;
-    with the default settings, the collector's full passes over that
-    growing heap are a fifth of a 10,000-layer build (docs/performance.md).
-    The command line compiles inside this; `compile_source` itself leaves
-    the collector alone, as a library should.
-    """
-    before = gc.get_threshold()
-    gc.set_threshold(50_000, 20, 100)
-    try:
-        yield
-    finally:
-        gc.set_threshold(*before)

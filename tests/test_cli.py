@@ -211,7 +211,7 @@ def test_the_command_line_restores_the_garbage_collector(tmp_path):
     import gc
 
     from legoc import cli
-    from legoc.compiler import fewer_collections
+    from legoc.cli import fewer_collections
 
     before = gc.get_threshold()
     spec = tmp_path / "m.lego"
