@@ -25,7 +25,7 @@ from .graph import GraphAnalysis
 from .limits import DEFAULT, INT64_MAX, Limits
 from .ir import Bind, Check, ClassIR, Ctor, Layer, LayerRef, Method, ParamIR, Parallel, Port, Repeat, Residual, Sequential, Shape, Value, walk
 from .naming import attribute_problem, close_match, local_ident, py_ident
-from .primitives import PRIMITIVES, REQUIRED, Call as PrimCall, PrimOut, show_shape, type_error
+from .primitives import PRIMITIVES, REQUIRED, Call as PrimCall, PrimOut, show_shape, show_value, type_error
 from .symbolic import Expr, Sym
 
 # Layers that read a rank-2 input as [channels, length] rather than [T, features].
@@ -372,7 +372,7 @@ class _Analyzer(GraphAnalysis):
             else:
                 size = self.number(dim, scope)
                 if isinstance(sy.value_of(size), (bool, str, float)):  # `input [0.5]`: a crash in summary
-                    raise error("LG401", dim.span, f"an input size must be an integer, not {_shown(sy.value_of(size))}")
+                    raise error("LG401", dim.span, f"an input size must be an integer, not {show_value(sy.value_of(size))}")
                 dims.append(size)
         if not dims:
             raise error("LG404", stmt.span, "the input shape needs at least one axis")
@@ -398,7 +398,7 @@ class _Analyzer(GraphAnalysis):
             return ir
         for size in (size for port in inputs for size in port.shape):
             if isinstance(sy.value_of(size), (bool, str, float)):  # `model M(n=0.5)` with `input [n]`
-                self._report(error("LG401", d.span, f"with its defaults, an input size of `{d.name}` is {_shown(sy.value_of(size))}, not an integer"))
+                self._report(error("LG401", d.span, f"with its defaults, an input size of `{d.name}` is {show_value(sy.value_of(size))}, not an integer"))
                 return ir
         return replace(
             ir,
@@ -780,7 +780,7 @@ class _Analyzer(GraphAnalysis):
     def repeat(self, stmt: s.Repeat, flow: Flow, scope: Scope, body: Body) -> Flow:
         count = self.number(stmt.count, scope)
         if isinstance(sy.value_of(count), (bool, str, float)):  # `repeat "2" relu`: a TypeError below
-            raise error("LG401", stmt.count.span, f"the repeat count must be an integer, not {_shown(sy.value_of(count))}")
+            raise error("LG401", stmt.count.span, f"the repeat count must be an integer, not {show_value(sy.value_of(count))}")
         if (sy.value_of(count) or 0) > self.limits.max_repeat:
             raise error(
                 "LG605", stmt.count.span, f"this repeats {sy.value_of(count):,} times, over the limit of {self.limits.max_repeat:,}",
@@ -877,7 +877,7 @@ def _reachable(definitions: list[s.Definition]) -> set[str]:
     other blocks, as the source is written (whether or not analysis got there)."""
     calls: dict[str, set[str]] = {}
     for d in definitions:
-        calls[d.name] = _called_names(d.body)
+        calls[d.name] = {n.name for stmt in d.body for n in s.walk(stmt) if isinstance(n, s.Call)}
     used: set[str] = set()
     todo = [d.name for d in definitions if d.kind == "model"]
     while todo:
@@ -886,21 +886,6 @@ def _reachable(definitions: list[s.Definition]) -> set[str]:
                 used.add(callee)
                 todo.append(callee)
     return used
-
-
-def _called_names(body) -> set[str]:
-    """The names of the layers that statements call, at any depth: the
-    `s.Call` nodes that `s.walk` visits. An explicit stack rather than
-    `s.walk`, whose generator per level makes deeply nested residuals
-    quadratic."""
-    names: set[str] = set()
-    todo = list(body)
-    while todo:
-        node = todo.pop()
-        if isinstance(node, s.Call):
-            names.add(node.name)
-        todo.extend(s._children(node))
-    return names
 
 
 def _check_names(d: s.Definition) -> None:
@@ -997,11 +982,6 @@ def _one_python_name(names: list[tuple[str, Span]], ident, code: str, what: str)
 
 def _ranks(ranks: tuple[int, ...]) -> str:
     return ", ".join(map(str, ranks))
-
-
-def _shown(value) -> str:
-    """A constant as the language writes it: `true`, `"text"`, `0.5`."""
-    return ("true" if value else "false") if isinstance(value, bool) else f'"{value}"' if isinstance(value, str) else repr(value)
 
 
 def _input_symbols(index: int, name: str | None, rank: int, span: Span, sequence: bool) -> Shape:

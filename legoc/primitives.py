@@ -125,8 +125,8 @@ def _has_float(e: Expr) -> bool:
     return any(_has_float(x) for x in parts)
 
 
-def _dsl(v) -> str:
-    """A value as the language writes it."""
+def show_value(v) -> str:
+    """A constant as the language writes it: `true`, `"text"`, `0.5`."""
     return ("true" if v else "false") if isinstance(v, bool) else f'"{v}"' if isinstance(v, str) else repr(v)
 
 
@@ -138,13 +138,13 @@ def type_error(key: str, value: Expr) -> str | None:
         return None
     v = value.value
     if key in INT_PARAMS and (isinstance(v, bool) or not isinstance(v, int)):
-        return f"`{key}` must be an integer, not {_dsl(v)}"
+        return f"`{key}` must be an integer, not {show_value(v)}"
     if key in BOOL_PARAMS and not isinstance(v, bool):
-        return f"`{key}` must be `true` or `false`, not {_dsl(v)}"
+        return f"`{key}` must be `true` or `false`, not {show_value(v)}"
     if key in FLOAT_PARAMS and (isinstance(v, (bool, str))):
-        return f"`{key}` must be a number, not {_dsl(v)}"
+        return f"`{key}` must be a number, not {show_value(v)}"
     if key in STR_PARAMS and not isinstance(v, str):
-        return f"`{key}` must be a string, not {_dsl(v)}"
+        return f"`{key}` must be a string, not {show_value(v)}"
     if isinstance(v, (bool, str)):
         return None  # not a number, and no numeric rule below applies
     if key in POSITIVE_PARAMS and v < 1:
