@@ -19,7 +19,7 @@ from .infer import Analysis
 from .constraints import describe
 from .formatting import LINE_LENGTH as _LINE_LENGTH
 from .formatting import Piece, format_pieces
-from .ir import Bind, ClassIR, Ctor, Layer, LayerRef, Method, Node, Parallel, Repeat, Residual, Sequential, Shape, Value, walk
+from .ir import Bind, ClassIR, Ctor, Layer, LayerRef, Method, Node, Parallel, Repeat, Residual, Sequential, Shape, Value, bodies, walk
 from .layout import attribute_names, class_names, is_sequential, registered
 from .naming import MODULE_ATTRS, py_ident
 from .resources import read_text
@@ -382,20 +382,11 @@ def _inplace_relus(body: tuple[Node, ...]) -> set[int]:
     input may be a tensor used elsewhere (a residual's identity, a branch's
     input, a named tensor, forward's argument)."""
     found: set[int] = set()
-    bodies = [body]
-    while bodies:
-        nodes = bodies.pop()
+    for nodes in (body, *(inner for node in walk(body) for inner in bodies(node))):
         for prev, node in zip(nodes, nodes[1:]):
             after_fresh = isinstance(prev, Residual) or isinstance(prev, Layer) and prev.apply == "call" and _fresh_ctor(prev.ctor)
             if isinstance(node, Layer) and node.apply == "call" and _relu(node.ctor) and after_fresh:
                 found.add(id(node))
-        for node in nodes:
-            if isinstance(node, (Residual, Sequential)):
-                bodies.append(node.body)
-            elif isinstance(node, Parallel):
-                bodies += node.branches
-            elif isinstance(node, Bind):
-                bodies.append(node.stages)
     return found
 
 

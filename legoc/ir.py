@@ -275,10 +275,17 @@ def walk(nodes):
     while stack:
         n = stack.pop()
         yield n
-        if isinstance(n, (Residual, Sequential)):
-            stack += reversed(n.body)
-        elif isinstance(n, Parallel):
-            for branch in reversed(n.branches):
-                stack += reversed(branch)
-        elif isinstance(n, Bind):
-            stack += reversed(n.stages)
+        for body in reversed(bodies(n)):
+            stack += reversed(body)
+
+
+def bodies(node) -> tuple[tuple, ...]:
+    """The sequences of nodes directly inside `node`: a residual's or named
+    group's body, a parallel's branches, a dataflow binding's stages."""
+    if isinstance(node, (Residual, Sequential)):
+        return (node.body,)
+    if isinstance(node, Parallel):
+        return node.branches
+    if isinstance(node, Bind):
+        return (node.stages,)
+    return ()
