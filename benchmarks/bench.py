@@ -383,6 +383,14 @@ def targets(results: dict) -> list[tuple[str, str, bool]]:
     return rows
 
 
+def _table(headings: list[str], rows: list[list[str]]) -> list[str]:
+    """A markdown table's lines; a heading ending in `:` is a right-aligned
+    (numeric) column."""
+    align = ["---:" if h.endswith(":") else "---" for h in headings]
+    lines = ["| " + " | ".join(h.removesuffix(":") for h in headings) + " |", "|" + "|".join(align) + "|"]
+    return lines + ["| " + " | ".join(row) + " |" for row in rows]
+
+
 def markdown(results: dict) -> str:
     """The results as markdown, for docs/performance.md."""
     info = results["machine"]
@@ -396,45 +404,36 @@ def markdown(results: dict) -> str:
         "",
         "## Targets",
         "",
-        "| Target | Measured | Met |",
-        "|---|---:|---|",
-        *(f"| {name} | {value} | {'yes' if met else '**no**'} |" for name, value, met in targets(results)),
+        *_table(["Target", "Measured:", "Met"], [[name, value, "yes" if met else "**no**"] for name, value, met in targets(results)]),
         "",
     ]
     if "cli" in results:
-        out += ["## Command line (whole process, median)", "",
-                "| Command | Median | Floor | Floor median | Ratio |",
-                "|---|---:|---|---:|---:|"]
-        for r in results["cli"]:
-            out.append(f"| `{r['command']}` | {r['median_s'] * 1000:.0f} ms | `{r['floor']}` "
-                       f"| {r['floor_median_s'] * 1000:.0f} ms | {r['ratio']:.2f}x |")
+        out += ["## Command line (whole process, median)", ""]
+        out += _table(["Command", "Median:", "Floor", "Floor median:", "Ratio:"], [
+            [f"`{r['command']}`", f"{r['median_s'] * 1000:.0f} ms", f"`{r['floor']}`", f"{r['floor_median_s'] * 1000:.0f} ms",
+             f"{r['ratio']:.2f}x"] for r in results["cli"]])
         out += ["", f"Median of {results['cli'][0]['repeats']} runs each, alternated with the floor.", ""]
     if "breakdown" in results:
         b = results["breakdown"]
-        out += ["## Where `legoc check examples/resnet50.lego` spends its time (one process, median)", "",
-                "| Phase | Time |", "|---|---:|"]
-        out += [f"| {name} | {t * 1000:.1f} ms |" for name, t in b["phases"]]
+        out += ["## Where `legoc check examples/resnet50.lego` spends its time (one process, median)", ""]
+        out += _table(["Phase", "Time:"], [[name, f"{t * 1000:.1f} ms"] for name, t in b["phases"]])
         out += ["", f"Of the legoc imports, {b['legoc_dataclasses_s'] * 1000:.1f} ms is `@dataclass` building the "
                 f"classes. A bare `python -c pass` takes {b['bare_python_s'] * 1000:.0f} ms (whole process). "
                 f"Median of {b['repeats']} processes.", ""]
     if "growth" in results:
-        out += ["## Compile-time growth (in-process time, median; peak RSS of the process)", "",
-                "| Spec | Layers | Check | Build | Peak RSS (check) | Peak RSS (build) |",
-                "|---|---:|---:|---:|---:|---:|"]
-        for r in results["growth"]:
-            out.append(f"| {r['spec']} | {r['layers']:,} | {r['check_s']:.3f} s | {r['build_s']:.3f} s "
-                       f"| {r['check_maxrss_mib']:.0f} MiB | {r['build_maxrss_mib']:.0f} MiB |")
+        out += ["## Compile-time growth (in-process time, median; peak RSS of the process)", ""]
+        out += _table(["Spec", "Layers:", "Check:", "Build:", "Peak RSS (check):", "Peak RSS (build):"], [
+            [r["spec"], f"{r['layers']:,}", f"{r['check_s']:.3f} s", f"{r['build_s']:.3f} s",
+             f"{r['check_maxrss_mib']:.0f} MiB", f"{r['build_maxrss_mib']:.0f} MiB"] for r in results["growth"]])
         out.append("")
         for kind, ratio in results.get("growth_ratios", {}).items():
             out.append(f"- {kind}: build time 10,000 / 1,000 layers = {ratio:.1f}x (linear: 10x)")
         out.append("")
     if "forward" in results:
-        out += ["## Forward pass (CPU, eval, inference_mode, median)", "",
-                "| Model | Input | Threads | Generated | Hand-written | Ratio | Outputs |",
-                "|---|---|---:|---:|---:|---:|---|"]
-        for r in results["forward"]:
-            out.append(f"| {r['model']} | {r['input']} | {r['threads']} | {r['generated_s'] * 1000:.0f} ms "
-                       f"| {r['reference_s'] * 1000:.0f} ms | {r['ratio']:.3f} | {r['outputs']} equal |")
+        out += ["## Forward pass (CPU, eval, inference_mode, median)", ""]
+        out += _table(["Model", "Input", "Threads:", "Generated:", "Hand-written:", "Ratio:", "Outputs"], [
+            [r["model"], r["input"], str(r["threads"]), f"{r['generated_s'] * 1000:.0f} ms", f"{r['reference_s'] * 1000:.0f} ms",
+             f"{r['ratio']:.3f}", f"{r['outputs']} equal"] for r in results["forward"]])
         out += ["", f"Median of {results['forward'][0]['repeats']} runs each, alternated, after warm-up.", ""]
     return "\n".join(out)
 
