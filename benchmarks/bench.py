@@ -17,13 +17,14 @@ Python uses bytecode caches as an installed legoc does.
    alternately in the same loop: `python -c "import lark"` for check, `python
    -c "import lark, jinja2, black"` for build.
    A breakdown runs the check's phases in one process and times each
-   (interpreter start-up, `import lark`, legoc's imports and the part of
-   them that is `@dataclass` building classes, loading the parse tables,
-   parsing the prelude and the spec, analysis).
+   (legoc's imports, with the standard library modules they bring, and the
+   part of them that is `@dataclass` building classes; loading the parse
+   tables; parsing the prelude and the spec; analysis). legoc does not
+   import Lark to check or build: it runs prebuilt tables (legoc/lalr.py).
 2. Growth: synthetic specs of 100, 1,000 and 10,000 layers (one sequential
    model; deeply nested residuals), each checked and compiled in a fresh
    process that reports the time of `check_source` / `compile_source` (with
-   legoc, lark, jinja2 and black already imported, and the garbage collector
+   legoc, jinja2 and black already imported, and the garbage collector
    set as the command line sets it, `cli.fewer_collections`) and its peak
    resident memory (VmHWM from /proc/self/status; ru_maxrss elsewhere).
 3. Forward: the generated ResNet-50 and U-Net against the hand-written
@@ -135,7 +136,7 @@ def bench_cli(repeats: int) -> list[dict]:
 BREAKDOWN_WORKER = r"""
 import time
 start = time.perf_counter()
-import dataclasses, json, sys
+import dataclasses, sys
 classes = [0.0]
 process_class = dataclasses._process_class
 def timed(*args, **kwargs):  # measurement only: how long @dataclass takes
@@ -148,16 +149,14 @@ dataclasses._process_class = timed
 marks = [("python start-up, to the first line", start)]
 def mark(name):
     marks.append((name, time.perf_counter()))
-import lark
-mark("import lark")
-before = classes[0]
 sys.path.insert(0, sys.argv[2])
 import legoc.check, legoc.cli
-mark("import legoc (check path)")
-legoc_classes = classes[0] - before
-from legoc.parser import _lark, parse_recovering
+mark("import legoc (check path, with the standard library it uses)")
+legoc_classes = classes[0]
+assert "lark" not in sys.modules
+from legoc.parser import _parser, parse_recovering
 from legoc.compiler import analyze_program, prelude
-_lark()
+_parser()
 mark("load the parse tables")
 prelude()
 mark("parse the prelude")
@@ -167,6 +166,7 @@ mark("parse the spec")
 analyze_program(program, broken)
 mark("analyse (prelude blocks used, the spec, lint rules)")
 rows = [(name, t - prev) for (_, prev), (name, t) in zip(marks, marks[1:])]
+import json
 print(json.dumps({"phases": rows, "legoc_dataclasses_s": legoc_classes}))
 """
 

@@ -1,8 +1,9 @@
 """Parse .lego text into a `syntax.Program`.
 
-The Lark LALR parser is loaded once per process from tables prebuilt from
-the grammar (`_lark()`; see legoc/prebuild.py). Syntax errors become
-diagnostics at the offending token, never Lark tracebacks.
+Lark analyses grammar/legoc.lark into LALR tables, prebuilt into
+legoc/_parse_tables.py (see legoc/prebuild.py), and legoc.lalr runs them:
+parsing never imports Lark. Syntax errors become diagnostics at the
+offending token, never tracebacks.
 """
 
 from __future__ import annotations
@@ -11,12 +12,9 @@ import math
 import re
 from functools import lru_cache
 
-import lark
-from lark import Lark, Token, Tree
-from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
-
 from . import syntax as s
 from .diagnostics import Diagnostic, Span, SpecError, error
+from .lalr import Parser, Token, Tree, UnexpectedCharacters, UnexpectedInput, UnexpectedToken
 from .limits import DEFAULT, Limits
 from .resources import read_text
 
@@ -67,6 +65,14 @@ class _Layout:
 
     always_accept = ("_NL",)
 
+    def borrow(self, kind: str, value: str, tok: Token) -> Token:
+        """A new token at `tok`'s position (tests/test_lalr.py makes Lark's)."""
+        return Token.borrow(kind, value, tok)
+
+    def at_end(self, line: int, column: int) -> Token:
+        """A _DEDENT at the end of the text."""
+        return Token("_DEDENT", "", line, column)
+
     def process(self, stream):
         levels = [0]
         brackets: list[str] = []
@@ -78,18 +84,18 @@ class _Layout:
                 if brackets and brackets[-1] != "<":
                     continue
                 if brackets:
-                    yield Token.new_borrow_pos("_SEMI", ";", tok)
+                    yield self.borrow("_SEMI", ";", tok)
                     continue
                 yield tok
                 indent_text = tok.rsplit("\n", 1)[1]
                 indent = indent_text.count(" ") + 8 * indent_text.count("\t")
                 if indent > levels[-1]:
                     levels.append(indent)
-                    yield Token.new_borrow_pos("_INDENT", indent_text, tok)
+                    yield self.borrow("_INDENT", indent_text, tok)
                     continue
                 while indent < levels[-1]:
                     levels.pop()
-                    yield Token.new_borrow_pos("_DEDENT", indent_text, tok)
+                    yield self.borrow("_DEDENT", indent_text, tok)
                 if indent != levels[-1]:
                     raise _IndentError(tok.end_line, indent + 1)
                 continue
@@ -100,7 +106,7 @@ class _Layout:
             yield tok
         while len(levels) > 1:
             levels.pop()
-            yield Token("_DEDENT", "", 0, last.end_line if last else 1, last.end_column if last else 1)
+            yield self.at_end(last.end_line if last else 1, last.end_column if last else 1)
 
 
 class _IndentError(Exception):
@@ -109,31 +115,18 @@ class _IndentError(Exception):
         self.line, self.column = line, column
 
 
-def build_lark() -> Lark:
-    """Build the LALR parser from grammar/legoc.lark (tens of milliseconds:
-    Lark analyses the grammar). `_lark` loads the prebuilt tables instead."""
-    return Lark(
-        read_text("grammar", "legoc.lark"),
-        parser="lalr",
-        postlex=_Layout(),
-        propagate_positions=True,
-        maybe_placeholders=True,
-    )
-
-
 @lru_cache(maxsize=None)
-def _lark() -> Lark:
-    """The parser, once per process: loaded from the tables in
-    legoc/_parse_tables.py (written by `python -m legoc.prebuild`) when they
-    were made from this grammar by this Lark version, else built."""
-    try:
-        from . import _parse_tables as tables
-    except ImportError:  # pragma: no cover - the file ships with legoc
-        return build_lark()
-    if tables.GRAMMAR != read_text("grammar", "legoc.lark") or tables.LARK_VERSION != lark.__version__:
-        return build_lark()
-    # What Lark's standalone parsers call; safe, since the version is the one the tables came from.
-    return Lark._load_from_dict(tables.DATA, tables.MEMO, postlex=_Layout(), propagate_positions=True)
+def _parser() -> Parser:
+    """The parser, once per process: the tables in legoc/_parse_tables.py
+    (written by `python -m legoc.prebuild`) when they were made from this
+    grammar, else the grammar analysed by Lark now (slow, not wrong)."""
+    from . import _parse_tables
+
+    if _parse_tables.GRAMMAR == read_text("grammar", "legoc.lark"):
+        return Parser(vars(_parse_tables))
+    from .grammar_tables import tables
+
+    return Parser(tables())
 
 
 def parse(text: str, file: str, limits: Limits = DEFAULT) -> s.Program:
@@ -154,7 +147,7 @@ def parse(text: str, file: str, limits: Limits = DEFAULT) -> s.Program:
     if not text.endswith("\n"):
         text += "\n"
     try:
-        tree = _lark().parse(text)
+        tree = _parser().parse(text, _Layout().process)
         _check_size(tree, file, limits)
         # Lines as the lexer counts them: split at "\n" only, not at the
         # CR, form feed or line separator a comment may hold (splitlines).
@@ -200,7 +193,7 @@ def _check_size(tree: Tree, file: str, limits: Limits) -> None:
         if node.data in _NESTING and counts:
             depth += 1
             if depth > limits.max_nesting:
-                span = Span(file, node.meta.line, node.meta.column, node.meta.line, node.meta.column + 1)
+                span = Span(file, node.line, node.column, node.line, node.column + 1)
                 raise error(
                     "LG602", span, f"this is nested more than {limits.max_nesting} levels deep (brackets, residuals, repeats and operators)",
                     hint="define a block for the inner part, or raise `max-nesting` under [tool.legoc.limits]",
@@ -208,7 +201,7 @@ def _check_size(tree: Tree, file: str, limits: Limits) -> None:
         elif node.data == "call":
             layers += 1
             if layers > limits.max_layers:
-                span = Span(file, node.meta.line, node.meta.column, node.meta.line, node.meta.column + 1)
+                span = Span(file, node.line, node.column, node.line, node.column + 1)
                 raise error("LG604", span, f"the file has more than {limits.max_layers:,} layer calls", hint="raise `max-layers` under [tool.legoc.limits]")
         # The `< ... >` of a residual or a repeat is on the same level as it.
         holder = node.data in ("residual", "repeat")
@@ -290,7 +283,7 @@ def _unclosed_bracket(text: str, before: tuple[int, int] | None = None) -> Token
     stack: list[Token] = []
     pairs = {"RPAR": "LPAR", "RSQB": "LSQB", "MORETHAN": "LESSTHAN"}
     try:
-        for tok in _lark().lex(text):
+        for tok in _Layout().process(_parser().lex(text)):
             if before is not None and (tok.line, tok.column) >= before:
                 break
             if tok.type in ("LPAR", "LSQB", "LESSTHAN"):
@@ -307,8 +300,6 @@ def _syntax_error(exc: UnexpectedInput, file: str) -> SpecError:
     if isinstance(exc, UnexpectedCharacters):
         char = exc.char if exc.char.isprintable() else repr(exc.char)
         return error("LG101", Span(file, line, column, line, column + 1), f"unexpected character `{char}`")
-    if isinstance(exc, UnexpectedEOF):
-        return error("LG101", Span(file, line, column, line, column + 1), "unexpected end of file")
     assert isinstance(exc, UnexpectedToken)
     tok = exc.token
     expected = {t for t in exc.expected if not t.startswith("__")}
@@ -341,9 +332,9 @@ def _tok_span(file: str, tok: Token) -> Span:
 
 
 class _ToSyntax:
-    """Lark tree to `syntax` dataclasses, attaching spans: one method per
-    grammar rule, called with the rule's position and its children, already
-    converted."""
+    """Parse tree to `syntax` dataclasses, attaching spans: one method per
+    grammar rule, called with the tree node (for its position) and its
+    children, already converted."""
 
     def __init__(self, file: str, lines: list[str], limits: Limits):
         self.file = file
@@ -376,16 +367,16 @@ class _ToSyntax:
                 at = len(done) - len(node.children)
                 children = done[at:]
                 del done[at:]
-                done.append(self.rules[node.data](node.meta, children))
+                done.append(self.rules[node.data](node, children))
         return done[0]
 
-    def _span(self, meta) -> Span:
-        return Span(self.file, meta.line, meta.column, meta.end_line, meta.end_column)
+    def _span(self, node) -> Span:
+        return Span(self.file, node.line, node.column, node.end_line, node.end_column)
 
-    def start(self, meta, children):
+    def start(self, node, children):
         return s.Program(self.file, tuple(children))
 
-    def definition(self, meta, children):
+    def definition(self, node, children):
         kind, name, params, inputs, *lines = children
         body = tuple(stmt for line in lines for stmt in line)
         return s.Definition(
@@ -406,124 +397,124 @@ class _ToSyntax:
             index -= 1
         return tuple(doc)
 
-    def params(self, meta, children):
+    def params(self, node, children):
         return [c for c in children if c is not None]
 
-    def param(self, meta, children):
+    def param(self, node, children):
         name, default = children
         if isinstance(default, s.Group):  # `c=< relu >`: an error in inference, as for a keyword
             default = s.GroupValue(default, default.span)
         return s.Param(str(name), default, _tok_span(self.file, name))
 
-    def inputs(self, meta, children):
+    def inputs(self, node, children):
         return tuple(s.Name(str(t), _tok_span(self.file, t)) for t in children if t is not None)
 
-    def line(self, meta, children):
+    def line(self, node, children):
         (item,) = children
         return item if isinstance(item, tuple) else (item,)
 
-    def assign(self, meta, children):
+    def assign(self, node, children):
         target, value = children
-        return s.Assign(str(target), value, self._span(meta), _tok_span(self.file, target))
+        return s.Assign(str(target), value, self._span(node), _tok_span(self.file, target))
 
-    def return_stmt(self, meta, children):
-        return s.Return(children[0], self._span(meta))
+    def return_stmt(self, node, children):
+        return s.Return(children[0], self._span(node))
 
-    def output(self, meta, children):
+    def output(self, node, children):
         name, value = children
-        return s.Output(str(name), value, self._span(meta), _tok_span(self.file, name))
+        return s.Output(str(name), value, self._span(node), _tok_span(self.file, name))
 
-    def pipeline(self, meta, children):
+    def pipeline(self, node, children):
         sources, *stages = children
-        return s.Pipeline(sources, tuple(stages), self._span(meta))
+        return s.Pipeline(sources, tuple(stages), self._span(node))
 
-    def source(self, meta, children):
+    def source(self, node, children):
         return tuple(s.Name(str(t), _tok_span(self.file, t)) for t in children if t is not None)
 
-    def merge(self, meta, children):
-        return s.Merge(str(children[0]), self._span(meta))
+    def merge(self, node, children):
+        return s.Merge(str(children[0]), self._span(node))
 
-    def seq(self, meta, children):
+    def seq(self, node, children):
         return tuple(children)
 
-    def call(self, meta, children):
+    def call(self, node, children):
         name, *args = children
         keywords = tuple(a for a in args if isinstance(a, s.Keyword))
         positional = tuple(a for a in args if not isinstance(a, s.Keyword))
         for before, after in zip(args, args[1:]):
             if isinstance(before, s.Keyword) and not isinstance(after, s.Keyword):
                 raise error("LG104", after.span, "a positional argument cannot follow a keyword argument")
-        return s.Call(str(name), positional, keywords, self._span(meta), _tok_span(self.file, name))
+        return s.Call(str(name), positional, keywords, self._span(node), _tok_span(self.file, name))
 
-    def keyword(self, meta, children):
+    def keyword(self, node, children):
         name, value = children
         if isinstance(value, s.Group):
             value = s.GroupValue(value, value.span)
-        return s.Keyword(str(name), value, self._span(meta))
+        return s.Keyword(str(name), value, self._span(node))
 
-    def named(self, meta, children):
+    def named(self, node, children):
         name, layer = children
-        return s.Named(str(name), layer, self._span(meta), _tok_span(self.file, name))
+        return s.Named(str(name), layer, self._span(node), _tok_span(self.file, name))
 
-    def residual(self, meta, children):
+    def residual(self, node, children):
         mode, body, shortcut = children
-        return s.Residual(str(mode), body, shortcut, self._span(meta))
+        return s.Residual(str(mode), body, shortcut, self._span(node))
 
-    def parallel(self, meta, children):
+    def parallel(self, node, children):
         mode, *branches = children
-        return s.Parallel(str(mode), tuple(branches), self._span(meta))
+        return s.Parallel(str(mode), tuple(branches), self._span(node))
 
-    def repeat(self, meta, children):
+    def repeat(self, node, children):
         count, body = children
-        return s.Repeat(count, body, self._span(meta))
+        return s.Repeat(count, body, self._span(node))
 
-    def input(self, meta, children):
+    def input(self, node, children):
         name, shape = children
-        return s.Input(shape, None if name is None else str(name), self._span(meta))
+        return s.Input(shape, None if name is None else str(name), self._span(node))
 
-    def group(self, meta, children):
+    def group(self, node, children):
         (body,) = children
-        return s.Group(body, self._span(meta))
+        return s.Group(body, self._span(node))
 
-    def shape(self, meta, children):
+    def shape(self, node, children):
         return tuple(c for c in children if c is not None)
 
-    def binop(self, meta, children):
+    def binop(self, node, children):
         left, op, right = children
-        return s.BinOp(str(op), left, right, self._span(meta))
+        return s.BinOp(str(op), left, right, self._span(node))
 
-    def neg(self, meta, children):
-        return s.Neg(children[1], self._span(meta))
+    def neg(self, node, children):
+        return s.Neg(children[1], self._span(node))
 
-    def int(self, meta, children):
+    def int(self, node, children):
         digits = str(children[0]).replace("_", "").lstrip("0") or "0"
         # Compare lengths first: int() of a huge digit string is slow, and
         # refused past 4,300 digits.
         if len(digits) > len(str(self.limits.max_size)) or int(digits) > self.limits.max_size:
-            raise self._too_large(meta)
-        return s.Literal(int(digits), self._span(meta))
+            raise self._too_large(node)
+        return s.Literal(int(digits), self._span(node))
 
-    def float(self, meta, children):
+    def float(self, node, children):
         value = float(str(children[0]).replace("_", ""))
         if not math.isfinite(value) or abs(value) > self.limits.max_size:
-            raise self._too_large(meta)
-        return s.Literal(value, self._span(meta))
+            raise self._too_large(node)
+        return s.Literal(value, self._span(node))
 
-    def _too_large(self, meta) -> SpecError:
+    def _too_large(self, node) -> SpecError:
         return error(
-            "LG606", self._span(meta), f"this number is over the limit of {self.limits.max_size:,} for a size",
+            "LG606", self._span(node), f"this number is over the limit of {self.limits.max_size:,} for a size",
             hint="raise `max-size` under [tool.legoc.limits]",
         )
 
-    def string(self, meta, children):
-        return s.Literal(str(children[0])[1:-1], self._span(meta))
+    def string(self, node, children):
+        return s.Literal(str(children[0])[1:-1], self._span(node))
 
-    def bool(self, meta, children):
-        return s.Literal(str(children[0]) == "true", self._span(meta))
+    def bool(self, node, children):
+        return s.Literal(str(children[0]) == "true", self._span(node))
 
-    def name(self, meta, children):
-        return s.Name(str(children[0]), self._span(meta))
+    def name(self, node, children):
+        return s.Name(str(children[0]), self._span(node))
 
-    def func(self, meta, children):
+    def func(self, node, children):
         name, *args = children
-        return s.Func(str(name), tuple(args), self._span(meta))
+        return s.Func(str(name), tuple(args), self._span(node))

@@ -54,7 +54,7 @@ from legoc import check, cli, diagram, report, summary
 from legoc.compiler import PRELUDE_NAME, check_source, compile_source, prelude, prelude_source
 from legoc.diagnostics import SourceFile, SpecError, render
 from legoc.instance import InstanceError, instantiate, model_names
-from legoc.parser import build_lark
+from legoc.grammar_tables import build_lark
 from legoc.primitives import PRIMITIVES
 from legoc.statedict import state_dict_layout
 

@@ -4,7 +4,7 @@ import pytest
 
 from legoc import syntax as s
 from legoc.diagnostics import SpecError
-from legoc.parser import _lark, parse
+from legoc.parser import parse
 
 DESIGN_CARD = "res add < conv3x3_bn_act 64; conv3x3_bn 64 > shortcut conv1x1_bn"
 
@@ -82,59 +82,12 @@ def test_syntax_errors_point_at_the_offending_place(text, line, column, message)
     assert message in diag.message
 
 
-# --------------------------------------------------------------------------- #
-# The prebuilt LALR tables (legoc/_parse_tables.py, written by legoc.prebuild)
-# --------------------------------------------------------------------------- #
-
-
-def test_the_parse_tables_are_those_of_the_grammar():
-    """Fails after a grammar change until `python -m legoc.prebuild` is run
-    (until then `_lark` builds the parser from the grammar: slow, not wrong)."""
-    import lark
-
-    from legoc import _parse_tables
-    from legoc.resources import read_text
-
-    assert _parse_tables.GRAMMAR == read_text("grammar", "legoc.lark"), "run `python -m legoc.prebuild`"
-    assert _parse_tables.LARK_VERSION == lark.__version__, "run `python -m legoc.prebuild`"
-    assert _lark().source_path == "<deserialized>"  # loaded, not built
-
-
-def _spec_texts() -> list[tuple[str, str]]:
-    from pathlib import Path
-
-    root = Path(__file__).resolve().parent
-    paths = sorted((root.parent / "examples").glob("*.lego")) + sorted((root / "corpus").rglob("*.lego"))
-    paths += sorted((root / "hostile").glob("*.lego"))
-    assert len(paths) > 100
-    return [(p.name, p.read_bytes().decode("utf-8", errors="replace")) for p in paths]
-
-
-def test_the_loaded_parser_equals_the_one_built_from_the_grammar(monkeypatch):
-    """Every example, corpus and hostile file parses to the same program, or
-    fails with the same diagnostics, with the tables and with Lark's parser
-    built from grammar/legoc.lark."""
-    from legoc import parser
-
-    def outcome(name, text):
-        try:
-            return parser.parse(text, name)
-        except SpecError as exc:
-            return exc.diagnostics
-
-    texts = _spec_texts()
-    loaded = [outcome(name, text) for name, text in texts]
-    built_parser = parser.build_lark()
-    monkeypatch.setattr(parser, "_lark", lambda: built_parser)
-    built = [outcome(name, text) for name, text in texts]
-    assert loaded == built
-
-
 def test_every_grammar_rule_has_a_conversion():
     """`_ToSyntax.rules` names a method for every rule (or alias) that makes
     a tree node: not `_rules`, nor unaliased `?rules` (always one child
     here, which takes their place)."""
-    from legoc.parser import _ToSyntax, build_lark
+    from legoc.grammar_tables import build_lark
+    from legoc.parser import _ToSyntax
 
     nodes = {
         rule.alias or rule.origin.name
@@ -142,30 +95,3 @@ def test_every_grammar_rule_has_a_conversion():
         if not rule.origin.name.startswith("_") and (rule.alias or not rule.options.expand1)
     }
     assert nodes == set(_ToSyntax("t.lego", [], None).rules)
-
-
-def test_prebuild_writes_what_ships(tmp_path):
-    """`python -m legoc.prebuild` makes the tables of the shipped grammar (a
-    parser loaded from them parses like the shipped one) and, byte for byte,
-    the shipped compiled templates."""
-    from pathlib import Path
-
-    from lark import Lark
-
-    from legoc import _parse_tables, _templates, parser, prebuild
-
-    namespace: dict = {}
-    exec(prebuild.tables_source(), namespace)
-    assert (namespace["GRAMMAR"], namespace["LARK_VERSION"]) == (_parse_tables.GRAMMAR, _parse_tables.LARK_VERSION)
-    fresh = Lark._load_from_dict(namespace["DATA"], namespace["MEMO"], postlex=parser._Layout(), propagate_positions=True)
-    def outcome(lark_parser, text):
-        try:
-            return lark_parser.parse(text)
-        except Exception as exc:  # a syntax error: the same kind at the same place
-            return type(exc).__name__, getattr(exc, "line", None), getattr(exc, "column", None)
-
-    for _, text in _spec_texts():
-        assert outcome(fresh, text) == outcome(parser._lark(), text)
-    prebuild.write_templates(tmp_path / "templates")
-    shipped = {p.name: p.read_text() for p in Path(_templates.__file__).parent.glob("*.py")}
-    assert {p.name: p.read_text() for p in (tmp_path / "templates").glob("*.py")} == shipped

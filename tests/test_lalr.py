@@ -1,0 +1,209 @@
+"""legoc's standalone parser (legoc/lalr.py running legoc/_parse_tables.py)
+against Lark's own parser of grammar/legoc.lark: the same trees, positions,
+tokens and errors, on every shipped file, on their mutants and on text
+drawn from the grammar; and the tables are those of the grammar."""
+
+from __future__ import annotations
+
+import functools
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import lark
+import pytest
+from hypothesis import HealthCheck, given, settings
+
+from legoc import _parse_tables, lalr, parser
+from legoc.grammar_tables import build_lark, tables
+
+ROOT = Path(__file__).resolve().parent.parent
+SETTINGS = settings(max_examples=int(os.environ.get("LEGOC_LALR_EXAMPLES", "200")), deadline=None,
+                    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])  # fmt: skip
+
+
+def _spec_texts() -> list[tuple[str, str]]:
+    root = ROOT / "tests"
+    paths = sorted((ROOT / "examples").glob("*.lego")) + sorted((root / "corpus").rglob("*.lego"))
+    paths += sorted((root / "hostile").glob("*.lego")) + [ROOT / "grammar" / "prelude.lego"]
+    assert len(paths) > 100
+    return [(p.name, p.read_bytes().decode("utf-8", errors="replace")) for p in paths]
+
+
+class _LarkLayout(parser._Layout):
+    """legoc's postlexer, making Lark's tokens for Lark's parser."""
+
+    def borrow(self, kind, value, tok):
+        return lark.Token.new_borrow_pos(kind, value, tok)
+
+    def at_end(self, line, column):
+        return lark.Token("_DEDENT", "", 0, line, column)
+
+
+@functools.lru_cache(maxsize=None)
+def _lark() -> lark.Lark:
+    return build_lark(_LarkLayout())
+
+
+def _shape(root) -> object:
+    """A tree (Lark's or legoc.lalr's) as nested tuples: each node with its
+    span and container span, each token with its type, text and span.
+    Without recursion: hostile files nest deeper than Python's stack."""
+    def node(item):
+        if item is None:
+            return None
+        if isinstance(item, (lark.Token, lalr.Token)):
+            return ("token", item.type, str(item), item.line, item.column, item.end_line, item.end_column)
+        if isinstance(item, lark.Tree):
+            meta = item.meta
+            spans = [getattr(meta, name, None) for name in (
+                "line", "column", "end_line", "end_column",
+                "container_line", "container_column", "container_end_line", "container_end_column")]  # fmt: skip
+        else:
+            spans = [item.line, item.column, item.end_line, item.end_column,
+                     item.c_line, item.c_column, item.c_end_line, item.c_end_column]  # fmt: skip
+        return ("tree", str(item.data), *spans)
+
+    out: list = []
+    stack = [(root, out)]
+    while stack:
+        item, into = stack.pop()
+        shaped = node(item)
+        if shaped is not None and shaped[0] == "tree":
+            children: list = []
+            into.append((shaped, children))
+            stack.extend((child, children) for child in reversed(item.children))
+        else:
+            into.append(shaped)
+    return out[0]
+
+
+def _error(exc: Exception) -> tuple:
+    """What a syntax error says, from Lark's exceptions or legoc.lalr's."""
+    if isinstance(exc, parser._IndentError):
+        return ("indentation", exc.line, exc.column)
+    if isinstance(exc, (lark.exceptions.UnexpectedToken, lalr.UnexpectedToken)):
+        return ("token", _shape(exc.token), exc.line, exc.column, sorted(exc.expected))
+    if isinstance(exc, (lark.exceptions.UnexpectedCharacters, lalr.UnexpectedCharacters)):
+        return ("character", exc.char, exc.line, exc.column, sorted(exc.allowed))
+    raise exc
+
+
+def lark_outcome(text: str) -> object:
+    try:
+        return _shape(_lark().parse(text))
+    except (lark.exceptions.UnexpectedInput, parser._IndentError) as exc:
+        return _error(exc)
+
+
+def our_outcome(text: str, run: lalr.Parser | None = None) -> object:
+    try:
+        return _shape((run or parser._parser()).parse(text, parser._Layout().process))
+    except (lalr.UnexpectedInput, parser._IndentError) as exc:
+        return _error(exc)
+
+
+def _tokens(stream) -> list:
+    out = []
+    try:
+        for token in stream:
+            out.append(_shape(token))
+    except (lark.exceptions.UnexpectedInput, lalr.UnexpectedInput, parser._IndentError) as exc:
+        out.append(_error(exc))
+    return out
+
+
+def assert_parses_like_lark(text: str) -> None:
+    """Both parsers agree on `text` as `parser.parse` passes it on (ending
+    in a line break, which the postlexer relies on)."""
+    text = text if text.endswith("\n") else text + "\n"
+    assert our_outcome(text) == lark_outcome(text)
+    # Lark.lex: every terminal everywhere, through the postlexer (legoc uses it to find unclosed brackets).
+    assert _tokens(parser._Layout().process(parser._parser().lex(text))) == _tokens(_lark().lex(text))
+
+
+@pytest.mark.parametrize("name, text", _spec_texts(), ids=[name for name, _ in _spec_texts()])
+def test_every_shipped_file_parses_as_with_lark(name, text):
+    assert_parses_like_lark(text)
+
+
+@pytest.mark.parametrize("text", [
+    "", "\n", "block", "block b(:\n", "model m():\n    conv 3\n  relu\n", "model m():\n    conv 3 @\n",
+    "model m():\n    res add < conv 3 > shortcut\n", "model m():\n    x = (a, b -> cat\n",
+    "model m():\n    conv \"open\n", "block add():\n    relu\n", "model m():\n    res < relu >\n",
+    "model m():\n    input [3, H, W]\n    add < relu | relu > shortcut\n", "\ufeffmodel m():\n    relu\n",
+    "model m():\n\tconv 3\n        relu\n", "model m():\n    conv 3 \\\n      4\n    relu\n",
+    "model m():\n    conv (1 + 2) * 3 kernel_size=-(4)\n", "model m():\n    linear 3 =\n",
+    "model m():\n    conv 3 | relu\n", "model m():\n    conv 3 -> relu\n", "model m(): relu\n",
+])  # fmt: skip
+def test_edge_cases_parse_as_with_lark(text):
+    assert_parses_like_lark(text)
+
+
+@SETTINGS
+@given(text=__import__("test_fuzz").grammar_specs())
+def test_text_from_the_grammar_parses_as_with_lark(text):
+    assert_parses_like_lark(text)
+
+
+@SETTINGS
+@given(data=__import__("test_fuzz").mutants())
+def test_mutants_parse_as_with_lark(data):
+    assert_parses_like_lark(data.decode("utf-8", errors="replace"))
+
+
+def test_the_shipped_tables_are_those_of_the_grammar():
+    """Byte for byte what `python -m legoc.prebuild` writes now: fails after
+    a grammar change until it is run (until then legoc analyses the grammar
+    with Lark in every process: slow, not wrong)."""
+    from legoc import prebuild
+
+    assert prebuild.tables_source() == Path(_parse_tables.__file__).read_text("utf-8"), "run `python -m legoc.prebuild`"
+
+
+def test_the_tables_do_not_depend_on_hash_seeds():
+    """Lark numbers states by iterating over sets; the tables renumber them,
+    so a regenerated file changes only when the grammar does."""
+    code = "import hashlib; from legoc.prebuild import tables_source; print(hashlib.sha256(tables_source().encode()).hexdigest())"
+    digests = {
+        subprocess.run([sys.executable, "-c", code], env={**os.environ, "PYTHONHASHSEED": seed},
+                       capture_output=True, text=True, check=True).stdout  # fmt: skip
+        for seed in ("0", "1", "4242")
+    }
+    assert len(digests) == 1
+
+
+def test_stale_tables_fall_back_to_the_grammar(monkeypatch):
+    """Tables made from another grammar are not used: legoc analyses the
+    grammar with Lark instead, and parses the same."""
+    monkeypatch.setattr(_parse_tables, "GRAMMAR", "start: NAME")
+    parser._parser.cache_clear()
+    try:
+        fresh = parser._parser()
+        assert fresh._actions == tables()["ACTIONS"]
+        for _, text in _spec_texts()[:20]:
+            assert our_outcome(text, fresh) == lark_outcome(text)
+    finally:
+        parser._parser.cache_clear()
+
+
+def test_checking_and_building_do_not_import_lark(tmp_path):
+    """The point of the standalone parser: `import lark` is about 40 ms."""
+    code = (
+        "import sys\n"
+        "from legoc import cli\n"
+        "for argv in (['check', 'examples/resnet50.lego'], ['examples/unet.lego', '-o', sys.argv[1]]):\n"
+        "    assert cli.main(argv) == 0, argv\n"
+        "assert 'lark' not in sys.modules, sorted(m for m in sys.modules if m.startswith('lark'))\n"
+    )
+    subprocess.run([sys.executable, "-c", code, str(tmp_path / "unet.py")], cwd=ROOT, check=True)
+
+
+def test_prebuild_writes_the_shipped_templates(tmp_path):
+    """`python -m legoc.prebuild` compiles, byte for byte, the shipped templates."""
+    from legoc import _templates, prebuild
+
+    prebuild.write_templates(tmp_path / "templates")
+    shipped = {p.name: p.read_text() for p in Path(_templates.__file__).parent.glob("*.py")}
+    assert {p.name: p.read_text() for p in (tmp_path / "templates").glob("*.py")} == shipped
