@@ -258,25 +258,30 @@ def _build(rule: tuple, children: list):
     node = kept[0] if expand1 and len(kept) == 1 else Tree(name, kept)
     if type(node) is not Tree:
         return node
-    for first in children:
-        if type(first) is Token:
-            start = first.line, first.column
-            break
-        if type(first) is Tree and first.c_line is not None:
-            start = first.c_line, first.c_column
-            break
-    else:
+    first = _positioned(children)
+    if first is None:
         return node  # no token under it: no position
-    for last in reversed(children):
-        if type(last) is Token:
-            finish = last.end_line, last.end_column
-            break
-        if type(last) is Tree and last.c_line is not None:
-            finish = last.c_end_line, last.c_end_column
-            break
+    last = _positioned(reversed(children))
+    if type(first) is Token:
+        start = first.line, first.column
+    else:
+        start = first.c_line, first.c_column
+    if type(last) is Token:
+        finish = last.end_line, last.end_column
+    else:
+        finish = last.c_end_line, last.c_end_column
     if node.line is None:
         node.line, node.column = start
         node.end_line, node.end_column = finish
     node.c_line, node.c_column = start
     node.c_end_line, node.c_end_column = finish
     return node
+
+
+def _positioned(children: Iterable) -> Token | Tree | None:
+    """The first of `children` that covers text: a token, or a tree with a
+    position (not None for an absent part, nor a tree of no tokens)."""
+    for child in children:
+        if type(child) is Token or (type(child) is Tree and child.c_line is not None):
+            return child
+    return None
