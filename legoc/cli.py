@@ -36,9 +36,8 @@ import argparse
 import gc
 import os
 import sys
-import tempfile
 from contextlib import contextmanager
-from typing import Iterator
+from collections.abc import Iterator
 
 from . import __version__
 from .diagnostics import SourceFile, SpecError, render
@@ -307,6 +306,8 @@ def replacing(path: str, suffix: str = ".tmp") -> Iterator[tuple[int, str]]:
         umask = os.umask(0)
         os.umask(umask)
         mode = 0o666 & ~umask
+    import tempfile  # only when writing: a few milliseconds of a lint
+
     fd, tmp = tempfile.mkstemp(prefix=".legoc-", suffix=suffix, dir=directory)
     try:
         yield fd, tmp

@@ -9,7 +9,6 @@ dataclasses; no stage mutates another's output.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Union
 
 from .diagnostics import Note, Span
 from .symbolic import Expr
@@ -28,7 +27,7 @@ class LayerRef:
     code: str  # the Python it renders as: "nn.SiLU" or "act"
 
 
-Value = Union[Expr, LayerRef]
+Value = Expr | LayerRef
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,7 +41,7 @@ class Ctor:
 
     kind: str
     target: str
-    args: tuple[Union[Value, "Ctor"], ...] = ()
+    args: tuple[Value | Ctor, ...] = ()
     kwargs: tuple[tuple[str, Value], ...] = ()
 
 
@@ -58,7 +57,7 @@ class Check:
 
     cond: Expr
     span: Span
-    message: tuple[Union[str, Expr, Shape], ...]
+    message: tuple[str | Expr | Shape, ...]
     notes: tuple[Note, ...] = ()
     hint: str | None = None
     code: str = "LG301"
@@ -171,14 +170,14 @@ class Bind:
 
     target: str
     sources: tuple[str, ...]
-    join: Union[str, Layer, None]
+    join: str | Layer | None
     joined: Shape | None
     stages: tuple["Node", ...]
     out: Shape
     span: Span = field(compare=False)
 
 
-Node = Union[Layer, Method, Residual, Parallel, Repeat, Sequential, Bind]
+Node = Layer | Method | Residual | Parallel | Repeat | Sequential | Bind
 
 
 @dataclass(frozen=True, slots=True)

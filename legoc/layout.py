@@ -10,7 +10,7 @@ keys") states the rules for users.
 
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
 
 from .ir import Bind, ClassIR, Layer, Node, Parallel, Repeat, Residual, Sequential
 from .naming import MODULE_ATTRS, class_name, py_ident

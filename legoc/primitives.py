@@ -14,7 +14,7 @@ kernels at stride 1.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Callable
+from collections.abc import Callable
 
 from . import symbolic as sy
 from .diagnostics import Span, error

@@ -7,11 +7,9 @@ library is imported; `click` is imported lazily, and only when colour is on.
 
 from __future__ import annotations
 
-import json
 import os
 import re
 from pathlib import Path, PurePath
-from urllib.parse import quote
 
 from .codes import CODES, LINT_RULES
 from .diagnostics import Diagnostic, SourceFile, Span, render
@@ -120,6 +118,8 @@ def format_json(diags: list[Diagnostic]) -> str:
         obj["hint"] = d.hint
         obj["title"] = CODES.get(d.code)
         out.append(obj)
+    import json
+
     return json.dumps(out, indent=2, ensure_ascii=False)
 
 
@@ -231,6 +231,8 @@ def format_sarif(diags: list[Diagnostic], tool_version: str, rules_doc_uri: str 
         "version": "2.1.0",
         "runs": [{"tool": {"driver": driver}, "results": results, "columnKind": "unicodeCodePoints"}],
     }
+    import json
+
     return json.dumps(log, indent=2, ensure_ascii=False)
 
 
@@ -262,4 +264,6 @@ def _artifact_uri(file: str) -> str:
     path = _relative_posix(file)
     if os.path.isabs(path):
         return Path(path).as_uri()
+    from urllib.parse import quote  # SARIF only
+
     return quote(path)

@@ -13,10 +13,10 @@ All constructors are pure functions; every node is a frozen dataclass.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable, Union
+from collections.abc import Callable
 
-Number = Union[int, float]
-Scalar = Union[int, float, bool, str]
+Number = int | float
+Scalar = int | float | bool | str
 
 
 class Expr:

@@ -7,7 +7,7 @@ equality so that two trees that say the same thing compare equal.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Iterator, Union
+from collections.abc import Iterator
 
 from .diagnostics import Span
 
@@ -68,7 +68,7 @@ class GroupValue:
     span: Span = _span()
 
 
-ExprNode = Union[Literal, Name, BinOp, Neg, Func, GroupValue]
+ExprNode = Literal | Name | BinOp | Neg | Func | GroupValue
 
 # ------------------------------------------------------------------ statements
 
@@ -104,7 +104,7 @@ class Named:
     """`name: layer`: a layer whose module is the attribute `name`."""
 
     name: str
-    layer: Union[Call, Group, "Residual", "Parallel", "Repeat"]
+    layer: Call | Group | Residual | Parallel | Repeat
     span: Span = _span()
     name_span: Span = _span()
 
@@ -160,7 +160,7 @@ class Pipeline:
     """`(a, b) -> stage -> stage`: named tensors through stages."""
 
     sources: tuple[Name, ...]
-    stages: tuple[Union["Stmt", Merge], ...]
+    stages: tuple[Stmt | Merge, ...]
     span: Span = _span()
 
 
@@ -192,7 +192,7 @@ class Output:
     name_span: Span = _span()
 
 
-Stmt = Union[Call, Group, Named, Residual, Parallel, Repeat, Input, Assign, Return, Output]
+Stmt = Call | Group | Named | Residual | Parallel | Repeat | Input | Assign | Return | Output
 
 # ----------------------------------------------------------------- definitions
 
@@ -229,7 +229,7 @@ class Program:
     definitions: tuple[Definition, ...]
 
 
-def walk(node) -> "Iterator":
+def walk(node) -> Iterator:
     """Every syntax node in `node`, itself first: statements, the stages of
     pipelines, call arguments and the expressions inside them. (An explicit
     stack: nested generators would make deep nesting quadratic.)"""
