@@ -12,7 +12,7 @@ All constructors are pure functions; every node is a frozen dataclass.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from collections.abc import Callable
 
 Number = int | float
@@ -26,6 +26,21 @@ class Expr:
 
     def __str__(self) -> str:
         return to_text(self)
+
+
+def _hashed():
+    """The field where a composite expression keeps its hash once computed:
+    memos key on expressions, and hashing a tree anew at every lookup made
+    analysis spend a quarter of its time in `hash`."""
+    return field(default=0, init=False, repr=False, compare=False)
+
+
+def _cached_hash(self) -> int:
+    h = self._hash
+    if not h:
+        h = hash((type(self).__name__, *(getattr(self, name) for name in self.__match_args__))) or 1
+        object.__setattr__(self, "_hash", h)
+    return h
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +71,9 @@ class Poly(Expr):
 
     terms: tuple[tuple["Monomial", Number], ...]
     const: Number
+    _hash: int = _hashed()
+
+    __hash__ = _cached_hash
 
     def __str__(self) -> str:
         return to_text(self)
@@ -66,6 +84,9 @@ class Monomial(Expr):
     """A product of two or more atoms (with repetition), sorted."""
 
     factors: tuple[Expr, ...]
+    _hash: int = _hashed()
+
+    __hash__ = _cached_hash
 
     def __str__(self) -> str:
         return to_text(self)
@@ -79,6 +100,9 @@ class Op(Expr):
 
     name: str
     args: tuple[Expr, ...]
+    _hash: int = _hashed()
+
+    __hash__ = _cached_hash
 
     def __str__(self) -> str:
         return to_text(self)
