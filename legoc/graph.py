@@ -24,6 +24,9 @@ from .primitives import PRIMITIVES, show_shape
 
 @dataclass
 class _Tensor:
+    """A named tensor of a dataflow body: its shape, where it was defined,
+    whether it was used, whether it is an input."""
+
     shape: Shape
     span: Span | None
     used: bool = False
@@ -32,6 +35,8 @@ class _Tensor:
 
 @dataclass
 class _Graph:
+    """The named tensors, outputs and result of a dataflow body so far."""
+
     tensors: dict[str, _Tensor] = field(default_factory=dict)
     outputs: list[Port] = field(default_factory=list)
     result: Port | None = None

@@ -3,7 +3,8 @@
 Every size here is a `symbolic.Expr` over the enclosing class's constructor
 arguments (DSL parameters and input sizes such as `in_channels`) and, for
 shape comments, the input's spatial symbols (`H`, `W`). Plain frozen
-dataclasses; no stage mutates another's output.
+dataclasses (equality and repr from `record.Record`); no stage mutates
+another's output.
 """
 
 from __future__ import annotations
@@ -11,14 +12,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from .diagnostics import Note, Span
+from .record import Record
 from .symbolic import Expr
 
 Shape = tuple[Expr, ...]
 """A tensor shape without the batch axis: `[C, H, W]` is `(C, H, W)`."""
 
 
-@dataclass(frozen=True, slots=True)
-class LayerRef:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class LayerRef(Record):
     """A layer used as a value (`act=silu`): a primitive, or a layer-valued
     parameter of the enclosing block passed through."""
 
@@ -30,8 +32,8 @@ class LayerRef:
 Value = Expr | LayerRef
 
 
-@dataclass(frozen=True, slots=True)
-class Ctor:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class Ctor(Record):
     """A constructor call in generated code.
 
     kind: "torch" (target is e.g. "nn.Conv2d"), "block" (target is the DSL
@@ -45,8 +47,8 @@ class Ctor:
     kwargs: tuple[tuple[str, Value], ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
-class Check:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class Check(Record):
     """A condition the spec must meet, kept symbolic until it can be decided.
 
     `message` is a template of strings, expressions and shapes, rendered once
@@ -67,8 +69,8 @@ class Check:
 # ------------------------------------------------------------------ nodes
 
 
-@dataclass(frozen=True, slots=True)
-class Layer:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class Layer(Record):
     """`x = self.<attr>(x)`: one module applied in sequence.
 
     `apply` says how forward calls it: "call" (the plain form above),
@@ -85,8 +87,8 @@ class Layer:
     name: str | None = None  # the spec's name for it (`conv1: conv 64`)
 
 
-@dataclass(frozen=True, slots=True)
-class Method:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class Method(Record):
     """`x = x.unflatten(...).permute(...)`: tensor methods with no module,
     from `rearrange` and `reduce`. `ops` are (method, arguments) pairs."""
 
@@ -95,8 +97,8 @@ class Method:
     span: Span = field(compare=False)
 
 
-@dataclass(frozen=True, slots=True)
-class Residual:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class Residual(Record):
     """`res add|cat < body > [shortcut P]`.
 
     `projection` is the shortcut module (None when the shortcut is always the
@@ -114,8 +116,8 @@ class Residual:
     shortcut_name: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class Parallel:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class Parallel(Record):
     """`cat|add < a | b >`: every branch applied to the same input."""
 
     mode: str
@@ -124,8 +126,8 @@ class Parallel:
     span: Span = field(compare=False)
 
 
-@dataclass(frozen=True, slots=True)
-class Repeat:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class Repeat(Record):
     """`repeat N item`: `first` builds repetition one, `rest` the others
     (`rest` is None when every repetition is built alike).
 
@@ -144,8 +146,8 @@ class Repeat:
     outs: tuple[tuple[Shape, ...], tuple[Shape, ...]] = ((), ())
 
 
-@dataclass(frozen=True, slots=True)
-class Sequential:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class Sequential(Record):
     """`name: < ... >`: a named group, built as one `nn.Sequential` attribute.
 
     `body` holds only `Layer`s (applied with "call") and `Repeat`s; in the
@@ -159,8 +161,8 @@ class Sequential:
     span: Span = field(compare=False)
 
 
-@dataclass(frozen=True, slots=True)
-class Bind:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class Bind(Record):
     """`target = (sources) -> join -> stages` in a dataflow definition.
 
     `join` combines several sources: "cat", "add", or a `Layer` calling a
@@ -180,8 +182,8 @@ class Bind:
 Node = Layer | Method | Residual | Parallel | Repeat | Sequential | Bind
 
 
-@dataclass(frozen=True, slots=True)
-class Port:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class Port(Record):
     """A named input or output tensor of a class (`code` is its Python name)."""
 
     name: str
@@ -189,8 +191,8 @@ class Port:
     shape: Shape
 
 
-@dataclass(frozen=True, slots=True)
-class DimRule:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class DimRule(Record):
     """What a model needs of a symbolic input size, checked in `forward`.
 
     The size `dim` (axis `axis` of input `port`) must be a multiple of
@@ -206,8 +208,8 @@ class DimRule:
     cond: Expr | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class ParamIR:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class ParamIR(Record):
     """A constructor parameter from the DSL, with its default (None: required)."""
 
     name: str
@@ -215,8 +217,8 @@ class ParamIR:
     default: Value | None
 
 
-@dataclass(frozen=True, slots=True)
-class ClassIR:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class ClassIR(Record):
     """One `block` or `model`, analysed for one input rank.
 
     Attributes:

@@ -158,6 +158,9 @@ def type_error(key: str, value: Expr) -> str | None:
 
 @dataclass(frozen=True)
 class Primitive:
+    """A built-in layer: its DSL name, parameters with their defaults, and
+    `rule`, which gives its output shape and checks for a call."""
+
     name: str
     params: tuple[tuple[str, object], ...]
     rule: Callable[[Call], PrimOut]

@@ -45,6 +45,8 @@ def _cached_hash(self) -> int:
 
 @dataclass(frozen=True, slots=True)
 class Const(Expr):
+    """A constant: an int or float size, a bool, or a string."""
+
     value: Scalar
 
     def __str__(self) -> str:

@@ -1,4 +1,5 @@
-"""The syntax tree of a .lego file: plain frozen dataclasses with source spans.
+"""The syntax tree of a .lego file: plain frozen dataclasses with source spans
+(equality and repr from `record.Record`).
 
 The parser builds these; shape inference reads them. Spans are excluded from
 equality so that two trees that say the same thing compare equal.
@@ -10,6 +11,7 @@ from dataclasses import dataclass, field
 from collections.abc import Iterator
 
 from .diagnostics import Span
+from .record import Record
 
 
 def _span():
@@ -19,24 +21,24 @@ def _span():
 # ----------------------------------------------------------------- expressions
 
 
-@dataclass(frozen=True, slots=True)
-class Literal:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class Literal(Record):
     """An int, float, bool or string literal."""
 
     value: int | float | bool | str
     span: Span = _span()
 
 
-@dataclass(frozen=True, slots=True)
-class Name:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class Name(Record):
     """A name: a parameter, a symbolic dimension, or a layer (`act=relu`)."""
 
     id: str
     span: Span = _span()
 
 
-@dataclass(frozen=True, slots=True)
-class BinOp:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class BinOp(Record):
     """`left op right` with op one of + - * // %."""
 
     op: str
@@ -45,14 +47,16 @@ class BinOp:
     span: Span = _span()
 
 
-@dataclass(frozen=True, slots=True)
-class Neg:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class Neg(Record):
+    """`-operand`."""
+
     operand: "ExprNode"
     span: Span = _span()
 
 
-@dataclass(frozen=True, slots=True)
-class Func:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class Func(Record):
     """`min(...)` or `max(...)`."""
 
     name: str
@@ -60,8 +64,8 @@ class Func:
     span: Span = _span()
 
 
-@dataclass(frozen=True, slots=True)
-class GroupValue:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class GroupValue(Record):
     """A `< ... >` group used as a layer-valued argument."""
 
     group: "Group"
@@ -73,15 +77,17 @@ ExprNode = Literal | Name | BinOp | Neg | Func | GroupValue
 # ------------------------------------------------------------------ statements
 
 
-@dataclass(frozen=True, slots=True)
-class Keyword:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class Keyword(Record):
+    """A keyword argument of a call, `name=value`."""
+
     name: str
     value: ExprNode
     span: Span = _span()
 
 
-@dataclass(frozen=True, slots=True)
-class Call:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class Call(Record):
     """A layer: `conv 64 kernel_size=7 stride=2`."""
 
     name: str
@@ -91,16 +97,16 @@ class Call:
     name_span: Span = _span()
 
 
-@dataclass(frozen=True, slots=True)
-class Group:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class Group(Record):
     """`< a; b; c >`: a sequence written inline."""
 
     body: tuple["Stmt", ...]
     span: Span = _span()
 
 
-@dataclass(frozen=True, slots=True)
-class Named:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class Named(Record):
     """`name: layer`: a layer whose module is the attribute `name`."""
 
     name: str
@@ -109,8 +115,8 @@ class Named:
     name_span: Span = _span()
 
 
-@dataclass(frozen=True, slots=True)
-class Residual:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class Residual(Record):
     """`res add|cat < body > [shortcut [name:] P]`."""
 
     mode: str
@@ -119,8 +125,8 @@ class Residual:
     span: Span = _span()
 
 
-@dataclass(frozen=True, slots=True)
-class Parallel:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class Parallel(Record):
     """`cat < a | b >` or `add < a | b >`: branches applied to one input."""
 
     mode: str
@@ -128,8 +134,8 @@ class Parallel:
     span: Span = _span()
 
 
-@dataclass(frozen=True, slots=True)
-class Repeat:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class Repeat(Record):
     """`repeat N stmt`."""
 
     count: ExprNode
@@ -137,8 +143,8 @@ class Repeat:
     span: Span = _span()
 
 
-@dataclass(frozen=True, slots=True)
-class Input:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class Input(Record):
     """`input [3, H, W]` or `input x: [3, H, W]`: a model's input shape,
     batch axis implicit; named inputs make the model a dataflow graph."""
 
@@ -147,16 +153,16 @@ class Input:
     span: Span = _span()
 
 
-@dataclass(frozen=True, slots=True)
-class Merge:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class Merge(Record):
     """A bare `cat` or `add` stage joining the tensors of a tuple."""
 
     mode: str
     span: Span = _span()
 
 
-@dataclass(frozen=True, slots=True)
-class Pipeline:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class Pipeline(Record):
     """`(a, b) -> stage -> stage`: named tensors through stages."""
 
     sources: tuple[Name, ...]
@@ -164,8 +170,8 @@ class Pipeline:
     span: Span = _span()
 
 
-@dataclass(frozen=True, slots=True)
-class Assign:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class Assign(Record):
     """`name = pipeline`."""
 
     target: str
@@ -174,16 +180,16 @@ class Assign:
     target_span: Span = _span()
 
 
-@dataclass(frozen=True, slots=True)
-class Return:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class Return(Record):
     """`return pipeline`: a dataflow block's result."""
 
     value: Pipeline
     span: Span = _span()
 
 
-@dataclass(frozen=True, slots=True)
-class Output:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class Output(Record):
     """`output name [= pipeline]`: one of a dataflow model's results."""
 
     name: str
@@ -197,15 +203,17 @@ Stmt = Call | Group | Named | Residual | Parallel | Repeat | Input | Assign | Re
 # ----------------------------------------------------------------- definitions
 
 
-@dataclass(frozen=True, slots=True)
-class Param:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class Param(Record):
+    """A definition's parameter, `name` or `name=default`."""
+
     name: str
     default: ExprNode | None
     span: Span = _span()
 
 
-@dataclass(frozen=True, slots=True)
-class Definition:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class Definition(Record):
     """`block NAME(params)[(inputs)]:` or `model NAME(params):` with its body.
 
     `inputs` names a dataflow block's input tensors (None: one unnamed
@@ -221,8 +229,8 @@ class Definition:
     span: Span = _span()
 
 
-@dataclass(frozen=True, slots=True)
-class Program:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class Program(Record):
     """All definitions of one source file, in source order."""
 
     file: str
