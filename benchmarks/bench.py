@@ -30,7 +30,8 @@ Python uses bytecode caches as an installed legoc does.
 3. Forward: the generated ResNet-50 and U-Net against the hand-written
    modules of benchmarks/reference.py, with the same weights (outputs checked
    equal first), CPU, batch 8, eval mode, fixed torch threads, runs
-   alternating in the order a b, b a, a b, ...
+   alternating in the order a b, b a, a b, ...; the ratio reported is the
+   median of the ratios within each back-to-back pair.
 """
 
 from __future__ import annotations
@@ -297,10 +298,12 @@ def load_reference():
     return reference
 
 
-def time_alternating(a, b, x, warmup: int, repeats: int) -> tuple[float, float]:
+def time_alternating(a, b, x, warmup: int, repeats: int) -> tuple[float, float, float]:
     """Median forward times of models a and b, run alternately, in the
     order a b, b a, a b, ... so that neither always runs right after the
-    other (the allocator and caches favour one order)."""
+    other (the allocator and caches favour one order), and the median of
+    the ratios a / b within each pair (run back to back, so that a slower
+    spell of a shared machine weighs on both sides of a ratio alike)."""
     import torch
 
     with torch.inference_mode():
@@ -313,7 +316,7 @@ def time_alternating(a, b, x, warmup: int, repeats: int) -> tuple[float, float]:
                 start = time.perf_counter()
                 model(x)
                 times.append(time.perf_counter() - start)
-    return statistics.median(ta), statistics.median(tb)
+    return statistics.median(ta), statistics.median(tb), statistics.median(p / q for p, q in zip(ta, tb))
 
 
 def check_equal(generated, reference, x) -> str:
@@ -353,9 +356,9 @@ def bench_forward(threads: int, repeats: int, warmup: int, unet_size: int, batch
             generated.eval(), ref.eval()
             x = torch.randn(batch, 3, size, size)
             agreement = check_equal(generated, ref, x)
-            tg, tr = time_alternating(generated, ref, x, warmup, repeats)
+            tg, tr, ratio = time_alternating(generated, ref, x, warmup, repeats)
             rows.append({"model": name, "input": f"[{batch}, 3, {size}, {size}]", "threads": threads,
-                         "generated_s": tg, "reference_s": tr, "ratio": tg / tr,
+                         "generated_s": tg, "reference_s": tr, "ratio": ratio,
                          "outputs": agreement, "repeats": repeats})
             print(f"  forward: {name}: generated {tg:.3f} s, reference {tr:.3f} s", file=sys.stderr)
             del generated, ref
@@ -434,7 +437,8 @@ def markdown(results: dict) -> str:
         out += _table(["Model", "Input", "Threads:", "Generated:", "Hand-written:", "Ratio:", "Outputs"], [
             [r["model"], r["input"], str(r["threads"]), f"{r['generated_s'] * 1000:.0f} ms", f"{r['reference_s'] * 1000:.0f} ms",
              f"{r['ratio']:.3f}", f"{r['outputs']} equal"] for r in results["forward"]])
-        out += ["", f"Median of {results['forward'][0]['repeats']} runs each, alternated, after warm-up.", ""]
+        out += ["", f"Median of {results['forward'][0]['repeats']} runs each, alternated, after warm-up; the ratio is the "
+                    "median of the ratios within each back-to-back pair.", ""]
     return "\n".join(out)
 
 
@@ -446,7 +450,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="leave out a section (repeatable)")
     parser.add_argument("--cli-repeats", type=int, help="whole-process runs per CLI command (default 15; quick 5)")
     parser.add_argument("--growth-repeats", type=int, help="processes per synthetic spec (default 5; quick 1)")
-    parser.add_argument("--forward-repeats", type=int, help="timed forward passes per model (default 10; quick 3)")
+    parser.add_argument("--forward-repeats", type=int, help="timed forward passes per model (default 20; quick 3)")
     parser.add_argument("--threads", type=int, default=min(4, os.cpu_count() or 1),
                         help="torch.set_num_threads for the forward passes (default min(4, cores))")
     parser.add_argument("--unet-size", type=int, help="U-Net input height and width (default 256; quick 128)")
@@ -455,7 +459,7 @@ def main(argv: list[str] | None = None) -> int:
     q = args.quick
     cli_repeats = args.cli_repeats or (5 if q else 15)
     growth_repeats = args.growth_repeats or (1 if q else 5)
-    forward_repeats = args.forward_repeats or (3 if q else 10)
+    forward_repeats = args.forward_repeats or (3 if q else 20)
     unet_size = args.unet_size or (128 if q else 256)
 
     results: dict = {"machine": machine_info(),
