@@ -120,7 +120,7 @@ def tables(parser: Lark | None = None) -> dict[str, object]:
             scanners.append(entry)
         return scanner_number[entry]
 
-    state_scanner = tuple(scanner(lexer.lexers[state]) if state in lexer.lexers else -1 for state in order)
+    state_scanner = tuple(scanner(lexer.lexers[state]) for state in order)
     root = lexer.root_lexer
     root_scanner = scanner(root)
     return {

@@ -216,10 +216,10 @@ class Parser:
         if found is None:
             return UnexpectedCharacters(line, column, text[pos], scanner.allowed)
         value, kind = found.group(), found.lastgroup
+        breaks = value.count("\n") if kind in self._newlines else 0
         keywords = self._root.keywords.get(kind)
         if keywords is not None:
             kind = keywords.get(value, kind)
-        breaks = value.count("\n") if kind in self._newlines else 0
         end_column = len(value) - value.rindex("\n") if breaks else column + len(value)
         return UnexpectedToken(Token(kind, value, line, column, line + breaks, end_column), scanner.allowed)
 
