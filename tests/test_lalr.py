@@ -162,12 +162,13 @@ def test_the_shipped_tables_are_those_of_the_grammar():
     assert prebuild.tables_source() == Path(_parse_tables.__file__).read_text("utf-8"), "run `python -m legoc.prebuild`"
 
 
-def test_the_tables_do_not_depend_on_hash_seeds():
+def test_the_tables_do_not_depend_on_hash_seeds(tmp_path):
     """Lark numbers states by iterating over sets; the tables renumber them,
-    so a regenerated file changes only when the grammar does."""
+    so a regenerated file changes only when the grammar does. (Run outside
+    the repository, so that the installed legoc is the one imported.)"""
     code = "import hashlib; from legoc.prebuild import tables_source; print(hashlib.sha256(tables_source().encode()).hexdigest())"
     digests = {
-        subprocess.run([sys.executable, "-c", code], env={**os.environ, "PYTHONHASHSEED": seed},
+        subprocess.run([sys.executable, "-c", code], env={**os.environ, "PYTHONHASHSEED": seed}, cwd=tmp_path,
                        capture_output=True, text=True, check=True).stdout  # fmt: skip
         for seed in ("0", "1", "4242")
     }
@@ -193,11 +194,14 @@ def test_checking_and_building_do_not_import_lark(tmp_path):
     code = (
         "import sys\n"
         "from legoc import cli\n"
-        "for argv in (['check', 'examples/resnet50.lego'], ['examples/unet.lego', '-o', sys.argv[1]]):\n"
+        "for argv in (['check', sys.argv[1]], [sys.argv[2], '-o', 'unet.py']):\n"
         "    assert cli.main(argv) == 0, argv\n"
         "assert 'lark' not in sys.modules, sorted(m for m in sys.modules if m.startswith('lark'))\n"
     )
-    subprocess.run([sys.executable, "-c", code, str(tmp_path / "unet.py")], cwd=ROOT, check=True)
+    examples = ROOT / "examples"
+    # Outside the repository, so that the installed legoc is the one imported.
+    subprocess.run([sys.executable, "-c", code, str(examples / "resnet50.lego"), str(examples / "unet.lego")],
+                   cwd=tmp_path, check=True)  # fmt: skip
 
 
 def test_prebuild_writes_the_shipped_templates(tmp_path):
