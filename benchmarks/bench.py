@@ -30,8 +30,9 @@ Python uses bytecode caches as an installed legoc does.
 3. Forward: the generated ResNet-50 and U-Net against the hand-written
    modules of benchmarks/reference.py, with the same weights (outputs checked
    equal first), CPU, batch 8, eval mode, fixed torch threads, runs
-   alternating in the order a b, b a, a b, ...; the ratio reported is the
-   median of the ratios within each back-to-back pair.
+   alternating in the order a b, b a, a b, ..., in several fresh processes:
+   the ratio reported is the median over processes of each process's median
+   ratio within back-to-back pairs.
 """
 
 from __future__ import annotations
@@ -331,37 +332,68 @@ def check_equal(generated, reference, x) -> str:
     return "allclose"
 
 
-def bench_forward(threads: int, repeats: int, warmup: int, unet_size: int, batch: int = 8) -> list[dict]:
-    """Generated vs reference ResNet-50 and U-Net forward passes."""
+FORWARD_CASES = {  # name: (spec, generated class, reference class, state_dict renaming, input size, pairs a process)
+    "ResNet-50": (RESNET50, "ResNet50", "ResNet50", None, 224, 6),
+    "U-Net": (UNET, "UNet", "UNet", "unet_state_dict_from_generated", 256, 3),  # 5 s a pass
+}
+
+
+def forward_in_process(name: str, threads: int, pairs: int, warmup: int, size: int, batch: int) -> dict:
+    """One process's comparison of a generated model with its reference:
+    outputs checked equal first, then `pairs` alternated pairs of passes
+    (`time_alternating`). Runs in a fresh process of its own
+    (`bench.py --forward-worker`): see `bench_forward`."""
     import torch
 
+    spec, cls, ref_name, rename, *_ = FORWARD_CASES[name]
     torch.set_num_threads(threads)
     torch.manual_seed(0)
     reference = load_reference()
-    rows = []
     with tempfile.TemporaryDirectory() as tmp:
-        cases = [
-            ("ResNet-50", RESNET50, "ResNet50", reference.ResNet50, lambda s: s, 224),
-            ("U-Net", UNET, "UNet", reference.UNet, reference.unet_state_dict_from_generated, unet_size),
-        ]
-        for name, spec, cls, ref_cls, rename, size in cases:
-            generated = getattr(load_generated(spec, tmp), cls)()
-            # Random batch-norm statistics, so eval mode does not reduce bn to identity.
-            for module in generated.modules():
-                if isinstance(module, torch.nn.BatchNorm2d):
-                    module.running_mean.uniform_(-0.1, 0.1)
-                    module.running_var.uniform_(0.5, 1.5)
-            ref = ref_cls()
-            ref.load_state_dict(rename(generated.state_dict()), strict=True)
-            generated.eval(), ref.eval()
-            x = torch.randn(batch, 3, size, size)
-            agreement = check_equal(generated, ref, x)
-            tg, tr, ratio = time_alternating(generated, ref, x, warmup, repeats)
-            rows.append({"model": name, "input": f"[{batch}, 3, {size}, {size}]", "threads": threads,
-                         "generated_s": tg, "reference_s": tr, "ratio": ratio,
-                         "outputs": agreement, "repeats": repeats})
-            print(f"  forward: {name}: generated {tg:.3f} s, reference {tr:.3f} s", file=sys.stderr)
-            del generated, ref
+        generated = getattr(load_generated(spec, tmp), cls)()
+    # Random batch-norm statistics, so eval mode does not reduce bn to identity.
+    for module in generated.modules():
+        if isinstance(module, torch.nn.BatchNorm2d):
+            module.running_mean.uniform_(-0.1, 0.1)
+            module.running_var.uniform_(0.5, 1.5)
+    ref = getattr(reference, ref_name)()
+    state = generated.state_dict()
+    ref.load_state_dict(getattr(reference, rename)(state) if rename else state, strict=True)
+    generated.eval(), ref.eval()
+    x = torch.randn(batch, 3, size, size)
+    agreement = check_equal(generated, ref, x)
+    tg, tr, ratio = time_alternating(generated, ref, x, warmup, pairs)
+    return {"generated_s": tg, "reference_s": tr, "ratio": ratio, "outputs": agreement}
+
+
+def bench_forward(threads: int, processes: int, pairs: int | None, warmup: int, unet_size: int, batch: int = 8) -> list[dict]:
+    """Generated vs reference ResNet-50 and U-Net forward passes, each
+    compared in `processes` fresh processes; the medians over processes.
+
+    Within one process the ratio barely moves from one set of pairs to the
+    next, but it moves by several per cent from one process to another
+    (where each model's tensors land in memory), so one process's figure,
+    however many passes it times, is one draw of that."""
+    rows = []
+    for name, (*_, default_size, default_pairs) in FORWARD_CASES.items():
+        size = unet_size if name == "U-Net" else default_size
+        n_pairs = pairs or default_pairs
+        runs = []
+        for _ in range(processes):
+            argv = [sys.executable, str(Path(__file__).resolve()), "--forward-worker", name, "--threads", str(threads),
+                    "--forward-pairs", str(n_pairs), "--forward-warmup", str(warmup), "--unet-size", str(size)]
+            done = subprocess.run(argv, check=True, capture_output=True, text=True, env=process_env())
+            runs.append(json.loads(done.stdout.strip().splitlines()[-1]))
+        row = {"model": name, "input": f"[{batch}, 3, {size}, {size}]", "threads": threads,
+               "generated_s": statistics.median(r["generated_s"] for r in runs),
+               "reference_s": statistics.median(r["reference_s"] for r in runs),
+               "ratio": statistics.median(r["ratio"] for r in runs),
+               "process_ratios": [r["ratio"] for r in runs],
+               "outputs": "bitwise" if all(r["outputs"] == "bitwise" for r in runs) else "allclose",
+               "processes": processes, "pairs": n_pairs}
+        rows.append(row)
+        shown = ", ".join(f"{r:.3f}" for r in row["process_ratios"])
+        print(f"  forward: {name}: ratio {row['ratio']:.3f} (processes: {shown})", file=sys.stderr)
     return rows
 
 
@@ -437,8 +469,13 @@ def markdown(results: dict) -> str:
         out += _table(["Model", "Input", "Threads:", "Generated:", "Hand-written:", "Ratio:", "Outputs"], [
             [r["model"], r["input"], str(r["threads"]), f"{r['generated_s'] * 1000:.0f} ms", f"{r['reference_s'] * 1000:.0f} ms",
              f"{r['ratio']:.3f}", f"{r['outputs']} equal"] for r in results["forward"]])
-        out += ["", f"Median of {results['forward'][0]['repeats']} runs each, alternated, after warm-up; the ratio is the "
-                    "median of the ratios within each back-to-back pair.", ""]
+        f = results["forward"][0]
+        pairs = ", ".join(f"{r['model']} {r['pairs']}" for r in results["forward"])
+        out += ["", f"{f['processes']} fresh process{'es' if f['processes'] != 1 else ''}, each timing alternated pairs of passes ({pairs}) after warm-up; "
+                    "times are the medians over processes of each process's median, the ratio the median over processes "
+                    "of each process's median ratio within back-to-back pairs. Ratios by process: "
+                    + "; ".join(f"{r['model']} " + ", ".join(f"{x:.3f}" for x in r["process_ratios"]) for r in results["forward"])
+                    + ".", ""]
     return "\n".join(out)
 
 
@@ -450,7 +487,10 @@ def main(argv: list[str] | None = None) -> int:
                         help="leave out a section (repeatable)")
     parser.add_argument("--cli-repeats", type=int, help="whole-process runs per CLI command (default 15; quick 5)")
     parser.add_argument("--growth-repeats", type=int, help="processes per synthetic spec (default 5; quick 1)")
-    parser.add_argument("--forward-repeats", type=int, help="timed forward passes per model (default 20; quick 3)")
+    parser.add_argument("--forward-processes", type=int, help="fresh processes per forward comparison (default 5; quick 1)")
+    parser.add_argument("--forward-pairs", type=int, help="timed pairs of forward passes per process (default: ResNet-50 6, U-Net 3)")
+    parser.add_argument("--forward-warmup", type=int, help="warm-up passes of each model per process, after the one that checks outputs (default 1)")
+    parser.add_argument("--forward-worker", metavar="MODEL", help=argparse.SUPPRESS)
     parser.add_argument("--threads", type=int, default=min(4, os.cpu_count() or 1),
                         help="torch.set_num_threads for the forward passes (default min(4, cores))")
     parser.add_argument("--unet-size", type=int, help="U-Net input height and width (default 256; quick 128)")
@@ -459,8 +499,15 @@ def main(argv: list[str] | None = None) -> int:
     q = args.quick
     cli_repeats = args.cli_repeats or (5 if q else 15)
     growth_repeats = args.growth_repeats or (1 if q else 5)
-    forward_repeats = args.forward_repeats or (3 if q else 20)
+    forward_processes = args.forward_processes or (1 if q else 5)
+    forward_pairs = args.forward_pairs or (2 if q else None)
+    forward_warmup = args.forward_warmup or 1
     unet_size = args.unet_size or (128 if q else 256)
+    if args.forward_worker:
+        result = forward_in_process(args.forward_worker, args.threads, forward_pairs or FORWARD_CASES[args.forward_worker][5], forward_warmup,
+                                    unet_size if args.forward_worker == "U-Net" else 224, batch=8)
+        print(json.dumps(result))
+        return 0
 
     results: dict = {"machine": machine_info(),
                      "command": " ".join(["bench.py", *(argv if argv is not None else sys.argv[1:])])}
@@ -478,7 +525,7 @@ def main(argv: list[str] | None = None) -> int:
                                     for kind in SPECS if (kind, 10_000) in by and (kind, 1_000) in by}
     if "forward" not in args.skip:
         print("forward ...", file=sys.stderr)
-        results["forward"] = bench_forward(args.threads, forward_repeats, warmup=1 if q else 2, unet_size=unet_size)
+        results["forward"] = bench_forward(args.threads, forward_processes, forward_pairs, forward_warmup, unet_size)
 
     print(markdown(results))
     if args.json:
