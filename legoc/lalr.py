@@ -174,11 +174,13 @@ class Parser:
                     return values[-1]
         raise AssertionError("the tables never shift the end of the text")
 
-    def _tokens(self, text: str, scanner_now: Callable[[], _Scanner]) -> Iterator[Token]:
+    def _tokens(self, text: str, scanner_now: Callable[[], _Scanner], pos: int = 0, line: int = 1,
+                line_start: int = 0) -> Iterator[Token]:  # fmt: skip
         """Lex `text` with the scanner `scanner_now()` gives for the parser's
-        state at each token (the contextual lexer)."""
+        state at each token (the contextual lexer), from offset `pos`, on
+        `line`, which starts at offset `line_start`."""
         ignore, newlines, root = self._ignore, self._newlines, self._root
-        pos, line, line_start, end = 0, 1, 0, len(text)
+        end = len(text)
         while pos < end:
             scanner = scanner_now()
             if scanner.subset is None:
@@ -191,7 +193,7 @@ class Parser:
                 if found is None or found.lastgroup not in scanner.subset:
                     found = scanner.match(text, pos)
             if found is None:
-                raise self._unexpected(text, pos, line, pos - line_start + 1, scanner)
+                raise self._unexpected(text, pos, line, line_start, scanner)
             value, kind = found.group(), found.lastgroup
             start_line, column = line, pos - line_start + 1
             if kind in newlines:
@@ -207,21 +209,20 @@ class Parser:
                 kind = keywords.get(value, kind)
             yield Token(kind, value, start_line, column, line, pos - line_start + 1)
 
-    def _unexpected(self, text: str, pos: int, line: int, column: int, scanner: _Scanner) -> UnexpectedInput:
+    def _unexpected(self, text: str, pos: int, line: int, line_start: int, scanner: _Scanner) -> UnexpectedInput:
         """The error for text no terminal of `scanner` matches: as Lark's
-        contextual lexer, a token some other state allows is an unexpected
-        token (expected: what this state's scanner knows), else an
-        unexpected character."""
-        found = self._root.match(text, pos)
-        if found is None:
-            return UnexpectedCharacters(line, column, text[pos], scanner.allowed)
-        value, kind = found.group(), found.lastgroup
-        breaks = value.count("\n") if kind in self._newlines else 0
-        keywords = self._root.keywords.get(kind)
-        if keywords is not None:
-            kind = keywords.get(value, kind)
-        end_column = len(value) - value.rindex("\n") if breaks else column + len(value)
-        return UnexpectedToken(Token(kind, value, line, column, line + breaks, end_column), scanner.allowed)
+        contextual lexer, a token the root scanner finds there is an
+        unexpected token (expected: what this state's scanner knows), else
+        an unexpected character."""
+        if scanner is not self._root:
+            root = self._root
+            try:
+                token = next(self._tokens(text, lambda: root, pos, line, line_start), None)
+            except UnexpectedCharacters:
+                token = None
+            if token is not None:
+                return UnexpectedToken(token, scanner.allowed)
+        return UnexpectedCharacters(line, pos - line_start + 1, text[pos], scanner.allowed)
 
 
 def _ended(tokens: Iterable[Token]) -> Iterator[Token]:

@@ -123,7 +123,10 @@ def assert_parses_like_lark(text: str) -> None:
     assert _tokens(parser._Layout().process(parser._parser().lex(text))) == _tokens(_lark().lex(text))
 
 
-@pytest.mark.parametrize("name, text", _spec_texts(), ids=[name for name, _ in _spec_texts()])
+SPEC_TEXTS = _spec_texts()
+
+
+@pytest.mark.parametrize("name, text", SPEC_TEXTS, ids=[name for name, _ in SPEC_TEXTS])
 def test_every_shipped_file_parses_as_with_lark(name, text):
     assert_parses_like_lark(text)
 
@@ -183,7 +186,7 @@ def test_stale_tables_fall_back_to_the_grammar(monkeypatch):
     try:
         fresh = parser._parser()
         assert fresh._actions == tables()["ACTIONS"]
-        for _, text in _spec_texts()[:20]:
+        for _, text in SPEC_TEXTS[:20]:
             assert our_outcome(text, fresh) == lark_outcome(text)
     finally:
         parser._parser.cache_clear()
