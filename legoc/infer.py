@@ -25,7 +25,7 @@ from .graph import GraphAnalysis
 from .limits import DEFAULT, INT64_MAX, Limits
 from .ir import Bind, Check, ClassIR, Ctor, Layer, LayerRef, Method, ParamIR, Parallel, Port, Repeat, Residual, Sequential, Shape, Value, walk
 from .naming import attribute_problem, close_match, local_ident, py_ident
-from .primitives import PRIMITIVES, REQUIRED, Call as PrimCall, PrimOut, show_shape, show_value, type_error
+from .primitives import PRIMITIVES, REQUIRED, Call as PrimCall, PrimOut, argument_checks, show_message, show_shape, show_value, type_error
 from .symbolic import Expr, Sym
 
 # Layers that read a rank-2 input as [channels, length] rather than [T, features].
@@ -387,10 +387,16 @@ class _Analyzer(GraphAnalysis):
             return ir
         sub = sy.substituter(mapping)  # one memo for the whole model
         ports = lambda ps: tuple(replace(p, shape=tuple(sub(x) for x in p.shape)) for p in ps)  # noqa: E731
+        defaults = {f"p:{p.name}": p.default.span for p in d.params if p.default is not None}
+        try:
+            arg_checks = self._arguments(ir.checks, sub, mapping, defaults.get, Note(f"with the defaults of `{d.name}`", d.span), d.span)
+        except SpecError as exc:
+            self._report(SpecError([self._at_user_code(x) for x in exc.diagnostics]))
+            return ir
         try:
             numeric = _numeric(mapping)
-            substituted = (_subst_check(c, sub, drop_held=numeric) for c in ir.checks)
-            checks = self._settle([c for c in substituted if c is not None])
+            substituted = (_subst_check(c, sub, drop_held=numeric) for c in ir.checks if not c.origin)
+            checks = self._settle(arg_checks + [c for c in substituted if c is not None])
             self._check_sizes(ir, sub)
             inputs = ports(ir.inputs)
         except TypeError as exc:  # `model M(n=true)` where the model computes with n
@@ -535,6 +541,13 @@ class _Analyzer(GraphAnalysis):
                 problem = type_error(key, value) if isinstance(value, Expr) else None
                 if problem:
                     raise error("LG401", spans.get(key, stmt.span), problem)
+            arg_checks = [
+                _argument_check(cond, message, spans.get(key, stmt.span), value)
+                for key, value in args.items()
+                if isinstance(value, Expr) and not sy.is_const(value)
+                for cond, message in argument_checks(key, value)
+                if cond != sy.TRUE
+            ]
             try:
                 out: PrimOut = prim.rule(PrimCall(name, args, flow.shape, stmt.span, spans))
             except SpecError as exc:
@@ -548,7 +561,7 @@ class _Analyzer(GraphAnalysis):
             came = _came_from(flow) if any(c.severity == "error" for c in checks) else ()
             if came:
                 checks = [replace(c, notes=c.notes + came) if c.severity == "error" else c for c in checks]
-            return node, out.n_params, checks, flow.then(out.shape, out.keep, out.stride)
+            return node, out.n_params, arg_checks + checks, flow.then(out.shape, out.keep, out.stride)
         d = self.defs.get(name)
         if d is None:
             raise self._unknown(stmt, scope)
@@ -586,21 +599,62 @@ class _Analyzer(GraphAnalysis):
             for axis, dim in enumerate(shape):
                 mapping[f"in:{index}:{axis}"] = dim
         sub = sy.substituter(mapping)  # one memo for the whole call
+        note = Note(f"in this call of `{name}`", stmt.span)
+        # Arguments first: a value of the wrong type would otherwise surface
+        # as a TypeError of the arithmetic below.
+        arg_checks = self._arguments(callee.checks, sub, mapping, lambda key: spans.get(key[2:]), note, stmt.span)
         sizes = tuple(sub(x) for x in callee.size_params)
         positional = tuple(args[key] for key, is_keyword in given if not is_keyword)
         keywords = tuple((key, args[key]) for key, is_keyword in given if is_keyword)
         ctor = Ctor("block", name, sizes + positional, keywords)
         shape = tuple(sub(x) for x in callee.output)
-        note = Note(f"in this call of `{name}`", stmt.span)
         numeric = _numeric(mapping)
-        substituted = (_subst_check(c, sub, note, drop_held=numeric) for c in callee.checks)
-        checks = [c for c in substituted if c is not None]
+        substituted = (_subst_check(c, sub, note, drop_held=numeric) for c in callee.checks if not c.origin)
+        checks = arg_checks + [c for c in substituted if c is not None]
         node = Layer(name, ctor, shape, stmt.span)
         if flow is None:
             return node, sub(callee.n_params), checks, Flow.start(shape)
         keep = tuple(None if k is None else sub(k) for k in callee.keep)
         stride = tuple(None if f is None else sub(f) for f in callee.stride)
         return node, sub(callee.n_params), checks, flow.then(shape, keep, stride)
+
+    def _arguments(self, checks, sub, mapping: dict[str, Expr], given: Callable[[str], Span | None], note: Note, span: Span) -> list[Check]:
+        """The checks of primitive arguments among `checks` (those with an
+        `origin`), with a caller's values substituted (`sub`, from `mapping`).
+        A check whose value comes from one parameter that the caller gives
+        (`given(key)`: the span of that value, or None) moves to that value,
+        with a note at the use; the others get `note`.
+
+        Returns the checks still open. Raises SpecError for those that fail,
+        at once: the values they reject are not to be computed with.
+        """
+        still, failed = [], []
+        for c in checks:
+            if not c.origin:
+                continue
+            try:
+                moved = _subst_check(c, sub)
+            except TypeError as exc:  # `2 * b` with `b=true`
+                where = given(c.origin[0]) if len(c.origin) == 1 else None
+                raise error("LG401", where or span, f"a value of the wrong type: {exc}", notes=[Note("it is used here", c.span)]) from None
+            origin = tuple(sorted({x.key for key in c.origin if key in mapping for x in sy.free_symbols(mapping[key]) if x.key.startswith("p:")}))
+            where = given(c.origin[0]) if len(c.origin) == 1 else None
+            if where is not None:
+                use = Note(f"the value of `{c.origin[0][2:]}` is used here", c.span)
+                moved = replace(moved, span=where, notes=moved.notes + (use,), origin=origin)
+            else:
+                moved = replace(moved, notes=moved.notes + (note,), origin=origin)
+            if any(isinstance(m, Expr) and sy.divides_by_zero(m) for m in moved.message):
+                value = next(m for m in moved.message if isinstance(m, Expr))
+                diag = Diagnostic("error", moved.span, f"with these values, {value} divides by zero", moved.notes, None, "LG406")
+                failed += [diag] if diag not in failed else []
+            elif moved.cond == sy.FALSE:
+                failed.append(Diagnostic("error", moved.span, show_message(moved.message), moved.notes, moved.hint, moved.code))
+            elif moved.cond != sy.TRUE:
+                still.append(moved)
+        if failed:
+            raise SpecError(failed)
+        return still
 
     def pattern(self, stmt: s.Call, flow: Flow, scope: Scope):
         """`rearrange "PATTERN" axis=size ...` or `reduce "PATTERN" mean ...`."""
@@ -621,17 +675,23 @@ class _Analyzer(GraphAnalysis):
                 raise error("LG401", how.span, f"the reduction is one of {', '.join(REDUCTIONS)}")
             reduction = how.id
         sizes = {}
+        size_checks = []
         for kw in stmt.keywords:
             value = self.number(kw.value, scope)
             problem = type_error("kernel_size", value)
             if problem:
-                raise error("LG401", kw.span, f"the size of axis `{kw.name}` must be a positive integer, not {value}")
+                raise error("LG401", kw.span, f"the size of axis `{kw.name}` must be a positive integer, not {show_value(sy.value_of(value)) if sy.is_const(value) else value}")
             sizes[kw.name] = (value, kw.span)
+            if not sy.is_const(value):
+                typed = sy.is_type("int", value)
+                message = (f"the size of axis `{kw.name}` must be a positive integer, not ", value)
+                size_checks.append(_argument_check(typed, message, kw.span, value))
+                size_checks.append(_argument_check(sy.either(sy.negate(typed), sy.compare(">=", value, sy.ONE)), message, kw.span, value))
         pattern = stmt.args[0]
         recipe = compile_pattern(pattern.value, pattern.span, sizes, flow.shape, reduction)  # type: ignore[arg-type]
         node = Method(recipe.ops, recipe.shape, stmt.span)
         after = flow if not recipe.ops else flow.rearranged(recipe.shape)
-        return node, sy.ZERO, list(recipe.checks), after
+        return node, sy.ZERO, size_checks + list(recipe.checks), after
 
     def _unknown(self, stmt: s.Call, scope: Scope) -> SpecError:
         known = sorted(set(PRIMITIVES) | {"rearrange", "reduce"} | {n for n, d in self.defs.items() if d.kind == "block"} | {
@@ -807,7 +867,7 @@ class _Analyzer(GraphAnalysis):
         ctor1, outs1, params1, checks1, flow1 = once(Flow.start(flow.shape))
         ctor2, outs2, params2, checks2, flow2 = once(Flow.start(flow1.shape))
         at_least = lambda n: sy.compare(">=", count, n)  # noqa: E731
-        checks = [Check(at_least(0), stmt.count.span, ("the repeat count must not be negative, not ", count), code="LG401")]
+        checks = _count_checks(count, stmt.count.span, self.limits.max_repeat)
         alike = ctor1 == ctor2 and flow1.shape == flow.shape
         if alike:
             n_params = sy.mul(count, params1)
@@ -1036,7 +1096,7 @@ def _subst_check(c: Check, sub: Callable[[Expr], Expr], note: Note | None = None
             pass  # raised again below, after the message's own errors
     message = tuple(sub(m) if isinstance(m, Expr) else tuple(sub(x) for x in m) if isinstance(m, tuple) else m for m in c.message)
     notes = c.notes + ((note,) if note else ())
-    return Check(sub(c.cond), c.span, message, notes, c.hint, c.code, c.severity)
+    return Check(sub(c.cond), c.span, message, notes, c.hint, c.code, c.severity, c.origin)
 
 
 def _numeric(mapping: dict[str, Expr]) -> bool:
@@ -1044,14 +1104,31 @@ def _numeric(mapping: dict[str, Expr]) -> bool:
     return not any(isinstance(sy.value_of(v), (bool, str)) for v in mapping.values())
 
 
-def _render_message(parts) -> str:
-    out = []
-    for p in parts:
-        if isinstance(p, tuple):
-            out.append(show_shape(p))
-        else:
-            out.append(str(p))
-    return "".join(out)
+def _count_checks(count: Expr, span: Span, limit: int) -> list[Check]:
+    """A repeat count's checks: an integer, not negative, at most `limit`
+    (`max-repeat`); argument checks, so that a count passed as a parameter
+    is reported at the value passed."""
+    typed = sy.is_type("int", count)
+    checks = [
+        _argument_check(typed, ("the repeat count must be an integer, not ", count), span, count),
+        _argument_check(sy.either(sy.negate(typed), sy.compare(">=", count, sy.ZERO)), ("the repeat count must not be negative, not ", count), span, count),
+        replace(
+            _argument_check(sy.either(sy.negate(typed), sy.compare("<=", count, sy.Const(limit))), ("the repeat count ", count, f" is over the limit of {limit:,}"), span, count),
+            code="LG605",
+            hint="raise `max-repeat` under [tool.legoc.limits]",
+        ),
+    ]
+    return [c for c in checks if c.cond != sy.TRUE]
+
+
+def _argument_check(cond: Expr, message: tuple, span: Span, value: Expr) -> Check:
+    """The check of a primitive argument's type or range (LG401), at the
+    argument, with the parameters its value comes from as its origin."""
+    origin = tuple(sorted(x.key for x in sy.free_symbols(value) if x.key.startswith("p:")))
+    return Check(cond, span, message, code="LG401", origin=origin)
+
+
+_render_message = show_message
 
 
 def _layers(nodes) -> list[Layer]:

@@ -55,6 +55,11 @@ class Check(Record):
     the check fails with concrete values substituted. A check of severity
     "warning" is a lint rule (`code` LG5xx): failing it is reported but
     does not stop compilation, and it never becomes an input-size rule.
+
+    `origin` is set on the checks of an argument's type and range: the keys
+    of the parameters (`p:NAME`) the argument's value is computed from. A
+    caller that gives such a parameter moves the check to the value it
+    passes (a model, to its parameter's default), with a note at the use.
     """
 
     cond: Expr
@@ -64,6 +69,7 @@ class Check(Record):
     hint: str | None = None
     code: str = "LG301"
     severity: str = "error"
+    origin: tuple[str, ...] = ()
 
 
 # ------------------------------------------------------------------ nodes

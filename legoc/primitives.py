@@ -116,43 +116,66 @@ FLOAT_PARAMS = frozenset("eps momentum p negative_slope dropout".split())
 STR_PARAMS = frozenset({"mode", "output"})
 
 
-def _has_float(e: Expr) -> bool:
-    if isinstance(e, Const):
-        return isinstance(e.value, float)
-    if isinstance(e, sy.Poly):
-        return isinstance(e.const, float) or any(isinstance(c, float) or _has_float(m) for m, c in e.terms)
-    parts = e.factors if isinstance(e, sy.Monomial) else e.args if isinstance(e, sy.Op) else ()
-    return any(_has_float(x) for x in parts)
-
-
 def show_value(v) -> str:
     """A constant as the language writes it: `true`, `"text"`, `0.5`."""
     return ("true" if v else "false") if isinstance(v, bool) else f'"{v}"' if isinstance(v, str) else repr(v)
 
 
+def _kind(key: str) -> str | None:
+    """The type a primitive keyword takes (`symbolic.is_type`'s kinds)."""
+    if key in INT_PARAMS:
+        return "int"
+    if key in BOOL_PARAMS:
+        return "bool"
+    if key in FLOAT_PARAMS:
+        return "number"
+    return "str" if key in STR_PARAMS else None
+
+
+_KIND_TEXT = {"int": "an integer", "bool": "`true` or `false`", "number": "a number", "str": "a string"}
+_AT_LEAST_1 = (lambda v: sy.compare(">=", v, sy.ONE), "must be at least 1")
+_PROBABILITY = (lambda v: sy.both(sy.compare(">=", v, sy.ZERO), sy.compare("<=", v, sy.ONE)), "is a probability, from 0 to 1")
+# The values torch accepts for a keyword, beyond its type: (condition, text).
+_RANGES: dict[str, tuple[Callable[[Expr], Expr], str]] = {
+    **{key: _AT_LEAST_1 for key in POSITIVE_PARAMS},
+    "padding": (lambda v: sy.compare(">=", v, sy.ZERO), "must not be negative"),
+    "output_padding": (lambda v: sy.compare(">=", v, sy.ZERO), "must not be negative"),
+    "p": _PROBABILITY,
+    "dropout": _PROBABILITY,
+    "momentum": _PROBABILITY,
+    "eps": (lambda v: sy.compare(">", v, sy.ZERO), "must be greater than 0"),
+}
+
+
+def argument_checks(key: str, value: Expr) -> list[tuple[Expr, tuple[str | Expr, ...]]]:
+    """The conditions primitive keyword `key` puts on its value, as
+    (condition, message) pairs: its type, then its range (a range condition
+    holds where the type is already wrong, so that one mistake gives one
+    error). Each condition is symbolic where `value` depends on a block's
+    or model's parameters, and is decided once a caller's values are
+    substituted; for a constant it is TRUE or FALSE already."""
+    kind = _kind(key)
+    if kind is None:
+        return []
+    typed = sy.is_type(kind, value)
+    checks: list[tuple[Expr, tuple[str | Expr, ...]]] = [(typed, (f"`{key}` must be {_KIND_TEXT[kind]}, not ", value))]
+    if key in _RANGES and typed != sy.FALSE:
+        test, text = _RANGES[key]
+        checks.append((sy.either(sy.negate(typed), test(value)), (f"`{key}` {text}, not ", value)))
+    return checks
+
+
+def show_message(parts) -> str:
+    """A check's message with its values as the language writes them."""
+    return "".join(show_value(p.value) if isinstance(p, Const) else p if isinstance(p, str) else show_shape(p) if isinstance(p, tuple) else str(p) for p in parts)
+
+
 def type_error(key: str, value: Expr) -> str | None:
-    """Why a value cannot be the value of primitive keyword `key`, or None."""
-    if key in INT_PARAMS and _has_float(value):
-        return f"`{key}` must be an integer, not {value}"
-    if not isinstance(value, Const):
-        return None
-    v = value.value
-    if key in INT_PARAMS and (isinstance(v, bool) or not isinstance(v, int)):
-        return f"`{key}` must be an integer, not {show_value(v)}"
-    if key in BOOL_PARAMS and not isinstance(v, bool):
-        return f"`{key}` must be `true` or `false`, not {show_value(v)}"
-    if key in FLOAT_PARAMS and (isinstance(v, (bool, str))):
-        return f"`{key}` must be a number, not {show_value(v)}"
-    if key in STR_PARAMS and not isinstance(v, str):
-        return f"`{key}` must be a string, not {show_value(v)}"
-    if isinstance(v, (bool, str)):
-        return None  # not a number, and no numeric rule below applies
-    if key in POSITIVE_PARAMS and v < 1:
-        return f"`{key}` must be at least 1, not {v!r}"
-    if key in ("padding", "output_padding") and v < 0:
-        return f"`{key}` must not be negative, not {v!r}"
-    if key in ("p", "dropout") and not 0 <= v <= 1:
-        return f"`{key}` is a probability, from 0 to 1, not {v!r}"
+    """Why a value cannot be the value of primitive keyword `key` (its type
+    or range), or None where it can or where that depends on parameters."""
+    for cond, message in argument_checks(key, value):
+        if cond == sy.FALSE:
+            return show_message(message)
     return None
 
 

@@ -447,6 +447,69 @@ def cond(c: Expr, a: Expr, b: Expr) -> Expr:
     return Op("cond", (c, a, b))
 
 
+# ------------------------------------------------------------------- types
+
+_KINDS = ("int", "float", "bool", "str", "number")
+
+
+def type_of(e: Expr) -> str | None:
+    """The Python type of `e`'s value for every value of its symbols: "int",
+    "float", "bool" or "str"; None where it depends on a parameter's value.
+
+    Sizes (input sizes, symbols whose key starts with "in:", "dim:" or
+    "?:") are integers; a parameter ("p:") can hold any type. Arithmetic
+    with a float anywhere in it is a float (`0.5 * c`); a comparison or
+    a logical operation is a bool.
+    """
+    if isinstance(e, Const):
+        v = e.value
+        return "bool" if isinstance(v, bool) else "str" if isinstance(v, str) else "int" if isinstance(v, int) else "float"
+    if isinstance(e, Sym):
+        return None if e.key.startswith("p:") else "int"
+    if isinstance(e, Poly):
+        parts = [Const(e.const), *(Const(c) for _, c in e.terms), *(m for m, _ in e.terms)]
+        return _arithmetic_type(parts)
+    if isinstance(e, Monomial):
+        return _arithmetic_type(e.factors)
+    assert isinstance(e, Op)
+    if e.name in ("cmp", "and", "or", "not", "is"):
+        return "bool"
+    if e.name in ("floordiv", "mod"):
+        return _arithmetic_type(e.args)
+    if e.name in ("min", "max"):  # the result is one of the arguments
+        kinds = {type_of(x) for x in e.args}
+        return kinds.pop() if len(kinds) == 1 else None
+    if e.name == "cond":
+        a, b = type_of(e.args[1]), type_of(e.args[2])
+        return a if a == b else None
+    return None
+
+
+def _arithmetic_type(parts) -> str | None:
+    kinds = [type_of(x) for x in parts]
+    if "float" in kinds:
+        return "float"
+    return "int" if all(k == "int" for k in kinds) else None
+
+
+def is_type(kind: str, e: Expr) -> Expr:
+    """Whether `e`'s value is of `kind`: "int" (not a bool), "float",
+    "bool", "str", or "number" (an int or a float, not a bool). Folds to
+    TRUE or FALSE where `type_of` knows the type; kept as an "is" node, which
+    substitution decides, where it depends on a parameter. Arithmetic is
+    always a number (a bool or a string in it is a TypeError when built)."""
+    assert kind in _KINDS, kind
+    known = type_of(e)
+    if known is None:
+        arithmetic = isinstance(e, (Poly, Monomial)) or isinstance(e, Op) and e.name in ("floordiv", "mod", "min", "max")
+        if kind == "number" and arithmetic:
+            return TRUE
+        return Op("is", (Const(kind), e))
+    if kind == "number":
+        return Const(known in ("int", "float"))
+    return Const(known == kind)
+
+
 # ------------------------------------------------------------ substitution
 
 
@@ -505,6 +568,7 @@ _BUILD: dict[str, Callable[..., Expr]] = {
     "or": either,
     "not": negate,
     "cond": cond,
+    "is": lambda kind, e: is_type(kind.value, e),
 }
 
 
@@ -518,6 +582,20 @@ def free_symbols(e: Expr) -> set[Sym]:
         parts = e.factors if isinstance(e, Monomial) else e.args
         return set().union(*(free_symbols(x) for x in parts))
     return set()
+
+
+def divides_by_zero(e: Expr) -> bool:
+    """Whether `e` holds a division or modulo by the constant 0 (left as a
+    node by substitution, for a check to report)."""
+    if isinstance(e, Op):
+        if e.name in ("floordiv", "mod") and e.args[1] == ZERO:
+            return True
+        return any(divides_by_zero(x) for x in e.args)
+    if isinstance(e, Poly):
+        return any(divides_by_zero(m) for m, _ in e.terms)
+    if isinstance(e, Monomial):
+        return any(divides_by_zero(x) for x in e.factors)
+    return False
 
 
 def _is_number_expr(e: Expr) -> bool:
@@ -590,6 +668,13 @@ def _fmt(e: Expr, code: bool) -> tuple[str, int]:
         return f" {n} ".join(_wrap(x, level + 1, code) for x in a), level
     if n == "not":
         return f"not {_wrap(a[0], _NOT, code)}", _NOT
+    if n == "is":
+        kind = a[0].value  # type: ignore[union-attr]
+        if kind == "number":
+            return f"isinstance({_fmt(a[1], code)[0]}, (int, float)) and not isinstance({_fmt(a[1], code)[0]}, bool)", _AND
+        if kind == "int":
+            return f"isinstance({_fmt(a[1], code)[0]}, int) and not isinstance({_fmt(a[1], code)[0]}, bool)", _AND
+        return f"isinstance({_fmt(a[1], code)[0]}, {kind})", _ATOM
     if n == "cond":
         return f"{_wrap(a[1], _OR, code)} if {_wrap(a[0], _OR, code)} else {_wrap(a[2], _COND, code)}", _COND
     raise AssertionError(n)

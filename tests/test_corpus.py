@@ -160,21 +160,19 @@ def test_former_crash_is_a_diagnostic(spec):
     assert [d.code for d in diags if d.severity == "error"] == ["LG401"]
 
 
-# Known bugs, as executable reports: each test states what legoc should do
-# and fails today (strict xfail); when one starts passing, remove the mark.
-MISSED = {
-    # A float for out_channels is caught in a model (`conv 1.5`), not
-    # through a block's parameter.
-    "float_passed_to_a_block_size": ("block b(c):\n    conv c\n\nmodel Net():\n    input [8, 16, 16]\n    b 1.5\n", "LG401"),
-    # 8 // (n - 4) divides by zero with the default n=4; `conv 8 // 0` is caught.
-    "division_by_zero_with_the_defaults": ("model Net(n=4):\n    input [3, 32, 32]\n    conv 8 // (n - 4)\n", "LG406"),
+# Former known bugs (once strict xfails): values passed through a parameter
+# or a model default are checked with the caller's value, at that value.
+PASSED_ON = {
+    "float_passed_to_a_block_size": ("block b(c):\n    conv c\n\nmodel Net():\n    input [8, 16, 16]\n    b 1.5\n", "LG401", (6, 7)),
+    "division_by_zero_with_the_defaults": ("model Net(n=4):\n    input [3, 32, 32]\n    conv 8 // (n - 4)\n", "LG406", (1, 13)),
 }
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason="legoc reports no error for this mistake")
-@pytest.mark.parametrize("spec, code", MISSED.values(), ids=MISSED.keys())
-def test_known_missed_error(spec, code):
-    assert code in [d.code for d in check_text(spec, "bug.lego") if d.severity == "error"]
+@pytest.mark.parametrize("spec, code, place", PASSED_ON.values(), ids=PASSED_ON.keys())
+def test_value_passed_on_is_checked_where_it_is_given(spec, code, place):
+    (diag,) = [d for d in check_text(spec, "bug.lego") if d.severity == "error"]
+    assert (diag.code, (diag.span.line, diag.span.column)) == (code, place)
+    assert [n.message for n in diag.notes][0].endswith("is used here")
 
 
 def test_a_rearrange_typo_gets_a_hint():

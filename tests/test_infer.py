@@ -204,8 +204,9 @@ def test_user_blocks_shadow_the_prelude():
         ("model N():\n    input [3, 8, 8]\n    conv_bn_act 4 act=conv\n", (3, 23, "cannot be passed as a value")),
         ("model N():\n    input [3, 8, 8]\n    ResNet 4\n\nmodel ResNet():\n    input [3]\n    relu\n", (3, 5, "is a model")),
         ("block b():\n    relu\n\nblock b():\n    relu\n", (4, 7, "defined twice")),
-        ("block b(s):\n    conv 4 stride=s\n\nmodel N():\n    input [3, 8, 8]\n    b 0\n", (2, 12, "`stride` must be at least 1, not 0")),
-        ("model N():\n    input [3, 8, 8]\n    conv3x3_bn 4 stride=0\n", (3, 5, "`stride` must be at least 1, not 0")),
+        # A value passed through a parameter is reported where it is passed.
+            ("block b(s):\n    conv 4 stride=s\n\nmodel N():\n    input [3, 8, 8]\n    b 0\n", (6, 7, "`stride` must be at least 1, not 0")),
+        ("model N():\n    input [3, 8, 8]\n    conv3x3_bn 4 stride=0\n", (3, 18, "`stride` must be at least 1, not 0")),
         ("model N(n=4):\n    input [3, 8, 8]\n    linear n * 1.5\n", (3, 12, "must be an integer, not n * 1.5")),
         ("model N():\n    input [3, 8, 8]\n    relu 3\n", (3, 10, "`relu` takes no arguments")),
         ("model N():\n    input [3, 8, 8]\n    dropout 1.5\n", (3, 13, "`p` is a probability")),
