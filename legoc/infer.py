@@ -649,7 +649,8 @@ class _Analyzer(GraphAnalysis):
                 diag = Diagnostic("error", moved.span, f"with these values, {value} divides by zero", moved.notes, None, "LG406")
                 failed += [diag] if diag not in failed else []
             elif moved.cond == sy.FALSE:
-                failed.append(Diagnostic("error", moved.span, show_message(moved.message), moved.notes, moved.hint, moved.code))
+                diag = Diagnostic("error", moved.span, show_message(moved.message), moved.notes, moved.hint, moved.code)
+                failed += [diag] if diag not in failed else []
             elif moved.cond != sy.TRUE:
                 still.append(moved)
         if failed:

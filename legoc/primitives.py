@@ -88,7 +88,11 @@ class Call:
         convolution's analysis)."""
         if type(cond) is Const and cond.value is True:
             return _HELD
-        return Check(cond, self.span_of(key) if key else self.span, tuple(message), (), hint, code, severity)
+        # A rule on an argument (LG401) whose value comes from parameters is
+        # reported where the caller gives the value (infer's `_arguments`).
+        value = self.args.get(key) if key and code == "LG401" else None
+        origin = tuple(sorted(x.key for x in sy.free_symbols(value) if x.key.startswith("p:"))) if isinstance(value, Expr) else ()
+        return Check(cond, self.span_of(key) if key else self.span, tuple(message), (), hint, code, severity, origin)
 
     def rank(self, allowed: tuple[int, ...], layout: str) -> int:
         """The input's rank, or a diagnostic if the layer cannot take it."""
@@ -202,6 +206,20 @@ def _kw(ctor_kwargs: list[tuple[str, Value]], name: str, value: Expr, default) -
 
 def _positive(call: Call, key: str) -> Check:
     return call.check(sy.compare(">=", call[key], sy.ONE), key, f"`{key}` must be at least 1, not ", call[key], code="LG401")
+
+
+def _constant(call: Call, key: str):
+    """The value of an argument that decides the output's shape, which a
+    block or model parameter cannot give: shapes are worked out once per
+    block, not per call.
+
+    Raises:
+        SpecError: LG401, the value depends on a parameter.
+    """
+    value = call[key]
+    if not isinstance(value, Const):
+        raise error("LG401", call.span_of(key), f"`{key}` of `{call.name}` must be written as a constant here, not `{value}`: it decides the output's shape, so a parameter cannot give it")
+    return value.value
 
 
 def _nd(rank: int) -> str:
@@ -450,8 +468,7 @@ def _elementwise(torch_name: str, **defaults) -> Callable[[Call], PrimOut]:
 def _softmax(torch_name: str) -> Callable[[Call], PrimOut]:
     def rule(call: Call) -> PrimOut:
         rank = call.rank((1, 2, 3, 4, 5), "[C, ...]")
-        dim = call["dim"]
-        value = sy.value_of(dim)
+        value = _constant(call, "dim")
         if not isinstance(value, int) or isinstance(value, bool) or not -rank <= value < rank:
             raise error("LG401", call.span_of("dim"), f"`dim` must be a constant axis of the input {show_shape(call.shape)}: an integer from {-rank} to {rank - 1}")
         batched = Const(value + 1 if value >= 0 else value)
@@ -534,7 +551,7 @@ _UPSAMPLE_MODES = {"nearest": (2, 3, 4), "linear": (2,), "bilinear": (3,), "bicu
 
 def _upsample(call: Call) -> PrimOut:
     rank = call.rank((2, 3, 4), "[C, L], [C, H, W] or [C, D, H, W]")
-    scale, mode = call["scale_factor"], sy.value_of(call["mode"])
+    scale, mode = call["scale_factor"], _constant(call, "mode")
     if mode not in _UPSAMPLE_MODES or rank not in _UPSAMPLE_MODES[mode]:  # type: ignore[operator]
         fits = sorted(m for m, ranks in _UPSAMPLE_MODES.items() if rank in ranks)
         raise error("LG401", call.span_of("mode"), f"`mode` must be one of {', '.join(repr(m) for m in fits)} for an input of rank {rank}")
@@ -592,7 +609,7 @@ def _recurrent(kind: str, gates: int) -> Callable[[Call], PrimOut]:
         call.rank((2,), "[T, D]")
         d_in, hidden = call.shape[1], call["hidden_size"]
         layers, both = call["num_layers"], call["bidirectional"]
-        output = sy.value_of(call["output"])
+        output = _constant(call, "output")
         if output not in ("sequence", "hidden"):
             raise error("LG401", call.span_of("output"), '`output` is "sequence" (every step) or "hidden" (the final hidden state)')
         kwargs: list[tuple[str, Value]] = []

@@ -496,14 +496,12 @@ def is_type(kind: str, e: Expr) -> Expr:
     """Whether `e`'s value is of `kind`: "int" (not a bool), "float",
     "bool", "str", or "number" (an int or a float, not a bool). Folds to
     TRUE or FALSE where `type_of` knows the type; kept as an "is" node, which
-    substitution decides, where it depends on a parameter. Arithmetic is
-    always a number (a bool or a string in it is a TypeError when built)."""
+    substitution decides, where it depends on a parameter (substituting a
+    bool or a string into arithmetic raises TypeError, which callers report
+    as a value of the wrong type)."""
     assert kind in _KINDS, kind
     known = type_of(e)
     if known is None:
-        arithmetic = isinstance(e, (Poly, Monomial)) or isinstance(e, Op) and e.name in ("floordiv", "mod", "min", "max")
-        if kind == "number" and arithmetic:
-            return TRUE
         return Op("is", (Const(kind), e))
     if kind == "number":
         return Const(known in ("int", "float"))
