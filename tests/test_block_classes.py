@@ -148,12 +148,12 @@ def argument_tuples(ir) -> list[tuple[list[tuple[int, ...]], dict]]:
         axes.append([(None, {"stride": 1}), (None, {"stride": 2})])
     # One more than its default for each other whole-number parameter
     # (`kernel_size=k`, `groups=g`, a hidden width), one at a time.
-    others = [
-        p.name
+    others = {
+        p.name: sy.value_of(p.default)
         for p in ir.params
         if p.name not in counts and p.name != "stride" and type(sy.value_of(p.default)) is int  # noqa: E721 - not a bool
-    ]
-    axes.append([(None, {})] + [(None, {name: sy.value_of(p.default) + 1}) for p in ir.params for name in others if p.name == name])
+    }
+    axes.append([(None, {})] + [(None, {name: default + 1}) for name, default in others.items()])
     tuples = []
     for combination in itertools.product(*axes):
         chosen_shapes, chosen = shapes, dict(values)
@@ -261,7 +261,7 @@ def test_a_stage_built_with_one_repetition_holds_one_convolution():
 def test_a_repeat_whose_first_repetition_widens_builds_n_repetitions(n):
     _, module = compiled("first_repetition_widens")
     widen = module.Widen(3, 8, n)
-    assert [(m.in_channels, m.out_channels) for m in widen] == [(3, 8)] + [(8, 8)] * (n - 1) if n else len(widen) == 0
+    assert [(m.in_channels, m.out_channels) for m in widen] == ([(3, 8)] + [(8, 8)] * (n - 1) if n else [])
     group = module.WidenGroup(3, 8, n)
     assert len(group) == n and all(len(g) == 3 for g in group)
     headed = module.Headed(3, 4, n)
