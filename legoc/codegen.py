@@ -206,13 +206,22 @@ class _Writer:
 
     def repeated(self, node: Repeat, split: bool = False):
         """A repeat's modules as arguments of nn.Sequential(...): one string,
-        or with `split` a list of the (one or two) arguments."""
+        or with `split` a list of the (one or two) arguments.
+
+        Where the first repetition is built differently, it is an argument
+        of its own: the module itself for a count known to be at least 1,
+        else a comprehension over `range(min(n, 1))`, so that the class
+        builds exactly `n` repetitions for every `n` it is given, 0 included."""
         count = sy.to_text(node.count, code=True)
         if node.rest is None:
             parts = [f"*({self.ctor(node.first)} for _ in range({count}))"]
         else:
+            once = sy.minimum(node.count, sy.ONE)
+            first = self.ctor(node.first)
+            if once != sy.ONE:
+                first = f"*({first} for _ in range({sy.to_text(once, code=True)}))"
             rest = sy.to_text(sy.sub(node.count, 1), code=True)
-            parts = [self.ctor(node.first), f"*({self.ctor(node.rest)} for _ in range({rest}))"]
+            parts = [first, f"*({self.ctor(node.rest)} for _ in range({rest}))"]
         return parts if split else ", ".join(parts)
 
     def items(self, nodes: tuple[Node, ...]) -> list[str]:

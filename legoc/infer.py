@@ -870,11 +870,21 @@ class _Analyzer(GraphAnalysis):
         at_least = lambda n: sy.compare(">=", count, n)  # noqa: E731
         checks = _count_checks(count, stmt.count.span, self.limits.max_repeat)
         alike = ctor1 == ctor2 and flow1.shape == flow.shape
+        checks += [replace(c, cond=sy.either(sy.negate(at_least(1)), c.cond)) for c in checks1]
         if alike:
             n_params = sy.mul(count, params1)
-            checks += [replace(c, cond=sy.either(sy.negate(at_least(1)), c.cond)) for c in checks1]
         else:
-            checks.append(Check(at_least(1), stmt.count.span, ("this repeat changes the shape, so it needs a count of at least 1, not ", count), code="LG308"))
+            # A count of 0 leaves the input as it is, which is right only
+            # where one repetition keeps the shape (`conv c kernel_size=k`
+            # with an odd `k` on `c` channels): decided with the caller's values.
+            checks.append(
+                Check(
+                    sy.either(sy.negate(at_least(0)), at_least(1), _same_shape(flow.shape, flow1)),  # a negative count: LG401 above
+                    stmt.count.span,
+                    ("this repeat changes the shape from ", flow.shape, " to ", flow1.shape, ", so it needs a count of at least 1, not ", count),
+                    code="LG308",
+                )
+            )
             checks.append(
                 Check(
                     sy.either(sy.negate(at_least(2)), _same_shape(flow1.shape, flow2)),
@@ -883,10 +893,16 @@ class _Analyzer(GraphAnalysis):
                     code="LG308",
                 )
             )
+            # Right for a count of 0 too: the check above then holds only
+            # where the first repetition sees the shape the others see, so
+            # it is built as they are and `params1 == params2`.
             n_params = sy.add(params1, sy.mul(sy.sub(count, 1), params2))
-            checks += checks1 + [replace(c, cond=sy.either(sy.negate(at_least(2)), c.cond)) for c in checks2]
+            checks += [replace(c, cond=sy.either(sy.negate(at_least(2)), c.cond)) for c in checks2]
         hint = (calls[0].name if len(calls) == 1 else "layer") + "_blocks"
-        body.nodes.append(Repeat(hint, count, ctor1, None if alike else ctor2, flow1.shape, stmt.span, outs=(outs1, outs2)))
+        # Repetitions built alike (the same constructor call, whatever the
+        # shapes) have no `rest`: codegen then writes one comprehension.
+        rest = None if ctor1 == ctor2 else ctor2
+        body.nodes.append(Repeat(hint, count, ctor1, rest, flow1.shape, stmt.span, outs=(outs1, outs2)))
         body.n_params = sy.add(body.n_params, n_params)
         body.checks += checks
         if alike:

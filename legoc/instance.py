@@ -21,6 +21,7 @@ from .infer import Analysis
 from .ir import Bind, ClassIR, Ctor, Layer, LayerRef, Method, Node, Parallel, Repeat, Residual, Sequential, Shape
 from .layout import attribute_names, class_names, is_sequential
 from .patterns import REDUCTIONS
+from .primitives import show_shape
 
 
 MAX_OPS = 1_000_000
@@ -195,6 +196,150 @@ def instantiate(analysis: Analysis, model: str, sizes: dict[str, sy.Expr] | None
     return Instance(
         model,
         names[model],
+        tuple(builder.ops),
+        tuple(builder.tensors),
+        tuple(inputs),
+        tuple((port.name, t) for port, t in zip(ir.outputs, outputs)),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class BlockCall:
+    """A block's generated class built with given arguments, as legoc's
+    analysis sees it (`call_block`).
+
+    Attributes:
+        block: the block's DSL name.
+        class_name: its generated class.
+        args: the generated class's constructor arguments, all positional:
+            the input sizes it needs (`in_channels`), then every parameter
+            in order (ints, floats, bools and strings as Python values; a
+            layer-valued parameter as its `LayerRef`, whose `code` is the
+            torch class, `nn.ReLU`).
+        outputs: the output shapes, without the batch axis.
+        n_params: the trainable parameter count.
+        errors: the errors legoc reports for a call of the block with these
+            arguments on inputs of these shapes (`LG308: ...`), in the order
+            of the block's checks; empty when it accepts the call.
+    """
+
+    block: str
+    class_name: str
+    args: tuple
+    outputs: tuple[Shape, ...]
+    n_params: sy.Expr
+    errors: tuple[str, ...]
+
+
+def call_block(analysis: Analysis, block: str, shapes: list[tuple[int, ...]], values: dict[str, object] | None = None) -> BlockCall:
+    """Block `block` of `analysis` called on inputs of `shapes` with `values`.
+
+    Args:
+        analysis: from `compiler.check_source`; the block must be one that
+            code is generated for (a model calls it).
+        block: its DSL name.
+        shapes: one shape per input, without the batch axis, each of the
+            rank the block was analysed for.
+        values: arguments by DSL parameter name (Python ints, floats, bools,
+            strings, or `LayerRef`s for layer-valued parameters); those left
+            out take their defaults.
+
+    Returns:
+        What the analysis says of the call: its checks decided with these
+            values (failures in `errors`, as a model calling the block would
+            report them), the output shapes and the parameter count.
+
+    Raises:
+        InstanceError: no such block, inputs of the wrong number or rank, a
+            parameter that is unknown or required and not given, or a value
+            of the wrong kind (a number for a layer, or the other way round).
+    """
+    ir = next((c for c in analysis.classes if c.name == block and c.kind == "block"), None)
+    if ir is None:
+        raise InstanceError(f"no block `{block}` with generated code")
+    if len(shapes) != len(ir.inputs) or any(len(shape) != len(port.shape) for shape, port in zip(shapes, ir.inputs)):
+        ranks = ", ".join(str(len(port.shape)) for port in ir.inputs)
+        raise InstanceError(f"block `{block}` takes {len(ir.inputs)} input(s) of {ranks} axes (no batch axis), not {list(shapes)}")
+    values = dict(values or {})
+    unknown = set(values) - {p.name for p in ir.params}
+    if unknown:
+        raise InstanceError(f"block `{block}` has no parameter `{sorted(unknown)[0]}`")
+    mapping: dict[str, sy.Expr] = {}
+    for shape, port in zip(shapes, ir.inputs):
+        for size, sym in zip(shape, port.shape):
+            assert isinstance(sym, sy.Sym)  # a block's input sizes are its own symbols (infer.py)
+            mapping[sym.key] = sy.Const(size)
+    given: list = []
+    for p in ir.params:
+        value = values.get(p.name, p.default)
+        if value is None:
+            raise InstanceError(f"block `{block}` needs a value for `{p.name}`")
+        if isinstance(p.default, LayerRef) != isinstance(value, LayerRef):
+            raise InstanceError(f"`{p.name}` of `{block}` takes {'a layer' if isinstance(p.default, LayerRef) else 'a number'}, not {value!r}")
+        if isinstance(value, LayerRef):
+            given.append(value)
+            continue
+        expr = value if isinstance(value, sy.Expr) else sy.Const(value)
+        if sy.value_of(expr) is None:
+            raise InstanceError(f"`{p.name}` of `{block}` must be a value, not {sy.to_text(expr)}")
+        mapping[f"p:{p.name}"] = expr
+        given.append(sy.value_of(expr))
+    sub = sy.substituter(mapping)
+    errors: list[str] = []
+    for check in ir.checks:
+        if check.severity != "error":
+            continue
+        try:
+            cond = sub(check.cond)
+            if cond == sy.TRUE:
+                continue
+            message = "".join(show_shape(tuple(sub(x) for x in m)) if isinstance(m, tuple) else str(sub(m)) if isinstance(m, sy.Expr) else m for m in check.message)
+        except (TypeError, ZeroDivisionError) as exc:
+            message = f"with these arguments, `{block}` fails to compute its sizes ({exc})"
+        else:
+            if cond != sy.FALSE:
+                message = f"undecided with every value given: {message}"
+        errors.append(f"{check.code}: {message}")
+    try:
+        sizes = tuple(sy.value_of(sub(sym)) for sym in ir.size_params)
+        outputs = tuple(tuple(sub(e) for e in port.shape) for port in ir.outputs)
+        n_params = sub(ir.n_params)
+    except (TypeError, ZeroDivisionError) as exc:
+        raise InstanceError(f"with these arguments, `{block}` fails to compute its sizes ({exc})") from None
+    names = class_names(analysis.classes)
+    return BlockCall(block, names[block], sizes + tuple(given), outputs, n_params, tuple(errors))
+
+
+def instantiate_block(analysis: Analysis, block: str, shapes: list[tuple[int, ...]], values: dict[str, object] | None = None) -> Instance:
+    """Unroll block `block` called on inputs of `shapes` with `values` (see
+    `call_block`), as its generated class runs when built with
+    `call_block(...).args`: the ops its forward pass calls, each with its
+    module path in the class and its shapes (no batch axis).
+
+    Raises:
+        InstanceError: as `call_block`, and where legoc rejects the call
+            (the message lists `call_block(...).errors`).
+    """
+    call = call_block(analysis, block, shapes, values)
+    if call.errors:
+        raise InstanceError(f"legoc rejects `{block}` with these arguments: " + "; ".join(call.errors))
+    ir = next(c for c in analysis.classes if c.name == block and c.kind == "block")
+    mapping: dict[str, sy.Expr] = {}
+    layers: dict[str, LayerRef] = {}
+    for shape, port in zip(shapes, ir.inputs):
+        for size, sym in zip(shape, port.shape):
+            mapping[sym.key] = sy.Const(size)  # type: ignore[union-attr]
+    for p, value in zip(ir.params, call.args[len(ir.size_params) :]):
+        if isinstance(value, LayerRef):
+            layers[f"p:{p.name}"] = value
+        else:
+            mapping[f"p:{p.name}"] = sy.Const(value)
+    builder = _Builder({c.name: c for c in analysis.classes}, class_names(analysis.classes))
+    inputs = [builder.tensor(tuple(sy.Const(size) for size in shape), None, port.name) for shape, port in zip(shapes, ir.inputs)]
+    outputs = builder.body(ir, _Env(mapping, layers), inputs, "", None, 1)
+    return Instance(
+        block,
+        call.class_name,
         tuple(builder.ops),
         tuple(builder.tensors),
         tuple(inputs),

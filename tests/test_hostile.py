@@ -110,7 +110,7 @@ TORCH_FUNCTIONS = frozenset({"cat"})
 # checks (`x.shape[2]`).
 TENSOR_METHODS = frozenset({"unflatten", "squeeze", "unsqueeze", "permute", "flatten", "reshape", "mean", "amax", "amin", "sum"})
 # Names the generated code relies on: no parameter or local may shadow them.
-CODE_NAMES = frozenset({"self", "nn", "torch", "super", "range", "ValueError"})
+CODE_NAMES = frozenset({"self", "nn", "torch", "super", "range", "min", "max", "ValueError"})
 UPSAMPLE_MODES = frozenset({"nearest", "linear", "bilinear", "bicubic", "trilinear"})
 # The message of an input-size check: `f"{Class}: {rule} (axis {n} of {input}), got {size}"`.
 CHECK_MESSAGE = re.compile(r"(?P<cls>[A-Za-z_][A-Za-z0-9_]*): [^{}\\\n]+ \(axis \d+ of [A-Za-z_][A-Za-z0-9_]*\), got ")
@@ -431,6 +431,12 @@ class _Allowed:
                 self.expr(a)
             return
         if isinstance(f, ast.Name) and f.id == "range" and self.fn == "__init__":
+            for a in args:
+                self.expr(a)
+            return
+        if isinstance(f, ast.Name) and f.id in ("min", "max") and not node.keywords:
+            # the spec's `min`/`max`, and `range(min(n, 1))` for the first
+            # repetition of a repeat whose count is an argument
             for a in args:
                 self.expr(a)
             return
