@@ -81,9 +81,9 @@ def lego_files(paths: list[str]) -> list[str]:
         elif os.path.isdir(raw):
             for root, dirs, names in os.walk(raw):
                 dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-                files += [p for p in (os.path.join(root, n) for n in sorted(names) if n.endswith(".lego")) if _searchable(p)]
+                files += [p for p in (str(Path(root, n)) for n in sorted(names) if n.endswith(".lego")) if _searchable(p)]
         elif os.path.lexists(raw):
-            files.append(raw)
+            files.append(str(Path(raw)))
         else:
             raise FileNotFoundError(raw)
     seen: set[str] = set()
