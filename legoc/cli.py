@@ -16,7 +16,8 @@
                             print the model's layers, shapes, parameters and
                             mult-adds, and a memory estimate (legoc/summary.py)
     legoc check PATH... [--format text|json|github|sarif] [--strict] ...
-                            lint specs for CI (legoc/check.py)
+                            lint specs for CI (legoc/check.py; PATH "-" reads
+                            standard input, named by --stdin-filename)
     legoc --version
 
 A subcommand's name comes first; a spec file with such a name is given as
