@@ -16,7 +16,8 @@
                             print the model's layers, shapes, parameters and
                             mult-adds, and a memory estimate (legoc/summary.py)
     legoc check PATH... [--format text|json|github|sarif] [--strict] ...
-                            lint specs for CI (legoc/check.py)
+                            lint specs for CI (legoc/check.py; PATH "-" reads
+                            standard input, named by --stdin-filename)
     legoc --version
 
 A subcommand's name comes first; a spec file with such a name is given as
@@ -25,9 +26,12 @@ A subcommand's name comes first; a spec file with such a name is given as
 Exit status: 0 on success, 1 when the spec has errors (or, with --check, OUT
 is stale), 2 on a usage error, 3 on an internal error (a bug in legoc, reported
 in one line; LEGOC_DEBUG=1 shows the traceback).
+Ctrl-C ends any command with "legoc: interrupted" and exit status 130.
 Diagnostics go to stderr as `FILE:LINE:COL: error: message`. OUT is written
-atomically and only on success: an error never creates, truncates or
-changes it.
+only on success (legoc/files.py): a regular file atomically, through a
+symbolic link to its target, a device or FIFO in place; an error never
+creates, truncates or changes it, and OUT that is FILE itself is refused
+(exit 2).
 """
 
 from __future__ import annotations
@@ -41,6 +45,7 @@ from collections.abc import Iterator
 
 from . import __version__
 from .diagnostics import SourceFile, SpecError, render
+from .files import is_input, read_stdin, write_output
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -73,6 +78,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         with fewer_collections():
             return _main(sys.argv[1:] if argv is None else argv)
+    except KeyboardInterrupt:  # Ctrl-C: one line, and the status a shell gives SIGINT
+        print("legoc: interrupted", file=sys.stderr)
+        return 130
     except BrokenPipeError:  # `legoc state-dict x.lego | head`: the reader left
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
@@ -129,6 +137,8 @@ def _main(argv: list[str]) -> int:
     args = parser.parse_args(argv)
     if (args.check or args.diff) and args.output == "-":
         parser.error(f"{'--check' if args.check else '--diff'} needs -o OUT, the generated file to compare with")
+    if refuses_input_as_output(args.file, args.output, "legoc"):
+        return 2
     from .compiler import compile_source
 
     loaded = _load(args.file)
@@ -159,11 +169,21 @@ def _main(argv: list[str]) -> int:
         sys.stdout.write(result.code)
         return 0
     try:
-        _write_atomically(args.output, result.code)
+        write_output(args.output, result.code)
     except OSError as exc:
         print(f"legoc: error: cannot write {args.output}: {exc.strerror}", file=sys.stderr)
         return 2
     return 0
+
+
+def refuses_input_as_output(file: str, output: str, prog: str) -> bool:
+    """Whether `-o OUTPUT` is the spec FILE itself (the same file, also
+    through a link), after saying so: writing it would replace the spec."""
+    if not is_input(output, file):
+        return False
+    same = "" if output == file else f" (the same file as {file})"
+    print(f"{prog}: error: -o {output} is the input spec{same}; writing it would replace the spec, so nothing was written", file=sys.stderr)
+    return True
 
 
 def _state_dict(args: argparse.Namespace) -> int:
@@ -233,7 +253,7 @@ def _load(file: str) -> tuple[str, str, dict[str, SourceFile]] | int:
 
     name = "<stdin>" if file == "-" else file
     try:
-        text = _read_stdin() if file == "-" else _read(file)
+        text = read_stdin() if file == "-" else _read(file)
     except OSError as exc:
         print(f"legoc: error: cannot read {file}: {exc.strerror}", file=sys.stderr)
         return 2
@@ -253,16 +273,6 @@ def _report(exc: SpecError, sources: dict[str, SourceFile]) -> int:
 def _read(path: str) -> str:
     with open(path, encoding="utf-8") as f:
         return f.read()
-
-
-def _read_stdin() -> str:
-    """Standard input as UTF-8, decoded strictly (under a C or C.UTF-8
-    locale Python's `sys.stdin` lets invalid bytes through as surrogates),
-    with line ends translated as `open` translates them."""
-    buffer = getattr(sys.stdin, "buffer", None)
-    if buffer is None:  # a text stream that a caller put in place
-        return sys.stdin.read()
-    return buffer.read().decode("utf-8").replace("\r\n", "\n").replace("\r", "\n")
 
 
 def _stale(out_path: str, name: str, new_text: str) -> tuple[str, str] | None:
@@ -291,36 +301,3 @@ def _lines(text: str) -> list[str]:
     import io
 
     return io.StringIO(text, newline="\n").readlines()
-
-
-@contextmanager
-def replacing(path: str, suffix: str = ".tmp") -> Iterator[tuple[int, str]]:
-    """A temporary file beside `path`, as (open descriptor, name), that is
-    renamed over `path` when the block ends normally, with `path`'s
-    permissions (the umask's for a new file), and removed when it raises.
-    So `path` is either untouched or wholly replaced."""
-    directory = os.path.dirname(os.path.abspath(path))
-    try:
-        mode = os.stat(path).st_mode & 0o777
-    except FileNotFoundError:
-        umask = os.umask(0)
-        os.umask(umask)
-        mode = 0o666 & ~umask
-    import tempfile  # only when writing: a few milliseconds of a lint
-
-    fd, tmp = tempfile.mkstemp(prefix=".legoc-", suffix=suffix, dir=directory)
-    try:
-        yield fd, tmp
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
-def _write_atomically(path: str, text: str) -> None:
-    """Write `text` to a temporary file beside `path`, then rename it over `path`."""
-    with replacing(path) as (fd, _):
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
-            f.write(text)

@@ -17,6 +17,7 @@ CODES: dict[str, str] = {
     "LG103": "indentation error",
     "LG104": "misplaced argument or statement",
     "LG105": "file cannot be read as UTF-8 text",
+    "LG106": "file cannot be read",
     # Names
     "LG201": "unknown layer",
     "LG202": "unknown name",

@@ -253,11 +253,14 @@ def main(argv: list[str]) -> int:
     """Run `legoc graph` with its arguments; returns the exit status (0; 1:
     the spec has errors; 2: a usage error, no `dot` to render an image, or
     OUT cannot be written). OUT is written only on success."""
-    from .cli import _write_atomically
+    from .cli import refuses_input_as_output
+    from .files import write_output
     from .modelcli import load_instance
 
     parser = _parser()
     args = parser.parse_args(argv)
+    if refuses_input_as_output(args.file, args.output, "legoc graph"):
+        return 2
     suffix = os.path.splitext(args.output)[1].lower().lstrip(".")
     image = suffix if suffix in IMAGE_FORMATS else None
     if image and args.format == "mermaid":
@@ -275,10 +278,7 @@ def main(argv: list[str]) -> int:
         sys.stdout.write(text)
         return 0
     try:
-        if image:
-            _render(dot, text, image, args.output)
-        else:
-            _write_atomically(args.output, text)
+        write_output(args.output, _render(dot, text, image, args.output) if image else text)
     except _RenderFailed as exc:
         print(f"legoc graph: error: {exc}", file=sys.stderr)
         return 2
@@ -292,22 +292,20 @@ class _RenderFailed(Exception):
     """Graphviz's `dot` could not be run, or failed; the message says which."""
 
 
-def _render(dot: str, text: str, fmt: str, path: str) -> None:
-    """Render DOT `text` to `path` with `dot -T<fmt>`, through a temporary
-    file beside it (cli.replacing), so that a failure leaves `path` as it was.
+def _render(dot: str, text: str, fmt: str, path: str) -> bytes:
+    """DOT `text` rendered by `dot -T<fmt>` for OUT `path`, read from its standard output
+    (the caller writes it to OUT with files.write_output, as every output
+    is written, so that a failure leaves OUT as it was).
 
     Raises:
         _RenderFailed: `dot` cannot be run or exits with an error (its
             messages are passed on to stderr).
     """
-    from .cli import replacing
-
-    with replacing(path, f".{fmt}") as (fd, tmp):
-        os.close(fd)
-        try:
-            done = subprocess.run([dot, f"-T{fmt}", "-o", tmp], input=text.encode("utf-8"), capture_output=True)
-        except OSError as exc:
-            raise _RenderFailed(f"cannot run {dot}: {exc.strerror}") from None
-        sys.stderr.write(done.stderr.decode("utf-8", errors="replace"))
-        if done.returncode != 0:
-            raise _RenderFailed(f"Graphviz's dot failed (exit status {done.returncode}) to render {path}")
+    try:
+        done = subprocess.run([dot, f"-T{fmt}"], input=text.encode("utf-8"), capture_output=True)
+    except OSError as exc:
+        raise _RenderFailed(f"cannot run {dot}: {exc.strerror}") from None
+    sys.stderr.write(done.stderr.decode("utf-8", errors="replace"))
+    if done.returncode != 0:
+        raise _RenderFailed(f"Graphviz's dot failed (exit status {done.returncode}) to render {path}")
+    return done.stdout

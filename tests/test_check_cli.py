@@ -38,15 +38,17 @@ WARNING = "block spare(c):\n    conv c\n\nmodel Net():\n    input [3, 32, 32]\n 
 WIDE = "model Net():\n    input [3, 32, 32]\n    conv 100 bias=false\n    bn\n    relu\n"
 
 
-def legoc_check(*args: str, cwd: Path | None = None, env: dict | None = None) -> subprocess.CompletedProcess:
+def legoc_check(*args: str, cwd: Path | None = None, env: dict | None = None, stdin: str | None = None) -> subprocess.CompletedProcess:
     environment = {k: v for k, v in os.environ.items() if k != "NO_COLOR"}
     environment.update(env or {})
     return subprocess.run(
         [sys.executable, "-m", "legoc", "check", *args],
+        input=stdin,
         capture_output=True,
         text=True,
         cwd=cwd or tempfile.gettempdir(),
         env=environment,
+        timeout=120,  # a run that blocks (on a FIFO, say) fails instead of hanging the suite
     )
 
 
@@ -159,6 +161,122 @@ def test_a_directory_is_searched_recursively_skipping_hidden_ones(tmp_path):
     again = legoc_check("specs", cwd=tmp_path)
     assert again.returncode == 0
     assert again.stdout == "All checks passed: 1 file.\n"
+
+
+needs_fifo = pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs FIFOs")
+
+
+@needs_fifo
+def test_a_directory_search_reads_only_regular_files(tmp_path):
+    # A FIFO named *.lego would block a reader forever: it is not read.
+    write(tmp_path, {"specs/bad.lego": ERROR, "specs/clean.lego": CLEAN})
+    os.mkfifo(tmp_path / "specs" / "pipe.lego")
+    result = legoc_check("specs", "--color", "never", cwd=tmp_path)
+    assert result.returncode == 1
+    assert reported(result.stdout) == [("LG201", 4, 5)]
+    assert "pipe.lego" not in result.stdout + result.stderr
+    assert result.stdout.endswith("Found 1 error in 2 files.\n")
+
+
+@pytest.mark.parametrize("given", ["in a directory", "by name"])
+def test_dangling_links_and_link_loops_are_diagnostics_and_the_rest_is_checked(tmp_path, given):
+    write(tmp_path, {"specs/bad.lego": ERROR, "specs/clean.lego": CLEAN})
+    (tmp_path / "specs" / "dangling.lego").symlink_to("gone.lego")
+    (tmp_path / "specs" / "loop.lego").symlink_to("loop.lego")
+    (tmp_path / "specs" / "a.lego").symlink_to("b.lego")
+    (tmp_path / "specs" / "b.lego").symlink_to("a.lego")
+    names = ["specs"] if given == "in a directory" else [os.path.join("specs", n) for n in ("a.lego", "bad.lego", "clean.lego", "dangling.lego", "loop.lego")]
+    result = legoc_check(*names, "--format", "json", cwd=tmp_path)
+    assert result.returncode == 1, result.stderr
+    assert result.stderr == ""
+    diags = json.loads(result.stdout)
+    jsonschema.validate(diags, JSON_SCHEMA)
+    where = lambda d: (d["file"], d["line"], d["column"], d["code"])  # noqa: E731
+    path = lambda name: os.path.join("specs", name)  # noqa: E731
+    assert sorted(map(where, diags)) == sorted(
+        [(path("a.lego"), 1, 1, "LG106"), (path("b.lego"), 1, 1, "LG106"), (path("bad.lego"), 4, 5, "LG201"), (path("dangling.lego"), 1, 1, "LG106"), (path("loop.lego"), 1, 1, "LG106")]
+        if given == "in a directory"
+        else [(path("a.lego"), 1, 1, "LG106"), (path("bad.lego"), 4, 5, "LG201"), (path("dangling.lego"), 1, 1, "LG106"), (path("loop.lego"), 1, 1, "LG106")]
+    )
+    messages = {d["file"]: d["message"] for d in diags}
+    assert messages[path("dangling.lego")] == "the file cannot be read: it is a symbolic link to `gone.lego`, which does not exist"
+    assert messages[path("loop.lego")] == "the file cannot be read: its symbolic links form a loop"
+
+
+@needs_fifo
+def test_a_fifo_given_by_name_is_a_diagnostic_not_a_wait(tmp_path):
+    write(tmp_path, {"clean.lego": CLEAN})
+    os.mkfifo(tmp_path / "pipe.lego")
+    result = legoc_check("pipe.lego", "clean.lego", "--color", "never", cwd=tmp_path)
+    assert result.returncode == 1
+    assert result.stdout == (
+        "pipe.lego:1:1: error: the file cannot be read: it is a FIFO (named pipe), not a regular file [LG106]\n"
+        "Found 1 error in 2 files.\n"
+    )
+
+
+@pytest.mark.skipif(os.name != "posix" or os.geteuid() == 0, reason="root reads any file")
+def test_an_unreadable_file_is_a_diagnostic_and_the_rest_is_checked(tmp_path):
+    write(tmp_path, {"secret.lego": CLEAN, "bad.lego": ERROR})
+    (tmp_path / "secret.lego").chmod(0)
+    result = legoc_check(".", "--color", "never", cwd=tmp_path)
+    assert result.returncode == 1
+    assert reported(result.stdout) == [("LG201", 4, 5), ("LG106", 1, 1)]
+
+
+# -- standard input ----------------------------------------------------------------
+
+
+def test_dash_checks_standard_input_as_stdin(tmp_path):
+    result = legoc_check("-", "--color", "never", cwd=tmp_path, stdin=ERROR)
+    assert result.returncode == 1
+    assert result.stdout.startswith("<stdin>:4:5: error: unknown layer `rleu` [LG201]\n")
+    assert result.stdout.endswith("Found 1 error in 1 file.\n")
+    clean = legoc_check("-", cwd=tmp_path, stdin=CLEAN)
+    assert (clean.returncode, clean.stdout) == (0, "All checks passed: 1 file.\n")
+
+
+def test_stdin_filename_names_standard_input_in_diagnostics(tmp_path):
+    write(tmp_path, {"other.lego": ERROR})
+    result = legoc_check("other.lego", "-", "--stdin-filename", "specs/net.lego", "--color", "never", cwd=tmp_path, stdin=ERROR)
+    assert result.returncode == 1
+    located = re.findall(r"^(\S+):(\d+):(\d+): error", result.stdout, re.M)
+    assert located == [("other.lego", "4", "5"), ("specs/net.lego", "4", "5")]
+    assert result.stdout.endswith("Found 2 errors in 2 files.\n")
+    # As with ruff, a name for standard input without paths reads standard input.
+    alone = legoc_check("--stdin-filename", "specs/net.lego", "--format", "json", cwd=tmp_path, stdin=ERROR)
+    assert [(d["file"], d["code"]) for d in json.loads(alone.stdout)] == [("specs/net.lego", "LG201")]
+
+
+def test_stdin_filename_is_matched_by_per_file_ignores(tmp_path):
+    project(tmp_path, '[tool.legoc]\n[tool.legoc.per-file-ignores]\n"legacy/*.lego" = ["LG510"]\n', {})
+    ignored = legoc_check("-", "--stdin-filename", "legacy/old.lego", "--strict", cwd=tmp_path, stdin=WARNING)
+    assert (ignored.returncode, ignored.stdout) == (0, "All checks passed: 1 file.\n")
+    kept = legoc_check("-", "--stdin-filename", "new/fresh.lego", "--strict", "--color", "never", cwd=tmp_path, stdin=WARNING)
+    assert kept.returncode == 1 and reported(kept.stdout) == [("LG510", 1, 7)]
+    assert kept.stdout.startswith("new/fresh.lego:1:7: warning:")
+
+
+def test_standard_input_that_is_not_utf8_is_lg105(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "-m", "legoc", "check", "-", "--stdin-filename", "x.lego", "--format", "json"], input=b"\xff", capture_output=True, cwd=tmp_path, timeout=120
+    )
+    assert result.returncode == 1
+    assert [(d["file"], d["code"]) for d in json.loads(result.stdout)] == [("x.lego", "LG105")]
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["-", "-"], "standard input (-) can be checked once"),
+        (["--stdin-filename", "x.lego", "clean.lego"], "--stdin-filename names standard input; give - among the paths"),
+    ],
+)
+def test_stdin_usage_errors_exit_2(tmp_path, args, message):
+    write(tmp_path, {"clean.lego": CLEAN})
+    result = legoc_check(*args, cwd=tmp_path, stdin=CLEAN)
+    assert result.returncode == 2
+    assert message in result.stderr
 
 
 # -- output formats --------------------------------------------------------------

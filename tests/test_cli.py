@@ -222,3 +222,50 @@ def test_the_command_line_restores_the_garbage_collector(tmp_path):
         assert gc.get_threshold() != before
         1 / 0
     assert gc.get_threshold() == before
+
+
+# Runs `legoc ARGS...` with the readers of standard input wrapped to say
+# "reading" on stderr first, from inside legoc's `main`, so that the test
+# knows when a SIGINT lands inside it (a Ctrl-C while legoc waits for input).
+_ANNOUNCING = """
+import sys
+import legoc.check, legoc.cli
+
+def announcing(read):
+    def reading():
+        sys.stderr.write("reading\\n")
+        sys.stderr.flush()
+        return read()
+    return reading
+
+legoc.cli.read_stdin = announcing(legoc.cli.read_stdin)
+legoc.check.read_stdin = announcing(legoc.check.read_stdin)
+sys.exit(legoc.cli.main(sys.argv[1:]))
+"""
+
+
+@pytest.mark.skipif(os.name != "posix", reason="SIGINT")
+@pytest.mark.parametrize("command", [[], ["check"], ["summary"], ["graph"], ["state-dict"]], ids=lambda c: " ".join(c) or "compile")
+def test_ctrl_c_is_one_line_and_exit_130(command):
+    import signal
+
+    child = subprocess.Popen(
+        [sys.executable, "-c", _ANNOUNCING, *command, "-"],
+        stdin=subprocess.PIPE,  # stays open: legoc waits for the spec
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=tempfile.gettempdir(),
+    )
+    try:
+        assert child.stderr.readline() == "reading\n"
+        child.send_signal(signal.SIGINT)
+        status = child.wait(timeout=60)
+        err, out = child.stderr.read(), child.stdout.read()
+    finally:
+        child.kill()
+        child.stdin.close()
+        child.wait()
+    assert status == 130
+    assert err == "legoc: interrupted\n"
+    assert out == ""

@@ -302,7 +302,7 @@ def test_cli_without_dot_says_how_to_install_it(tmp_path, monkeypatch, capsys):
 def test_cli_reports_a_failing_dot_and_keeps_the_old_file(tmp_path, monkeypatch, capsys):
     fake = tmp_path / "bin" / "dot"
     fake.parent.mkdir()
-    fake.write_text('#!/bin/sh\nprintf partial > "$3"\necho "Error: out of cheese" >&2\nexit 1\n')
+    fake.write_text('#!/bin/sh\nprintf partial\necho "Error: out of cheese" >&2\nexit 1\n')
     fake.chmod(0o755)
     monkeypatch.setattr(shutil, "which", lambda *args, **kwargs: str(fake))
     out = tmp_path / "u.svg"
@@ -323,3 +323,20 @@ def test_cli_spec_errors_and_usage_errors_write_nothing(tmp_path, capsys):
         assert exc.value.code == 2
     assert main(["graph", UNET, "--input", "3,100,100", "-o", str(tmp_path / "m.mmd")]) == 2  # not a multiple of 16
     assert sorted(os.listdir(tmp_path)) == ["bad.lego"]
+
+
+@pytest.mark.skipif(os.name != "posix", reason="a shell script stands in for dot")
+def test_cli_writes_what_dot_renders_on_its_standard_output(tmp_path, monkeypatch):
+    # The image goes through the same writer as every output (legoc/files.py):
+    # `dot -Tsvg` renders to its standard output, and OUT is written from that.
+    fake = tmp_path / "bin" / "dot"
+    fake.parent.mkdir()
+    fake.write_text('#!/bin/sh\nprintf "<svg format=%s>" "$1"\ncat\n')
+    fake.chmod(0o755)
+    monkeypatch.setattr(shutil, "which", lambda *args, **kwargs: str(fake))
+    (tmp_path / "real").mkdir()
+    (tmp_path / "u.svg").symlink_to(os.path.join("real", "u.svg"))
+    assert main(["graph", UNET, "--depth", "2", "-o", str(tmp_path / "u.svg")]) == 0
+    dot = to_dot(_instance("unet"), 2)
+    assert (tmp_path / "real" / "u.svg").read_text() == f"<svg format=-Tsvg>{dot}"
+    assert (tmp_path / "u.svg").is_symlink() and os.listdir(tmp_path / "real") == ["u.svg"]

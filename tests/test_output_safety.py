@@ -124,3 +124,180 @@ def test_output_is_the_same_bytes_under_any_hash_seed(tmp_path):
     assert len(first) == 3 * len(example_names())
     for seed in ("1", "12345", "random"):
         assert _outputs(seed, tmp_path) == first, seed
+
+
+# -- what OUT is: the input, a symbolic link, a device, a FIFO -------------------
+
+SPEC = "model Net():\n    input [3, 8, 8]\n    conv 4\n    relu\n"
+
+
+def _legoc(*args: str, cwd: Path, **kwargs) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "legoc", *args], capture_output=True, text=True, cwd=cwd, timeout=120, **kwargs)
+
+
+def _expected(tmp_path: Path, command: list[str], spec: Path) -> str:
+    """What `command` writes for `spec` on standard output."""
+    result = _legoc(*command, str(spec), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+COMMANDS = {"compile": [], "graph": ["graph"]}
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+@pytest.mark.parametrize("how", ["same name", "another spelling", "symbolic link to the spec", "hard link to the spec", "spec through a link"])
+def test_out_that_is_the_input_is_refused(tmp_path, command, how):
+    spec = tmp_path / "net.lego"
+    spec.write_text(SPEC)
+    given, out = "net.lego", "net.lego"
+    if how == "another spelling":
+        out = f"../{tmp_path.name}/./net.lego"
+    elif how == "symbolic link to the spec":
+        (tmp_path / "out.lego").symlink_to("net.lego")
+        out = "out.lego"
+    elif how == "hard link to the spec":
+        os.link(spec, tmp_path / "out.lego")
+        out = "out.lego"
+    elif how == "spec through a link":
+        (tmp_path / "link.lego").symlink_to("net.lego")
+        given = "link.lego"
+    before = spec.stat()
+    result = _legoc(*COMMANDS[command], given, "-o", out, cwd=tmp_path)
+    assert result.returncode == 2
+    assert f"-o {out} is the input spec" in result.stderr and "nothing was written" in result.stderr
+    assert spec.read_text() == SPEC and spec.stat().st_mtime_ns == before.st_mtime_ns
+    assert not list(tmp_path.glob(".legoc-*"))
+
+
+def test_out_named_like_the_input_but_another_file_is_written(tmp_path):
+    # Same name in another directory: not the input.
+    (tmp_path / "a").mkdir()
+    (tmp_path / "a" / "net.lego").write_text(SPEC)
+    (tmp_path / "b").mkdir()
+    (tmp_path / "b" / "net.lego").write_text("old")
+    result = _legoc("a/net.lego", "-o", "b/net.lego", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "class Net(nn.Module)" in (tmp_path / "b" / "net.lego").read_text()
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_out_that_is_a_symbolic_link_is_written_through_to_its_target(tmp_path, command):
+    spec = tmp_path / "net.lego"
+    spec.write_text(SPEC)
+    (tmp_path / "real").mkdir()
+    (tmp_path / "links").mkdir()
+    target = tmp_path / "real" / "net.out"
+    target.write_text("old\n")
+    target.chmod(0o640)
+    link = tmp_path / "links" / "net.out"
+    link.symlink_to(os.path.join("..", "real", "net.out"))
+    result = _legoc(*COMMANDS[command], "net.lego", "-o", str(link), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert link.is_symlink() and os.readlink(link) == os.path.join("..", "real", "net.out")
+    assert target.read_text() == _expected(tmp_path, COMMANDS[command], spec)
+    assert (target.stat().st_mode & 0o777) == 0o640
+    assert sorted(os.listdir(tmp_path / "real")) == ["net.out"] and sorted(os.listdir(tmp_path / "links")) == ["net.out"]
+
+
+def test_a_dangling_link_as_out_creates_its_target(tmp_path):
+    (tmp_path / "net.lego").write_text(SPEC)
+    link = tmp_path / "model.py"
+    link.symlink_to("generated.py")
+    assert _legoc("net.lego", "-o", "model.py", cwd=tmp_path).returncode == 0
+    assert link.is_symlink() and "class Net(nn.Module)" in (tmp_path / "generated.py").read_text()
+
+
+def test_check_reads_through_the_link_that_the_write_goes_through(tmp_path):
+    (tmp_path / "net.lego").write_text(SPEC)
+    (tmp_path / "model.py").symlink_to("generated.py")
+    assert _legoc("net.lego", "-o", "model.py", "--check", cwd=tmp_path).returncode == 1  # the target is missing
+    assert _legoc("net.lego", "-o", "model.py", cwd=tmp_path).returncode == 0
+    assert _legoc("net.lego", "-o", "model.py", "--check", cwd=tmp_path).returncode == 0  # what was written is what is checked
+    (tmp_path / "generated.py").write_text("stale\n")
+    stale = _legoc("net.lego", "-o", "model.py", "--check", cwd=tmp_path)
+    assert stale.returncode == 1 and "-stale" in stale.stdout
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL")
+def test_a_run_killed_while_writing_through_a_link_leaves_the_target_and_the_link(tmp_path):
+    # The temporary file is beside the target, and is renamed over the target.
+    script = tmp_path / "dying.py"
+    script.write_text(_DYING)
+    (tmp_path / "real").mkdir()
+    target = tmp_path / "real" / "model.py"
+    target.write_bytes(OLD)
+    link = tmp_path / "model.py"
+    link.symlink_to(target)
+    env = {**os.environ, "FAIL": "kill"}
+    result = subprocess.run([sys.executable, str(script), str(EXAMPLES / "resnet50.lego"), "-o", str(link)], capture_output=True, env=env, cwd=tmp_path)
+    assert result.returncode == -9
+    assert link.is_symlink() and target.read_bytes() == OLD
+    (partial,) = (tmp_path / "real").glob(".legoc-*.tmp")
+    assert 0 < partial.stat().st_size
+    assert not list(tmp_path.glob(".legoc-*"))
+
+
+def _null_device(tmp_path: Path) -> str:
+    """A character device to write to, which a broken legoc may destroy: as
+    root (who could replace /dev/null itself, as legoc once did), a copy of
+    /dev/null made in `tmp_path`; otherwise /dev/null, whose directory an
+    ordinary user cannot write (so replacing it fails, exit 2)."""
+    import stat
+
+    if os.name != "posix" or not os.path.exists("/dev/null"):
+        pytest.skip("needs /dev/null")
+    if os.geteuid() != 0:
+        return "/dev/null"
+    device = tmp_path / "null"
+    try:
+        os.mknod(device, stat.S_IFCHR | 0o666, os.stat("/dev/null").st_rdev)
+        os.close(os.open(device, os.O_WRONLY))
+    except OSError as exc:  # no CAP_MKNOD, or a file system mounted nodev
+        pytest.skip(f"cannot make a device node to write to: {exc}")
+    return str(device)
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_out_that_is_a_device_is_written_in_place_not_replaced(tmp_path, command):
+    import stat
+
+    device = _null_device(tmp_path)
+    (tmp_path / "net.lego").write_text(SPEC)
+    (tmp_path / "link").symlink_to(device)
+    for out in (device, "link"):
+        result = _legoc(*COMMANDS[command], "net.lego", "-o", out, cwd=tmp_path)
+        assert result.returncode == 0, result.stderr
+        assert stat.S_ISCHR(os.stat(device).st_mode)
+    assert (tmp_path / "link").is_symlink()
+    assert not [n for n in os.listdir(os.path.dirname(os.path.abspath(device))) if n.startswith(".legoc-")]
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs FIFOs")
+@pytest.mark.parametrize("command", COMMANDS)
+def test_out_that_is_a_fifo_is_written_in_place_for_its_reader(tmp_path, command):
+    import stat
+    import threading
+
+    spec = tmp_path / "net.lego"
+    spec.write_text(SPEC)
+    fifo = tmp_path / "out.fifo"
+    os.mkfifo(fifo)
+    received: list[bytes] = []
+    reader = threading.Thread(target=lambda: received.append(fifo.read_bytes()), daemon=True)
+    reader.start()
+    result = _legoc(*COMMANDS[command], "net.lego", "-o", str(fifo), cwd=tmp_path)
+    reader.join(timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert stat.S_ISFIFO(os.lstat(fifo).st_mode)
+    assert received == [_expected(tmp_path, COMMANDS[command], spec).encode()]
+    assert sorted(os.listdir(tmp_path)) == ["net.lego", "out.fifo"]
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/fd/1"), reason="needs /proc")
+def test_out_that_is_proc_self_fd_1_writes_to_standard_output(tmp_path):
+    spec = tmp_path / "net.lego"
+    spec.write_text(SPEC)
+    result = _legoc("net.lego", "-o", "/proc/self/fd/1", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == _expected(tmp_path, [], spec)
