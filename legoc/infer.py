@@ -24,7 +24,7 @@ from .flow import Body, Failed, Flow, Scope, and_, keeps, merge_shapes, shapes_e
 from .graph import GraphAnalysis
 from .limits import DEFAULT, INT64_MAX, Limits
 from .ir import Bind, Check, ClassIR, Ctor, Layer, LayerRef, Method, ParamIR, Parallel, Port, Repeat, Residual, Sequential, Shape, Value, walk
-from .naming import attribute_problem, close_match, local_ident, py_ident
+from .naming import attribute_problem, close_match, layer_hint, local_ident, py_ident
 from .primitives import PRIMITIVES, REQUIRED, Call as PrimCall, PrimOut, show_shape, show_value, type_error
 from .symbolic import Expr, Sym
 
@@ -637,9 +637,7 @@ class _Analyzer(GraphAnalysis):
         known = sorted(set(PRIMITIVES) | {"rearrange", "reduce"} | {n for n, d in self.defs.items() if d.kind == "block"} | {
             n for n, v in scope.env.items() if isinstance(v, LayerRef)
         })
-        close = close_match(stmt.name, known)
-        hint = f"did you mean `{close}`?" if close else None
-        return error("LG201", stmt.name_span, f"unknown layer `{stmt.name}`", hint=hint)
+        return error("LG201", stmt.name_span, f"unknown layer `{stmt.name}`", hint=layer_hint(stmt.name, known))
 
     def bind(self, name: str, signature, stmt: s.Call, scope: Scope, fill: dict[str, Expr]):
         """Match a call's arguments to a signature. Returns the values by

@@ -1,0 +1,109 @@
+"""Diagnostics that used to mislead (issue 16, "Diagnostics that mislead"):
+each case pins the code, the position, the message and the help line that
+a user sees, so that a wrong guess or a follow-on error cannot creep back."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from legoc.check import check_text
+from legoc.compiler import compile_source
+
+LEGOC = [sys.executable, "-m", "legoc"]
+
+
+def run(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    return subprocess.run([*LEGOC, *args], capture_output=True, text=True, cwd=cwd)
+
+
+def model(*lines: str, header: str = "model M():", shape: str = "[3, 8, 8]") -> str:
+    return "\n".join([header, f"    input {shape}", *(f"    {line}" for line in lines)]) + "\n"
+
+
+def only(text: str):
+    """The one diagnostic `legoc check` reports for `text`."""
+    found = check_text(text, "t.lego")
+    assert len(found) == 1, [(d.code, d.span.line, d.span.column, d.message) for d in found]
+    return found[0]
+
+
+# ----------------------------------------------------- unknown layers and hints
+
+
+@pytest.mark.parametrize("name", ["einsum", "mul", "matmul"])
+def test_a_tuple_into_an_unknown_layer_is_an_unknown_layer(name):
+    spec = f"model M():\n    input x: [3, 8, 8]\n    output y = (x, x) -> {name}\n"
+    d = only(spec)
+    assert (d.code, d.span.line, d.span.column) == ("LG201", 3, 26)
+    assert d.message == f"unknown layer `{name}`"
+    assert d.hint is not None and "no product of tensors" in d.hint
+
+
+def test_a_tuple_into_a_known_layer_still_needs_a_join():
+    d = only("model M():\n    input x: [3, 8, 8]\n    output y = (x, x) -> relu\n")
+    assert (d.code, d.span.line, d.span.column) == ("LG404", 3, 26)
+
+
+@pytest.mark.parametrize(
+    "name, hint",
+    [
+        ("concat", "did you mean `cat`?"),
+        ("concatenate", "did you mean `cat`?"),
+        ("transpose", "use `rearrange`"),
+        ("permute", "use `rearrange`"),
+        ("reshape", "use `rearrange`"),
+        ("view", "use `rearrange`"),
+        ("mean", "use `reduce`"),
+        ("sum", "`reduce`"),
+        ("attention", "no attention layer yet"),
+        ("MultiheadAttention", "no attention layer yet"),
+        ("Conv2d", "did you mean `conv`?"),
+        ("BatchNorm2d", "did you mean `bn`?"),
+        ("Linear", "did you mean `linear`?"),
+        ("Dense", "did you mean `linear`?"),
+        ("MaxPool2d", "did you mean `maxpool`?"),
+        ("AdaptiveAvgPool2d", "`avgpool output_size=1`"),
+        ("Dropout", "did you mean `dropout`?"),
+        ("ReLU", "did you mean `relu`?"),
+        ("LeakyReLU", "did you mean `leaky_relu`?"),
+        ("ConvTranspose2d", "did you mean `conv_transpose`?"),
+        ("Sequential", "`< conv 64; relu >`"),
+        ("ModuleList", "`repeat n layer`"),
+        ("einsum", "no product of tensors"),
+        ("Conv_BN", "did you mean `conv_bn`?"),  # a prelude block, by case and underscores
+        ("rleu", "did you mean `relu`?"),  # edit distance, when no table entry fits
+    ],
+)
+def test_unknown_layer_hints(name, hint):
+    d = only(model(name))
+    assert (d.code, d.span.line, d.span.column, d.message) == ("LG201", 3, 5, f"unknown layer `{name}`")
+    assert d.hint is not None and hint in d.hint, d.hint
+
+
+def test_no_hint_for_a_name_like_nothing():
+    assert only(model("zzqx")).hint is None
+
+
+# ------------------------------------- opt-in warnings on the error paths
+
+
+ERROR_AFTER_LG509 = "model M():\n    input [64, 8, 8]\n    conv 100\n    linear 4 bias=3\n"
+
+
+@pytest.mark.parametrize("command", [[], ["summary"], ["state-dict"]])
+def test_opt_in_warnings_stay_off_on_error_paths(tmp_path, command):
+    (tmp_path / "m.lego").write_text(ERROR_AFTER_LG509)
+    result = run(*command, "m.lego", cwd=tmp_path)
+    assert result.returncode == 1
+    assert "[LG401]" in result.stderr
+    assert "LG509" not in result.stderr
+    # Selected, it is reported there too, as on success.
+    (tmp_path / "pyproject.toml").write_text('[tool.legoc]\nselect = ["LG509"]\n')
+    result = run(*command, "m.lego", cwd=tmp_path)
+    assert result.returncode == 1
+    assert "[LG401]" in result.stderr and "[LG509]" in result.stderr
