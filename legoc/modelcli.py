@@ -77,7 +77,7 @@ def load_model(file: str, requested: str | None, prog: str) -> tuple[Analysis, s
     try:
         analysis = check_source(text, name, config.limits)
     except SpecError as exc:
-        return _report(exc, sources)
+        return _report(exc, sources, config)
     for diag in _enabled(analysis.diagnostics, sources, config):
         print(render(diag, sources), file=sys.stderr)
     model = choose_model(analysis, requested, name, prog)
