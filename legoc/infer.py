@@ -458,6 +458,7 @@ class _Analyzer(GraphAnalysis):
                 flow = replace(after, origin=stmt.span if after.shape != flow.shape or not flow.origin else flow.origin)
             except (SpecError, Failed) as exc:
                 flow = self._recover(exc, flow)
+                body.failed = True
         return body, flow
 
     def statement(self, stmt: s.Stmt, flow: Flow, scope: Scope, body: Body) -> Flow:
@@ -684,6 +685,8 @@ class _Analyzer(GraphAnalysis):
     def residual(self, stmt: s.Residual, flow: Flow, scope: Scope, body: Body) -> Flow:
         inner, out = self.sequence(stmt.body.body, Flow.start(flow.shape), scope)
         if not inner.nodes:
+            if inner.failed:
+                raise Failed()  # its error is reported; an empty-body error would only follow from it
             raise error("LG404", stmt.body.span, "a residual body needs at least one layer")
         checks = list(inner.checks)
         n_params = inner.n_params

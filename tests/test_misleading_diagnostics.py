@@ -107,3 +107,24 @@ def test_opt_in_warnings_stay_off_on_error_paths(tmp_path, command):
     result = run(*command, "m.lego", cwd=tmp_path)
     assert result.returncode == 1
     assert "[LG401]" in result.stderr and "[LG509]" in result.stderr
+
+
+# ------------------------------------------------------- no follow-on errors
+
+
+def test_a_rearrange_in_a_named_group_in_a_residual_is_one_error():
+    # Named groups are nn.Sequential and hold only layers and repeats
+    # (docs/language.md, section 12), so LG204 is right; the emptied body
+    # must not add "a residual body needs at least one layer".
+    d = only(model('res add < g: < rearrange "c h w -> c w h" > >', shape="[3, 8, 8]"))
+    assert (d.code, d.span.line, d.span.column) == ("LG204", 3, 20)
+    assert d.message.startswith("the named group `g` becomes an nn.Sequential")
+
+
+def test_an_unknown_layer_alone_in_a_residual_is_one_error():
+    d = only(model("res add < rleu >"))
+    assert (d.code, d.span.line, d.span.column, d.hint) == ("LG201", 3, 15, "did you mean `relu`?")
+
+
+def test_a_rearrange_in_a_residual_outside_a_named_group_is_fine():
+    assert check_text(model('res add < rearrange "c h w -> c w h" >', shape="[3, 8, 8]"), "t.lego") == []
