@@ -413,6 +413,10 @@ class _Analyzer(GraphAnalysis):
         substitutes) over `limits.max_size`, tensors with more elements than
         torch can count (int64), and a parameter count past int64 (LG606)."""
         def too_large(what: str, value: int, limit: int, span: Span) -> None:
+            if limit == INT64_MAX:  # no setting raises this one: torch counts elements in int64
+                message = f"{what} is {value:,}, which cannot be represented in torch's int64 (at most {limit:,})"
+                self._report(error("LG606", span, message, hint="make the sizes smaller; `max-size` cannot raise this limit"))
+                return
             self._report(error("LG606", span, f"{what} is {value:,}, over the limit of {limit:,}", hint="raise `max-size` under [tool.legoc.limits]"))
 
         shapes = [(p.shape, ir.span) for p in ir.inputs] + [(n.out, n.span) for n in walk(ir.body)]

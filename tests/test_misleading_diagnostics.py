@@ -128,3 +128,28 @@ def test_an_unknown_layer_alone_in_a_residual_is_one_error():
 
 def test_a_rearrange_in_a_residual_outside_a_named_group_is_fine():
     assert check_text(model('res add < rearrange "c h w -> c w h" >', shape="[3, 8, 8]"), "t.lego") == []
+
+
+# ------------------------------------------------------------- size limits
+
+
+def test_an_element_count_over_int64_does_not_suggest_max_size():
+    d = only(model("relu", shape="[2_000_000_000, 2_000_000_000, 2_000_000_000]"))
+    assert (d.code, d.span.line, d.span.column) == ("LG606", 1, 7)
+    assert d.message == (
+        "the tensor's element count is 8,000,000,000,000,000,000,000,000,000, "
+        "which cannot be represented in torch's int64 (at most 9,223,372,036,854,775,807)"
+    )
+    assert d.hint == "make the sizes smaller; `max-size` cannot raise this limit"
+
+
+def test_a_parameter_count_over_int64_does_not_suggest_max_size():
+    d = only(model(*["linear 2_000_000_000"] * 4, shape="[2_000_000_000]"))
+    assert d.code == "LG606" and d.message.startswith("the parameter count is ")
+    assert "cannot be represented in torch's int64" in d.message
+    assert d.hint == "make the sizes smaller; `max-size` cannot raise this limit"
+
+
+def test_a_size_over_max_size_still_suggests_raising_it():
+    d = only(model("relu", shape="[3_000_000_000]"))
+    assert d.code == "LG606" and d.hint == "raise `max-size` under [tool.legoc.limits]"
