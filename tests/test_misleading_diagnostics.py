@@ -153,3 +153,63 @@ def test_a_parameter_count_over_int64_does_not_suggest_max_size():
 def test_a_size_over_max_size_still_suggests_raising_it():
     d = only(model("relu", shape="[3_000_000_000]"))
     assert d.code == "LG606" and d.hint == "raise `max-size` under [tool.legoc.limits]"
+
+
+# ----------------------------------------------------------- float literals
+
+
+@pytest.mark.parametrize(
+    "written",
+    ["1_0.0e-5", "1.0_0", "1e-1_0", "1_0.0_1e-0_5", "1_0e5", "0.000_1", "1_000.000_1E+0_2"],
+)
+def test_underscored_floats_are_read_as_python_reads_them(written):
+    value = eval(written)  # Python's own reading of the literal  # noqa: S307
+    code = compile_source(model(f"bn eps={written}"), "t.lego").code
+    assert f"eps={value!r})" in code
+
+
+@pytest.mark.parametrize(
+    "written, column",
+    [("1.0__0", 15), ("1.0_", 15), ("1e_5", 13), ("1_000_", 17)],
+)
+def test_a_misplaced_underscore_in_a_number_says_so(written, column):
+    d = only(model(f"bn eps={written}"))
+    assert (d.code, d.span.line, d.span.column) == ("LG101", 3, column)
+    assert d.message == "a number runs into a name here: an underscore in a number goes between two digits"
+
+
+@pytest.mark.parametrize(
+    "written, message",
+    [
+        ("1e-400", "`1e-400` is too small for a float: it would be 0.0"),
+        ("2.5e-4_00", "`2.5e-4_00` is too small for a float: it would be 0.0"),
+        ("1e400", "`1e400` is too large for a float: it would be inf"),
+    ],
+)
+def test_a_float_out_of_range_is_an_error(written, message):
+    d = only(model(f"bn eps={written}"))
+    assert (d.code, d.span.line, d.span.column, d.message) == ("LG106", 3, 12, message)
+
+
+@pytest.mark.parametrize("written", ["0.0", "0e-999", "0.000e-400", "1e-310"])
+def test_zero_and_subnormal_floats_are_kept(written):
+    code = compile_source(model(f"bn eps={written}"), "t.lego").code
+    assert f"eps={float(written)!r})" in code
+
+
+# --------------------------------------------------------------- empty specs
+
+
+@pytest.mark.parametrize("text", ["", "\n\n", "# only a comment\n# and another\n"])
+def test_an_empty_spec_warns_on_compile_and_check(tmp_path, text):
+    (tmp_path / "e.lego").write_text(text)
+    message = "e.lego:1:1: warning: the spec defines no model or block, so the generated module is empty [LG511]"
+    compiled = run("e.lego", cwd=tmp_path)
+    assert compiled.returncode == 0 and "__all__ = []" in compiled.stdout.replace("\n", "")
+    assert compiled.stderr.startswith(message)
+    checked = run("check", "e.lego", cwd=tmp_path)
+    assert checked.returncode == 0 and message in checked.stdout + checked.stderr
+
+
+def test_a_spec_with_a_syntax_error_only_has_that_error():
+    assert [d.code for d in check_text("garbage here\n", "t.lego")] == ["LG101"]
