@@ -213,3 +213,63 @@ def test_an_empty_spec_warns_on_compile_and_check(tmp_path, text):
 
 def test_a_spec_with_a_syntax_error_only_has_that_error():
     assert [d.code for d in check_text("garbage here\n", "t.lego")] == ["LG101"]
+
+
+# ------------------------------------------------ summary --input and limits
+
+
+SYMBOLIC = "model M():\n    input x: [3, H, W]\n    output y = x -> conv 8\n"
+
+
+@pytest.mark.parametrize("command", ["summary", "graph"])
+@pytest.mark.parametrize(
+    "option, message",
+    [
+        (["--input", "3,\u0663\u0662,32"], "is not an input size"),  # Arabic-Indic 32
+        (["--input", "3,\uff13\uff12,32"], "is not an input size"),  # fullwidth 32
+        (["--input", "3,99999999999,2"], "--input size 99,999,999,999 is over the limit of 2,147,483,647 for a size"),
+        (["--input", "3," + "9" * 5000 + ",2"], "has a size too large for any tensor"),
+        (["--input", "3,2000000000,2000000000"], "which cannot be represented in torch's int64"),
+    ],
+)
+def test_input_sizes_are_ascii_and_within_the_limits(tmp_path, command, option, message):
+    (tmp_path / "m.lego").write_text(SYMBOLIC)
+    result = run(command, "m.lego", *option, cwd=tmp_path)
+    assert result.returncode == 2, result.stderr
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_input_sizes_follow_a_raised_max_size(tmp_path):
+    (tmp_path / "m.lego").write_text(SYMBOLIC)
+    assert run("summary", "m.lego", "--input", "3,40,40", cwd=tmp_path).returncode == 0
+    (tmp_path / "pyproject.toml").write_text("[tool.legoc.limits]\nmax-size = 32\n")
+    result = run("summary", "m.lego", "--input", "3,40,40", cwd=tmp_path)
+    assert result.returncode == 2
+    assert "--input size 40 is over the limit of 32 for a size" in result.stderr
+
+
+def test_a_layer_output_over_the_limit_is_named(tmp_path):
+    (tmp_path / "m.lego").write_text("model M():\n    input x: [3, H, W]\n    output y = x -> upsample 8\n")
+    (tmp_path / "pyproject.toml").write_text("[tool.legoc.limits]\nmax-size = 100\n")
+    result = run("summary", "m.lego", "--input", "3,20,20", cwd=tmp_path)
+    assert result.returncode == 2
+    assert "the output of `upsample` (m.lego:3:21) has a size of 160, over the limit of 100 for a size" in result.stderr
+
+
+@pytest.mark.parametrize(
+    "option, message",
+    [
+        (["--batch", "\u0663"], "is not a whole number of at least 1"),
+        (["--batch", "\u00b2"], "is not a whole number of at least 1"),  # superscript 2: isdigit(), but not int()
+        (["--batch", "3000000000"], "--batch 3,000,000,000 is over the limit of 2,147,483,647"),
+        (["--batch", "2000000000", "--input", "3,200000,200000"], "(batch 2,000,000,000), which cannot be represented in torch's int64"),
+        (["--depth", "\u0663"], "is not a whole number of at least 1"),
+    ],
+)
+def test_summary_numbers_are_ascii_and_within_the_limits(tmp_path, option, message):
+    (tmp_path / "m.lego").write_text(SYMBOLIC)
+    result = run("summary", "m.lego", *option, cwd=tmp_path)
+    assert result.returncode == 2, result.stderr
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr
