@@ -393,8 +393,12 @@ class _Analyzer(GraphAnalysis):
             checks = self._settle([c for c in substituted if c is not None])
             self._check_sizes(ir, sub)
             inputs = ports(ir.inputs)
-        except TypeError as exc:  # `model M(n=true)` where the model computes with n
-            self._report(error("LG401", d.span, f"a default of `{d.name}` has the wrong type: {exc}"))
+        except sy.NotANumber as exc:  # `model M(n=true)` where the model computes with n
+            param = next((p for p in d.params if p.default is not None and mapping.get(f"p:{p.name}") == exc.value), None)
+            if param is None:
+                self._report(error("LG401", d.span, f"a default of `{d.name}` has the wrong type: {exc}"))
+            else:
+                self._report(error("LG401", param.default.span, f"the default of `{param.name}` has the wrong type: {exc}"))  # type: ignore[union-attr]
             return ir
         for size in (size for port in inputs for size in port.shape):
             if isinstance(sy.value_of(size), (bool, str, float)):  # `model M(n=0.5)` with `input [n]`
@@ -570,8 +574,32 @@ class _Analyzer(GraphAnalysis):
             return self._block_call(stmt, callee, shapes, scope, fill, flow)
         except ZeroDivisionError as exc:
             raise error("LG406", stmt.span, f"with these arguments, `{stmt.name}` divides by zero ({exc})") from None
-        except TypeError as exc:  # a string or a bool where the block computes with numbers
-            raise error("LG401", stmt.span, f"an argument of `{stmt.name}` has the wrong type: {exc}") from None
+        except sy.NotANumber as exc:  # a string or a bool where the block computes with numbers
+            raise self._not_a_number(stmt, callee, scope, exc) from None
+
+    def _not_a_number(self, stmt: s.Call, callee: ClassIR, scope: Scope, exc: sy.NotANumber) -> SpecError:
+        """The error for a call of a block that computes with a number where
+        the call passes a bool or a string: at that argument when the call
+        writes it, else at the call."""
+        names = [p.name for p in callee.params]
+        written = [*zip(names, stmt.args), *((kw.name, kw.value) for kw in stmt.keywords)]
+        for param, expr in written:
+            try:
+                value = self.value(expr, scope)
+            except SpecError:
+                continue
+            if value == exc.value:
+                return error("LG401", expr.span, f"`{param}` of `{stmt.name}` has the wrong type: {exc}", notes=[Note(f"in this call of `{stmt.name}`", stmt.span)])
+        d = self.defs.get(stmt.name)
+        given = {param for param, _ in written}
+        written_defaults = {q.name: q.default for q in (d.params if d is not None else ()) if q.default is not None}
+        for p in callee.params:
+            if p.name not in given and p.default == exc.value and p.name in written_defaults:
+                return error(
+                    "LG401", written_defaults[p.name].span, f"the default of `{p.name}` has the wrong type: {exc}",
+                    notes=[Note(f"in this call of `{stmt.name}`", stmt.span)],
+                )
+        return error("LG401", stmt.span, f"an argument of `{stmt.name}` has the wrong type: {exc}")
 
     def _block_call(self, stmt: s.Call, callee: ClassIR, shapes: list[Shape], scope: Scope, fill, flow: Flow | None = None):
         name = stmt.name
@@ -873,8 +901,9 @@ class _Analyzer(GraphAnalysis):
             return sy.minimum(*args) if expr.name == "min" else sy.maximum(*args)
         except ZeroDivisionError as exc:
             raise error("LG406", expr.span, str(exc)) from None
-        except TypeError as exc:
-            raise error("LG406", expr.span, str(exc)) from None
+        except sy.NotANumber as exc:
+            op = expr.op if isinstance(expr, s.BinOp) else "-" if isinstance(expr, s.Neg) else expr.name
+            raise error("LG406", expr.span, f"`{op}` needs numbers, not {exc.shown}") from None
 
 
 def _reachable(definitions: list[s.Definition]) -> set[str]:

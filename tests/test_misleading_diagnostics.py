@@ -273,3 +273,33 @@ def test_summary_numbers_are_ascii_and_within_the_limits(tmp_path, option, messa
     assert result.returncode == 2, result.stderr
     assert message in result.stderr
     assert "Traceback" not in result.stderr
+
+
+# ---------------------------------------------- a bool or a string as a number
+
+LINEAR_BLOCK = "block b(c):\n    linear c\n\n"
+
+
+@pytest.mark.parametrize(
+    "text, where, message",
+    [
+        # The block's own check (LG509's `max(size_in, size_out)`) met the
+        # bool first: the message named legoc's `max`, which the spec never wrote.
+        (LINEAR_BLOCK + model("b true", shape="[16]"), (6, 7), "`c` of `b` has the wrong type: true (a boolean) where a number is expected"),
+        (LINEAR_BLOCK + model("b c=false", shape="[16]"), (6, 9), "`c` of `b` has the wrong type: false (a boolean) where a number is expected"),
+        (LINEAR_BLOCK + model('b "x"', shape="[16]"), (6, 7), '`c` of `b` has the wrong type: "x" (a string) where a number is expected'),
+        # Through another block: at the value, in the outer call.
+        (LINEAR_BLOCK + "block a(x):\n    b x\n\n" + model("a true", shape="[16]"), (9, 7), "`x` of `a` has the wrong type: true (a boolean) where a number is expected"),
+        # A default: at the default.
+        ("block b(c=true):\n    linear c\n\n" + model("b", shape="[16]"), (1, 11), "the default of `c` has the wrong type: true (a boolean) where a number is expected"),
+        (model("linear c", header="model M(c=true):", shape="[16]"), (1, 11), "the default of `c` has the wrong type: true (a boolean) where a number is expected"),
+        # Arithmetic the spec writes names its operator.
+        (model("linear true + 1", shape="[16]"), (3, 12), "`+` needs numbers, not true (a boolean)"),
+    ],
+    ids=["positional", "keyword", "string", "through-a-block", "block-default", "model-default", "arithmetic"],
+)
+def test_a_bool_where_a_number_goes_names_the_value(text, where, message):
+    d = only(text)
+    assert (d.span.line, d.span.column) == where
+    assert d.message == message
+    assert "`max`" not in d.message
