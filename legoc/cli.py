@@ -149,7 +149,7 @@ def _main(argv: list[str]) -> int:
     try:
         result = compile_source(text, name, config.limits)
     except SpecError as exc:
-        return _report(exc, sources)
+        return _report(exc, sources, config)
     for diag in _enabled(result.warnings, sources, config):
         print(render(diag, sources), file=sys.stderr)
     if args.check or args.diff:
@@ -263,9 +263,10 @@ def _load(file: str) -> tuple[str, str, dict[str, SourceFile]] | int:
     return name, text, {PRELUDE_NAME: prelude_source(), name: SourceFile(name, text)}
 
 
-def _report(exc: SpecError, sources: dict[str, SourceFile]) -> int:
-    """Print a spec's errors."""
-    for diag in exc.diagnostics:
+def _report(exc: SpecError, sources: dict[str, SourceFile], config) -> int:
+    """Print a spec's errors, and the warnings found before them that the
+    lint settings let through (as on success: `_enabled`)."""
+    for diag in _enabled(exc.diagnostics, sources, config):
         print(render(diag, sources), file=sys.stderr)
     return 1
 

@@ -18,6 +18,7 @@ CODES: dict[str, str] = {
     "LG104": "misplaced argument or statement",
     "LG105": "file cannot be read as UTF-8 text",
     "LG106": "file cannot be read",
+    "LG107": "number out of a float\'s range",
     # Names
     "LG201": "unknown layer",
     "LG202": "unknown name",
@@ -54,6 +55,7 @@ CODES: dict[str, str] = {
     "LG508": "stride does not divide the size",
     "LG509": "channels not a multiple of 8",
     "LG510": "block never used",
+    "LG511": "spec defines nothing",
     # Resource limits (limits.py)
     "LG601": "file too large",
     "LG602": "nested too deeply",

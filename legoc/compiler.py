@@ -15,7 +15,7 @@ from . import syntax
 from .diagnostics import Diagnostic, SourceFile, SpecError
 from .infer import Analysis, analyze
 from .limits import DEFAULT, Limits
-from .lint import layer_order, unused_parameters
+from .lint import empty_spec, layer_order, unused_parameters
 from .parser import parse
 from .resources import read_text
 
@@ -71,7 +71,12 @@ def analyze_program(
     except SpecError as exc:
         found = exc.diagnostics + tuple(layer_order(exc.classes, PRELUDE_NAME))
         return None, found + tuple(unused_parameters(program, exc.diagnostics, broken))
-    found = analysis.diagnostics + tuple(layer_order(analysis.classes, PRELUDE_NAME)) + tuple(unused_parameters(program, (), broken))
+    found = (
+        analysis.diagnostics
+        + tuple(layer_order(analysis.classes, PRELUDE_NAME))
+        + tuple(unused_parameters(program, (), broken))
+        + tuple(empty_spec(program, broken))
+    )
     return replace(analysis, diagnostics=found), found
 
 

@@ -88,11 +88,13 @@ class Scope:
 
 @dataclass
 class Body:
-    """Accumulates the analysis of a statement sequence."""
+    """Accumulates the analysis of a statement sequence. `failed`: one of
+    its statements had an error (reported), so `nodes` may lack its layers."""
 
     nodes: list[Node]
     n_params: Expr
     checks: list[Check]
+    failed: bool = False
 
     @staticmethod
     def empty() -> "Body":

@@ -210,4 +210,6 @@ class GraphAnalysis:
                 inner.n_params = sy.add(inner.n_params, n_params)
                 inner.checks += checks
                 return out.shape, replace(node, name=name)
+            if d is None and stage.name not in ("rearrange", "reduce"):
+                raise self._unknown(stage, scope)  # type: ignore[attr-defined]
         raise error("LG404", stage.span, "a tuple of tensors must flow into `cat`, `add` or a block with several inputs")

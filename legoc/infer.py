@@ -24,7 +24,7 @@ from .flow import Body, Failed, Flow, Scope, and_, keeps, merge_shapes, shapes_e
 from .graph import GraphAnalysis
 from .limits import DEFAULT, INT64_MAX, Limits
 from .ir import Bind, Check, ClassIR, Ctor, Layer, LayerRef, Method, ParamIR, Parallel, Port, Repeat, Residual, Sequential, Shape, Value, walk
-from .naming import attribute_problem, close_match, local_ident, py_ident
+from .naming import attribute_problem, close_match, layer_hint, local_ident, py_ident
 from .primitives import PRIMITIVES, REQUIRED, Call as PrimCall, PrimOut, argument_checks, show_message, show_shape, show_value, type_error
 from .symbolic import Expr, Sym
 
@@ -399,8 +399,12 @@ class _Analyzer(GraphAnalysis):
             checks = self._settle(arg_checks + [c for c in substituted if c is not None])
             self._check_sizes(ir, sub)
             inputs = ports(ir.inputs)
-        except TypeError as exc:  # `model M(n=true)` where the model computes with n
-            self._report(error("LG401", d.span, f"a default of `{d.name}` has the wrong type: {exc}"))
+        except sy.NotANumber as exc:  # `model M(n=true)` where the model computes with n
+            param = next((p for p in d.params if p.default is not None and mapping.get(f"p:{p.name}") == exc.value), None)
+            if param is None:
+                self._report(error("LG401", d.span, f"a default of `{d.name}` has the wrong type: {exc}"))
+            else:
+                self._report(error("LG401", param.default.span, f"the default of `{param.name}` has the wrong type: {exc}"))  # type: ignore[union-attr]
             return ir
         for size in (size for port in inputs for size in port.shape):
             if isinstance(sy.value_of(size), (bool, str, float)):  # `model M(n=0.5)` with `input [n]`
@@ -419,6 +423,10 @@ class _Analyzer(GraphAnalysis):
         substitutes) over `limits.max_size`, tensors with more elements than
         torch can count (int64), and a parameter count past int64 (LG606)."""
         def too_large(what: str, value: int, limit: int, span: Span) -> None:
+            if limit == INT64_MAX:  # no setting raises this one: torch counts elements in int64
+                message = f"{what} is {value:,}, which cannot be represented in torch's int64 (at most {limit:,})"
+                self._report(error("LG606", span, message, hint="make the sizes smaller; `max-size` cannot raise this limit"))
+                return
             self._report(error("LG606", span, f"{what} is {value:,}, over the limit of {limit:,}", hint="raise `max-size` under [tool.legoc.limits]"))
 
         shapes = [(p.shape, ir.span) for p in ir.inputs] + [(n.out, n.span) for n in walk(ir.body)]
@@ -464,6 +472,7 @@ class _Analyzer(GraphAnalysis):
                 flow = replace(after, origin=stmt.span if after.shape != flow.shape or not flow.origin else flow.origin)
             except (SpecError, Failed) as exc:
                 flow = self._recover(exc, flow)
+                body.failed = True
         return body, flow
 
     def statement(self, stmt: s.Stmt, flow: Flow, scope: Scope, body: Body) -> Flow:
@@ -578,8 +587,32 @@ class _Analyzer(GraphAnalysis):
             return self._block_call(stmt, callee, shapes, scope, fill, flow)
         except ZeroDivisionError as exc:
             raise error("LG406", stmt.span, f"with these arguments, `{stmt.name}` divides by zero ({exc})") from None
-        except TypeError as exc:  # a string or a bool where the block computes with numbers
-            raise error("LG401", stmt.span, f"an argument of `{stmt.name}` has the wrong type: {exc}") from None
+        except sy.NotANumber as exc:  # a string or a bool where the block computes with numbers
+            raise self._not_a_number(stmt, callee, scope, exc) from None
+
+    def _not_a_number(self, stmt: s.Call, callee: ClassIR, scope: Scope, exc: sy.NotANumber) -> SpecError:
+        """The error for a call of a block that computes with a number where
+        the call passes a bool or a string: at that argument when the call
+        writes it, else at the call."""
+        names = [p.name for p in callee.params]
+        written = [*zip(names, stmt.args), *((kw.name, kw.value) for kw in stmt.keywords)]
+        for param, expr in written:
+            try:
+                value = self.value(expr, scope)
+            except SpecError:
+                continue
+            if value == exc.value:
+                return error("LG401", expr.span, f"`{param}` of `{stmt.name}` has the wrong type: {exc}", notes=[Note(f"in this call of `{stmt.name}`", stmt.span)])
+        d = self.defs.get(stmt.name)
+        given = {param for param, _ in written}
+        written_defaults = {q.name: q.default for q in (d.params if d is not None else ()) if q.default is not None}
+        for p in callee.params:
+            if p.name not in given and p.default == exc.value and p.name in written_defaults:
+                return error(
+                    "LG401", written_defaults[p.name].span, f"the default of `{p.name}` has the wrong type: {exc}",
+                    notes=[Note(f"in this call of `{stmt.name}`", stmt.span)],
+                )
+        return error("LG401", stmt.span, f"an argument of `{stmt.name}` has the wrong type: {exc}")
 
     def _block_call(self, stmt: s.Call, callee: ClassIR, shapes: list[Shape], scope: Scope, fill, flow: Flow | None = None):
         name = stmt.name
@@ -636,7 +669,8 @@ class _Analyzer(GraphAnalysis):
                 moved = _subst_check(c, sub)
             except TypeError as exc:  # `2 * b` with `b=true`
                 where = given(c.origin[0]) if len(c.origin) == 1 else None
-                raise error("LG401", where or span, f"a value of the wrong type: {exc}", notes=[Note("it is used here", c.span)]) from None
+                what = f"`{c.origin[0][2:]}`" if len(c.origin) == 1 else "a value"
+                raise error("LG401", where or span, f"{what} has the wrong type: {exc}", notes=[Note("it is used here", c.span)]) from None
             origin = tuple(sorted({x.key for key in c.origin if key in mapping for x in sy.free_symbols(mapping[key]) if x.key.startswith("p:")}))
             where = given(c.origin[0]) if len(c.origin) == 1 else None
             if where is not None:
@@ -698,9 +732,7 @@ class _Analyzer(GraphAnalysis):
         known = sorted(set(PRIMITIVES) | {"rearrange", "reduce"} | {n for n, d in self.defs.items() if d.kind == "block"} | {
             n for n, v in scope.env.items() if isinstance(v, LayerRef)
         })
-        close = close_match(stmt.name, known)
-        hint = f"did you mean `{close}`?" if close else None
-        return error("LG201", stmt.name_span, f"unknown layer `{stmt.name}`", hint=hint)
+        return error("LG201", stmt.name_span, f"unknown layer `{stmt.name}`", hint=layer_hint(stmt.name, known))
 
     def bind(self, name: str, signature, stmt: s.Call, scope: Scope, fill: dict[str, Expr]):
         """Match a call's arguments to a signature. Returns the values by
@@ -747,6 +779,8 @@ class _Analyzer(GraphAnalysis):
     def residual(self, stmt: s.Residual, flow: Flow, scope: Scope, body: Body) -> Flow:
         inner, out = self.sequence(stmt.body.body, Flow.start(flow.shape), scope)
         if not inner.nodes:
+            if inner.failed:
+                raise Failed()  # its error is reported; an empty-body error would only follow from it
             raise error("LG404", stmt.body.span, "a residual body needs at least one layer")
         checks = list(inner.checks)
         n_params = inner.n_params
@@ -945,8 +979,9 @@ class _Analyzer(GraphAnalysis):
             return sy.minimum(*args) if expr.name == "min" else sy.maximum(*args)
         except ZeroDivisionError as exc:
             raise error("LG406", expr.span, str(exc)) from None
-        except TypeError as exc:
-            raise error("LG406", expr.span, str(exc)) from None
+        except sy.NotANumber as exc:
+            op = expr.op if isinstance(expr, s.BinOp) else "-" if isinstance(expr, s.Neg) else expr.name
+            raise error("LG406", expr.span, f"`{op}` needs numbers, not {exc.shown}") from None
 
 
 def _reachable(definitions: list[s.Definition]) -> set[str]:

@@ -151,6 +151,20 @@ def _resolve(value: Value, bound: dict[str, Value]) -> Value:
 # ------------------------------------------------------------ unused names
 
 
+def empty_spec(program: s.Program, broken: frozenset[str] = frozenset()) -> list[Diagnostic]:
+    """LG511: a spec with no definition at all (empty, or only comments)
+    compiles to a module with nothing in it; say so. A spec whose
+    definitions all have syntax errors has those errors instead."""
+    if program.definitions or broken:
+        return []
+    return [
+        Diagnostic(
+            "warning", Span(program.file, 1, 1, 1, 1), "the spec defines no model or block, so the generated module is empty",
+            hint="add a `model Name(...):` with an `input` line, or a `block`", code="LG511",
+        )
+    ]
+
+
 def unused_parameters(program: s.Program, errors=(), broken: frozenset[str] = frozenset()) -> list[Diagnostic]:
     """LG506: a block or model parameter that nothing in its body reads.
 

@@ -294,3 +294,95 @@ def close_match(word: str, candidates) -> str | None:
 
     found = difflib.get_close_matches(word, list(candidates), n=1)
     return found[0] if found else None
+
+
+_CAT = "`cat` joins tensors along channels: `cat < a | b >` for branches, `(a, b) -> cat` for named tensors"
+_REARRANGE = 'use `rearrange` with an einops pattern, such as `rearrange "c h w -> h w c"` (the pattern leaves out the batch axis)'
+_REDUCE = 'use `reduce` with a pattern and `mean`, `max`, `min` or `sum`, such as `reduce "c h w -> c" mean`'
+_DIMS = "by the input's rank"
+
+
+def _same(hint: str, *names: str) -> dict[str, str]:
+    return {name: hint for name in names}
+
+
+# PyTorch, Keras and einops names a newcomer writes, lower-cased: what legoc
+# calls them, or that it has nothing of the kind. `layer_hint` consults it
+# before the edit-distance guess, which matches letters, not meaning
+# (`concat` is closer to `conv` than to `cat`). Names that differ from a
+# legoc name only in case and underscores (`ReLU`, `LeakyReLU`, `LSTM`) need
+# no entry.
+KNOWN_ELSEWHERE: dict[str, str] = {
+    **_same(f"did you mean `cat`? {_CAT}", "concat", "concatenate"),
+    **_same(
+        _REARRANGE,
+        "permute", "transpose", "view", "reshape", "swapaxes", "swapdims", "movedim", "squeeze", "unsqueeze",
+        "unflatten", "pixel_unshuffle", "space_to_depth",
+    ),
+    **_same(_REDUCE, "mean", "amax", "amin"),
+    "sum": f"to reduce axes, {_REDUCE}; to sum tensors, `add < a | b >` or `(a, b) -> add`",
+    **_same(f"did you mean `conv`? It is nn.Conv1d, 2d or 3d {_DIMS}", "conv1d", "conv2d", "conv3d", "convolution"),
+    **_same(
+        f"did you mean `conv_transpose`? It is nn.ConvTranspose1d, 2d or 3d {_DIMS}",
+        "convtranspose1d", "convtranspose2d", "convtranspose3d", "conv2dtranspose", "deconv", "deconvolution",
+    ),
+    **_same(
+        f"did you mean `bn`? It is nn.BatchNorm1d, 2d or 3d {_DIMS}",
+        "batchnorm", "batchnorm1d", "batchnorm2d", "batchnorm3d", "batch_norm", "batchnormalization",
+    ),
+    **_same("did you mean `layernorm`?", "layernormalization", "ln"),
+    **_same("did you mean `groupnorm`?", "gn"),
+    **_same("did you mean `linear`?", "dense", "fc", "fully_connected"),
+    **_same(f"did you mean `maxpool`? It is nn.MaxPool1d, 2d or 3d {_DIMS}", "maxpool1d", "maxpool2d", "maxpool3d", "max_pool2d", "maxpooling2d"),
+    **_same(f"did you mean `avgpool`? It is nn.AvgPool1d, 2d or 3d {_DIMS}", "avgpool1d", "avgpool2d", "avgpool3d", "avg_pool2d", "averagepooling2d"),
+    **_same(
+        "use `avgpool output_size=1` (with no kernel_size, `avgpool` is adaptive)",
+        "adaptiveavgpool1d", "adaptiveavgpool2d", "adaptiveavgpool3d", "adaptive_avg_pool2d", "globalavgpool",
+        "globalaveragepooling2d",
+    ),
+    **_same("legoc has `dropout` (nn.Dropout, elementwise) but no channel dropout", "dropout1d", "dropout2d", "dropout3d"),
+    "swish": "did you mean `silu`? (Swish is SiLU)",
+    **_same("did you mean `upsample`?", "interpolate", "upsampling2d", "upsamplingnearest2d", "upsamplingbilinear2d"),
+    **_same(
+        "legoc has no such activation; its activations are relu, relu6, leaky_relu, gelu, silu, sigmoid, tanh and hardswish",
+        "elu", "selu", "celu", "prelu", "rrelu", "mish", "softplus", "softsign", "hardtanh", "hardsigmoid", "logsigmoid",
+    ),
+    "sequential": "write the layers one after another, or as a group: `< conv 64; relu >` (named: `features: < ... >`)",
+    **_same("use `repeat n layer` for n copies of a layer, or write the layers out", "modulelist", "moduledict"),
+    **_same(
+        "legoc has no attention layer yet (no nn.MultiheadAttention, no transformer layers)",
+        "attention", "multiheadattention", "multihead_attention", "multi_head_attention", "mha", "self_attention",
+        "selfattention", "transformer", "transformerencoder", "transformerdecoder", "transformerencoderlayer",
+        "transformerdecoderlayer",
+    ),
+    **_same(
+        "legoc has no product of tensors yet (einsum, matmul, elementwise mul): tensors join only with `cat` and `add`",
+        "einsum", "matmul", "bmm", "mm", "mul", "multiply",
+    ),
+    "rnn": "legoc's recurrent layers are `lstm` and `gru`",
+}
+
+
+def _squash(name: str) -> str:
+    return name.lower().replace("_", "")
+
+
+def layer_hint(word: str, known) -> str | None:
+    """The help line for an unknown layer `word`, or None.
+
+    `known` is every layer name in scope (primitives, blocks, layer-valued
+    parameters). A name legoc knows under another spelling wins first
+    (`ReLU`, `LeakyReLU`, `Conv2d`, `concat`, `permute`, `attention`, from
+    a table of PyTorch, Keras and einops names); then the closest known name
+    by edit distance ("did you mean"), as `close_match` finds it.
+    """
+    known = list(known)
+    squashed = {_squash(name): name for name in known}
+    same = squashed.get(_squash(word))
+    if same is not None:
+        return f"did you mean `{same}`?"
+    elsewhere = KNOWN_ELSEWHERE.get(word.lower())
+    if elsewhere is not None:
+        return elsewhere
+    close = close_match(word, known)
+    return f"did you mean `{close}`?" if close else None

@@ -327,6 +327,11 @@ def _or_list(words: list[str]) -> str:
     return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " or " + words[-1]
 
 
+def _touching(left: Span, right: Span) -> bool:
+    """Whether `right` starts where `left` ends, with nothing between."""
+    return (left.end_line, left.end_column) == (right.line, right.column)
+
+
 def _tok_span(file: str, tok: Token) -> Span:
     return Span(file, tok.line, tok.column, tok.end_line, tok.end_column)
 
@@ -442,6 +447,15 @@ class _ToSyntax:
         keywords = tuple(a for a in args if isinstance(a, s.Keyword))
         positional = tuple(a for a in args if not isinstance(a, s.Keyword))
         for before, after in zip(args, args[1:]):
+            value = before.value if isinstance(before, s.Keyword) else before
+            if isinstance(value, s.Literal) and isinstance(after, (s.Name, s.Keyword)) and _touching(value.span, after.span):
+                glued = after.id if isinstance(after, s.Name) else after.name
+                underscore = "_" in glued  # `1.0_`, `1e_5`, `1_000_`: the lexer reads a number, then a name
+                raise error(
+                    "LG101", after.span,
+                    "a number runs into a name here" + (": an underscore in a number goes between two digits" if underscore else ""),
+                    hint="write numbers as Python does: `1_000`, `0.000_1`, `1e-5`, `1e1_0`" if underscore else "put a space between the number and the name",
+                )
             if isinstance(before, s.Keyword) and not isinstance(after, s.Keyword):
                 raise error("LG104", after.span, "a positional argument cannot follow a keyword argument")
         return s.Call(str(name), positional, keywords, self._span(node), _tok_span(self.file, name))
@@ -495,8 +509,13 @@ class _ToSyntax:
         return s.Literal(int(digits), self._span(node))
 
     def float(self, node, children):
-        value = float(str(children[0]).replace("_", ""))
-        if not math.isfinite(value) or abs(value) > self.limits.max_size:
+        text = str(children[0]).replace("_", "")
+        value = float(text)
+        if math.isinf(value):
+            raise error("LG107", self._span(node), f"`{children[0]}` is too large for a float: it would be inf")
+        if value == 0.0 and any(ch in "123456789" for ch in re.split("[eE]", text)[0]):
+            raise error("LG107", self._span(node), f"`{children[0]}` is too small for a float: it would be 0.0", hint="write 0.0 if you mean zero")
+        if abs(value) > self.limits.max_size:
             raise self._too_large(node)
         return s.Literal(value, self._span(node))
 

@@ -604,9 +604,23 @@ def _is_number_expr(e: Expr) -> bool:
     return True
 
 
+class NotANumber(TypeError):
+    """Arithmetic met a bool or a string (`value`, a Const): a spec passed
+    `true` or `"text"` where a number goes. The message names the value as
+    the spec writes it, not the operation that met it, which may be legoc's
+    own (a check's `max`)."""
+
+    def __init__(self, value: Const):
+        self.value = value
+        shown = ("true" if value.value else "false") if isinstance(value.value, bool) else f'"{value.value}"'
+        self.shown = f"{shown} ({'a boolean' if isinstance(value.value, bool) else 'a string'})"
+        """The value as the spec writes it, and its type: `true (a boolean)`."""
+        super().__init__(f"{self.shown} where a number is expected")
+
+
 def _require_number(e: Expr, op: str) -> None:
     if isinstance(e, Const) and not _num(e):
-        raise TypeError(f"`{op}` needs numbers, not {to_text(e)}")
+        raise NotANumber(e)
 
 
 # ----------------------------------------------------------------- printing
