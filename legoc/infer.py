@@ -635,7 +635,10 @@ class _Analyzer(GraphAnalysis):
         note = Note(f"in this call of `{name}`", stmt.span)
         # Arguments first: a value of the wrong type would otherwise surface
         # as a TypeError of the arithmetic below.
-        arg_checks = self._arguments(callee.checks, sub, mapping, lambda key: spans.get(key[2:]), note, stmt.span)
+        d = self.defs.get(name)
+        written = {p.name: p.default.span for p in (d.params if d is not None else ()) if p.default is not None}
+        values = {**{p.name: e.span for p, e in zip(callee.params, stmt.args)}, **{kw.name: kw.value.span for kw in stmt.keywords}}
+        arg_checks = self._arguments(callee.checks, sub, mapping, lambda key: values.get(key[2:]) or written.get(key[2:]), note, stmt.span)
         sizes = tuple(sub(x) for x in callee.size_params)
         positional = tuple(args[key] for key, is_keyword in given if not is_keyword)
         keywords = tuple((key, args[key]) for key, is_keyword in given if is_keyword)
@@ -654,8 +657,9 @@ class _Analyzer(GraphAnalysis):
     def _arguments(self, checks, sub, mapping: dict[str, Expr], given: Callable[[str], Span | None], note: Note, span: Span) -> list[Check]:
         """The checks of primitive arguments among `checks` (those with an
         `origin`), with a caller's values substituted (`sub`, from `mapping`).
-        A check whose value comes from one parameter that the caller gives
-        (`given(key)`: the span of that value, or None) moves to that value,
+        A check whose value comes from one parameter whose value is written
+        somewhere (`given(key)`: the span of that value, the caller's
+        argument or the parameter's default, or None) moves to that value,
         with a note at the use; the others get `note`.
 
         Returns the checks still open. Raises SpecError for those that fail,

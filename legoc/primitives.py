@@ -147,7 +147,7 @@ _RANGES: dict[str, tuple[Callable[[Expr], Expr], str]] = {
     "p": _PROBABILITY,
     "dropout": _PROBABILITY,
     "momentum": _PROBABILITY,
-    "eps": (lambda v: sy.compare(">", v, sy.ZERO), "must be greater than 0"),
+    "eps": (lambda v: sy.compare(">=", v, sy.ZERO), "must not be negative"),
 }
 
 

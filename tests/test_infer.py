@@ -206,7 +206,7 @@ def test_user_blocks_shadow_the_prelude():
         ("block b():\n    relu\n\nblock b():\n    relu\n", (4, 7, "defined twice")),
         # A value passed through a parameter is reported where it is passed.
             ("block b(s):\n    conv 4 stride=s\n\nmodel N():\n    input [3, 8, 8]\n    b 0\n", (6, 7, "`stride` must be at least 1, not 0")),
-        ("model N():\n    input [3, 8, 8]\n    conv3x3_bn 4 stride=0\n", (3, 18, "`stride` must be at least 1, not 0")),
+        ("model N():\n    input [3, 8, 8]\n    conv3x3_bn 4 stride=0\n", (3, 25, "`stride` must be at least 1, not 0")),
         ("model N(n=4):\n    input [3, 8, 8]\n    linear n * 1.5\n", (3, 12, "must be an integer, not n * 1.5")),
         ("model N():\n    input [3, 8, 8]\n    relu 3\n", (3, 10, "`relu` takes no arguments")),
         ("model N():\n    input [3, 8, 8]\n    dropout 1.5\n", (3, 13, "`p` is a probability")),

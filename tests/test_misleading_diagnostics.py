@@ -284,19 +284,25 @@ LINEAR_BLOCK = "block b(c):\n    linear c\n\n"
     "text, where, message",
     [
         # The block's own check (LG509's `max(size_in, size_out)`) met the
-        # bool first: the message named legoc's `max`, which the spec never wrote.
-        (LINEAR_BLOCK + model("b true", shape="[16]"), (6, 7), "`c` of `b` has the wrong type: true (a boolean) where a number is expected"),
-        (LINEAR_BLOCK + model("b c=false", shape="[16]"), (6, 9), "`c` of `b` has the wrong type: false (a boolean) where a number is expected"),
-        (LINEAR_BLOCK + model('b "x"', shape="[16]"), (6, 7), '`c` of `b` has the wrong type: "x" (a string) where a number is expected'),
+        # bool first: the message named legoc's `max`, which the spec never
+        # wrote. The argument's own check now comes first, at the value.
+        (LINEAR_BLOCK + model("b true", shape="[16]"), (6, 7), "`out_features` must be an integer, not true"),
+        (LINEAR_BLOCK + model("b c=false", shape="[16]"), (6, 9), "`out_features` must be an integer, not false"),
+        (LINEAR_BLOCK + model('b "x"', shape="[16]"), (6, 7), '`out_features` must be an integer, not "x"'),
         # Through another block: at the value, in the outer call.
-        (LINEAR_BLOCK + "block a(x):\n    b x\n\n" + model("a true", shape="[16]"), (9, 7), "`x` of `a` has the wrong type: true (a boolean) where a number is expected"),
+        (LINEAR_BLOCK + "block a(x):\n    b x\n\n" + model("a true", shape="[16]"), (9, 7), "`out_features` must be an integer, not true"),
         # A default: at the default.
-        ("block b(c=true):\n    linear c\n\n" + model("b", shape="[16]"), (1, 11), "the default of `c` has the wrong type: true (a boolean) where a number is expected"),
-        (model("linear c", header="model M(c=true):", shape="[16]"), (1, 11), "the default of `c` has the wrong type: true (a boolean) where a number is expected"),
+        ("block b(c=true):\n    linear c\n\n" + model("b", shape="[16]"), (1, 11), "`out_features` must be an integer, not true"),
+        (model("linear c", header="model M(c=true):", shape="[16]"), (1, 11), "`out_features` must be an integer, not true"),
+        # Arithmetic on the value before it reaches the layer: the type error
+        # of the arithmetic, named for the parameter, at the value.
+        ("block b(c):\n    linear c * 2\n\n" + model("b true", shape="[16]"), (6, 7), "`c` has the wrong type: true (a boolean) where a number is expected"),
+        # A block that computes with the value outside any layer argument.
+        ("block b(c):\n    repeat c - 1 linear 16\n\n" + model("b true", shape="[16]"), (6, 7), "`c` has the wrong type: true (a boolean) where a number is expected"),
         # Arithmetic the spec writes names its operator.
         (model("linear true + 1", shape="[16]"), (3, 12), "`+` needs numbers, not true (a boolean)"),
     ],
-    ids=["positional", "keyword", "string", "through-a-block", "block-default", "model-default", "arithmetic"],
+    ids=["positional", "keyword", "string", "through-a-block", "block-default", "model-default", "arithmetic-in-block", "count", "arithmetic"],
 )
 def test_a_bool_where_a_number_goes_names_the_value(text, where, message):
     d = only(text)
