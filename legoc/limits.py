@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import sys
 import threading
-from dataclasses import dataclass, fields, replace
+from dataclasses import asdict, dataclass, fields, replace
 
 INT64_MAX = 2**63 - 1
 
@@ -120,7 +120,7 @@ def capped(limits: Limits) -> tuple[Limits, list[str]]:
     `RECURSION_LIMIT` frames. `max-size` is capped at 2**63 - 1.
     """
     notes: list[str] = []
-    values = {f.name: getattr(limits, f.name) for f in fields(Limits)}
+    values = asdict(limits)
     for name, cap in CAPS.items():
         if values[name] > cap:
             notes.append(f"{Limits.setting(name)} = {values[name]} is more than legoc can hold (at most {cap:,}, torch's largest size); using {cap}")
