@@ -7,8 +7,8 @@ Hypothesis profiles (docs/reliability.md, "Deterministic tests"):
 
 - `ci`: derandomized (the same examples on every run), no example
   database, failing examples printed as reproducible blobs. Chosen when the
-  environment variable CI is set (as CI services and `.ci/run` set it), or
-  with `--hypothesis-profile=ci`.
+  environment variable CI is set to anything but "", "0" or "false" (CI
+  services and `.ci/run` set CI=true), or with `--hypothesis-profile=ci`.
 - `dev` (the default otherwise): hypothesis's defaults, randomized (new
   examples on each run), with its example database in .hypothesis/. Long
   randomized runs raise the tests' own example counts (README,
@@ -38,7 +38,7 @@ settings.register_profile("dev")
 # Loaded here, before the test modules: their `@settings(...)` inherit the
 # profile chosen now. `--hypothesis-profile` (hypothesis's pytest plugin)
 # loads its profile later and overrides this one.
-settings.load_profile("ci" if os.environ.get("CI") else "dev")
+settings.load_profile("ci" if os.environ.get("CI", "").lower() not in ("", "0", "false") else "dev")
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"

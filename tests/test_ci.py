@@ -19,7 +19,7 @@ PROFILE = (
 )
 
 
-@pytest.mark.parametrize("ci, expected", [("true", "True True True"), (None, "False False False")])
+@pytest.mark.parametrize("ci, expected", [("true", "True True True"), ("1", "True True True"), (None, "False False False"), ("false", "False False False")])
 def test_the_ci_variable_chooses_the_derandomized_profile(ci, expected):
     env = {k: v for k, v in os.environ.items() if k != "CI"}
     if ci is not None:
