@@ -5,7 +5,7 @@ regenerate them with `pytest tests/test_golden.py --snapshot-update`.
 
 Hypothesis profiles (docs/reliability.md, "Deterministic tests"):
 
-- `ci`: derandomized (the same examples on every run), no example
+- `ci`: derandomized (the same examples on every run), no deadline, no example
   database, failing examples printed as reproducible blobs. Chosen when the
   environment variable CI is set to anything but "", "0" or "false" (CI
   services and `.ci/run` set CI=true), or with `--hypothesis-profile=ci`.
@@ -33,8 +33,8 @@ import pytest
 from hypothesis import settings
 from syrupy.extensions.single_file import SingleFileSnapshotExtension, WriteMode
 
-settings.register_profile("ci", derandomize=True, database=None, print_blob=True)
-settings.register_profile("dev")
+settings.register_profile("ci", parent=settings.get_profile("default"), derandomize=True, database=None, print_blob=True, deadline=None)
+settings.register_profile("dev", parent=settings.get_profile("default"))  # not the default now: hypothesis loads its own "ci" when CI is set at all
 # Loaded here, before the test modules: their `@settings(...)` inherit the
 # profile chosen now. `--hypothesis-profile` (hypothesis's pytest plugin)
 # loads its profile later and overrides this one.
