@@ -180,9 +180,15 @@ def deep(function):
                 try:
                     worker = threading.Thread(target=work, name="legoc", daemon=True)
                     worker.start()
+                except RuntimeError:  # no thread of that size here (a limit on address space)
+                    worker = None
                 finally:
                     threading.stack_size(size)
-            worker.join()
+            if worker is None:
+                work()  # in this thread, under the raised limit: Python 3.11+ frames live off the C stack
+                _local.deep = False
+            else:
+                worker.join()
         finally:
             with _lock:
                 _running[0] -= 1
