@@ -27,7 +27,7 @@ from pathlib import Path
 from . import __version__
 from .codes import CODES
 from .compiler import PRELUDE_NAME, analyze_program, prelude_source
-from .config import Config, ConfigError, find_pyproject, keep, load
+from .config import Config, ConfigError, discover, keep
 from .diagnostics import Diagnostic, SourceFile, Span
 from .files import read_stdin
 from .parser import parse_recovering
@@ -182,7 +182,9 @@ def main(argv: list[str]) -> int:
     if args.stdin_filename is not None and STDIN not in args.paths:
         p.error("--stdin-filename names standard input; give - among the paths to check it")
     try:
-        config = load(Path(args.config) if args.config else find_pyproject(Path.cwd()))
+        config = discover(Path.cwd(), Path(args.config) if args.config else None)
+        for warning in config.warnings:
+            print(f"legoc check: warning: {warning}", file=sys.stderr)
         config = _with_options(config, args)
         files = lego_files(args.paths)
     except ConfigError as exc:

@@ -187,6 +187,7 @@ def refuses_input_as_output(file: str, output: str, prog: str) -> bool:
 
 
 def _state_dict(args: argparse.Namespace) -> int:
+    from .instance import InstanceError
     from .modelcli import load_model
     from .statedict import state_dict_layout
 
@@ -194,7 +195,11 @@ def _state_dict(args: argparse.Namespace) -> int:
     if isinstance(loaded, int):
         return loaded
     analysis, model = loaded
-    entries = state_dict_layout(analysis, model)
+    try:
+        entries = state_dict_layout(analysis, model)
+    except InstanceError as exc:  # as `legoc summary` and `legoc graph` say it
+        print(f"legoc state-dict: error: {exc}", file=sys.stderr)
+        return 2
     if args.format == "json":
         doc = {
             "model": model,
@@ -221,13 +226,16 @@ def _config():
     is not valid)."""
     from pathlib import Path
 
-    from .config import Config, ConfigError, find_pyproject, load
+    from .config import Config, ConfigError, discover
 
     try:
-        return load(find_pyproject(Path.cwd()))
+        config = discover(Path.cwd())
     except ConfigError as exc:
         print(f"legoc: warning: {exc}; using the default settings", file=sys.stderr)
         return Config()
+    for warning in config.warnings:
+        print(f"legoc: warning: {warning}", file=sys.stderr)
+    return config
 
 
 def _enabled(warnings, sources: dict[str, SourceFile], config) -> list:

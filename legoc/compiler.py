@@ -14,7 +14,7 @@ from functools import lru_cache
 from . import syntax
 from .diagnostics import Diagnostic, SourceFile, SpecError
 from .infer import Analysis, analyze
-from .limits import DEFAULT, Limits
+from .limits import DEFAULT, Limits, deep
 from .lint import empty_spec, layer_order, unused_parameters
 from .parser import parse
 from .resources import read_text
@@ -34,6 +34,7 @@ def prelude() -> syntax.Program:
     return parse(prelude_source().text, PRELUDE_NAME)
 
 
+@deep
 def check_source(text: str, name: str, limits: Limits = DEFAULT) -> Analysis:
     """Parse and shape-check one spec.
 
@@ -56,6 +57,7 @@ def check_source(text: str, name: str, limits: Limits = DEFAULT) -> Analysis:
     return analysis
 
 
+@deep
 def analyze_program(
     program: syntax.Program, broken: frozenset[str] = frozenset(), limits: Limits = DEFAULT
 ) -> tuple[Analysis | None, tuple[Diagnostic, ...]]:
@@ -92,6 +94,7 @@ class Compiled:
         return self.analysis.diagnostics
 
 
+@deep
 def compile_source(text: str, name: str, limits: Limits = DEFAULT) -> Compiled:
     """Compile one spec to the text of a standalone PyTorch module.
 

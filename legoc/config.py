@@ -18,12 +18,12 @@ from __future__ import annotations
 import os
 import re
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from .codes import CODES, OPT_IN
 from .diagnostics import Diagnostic, SourceFile
-from .limits import DEFAULT, SETTINGS, Limits
+from .limits import DEFAULT, SETTINGS, Limits, capped
 
 _INLINE = re.compile(r"#\s*legoc:\s*ignore(?:\[([A-Za-z0-9_,\s]*)\])?")
 
@@ -59,6 +59,10 @@ class Config:
     limits: Limits = DEFAULT
     root: Path = field(default_factory=Path.cwd)
     source: Path | None = None
+    warnings: tuple[str, ...] = ()
+    """What the command line prints as warnings before its work: each
+    names a file, and a setting where there is one (a limit lowered to what
+    legoc can hold, a pyproject.toml that is not valid TOML)."""
 
     def enabled(self, code: str, path: str) -> bool:
         """Whether the rule `code` reports in the file at `path`."""
@@ -106,28 +110,56 @@ def keep(diag: Diagnostic, config: Config, sources: dict[str, SourceFile]) -> bo
 
 
 def find_pyproject(start: Path) -> Path | None:
-    """The nearest pyproject.toml with a [tool.legoc] table, from `start` up."""
+    """The nearest pyproject.toml with a [tool.legoc] table, from `start` up
+    (one that cannot be read as TOML is skipped: `discover` says so)."""
+    return _search(start, [])
+
+
+def _search(start: Path, skipped: list[str]) -> Path | None:
     for directory in [start, *start.parents]:
         candidate = directory / "pyproject.toml"
         if candidate.is_file():
             try:
                 text = candidate.read_text(encoding="utf-8")
-            except (OSError, UnicodeDecodeError):
+            except OSError as exc:
+                skipped.append(f"{candidate} cannot be read ({exc.strerror}); its [tool.legoc] settings are not used")
+                continue
+            except UnicodeDecodeError as exc:
+                skipped.append(f"{candidate} is not UTF-8 text (byte {exc.start}); its [tool.legoc] settings are not used")
                 continue
             if not _MAY_CONFIGURE.search(text):
                 continue
             tomllib = _toml()
             try:
                 data = tomllib.loads(text)
-            except tomllib.TOMLDecodeError:
+            except tomllib.TOMLDecodeError as exc:
+                skipped.append(f"{candidate} is not valid TOML ({exc}); its [tool.legoc] settings are not used")
                 continue
             if "legoc" in data.get("tool", {}):
                 return candidate
     return None
 
 
+def discover(start: Path, path: Path | None = None) -> Config:
+    """The settings a command runs with: those of `path` (`--config`) or
+    else of the nearest pyproject.toml with a [tool.legoc] table above
+    `start`, with `warnings` for each pyproject.toml skipped on the way
+    because it is not valid TOML (or not readable) and each limit lowered.
+
+    Raises:
+        ConfigError: the file chosen cannot be read or its table is not valid.
+    """
+    skipped: list[str] = []
+    if path is None:
+        path = _search(start, skipped)
+    config = load(path)
+    return replace(config, warnings=tuple(skipped) + config.warnings) if skipped else config
+
+
 def load(path: Path | None) -> Config:
-    """Read `[tool.legoc]` from a pyproject.toml (None: the defaults).
+    """Read `[tool.legoc]` from a pyproject.toml (None: the defaults). A
+    limit over what legoc can hold is lowered to its cap, with a sentence in
+    the config's `warnings`.
 
     Raises:
         ConfigError: the file cannot be read or the table is not valid.
@@ -151,18 +183,22 @@ def load(path: Path | None) -> Config:
     per_file = table.get("per-file-ignores", {})
     if not isinstance(per_file, dict):
         raise ConfigError(f"{path}: [tool.legoc.per-file-ignores] must map file patterns to lists of codes")
+    limits, lowered = _limits(table.get("limits", {}), path)
     return Config(
         select=None if select is None else _codes(select, path, "select"),
         ignore=_codes(table.get("ignore", []), path, "ignore"),
         per_file_ignores=tuple((pattern, _codes(codes, path, f"per-file-ignores {pattern!r}")) for pattern, codes in per_file.items()),
         strict=strict,
-        limits=_limits(table.get("limits", {}), path),
+        limits=limits,
         root=path.parent,
         source=path,
+        warnings=tuple(f"{path}: [tool.legoc.limits] {note}" for note in lowered),
     )
 
 
-def _limits(table, path: Path) -> Limits:
+def _limits(table, path: Path) -> tuple[Limits, list[str]]:
+    """The limits of the table, lowered to what legoc can hold (`limits.capped`),
+    and a sentence for each one lowered."""
     if not isinstance(table, dict):
         raise ConfigError(f"{path}: [tool.legoc.limits] must be a table of limits")
     values = {}
@@ -172,7 +208,7 @@ def _limits(table, path: Path) -> Limits:
         if not isinstance(value, int) or isinstance(value, bool) or value < 1:
             raise ConfigError(f"{path}: [tool.legoc.limits] {key} must be a whole number of at least 1")
         values[SETTINGS[key]] = value
-    return Limits(**values)
+    return capped(Limits(**values))
 
 
 def _codes(value, path: Path, where: str) -> tuple[str, ...]:

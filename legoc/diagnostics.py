@@ -103,13 +103,29 @@ def render(diag: Diagnostic, sources: dict[str, SourceFile]) -> str:
     return "\n".join(out)
 
 
+EXCERPT_WIDTH = 100
+"""The most columns of a source line an excerpt shows: a longer line is cut
+to a window around the caret, with `...` where it was cut (as rustc and ruff
+do), so that a diagnostic's size does not grow with its line's length."""
+
+_LEAD = 40  # columns the window shows before the caret, where the line has them
+
+
 def _excerpt(span: Span, sources: dict[str, SourceFile]) -> list[str]:
     source = sources.get(span.file)
     if source is None:
         return []
-    text = source.line_text(span.line).expandtabs(1)
+    line = source.line_text(span.line)
+    end = span.end_column if span.end_line == span.line else len(line) + 1
+    start = span.column - 1  # 0-based
+    lo = 0
+    if len(line) > EXCERPT_WIDTH:
+        lo = max(0, min(start - _LEAD, len(line) - EXCERPT_WIDTH))
+    hi = min(len(line), lo + EXCERPT_WIDTH)
+    text = line[lo:hi].expandtabs(1)  # a tab is one column, as the lexer counts them
     if not text.strip():
         return []
-    end = span.end_column if span.end_line == span.line else len(text) + 1
-    width = max(1, end - span.column)
-    return [f"  {text}", "  " + " " * (span.column - 1) + "^" + "~" * (width - 1)]
+    before = "..." if lo > 0 else ""
+    after = "..." if hi < len(line) else ""
+    width = max(1, min(end, hi + 1) - span.column)
+    return [f"  {before}{text}{after}", "  " + " " * (len(before) + start - lo) + "^" + "~" * (width - 1)]

@@ -293,25 +293,34 @@ class _Analyzer(GraphAnalysis):
 
     def _first_layer(self, body, seen: set[str]) -> str | None:
         """The primitive that first reads a body's input, looking into
-        groups, residuals, parallels, repeats and called blocks."""
-        for stmt in body[:1]:
+        groups, residuals, parallels, repeats and called blocks.
+
+        A loop, not a recursion: it follows block calls before the call-depth
+        limit (LG603) is checked, so a chain of any length must not overflow
+        Python's stack."""
+        seen = set(seen)
+        while body:
+            stmt = body[0]
             if isinstance(stmt, s.Call):
                 d = self.defs.get(stmt.name)
-                if d is not None and stmt.name not in seen and stmt.name not in PRIMITIVES:
-                    return self._first_layer(d.body, seen | {stmt.name})
-                return stmt.name
-            if isinstance(stmt, s.Group):
-                return self._first_layer(stmt.body, seen)
-            if isinstance(stmt, s.Named):
-                return self._first_layer((stmt.layer,), seen)
-            if isinstance(stmt, s.Residual):
-                return self._first_layer(stmt.body.body, seen)
-            if isinstance(stmt, s.Parallel):
-                return self._first_layer(stmt.branches[0], seen)
-            if isinstance(stmt, s.Repeat):
-                return self._first_layer((stmt.body,), seen)
-            if isinstance(stmt, s.Assign):
-                return self._first_layer(stmt.value.stages, seen)
+                if d is None or stmt.name in seen or stmt.name in PRIMITIVES:
+                    return stmt.name
+                seen.add(stmt.name)
+                body = d.body
+            elif isinstance(stmt, s.Group):
+                body = stmt.body
+            elif isinstance(stmt, s.Named):
+                body = (stmt.layer,)
+            elif isinstance(stmt, s.Residual):
+                body = stmt.body.body
+            elif isinstance(stmt, s.Parallel):
+                body = stmt.branches[0]
+            elif isinstance(stmt, s.Repeat):
+                body = (stmt.body,)
+            elif isinstance(stmt, s.Assign):
+                body = stmt.value.stages
+            else:
+                return None
         return None
 
     def model(self, d: s.Definition) -> ClassIR:

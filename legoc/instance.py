@@ -20,6 +20,7 @@ from .diagnostics import Span
 from .infer import Analysis
 from .ir import Bind, ClassIR, Ctor, Layer, LayerRef, Method, Node, Parallel, Repeat, Residual, Sequential, Shape
 from .layout import attribute_names, class_names, is_sequential
+from .limits import deep
 from .patterns import REDUCTIONS
 from .primitives import show_shape
 
@@ -32,6 +33,12 @@ MAX_OPS = 1_000_000
 class InstanceError(ValueError):
     """A model cannot be built as asked: no such model, an input size that
     does not fit the spec, or a size that must be known but is not."""
+
+
+def unrolls_too_far() -> InstanceError:
+    """The error of a model that unrolls past `MAX_OPS` (summary, graph and
+    state-dict all give this one)."""
+    return InstanceError(f"the model unrolls to more than {MAX_OPS:,} module calls, too many to describe")
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,6 +169,7 @@ def bind_inputs(ir: ClassIR, given: list[tuple[str | None, tuple[int, ...]]]) ->
     return mapping
 
 
+@deep
 def instantiate(analysis: Analysis, model: str, sizes: dict[str, sy.Expr] | None = None) -> Instance:
     """Unroll model `model` of `analysis`, built with its default arguments.
 
@@ -396,7 +404,7 @@ class _Builder:
 
     def budget(self) -> None:
         if len(self.ops) >= MAX_OPS:
-            raise InstanceError(f"the model unrolls to more than {MAX_OPS:,} module calls, too many to describe")
+            raise unrolls_too_far()
 
     def close(self, index: int, out: int) -> int:
         op = self.ops[index]

@@ -14,8 +14,10 @@ from dataclasses import dataclass
 
 from . import symbolic as sy
 from .infer import Analysis
+from .instance import MAX_OPS, unrolls_too_far
 from .ir import ClassIR, Ctor, Layer, LayerRef, Node, Repeat, Residual, Sequential
 from .layout import attribute_names, is_sequential, registered
+from .limits import deep
 
 
 @dataclass(frozen=True)
@@ -29,6 +31,7 @@ class Entry:
     buffer: bool = False
 
 
+@deep
 def state_dict_layout(analysis: Analysis, model: str) -> tuple[Entry, ...]:
     """The state_dict entries of model `model`, built with its defaults.
 
@@ -38,6 +41,9 @@ def state_dict_layout(analysis: Analysis, model: str) -> tuple[Entry, ...]:
 
     Raises:
         KeyError: `model` is not a model of the analysis.
+        InstanceError: the model unrolls to more than `instance.MAX_OPS`
+            modules (repeats multiply), as `legoc summary` and `legoc graph`
+            refuse it.
         ValueError: a size is not a constant with the defaults (a legoc bug:
             shape inference rejects such models).
     """
@@ -52,6 +58,12 @@ def state_dict_layout(analysis: Analysis, model: str) -> tuple[Entry, ...]:
 class _Layout:
     def __init__(self, classes: dict[str, ClassIR]):
         self.classes = classes
+        self.modules = 0  # modules unrolled so far, against MAX_OPS
+
+    def count(self) -> None:
+        self.modules += 1
+        if self.modules > MAX_OPS:
+            raise unrolls_too_far()
 
     def of_class(self, ir: ClassIR, mapping: dict, prefix: str) -> list[Entry]:
         if is_sequential(ir):
@@ -79,6 +91,8 @@ class _Layout:
             else:
                 assert isinstance(node, Repeat)
                 count = _value(node.count, mapping)
+                if self.modules + count > MAX_OPS:  # before a list of `count` constructors is built
+                    raise unrolls_too_far()
                 ctors += [node.first] + [node.rest or node.first] * (count - 1) if count > 0 else []
         out: list[Entry] = []
         for index, ctor in enumerate(ctors):
@@ -86,6 +100,7 @@ class _Layout:
         return out
 
     def of_ctor(self, ctor: Ctor, mapping: dict, prefix: str) -> list[Entry]:
+        self.count()
         if ctor.kind == "param":
             return []  # a layer-valued parameter: a parameterless layer such as nn.ReLU
         if ctor.kind == "sequential":

@@ -2,17 +2,43 @@
 
 Golden files live in tests/__snapshots__/ and are managed by syrupy;
 regenerate them with `pytest tests/test_golden.py --snapshot-update`.
+
+Hypothesis profiles (docs/reliability.md, "Deterministic tests"):
+
+- `ci`: derandomized (the same examples on every run), no deadline, no example
+  database, failing examples printed as reproducible blobs. Chosen when the
+  environment variable CI is set to anything but "", "0" or "false" (CI
+  services and `.ci/run` set CI=true), or with `--hypothesis-profile=ci`.
+- `dev` (the default otherwise): hypothesis's defaults, randomized (new
+  examples on each run), with its example database in .hypothesis/. Long
+  randomized runs raise the tests' own example counts (README,
+  "Development"): LEGOC_LALR_EXAMPLES, LEGOC_FUZZ_EXAMPLES,
+  LEGOC_DIFFERENTIAL_EXAMPLES.
+
+Every test also starts with Python's and torch's random generators seeded
+(`_seeded`), so that what they draw is the same on every run.
 """
 
 from __future__ import annotations
 
+import os
+import random
 import re
+import sys
 import types
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 from syrupy.extensions.single_file import SingleFileSnapshotExtension, WriteMode
+
+settings.register_profile("ci", parent=settings.get_profile("default"), derandomize=True, database=None, print_blob=True, deadline=None)
+settings.register_profile("dev", parent=settings.get_profile("default"))  # not the default now: hypothesis loads its own "ci" when CI is set at all
+# Loaded here, before the test modules: their `@settings(...)` inherit the
+# profile chosen now. `--hypothesis-profile` (hypothesis's pytest plugin)
+# loads its profile later and overrides this one.
+settings.load_profile("ci" if os.environ.get("CI", "").lower() not in ("", "0", "false") else "dev")
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
@@ -73,6 +99,16 @@ class PythonSnapshot(SingleFileSnapshotExtension):
 
     _write_mode = WriteMode.TEXT
     file_extension = "py"
+
+
+@pytest.fixture(autouse=True)
+def _seeded():
+    """Python's and (when a test has imported it) torch's random generators
+    in the same state at the start of every test."""
+    random.seed(0)
+    torch = sys.modules.get("torch")
+    if torch is not None:
+        torch.manual_seed(0)
 
 
 @pytest.fixture

@@ -743,3 +743,37 @@ def test_the_source_check_catches_what_it_looks_for(tmp_path):
         "calls os.system", "shell=", "literal argv", "getattr with a computed name", "calls jinja2.Template", "from a string",
     ):
         assert what in found
+
+
+# ------------------------------------------------ long lines in diagnostics
+
+
+def _warnings_output(repetitions: int) -> str:
+    from legoc.cli import _enabled
+    from legoc.config import Config
+
+    text = "model M():\n    input [8, 8, 8]\n    " + "relu; " * repetitions + "conv 8\n"
+    sources = {"long.lego": SourceFile("long.lego", text)}
+    warnings = _enabled(compile_source(text, "long.lego").warnings, sources, Config())
+    return "\n".join(render(d, sources) for d in warnings)
+
+
+def test_diagnostics_output_grows_linearly_with_the_spec():
+    """`relu; ` x 5000 on one line: every warning echoed the whole 30 KB line
+    (450 MB of output); a window around the caret keeps each one small."""
+    small, large = _warnings_output(1000), _warnings_output(5000)
+    assert 4.5 < len(large) / len(small) < 5.5, (len(small), len(large))
+    assert max(map(len, large.splitlines())) <= 120
+
+
+def test_a_long_line_is_cut_around_the_caret():
+    line = "x" * 300 + "BAD" + "y" * 300
+    sources = {"f.lego": SourceFile("f.lego", line + "\n")}
+    from legoc.diagnostics import Diagnostic, Span
+
+    out = render(Diagnostic("warning", Span("f.lego", 1, 301, 1, 304), "here", code="LG501"), sources).splitlines()
+    excerpt, caret = out[1], out[2]
+    assert excerpt.startswith("  ...x") and excerpt.endswith("y...") and len(excerpt) <= 2 + 3 + 100 + 3
+    assert excerpt[caret.index("^") : caret.index("^") + 3] == "BAD" and caret.strip() == "^~~"
+    short = render(Diagnostic("warning", Span("f.lego", 1, 2, 1, 3), "here"), {"f.lego": SourceFile("f.lego", "abc\n")}).splitlines()
+    assert short[1:] == ["  abc", "   ^"]  # a short line is shown whole, as before

@@ -132,3 +132,123 @@ def test_a_model_that_unrolls_too_far_is_refused_by_summary():
     analysis = check_source(text, "wide.lego")
     with pytest.raises(InstanceError, match=f"more than {MAX_OPS:,} module calls"):
         instantiate(analysis, "M")
+
+
+# ------------------------------------------------- what legoc can hold (caps)
+
+from legoc import cli  # noqa: E402
+from legoc.config import discover  # noqa: E402
+from legoc.diagram import to_dot  # noqa: E402
+from legoc.instance import unrolls_too_far  # noqa: E402
+from legoc.limits import RECURSION_LIMIT, capped, frames_needed  # noqa: E402
+from legoc.statedict import state_dict_layout  # noqa: E402
+
+NESTING_CAP = capped(Limits(max_nesting=10**9))[0].max_nesting
+CALL_CAP = capped(Limits(max_call_depth=10**9))[0].max_call_depth
+COMMANDS = {"compile": [], "check": ["check"], "summary": ["summary"], "state-dict": ["state-dict"], "graph": ["graph"]}
+
+
+def run_cli(argv: list[str], capsys) -> tuple[int, str, str]:
+    """The command line in this process (an exception that escapes is exit 3)."""
+    status = cli.main(argv)
+    out, err = capsys.readouterr()
+    return status, out, err
+
+
+def test_a_chain_of_800_blocks_is_an_error_not_a_crash():
+    """`infer._first_layer` followed the chain recursively before LG603 was
+    checked: a RecursionError."""
+    assert "LG603" in [c for c, _, _ in codes(block_chain(800))]
+
+
+def test_the_caps_fit_the_recursion_limit_and_the_defaults():
+    assert frames_needed(DEFAULT.max_nesting, DEFAULT.max_call_depth) <= RECURSION_LIMIT
+    assert capped(DEFAULT) == (DEFAULT, [])
+    assert NESTING_CAP > DEFAULT.max_nesting and CALL_CAP > DEFAULT.max_call_depth
+    both, notes = capped(Limits(max_nesting=10**9, max_call_depth=10**9))
+    assert frames_needed(both.max_nesting, both.max_call_depth) <= RECURSION_LIMIT and len(notes) == 2
+    assert capped(Limits(max_size=2**80))[0].max_size == 2**63 - 1
+
+
+def test_a_limit_over_its_cap_is_lowered_with_a_warning(tmp_path, monkeypatch, capsys):
+    pyproject = tmp_path / "pyproject.toml"
+    pyproject.write_text("[tool.legoc.limits]\nmax-nesting = 3000\nmax-size = 100000000000000000000000\n")
+    config = load(pyproject)
+    assert config.limits == Limits(max_nesting=NESTING_CAP, max_size=2**63 - 1)
+    assert any(f"{pyproject}: [tool.legoc.limits] max-nesting = 3000 is more than legoc can hold (at most {NESTING_CAP} " in w for w in config.warnings)
+    assert any(f"{pyproject}: [tool.legoc.limits] max-size = " in w and "9,223,372,036,854,775,807" in w for w in config.warnings)
+    (tmp_path / "a.lego").write_text(nested_residuals(NESTING_CAP + 1))
+    monkeypatch.chdir(tmp_path)
+    for name, command in COMMANDS.items():
+        status, out, err = run_cli([*command, "a.lego"], capsys)
+        assert status == 1 and "[LG602]" in out + err, name  # the cap, not 3000, is the limit
+        assert f"warning: {pyproject}: [tool.legoc.limits] max-nesting = 3000" in err, name
+
+
+def _nest(kind: str, n: int) -> str:
+    return {
+        "residuals": "res add < " * n + "conv 8" + " >" * n,
+        "groups": "< " * n + "conv 8" + " >" * n,
+        "parallels": "add < " * n + "relu" + " | relu >" * n,
+        "negations": "conv 8 stride=" + "- " * (n - n % 2) + "1",
+        "sums": "conv 8" + " + 0" * n,
+        "nested-sums": "conv " + "(0 + " * n + "8" + ")" * n,
+        "max": "conv " + "max(" * n + "8" + ")" * n,
+    }[kind]
+
+
+@pytest.mark.parametrize("kind", ["residuals", "groups", "parallels", "negations", "sums", "nested-sums", "max", "block-chain"])
+def test_every_command_holds_a_spec_at_the_caps(kind, tmp_path, monkeypatch, capsys):
+    """Each kind of nesting right at the nesting cap (in a model and inside a
+    block), or a chain of blocks right at the call cap, through every command."""
+    if kind == "block-chain":
+        (tmp_path / "pyproject.toml").write_text(f"[tool.legoc.limits]\nmax-call-depth = {CALL_CAP}\n")
+        text = block_chain(CALL_CAP)
+    else:
+        (tmp_path / "pyproject.toml").write_text(f"[tool.legoc.limits]\nmax-nesting = {NESTING_CAP}\n")
+        inner = _nest(kind, NESTING_CAP).replace("conv 8", "conv c").replace("8)", "c)")
+        text = f"block b(c):\n    {inner}\n" + HEAD + f"    {_nest(kind, NESTING_CAP)}\n    b 8\n"
+    (tmp_path / "cap.lego").write_text(text)
+    monkeypatch.chdir(tmp_path)
+    for name, command in COMMANDS.items():
+        status, out, err = run_cli([*command, "cap.lego"], capsys)
+        assert status == 0 and "error" not in err, (name, err[-500:])
+
+
+def test_both_limits_at_their_caps_at_once():
+    """Block calls and nesting multiply: a chain of blocks at the call depth
+    the nesting cap allows, each nesting to the cap (shape inference, code
+    generation, unrolling, state_dict and a diagram, from one analysis)."""
+    limits = Limits(max_nesting=NESTING_CAP)
+    deep = "res add < " * NESTING_CAP + "{call}" + " >" * NESTING_CAP
+    text = "block b0(c):\n    conv c\n"
+    for i in range(1, limits.max_call_depth):
+        text += f"block b{i}(c):\n    " + deep.format(call=f"b{i - 1} c") + "\n"
+    text += HEAD + "    " + deep.format(call=f"b{limits.max_call_depth - 1} 8") + "\n"
+    compiled = compile_source(text, "deep.lego", limits)
+    instance = instantiate(compiled.analysis, "M")
+    assert summarize(instance).totals.params == 8 * 8 * 9 + 8
+    assert to_dot(instance).count("subgraph") == limits.max_call_depth
+    assert len(state_dict_layout(compiled.analysis, "M")) == 2
+
+
+def test_state_dict_refuses_a_model_that_unrolls_too_far(tmp_path, monkeypatch, capsys):
+    """Three nested `repeat 10000` in 119 bytes: state-dict ran for minutes;
+    now it stops as summary and graph do, with their message and status."""
+    (tmp_path / "wide.lego").write_text("block a(c):\n    repeat 10000 relu\nblock b(c):\n    repeat 10000 a c\n" + HEAD + "    repeat 10000 b 8\n")
+    monkeypatch.chdir(tmp_path)
+    status, out, err = run_cli(["state-dict", "wide.lego"], capsys)
+    assert status == 2 and out == ""
+    assert err.endswith(f"legoc state-dict: error: {unrolls_too_far()}\n")
+
+
+@pytest.mark.parametrize("command", list(COMMANDS))
+def test_a_pyproject_that_is_not_toml_is_a_warning(command, tmp_path, monkeypatch, capsys):
+    (tmp_path / "pyproject.toml").write_text("[tool.legoc\nselect = [\n")
+    (tmp_path / "a.lego").write_text(HEAD + "    conv 8\n")
+    monkeypatch.chdir(tmp_path)
+    status, out, err = run_cli([*COMMANDS[command], "a.lego"], capsys)
+    assert status == 0
+    assert f"warning: {tmp_path / 'pyproject.toml'} is not valid TOML (" in err
+    assert "its [tool.legoc] settings are not used" in err
+    assert len(discover(tmp_path).warnings) == 1
