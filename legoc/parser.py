@@ -390,11 +390,18 @@ class _ToSyntax:
         )
 
     def _doc_comment(self, line: int) -> tuple[str, ...]:
+        """The comment lines right above a definition's header on `line`
+        (1-based), without their `#`, first line first. Read bottom-up and
+        reversed once: linear in the comment's length."""
         doc: list[str] = []
         index = line - 2
-        while index >= 0 and self.lines[index].lstrip().startswith("#"):
-            doc.insert(0, self.lines[index].lstrip()[1:].strip())
+        while index >= 0:
+            text = self.lines[index].lstrip()
+            if not text.startswith("#"):
+                break
+            doc.append(text[1:].strip())
             index -= 1
+        doc.reverse()
         return tuple(doc)
 
     def params(self, node, children):
