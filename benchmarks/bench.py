@@ -5,7 +5,10 @@ Run from anywhere with the project's interpreter:
     .venv/bin/python benchmarks/bench.py            # full run (several minutes)
     .venv/bin/python benchmarks/bench.py --quick    # fewer repeats, smaller U-Net
     .venv/bin/python benchmarks/bench.py --json results.json
-    .venv/bin/python benchmarks/bench.py --skip forward   # or cli, breakdown, growth
+    .venv/bin/python benchmarks/bench.py --skip forward   # or cli, breakdown, growth, examples, scale
+
+Every measured process runs outside the repository, so that it imports the
+installed legoc (editable or regular), never the source tree.
 
 It prints markdown tables ready for docs/performance.md, with the machine's
 description. Every figure is a median over repeated runs on the machine at
@@ -27,6 +30,13 @@ Python uses bytecode caches as an installed legoc does.
    legoc, jinja2 and black already imported, and the garbage collector
    set as the command line sets it, `cli.fewer_collections`) and its peak
    resident memory (VmHWM from /proc/self/status; ru_maxrss elsewhere).
+2b. Examples and scale (issue 16), whole `legoc check` processes in CPU
+   time (user + system: a shared machine disturbs it far less than wall
+   time): every shipped example against `python -c "import lark"` in
+   alternating pairs; a 100,000-layer sequential spec against the
+   10,000-layer one in alternating pairs, with the peak memory of each; a
+   million comment lines; and the bytes of diagnostics a one-line spec of
+   200 and 2,000 layers makes `legoc check` write.
 3. Forward: the generated ResNet-50 and U-Net against the hand-written
    modules of benchmarks/reference.py, with the same weights (outputs checked
    equal first), CPU, batch 8, eval mode, fixed torch threads, runs
@@ -103,11 +113,38 @@ def process_env() -> dict[str, str]:
     return env
 
 
+# Measured processes run outside the repository, so that `python -m legoc`
+# and `import legoc` find the installed legoc, editable or regular: the
+# source tree itself is not importable as installed (it has no
+# legoc.grammar, which pyproject.toml maps from grammar/).
+OUTSIDE = tempfile.gettempdir()
+
+
 def time_process(argv: list[str]) -> float:
     """Wall time of one whole process, in seconds; raises if it fails."""
     start = time.perf_counter()
-    subprocess.run(argv, cwd=ROOT, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=process_env())
+    subprocess.run(argv, cwd=OUTSIDE, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=process_env())
     return time.perf_counter() - start
+
+
+def cpu_process(argv: list[str], ok: tuple[int, ...] = (0,)) -> dict:
+    """One whole process, run outside the repository: its CPU time (user +
+    system, from the kernel's accounting, which a busy shared machine
+    disturbs far less than wall time), wall time, exit status, the bytes it
+    wrote to standard output, and the last line of its standard error."""
+    start = time.perf_counter()
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        process = subprocess.Popen(argv, cwd=OUTSIDE, stdout=out, stderr=err, env=process_env())
+        _, status, usage = os.wait4(process.pid, 0)
+        process.returncode = os.waitstatus_to_exitcode(status)
+        wall = time.perf_counter() - start
+        err.seek(0)
+        lines = err.read().decode("utf-8", "replace").strip().splitlines()
+        written = out.seek(0, os.SEEK_END)
+    if process.returncode not in ok:
+        raise RuntimeError(f"{argv} exited {process.returncode}: {lines[-5:]}")
+    return {"cpu_s": usage.ru_utime + usage.ru_stime, "wall_s": wall, "status": process.returncode,
+            "stdout_bytes": written, "last_stderr": lines[-1] if lines else ""}
 
 
 def bench_cli(repeats: int) -> list[dict]:
@@ -151,7 +188,6 @@ dataclasses._process_class = timed
 marks = [("python start-up, to the first line", start)]
 def mark(name):
     marks.append((name, time.perf_counter()))
-sys.path.insert(0, sys.argv[2])
 import legoc.check, legoc.cli
 mark("import legoc (check path, with the standard library it uses)")
 legoc_classes = classes[0]
@@ -179,8 +215,8 @@ def bench_breakdown(repeats: int) -> dict:
     start-up of a bare interpreter, for scale."""
     runs = []
     for i in range(repeats + 1):
-        done = subprocess.run([sys.executable, "-c", BREAKDOWN_WORKER, str(RESNET50), str(ROOT)],
-                              cwd=ROOT, check=True, capture_output=True, text=True, env=process_env())
+        done = subprocess.run([sys.executable, "-c", BREAKDOWN_WORKER, str(RESNET50)],
+                              cwd=OUTSIDE, check=True, capture_output=True, text=True, env=process_env())
         if i:  # the first run writes bytecode caches
             runs.append(json.loads(done.stdout.strip().splitlines()[-1]))
     names = [name for name, _ in runs[0]["phases"]]
@@ -225,7 +261,6 @@ SPECS = {"sequential": sequential_spec, "nested residuals": nested_spec}
 
 WORKER = r"""
 import json, resource, sys, time
-sys.path.insert(0, sys.argv[3])
 from legoc.cli import fewer_collections
 from legoc.compiler import check_source, compile_source
 import black, jinja2  # imported by the first build; module imports are not compile time
@@ -248,8 +283,8 @@ print(json.dumps({"seconds": elapsed, "maxrss_kib": rss}))
 
 def compile_in_process(mode: str, spec_path: str) -> dict:
     """Check or compile a spec in a fresh interpreter; its time and peak RSS."""
-    done = subprocess.run([sys.executable, "-c", WORKER, mode, spec_path, str(ROOT)],
-                          cwd=ROOT, check=True, capture_output=True, text=True, env=process_env())
+    done = subprocess.run([sys.executable, "-c", WORKER, mode, spec_path],
+                          cwd=OUTSIDE, check=True, capture_output=True, text=True, env=process_env())
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
@@ -273,13 +308,132 @@ def bench_growth(repeats: int, sizes: tuple[int, ...] = SIZES) -> list[dict]:
 
 
 # --------------------------------------------------------------------------- #
+# 2b. Every example's check, and the check at scale (whole processes, CPU time)
+# --------------------------------------------------------------------------- #
+
+EXAMPLES = ROOT / "examples"
+SCALE_SIZES = (10_000, 100_000)  # 100,000 layer calls is the default `max-layers`
+COMMENT_LINES = 1_000_000
+OUTPUT_SIZES = (200, 2_000)
+
+# `legoc check FILE` as the command line runs it (`cli.main`, the same as
+# `python -m legoc check FILE`), then the process's own peak resident memory
+# on standard error: the kernel's ru_maxrss of a child would also count the
+# parent's memory, which the child's address space starts as (fork + exec).
+CHECK_WORKER = r"""
+import sys
+from legoc.cli import main
+status = main(["check", *sys.argv[1:]])
+sys.stdout.flush()
+try:
+    status_text = open("/proc/self/status").read()
+    peak = int(status_text.split("VmHWM:")[1].split()[0])  # KiB
+except (OSError, IndexError):
+    import resource
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // (1024 if sys.platform == "darwin" else 1)
+print(f"peak-kib {peak}", file=sys.stderr)
+sys.exit(status)
+"""
+
+
+def run_check(path: Path, ok: tuple[int, ...] = (0,)) -> dict:
+    """`legoc check PATH` in a fresh process: CPU and wall time, peak
+    resident memory (MiB), exit status and bytes of output."""
+    result = cpu_process([sys.executable, "-c", CHECK_WORKER, str(path)], ok)
+    result["peak_mib"] = int(result.pop("last_stderr").split()[-1]) / 1024
+    return result
+
+
+def bench_examples(pairs: int) -> list[dict]:
+    """`legoc check` of every shipped example against `python -c "import
+    lark"`, in CPU time, run in alternate pairs; the median of the pairs'
+    ratios (each pair back to back, so that a busy spell of the machine
+    weighs on both sides alike)."""
+    floor = [sys.executable, "-c", "import lark"]
+    rows = []
+    for spec in sorted(EXAMPLES.glob("*.lego")):
+        argv = [sys.executable, "-m", "legoc", "check", str(spec)]
+        cpu_process(argv), cpu_process(floor)  # warm the file cache and write bytecode caches
+        ratios, times, floors = [], [], []
+        for i in range(pairs):
+            first, second = (argv, floor) if i % 2 == 0 else (floor, argv)
+            a, b = cpu_process(first)["cpu_s"], cpu_process(second)["cpu_s"]
+            t, f = (a, b) if i % 2 == 0 else (b, a)
+            times.append(t), floors.append(f), ratios.append(t / f)
+        rows.append({"example": spec.name, "cpu_s": statistics.median(times), "floor_cpu_s": statistics.median(floors),
+                     "ratio": statistics.median(ratios), "pairs": pairs})
+        print(f"  examples: {spec.name}: {rows[-1]['ratio']:.2f}x", file=sys.stderr)
+    return rows
+
+
+def one_line_spec(layers: int) -> str:
+    """`relu; relu; ...` on one line: every relu after the first is a
+    warning (two activations in a row, LG502) pointing into that line."""
+    return "model OneLine():\n    input [8, 32, 32]\n    " + "; ".join(["relu"] * layers) + "\n"
+
+
+def bench_scale(pairs: int) -> dict:
+    """The check at scale, whole `legoc check` processes:
+
+    - a sequential spec of 10,000 and of 100,000 layers (`sequential_spec`),
+      run in alternate pairs: CPU time, the median of the pairs' ratios, and
+      the largest peak memory;
+    - a million comment lines (`#`, a 2 MB file: the default
+      `max-file-bytes` is 4 MB) above a small model: CPU time;
+    - the diagnostics written for a one-line spec of 200 and 2,000 layers
+      (`one_line_spec`): bytes of output, which should grow as the spec does.
+    """
+    out: dict = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        small, large = (Path(tmp) / f"sequential_{n}.lego" for n in SCALE_SIZES)
+        small.write_text(sequential_spec(SCALE_SIZES[0]))
+        large.write_text(sequential_spec(SCALE_SIZES[1]))
+        run_check(small)
+        runs = {n: [] for n in SCALE_SIZES}
+        ratios = []
+        for i in range(pairs):
+            order = (small, large) if i % 2 == 0 else (large, small)
+            done = {path: run_check(path) for path in order}
+            runs[SCALE_SIZES[0]].append(done[small]), runs[SCALE_SIZES[1]].append(done[large])
+            ratios.append(done[large]["cpu_s"] / done[small]["cpu_s"])
+            print(f"  scale: {SCALE_SIZES[1]:,} / {SCALE_SIZES[0]:,} layers: {ratios[-1]:.2f}x "
+                  f"({done[large]['cpu_s']:.2f} s / {done[small]['cpu_s']:.2f} s CPU)", file=sys.stderr)
+        out["sequential"] = [
+            {"layers": n, "cpu_s": statistics.median(r["cpu_s"] for r in rs), "wall_s": statistics.median(r["wall_s"] for r in rs),
+             "peak_mib": max(r["peak_mib"] for r in rs), "runs": len(rs)}
+            for n, rs in runs.items()
+        ]
+        out["sequential_ratio"] = statistics.median(ratios)
+        out["sequential_ratios"] = ratios
+
+        comments = Path(tmp) / "comments.lego"
+        comments.write_text("#\n" * COMMENT_LINES + "model M():\n    input [3, 8, 8]\n    relu\n")
+        done = run_check(comments)
+        out["comments"] = {"lines": COMMENT_LINES, "bytes": comments.stat().st_size, "cpu_s": done["cpu_s"],
+                           "wall_s": done["wall_s"], "peak_mib": done["peak_mib"]}
+        print(f"  scale: {COMMENT_LINES:,} comment lines: {done['cpu_s']:.2f} s CPU", file=sys.stderr)
+
+        output = []
+        for n in OUTPUT_SIZES:
+            path = Path(tmp) / f"one_line_{n}.lego"
+            path.write_text(one_line_spec(n))
+            done = run_check(path)
+            output.append({"layers": n, "spec_bytes": path.stat().st_size, "output_bytes": done["stdout_bytes"]})
+        out["output"] = output
+        out["output_ratio"] = output[1]["output_bytes"] / max(1, output[0]["output_bytes"])
+        print(f"  scale: diagnostics output {OUTPUT_SIZES[1]:,} / {OUTPUT_SIZES[0]:,} layers on one line: "
+              f"{out['output_ratio']:.1f}x", file=sys.stderr)
+    return out
+
+
+# --------------------------------------------------------------------------- #
 # 3. Forward passes against the hand-written references
 # --------------------------------------------------------------------------- #
 
 
 def load_generated(spec: Path, tmp: str):
-    """Compile `spec` with legoc and import the generated file as a module."""
-    sys.path.insert(0, str(ROOT))
+    """Compile `spec` with legoc (the installed one: see OUTSIDE) and import
+    the generated file as a module."""
     from legoc.compiler import compile_source
 
     code = compile_source(spec.read_text(), spec.name).code
@@ -382,7 +536,7 @@ def bench_forward(threads: int, processes: int, pairs: int | None, warmup: int, 
         for _ in range(processes):
             argv = [sys.executable, str(Path(__file__).resolve()), "--forward-worker", name, "--threads", str(threads),
                     "--forward-pairs", str(n_pairs), "--forward-warmup", str(warmup), "--unet-size", str(size)]
-            done = subprocess.run(argv, check=True, capture_output=True, text=True, env=process_env())
+            done = subprocess.run(argv, cwd=OUTSIDE, check=True, capture_output=True, text=True, env=process_env())
             runs.append(json.loads(done.stdout.strip().splitlines()[-1]))
         row = {"model": name, "input": f"[{batch}, 3, {size}, {size}]", "threads": threads,
                "generated_s": statistics.median(r["generated_s"] for r in runs),
@@ -412,6 +566,22 @@ def targets(results: dict) -> list[tuple[str, str, bool]]:
             rows.append((f"{r['spec']}, 10,000 layers: build under 2 s", f"{r['build_s']:.2f} s", r["build_s"] < 2))
     for kind, ratio in results.get("growth_ratios", {}).items():
         rows.append((f"{kind}: build time 10,000 / 1,000 layers at most 11", f"{ratio:.1f}", ratio <= 11))
+    for r in results.get("examples", []):
+        rows.append((f"`legoc check examples/{r['example']}` at most 1.5x `python -c \"import lark\"` (CPU time)",
+                     f"{r['ratio']:.2f}x", r["ratio"] <= 1.5))
+    scale = results.get("scale")
+    if scale:
+        small, large = scale["sequential"]
+        rows.append((f"sequential, `legoc check`: {large['layers']:,} layers at most 12x the time of {small['layers']:,} (CPU time)",
+                     f"{scale['sequential_ratio']:.1f}x", scale["sequential_ratio"] <= 12))
+        rows.append((f"sequential, `legoc check` of {large['layers']:,} layers: peak memory under 300 MiB",
+                     f"{large['peak_mib']:.0f} MiB", large["peak_mib"] < 300))
+        c = scale["comments"]
+        rows.append((f"`legoc check` of {c['lines']:,} comment lines under 5 s (CPU time)", f"{c['cpu_s']:.2f} s", c["cpu_s"] < 5))
+        a, b = scale["output"]
+        growth = b["spec_bytes"] / a["spec_bytes"]
+        rows.append((f"diagnostics output, one line of {a['layers']:,} then {b['layers']:,} layers: grows as the spec "
+                     f"({growth:.1f}x), at most 1.2 times that", f"{scale['output_ratio']:.1f}x", scale["output_ratio"] <= 1.2 * growth))
     for r in results.get("forward", []):
         rows.append((f"{r['model']} forward within 3% of the hand-written one, outputs equal",
                      f"{r['ratio']:.3f}, {r['outputs']}", abs(r["ratio"] - 1) <= 0.03))
@@ -464,6 +634,31 @@ def markdown(results: dict) -> str:
         for kind, ratio in results.get("growth_ratios", {}).items():
             out.append(f"- {kind}: build time 10,000 / 1,000 layers = {ratio:.1f}x (linear: 10x)")
         out.append("")
+    if "examples" in results:
+        out += ["## `legoc check` of every example (whole process, CPU time, median of paired runs)", ""]
+        out += _table(["Example", "Check:", "`import lark`:", "Ratio:"], [
+            [f"`{r['example']}`", f"{r['cpu_s'] * 1000:.0f} ms", f"{r['floor_cpu_s'] * 1000:.0f} ms", f"{r['ratio']:.2f}x"]
+            for r in results["examples"]])
+        out += ["", f"CPU time (user + system) of each whole process, {results['examples'][0]['pairs']} pairs each, "
+                "the check and `python -c \"import lark\"` back to back in alternating order; the ratio is the median "
+                "of the pairs' ratios, the times the medians of each side.", ""]
+    if "scale" in results:
+        sc = results["scale"]
+        out += ["## `legoc check` at scale (whole process)", ""]
+        out += _table(["Spec", "Layers:", "CPU time:", "Wall time:", "Peak memory:"], [
+            ["sequential", f"{r['layers']:,}", f"{r['cpu_s']:.2f} s", f"{r['wall_s']:.2f} s", f"{r['peak_mib']:.0f} MiB"]
+            for r in sc["sequential"]] + [
+            [f"{sc['comments']['lines']:,} comment lines ({sc['comments']['bytes'] / 1e6:.1f} MB)", "1",
+             f"{sc['comments']['cpu_s']:.2f} s", f"{sc['comments']['wall_s']:.2f} s", f"{sc['comments']['peak_mib']:.0f} MiB"]])
+        shown = ", ".join(f"{r:.2f}" for r in sc["sequential_ratios"])
+        out += ["", f"- sequential: CPU time {sc['sequential'][1]['layers']:,} / {sc['sequential'][0]['layers']:,} layers = "
+                f"{sc['sequential_ratio']:.1f}x (linear: 10x; a whole process, so start-up weighs on the small one), "
+                f"median of {len(sc['sequential_ratios'])} alternating pairs ({shown}); times are medians, memory the largest "
+                "peak (VmHWM) of the process"]
+        a, b = sc["output"]
+        out += [f"- diagnostics: one line of {a['layers']:,} layers ({a['spec_bytes']:,} bytes) writes {a['output_bytes']:,} bytes, "
+                f"{b['layers']:,} layers ({b['spec_bytes']:,} bytes) write {b['output_bytes']:,}: {sc['output_ratio']:.1f}x "
+                f"for a spec {b['spec_bytes'] / a['spec_bytes']:.1f}x as large", ""]
     if "forward" in results:
         out += ["## Forward pass (CPU, eval, inference_mode, median)", ""]
         out += _table(["Model", "Input", "Threads:", "Generated:", "Hand-written:", "Ratio:", "Outputs"], [
@@ -483,10 +678,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="fewer repeats and a smaller U-Net input")
     parser.add_argument("--json", metavar="OUT", help="also write the results as JSON to OUT")
-    parser.add_argument("--skip", action="append", default=[], choices=("cli", "breakdown", "growth", "forward"),
+    parser.add_argument("--skip", action="append", default=[], choices=("cli", "breakdown", "growth", "examples", "scale", "forward"),
                         help="leave out a section (repeatable)")
     parser.add_argument("--cli-repeats", type=int, help="whole-process runs per CLI command (default 15; quick 5)")
     parser.add_argument("--growth-repeats", type=int, help="processes per synthetic spec (default 5; quick 1)")
+    parser.add_argument("--example-pairs", type=int, help="paired runs of each example's check and its floor (default 9; quick 3)")
+    parser.add_argument("--scale-pairs", type=int, help="paired runs of the 10,000- and 100,000-layer checks (default 5; quick 1)")
     parser.add_argument("--forward-processes", type=int, help="fresh processes per forward comparison (default 5; quick 1)")
     parser.add_argument("--forward-pairs", type=int, help="timed pairs of forward passes per process (default: ResNet-50 6, U-Net 3)")
     parser.add_argument("--forward-warmup", type=int, help="warm-up passes of each model per process, after the one that checks outputs (default 1)")
@@ -499,6 +696,8 @@ def main(argv: list[str] | None = None) -> int:
     q = args.quick
     cli_repeats = args.cli_repeats or (5 if q else 15)
     growth_repeats = args.growth_repeats or (1 if q else 5)
+    example_pairs = args.example_pairs or (3 if q else 9)
+    scale_pairs = args.scale_pairs or (1 if q else 5)
     forward_processes = args.forward_processes or (1 if q else 5)
     forward_pairs = args.forward_pairs or (2 if q else None)
     forward_warmup = args.forward_warmup or 1
@@ -523,6 +722,12 @@ def main(argv: list[str] | None = None) -> int:
         by = {(r["spec"], r["layers"]): r for r in results["growth"]}
         results["growth_ratios"] = {kind: by[(kind, 10_000)]["build_s"] / by[(kind, 1_000)]["build_s"]
                                     for kind in SPECS if (kind, 10_000) in by and (kind, 1_000) in by}
+    if "examples" not in args.skip:
+        print("examples ...", file=sys.stderr)
+        results["examples"] = bench_examples(example_pairs)
+    if "scale" not in args.skip:
+        print("scale ...", file=sys.stderr)
+        results["scale"] = bench_scale(scale_pairs)
     if "forward" not in args.skip:
         print("forward ...", file=sys.stderr)
         results["forward"] = bench_forward(args.threads, forward_processes, forward_pairs, forward_warmup, unet_size)

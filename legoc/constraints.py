@@ -13,6 +13,7 @@ two periods decides it exactly.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 from . import symbolic as sy
@@ -71,9 +72,10 @@ def _one_size(dim: Sym, port: str, axis: int, group: list[Check]) -> tuple[list[
     if period > _MAX_PERIOD or limit > _MAX_SCAN:
         return [DimRule(dim, port, axis, cond=joint)], []
     sizes = range(1, limit)
-    truth = [v for v in sizes if _holds(joint, dim, v)]
+    holds = _tester(joint, dim)
+    truth = [v for v in sizes if holds(v)]
     if not truth:
-        never = [c for c in group if not any(_holds(c.cond, dim, v) for v in sizes)]
+        never = [c for c in group if not any(map(_tester(c.cond, dim), sizes))]
         return [], never or group[:1]
     if len(truth) == len(sizes):
         return [], []
@@ -88,12 +90,149 @@ def _conjuncts(cond: Expr) -> tuple[Expr, ...]:
     return cond.args if isinstance(cond, sy.Op) and cond.name == "and" else (cond,)
 
 
-def _holds(cond: Expr, dim: Sym, value: int) -> bool:
-    """Whether `cond` becomes TRUE with `value` for `dim`. A conjunction does
-    when each of its parts does (`both` folds to TRUE just then), so the
-    parts are substituted one at a time, and the first that fails decides."""
-    mapping = {dim.key: sy.Const(value)}
-    return all(sy.substitute(part, mapping) == sy.TRUE for part in _conjuncts(cond))
+class _Unsure(Exception):
+    """An expression, or a value of it, that `_integer` leaves to
+    `symbolic.substitute`: anything but integer arithmetic and comparisons,
+    and booleans combined by and, or, not and conditionals."""
+
+
+def _tester(cond: Expr, dim: Sym) -> Callable[[int], bool]:
+    """Whether `cond` folds to TRUE when `value` replaces `dim`
+    (`symbolic.substitute`), as a function of `value`. Each part of the condition is compiled
+    once into Python functions of the size (`_integer`), so that a scan
+    does not rebuild and fold symbolic expressions for every size (it was
+    two thirds of checking examples/unet.lego). A part, or a value, those
+    functions are unsure of is substituted."""
+    parts = []
+    for part in _conjuncts(cond):
+        try:
+            parts.append((part, _integer(part, dim.key)))
+        except _Unsure:
+            parts.append((part, None))
+
+    def holds(value: int) -> bool:
+        for part, fast in parts:
+            if fast is not None:
+                try:
+                    result = fast(value)
+                except _Unsure:
+                    result = None
+                if result is not None:
+                    if result == True:  # noqa: E712  (1 as well, as Const(1) == TRUE)
+                        continue
+                    return False
+            # What the part folds to: TRUE when it holds (a conjunction folds
+            # to TRUE just when each of its parts does).
+            if sy.substitute(part, {dim.key: sy.Const(value)}) != sy.TRUE:
+                return False
+        return True
+
+    return holds
+
+
+def _integer(e: Expr, key: str) -> Callable[[int], int | bool]:
+    """`e` as a Python function of the symbol `key`'s value: the constant
+    `substitute` folds `e` to when that is an int or a bool. Integer
+    arithmetic is exact, so Python's `+ * // % min max` and comparisons give
+    what symbolic folding gives; whatever could differ (floats, strings, a
+    division by zero, a non-boolean under `and`) raises `_Unsure`, when
+    compiled or when run."""
+    if isinstance(e, sy.Const):
+        value = e.value
+        if type(value) is not int and type(value) is not bool:
+            raise _Unsure
+        return lambda x: value
+    if isinstance(e, Sym):
+        if e.key != key:
+            raise _Unsure
+        return lambda x: x
+    if isinstance(e, sy.Poly):
+        constant = e.const
+        terms = [(_integer(mono, key), c) for mono, c in e.terms]
+        if type(constant) is not int or any(type(c) is not int for _, c in terms):
+            raise _Unsure
+
+        def poly(x: int) -> int:
+            total = constant
+            for term, c in terms:
+                total += c * _int(term(x))
+            return total
+
+        return poly
+    if isinstance(e, sy.Monomial):
+        factors = [_integer(f, key) for f in e.factors]
+
+        def product(x: int) -> int:
+            total = 1
+            for factor in factors:
+                total *= _int(factor(x))
+            return total
+
+        return product
+    if not isinstance(e, sy.Op):
+        raise _Unsure
+    name = e.name
+    if name == "cmp":
+        op = e.args[0].value  # type: ignore[union-attr]
+        a, b = _integer(e.args[1], key), _integer(e.args[2], key)
+        test = _COMPARE[op]
+        return lambda x: test(_int(a(x)), _int(b(x)))
+    args = [_integer(a, key) for a in e.args]
+    if name in ("floordiv", "mod"):
+        a, b = args
+
+        def divide(x: int) -> int:
+            p, q = _int(a(x)), _int(b(x))
+            if q == 0:
+                raise _Unsure
+            return p // q if name == "floordiv" else p % q
+
+        return divide
+    if name in ("min", "max"):
+        fold = min if name == "min" else max
+        return lambda x: fold([_int(f(x)) for f in args])
+    if name in ("and", "or"):
+        want = name == "and"
+
+        def logic(x: int) -> bool:
+            values = [_bool(f(x)) for f in args]  # all of them, as substitute folds each
+            return all(values) if want else any(values)
+
+        return logic
+    if name == "not":
+        (a,) = args
+        return lambda x: not _bool(a(x))
+    if name == "cond":
+        c, a, b = args
+
+        def choose(x: int) -> int | bool:
+            test, yes, no = _bool(c(x)), a(x), b(x)
+            return yes if test else no
+
+        return choose
+    raise _Unsure
+
+
+_COMPARE: dict[str, Callable[[int, int], bool]] = {
+    "==": lambda x, y: x == y,
+    "!=": lambda x, y: x != y,
+    "<": lambda x, y: x < y,
+    "<=": lambda x, y: x <= y,
+    ">": lambda x, y: x > y,
+    ">=": lambda x, y: x >= y,
+}
+
+
+def _int(value: object) -> int:
+    if type(value) is not int:
+        raise _Unsure
+    return value  # type: ignore[return-value]
+
+
+def _bool(value: object) -> bool:
+    if type(value) is not bool:
+        raise _Unsure
+    return value  # type: ignore[return-value]
 
 
 def _divisors(e: Expr) -> list[int]:

@@ -251,7 +251,16 @@ def _build(rule: tuple, children: list):
             if nones:
                 kept += [None] * nones
             if inline:
-                kept += children[index].children
+                if kept:
+                    kept += children[index].children
+                else:
+                    # The first part is an inlined `_rule`: take over its
+                    # list, as Lark does, rather than copy it. A left-
+                    # recursive repetition (`line+`, `arg*`) reduces once an
+                    # item, and copying the whole list each time made a long
+                    # one quadratic. The inlined tree is dropped here, so the
+                    # list still belongs to one tree.
+                    kept = children[index].children
             else:
                 kept.append(children[index])
         if trailing:

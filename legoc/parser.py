@@ -358,18 +358,28 @@ class _ToSyntax:
     def transform(self, tree: Tree):
         """The syntax object for `tree`, built bottom-up with an explicit
         stack (no recursion, and no per-node wrappers as Lark's Transformer
-        makes: a third of parsing time on large specs)."""
+        makes: a third of parsing time on large specs).
+
+        This consumes the tree: each node hands its children to the stack
+        (its `children` become empty), so that every subtree is freed as
+        soon as it is converted and the parse tree and the syntax objects
+        are never both whole in memory (a 100,000-layer spec's tree is
+        over 100 MiB)."""
         done: list = []  # converted subtrees and tokens, in order
-        stack: list[tuple[object, bool]] = [(tree, False)]
+        stack: list[tuple[object, int]] = [(tree, -1)]  # node, its children's count once expanded (-1: not yet)
         while stack:
-            node, expanded = stack.pop()
+            node, count = stack.pop()
             if not isinstance(node, Tree):  # a token, or None for an absent optional part
                 done.append(node)
-            elif not expanded:
-                stack.append((node, True))
-                stack.extend((child, False) for child in reversed(node.children))
+            elif count < 0:
+                children = node.children
+                node.children = []
+                stack.append((node, len(children)))
+                children.reverse()
+                stack.extend([(child, -1) for child in children])
+                del children
             else:
-                at = len(done) - len(node.children)
+                at = len(done) - count
                 children = done[at:]
                 del done[at:]
                 done.append(self.rules[node.data](node, children))
@@ -395,11 +405,18 @@ class _ToSyntax:
         )
 
     def _doc_comment(self, line: int) -> tuple[str, ...]:
+        """The comment lines right above a definition's header on `line`
+        (1-based), without their `#`, first line first. Read bottom-up and
+        reversed once: linear in the comment's length."""
         doc: list[str] = []
         index = line - 2
-        while index >= 0 and self.lines[index].lstrip().startswith("#"):
-            doc.insert(0, self.lines[index].lstrip()[1:].strip())
+        while index >= 0:
+            text = self.lines[index].lstrip()
+            if not text.startswith("#"):
+                break
+            doc.append(text[1:].strip())
             index -= 1
+        doc.reverse()
         return tuple(doc)
 
     def params(self, node, children):

@@ -346,7 +346,7 @@ def test_sarif_schema_rejects_a_result_without_message():
 # -- dependencies -------------------------------------------------------------
 
 
-def test_report_imports_nothing_heavy():
+def test_report_imports_nothing_heavy(tmp_path):
     script = (
         "import sys, legoc.report as r\n"
         "from legoc.diagnostics import Diagnostic, Span\n"
@@ -354,6 +354,7 @@ def test_report_imports_nothing_heavy():
         "r.format_text(d, {}, False); r.format_json(d); r.format_github(d); r.format_sarif(d, '0')\n"
         "print(sorted({'torch', 'black', 'jinja2', 'click'} & set(sys.modules)))\n"
     )
-    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=ROOT)
+    # Outside the repository, so that the installed legoc is the one imported.
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "[]"
