@@ -97,6 +97,7 @@ class _Analyzer(GraphAnalysis):
         self.failed: list[bool] = []
         self.unknowns = 0
         self.calls: list[Note] = []  # "in this call of `b`", for each block being analysed
+        self.divisions: dict[int, bool] = {}  # id of an argument check -> whether its value divides
 
     def _at_user_code(self, diag: Diagnostic) -> Diagnostic:
         """A problem found inside the prelude is reported at the user's call
@@ -663,6 +664,14 @@ class _Analyzer(GraphAnalysis):
         stride = tuple(None if f is None else sub(f) for f in callee.stride)
         return node, sub(callee.n_params), checks, flow.then(shape, keep, stride)
 
+    def _divides(self, c: Check) -> bool:
+        """Whether the value an argument check is about has a division or a
+        modulo in it (memoised: a block's checks are met at every call)."""
+        known = self.divisions.get(id(c))
+        if known is None:
+            known = self.divisions[id(c)] = any(isinstance(m, Expr) and sy.has_division(m) for m in c.message)
+        return known
+
     def _arguments(self, checks, sub, mapping: dict[str, Expr], given: Callable[[str], Span | None], note: Note, span: Span) -> list[Check]:
         """The checks of primitive arguments among `checks` (those with an
         `origin`), with a caller's values substituted (`sub`, from `mapping`).
@@ -679,6 +688,11 @@ class _Analyzer(GraphAnalysis):
             if not c.origin:
                 continue
             try:
+                # Most hold with the caller's values: drop those before
+                # building anything (unless a division by zero may hide in
+                # the value, which a type check does not see).
+                if sub(c.cond) == sy.TRUE and not self._divides(c):
+                    continue
                 moved = _subst_check(c, sub)
             except TypeError as exc:  # `2 * b` with `b=true`
                 where = given(c.origin[0]) if len(c.origin) == 1 else None

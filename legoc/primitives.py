@@ -6,6 +6,11 @@ axis implicit) and returns a `PrimOut`: output shape, parameter count, the
 `SpecError` only for mistakes that no argument value could fix (a wrong
 rank); everything that depends on values becomes a `Check`.
 
+A keyword's type and range (an integer of at least 1, a probability...)
+are not the rules' business: `argument_checks` gives them for every keyword
+by name, and infer applies them to each argument with the value it really
+gets, through block parameters and model defaults.
+
 Keyword names are PyTorch's. Windowed layers (conv, maxpool, avgpool) pad by
 `dilation * (kernel_size - 1) // 2` unless `padding=` is given: "same" for odd
 kernels at stride 1.
@@ -204,10 +209,6 @@ def _kw(ctor_kwargs: list[tuple[str, Value]], name: str, value: Expr, default) -
         ctor_kwargs.append((name, value))
 
 
-def _positive(call: Call, key: str) -> Check:
-    return call.check(sy.compare(">=", call[key], sy.ONE), key, f"`{key}` must be at least 1, not ", call[key], code="LG401")
-
-
 def _constant(call: Call, key: str):
     """The value of an argument that decides the output's shape, which a
     block or model parameter cannot give: shapes are worked out once per
@@ -336,7 +337,6 @@ def _conv(call: Call) -> PrimOut:
 def _conv_checks(call: Call, c_in: Expr, c_out: Expr, g: Expr) -> list[Check]:
     """What conv and conv_transpose both need of their arguments."""
     return [
-        *(_positive(call, key) for key in ("out_channels", "kernel_size", "stride", "dilation", "groups")),
         call.check(sy.eq(sy.mod(c_in, g), 0), "groups", "input channels ", c_in, " are not divisible by groups=", g, code="LG304"),
         call.check(sy.eq(sy.mod(c_out, g), 0), "groups", "out_channels ", c_out, " is not divisible by groups=", g, code="LG304"),
     ]
@@ -391,7 +391,7 @@ def _linear(call: Call) -> PrimOut:
     _kw(kwargs, "bias", bias, True)
     out = PrimOut((*call.shape[:-1], f_out), Ctor("torch", "nn.Linear", (f_in, f_out), tuple(kwargs)))
     out.n_params = sy.add(sy.mul(f_in, f_out), sy.cond(bias, f_out, sy.ZERO))
-    out.checks += [_positive(call, "out_features"), _multiple_of_8(call, f_in, f_out, "features")]
+    out.checks.append(_multiple_of_8(call, f_in, f_out, "features"))
     return out
 
 
@@ -449,7 +449,6 @@ def _groupnorm(call: Call) -> PrimOut:
     out = PrimOut(call.shape, Ctor("torch", "nn.GroupNorm", (g, c), tuple(kwargs)))
     out.n_params = sy.cond(call["affine"], sy.mul(2, c), sy.ZERO)
     out.checks += [
-        _positive(call, "num_groups"),
         call.check(sy.eq(sy.mod(c, g), 0), "num_groups", "channels ", c, " are not divisible by num_groups=", g, code="LG304"),
     ]
     return out
@@ -486,8 +485,6 @@ def _pool(kind: str) -> Callable[[Call], PrimOut]:
             for axis in range(1, rank):
                 out.keep[axis] = sy.FALSE
                 out.stride[axis] = None
-            if call.given("output_size"):
-                out.checks.append(_positive(call, "output_size"))
             return out
         if kind == "avg" and call.given("output_size"):
             raise error("LG402", call.span_of("output_size"), "`avgpool` takes either kernel_size or output_size, not both")
@@ -505,7 +502,6 @@ def _pool(kind: str) -> Callable[[Call], PrimOut]:
         out = PrimOut((), Ctor("torch", f"nn.{name}{_nd(rank)}", (), tuple(kwargs)))
         out.shape = (call.shape[0], *_window(call, k, s, p, d, out))
         out.checks += [
-            _positive(call, "kernel_size"),
             call.check(sy.compare(">=", s, 1), "stride", "`stride` must be at least 1, not ", s, code="LG401"),
             call.check(
                 sy.compare("<=", sy.mul(2, p), k),
@@ -565,7 +561,6 @@ def _upsample(call: Call) -> PrimOut:
     for axis in range(1, rank):
         out.keep[axis] = sy.eq(scale, 1)
         out.stride[axis] = None
-    out.checks.append(_positive(call, "scale_factor"))
     return out
 
 
@@ -579,7 +574,6 @@ def _pixel_shuffle(call: Call) -> PrimOut:
         out.keep[axis] = sy.eq(r, 1)
         out.stride[axis] = None
     out.checks += [
-        _positive(call, "upscale_factor"),
         call.check(
             sy.eq(sy.mod(c, area), 0),
             "upscale_factor",
@@ -598,7 +592,6 @@ def _embedding(call: Call) -> PrimOut:
     n, d = call["num_embeddings"], call["embedding_dim"]
     out = PrimOut((*call.shape, d), Ctor("torch", "nn.Embedding", (n, d)))
     out.n_params = sy.mul(n, d)
-    out.checks += [_positive(call, "num_embeddings"), _positive(call, "embedding_dim")]
     return out
 
 
@@ -626,7 +619,6 @@ def _recurrent(kind: str, gates: int) -> Callable[[Call], PrimOut]:
         first = sy.mul(dirs, per_unit(d_in))
         rest = sy.mul(sy.mul(sy.sub(layers, 1), dirs), per_unit(width))
         out.n_params = sy.add(first, rest)
-        out.checks += [_positive(call, "hidden_size"), _positive(call, "num_layers")]
         return out
 
     return rule

@@ -582,6 +582,17 @@ def free_symbols(e: Expr) -> set[Sym]:
     return set()
 
 
+def has_division(e: Expr) -> bool:
+    """Whether `e` holds a division or a modulo (`//`, `%`)."""
+    if isinstance(e, Op):
+        return e.name in ("floordiv", "mod") or any(has_division(x) for x in e.args)
+    if isinstance(e, Poly):
+        return any(has_division(m) for m, _ in e.terms)
+    if isinstance(e, Monomial):
+        return any(has_division(x) for x in e.factors)
+    return False
+
+
 def divides_by_zero(e: Expr) -> bool:
     """Whether `e` holds a division or modulo by the constant 0 (left as a
     node by substitution, for a check to report)."""
