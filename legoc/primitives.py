@@ -18,6 +18,7 @@ kernels at stride 1.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from collections.abc import Callable
 
@@ -156,22 +157,24 @@ _RANGES: dict[str, tuple[Callable[[Expr], Expr], str]] = {
 }
 
 
-def argument_checks(key: str, value: Expr) -> list[tuple[Expr, tuple[str | Expr, ...]]]:
+@functools.lru_cache(maxsize=4096)
+def argument_checks(key: str, value: Expr) -> tuple[tuple[Expr, tuple[str | Expr, ...]], ...]:
     """The conditions primitive keyword `key` puts on its value, as
     (condition, message) pairs: its type, then its range (a range condition
     holds where the type is already wrong, so that one mistake gives one
     error). Each condition is symbolic where `value` depends on a block's
     or model's parameters, and is decided once a caller's values are
-    substituted; for a constant it is TRUE or FALSE already."""
+    substituted; for a constant it is TRUE or FALSE already. (Memoised:
+    blocks pass the same parameters to many layers.)"""
     kind = _kind(key)
     if kind is None:
-        return []
+        return ()
     typed = sy.is_type(kind, value)
     checks: list[tuple[Expr, tuple[str | Expr, ...]]] = [(typed, (f"`{key}` must be {_KIND_TEXT[kind]}, not ", value))]
     if key in _RANGES and typed != sy.FALSE:
         test, text = _RANGES[key]
         checks.append((sy.either(sy.negate(typed), test(value)), (f"`{key}` {text}, not ", value)))
-    return checks
+    return tuple(checks)
 
 
 def show_message(parts) -> str:
