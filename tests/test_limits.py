@@ -159,6 +159,17 @@ def test_a_chain_of_800_blocks_is_an_error_not_a_crash():
     """`infer._first_layer` followed the chain recursively before LG603 was
     checked: a RecursionError."""
     assert "LG603" in [c for c, _, _ in codes(block_chain(800))]
+    # The analysis itself, outside `limits.deep`, at Python's default
+    # recursion limit: LG603 stops the calls at 50 deep, so only a walk
+    # that follows the whole chain (as `_first_layer` did) can overflow.
+    from legoc.compiler import prelude
+    from legoc.infer import analyze
+    from legoc.parser import parse
+
+    assert sys.getrecursionlimit() <= 1_000
+    with pytest.raises(SpecError) as info:
+        analyze(parse(block_chain(800), "chain.lego"), prelude())
+    assert "LG603" in [d.code for d in info.value.diagnostics]
 
 
 def test_the_caps_fit_the_recursion_limit_and_the_defaults():
