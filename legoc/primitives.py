@@ -157,7 +157,6 @@ _RANGES: dict[str, tuple[Callable[[Expr], Expr], str]] = {
 }
 
 
-@functools.lru_cache(maxsize=4096)
 def argument_checks(key: str, value: Expr) -> tuple[tuple[Expr, tuple[str | Expr, ...]], ...]:
     """The conditions primitive keyword `key` puts on its value, as
     (condition, message) pairs: its type, then its range (a range condition
@@ -165,7 +164,13 @@ def argument_checks(key: str, value: Expr) -> tuple[tuple[Expr, tuple[str | Expr
     error). Each condition is symbolic where `value` depends on a block's
     or model's parameters, and is decided once a caller's values are
     substituted; for a constant it is TRUE or FALSE already. (Memoised:
-    blocks pass the same parameters to many layers.)"""
+    blocks pass the same parameters to many layers. The memo's key holds
+    a constant's type: `Const(True) == Const(1)`, as `True == 1`.)"""
+    return _argument_checks(key, value, type(value.value) if isinstance(value, Const) else None)
+
+
+@functools.lru_cache(maxsize=4096)
+def _argument_checks(key: str, value: Expr, _type: type | None) -> tuple[tuple[Expr, tuple[str | Expr, ...]], ...]:
     kind = _kind(key)
     if kind is None:
         return ()
