@@ -141,12 +141,12 @@ class Parser:
         """The state after `symbol` (a rule's name) is reduced in `state`."""
         return self._actions[state][symbol]
 
-    def lex(self, text: str, line: int = 1) -> Iterator[Token]:
-        """The tokens of `text` with every terminal allowed everywhere
-        (Lark's `Lark.lex`, not contextual: keywords are never names);
-        `text` starts on `line`."""
+    def lex(self, text: str, line: int = 1, pos: int = 0) -> Iterator[Token]:
+        """The tokens of `text` from offset `pos` with every terminal allowed
+        everywhere (Lark's `Lark.lex`, not contextual: keywords are never
+        names); `text` starts on `line`."""
         root = self._root
-        return self._tokens(text, lambda: root, 0, line)
+        return self._tokens(text, lambda: root, pos, line)
 
     def parse(self, text: str, postlex: Callable[[Iterable[Token]], Iterable[Token]]) -> Tree:
         """The parse tree of `text`, its tokens passed through `postlex`
@@ -185,7 +185,8 @@ class Parser:
         raise AssertionError("the tables never shift the end of the text")
 
     def parse_part(self, text: str, postlex: Callable[[Iterable[Token]], Iterable[Token]], line: int, states: list[int],
-                   values: list, stops: list[int], boundary: Callable[[Token], bool], final: bool):  # fmt: skip
+                   values: list, stops: list[int], boundary: Callable[[Token], bool], final: bool, pos: int = 0,
+                   watch: Callable[[Token, list[int], list], None] | None = None):  # fmt: skip
         """Parse part of a file: `text` starts on `line`, the parser in
         `states` with `values` on its stack (both lists are used in place),
         as `parse` would be there.
@@ -200,6 +201,10 @@ class Parser:
         more text; a `final` one runs to the end and returns ("tree", the
         tree of the whole, as `parse`).
 
+        Parsing starts at offset `pos` of `text` (on `line`, which starts at
+        offset 0). `watch`, if given, sees each "_NL" token and the parser's
+        stacks before the token is parsed.
+
         Raises: as `parse`, the first syntax error, as parsing the whole
         file would raise it (when `states` is where that parse would be).
         """
@@ -207,7 +212,9 @@ class Parser:
         scanners, state_scanner = self._scanners, self._state_scanner
         pending = iter(stops)
         stop = next(pending, None)
-        for token in _ended(postlex(self._tokens(text, lambda: scanners[state_scanner[states[-1]]], 0, line))):
+        for token in _ended(postlex(self._tokens(text, lambda: scanners[state_scanner[states[-1]]], pos, line))):
+            if watch is not None and token.type == "_NL":
+                watch(token, states, values)
             ending = False
             if stop is not None and token.line is not None and token.line >= stop:
                 ending = boundary(token)

@@ -11,7 +11,8 @@ from __future__ import annotations
 import math
 import re
 import heapq
-from bisect import bisect_left
+from bisect import bisect_left, bisect_right
+from collections.abc import Callable
 from functools import lru_cache
 
 from . import syntax as s
@@ -67,6 +68,12 @@ class _Layout:
 
     always_accept = ("_NL",)
 
+    def __init__(self, levels: list[int] | None = None):
+        # The indentation levels open where the text starts (parse_recovering
+        # starts inside a definition's body).
+        self.start_levels = list(levels or [0])
+        self.levels = self.start_levels
+
     def borrow(self, kind: str, value: str, tok: Token) -> Token:
         """A new token at `tok`'s position (tests/test_lalr.py makes Lark's)."""
         return Token.borrow(kind, value, tok)
@@ -76,9 +83,10 @@ class _Layout:
         return Token("_DEDENT", "", line, column)
 
     def process(self, stream):
-        levels = [0]
+        # Each run's own, as they are at this point (parse_recovering asks).
+        levels = self.levels = list(self.start_levels)
         brackets: list[str] = []
-        self.brackets = brackets  # open at this point (parse_recovering asks)
+        self.brackets = brackets
         last = None
         for tok in stream:
             last = tok
@@ -159,9 +167,11 @@ def parse(text: str, file: str, limits: Limits = DEFAULT) -> s.Program:
     return _ToSyntax(file, text.split("\n"), limits).transform(tree)
 
 
-def _parse_error(exc: _IndentError | UnexpectedInput, text: str, file: str, line: int = 1) -> SpecError:
-    """The diagnostic for a syntax error met parsing `text`, which starts
-    on `line` of the file (the whole file, or a part: parse_recovering)."""
+def _parse_error(exc: _IndentError | UnexpectedInput, text: str, file: str, line: int = 1, pos: int = 0,
+                 levels: list[int] | None = None) -> SpecError:  # fmt: skip
+    """The diagnostic for a syntax error met parsing `text` from offset
+    `pos` with indentation `levels` open, `text` starting on `line` of the
+    file (the whole file, or a part: parse_recovering)."""
     if isinstance(exc, _IndentError):
         span = Span(file, exc.line, 1, exc.line, exc.column)
         return error("LG103", span, "this line's indentation matches no enclosing block")
@@ -169,7 +179,7 @@ def _parse_error(exc: _IndentError | UnexpectedInput, text: str, file: str, line
         # A bracket left open on an earlier line swallows the lines after
         # it (line breaks inside ( ) and [ ] are ignored): report the bracket.
         at_end = exc.token.type in ("_DEDENT", "$END")
-        unclosed = _unclosed_bracket(text, None if at_end else (exc.line, exc.column), line)
+        unclosed = _unclosed_bracket(text, None if at_end else (exc.line, exc.column), line, pos, levels)
         if unclosed is not None and (at_end or unclosed.line < exc.line):
             return error("LG102", _tok_span(file, unclosed), f"`{unclosed}` is never closed")
     return _syntax_error(exc, file)
@@ -266,11 +276,13 @@ def parse_recovering(text: str, file: str, limits: Limits = DEFAULT) -> tuple[s.
     (`_recover_whole`), but the work stays linear in the file's size,
     whatever the number of errors: after the first error, the file is
     parsed one top-level definition at a time, each from the parser state
-    the whole parse has there, so that an error costs a new parse of its
-    own definition only. (Within one definition each error still costs a
-    parse of that definition.) A file whose layer calls reach
-    `limits.max_layers` (LG604, a count over the whole file) is recovered
-    the old way, parsed whole after each error.
+    the whole parse has there, and after an error in a definition's body
+    parsing starts again at the line break before the edited line, from
+    the parser's state there: a syntax error costs a parse of one line, an
+    error found after parsing (LG602, or a number's or an argument's) one
+    of its definition. A file whose layer calls pass `limits.max_layers`
+    (LG604, a count over the whole file) is recovered the old way, parsed
+    whole after each error.
     """
     try:
         _check_file_size(text, file, limits)
@@ -284,22 +296,35 @@ def parse_recovering(text: str, file: str, limits: Limits = DEFAULT) -> tuple[s.
     return found if found is not None else _recover_whole(text, file, limits)
 
 
-def _edit(lines: list[str], changed: set[int], blanked: set[str], diag: Diagnostic) -> range | None:
+def _edit(lines: list[str], changed: set[int], blanked: set[str], diag: Diagnostic,
+          top_above: Callable[[int], int] | None = None) -> range | None:  # fmt: skip
     """Take the error `diag` out of `lines`: its line of a definition's
     body becomes a placeholder layer, or its whole definition (or, when
     that is already done, the rest of the file) is blanked. Records the
     lines it changes in `changed` and the names of blanked definitions in
     `blanked`. Returns the lines (indices) it may have changed; None when
-    there is nothing left to change (give up)."""
+    there is nothing left to change (give up). `top_above(at)` is the
+    index of the last top-level line at or above `at` (or `at` itself
+    when there is none), found by looking up line by line if not given.
+
+    Looks only at the lines from the definition's first body line to the
+    error's, unless it blanks: so a placeholder costs as much however
+    long the definition."""
     at = min(max(diag.span.line - 1, 0), len(lines) - 1)
-    start = next((i for i in range(at, -1, -1) if _top_level(lines[i])), at)
-    end = next((i for i in range(at + 1, len(lines)) if _top_level(lines[i])), len(lines))
-    body = [i for i in range(start + 1, end) if lines[i].strip() and not lines[i].lstrip().startswith("#")]
-    if at != start and at in body and at not in changed and diag.code != "LG102":
-        indent = lines[body[0]][: len(lines[body[0]]) - len(lines[body[0]].lstrip())] or "    "
+    if top_above is None:
+        start = next((i for i in range(at, -1, -1) if _top_level(lines[i])), at)
+    else:
+        start = top_above(at)
+    # A line of the body: not blank, not a comment (the lines from `start`
+    # to the next top-level line after `at`, which is after `at` itself).
+    in_body = bool(lines[at].strip()) and not lines[at].lstrip().startswith("#")
+    if at != start and in_body and at not in changed and diag.code != "LG102":
+        first = next(i for i in range(start + 1, at + 1) if lines[i].strip() and not lines[i].lstrip().startswith("#"))
+        indent = lines[first][: len(lines[first]) - len(lines[first].lstrip())] or "    "
         lines[at] = indent + "identity"
         changed.add(at)
         return range(at, at + 1)
+    end = next((i for i in range(at + 1, len(lines)) if _top_level(lines[i])), len(lines))
     region = range(start, end) if any(i not in changed for i in range(start, end)) else range(at, len(lines))
     if all(i in changed for i in region):
         return None
@@ -408,6 +433,10 @@ class _Recovery:
         self.unconverted: list[tuple[int, int, _Part]] = []  # heap by start
         self.serial = 0
         self.reach = 0  # where the lines edited since the last sweep end (an index)
+        # (t, hi): line t is top-level (-1: none is) and none in (t, hi] is.
+        self.tops: tuple[int, int] | None = None
+        # (lo, c): line c may end a part (_may_start; or it is len(lines)), and none in [lo, c) may.
+        self.ends: tuple[int, int] | None = None
 
     def run(self) -> tuple[s.Program, tuple[Diagnostic, ...], frozenset[str]] | None:
         """The outcome, or None where the layer count crosses its limit
@@ -456,15 +485,49 @@ class _Recovery:
         self._take_out(exc)
         self._sweep(bisect_left(self.starts, part.start))
 
-    def _take_out(self, exc: SpecError) -> None:
-        """Record the error `exc` and edit it out of the lines."""
+    def _take_out(self, exc: SpecError) -> range:
+        """Record the error `exc` and edit it out of the lines; the lines
+        (indices) edited."""
         diag = exc.diagnostics[0]
         self.diags.append(diag)
         self.budget -= 1
-        edited = _edit(self.lines, self.changed, self.blanked, diag) if self.budget >= 0 else None
+        edited = _edit(self.lines, self.changed, self.blanked, diag, self._top_above) if self.budget >= 0 else None
         if edited is None:
             raise _GiveUp
         self.reach = max(self.reach, edited.stop)
+        # Edited lines are blank or indented: none is top-level or may end
+        # a part now, but the line after them may (no backslash before it).
+        if self.tops is not None and self.tops[0] in edited:
+            self.tops = None
+        if self.ends is not None:
+            lo, c = self.ends
+            if c in edited:
+                self.ends = None
+            elif lo <= edited.stop < c and _may_start(self.lines, edited.stop):
+                self.ends = (lo, edited.stop)
+        return edited
+
+    def _top_above(self, at: int) -> int:
+        """The last top-level line at or above `at` (`at` when none is),
+        remembering how far up it looked."""
+        lines = self.lines
+        if self.tops is not None and at >= self.tops[0]:
+            top, seen = self.tops
+            found = next((i for i in range(at, seen, -1) if _top_level(lines[i])), top)
+        else:
+            found = next((i for i in range(at, -1, -1) if _top_level(lines[i])), -1)
+        self.tops = (found, max(at, self.tops[1]) if self.tops is not None and found == self.tops[0] else at)
+        return at if found < 0 else found
+
+    def _next_end(self, index: int) -> int:
+        """The first line at or after `index` that may end a part
+        (len(lines) when none does), remembering how far it looked."""
+        if self.ends is not None and self.ends[0] <= index <= self.ends[1]:
+            return self.ends[1]
+        lines = self.lines
+        end = next((i for i in range(index, len(lines)) if _may_start(lines, i)), len(lines))
+        self.ends = (index, end)
+        return end
 
     def _sweep(self, index: int) -> None:
         """Parse the parts from the `index`-th on again (all when there are
@@ -503,56 +566,91 @@ class _Recovery:
 
     def _part(self, at: int) -> _Part | None:
         """The part at line index `at`, its syntax errors taken out; None
-        when that blanks its first line (a header)."""
+        when that blanks its first line (a header).
+
+        After an error that changes only lines below a line break of the
+        part's body, parsing starts again at that line break, from the
+        parser's state there (a checkpoint), not at the part's start: so
+        that many errors in one definition cost one parse of it."""
+        checkpoints: list[tuple] = []
+        resume = None
         while True:
             if at > 0 and not _top_level(self.lines[at]):
                 return None
             try:
-                trees, end = self._parse(at)
+                trees, end = self._parse(at, checkpoints, resume)
             except SpecError as exc:
-                self._take_out(exc)
+                edited = self._take_out(exc)
+                # The last checkpoint on a line above the edited ones (its
+                # line, 1-based, is at most the first edited index).
+                keep = bisect_right(checkpoints, edited.start, key=lambda c: c[0])
+                resume = checkpoints[keep - 1] if keep else None
+                del checkpoints[max(keep - 1, 0) :]
                 continue
             layers, too_deep = _size(Tree("start", trees), self.file, self.limits)
             return _Part(at, end, trees, layers, too_deep)
 
-    def _parse(self, at: int) -> tuple[list[Tree], int]:
+    def _parse(self, at: int, checkpoints: list[tuple], resume: tuple | None) -> tuple[list[Tree], int]:
         """The definitions' trees of the part at line index `at`, and the
-        line index where the next part starts.
+        line index where the next part starts; parsed from the checkpoint
+        `resume` if given; each line break with no bracket open is added to
+        `checkpoints`: (line, column, states, values, the length of each
+        tree's children among the values, indentation levels).
 
         Raises:
             SpecError: the first syntax error of the part.
         """
         lines, parser = self.lines, _parser()
+        first = at if resume is None else resume[0] - 1  # the index of the line the text starts with
         want = 1  # candidate ends to take in the text; doubled when none is one
         while True:
             stops: list[int] = []
-            index = at + 1
+            index = first + 1
+            if want == 1 and index < len(lines):
+                index = self._next_end(index)
+                if index < len(lines):
+                    stops.append(index + 1)
+                    index += 1
             while index < len(lines) and len(stops) < want:
                 if _may_start(lines, index):
                     stops.append(index + 1)
                 index += 1
             final = len(stops) < want
-            text = "\n".join(lines[at:] if final else lines[at:index]) + "\n"
-            if at == 0 and text.startswith("\ufeff"):
+            text = "\n".join(lines[first:] if final else lines[first:index]) + "\n"
+            if first == 0 and text.startswith("\ufeff"):
                 text = text[1:]
             if final and text.endswith("\n\n"):
                 text = text[:-1]
-            if at == 0:
-                states, values = [parser.start_state], []
+            if resume is not None:
+                _, column, states, values, sizes, levels = resume
+                states, values = list(states), list(values)
+                for tree, size in sizes:
+                    del tree.children[size:]
+                pos = column - 1
+            elif at == 0:
+                states, values, pos, levels = [parser.start_state], [], 0, None
             else:
                 # After a definition: the state the whole parse is in there
                 # (or, after only blank lines, one that allows the same).
                 states = [parser.start_state, parser.goto(parser.start_state, "__start_star_0")]
-                values = [Tree("__start_star_0", [])]
-            layout = _Layout()
+                values, pos, levels = [Tree("__start_star_0", [])], 0, None
+            layout = _Layout(levels)
+            mark = len(checkpoints)
+
+            def watch(token: Token, states: list[int], values: list) -> None:
+                if token.line > 1:  # (line 1 may have lost a byte order mark)
+                    sizes = [(v, len(v.children)) for v in values if type(v) is Tree]
+                    checkpoints.append((token.line, token.column, list(states), list(values), sizes, list(layout.levels)))
+
             try:
                 kind, value = parser.parse_part(
-                    text, layout.process, at + 1, states, values, stops,
-                    lambda tok: tok.type in ("BLOCK", "MODEL") and not layout.brackets, final,
+                    text, layout.process, first + 1, states, values, stops,
+                    lambda tok: tok.type in ("BLOCK", "MODEL") and not layout.brackets, final, pos, watch,
                 )  # fmt: skip
             except (_IndentError, UnexpectedInput) as exc:
-                raise _parse_error(exc, text, self.file, at + 1) from None
+                raise _parse_error(exc, text, self.file, first + 1, pos, levels) from None
             if kind == "more":
+                del checkpoints[mark:]
                 want *= 2
                 continue
             if kind == "tree":
@@ -574,14 +672,15 @@ _VALUE_START = {"NAME", "INT", "FLOAT", "STRING", "TRUE", "FALSE", "MIN", "MAX",
 _FOUND_WORDS = {"_NL": "end of line", "_INDENT": "indentation", "_DEDENT": "end of the indented block", "$END": "end of file"}
 
 
-def _unclosed_bracket(text: str, before: tuple[int, int] | None = None, line: int = 1) -> Token | None:
+def _unclosed_bracket(text: str, before: tuple[int, int] | None = None, line: int = 1, pos: int = 0,
+                      levels: list[int] | None = None) -> Token | None:  # fmt: skip
     """The innermost bracket left open at the end of the text (or at the
     position `before`, a (line, column) pair), if any; `text` starts on
-    `line`."""
+    `line`, and is read from offset `pos` with indentation `levels` open."""
     stack: list[Token] = []
     pairs = {"RPAR": "LPAR", "RSQB": "LSQB", "MORETHAN": "LESSTHAN"}
     try:
-        for tok in _Layout().process(_parser().lex(text, line)):
+        for tok in _Layout(levels).process(_parser().lex(text, line, pos)):
             if before is not None and (tok.line, tok.column) >= before:
                 break
             if tok.type in ("LPAR", "LSQB", "LESSTHAN"):

@@ -102,6 +102,22 @@ def test_recovering_from_many_errors_is_linear(monkeypatch):
     assert large / small < 1.2 * size, (small, large)
 
 
+def _broken_model(n: int) -> str:
+    """One model with `n` broken lines among good ones."""
+    return "model m():\n    input [3, 8, 8]\n" + "".join("    conv 4 +\n    relu\n" if i % 2 else "    bn ]\n\n    # a comment\n    relu\n" for i in range(n))
+
+
+def test_recovering_from_many_errors_in_one_definition_is_linear(monkeypatch):
+    """Errors in one long definition: after each, parsing starts again at
+    the line break before it, not at the definition's header."""
+    small, few = _lexed(monkeypatch, _broken_model(200))
+    large, many = _lexed(monkeypatch, _broken_model(2_000))
+    assert (len(few), len(many)) == (200, 2_000)
+    assert [d.span.line for d in few[:3]] == [3, 7, 9]
+    size = len(_broken_model(2_000)) / len(_broken_model(200))
+    assert large / small < 1.2 * size, (small, large)
+
+
 def test_recovery_reports_each_error_once_where_it_is():
     """The diagnostics of a file of broken definitions: each definition's
     own, at its lines."""
