@@ -458,11 +458,13 @@ class _Recovery:
                 part = self._next(self.unconverted)
                 if part is None:
                     break
+                convert = _ToSyntax(self.file, _BomLines(lines), self.limits)  # type: ignore[arg-type]
                 try:
-                    program = _ToSyntax(self.file, _BomLines(lines), self.limits).transform(Tree("start", part.trees))  # type: ignore[arg-type]
+                    convert.transform(Tree("start", part.trees), consume=False)
                 except SpecError as exc:
-                    self._fail(exc, part)
+                    self._fail_lines(exc, part, convert)
                     continue
+                program = convert.transform(Tree("start", part.trees))
                 heapq.heappop(self.unconverted)
                 part.definitions, part.trees = list(program.definitions), []
             definitions = [d for part in self.parts for d in part.definitions or ()]
@@ -483,6 +485,43 @@ class _Recovery:
         """Take out the error `exc`, met in `part`, and parse again from
         that part."""
         self._take_out(exc)
+        self._sweep(bisect_left(self.starts, part.start))
+
+    def _fail_lines(self, exc: SpecError, part: _Part, convert: _ToSyntax) -> None:
+        """Take out `exc`, the first conversion error of `part`, and with it
+        those of the later lines of its definition's body, each as taking
+        out the one before and parsing again would meet it (a line's
+        conversion errors are its own), while each is a whole line that a
+        placeholder replaces; then parse the part again, once."""
+        trees = part.trees
+        if len(trees) != 1:
+            self._fail(exc, part)
+            return
+        found: list[SpecError] = []
+        layers = self.layers
+        for line in trees[0].children:
+            if not (isinstance(line, Tree) and line.data == "line"):
+                continue
+            try:
+                convert.transform(line, consume=False)
+                continue
+            except SpecError as exc_line:
+                failure = exc_line
+            diag = failure.diagnostics[0]
+            statement = line.children[0]
+            at = diag.span.line - 1
+            whole = isinstance(statement, Tree) and statement.c_line == statement.c_end_line == diag.span.line
+            if not whole or at in self.changed or diag.code == "LG102" or layers > self.limits.max_layers:
+                break
+            found.append(failure)
+            layers += 1 - _size(line, self.file, self.limits)[0]
+        if not found or found[0].diagnostics[0] != exc.diagnostics[0]:
+            self._fail(exc, part)
+            return
+        for failure in found:
+            edited = self._take_out(failure)
+            if len(edited) != 1:  # not a placeholder: parse again now
+                break
         self._sweep(bisect_left(self.starts, part.start))
 
     def _take_out(self, exc: SpecError) -> range:
@@ -752,7 +791,7 @@ class _ToSyntax:
             "float": self.float, "string": self.string, "bool": self.bool, "name": self.name, "func": self.func,
         }  # fmt: skip
 
-    def transform(self, tree: Tree):
+    def transform(self, tree: Tree, consume: bool = True):
         """The syntax object for `tree`, built bottom-up with an explicit
         stack (no recursion, and no per-node wrappers as Lark's Transformer
         makes: a third of parsing time on large specs).
@@ -761,7 +800,7 @@ class _ToSyntax:
         (its `children` become empty), so that every subtree is freed as
         soon as it is converted and the parse tree and the syntax objects
         are never both whole in memory (a 100,000-layer spec's tree is
-        over 100 MiB)."""
+        over 100 MiB). With `consume` False the tree is left whole."""
         done: list = []  # converted subtrees and tokens, in order
         stack: list[tuple[object, int]] = [(tree, -1)]  # node, its children's count once expanded (-1: not yet)
         while stack:
@@ -769,8 +808,11 @@ class _ToSyntax:
             if not isinstance(node, Tree):  # a token, or None for an absent optional part
                 done.append(node)
             elif count < 0:
-                children = node.children
-                node.children = []
+                if consume:
+                    children = node.children
+                    node.children = []
+                else:
+                    children = list(node.children)
                 stack.append((node, len(children)))
                 children.reverse()
                 stack.extend([(child, -1) for child in children])

@@ -169,3 +169,37 @@ def test_recovery_part_by_part_is_recovery_of_the_whole(limits, seed):
     `max-layers`, the whole-file way)."""
     for text in _SPECS[:: 1 if limits is DEFAULT else 5] + _mutants(150, seed):
         assert parse_recovering(text, "t.lego", limits) == _recover_whole(text, "t.lego", limits), text
+
+
+_LINES = ["    conv k=3 8", "    relu", "    conv 1e999", "    conv 1.0x", "    bn 99999999999999999999999", "    x = y -> conv k=1 2",
+          "    res add <\n        conv k=3 8\n        relu\n    >", "    res add < conv k=3 8; relu >", "    conv (1 +\n        2) k=3 4",
+          "    conv 8 \\\n        k=3 4", "    ((((((relu))))))", "    conv 3 +", "    relu ]", "", "    # c", "  relu", "        relu",
+          "    conv k=3 8; relu; conv k=1 2", "    repeat 3 conv k=3 8", "    conv 4 kernel_size=3_", "    conv 1_0.0e-5"]  # fmt: skip
+_HEADERS = ["model m():", "block b(c):", "block c(x=1e999):", "model n(k=3 8):", "blok q():", "model r():"]
+
+
+@pytest.mark.parametrize(
+    ("limits", "seed"), [(DEFAULT, 4), (replace(DEFAULT, max_nesting=4), 5), (replace(DEFAULT, max_layers=25), 6)], ids=["default", "nesting", "layers"]
+)
+def test_recovery_of_lines_is_recovery_of_the_whole(limits, seed):
+    """As above, on definitions drawn from lines with syntax errors,
+    conversion errors (taken out a whole body at a time), nesting and
+    layer counts, some spanning lines (brackets, groups, backslashes)."""
+    rng = random.Random(seed)
+    for _ in range(400):
+        text = "\n".join(
+            rng.choice(_HEADERS) + "\n" + "\n".join(rng.choice(_LINES) for _ in range(rng.randint(0, 12))) for _ in range(rng.randint(1, 5))
+        ) + rng.choice(["", "\n"])  # fmt: skip
+        assert parse_recovering(text, "t.lego", limits) == _recover_whole(text, "t.lego", limits), text
+
+
+def test_recovering_from_many_conversion_errors_is_linear(monkeypatch):
+    """Errors found converting the tree (here a positional argument after a
+    keyword) in one long definition: taken out together, then one parse."""
+    def spec(n):
+        return "model m():\n    input [3, 8, 8]\n" + "    conv k=3 8\n    relu\n" * n
+
+    small, few = _lexed(monkeypatch, spec(200))
+    large, many = _lexed(monkeypatch, spec(2_000))
+    assert (len(few), len(many)) == (200, 2_000) and {d.code for d in many} == {"LG104"}
+    assert large / small < 1.2 * len(spec(2_000)) / len(spec(200)), (small, large)
