@@ -132,11 +132,21 @@ class Parser:
         self._ignore = frozenset(tables["IGNORE"])
         self._newlines = frozenset(tables["NEWLINES"])
 
-    def lex(self, text: str) -> Iterator[Token]:
-        """The tokens of `text` with every terminal allowed everywhere
-        (Lark's `Lark.lex`, not contextual: keywords are never names)."""
+    @property
+    def start_state(self) -> int:
+        """The state parsing starts in."""
+        return self._start
+
+    def goto(self, state: int, symbol: str) -> int:
+        """The state after `symbol` (a rule's name) is reduced in `state`."""
+        return self._actions[state][symbol]
+
+    def lex(self, text: str, line: int = 1, pos: int = 0) -> Iterator[Token]:
+        """The tokens of `text` from offset `pos` with every terminal allowed
+        everywhere (Lark's `Lark.lex`, not contextual: keywords are never
+        names); `text` starts on `line`."""
         root = self._root
-        return self._tokens(text, lambda: root)
+        return self._tokens(text, lambda: root, pos, line)
 
     def parse(self, text: str, postlex: Callable[[Iterable[Token]], Iterable[Token]]) -> Tree:
         """The parse tree of `text`, its tokens passed through `postlex`
@@ -172,6 +182,68 @@ class Parser:
                 states.append(actions[states[-1]][rule[0]])
                 if states[-1] == accept:  # all of the text is `start`: only at "$END"
                     return values[-1]
+        raise AssertionError("the tables never shift the end of the text")
+
+    def parse_part(self, text: str, postlex: Callable[[Iterable[Token]], Iterable[Token]], line: int, states: list[int],
+                   values: list, stops: list[int], boundary: Callable[[Token], bool], final: bool, pos: int = 0,
+                   watch: Callable[[Token, list[int], list], None] | None = None):  # fmt: skip
+        """Parse part of a file: `text` starts on `line`, the parser in
+        `states` with `values` on its stack (both lists are used in place),
+        as `parse` would be there.
+
+        `stops` are lines (ascending) where the part may end: at the first
+        token on or after each, `boundary(token)` says whether it may; if
+        so and the parser would shift that token (after its reductions),
+        the part ends there, and this returns ("stop", that line). Where
+        `boundary` says no, parsing goes on to the next stop. With no stop
+        left, a part that is not `final` (its text is cut short after its
+        last stop) returns ("more", None): the caller parses it again with
+        more text; a `final` one runs to the end and returns ("tree", the
+        tree of the whole, as `parse`).
+
+        Parsing starts at offset `pos` of `text` (on `line`, which starts at
+        offset 0). `watch`, if given, sees each "_NL" token and the parser's
+        stacks before the token is parsed.
+
+        Raises: as `parse`, the first syntax error, as parsing the whole
+        file would raise it (when `states` is where that parse would be).
+        """
+        actions, rules, build, accept = self._actions, self._rules, _build, self._end
+        scanners, state_scanner = self._scanners, self._state_scanner
+        pending = iter(stops)
+        stop = next(pending, None)
+        for token in _ended(postlex(self._tokens(text, lambda: scanners[state_scanner[states[-1]]], pos, line))):
+            if watch is not None and token.type == "_NL":
+                watch(token, states, values)
+            ending = False
+            if stop is not None and token.line is not None and token.line >= stop:
+                ending = boundary(token)
+                while stop is not None and token.line >= stop:
+                    stop = next(pending, None)
+                if not ending and stop is None and not final:
+                    return "more", None
+            while True:
+                row = actions[states[-1]]
+                action = row.get(token.type)
+                if action is None:
+                    raise UnexpectedToken(token, {name for name in row if name.isupper()})
+                if action >= 0:
+                    if ending:
+                        return "stop", token.line
+                    states.append(action)
+                    values.append(token)
+                    break
+                rule = rules[~action]
+                size = rule[1]
+                if size:
+                    children = values[-size:]
+                    del states[-size:], values[-size:]
+                else:
+                    children = []
+                values.append(build(rule, children))
+                states.append(actions[states[-1]][rule[0]])
+                if states[-1] == accept:
+                    return "tree", values[-1]
         raise AssertionError("the tables never shift the end of the text")
 
     def _tokens(self, text: str, scanner_now: Callable[[], _Scanner], pos: int = 0, line: int = 1,
