@@ -113,6 +113,10 @@ class _Scanner:
         return self._regex.match(text, pos)
 
 
+def _never(token: Token) -> bool:
+    return False
+
+
 class Parser:
     """The parser of one set of tables (the names legoc/_parse_tables.py
     defines: START, END, ACTIONS, RULES, SCANNERS, STATE_SCANNER,
@@ -157,32 +161,9 @@ class Parser:
             UnexpectedToken: a token the grammar does not allow there.
             whatever `postlex` raises.
         """
-        actions, rules, build, accept = self._actions, self._rules, _build, self._end
-        scanners, state_scanner = self._scanners, self._state_scanner
-        states = [self._start]
-        values: list = []
-        for token in _ended(postlex(self._tokens(text, lambda: scanners[state_scanner[states[-1]]]))):
-            while True:  # reduce as long as the table says, then shift
-                row = actions[states[-1]]
-                action = row.get(token.type)
-                if action is None:
-                    raise UnexpectedToken(token, {name for name in row if name.isupper()})
-                if action >= 0:
-                    states.append(action)
-                    values.append(token)
-                    break
-                rule = rules[~action]
-                size = rule[1]
-                if size:
-                    children = values[-size:]
-                    del states[-size:], values[-size:]
-                else:
-                    children = []
-                values.append(build(rule, children))
-                states.append(actions[states[-1]][rule[0]])
-                if states[-1] == accept:  # all of the text is `start`: only at "$END"
-                    return values[-1]
-        raise AssertionError("the tables never shift the end of the text")
+        kind, tree = self.parse_part(text, postlex, 1, [self._start], [], [], _never, True)
+        assert kind == "tree"
+        return tree
 
     def parse_part(self, text: str, postlex: Callable[[Iterable[Token]], Iterable[Token]], line: int, states: list[int],
                    values: list, stops: list[int], boundary: Callable[[Token], bool], final: bool, pos: int = 0,
