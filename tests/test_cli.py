@@ -256,6 +256,10 @@ def test_ctrl_c_is_one_line_and_exit_130(command):
         stderr=subprocess.PIPE,
         text=True,
         cwd=tempfile.gettempdir(),
+        # A test run started in the background (`cmd &` without job
+        # control) inherits SIGINT ignored, and Python then keeps ignoring
+        # it, as it should; the child gets the disposition a terminal gives.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     try:
         assert child.stderr.readline() == "reading\n"
