@@ -368,7 +368,7 @@ class _Analyzer(GraphAnalysis):
         sized = [c for c in checks if c.severity == "error" and sy.free_symbols(c.cond) and not sy.free_symbols(c.cond) & param_syms]
         rules = dim_rules(inputs, sized)
         for c in rules.impossible:
-            self._report(SpecError([self._at_user_code(Diagnostic("error", c.span, "no input size satisfies this: " + _render_message(c.message), c.notes, c.hint, "LG305"))]))
+            self._report(SpecError([self._at_user_code(Diagnostic("error", c.span, "no input size satisfies this: " + show_message(c.message), c.notes, c.hint, "LG305"))]))
         return ClassIR(
             "model", d.name, tuple(params), (), inputs, outputs, tuple(body.nodes), body.n_params,
             keep, stride, tuple(checks), d.doc, d.span, graph=graph, dim_rules=rules.rules,
@@ -462,7 +462,7 @@ class _Analyzer(GraphAnalysis):
         open_checks = []
         for c in checks:
             if c.cond == sy.FALSE:
-                diag = self._at_user_code(Diagnostic(c.severity, c.span, _render_message(c.message), c.notes, c.hint, c.code))
+                diag = self._at_user_code(Diagnostic(c.severity, c.span, show_message(c.message), c.notes, c.hint, c.code))
                 if c.severity == "error":
                     self._report(SpecError([diag]))
                 elif all((w.code, w.span) != (diag.code, diag.span) for w in self.warnings):
@@ -687,6 +687,7 @@ class _Analyzer(GraphAnalysis):
         for c in checks:
             if not c.origin:
                 continue
+            where = given(c.origin[0]) if len(c.origin) == 1 else None
             try:
                 # Most hold with the caller's values: drop those before
                 # building anything (unless a division by zero may hide in
@@ -695,11 +696,9 @@ class _Analyzer(GraphAnalysis):
                     continue
                 moved = _subst_check(c, sub)
             except TypeError as exc:  # `2 * b` with `b=true`
-                where = given(c.origin[0]) if len(c.origin) == 1 else None
                 what = f"`{c.origin[0][2:]}`" if len(c.origin) == 1 else "a value"
                 raise error("LG401", where or span, f"{what} has the wrong type: {exc}", notes=[Note("it is used here", c.span)]) from None
-            origin = tuple(sorted({x.key for key in c.origin if key in mapping for x in sy.free_symbols(mapping[key]) if x.key.startswith("p:")}))
-            where = given(c.origin[0]) if len(c.origin) == 1 else None
+            origin = tuple(sorted({key for p in c.origin if p in mapping for key in sy.parameters(mapping[p])}))
             if where is not None:
                 use = Note(f"the value of `{c.origin[0][2:]}` is used here", c.span)
                 moved = replace(moved, span=where, notes=moved.notes + (use,), origin=origin)
@@ -744,11 +743,9 @@ class _Analyzer(GraphAnalysis):
             if problem:
                 raise error("LG401", kw.span, f"the size of axis `{kw.name}` must be a positive integer, not {show_value(sy.value_of(value)) if sy.is_const(value) else value}")
             sizes[kw.name] = (value, kw.span)
-            if not sy.is_const(value):
-                typed = sy.is_type("int", value)
+            if not sy.is_const(value):  # a size is what `kernel_size` is: a positive integer
                 message = (f"the size of axis `{kw.name}` must be a positive integer, not ", value)
-                size_checks.append(_argument_check(typed, message, kw.span, value))
-                size_checks.append(_argument_check(sy.either(sy.negate(typed), sy.compare(">=", value, sy.ONE)), message, kw.span, value))
+                size_checks += [_argument_check(cond, message, kw.span, value) for cond, _ in argument_checks("kernel_size", value)]
         pattern = stmt.args[0]
         recipe = compile_pattern(pattern.value, pattern.span, sizes, flow.shape, reduction)  # type: ignore[arg-type]
         node = Method(recipe.ops, recipe.shape, stmt.span)
@@ -1203,11 +1200,7 @@ def _count_checks(count: Expr, span: Span, limit: int) -> list[Check]:
 def _argument_check(cond: Expr, message: tuple, span: Span, value: Expr) -> Check:
     """The check of a primitive argument's type or range (LG401), at the
     argument, with the parameters its value comes from as its origin."""
-    origin = tuple(sorted(x.key for x in sy.free_symbols(value) if x.key.startswith("p:")))
-    return Check(cond, span, message, code="LG401", origin=origin)
-
-
-_render_message = show_message
+    return Check(cond, span, message, code="LG401", origin=sy.parameters(value))
 
 
 def _layers(nodes) -> list[Layer]:

@@ -97,7 +97,7 @@ class Call:
         # A rule on an argument (LG401) whose value comes from parameters is
         # reported where the caller gives the value (infer's `_arguments`).
         value = self.args.get(key) if key and code == "LG401" else None
-        origin = tuple(sorted(x.key for x in sy.free_symbols(value) if x.key.startswith("p:"))) if isinstance(value, Expr) else ()
+        origin = sy.parameters(value) if isinstance(value, Expr) else ()
         return Check(cond, self.span_of(key) if key else self.span, tuple(message), (), hint, code, severity, origin)
 
     def rank(self, allowed: tuple[int, ...], layout: str) -> int:

@@ -582,29 +582,36 @@ def free_symbols(e: Expr) -> set[Sym]:
     return set()
 
 
+def parameters(e: Expr) -> tuple[str, ...]:
+    """The keys of the block or model parameters (`p:NAME`) that `e`
+    mentions, sorted."""
+    return tuple(sorted(x.key for x in free_symbols(e) if x.key.startswith("p:")))
+
+
+def _divisions(e: Expr):
+    """Every division or modulo (`//`, `%`) node in `e`."""
+    if isinstance(e, Op):
+        if e.name in ("floordiv", "mod"):
+            yield e
+        for x in e.args:
+            yield from _divisions(x)
+    elif isinstance(e, Poly):
+        for m, _ in e.terms:
+            yield from _divisions(m)
+    elif isinstance(e, Monomial):
+        for x in e.factors:
+            yield from _divisions(x)
+
+
 def has_division(e: Expr) -> bool:
     """Whether `e` holds a division or a modulo (`//`, `%`)."""
-    if isinstance(e, Op):
-        return e.name in ("floordiv", "mod") or any(has_division(x) for x in e.args)
-    if isinstance(e, Poly):
-        return any(has_division(m) for m, _ in e.terms)
-    if isinstance(e, Monomial):
-        return any(has_division(x) for x in e.factors)
-    return False
+    return next(_divisions(e), None) is not None
 
 
 def divides_by_zero(e: Expr) -> bool:
     """Whether `e` holds a division or modulo by the constant 0 (left as a
     node by substitution, for a check to report)."""
-    if isinstance(e, Op):
-        if e.name in ("floordiv", "mod") and e.args[1] == ZERO:
-            return True
-        return any(divides_by_zero(x) for x in e.args)
-    if isinstance(e, Poly):
-        return any(divides_by_zero(m) for m, _ in e.terms)
-    if isinstance(e, Monomial):
-        return any(divides_by_zero(x) for x in e.factors)
-    return False
+    return any(d.args[1] == ZERO for d in _divisions(e))
 
 
 def _is_number_expr(e: Expr) -> bool:
@@ -692,12 +699,11 @@ def _fmt(e: Expr, code: bool) -> tuple[str, int]:
     if n == "not":
         return f"not {_wrap(a[0], _NOT, code)}", _NOT
     if n == "is":
-        kind = a[0].value  # type: ignore[union-attr]
-        if kind == "number":
-            return f"isinstance({_fmt(a[1], code)[0]}, (int, float)) and not isinstance({_fmt(a[1], code)[0]}, bool)", _AND
-        if kind == "int":
-            return f"isinstance({_fmt(a[1], code)[0]}, int) and not isinstance({_fmt(a[1], code)[0]}, bool)", _AND
-        return f"isinstance({_fmt(a[1], code)[0]}, {kind})", _ATOM
+        kind, value = a[0].value, _fmt(a[1], code)[0]  # type: ignore[union-attr]
+        if kind in ("int", "number"):  # a bool is an int to isinstance, not to the language
+            types = "int" if kind == "int" else "(int, float)"
+            return f"isinstance({value}, {types}) and not isinstance({value}, bool)", _AND
+        return f"isinstance({value}, {kind})", _ATOM
     if n == "cond":
         return f"{_wrap(a[1], _OR, code)} if {_wrap(a[0], _OR, code)} else {_wrap(a[2], _COND, code)}", _COND
     raise AssertionError(n)
