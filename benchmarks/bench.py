@@ -23,7 +23,7 @@ Python uses bytecode caches as an installed legoc does.
    (legoc's imports, with the standard library modules they bring, and the
    part of them that is `@dataclass` building classes; loading the parse
    tables; parsing the prelude and the spec; analysis). legoc does not
-   import Lark to check or build: it runs prebuilt tables (legoc/lalr.py).
+   import Lark to check or build: it runs prebuilt tables (legoc/syntax/lalr.py).
 2. Growth: synthetic specs of 100, 1,000 and 10,000 layers (one sequential
    model; deeply nested residuals), each checked and compiled in a fresh
    process that reports the time of `check_source` / `compile_source` (with
@@ -188,11 +188,11 @@ dataclasses._process_class = timed
 marks = [("python start-up, to the first line", start)]
 def mark(name):
     marks.append((name, time.perf_counter()))
-import legoc.check, legoc.cli
+import legoc.tools.check, legoc.cli
 mark("import legoc (check path, with the standard library it uses)")
 legoc_classes = classes[0]
 assert "lark" not in sys.modules
-from legoc.parser import _parser, parse_recovering
+from legoc.syntax.parser import _parser, parse_recovering
 from legoc.compiler import analyze_program, prelude
 _parser()
 mark("load the parse tables")

@@ -3,4 +3,6 @@
 The compiler never imports torch. See `legoc.compiler.compile_source`.
 """
 
-__version__ = "0.1.0"
+from .core.version import __version__
+
+__all__ = ["__version__"]

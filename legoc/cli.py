@@ -11,12 +11,12 @@
                             print the model's state_dict keys and shapes
     legoc graph FILE [--format mermaid|dot] [--depth N] [-o OUT]
                             draw the model as a Mermaid or Graphviz diagram
-                            (legoc/diagram.py; .svg/.png/.pdf OUT runs `dot`)
+                            (legoc/tools/diagram.py; .svg/.png/.pdf OUT runs `dot`)
     legoc summary FILE [--input SIZES] [--batch N] [--depth N] [--format text|json]
                             print the model's layers, shapes, parameters and
-                            mult-adds, and a memory estimate (legoc/summary.py)
+                            mult-adds, and a memory estimate (legoc/tools/summary.py)
     legoc check PATH... [--format text|json|github|sarif] [--strict] ...
-                            lint specs for CI (legoc/check.py; PATH "-" reads
+                            lint specs for CI (legoc/tools/check.py; PATH "-" reads
                             standard input, named by --stdin-filename)
     legoc --version
 
@@ -28,7 +28,7 @@ is stale), 2 on a usage error, 3 on an internal error (a bug in legoc, reported
 in one line; LEGOC_DEBUG=1 shows the traceback).
 Ctrl-C ends any command with "legoc: interrupted" and exit status 130.
 Diagnostics go to stderr as `FILE:LINE:COL: error: message`. OUT is written
-only on success (legoc/files.py): a regular file atomically, through a
+only on success (legoc/tools/files.py): a regular file atomically, through a
 symbolic link to its target, a device or FIFO in place; an error never
 creates, truncates or changes it, and OUT that is FILE itself is refused
 (exit 2).
@@ -43,9 +43,9 @@ import sys
 from contextlib import contextmanager
 from collections.abc import Iterator
 
-from . import __version__
-from .diagnostics import SourceFile, SpecError, render
-from .files import is_input, read_stdin, write_output
+from .core.version import __version__
+from .core.diagnostics import SourceFile, SpecError, render
+from .tools.files import is_input, read_stdin, write_output
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -122,15 +122,15 @@ def fewer_collections() -> Iterator[None]:
 
 def _main(argv: list[str]) -> int:
     if argv[:1] == ["check"]:
-        from .check import main as check_main
+        from .tools.check import main as check_main
 
         return check_main(argv[1:])
     if argv[:1] == ["graph"]:
-        from .diagram import main as graph_main
+        from .tools.diagram import main as graph_main
 
         return graph_main(argv[1:])
     if argv[:1] == ["summary"]:
-        from .summary import main as summary_main
+        from .tools.summary import main as summary_main
 
         return summary_main(argv[1:])
     if argv[:1] == ["state-dict"]:
@@ -189,9 +189,9 @@ def refuses_input_as_output(file: str, output: str, prog: str) -> bool:
 
 
 def _state_dict(args: argparse.Namespace) -> int:
-    from .instance import InstanceError
-    from .modelcli import load_model
-    from .statedict import state_dict_layout
+    from .tools.instance import InstanceError
+    from .tools.modelcli import load_model
+    from .tools.statedict import state_dict_layout
 
     loaded = load_model(args.file, args.model, "legoc state-dict")
     if isinstance(loaded, int):
@@ -228,7 +228,7 @@ def _config():
     is not valid)."""
     from pathlib import Path
 
-    from .config import Config, ConfigError, discover
+    from .tools.config import Config, ConfigError, discover
 
     try:
         config = discover(Path.cwd())
@@ -243,7 +243,7 @@ def _config():
 def _enabled(warnings, sources: dict[str, SourceFile], config) -> list:
     """The warnings that the lint settings (`config`, and `# legoc: ignore[...]`
     comments) let through."""
-    from .config import keep
+    from .tools.config import keep
 
     return [d for d in warnings if keep(d, config, sources)]
 

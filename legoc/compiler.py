@@ -11,13 +11,13 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from functools import lru_cache
 
-from . import syntax
-from .diagnostics import Diagnostic, SourceFile, SpecError
-from .infer import Analysis, analyze
-from .limits import DEFAULT, Limits, deep
-from .lint import empty_spec, layer_order, unused_parameters
-from .parser import parse
-from .resources import read_text
+from .syntax import tree as syntax
+from .core.diagnostics import Diagnostic, SourceFile, SpecError
+from .analysis.infer import Analysis, analyze
+from .core.limits import DEFAULT, Limits, deep
+from .analysis.lint import empty_spec, layer_order, unused_parameters
+from .syntax.parser import parse
+from .core.resources import read_text
 
 PRELUDE_NAME = "<prelude>"
 
@@ -103,7 +103,7 @@ def compile_source(text: str, name: str, limits: Limits = DEFAULT) -> Compiled:
     Raises:
         SpecError: the spec has errors; `.diagnostics` lists them.
     """
-    from .codegen import generate
+    from .codegen.generate import generate
 
     analysis = check_source(text, name, limits)
     return Compiled(generate(analysis, name.replace("\\", "/").rsplit("/", 1)[-1]), analysis)

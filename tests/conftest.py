@@ -65,9 +65,9 @@ class BuiltExample:
 def build_example(name: str, side: int) -> BuiltExample:
     """Compile examples/NAME.lego and unroll its model with every symbolic
     input size set to `side`."""
-    from legoc import symbolic as sy
+    from legoc.ir import symbolic as sy
     from legoc.compiler import compile_source
-    from legoc.instance import bind_inputs, instantiate, model_names
+    from legoc.tools.instance import bind_inputs, instantiate, model_names
 
     compiled = compile_source((EXAMPLES / f"{name}.lego").read_text(), f"{name}.lego")
     (model,) = model_names(compiled.analysis)

@@ -31,11 +31,11 @@ from dataclasses import dataclass
 import pytest
 import torch
 
-from legoc.check import check_text
+from legoc.tools.check import check_text
 from legoc.cli import main as legoc_main
 from legoc.compiler import compile_source
-from legoc.diagnostics import SpecError
-from legoc.primitives import PRIMITIVES
+from legoc.core.diagnostics import SpecError
+from legoc.analysis.primitives import PRIMITIVES
 
 from conftest import load_module
 

@@ -31,12 +31,12 @@ import pytest
 import torch
 
 from conftest import EXAMPLES, example_names, load_module
-from legoc import symbolic as sy
+from legoc.ir import symbolic as sy
 from legoc.compiler import check_source, compile_source
-from legoc.diagnostics import SpecError
-from legoc.instance import InstanceError, call_block, instantiate_block
-from legoc.ir import LayerRef, Repeat, walk
-from legoc.summary import summarize
+from legoc.core.diagnostics import SpecError
+from legoc.tools.instance import InstanceError, call_block, instantiate_block
+from legoc.ir.nodes import LayerRef, Repeat, walk
+from legoc.tools.summary import summarize
 
 # Specs whose blocks repeat a layer a number of times given by an argument,
 # with the first repetition built differently (it changes the channels, or

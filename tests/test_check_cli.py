@@ -551,7 +551,7 @@ def test_a_terminal_gets_colour_unless_no_color(tmp_path):
 
 IMPORTS = """
 import sys
-from legoc.check import main
+from legoc.tools.check import main
 status = main([sys.argv[1], "--format", "json"])
 heavy = {"torch", "black", "jinja2"}
 print(status, sorted(heavy & set(sys.modules)))
@@ -591,7 +591,7 @@ OTHER_TABLES = [
 def test_only_files_that_cannot_configure_legoc_go_unparsed(tmp_path, text):
     """find_pyproject skips parsing a pyproject.toml whose lines cannot make
     a [tool.legoc] table, and finds every one that does."""
-    from legoc.config import _MAY_CONFIGURE, _toml, find_pyproject
+    from legoc.tools.config import _MAY_CONFIGURE, _toml, find_pyproject
 
     has_table = "legoc" in _toml().loads(text).get("tool", {})
     assert has_table is (text in LEGOC_TABLES)

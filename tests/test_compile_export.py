@@ -34,9 +34,9 @@ from torch import nn
 from torch._dynamo.utils import counters
 from torch.export import Dim
 
-from legoc import symbolic as sy
+from legoc.ir import symbolic as sy
 from legoc.compiler import check_source
-from legoc.ir import ClassIR
+from legoc.ir.nodes import ClassIR
 
 from conftest import EXAMPLES, build_example, example_names, load_module
 

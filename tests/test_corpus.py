@@ -6,7 +6,7 @@ the diagnostics `legoc check` must report, one per line, exactly:
     # expect: LG201 7:5
 
 (the code, then the line and column of the diagnostic's primary span). The
-pinned list is compared with what `legoc.check.check_text` reports, as a
+pinned list is compared with what `legoc.tools.check.check_text` reports, as a
 multiset: no diagnostic may be missing, extra, or reported twice. A header
 line marked "Known bug" names a place where the pinned output is what legoc
 reports today rather than what it should report.
@@ -26,8 +26,8 @@ from pathlib import Path
 
 import pytest
 
-from legoc.check import check_text
-from legoc.codes import CODES
+from legoc.tools.check import check_text
+from legoc.core.codes import CODES
 
 CORPUS = Path(__file__).resolve().parent / "corpus"
 FILES = sorted(CORPUS.glob("*.lego"))

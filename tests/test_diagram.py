@@ -1,4 +1,4 @@
-"""`legoc graph` (legoc/diagram.py): every example's Mermaid is well formed
+"""`legoc graph` (legoc/tools/diagram.py): every example's Mermaid is well formed
 (checked by a small parser here) and its DOT parses, with pydot always and
 with Graphviz's own `dot` where it is installed; depth, shapes, escaping and
 the command line."""
@@ -18,8 +18,8 @@ import pytest
 from conftest import EXAMPLES, example_names
 from legoc.cli import main
 from legoc.compiler import check_source
-from legoc.diagram import dot_string, mermaid_string, to_dot, to_mermaid
-from legoc.instance import Instance, bind_inputs, instantiate, model_names
+from legoc.tools.diagram import dot_string, mermaid_string, to_dot, to_mermaid
+from legoc.tools.instance import Instance, bind_inputs, instantiate, model_names
 
 with warnings.catch_warnings():  # pydot's parser uses pyparsing names that newer pyparsing deprecates
     warnings.simplefilter("ignore", DeprecationWarning)
@@ -327,7 +327,7 @@ def test_cli_spec_errors_and_usage_errors_write_nothing(tmp_path, capsys):
 
 @pytest.mark.skipif(os.name != "posix", reason="a shell script stands in for dot")
 def test_cli_writes_what_dot_renders_on_its_standard_output(tmp_path, monkeypatch):
-    # The image goes through the same writer as every output (legoc/files.py):
+    # The image goes through the same writer as every output (legoc/tools/files.py):
     # `dot -Tsvg` renders to its standard output, and OUT is written from that.
     fake = tmp_path / "bin" / "dot"
     fake.parent.mkdir()

@@ -51,13 +51,13 @@ import torch
 from hypothesis import HealthCheck, given, note, settings
 from hypothesis import strategies as st
 
-from legoc import symbolic as sy
+from legoc.ir import symbolic as sy
 from legoc.compiler import compile_source
-from legoc.diagnostics import SpecError
-from legoc.instance import InstanceError, bind_inputs, instantiate
-from legoc.layout import class_names
-from legoc.statedict import state_dict_layout
-from legoc.summary import summarize
+from legoc.core.diagnostics import SpecError
+from legoc.tools.instance import InstanceError, bind_inputs, instantiate
+from legoc.codegen.layout import class_names
+from legoc.tools.statedict import state_dict_layout
+from legoc.tools.summary import summarize
 
 from conftest import load_module
 
@@ -1703,7 +1703,7 @@ def test_regression(path: Path):
 
 
 def test_rule_scan_is_bounded():
-    """The rule scan of legoc/constraints.py tried every size up to twice the
+    """The rule scan of legoc/analysis/constraints.py tried every size up to twice the
     largest constant: with `kernel_size=1000000000` and `input [3, L]`,
     legoc set out to try two billion sizes. Past 20,000 sizes the rule is
     now the condition itself, checked as it is."""

@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from conftest import EXAMPLES, example_names, load_module, reference_table
-from legoc import symbolic as sy
+from legoc.ir import symbolic as sy
 from legoc.compiler import compile_source
 
 # example -> (row of the reference table, batched input shape, batched output shape)

@@ -11,7 +11,7 @@ import black
 import pytest
 
 from legoc.compiler import compile_source
-from legoc.formatting import LINE_LENGTH, Piece, format_pieces
+from legoc.codegen.formatting import LINE_LENGTH, Piece, format_pieces
 
 LONG_ARGS = ", ".join(f"argument_{i}" for i in range(12))
 
@@ -129,17 +129,18 @@ def test_black_infers_the_python_versions_of_the_whole_module(f_string, unpackin
 
 
 def test_the_compiled_templates_are_those_of_the_templates(monkeypatch):
-    """legoc/_templates (python -m legoc.prebuild) holds today's templates,
+    """legoc/codegen/_templates (python -m legoc.tools.prebuild) holds today's templates,
     codegen loads them, and they render every example as the templates
     compiled afresh do."""
     import jinja2
 
     from conftest import EXAMPLES, example_names
-    from legoc import _templates, codegen
-    from legoc.resources import read_text
+    from legoc.codegen import _templates
+    from legoc.codegen import generate as codegen
+    from legoc.core.resources import read_text
 
-    assert _templates.SOURCES == {name: read_text("templates", name) for name in codegen.TEMPLATES}, "run `python -m legoc.prebuild`"
-    assert _templates.JINJA_VERSION == jinja2.__version__, "run `python -m legoc.prebuild`"
+    assert _templates.SOURCES == {name: read_text("templates", name) for name in codegen.TEMPLATES}, "run `python -m legoc.tools.prebuild`"
+    assert _templates.JINJA_VERSION == jinja2.__version__, "run `python -m legoc.tools.prebuild`"
     assert isinstance(codegen._environment().loader, jinja2.ModuleLoader)
     texts = {name: (EXAMPLES / f"{name}.lego").read_text() for name in example_names()}
     precompiled = {name: compile_source(text, f"{name}.lego").code for name, text in texts.items()}

@@ -50,13 +50,17 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.lark import from_lark
 
-from legoc import check, cli, diagram, report, summary
+from legoc.tools import check
+from legoc import cli
+from legoc.tools import diagram
+from legoc.tools import report
+from legoc.tools import summary
 from legoc.compiler import PRELUDE_NAME, check_source, compile_source, prelude, prelude_source
-from legoc.diagnostics import SourceFile, SpecError, render
-from legoc.instance import InstanceError, instantiate, model_names
-from legoc.grammar_tables import build_lark
-from legoc.primitives import PRIMITIVES
-from legoc.statedict import state_dict_layout
+from legoc.core.diagnostics import SourceFile, SpecError, render
+from legoc.tools.instance import InstanceError, instantiate, model_names
+from legoc.syntax.tables import build_lark
+from legoc.analysis.primitives import PRIMITIVES
+from legoc.tools.statedict import state_dict_layout
 
 ROOT = Path(__file__).resolve().parent.parent
 SEED_FILES = sorted([*(ROOT / "examples").glob("*.lego"), *(ROOT / "tests" / "corpus").glob("*.lego"), ROOT / "grammar" / "prelude.lego"])

@@ -7,9 +7,9 @@ import pytest
 import torch
 
 from conftest import EXAMPLES, load_module
-from legoc import symbolic as sy
+from legoc.ir import symbolic as sy
 from legoc.compiler import check_source, compile_source
-from legoc.diagnostics import SpecError
+from legoc.core.diagnostics import SpecError
 
 
 def unet_spec(input_shape: str) -> str:

@@ -37,11 +37,11 @@ import black
 import pytest
 import torch
 
-from legoc import symbolic as sy
+from legoc.ir import symbolic as sy
 from legoc.compiler import compile_source
-from legoc.diagnostics import SourceFile, SpecError, render
-from legoc.instance import InstanceError, bind_inputs
-from legoc.statedict import state_dict_layout
+from legoc.core.diagnostics import SourceFile, SpecError, render
+from legoc.tools.instance import InstanceError, bind_inputs
+from legoc.tools.statedict import state_dict_layout
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = Path(__file__).resolve().parent / "hostile"
@@ -750,7 +750,7 @@ def test_the_source_check_catches_what_it_looks_for(tmp_path):
 
 def _warnings_output(repetitions: int) -> str:
     from legoc.cli import _enabled
-    from legoc.config import Config
+    from legoc.tools.config import Config
 
     text = "model M():\n    input [8, 8, 8]\n    " + "relu; " * repetitions + "conv 8\n"
     sources = {"long.lego": SourceFile("long.lego", text)}
@@ -769,7 +769,7 @@ def test_diagnostics_output_grows_linearly_with_the_spec():
 def test_a_long_line_is_cut_around_the_caret():
     line = "x" * 300 + "BAD" + "y" * 300
     sources = {"f.lego": SourceFile("f.lego", line + "\n")}
-    from legoc.diagnostics import Diagnostic, Span
+    from legoc.core.diagnostics import Diagnostic, Span
 
     out = render(Diagnostic("warning", Span("f.lego", 1, 301, 1, 304), "here", code="LG501"), sources).splitlines()
     excerpt, caret = out[1], out[2]

@@ -11,9 +11,9 @@ from hypothesis import strategies as st
 from torch import nn
 
 from conftest import load_module
-from legoc import symbolic as sy
+from legoc.ir import symbolic as sy
 from legoc.compiler import check_source, compile_source
-from legoc.diagnostics import SpecError
+from legoc.core.diagnostics import SpecError
 
 
 def build(spec: str):

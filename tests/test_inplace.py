@@ -8,7 +8,7 @@ import torch
 
 from conftest import EXAMPLES, example_names
 from legoc.compiler import compile_source
-from legoc.layout import class_names
+from legoc.codegen.layout import class_names
 
 TRICKY = """
 block pre_act(c):

@@ -1,4 +1,4 @@
-"""legoc's standalone parser (legoc/lalr.py running legoc/_parse_tables.py)
+"""legoc's standalone parser (legoc/syntax/lalr.py running legoc/syntax/_parse_tables.py)
 against Lark's own parser of grammar/legoc.lark: the same trees, positions,
 tokens and errors, on every shipped file, on their mutants and on text
 drawn from the grammar; and the tables are those of the grammar."""
@@ -15,8 +15,10 @@ import lark
 import pytest
 from hypothesis import HealthCheck, given, settings
 
-from legoc import _parse_tables, lalr, parser
-from legoc.grammar_tables import build_lark, tables
+from legoc.syntax import _parse_tables
+from legoc.syntax import lalr
+from legoc.syntax import parser
+from legoc.syntax.tables import build_lark, tables
 
 ROOT = Path(__file__).resolve().parent.parent
 SETTINGS = settings(max_examples=int(os.environ.get("LEGOC_LALR_EXAMPLES", "200")), deadline=None,
@@ -47,7 +49,7 @@ def _lark() -> lark.Lark:
 
 
 def _shape(root) -> object:
-    """A tree (Lark's or legoc.lalr's) as a flat tuple, in preorder: each
+    """A tree (Lark's or legoc.syntax.lalr's) as a flat tuple, in preorder: each
     node with its span, container span and number of children, each token
     with its type, text and span. Flat, and built without recursion: hostile
     files nest deeper than Python's stack, and comparing nested tuples
@@ -79,7 +81,7 @@ def _shape(root) -> object:
 
 
 def _error(exc: Exception) -> tuple:
-    """What a syntax error says, from Lark's exceptions or legoc.lalr's."""
+    """What a syntax error says, from Lark's exceptions or legoc.syntax.lalr's."""
     if isinstance(exc, parser._IndentError):
         return ("indentation", exc.line, exc.column)
     if isinstance(exc, (lark.exceptions.UnexpectedToken, lalr.UnexpectedToken)):
@@ -162,19 +164,19 @@ def test_mutants_parse_as_with_lark(data):
 
 
 def test_the_shipped_tables_are_those_of_the_grammar():
-    """Byte for byte what `python -m legoc.prebuild` writes now: fails after
+    """Byte for byte what `python -m legoc.tools.prebuild` writes now: fails after
     a grammar change until it is run (until then legoc analyses the grammar
     with Lark in every process: slow, not wrong)."""
-    from legoc import prebuild
+    from legoc.tools import prebuild
 
-    assert prebuild.tables_source() == Path(_parse_tables.__file__).read_text("utf-8"), "run `python -m legoc.prebuild`"
+    assert prebuild.tables_source() == Path(_parse_tables.__file__).read_text("utf-8"), "run `python -m legoc.tools.prebuild`"
 
 
 def test_the_tables_do_not_depend_on_hash_seeds(tmp_path):
     """Lark numbers states by iterating over sets; the tables renumber them,
     so a regenerated file changes only when the grammar does. (Run outside
     the repository, so that the installed legoc is the one imported.)"""
-    code = "import hashlib; from legoc.prebuild import tables_source; print(hashlib.sha256(tables_source().encode()).hexdigest())"
+    code = "import hashlib; from legoc.tools.prebuild import tables_source; print(hashlib.sha256(tables_source().encode()).hexdigest())"
     digests = {
         subprocess.run([sys.executable, "-c", code], env={**os.environ, "PYTHONHASHSEED": seed}, cwd=tmp_path,
                        capture_output=True, text=True, check=True).stdout  # fmt: skip
@@ -213,8 +215,9 @@ def test_checking_and_building_do_not_import_lark(tmp_path):
 
 
 def test_prebuild_writes_the_shipped_templates(tmp_path):
-    """`python -m legoc.prebuild` compiles, byte for byte, the shipped templates."""
-    from legoc import _templates, prebuild
+    """`python -m legoc.tools.prebuild` compiles, byte for byte, the shipped templates."""
+    from legoc.codegen import _templates
+    from legoc.tools import prebuild
 
     prebuild.write_templates(tmp_path / "templates")
     shipped = {p.name: p.read_text() for p in Path(_templates.__file__).parent.glob("*.py")}

@@ -1,4 +1,4 @@
-"""Resource limits (legoc/limits.py): each is a diagnostic with its code at
+"""Resource limits (legoc/core/limits.py): each is a diagnostic with its code at
 the place that crosses it, each can be configured, and a spec right at a
 default limit goes through every stage (compile, summary, graph) without
 hitting Python's recursion limit."""
@@ -11,12 +11,12 @@ import sys
 import pytest
 
 from legoc.compiler import check_source, compile_source
-from legoc.config import ConfigError, load
-from legoc.diagnostics import SpecError
-from legoc.diagram import to_mermaid
-from legoc.instance import MAX_OPS, InstanceError, instantiate
-from legoc.limits import DEFAULT, Limits
-from legoc.summary import summarize
+from legoc.tools.config import ConfigError, load
+from legoc.core.diagnostics import SpecError
+from legoc.tools.diagram import to_mermaid
+from legoc.tools.instance import MAX_OPS, InstanceError, instantiate
+from legoc.core.limits import DEFAULT, Limits
+from legoc.tools.summary import summarize
 
 HEAD = "model M():\n    input [8, 8, 8]\n"
 
@@ -137,11 +137,11 @@ def test_a_model_that_unrolls_too_far_is_refused_by_summary():
 # ------------------------------------------------- what legoc can hold (caps)
 
 from legoc import cli  # noqa: E402
-from legoc.config import discover  # noqa: E402
-from legoc.diagram import to_dot  # noqa: E402
-from legoc.instance import unrolls_too_far  # noqa: E402
-from legoc.limits import RECURSION_LIMIT, capped, frames_needed  # noqa: E402
-from legoc.statedict import state_dict_layout  # noqa: E402
+from legoc.tools.config import discover  # noqa: E402
+from legoc.tools.diagram import to_dot  # noqa: E402
+from legoc.tools.instance import unrolls_too_far  # noqa: E402
+from legoc.core.limits import RECURSION_LIMIT, capped, frames_needed  # noqa: E402
+from legoc.tools.statedict import state_dict_layout  # noqa: E402
 
 NESTING_CAP = capped(Limits(max_nesting=10**9))[0].max_nesting
 CALL_CAP = capped(Limits(max_call_depth=10**9))[0].max_call_depth
@@ -163,8 +163,8 @@ def test_a_chain_of_800_blocks_is_an_error_not_a_crash():
     # recursion limit: LG603 stops the calls at 50 deep, so only a walk
     # that follows the whole chain (as `_first_layer` did) can overflow.
     from legoc.compiler import prelude
-    from legoc.infer import analyze
-    from legoc.parser import parse
+    from legoc.analysis.infer import analyze
+    from legoc.syntax.parser import parse
 
     assert sys.getrecursionlimit() <= 1_000
     with pytest.raises(SpecError) as info:

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from legoc import lalr
-from legoc.limits import DEFAULT
-from legoc.parser import _Layout, _parser, _recover_whole, _ToSyntax, parse, parse_recovering
+from legoc.syntax import lalr
+from legoc.core.limits import DEFAULT
+from legoc.syntax.parser import _Layout, _parser, _recover_whole, _ToSyntax, parse, parse_recovering
 
 
 def test_a_long_doc_comment_is_read_whole_and_in_order():

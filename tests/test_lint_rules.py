@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from legoc.check import check_text
-from legoc.codes import CODES, LINT_RULES, OPT_IN
-from legoc.config import Config, load
+from legoc.tools.check import check_text
+from legoc.core.codes import CODES, LINT_RULES, OPT_IN
+from legoc.tools.config import Config, load
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"

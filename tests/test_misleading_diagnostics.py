@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from legoc.check import check_text
+from legoc.tools.check import check_text
 from legoc.compiler import compile_source
 
 LEGOC = [sys.executable, "-m", "legoc"]

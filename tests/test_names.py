@@ -10,7 +10,7 @@ from torch import nn
 
 from conftest import load_module
 from legoc.compiler import compile_source
-from legoc.naming import MODULE_ATTRS
+from legoc.core.naming import MODULE_ATTRS
 from test_infer import errors, run_and_compare
 
 

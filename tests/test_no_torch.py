@@ -10,7 +10,7 @@ SCRIPT = """
 import sys
 from pathlib import Path
 from legoc.compiler import compile_source
-from legoc.statedict import state_dict_layout
+from legoc.tools.statedict import state_dict_layout
 for path in sorted(Path(sys.argv[1]).glob("*.lego")):
     result = compile_source(path.read_text(), str(path))
     for model in result.analysis.defaults:

@@ -2,9 +2,9 @@
 
 import pytest
 
-from legoc import syntax as s
-from legoc.diagnostics import SpecError
-from legoc.parser import parse
+from legoc.syntax import tree as s
+from legoc.core.diagnostics import SpecError
+from legoc.syntax.parser import parse
 
 DESIGN_CARD = "res add < conv3x3_bn_act 64; conv3x3_bn 64 > shortcut conv1x1_bn"
 
@@ -86,8 +86,8 @@ def test_every_grammar_rule_has_a_conversion():
     """`_ToSyntax.rules` names a method for every rule (or alias) that makes
     a tree node: not `_rules`, nor unaliased `?rules` (always one child
     here, which takes their place)."""
-    from legoc.grammar_tables import build_lark
-    from legoc.parser import _ToSyntax
+    from legoc.syntax.tables import build_lark
+    from legoc.syntax.parser import _ToSyntax
 
     nodes = {
         rule.alias or rule.origin.name

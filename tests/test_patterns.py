@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from conftest import load_module
 from legoc.compiler import check_source, compile_source
-from legoc.diagnostics import SpecError
+from legoc.core.diagnostics import SpecError
 
 
 def _groups(draw, items: list[str], max_size: int = 3) -> list[list[str]]:

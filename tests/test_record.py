@@ -5,9 +5,10 @@ from dataclasses import FrozenInstanceError, dataclass, field, fields, is_datacl
 
 import pytest
 
-from legoc import ir, syntax
-from legoc.diagnostics import Span
-from legoc.record import Record
+from legoc.ir import nodes as ir
+from legoc.syntax import tree as syntax
+from legoc.core.diagnostics import Span
+from legoc.core.record import Record
 
 SPAN = Span("a.lego", 1, 2, 1, 5)
 

@@ -1,4 +1,4 @@
-"""The output formats of `legoc check` (legoc/report.py): text with and
+"""The output formats of `legoc check` (legoc/tools/report.py): text with and
 without colour, JSON, GitHub Actions workflow commands and SARIF 2.1.0."""
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ import click
 import jsonschema
 import pytest
 
-from legoc.diagnostics import Diagnostic, Note, SourceFile, Span, render
-from legoc.report import format_github, format_json, format_sarif, format_text, summary_line, use_color
+from legoc.core.diagnostics import Diagnostic, Note, SourceFile, Span, render
+from legoc.tools.report import format_github, format_json, format_sarif, format_text, summary_line, use_color
 
 ROOT = Path(__file__).resolve().parent.parent
 JSON_SCHEMA = ROOT / "docs" / "diagnostics.schema.json"
@@ -348,8 +348,8 @@ def test_sarif_schema_rejects_a_result_without_message():
 
 def test_report_imports_nothing_heavy(tmp_path):
     script = (
-        "import sys, legoc.report as r\n"
-        "from legoc.diagnostics import Diagnostic, Span\n"
+        "import sys, legoc.tools.report as r\n"
+        "from legoc.core.diagnostics import Diagnostic, Span\n"
         "d = [Diagnostic('error', Span('a.lego', 1, 1, 1, 2), 'm', code='LG101')]\n"
         "r.format_text(d, {}, False); r.format_json(d); r.format_github(d); r.format_sarif(d, '0')\n"
         "print(sorted({'torch', 'black', 'jinja2', 'click'} & set(sys.modules)))\n"

@@ -1,4 +1,4 @@
-"""The input-size rule scan (legoc/constraints.py) decides each size with
+"""The input-size rule scan (legoc/analysis/constraints.py) decides each size with
 compiled integer functions instead of symbolic substitution: the same
 answers, without the cost (it was two thirds of checking U-Net)."""
 
@@ -9,8 +9,8 @@ from pathlib import Path
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from legoc import constraints
-from legoc import symbolic as sy
+from legoc.analysis import constraints
+from legoc.ir import symbolic as sy
 from legoc.compiler import check_source
 
 ROOT = Path(__file__).resolve().parent.parent

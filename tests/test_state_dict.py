@@ -13,9 +13,9 @@ from hypothesis import strategies as st
 from torch import nn
 
 from conftest import EXAMPLES, example_names, load_module
-from legoc import symbolic as sy
+from legoc.ir import symbolic as sy
 from legoc.compiler import compile_source
-from legoc.statedict import state_dict_layout, torch_entries
+from legoc.tools.statedict import state_dict_layout, torch_entries
 
 STATE_DICTS = Path(__file__).resolve().parent / "reference" / "state_dicts"
 TORCHVISION = sorted(p.stem for p in STATE_DICTS.glob("*.json"))  # resnet18, resnet34, resnet50, vgg16

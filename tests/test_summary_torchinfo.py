@@ -10,10 +10,10 @@ from hypothesis import strategies as st
 import torch
 import torchinfo
 
-from legoc import symbolic as sy
+from legoc.ir import symbolic as sy
 from legoc.compiler import compile_source
-from legoc.instance import bind_inputs, instantiate
-from legoc.summary import summarize
+from legoc.tools.instance import bind_inputs, instantiate
+from legoc.tools.summary import summarize
 
 from conftest import build_example, example_names, load_module
 

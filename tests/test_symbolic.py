@@ -6,7 +6,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from legoc import symbolic as sy
+from legoc.ir import symbolic as sy
 
 SYMS = {name: sy.Sym(f"p:{name}", name, name) for name in "abc"}
 OPS = {"+": sy.add, "-": sy.sub, "*": sy.mul, "//": sy.floordiv, "%": sy.mod}

@@ -1,0 +1,215 @@
+"""Shape inference for dataflow definitions: named tensors through pipelines.
+
+    x2 = x1 -> maxpool 2 -> double_conv 128
+    y = (x5, x4) -> up 512
+    output logits = y -> conv classes kernel_size=1
+
+`GraphAnalysis` is a mixin of the analyser in infer.py: it walks the
+assignments of a `model` with named inputs or a `block` that names its
+inputs, tracks every tensor's shape, and reports undefined, redefined and
+unused tensors.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+from ..ir import symbolic as sy
+from ..syntax import tree as s
+from ..core.diagnostics import Diagnostic, Note, Span, SpecError, error
+from .flow import Body, Failed, Flow, Scope, merge_shapes
+from ..ir.nodes import Bind, Port, Shape
+from ..core.naming import close_match, local_ident
+from .primitives import PRIMITIVES, show_shape
+
+@dataclass
+class _Tensor:
+    """A named tensor of a dataflow body: its shape, where it was defined,
+    whether it was used, whether it is an input."""
+
+    shape: Shape
+    span: Span | None
+    used: bool = False
+    is_input: bool = False
+
+
+@dataclass
+class _Graph:
+    """The named tensors, outputs and result of a dataflow body so far."""
+
+    tensors: dict[str, _Tensor] = field(default_factory=dict)
+    outputs: list[Port] = field(default_factory=list)
+    result: Port | None = None
+
+
+class GraphAnalysis:
+    """Dataflow analysis; mixed into the analyser, whose `statement`, `call`,
+    `block` and `block_call` it uses."""
+
+    warnings: list[Diagnostic]
+
+    def graph(self, d: s.Definition, ports: list[Port], scope: Scope) -> tuple[Body, tuple[Port, ...], tuple[Port, ...]]:
+        """Analyse a dataflow body. Returns the body, the input ports and the
+        output ports (a block's `return`, a model's `output`s in order)."""
+        g = _Graph()
+        if d.inputs:
+            input_spans = {n.id: n.span for n in d.inputs}
+        else:
+            input_spans = {}
+            for st in d.body:
+                if isinstance(st, s.Input) and st.name is not None:
+                    if st.name in input_spans:
+                        raise error("LG203", st.span, f"input `{st.name}` is named twice")
+                    input_spans[st.name] = st.span
+        inputs = []
+        for port in ports:
+            if port.name in g.tensors:
+                raise error("LG203", input_spans.get(port.name) or d.span, f"input `{port.name}` is named twice")
+            g.tensors[port.name] = _Tensor(port.shape, input_spans.get(port.name), is_input=True)
+            inputs.append(Port(port.name, local_ident(port.name), port.shape))
+        body = Body.empty()
+        for stmt in d.body:
+            try:
+                self._line(g, d, stmt, scope, body)
+            except (SpecError, Failed) as exc:
+                self._recover_line(g, stmt, exc)
+        if self.failed[-1]:  # type: ignore[attr-defined]
+            self._settle_known(body.checks)  # type: ignore[attr-defined]
+            raise Failed()  # its errors are reported; what follows would only repeat them
+        if d.kind == "block":
+            if g.result is None:
+                raise error("LG404", d.span, f"block `{d.name}` needs a `return` line giving its result")
+            outputs = (g.result,)
+        else:
+            if not g.outputs:
+                raise error("LG404", d.span, f"model `{d.name}` needs at least one `output name = ...` line")
+            outputs = tuple(g.outputs)
+        for name, tensor in g.tensors.items():
+            if not tensor.used and tensor.span is not None:
+                what = "input" if tensor.is_input else "tensor"
+                self.warnings.append(Diagnostic("warning", tensor.span, f"{what} `{name}` is never used", code="LG507"))
+        return body, tuple(inputs), outputs
+
+    def _line(self, g: _Graph, d: s.Definition, stmt, scope: Scope, body: Body) -> None:
+        """One line of a dataflow definition."""
+        if isinstance(stmt, s.Input):
+            if d.kind == "block":
+                raise error("LG404", stmt.span, "`input` belongs to models; a block names its inputs in its header: `block b(c)(x):`")
+            return
+        if isinstance(stmt, s.Assign):
+            self._define(g, stmt.target, stmt.target_span, stmt.value, scope, body)
+        elif isinstance(stmt, s.Return):
+            if d.kind != "block":
+                raise error("LG404", stmt.span, "a model gives its results with `output name = ...`, not `return`")
+            if g.result is not None:
+                raise error("LG404", stmt.span, "a block returns once, on its last line")
+            taken = {st.target for st in d.body if isinstance(st, s.Assign)} | set(g.tensors)
+            name = next(n for n in ("out", "result", "y", *(f"out{i}" for i in range(len(taken) + 1))) if n not in taken)
+            shape = self._define(g, name, stmt.span, stmt.value, scope, body, returned=True)
+            g.result = Port(name, local_ident(name), shape)
+            if stmt is not d.body[-1]:
+                raise error("LG404", stmt.span, "`return` must be the last line of a block")
+        elif isinstance(stmt, s.Output):
+            if d.kind != "model":
+                raise error("LG404", stmt.span, "a block gives its result with `return ...`, not `output`")
+            self._output(g, stmt, scope, body)
+        else:
+            raise error("LG404", stmt.span, "in a definition with named tensors, each line names its result: `y = x -> ...`")
+
+    def _recover_line(self, g: _Graph, stmt, exc: Exception) -> None:
+        """After a failed line: report it (see `_recover`) and define what
+        the line defines with unknown sizes, so later lines can be checked."""
+        value = getattr(stmt, "value", None)
+        known = [g.tensors[n.id] for n in value.sources if n.id in g.tensors] if isinstance(value, s.Pipeline) else []
+        flow = self._recover(exc, Flow.start(known[0].shape) if known else None)  # type: ignore[attr-defined]
+        for name in value.sources if isinstance(value, s.Pipeline) else ():
+            if name.id in g.tensors:
+                g.tensors[name.id].used = True
+        target = stmt.target if isinstance(stmt, s.Assign) else stmt.name if isinstance(stmt, s.Output) else None
+        if target is not None and target not in g.tensors:
+            g.tensors[target] = _Tensor(flow.shape, None, used=True)
+        if isinstance(stmt, s.Return) and g.result is None:
+            g.result = Port("out", "out", flow.shape)
+
+    def _output(self, g: _Graph, stmt: s.Output, scope: Scope, body: Body) -> None:
+        if any(p.name == stmt.name for p in g.outputs):
+            raise error("LG208", stmt.name_span, f"output `{stmt.name}` is given twice")
+        if stmt.value is None:
+            tensor = self._lookup(g, s.Name(stmt.name, stmt.name_span))
+            shape = tensor.shape
+        else:
+            shape = self._define(g, stmt.name, stmt.name_span, stmt.value, scope, body)
+        g.tensors[stmt.name].used = True
+        g.outputs.append(Port(stmt.name, local_ident(stmt.name), shape))
+
+    def _lookup(self, g: _Graph, name: s.Name) -> _Tensor:
+        tensor = g.tensors.get(name.id)
+        if tensor is None:
+            close = close_match(name.id, g.tensors)
+            raise error("LG207", name.span, f"tensor `{name.id}` is not defined", hint=f"did you mean `{close}`?" if close else None)
+        tensor.used = True
+        return tensor
+
+    def _define(self, g: _Graph, target: str, span: Span, p: s.Pipeline, scope: Scope, body: Body, returned=False) -> Shape:
+        """Analyse `target = pipeline`, add its Bind node, and define target."""
+        sources = [s_.id for s_ in p.sources]
+        if any(port.name == target for port in g.outputs):
+            raise error("LG208", span, f"`{target}` is already an output and cannot be redefined")
+        previous = g.tensors.get(target)
+        if previous is not None and target not in sources:
+            notes = [Note(f"`{target}` is first defined here", previous.span)] if previous.span else []
+            raise error("LG208", span, f"tensor `{target}` is defined twice", notes=notes, hint="give the new tensor its own name, or use the old value in its pipeline")
+        shapes = [self._lookup(g, name).shape for name in p.sources]
+        stages = list(p.stages)
+        join = None
+        inner = Body.empty()
+        if len(shapes) > 1:
+            if not stages:
+                raise error("LG404", p.span, "a tuple of tensors must flow into `cat`, `add` or a block with several inputs")
+            first = stages.pop(0)
+            shape, join = self._join(first, shapes, scope, inner)
+            joined = shape
+        else:
+            shape, joined = shapes[0], None
+        flow = Flow.start(shape)
+        for stage in stages:
+            if isinstance(stage, s.Merge):
+                raise error("LG404", stage.span, f"`{stage.mode}` joins a tuple of tensors, such as `(a, b) -> {stage.mode}`")
+            flow = self.statement(stage, flow, scope, inner)  # type: ignore[attr-defined]
+        code = local_ident(target)
+        body.nodes.append(Bind(code, tuple(local_ident(n) for n in sources), join, joined, tuple(inner.nodes), flow.shape, span))
+        body.n_params = sy.add(body.n_params, inner.n_params)
+        body.checks += inner.checks
+        if not returned:
+            g.tensors[target] = _Tensor(flow.shape, span)
+        return flow.shape
+
+    def _join(self, stage, shapes: list[Shape], scope: Scope, inner: Body):
+        """The first stage after a tuple: `cat`, `add`, or a block with as
+        many inputs as the tuple has tensors."""
+        if isinstance(stage, s.Merge):
+            ranks = {len(shape) for shape in shapes}
+            if len(ranks) != 1:
+                raise error("LG302", stage.span, f"`{stage.mode}` needs tensors of one rank: {', '.join(show_shape(x) for x in shapes)}")
+            shape, check = merge_shapes(stage.mode, shapes, stage.span)
+            inner.checks.append(check)
+            return shape, stage.mode
+        name = None
+        if isinstance(stage, s.Named) and isinstance(stage.layer, s.Call):
+            name, stage = stage.name, stage.layer
+        if isinstance(stage, s.Call) and stage.name in self.broken:  # type: ignore[attr-defined]
+            raise Failed()  # its syntax errors are reported
+        if isinstance(stage, s.Call) and stage.name not in PRIMITIVES and stage.name not in scope.env:
+            d = self.defs.get(stage.name)  # type: ignore[attr-defined]
+            if d is not None and d.kind == "block":
+                if d.inputs is None or len(d.inputs) != len(shapes):
+                    count = 1 if d.inputs is None else len(d.inputs)
+                    raise error("LG402", stage.name_span, f"block `{stage.name}` takes {count} input{'s' if count != 1 else ''}, but the tuple has {len(shapes)}")
+                callee = self.block(stage.name, tuple(len(x) for x in shapes), stage.span)  # type: ignore[attr-defined]
+                node, n_params, checks, out = self.block_call(stage, callee, shapes, scope, {})  # type: ignore[attr-defined]
+                inner.n_params = sy.add(inner.n_params, n_params)
+                inner.checks += checks
+                return out.shape, replace(node, name=name)
+            if d is None and stage.name not in ("rearrange", "reduce"):
+                raise self._unknown(stage, scope)  # type: ignore[attr-defined]
+        raise error("LG404", stage.span, "a tuple of tensors must flow into `cat`, `add` or a block with several inputs")

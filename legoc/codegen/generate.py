@@ -1,0 +1,559 @@
+"""Code generation: analysed IR to one black-formatted PyTorch module.
+
+Python decides names and lines here; the Jinja templates under `templates/`
+hold the file's layout (loaded precompiled: legoc/tools/prebuild.py). jinja2 and
+black are imported only when generating.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Generic, TypeVar
+
+from ..core.version import __version__
+from ..ir import symbolic as sy
+from ..analysis.infer import Analysis
+from ..analysis.constraints import describe
+from .formatting import LINE_LENGTH as _LINE_LENGTH
+from .formatting import Piece, format_pieces
+from ..ir.nodes import Bind, ClassIR, Ctor, Layer, LayerRef, Method, Node, Parallel, Repeat, Residual, Sequential, Shape, Value, bodies, walk
+from .layout import attribute_names, class_names, is_sequential, registered
+from ..core.naming import MODULE_ATTRS, py_ident
+from ..core.resources import read_text
+
+_FORWARD_INDENT = " " * 8
+_ITEM_INDENT = " " * 12  # an item of an nn.Sequential(...) call in __init__
+
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class _ClassCode(Generic[T]):
+    """One class's code, part by part: a formatting.Piece each before
+    formatting, the final (indented) text each after, which the class
+    template renders."""
+
+    header: T
+    docstring: T
+    init_def: T
+    init_lines: tuple[T, ...]
+    forward_def: T | None
+    forward_lines: tuple[T, ...]
+
+    def parts(self) -> list[T]:
+        forward = [self.forward_def, *self.forward_lines] if self.forward_def is not None else []
+        return [self.header, self.docstring, self.init_def, *self.init_lines, *forward]
+
+    def with_texts(self, texts: list[str]) -> "_ClassCode[str]":
+        """The same class with `texts` (in the order of `parts()`) for its parts."""
+        n = len(self.init_lines)
+        init, forward = texts[3 : 3 + n], texts[3 + n :]
+        if self.forward_def is None:
+            return _ClassCode(texts[0], texts[1], texts[2], tuple(init), None, ())
+        return _ClassCode(texts[0], texts[1], texts[2], tuple(init), forward[0], tuple(forward[1:]))
+
+
+def generate(analysis: Analysis, source_name: str) -> str:
+    """Render the analysed program as Python source in black's format
+    (formatting.py: black formats what the writer does not write in its
+    style already).
+
+    Args:
+        analysis: the result of `infer.analyze`.
+        source_name: the spec's file name, for the header.
+
+    Raises:
+        RuntimeError: black rejected a piece (a legoc bug); the message
+            holds it. That every output is valid, black-clean Python is
+            checked by the tests (examples, golden files, hostile, random
+            and fuzzed specs), not here: parsing the output again would be
+            a third of a 10,000-layer build.
+    """
+    names = class_names(analysis.classes)
+    classes = [_class_pieces(ir, names, analysis.defaults.get(ir.name) if ir.kind == "model" else None) for ir in analysis.classes]
+    uses_torch = any("torch." in p.text for c in classes for p in c.forward_lines)
+    imports = (["import torch"] if uses_torch else []) + ["from torch import nn"]
+    # One name a line, as black writes a list with a trailing comma.
+    exported = Piece(0, "\n".join(["__all__ = [", *(f'    "{names[ir.name]}",' for ir in analysis.classes), "]"]) if analysis.classes else "__all__ = []")
+    texts = format_pieces([exported] + [p for c in classes for p in c.parts()])
+    views, at = [], 1
+    for c in classes:
+        size = len(c.parts())
+        views.append(c.with_texts(texts[at : at + size]))
+        at += size
+    env = _environment()
+    models = [ir.name for ir in analysis.classes if ir.kind == "model"]
+    summary = "PyTorch modules for " + (", ".join(names[m] for m in models) if models else "the spec's blocks") + "."
+    text = env.get_template("module.py.j2").render(
+        version=__version__,
+        source=_comment_safe(source_name),
+        summary=_doc_escape(summary),
+        imports=imports,
+        exported=texts[0],
+        classes=views,
+    )
+    return text
+
+
+TEMPLATES = ("module.py.j2", "class.py.j2")
+# Jinja's settings for them (legoc/tools/prebuild.py compiles them with the same).
+TEMPLATE_OPTIONS = {"trim_blocks": True, "lstrip_blocks": True, "keep_trailing_newline": True, "autoescape": False}
+
+
+@lru_cache(maxsize=None)
+def _environment():
+    """The Jinja environment, once per process: Jinja's ModuleLoader keeps
+    its templates' package in sys.modules only while the loader lives."""
+    return _make_environment()
+
+
+def _make_environment():
+    """A Jinja environment for the templates: loading them precompiled from
+    legoc/codegen/_templates (legoc/tools/prebuild.py) where those were compiled from
+    these very templates by this Jinja version, else compiling them."""
+    import jinja2
+
+    try:
+        from . import _templates as compiled
+    except ImportError:  # pragma: no cover - the directory ships with legoc
+        compiled = None
+    current = compiled is not None and compiled.JINJA_VERSION == jinja2.__version__
+    if current and all(compiled.SOURCES.get(name) == read_text("templates", name) for name in TEMPLATES):
+        loader = jinja2.ModuleLoader(str(Path(compiled.__file__).parent))
+    else:
+        loader = jinja2.FunctionLoader(lambda name: read_text("templates", name))
+    return jinja2.Environment(loader=loader, undefined=jinja2.StrictUndefined, **TEMPLATE_OPTIONS)
+
+
+class _Writer:
+    """Builds one class's `__init__` and `forward` lines."""
+
+    def __init__(self, ir: ClassIR, names: dict[str, str]):
+        self.names = names
+        self.init: list[str] = []
+        self.forward: list[str] = []
+        # Constructor arguments that forward needs (rearrange sizes) are kept
+        # as attributes of the same name, moved aside from the layers' names
+        # (which statedict.py computes the same way) and from nn.Module's own.
+        kept = sorted({sym.code for n in walk(ir.body) if isinstance(n, Method) for _, args in n.ops for sym in _arg_symbols(args)})
+        self.attrs = attribute_names(ir.body)
+        taken = set(self.attrs.values()) | MODULE_ATTRS
+        self.kept: dict[str, str] = {}
+        for code in kept:
+            attr, k = code, 2
+            while attr in taken:
+                attr, k = f"{code}_{k}", k + 1
+            taken.add(attr)
+            self.kept[code] = attr
+        self.locals: set[str] = {"x", "self", "torch", "nn"}
+        self.next_index: dict[str, int] = {}
+        self.shape_text: dict[Shape, str] = {}
+        self.inplace = _inplace_relus(ir.body)
+        self.locals |= {p.code for p in ir.inputs} | {n.target for n in ir.body if isinstance(n, Bind)}
+
+    def line(self, code: str, shape: Shape | None = None) -> None:
+        """Add a forward line, with the shape after it as a trailing comment,
+        or as a comment line above it where the two would not fit in 88
+        columns (black would otherwise wrap the call around the comment)."""
+        if shape is None:
+            self.forward.append(code)
+        elif len(_FORWARD_INDENT) + len(code) + 4 + len(self.shape(shape)) <= _LINE_LENGTH:
+            self.forward.append(f"{code}  # {self.shape(shape)}")
+        else:
+            self.forward += [f"# {self.shape(shape)}", code]
+
+    def shape(self, shape: Shape) -> str:
+        """`_shape(shape)`, remembered: a model's shapes repeat."""
+        text = self.shape_text.get(shape)
+        if text is None:
+            text = self.shape_text[shape] = _shape(shape)
+        return text
+
+    def fresh(self, base: str) -> str:
+        """The first of `base`, `base_1`, `base_2`, ... not yet a local name
+        (searching from where the last search for `base` ended: names only
+        ever become taken, so the earlier ones still are)."""
+        k = self.next_index.get(base, 0)
+        while (name := f"{base}_{k}" if k else base) in self.locals:
+            k += 1
+        self.next_index[base] = k + 1
+        self.locals.add(name)
+        return name
+
+    def register(self, node: Node) -> None:
+        """The `__init__` lines that build one module-owning node."""
+        attr = self.attrs[id(node)]
+        if isinstance(node, Layer):
+            self.init.append(f"self.{attr} = {self.ctor(node.ctor, id(node) in self.inplace)}")
+        elif isinstance(node, Repeat):
+            self.init.append(f"self.{attr} = nn.Sequential({self.repeated(node)})")
+        elif isinstance(node, Sequential):
+            self.init.append("\n".join([f"self.{attr} = nn.Sequential(", *self.items(node.body), ")"]))
+        else:
+            assert isinstance(node, Residual) and node.projection is not None
+            built = self.ctor(node.projection)
+            if node.needs_projection == sy.TRUE:
+                self.init.append(f"self.{attr} = {built}")
+            else:
+                self.init.append(f"if {sy.to_text(node.needs_projection, code=True)}:")
+                self.init.append(f"    self.{attr} = {built}")
+                self.init.append("else:")
+                self.init.append(f"    self.{attr} = None")
+
+    def repeated(self, node: Repeat, split: bool = False):
+        """A repeat's modules as arguments of nn.Sequential(...): one string,
+        or with `split` a list of the (one or two) arguments.
+
+        Where the first repetition is built differently, it is an argument
+        of its own: the module itself for a count known to be at least 1,
+        else a comprehension over `range(min(n, 1))`, so that the class
+        builds exactly `n` repetitions for every `n` it is given, 0 included."""
+        count = sy.to_text(node.count, code=True)
+        if node.rest is None:
+            parts = [f"*({self.ctor(node.first)} for _ in range({count}))"]
+        else:
+            once = sy.minimum(node.count, sy.ONE)
+            first = self.ctor(node.first)
+            if once != sy.ONE:
+                first = f"*({first} for _ in range({sy.to_text(once, code=True)}))"
+            rest = sy.to_text(sy.sub(node.count, 1), code=True)
+            parts = [first, f"*({self.ctor(node.rest)} for _ in range({rest}))"]
+        return parts if split else ", ".join(parts)
+
+    def items(self, nodes: tuple[Node, ...]) -> list[str]:
+        """The arguments of an nn.Sequential(...) call, one module (or one
+        repeat) a line, each with the shape after it as a comment."""
+        lines = []
+        for node in nodes:
+            # A repeat whose first module differs gives two arguments, each
+            # on its own line as black puts them, the comment after the last.
+            *first, code = self.repeated(node, split=True) if isinstance(node, Repeat) else [self.ctor(node.ctor, id(node) in self.inplace)]  # type: ignore[union-attr]
+            comment = f"# {self.shape(node.out)}"  # type: ignore[union-attr]
+            if len(_ITEM_INDENT) + len(code) + 3 + len(comment) <= _LINE_LENGTH:
+                lines += [f"    {c}," for c in first] + [f"    {code},  {comment}"]
+            else:
+                lines += [f"    {comment}", *(f"    {c}," for c in first), f"    {code},"]
+        return lines
+
+    def ctor(self, c: Ctor, inplace: bool = False) -> str:
+        """A constructor call; `inplace`: a ReLU that may overwrite its input."""
+        if c.kind == "param":
+            return f"{c.target}()"
+        if c.kind == "sequential":
+            items = [self.ctor(a, _relu(a) and _fresh_ctor(prev)) for prev, a in zip((None, *c.args), c.args)]  # type: ignore[arg-type]
+            return f"nn.Sequential({', '.join(items)})"
+        target = self.names[c.target] if c.kind == "block" else c.target
+        # A block's keywords are its parameters' DSL names; the class takes
+        # them under their Python names (`lambda` -> `lambda_`, as infer.py).
+        keys = [py_ident(k) if c.kind == "block" else k for k, _ in c.kwargs]
+        args = [_value(a) for a in c.args] + [f"{k}={_value(v)}" for k, (_, v) in zip(keys, c.kwargs)]  # type: ignore[arg-type]
+        if inplace:
+            args.append("inplace=True")
+        return f"{target}({', '.join(args)})"
+
+    def nodes(self, nodes: tuple[Node, ...], src: str, dst: str) -> None:
+        for node in nodes:
+            self.node(node, src, dst)
+            src = dst
+
+    def node(self, node: Node, src: str, dst: str) -> None:
+        if isinstance(node, Layer):
+            attr = self.attrs[id(node)]
+            if node.apply == "call":
+                self.line(f"{dst} = self.{attr}({src})", node.out)
+            elif node.apply == "sequence":
+                self.line(f"{dst}, _ = self.{attr}({src})", node.out)
+            else:
+                hidden = self.fresh("hidden")
+                state = f"({hidden}, _)" if node.apply == "lstm_hidden" else hidden
+                self.line(f"_, {state} = self.{attr}({src})")
+                both = sy.value_of(dict(node.ctor.kwargs).get("bidirectional", sy.FALSE))  # type: ignore[arg-type]
+                last = f"torch.cat([{hidden}[-2], {hidden}[-1]], dim=1)" if both else f"{hidden}[-1]"
+                self.line(f"{dst} = {last}", node.out)
+        elif isinstance(node, Method):
+            from ..analysis.patterns import REDUCTIONS  # here: only rearrange and reduce make methods
+
+            as_attrs = {code: f"self.{attr}" for code, attr in self.kept.items()}
+            render = lambda args: _args(args, as_attrs)  # noqa: E731
+            chain = "".join(
+                f".{name}(dim={render(args)})" if name in REDUCTIONS.values() else f".{name}({render(args)})" for name, args in node.ops
+            )
+            if chain:
+                self.line(f"{dst} = {src}{chain}", node.out)
+            elif src != dst:
+                self.line(f"{dst} = {src}", node.out)
+        elif isinstance(node, (Repeat, Sequential)):
+            self.line(f"{dst} = self.{self.attrs[id(node)]}({src})", node.out)
+        elif isinstance(node, Residual):
+            self.residual(node, src, dst)
+        elif isinstance(node, Parallel):
+            self.parallel(node, src, dst)
+        else:
+            self.bind(node)
+
+    def bind(self, node: Bind) -> None:
+        """`target = (sources) -> join -> stages` as plain assignments."""
+        target, src = node.target, node.sources[0]
+        if isinstance(node.join, Layer):
+            attr = self.attrs[id(node.join)]
+            self.line(f"{target} = self.{attr}({', '.join(node.sources)})", node.joined)
+            src = target
+        elif node.join == "cat":
+            self.line(f"{target} = torch.cat([{', '.join(node.sources)}], dim=1)", node.joined)
+            src = target
+        elif node.join == "add":
+            self.line(f"{target} = {' + '.join(node.sources)}", node.joined)
+            src = target
+        elif not node.stages and src != target:
+            self.line(f"{target} = {src}", node.out)
+        self.nodes(node.stages, src, target)
+
+    def dim_checks(self, ir: ClassIR, class_name: str) -> None:
+        """Read the symbolic input sizes and check the model's rules on them."""
+        bound: set[str] = set()
+        for rule in ir.dim_rules:
+            for sym in sorted(sy.free_symbols(rule.cond) if rule.cond is not None else {rule.dim}, key=lambda s: s.label):
+                if sym.code in bound:
+                    continue
+                port, axis = _where(ir, sym)
+                self.locals.add(sym.code)
+                bound.add(sym.code)
+                self.line(f"{sym.code} = {port}.shape[{axis + 1}]")
+            dim = rule.dim.code
+            if rule.cond is not None:
+                test = f"not ({sy.to_text(rule.cond, code=True)})"
+            else:
+                tests = ([f"{dim} % {rule.multiple} != 0"] if rule.multiple > 1 else []) + (
+                    [f"{dim} < {rule.minimum}"] if rule.minimum > 1 else []
+                )
+                test = " or ".join(tests)
+            place = f"axis {rule.axis + 1} of {rule.port}"
+            message = f"{class_name}: {describe(rule)} ({place})"
+            self.line(f"if {test}:")
+            self.line(f'    raise ValueError(f"{message}, got {{{dim}}}")')
+
+    def residual(self, node: Residual, src: str, dst: str) -> None:
+        skip = self.fresh("identity")
+        if node.projection is None:
+            self.line(f"{skip} = {src}")
+        elif node.needs_projection == sy.TRUE:
+            self.line(f"{skip} = self.{self.attrs[id(node)]}({src})")
+        else:
+            attr = self.attrs[id(node)]
+            self.line(f"{skip} = {src} if self.{attr} is None else self.{attr}({src})")
+        self.nodes(node.body, src, dst)
+        if node.mode == "add":
+            self.line(f"{dst} = {dst} + {skip}", node.out)
+        else:
+            self.line(f"{dst} = torch.cat([{skip}, {dst}], dim=1)", node.out)
+
+    def parallel(self, node: Parallel, src: str, dst: str) -> None:
+        outs = []
+        for branch in node.branches:
+            if not branch:
+                outs.append(src)
+                continue
+            var = self.fresh("branch")
+            self.nodes(branch, src, var)
+            outs.append(var)
+        if node.mode == "cat":
+            self.line(f"{dst} = torch.cat([{', '.join(outs)}], dim=1)", node.out)
+        else:
+            self.line(f"{dst} = {' + '.join(outs)}", node.out)
+
+
+# Modules whose output is a new tensor that only the next module sees, and
+# whose backward pass does not need that output: a ReLU right after one may
+# overwrite it, as torchvision's `nn.ReLU(inplace=True)` does, which saves
+# writing a tensor of that size (several per cent of a forward pass).
+_FRESH = frozenset(
+    {f"nn.{kind}{d}d" for kind in ("Conv", "ConvTranspose", "BatchNorm", "InstanceNorm") for d in (1, 2, 3)}
+    | {"nn.Linear", "nn.GroupNorm", "nn.LayerNorm"}
+)
+
+
+def _relu(c) -> bool:
+    return isinstance(c, Ctor) and c.kind == "torch" and c.target == "nn.ReLU" and not c.kwargs
+
+
+def _fresh_ctor(c) -> bool:
+    return isinstance(c, Ctor) and c.kind == "torch" and c.target in _FRESH
+
+
+def _inplace_relus(body: tuple[Node, ...]) -> set[int]:
+    """The ReLU layers (by id) that may work in place: each right after, in
+    the same sequence, a module of `_FRESH` or a residual join (whose sum or
+    concatenation is new too). The first node of a sequence never does: its
+    input may be a tensor used elsewhere (a residual's identity, a branch's
+    input, a named tensor, forward's argument)."""
+    found: set[int] = set()
+    for nodes in (body, *(inner for node in walk(body) for inner in bodies(node))):
+        for prev, node in zip(nodes, nodes[1:]):
+            after_fresh = isinstance(prev, Residual) or isinstance(prev, Layer) and prev.apply == "call" and _fresh_ctor(prev.ctor)
+            if isinstance(node, Layer) and node.apply == "call" and _relu(node.ctor) and after_fresh:
+                found.add(id(node))
+    return found
+
+
+def _class_pieces(ir: ClassIR, names: dict[str, str], defaults: ClassIR | None) -> _ClassCode[Piece]:
+    writer = _Writer(ir, names)
+    params = ["self"] + [sy.to_text(p, code=True) for p in ir.size_params]
+    for p in ir.params:
+        params.append(p.code if p.default is None else f"{p.code}={_value(p.default)}")
+    docstring = Piece(1, _docstring(_doc_lines(ir, defaults)), "docstring")
+    init_def = Piece(1, f"def __init__({', '.join(params)}):", "header")
+    if is_sequential(ir):
+        init = "\n".join(["super().__init__(", *writer.items(ir.body), ")"])
+        return _ClassCode(Piece(0, f"class {names[ir.name]}(nn.Sequential):", "header"), docstring, init_def, (Piece(2, init),), None, ())
+    writer.init = ["super().__init__()"] + [f"self.{attr} = {code}" for code, attr in writer.kept.items()]
+    for node in registered(ir.body):
+        writer.register(node)
+    writer.dim_checks(ir, names[ir.name])
+    if ir.graph:
+        writer.nodes(ir.body, ir.inputs[0].code, ir.inputs[0].code)
+    else:
+        writer.nodes(ir.body, "x", "x")
+    if len(ir.outputs) == 1:
+        writer.line(f"return {ir.outputs[0].code}")
+    else:
+        writer.line("return {" + ", ".join(f'"{p.name}": {p.code}' for p in ir.outputs) + "}")
+    return _ClassCode(
+        header=Piece(0, f"class {names[ir.name]}(nn.Module):", "header"),
+        docstring=docstring,
+        init_def=init_def,
+        init_lines=tuple(_piece(2, line) for line in writer.init),
+        forward_def=Piece(1, f"def forward({', '.join(['self', *(p.code for p in ir.inputs)])}):", "header"),
+        forward_lines=tuple(_piece(2, line) for line in writer.forward),
+    )
+
+
+def _piece(depth: int, line: str) -> Piece:
+    """One of a writer's lines (indented relative to the method body, and
+    continued on further lines for an nn.Sequential) as a Piece."""
+    text = line.lstrip(" ")
+    depth += (len(line) - len(text)) // 4
+    if text.startswith("#"):
+        return Piece(depth, text, "comment")
+    return Piece(depth, text, "header" if text.endswith(":") else "statement")
+
+
+def _doc_lines(ir: ClassIR, defaults: ClassIR | None) -> list[str]:
+    doc = list(ir.doc) or [f"The {ir.kind} `{ir.name}`."]
+    doc.append("")
+    if ir.graph:
+        doc.append("Inputs: " + ", ".join(f"{p.code} {_shape(p.shape)}" for p in ir.inputs) + ".")
+        if len(ir.outputs) == 1:
+            doc.append(f"Output: {_shape(ir.output)}.")
+        else:
+            doc.append("Returns a dict of tensors: " + ", ".join(f"{p.name!r} {_shape(p.shape)}" for p in ir.outputs) + ".")
+    else:
+        doc.append(f"Input: {_shape(ir.input)}.")
+        doc.append(f"Output: {_shape(ir.output)}.")
+    for rule in ir.dim_rules:
+        rule_text = describe(rule)
+        doc.append(f"{rule_text[0].upper()}{rule_text[1:]}: forward raises ValueError otherwise.")
+    if defaults is not None:
+        count = sy.value_of(defaults.n_params)
+        changed = [p for p, q in zip(defaults.outputs, ir.outputs) if p.shape != q.shape]
+        if isinstance(count, int) and changed:
+            if len(ir.outputs) == 1:
+                doc.append(f"With the default arguments the output is {_shape(defaults.output)}.")
+            else:
+                shapes = ", ".join(f"{p.name!r} {_shape(p.shape)}" for p in defaults.outputs)
+                doc.append(f"With the default arguments the outputs are {shapes}.")
+        if isinstance(count, int):
+            doc.append(f"Trainable parameters with the default arguments: {count:,}.")
+    return doc
+
+
+def _where(ir: ClassIR, sym) -> tuple[str, int]:
+    for port in ir.inputs:
+        for axis, dim in enumerate(port.shape):
+            if dim == sym:
+                return port.code, axis
+    raise AssertionError(f"{sym} is not an input size")
+
+
+def _args(args: tuple, names: dict[str, str]) -> str:
+    """Method arguments: ints, expressions, and tuples of them; symbols are
+    written as `names` says (`p` -> `self.p`)."""
+    out = []
+    for a in args:
+        if isinstance(a, tuple):
+            inner = ", ".join(_args((x,), names) for x in a)
+            out.append(f"({inner}{',' if len(a) == 1 else ''})")
+        elif isinstance(a, int):
+            out.append(str(a))
+        else:
+            mapping = {sym.key: sy.Sym(sym.key, sym.label, names.get(sym.code, sym.code)) for sym in sy.free_symbols(a)}
+            out.append(sy.to_text(sy.substitute(a, mapping), code=True))
+    return ", ".join(out)
+
+
+def _arg_symbols(args: tuple) -> set:
+    found: set = set()
+    for a in args:
+        if isinstance(a, tuple):
+            found |= _arg_symbols(a)
+        elif isinstance(a, sy.Expr):
+            found |= sy.free_symbols(a)
+    return found
+
+
+
+
+def _value(v: Value) -> str:
+    if isinstance(v, LayerRef):
+        return v.code
+    if isinstance(v, sy.Const) and isinstance(v.value, str):
+        return _string(v.value)
+    return sy.to_text(v, code=True)
+
+
+def _string(text: str) -> str:
+    """A string literal in double quotes, as black writes it, where the text
+    holds none (otherwise Python's repr, which formatting.py has black
+    rewrite)."""
+    literal = repr(text)
+    if literal.startswith("'") and '"' not in text:
+        return '"' + literal[1:-1] + '"'
+    return literal
+
+
+def _shape(shape: Shape) -> str:
+    return "[" + ", ".join(["B", *(str(d) for d in shape)]) + "]"
+
+
+def _doc_escape(text: str) -> str:
+    """Text safe inside a triple-quoted string: backslashes and control
+    characters escaped, and no run of quotes that could close the string."""
+    out = []
+    for i, ch in enumerate(text):
+        if ch == "\\":
+            out.append("\\\\")
+        elif ch == '"' and (text[i + 1 : i + 2] == '"' or i == len(text) - 1):
+            out.append('\\"')
+        elif not ch.isprintable():
+            out.append(ch.encode("unicode_escape").decode("ascii"))
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
+def _docstring(lines: list[str]) -> str:
+    """A docstring's text, its lines unindented (formatting.Piece indents them)."""
+    body = "\n".join(_doc_escape(line) if line else "" for line in lines)
+    return f'"""{body}\n"""' if len(lines) > 1 else f'"""{body}"""'
+
+
+def _comment_safe(text: str) -> str:
+    """A file name made safe for a one-line comment: control characters
+    escaped, and no `coding:` or `coding=`, which on the file's first line
+    would be an encoding declaration (PEP 263; `coding:utf-7` would let a
+    docstring's `+ACIAIgAi-` close it when Python reads the file)."""
+    safe = "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii") for ch in text)
+    return re.sub(r"(?i)(?<=coding)[:=]", lambda m: f"\\x{ord(m.group()):02x}", safe)

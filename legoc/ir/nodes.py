@@ -1,0 +1,298 @@
+"""The analysed IR: what shape inference hands to code generation.
+
+Every size here is a `symbolic.Expr` over the enclosing class's constructor
+arguments (DSL parameters and input sizes such as `in_channels`) and, for
+shape comments, the input's spatial symbols (`H`, `W`). Plain frozen
+dataclasses (equality and repr from `record.Record`); no stage mutates
+another's output.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ..core.diagnostics import Note, Span
+from ..core.record import Record
+from .symbolic import Expr
+
+Shape = tuple[Expr, ...]
+"""A tensor shape without the batch axis: `[C, H, W]` is `(C, H, W)`."""
+
+
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class LayerRef(Record):
+    """A layer used as a value (`act=silu`): a primitive, or a layer-valued
+    parameter of the enclosing block passed through."""
+
+    kind: str  # "prim" or "param"
+    name: str  # the DSL name
+    code: str  # the Python it renders as: "nn.SiLU" or "act"
+
+
+Value = Expr | LayerRef
+
+
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class Ctor(Record):
+    """A constructor call in generated code.
+
+    kind: "torch" (target is e.g. "nn.Conv2d"), "block" (target is the DSL
+    block name, rendered as its class), "param" (target is a layer-valued
+    parameter, called with no arguments) or "sequential" (args are Ctors).
+    """
+
+    kind: str
+    target: str
+    args: tuple[Value | Ctor, ...] = ()
+    kwargs: tuple[tuple[str, Value], ...] = ()
+
+
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class Check(Record):
+    """A condition the spec must meet, kept symbolic until it can be decided.
+
+    `message` is a template of strings, expressions and shapes, rendered once
+    the check fails with concrete values substituted. A check of severity
+    "warning" is a lint rule (`code` LG5xx): failing it is reported but
+    does not stop compilation, and it never becomes an input-size rule.
+
+    `origin` is set on the checks of an argument's type and range: the keys
+    of the parameters (`p:NAME`) the argument's value is computed from. A
+    caller that gives such a parameter moves the check to the value it
+    passes (a model, to its parameter's default), with a note at the use.
+    """
+
+    cond: Expr
+    span: Span
+    message: tuple[str | Expr | Shape, ...]
+    notes: tuple[Note, ...] = ()
+    hint: str | None = None
+    code: str = "LG301"
+    severity: str = "error"
+    origin: tuple[str, ...] = ()
+
+
+# ------------------------------------------------------------------ nodes
+
+
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class Layer(Record):
+    """`x = self.<attr>(x)`: one module applied in sequence.
+
+    `apply` says how forward calls it: "call" (the plain form above),
+    "sequence" (a recurrent layer's output sequence) or "lstm_hidden" /
+    "gru_hidden" (its final hidden state, both directions joined). `hint`
+    is what the compiler names it after when the spec gives no `name`.
+    """
+
+    hint: str
+    ctor: Ctor
+    out: Shape
+    span: Span = field(compare=False)
+    apply: str = "call"
+    name: str | None = None  # the spec's name for it (`conv1: conv 64`)
+
+
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class Method(Record):
+    """`x = x.unflatten(...).permute(...)`: tensor methods with no module,
+    from `rearrange` and `reduce`. `ops` are (method, arguments) pairs."""
+
+    ops: tuple[tuple[str, tuple], ...]
+    out: Shape
+    span: Span = field(compare=False)
+
+
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class Residual(Record):
+    """`res add|cat < body > [shortcut P]`.
+
+    `projection` is the shortcut module (None when the shortcut is always the
+    identity) and `needs_projection` the condition, over constructor
+    arguments, under which it is used instead of the identity (otherwise the
+    attribute is None). `shortcut_name` is the spec's name for it.
+    """
+
+    mode: str
+    body: tuple["Node", ...]
+    projection: Ctor | None
+    needs_projection: Expr
+    out: Shape
+    span: Span = field(compare=False)
+    shortcut_name: str | None = None
+
+
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class Parallel(Record):
+    """`cat|add < a | b >`: every branch applied to the same input."""
+
+    mode: str
+    branches: tuple[tuple["Node", ...], ...]
+    out: Shape
+    span: Span = field(compare=False)
+
+
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class Repeat(Record):
+    """`repeat N item`: `first` builds repetition one, `rest` the others
+    (`rest` is None when every repetition is built alike).
+
+    `outs` holds the shape after each layer of the first repetition and of
+    the others (the same when they are built alike): one shape per layer of
+    a repeated `< ... >` group, whose `first` is a "sequential" Ctor.
+    """
+
+    hint: str
+    count: Expr
+    first: Ctor
+    rest: Ctor | None
+    out: Shape
+    span: Span = field(compare=False)
+    name: str | None = None
+    outs: tuple[tuple[Shape, ...], tuple[Shape, ...]] = ((), ())
+
+
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class Sequential(Record):
+    """`name: < ... >`: a named group, built as one `nn.Sequential` attribute.
+
+    `body` holds only `Layer`s (applied with "call") and `Repeat`s; in the
+    Sequential they are numbered 0, 1, ... in order, a repeat taking one
+    number per repetition.
+    """
+
+    name: str
+    body: tuple["Node", ...]
+    out: Shape
+    span: Span = field(compare=False)
+
+
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class Bind(Record):
+    """`target = (sources) -> join -> stages` in a dataflow definition.
+
+    `join` combines several sources: "cat", "add", or a `Layer` calling a
+    block with several inputs; None for a single source. `joined` is the
+    shape right after the join.
+    """
+
+    target: str
+    sources: tuple[str, ...]
+    join: str | Layer | None
+    joined: Shape | None
+    stages: tuple["Node", ...]
+    out: Shape
+    span: Span = field(compare=False)
+
+
+Node = Layer | Method | Residual | Parallel | Repeat | Sequential | Bind
+
+
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class Port(Record):
+    """A named input or output tensor of a class (`code` is its Python name)."""
+
+    name: str
+    code: str
+    shape: Shape
+
+
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class DimRule(Record):
+    """What a model needs of a symbolic input size, checked in `forward`.
+
+    The size `dim` (axis `axis` of input `port`) must be a multiple of
+    `multiple` and at least `minimum`; `cond` is the exact condition when it
+    is not of that form (then `multiple` and `minimum` are 1).
+    """
+
+    dim: Expr
+    port: str
+    axis: int
+    multiple: int = 1
+    minimum: int = 1
+    cond: Expr | None = None
+
+
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class ParamIR(Record):
+    """A constructor parameter from the DSL, with its default (None: required)."""
+
+    name: str
+    code: str
+    default: Value | None
+
+
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class ClassIR(Record):
+    """One `block` or `model`, analysed for one input rank.
+
+    Attributes:
+        kind: "block" or "model".
+        name: the DSL name.
+        params: the DSL parameters, in order.
+        size_params: input sizes the constructor needs (`in_channels`, ...).
+        inputs, outputs: the tensors `forward` takes and returns, with shapes
+            without the batch axis, over the class's symbols. Several outputs
+            are returned as a dict keyed by their names.
+        body: the analysed statements.
+        n_params: trainable parameter count, over the class's symbols.
+        keep, stride: per output axis, whether the body keeps that axis's
+            size for every input size, and its total stride (None: not a
+            whole stride), as seen by an enclosing residual.
+        checks: conditions still to be decided by callers.
+        doc: the definition's comment lines.
+        graph: whether the body is a dataflow graph of named tensors.
+        dim_rules: for a model, what its symbolic input sizes must satisfy.
+    """
+
+    kind: str
+    name: str
+    params: tuple[ParamIR, ...]
+    size_params: tuple[Expr, ...]
+    inputs: tuple[Port, ...]
+    outputs: tuple[Port, ...]
+    body: tuple[Node, ...]
+    n_params: Expr
+    keep: tuple[Expr | None, ...]
+    stride: tuple[Expr | None, ...]
+    checks: tuple[Check, ...]
+    doc: tuple[str, ...]
+    span: Span = field(compare=False)
+    graph: bool = False
+    dim_rules: tuple[DimRule, ...] = ()
+
+    @property
+    def input(self) -> Shape:
+        """The first input's shape."""
+        return self.inputs[0].shape
+
+    @property
+    def output(self) -> Shape:
+        """The first output's shape."""
+        return self.outputs[0].shape
+
+
+def walk(nodes):
+    """Every node of a body and every node inside it, depth first: a
+    residual or named group before its body, a parallel before its branches, a dataflow
+    binding before its stages. (An explicit stack: nested generators would
+    make deep nesting quadratic.)"""
+    stack = list(reversed(nodes))
+    while stack:
+        n = stack.pop()
+        yield n
+        for body in reversed(bodies(n)):
+            stack += reversed(body)
+
+
+def bodies(node) -> tuple[tuple, ...]:
+    """The sequences of nodes directly inside `node`: a residual's or named
+    group's body, a parallel's branches, a dataflow binding's stages."""
+    if isinstance(node, (Residual, Sequential)):
+        return (node.body,)
+    if isinstance(node, Parallel):
+        return node.branches
+    if isinstance(node, Bind):
+        return (node.stages,)
+    return ()

@@ -1,0 +1,276 @@
+"""The syntax tree of a .lego file: plain frozen dataclasses with source spans
+(equality and repr from `record.Record`).
+
+The parser builds these; shape inference reads them. Spans are excluded from
+equality so that two trees that say the same thing compare equal.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from collections.abc import Iterator
+
+from ..core.diagnostics import Span
+from ..core.record import Record
+
+
+def _span():
+    return field(compare=False, repr=False, default=None)
+
+
+# ----------------------------------------------------------------- expressions
+
+
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class Literal(Record):
+    """An int, float, bool or string literal."""
+
+    value: int | float | bool | str
+    span: Span = _span()
+
+
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class Name(Record):
+    """A name: a parameter, a symbolic dimension, or a layer (`act=relu`)."""
+
+    id: str
+    span: Span = _span()
+
+
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class BinOp(Record):
+    """`left op right` with op one of + - * // %."""
+
+    op: str
+    left: "ExprNode"
+    right: "ExprNode"
+    span: Span = _span()
+
+
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class Neg(Record):
+    """`-operand`."""
+
+    operand: "ExprNode"
+    span: Span = _span()
+
+
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class Func(Record):
+    """`min(...)` or `max(...)`."""
+
+    name: str
+    args: tuple["ExprNode", ...]
+    span: Span = _span()
+
+
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class GroupValue(Record):
+    """A `< ... >` group used as a layer-valued argument."""
+
+    group: "Group"
+    span: Span = _span()
+
+
+ExprNode = Literal | Name | BinOp | Neg | Func | GroupValue
+
+# ------------------------------------------------------------------ statements
+
+
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class Keyword(Record):
+    """A keyword argument of a call, `name=value`."""
+
+    name: str
+    value: ExprNode
+    span: Span = _span()
+
+
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class Call(Record):
+    """A layer: `conv 64 kernel_size=7 stride=2`."""
+
+    name: str
+    args: tuple[ExprNode, ...]
+    keywords: tuple[Keyword, ...]
+    span: Span = _span()
+    name_span: Span = _span()
+
+
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class Group(Record):
+    """`< a; b; c >`: a sequence written inline."""
+
+    body: tuple["Stmt", ...]
+    span: Span = _span()
+
+
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class Named(Record):
+    """`name: layer`: a layer whose module is the attribute `name`."""
+
+    name: str
+    layer: Call | Group | Residual | Parallel | Repeat
+    span: Span = _span()
+    name_span: Span = _span()
+
+
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class Residual(Record):
+    """`res add|cat < body > [shortcut [name:] P]`."""
+
+    mode: str
+    body: Group
+    shortcut: Call | Named | None
+    span: Span = _span()
+
+
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class Parallel(Record):
+    """`cat < a | b >` or `add < a | b >`: branches applied to one input."""
+
+    mode: str
+    branches: tuple[tuple["Stmt", ...], ...]
+    span: Span = _span()
+
+
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class Repeat(Record):
+    """`repeat N stmt`."""
+
+    count: ExprNode
+    body: "Stmt"
+    span: Span = _span()
+
+
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class Input(Record):
+    """`input [3, H, W]` or `input x: [3, H, W]`: a model's input shape,
+    batch axis implicit; named inputs make the model a dataflow graph."""
+
+    dims: tuple[ExprNode, ...]
+    name: str | None = None
+    span: Span = _span()
+
+
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class Merge(Record):
+    """A bare `cat` or `add` stage joining the tensors of a tuple."""
+
+    mode: str
+    span: Span = _span()
+
+
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class Pipeline(Record):
+    """`(a, b) -> stage -> stage`: named tensors through stages."""
+
+    sources: tuple[Name, ...]
+    stages: tuple[Stmt | Merge, ...]
+    span: Span = _span()
+
+
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class Assign(Record):
+    """`name = pipeline`."""
+
+    target: str
+    value: Pipeline
+    span: Span = _span()
+    target_span: Span = _span()
+
+
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class Return(Record):
+    """`return pipeline`: a dataflow block's result."""
+
+    value: Pipeline
+    span: Span = _span()
+
+
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class Output(Record):
+    """`output name [= pipeline]`: one of a dataflow model's results."""
+
+    name: str
+    value: Pipeline | None
+    span: Span = _span()
+    name_span: Span = _span()
+
+
+Stmt = Call | Group | Named | Residual | Parallel | Repeat | Input | Assign | Return | Output
+
+# ----------------------------------------------------------------- definitions
+
+
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class Param(Record):
+    """A definition's parameter, `name` or `name=default`."""
+
+    name: str
+    default: ExprNode | None
+    span: Span = _span()
+
+
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class Definition(Record):
+    """`block NAME(params)[(inputs)]:` or `model NAME(params):` with its body.
+
+    `inputs` names a dataflow block's input tensors (None: one unnamed
+    input). `doc` holds the comment lines written right above the definition.
+    """
+
+    kind: str
+    name: str
+    params: tuple[Param, ...]
+    inputs: tuple[Name, ...] | None
+    body: tuple[Stmt, ...]
+    doc: tuple[str, ...]
+    span: Span = _span()
+
+
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class Program(Record):
+    """All definitions of one source file, in source order."""
+
+    file: str
+    definitions: tuple[Definition, ...]
+
+
+def walk(node) -> Iterator:
+    """Every syntax node in `node`, itself first: statements, the stages of
+    pipelines, call arguments and the expressions inside them. (An explicit
+    stack: nested generators would make deep nesting quadratic.)"""
+    stack = [node]
+    while stack:
+        node = stack.pop()
+        yield node
+        stack += reversed(_children(node))
+
+
+def _children(node) -> tuple:
+    if isinstance(node, Call):
+        return (*node.args, *(kw.value for kw in node.keywords))
+    if isinstance(node, BinOp):
+        return (node.left, node.right)
+    if isinstance(node, Neg):
+        return (node.operand,)
+    if isinstance(node, Func):
+        return node.args
+    if isinstance(node, GroupValue):
+        return (node.group,)
+    if isinstance(node, Group):
+        return node.body
+    if isinstance(node, Named):
+        return (node.layer,)
+    if isinstance(node, Residual):
+        return (node.body,) + ((node.shortcut,) if node.shortcut is not None else ())
+    if isinstance(node, Parallel):
+        return tuple(x for branch in node.branches for x in branch)
+    if isinstance(node, Repeat):
+        return (node.count, node.body)
+    if isinstance(node, Input):
+        return node.dims
+    if isinstance(node, (Assign, Return, Output)) and node.value is not None:
+        return (*node.value.sources, *node.value.stages)
+    return ()

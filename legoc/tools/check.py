@@ -1,0 +1,258 @@
+"""`legoc check PATH...`: lint specs for CI, reporting every problem.
+
+    legoc check [--format text|json|github|sarif] [--strict] [--select CODES]
+                [--ignore CODES] [--config PYPROJECT] [--color auto|always|never]
+                [--stdin-filename NAME] PATH...
+
+Directories are searched for `*.lego` files (hidden directories skipped,
+only regular files read); `-` reads a spec from standard input, which
+`--stdin-filename` names. A file that cannot be read (a dangling link, a
+link loop, a FIFO given by name) is a diagnostic, LG106, and the others
+are still checked.
+Exit status: 0 when clean, 1 when any file has an error (or, with
+--strict, a warning), 2 on a usage error. Nothing here imports torch, black
+or jinja2 (a test checks `sys.modules`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import errno
+import os
+import stat
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+from ..core.version import __version__
+from ..core.codes import CODES
+from ..compiler import PRELUDE_NAME, analyze_program, prelude_source
+from .config import Config, ConfigError, discover, keep
+from ..core.diagnostics import Diagnostic, SourceFile, Span
+from .files import read_stdin
+from ..syntax.parser import parse_recovering
+
+
+def check_text(text: str, name: str, config: Config | None = None) -> list[Diagnostic]:
+    """Every problem in one spec, in source order: syntax errors (parsing
+    goes on after each), errors of every definition, and the warnings that
+    `config` enables.
+
+    Args:
+        text: the .lego source.
+        name: the file name diagnostics report.
+        config: the lint settings (None: the defaults).
+    """
+    config = config or Config()
+    program, found, broken = parse_recovering(text, name, config.limits)
+    _, diags = analyze_program(program, broken, config.limits)
+    diags = found + diags
+    sources = {name: SourceFile(name, text)}
+    unique: dict[tuple, Diagnostic] = {}
+    for d in diags:
+        if keep(d, config, sources):
+            unique.setdefault((d.span.file, d.span.line, d.span.column, d.code, d.message), d)
+    return sorted(unique.values(), key=lambda d: (d.span.line, d.span.column, d.code))
+
+
+STDIN = "-"
+"""The path that names standard input."""
+
+
+def lego_files(paths: list[str]) -> list[str]:
+    """The files to check, in a stable order: each path given (`-`, standard
+    input, as it is), and every `*.lego` under each directory given.
+
+    A directory search takes only regular files (so a FIFO named `x.lego`
+    cannot block the run) and the symbolic links it cannot follow (dangling
+    or looping; `read_spec` reports them); it does not descend into hidden
+    directories or through links to directories. A path given by name is
+    kept whatever it is, for `read_spec` to read or report. A file found
+    twice (also through a link) is checked once.
+
+    Raises:
+        FileNotFoundError: a path given by name does not exist (not even as
+            a dangling link).
+    """
+    files: list[str] = []
+    for raw in paths:
+        if raw == STDIN:
+            files.append(raw)
+        elif os.path.isdir(raw):
+            for root, dirs, names in os.walk(raw):
+                dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+                files += [p for p in (str(Path(root, n)) for n in sorted(names) if n.endswith(".lego")) if _searchable(p)]
+        elif os.path.lexists(raw):
+            files.append(str(Path(raw)))
+        else:
+            raise FileNotFoundError(raw)
+    seen: set[str] = set()
+    return [f for f in files if not (_identity(f) in seen or seen.add(_identity(f)))]  # type: ignore[func-returns-value]
+
+
+def _searchable(path: str) -> bool:
+    """Whether a directory search checks `path`: a regular file, or a link
+    that cannot be followed (reported as such), but no FIFO or device."""
+    try:
+        return stat.S_ISREG(os.stat(path).st_mode)
+    except OSError:
+        return True
+
+
+def _identity(path: str) -> str:
+    """What makes two paths one file for `lego_files` (its real path; never
+    raises, even for a link loop)."""
+    return path if path == STDIN else os.path.realpath(path)
+
+
+def read_spec(path: str) -> str | Diagnostic:
+    """The text of the spec at `path`, or the diagnostic (LG105, LG106) that
+    says why it cannot be checked: not UTF-8; a dangling link, a link loop,
+    no permission; or not a regular file (a FIFO, a device, a directory),
+    which is never opened for reading, so that it cannot block."""
+    at = Span(path, 1, 1, 1, 1)
+    try:
+        # O_NONBLOCK: opening a FIFO does not wait for a writer; fstat then refuses it.
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    except OSError as exc:
+        return Diagnostic("error", at, f"the file cannot be read: {_why(path, exc)}", code="LG106")
+    with os.fdopen(fd, "rb") as f:
+        kind = _kind(os.fstat(fd).st_mode)
+        if kind is not None:
+            return Diagnostic("error", at, f"the file cannot be read: it is {kind}, not a regular file", code="LG106")
+        try:
+            data = f.read()
+        except OSError as exc:
+            return Diagnostic("error", at, f"the file cannot be read: {exc.strerror}", code="LG106")
+    try:
+        return data.decode("utf-8").replace("\r\n", "\n").replace("\r", "\n")
+    except UnicodeDecodeError as exc:
+        return Diagnostic("error", at, f"the file is not UTF-8 text (byte {exc.start})", code="LG105")
+
+
+def _why(path: str, exc: OSError) -> str:
+    """Why `path` cannot be opened, in words: a link's trouble named as such."""
+    if exc.errno == errno.ELOOP:
+        return "its symbolic links form a loop"
+    if exc.errno == errno.ENOENT and os.path.islink(path):
+        return f"it is a symbolic link to `{os.readlink(path)}`, which does not exist"
+    return exc.strerror or str(exc)
+
+
+def _kind(mode: int) -> str | None:
+    """What a file that is not a regular file is (None for a regular file)."""
+    for test, kind in ((stat.S_ISREG, None), (stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a FIFO (named pipe)"), (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket")):
+        if test(mode):
+            return kind
+    return "a special file"
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="legoc check",
+        description="Check .lego specs: syntax, names, shapes and lint rules, without torch. "
+        "Exit status 0 when clean, 1 on errors (or warnings with --strict), 2 on usage errors.",
+    )
+    p.add_argument("paths", nargs="*", metavar="PATH", help='spec files, directories to search for *.lego, or "-" for standard input')
+    p.add_argument("--format", choices=("text", "json", "github", "sarif"), default="text", help="output format (default: text)")
+    p.add_argument("--strict", action="store_true", default=None, help="warnings fail the check too")
+    p.add_argument("--select", metavar="CODES", help="comma-separated lint codes or prefixes to enable (replaces the configured set)")
+    p.add_argument("--ignore", metavar="CODES", help="comma-separated lint codes or prefixes to disable (adds to the configured set)")
+    p.add_argument("--config", metavar="PYPROJECT", help="the pyproject.toml to read [tool.legoc] from (default: the nearest one above the current directory)")
+    p.add_argument(
+        "--stdin-filename",
+        metavar="NAME",
+        help="the file name of the spec read from standard input (-): the name diagnostics give, and the path "
+        "per-file-ignores patterns are matched with (default: <stdin>); without other paths, standard input is checked",
+    )
+    p.add_argument("--color", choices=("auto", "always", "never"), default="auto", help="colour text output (default: auto, off when NO_COLOR is set)")
+    return p
+
+
+def main(argv: list[str]) -> int:
+    """Run `legoc check`; returns the exit status."""
+    p = parser()
+    args = p.parse_args(argv)
+    if not args.paths and args.stdin_filename is not None:
+        args.paths = [STDIN]  # as ruff does: a name for standard input implies reading it
+    if not args.paths:
+        p.error("the following arguments are required: PATH")
+    if args.paths.count(STDIN) > 1:
+        p.error("standard input (-) can be checked once")
+    if args.stdin_filename is not None and STDIN not in args.paths:
+        p.error("--stdin-filename names standard input; give - among the paths to check it")
+    try:
+        config = discover(Path.cwd(), Path(args.config) if args.config else None)
+        for warning in config.warnings:
+            print(f"legoc check: warning: {warning}", file=sys.stderr)
+        config = _with_options(config, args)
+        files = lego_files(args.paths)
+    except ConfigError as exc:
+        print(f"legoc check: error: {exc}", file=sys.stderr)
+        return 2
+    except FileNotFoundError as exc:
+        print(f"legoc check: error: {exc.args[0]}: no such file or directory", file=sys.stderr)
+        return 2
+    sources: dict[str, SourceFile] = {PRELUDE_NAME: prelude_source()}
+    diags: list[Diagnostic] = []
+    for path in files:
+        if path == STDIN:
+            name = args.stdin_filename or "<stdin>"
+            text = _read_stdin(name)
+        else:
+            name, text = path, read_spec(path)
+        if isinstance(text, Diagnostic):
+            diags.append(text)
+            continue
+        sources[name] = SourceFile(name, text)
+        diags += check_text(text, name, config)
+    _print(diags, sources, args, len(files))
+    errors = sum(d.severity == "error" for d in diags)
+    return 1 if errors or (config.strict and diags) else 0
+
+
+def _read_stdin(name: str) -> str | Diagnostic:
+    """Standard input's text, or the diagnostic that says why it cannot be
+    checked (LG105, LG106), reported under `name`."""
+    at = Span(name, 1, 1, 1, 1)
+    try:
+        return read_stdin()
+    except UnicodeDecodeError as exc:
+        return Diagnostic("error", at, f"the file is not UTF-8 text (byte {exc.start})", code="LG105")
+    except OSError as exc:
+        return Diagnostic("error", at, f"the file cannot be read: {exc.strerror}", code="LG106")
+
+
+def _with_options(config: Config, args: argparse.Namespace) -> Config:
+    split = lambda text: tuple(c.strip() for c in text.split(",") if c.strip())  # noqa: E731
+    for option in (args.select, args.ignore):
+        for code in split(option or ""):
+            if not code.startswith("LG") or not any(known.startswith(code) for known in CODES):
+                raise ConfigError(f"`{code}` is not a legoc code or code prefix")
+    if args.select is not None:
+        config = replace(config, select=split(args.select))
+    if args.ignore is not None:
+        config = replace(config, ignore=config.ignore + split(args.ignore))
+    if args.strict:
+        config = replace(config, strict=True)
+    return config
+
+
+def _print(diags: list[Diagnostic], sources: dict[str, SourceFile], args: argparse.Namespace, n_files: int) -> None:
+    from . import report
+
+    if args.format == "json":
+        print(report.format_json(diags))
+    elif args.format == "github":
+        text = report.format_github(diags)
+        if text:
+            print(text)
+    elif args.format == "sarif":
+        print(report.format_sarif(diags, __version__))
+    else:
+        force = {"always": True, "never": False}.get(args.color)
+        color = report.use_color(sys.stdout, os.environ.get("NO_COLOR"), force)
+        if diags:
+            print(report.format_text(diags, sources, color))
+        errors = sum(d.severity == "error" for d in diags)
+        print(report.summary_line(errors, len(diags) - errors, n_files))

@@ -1,0 +1,311 @@
+"""`legoc graph`: a model's architecture as a Mermaid or Graphviz diagram.
+
+    legoc graph FILE [--model NAME] [--input SIZES] [--format mermaid|dot]
+                     [--depth N] [-o OUT]
+
+The diagram is drawn from the model built with its defaults (instance.py):
+every module call is a node labelled `path: Kind` (`conv1: Conv2d`), every
+tensor operation a small round node (`+`, `cat`), the model's inputs and
+outputs rounded nodes with their shapes, and every edge is labelled with the
+shape of the tensor it carries, without the batch axis (`[64, H // 2, W // 2]`).
+A block or nn.Sequential is a subgraph holding its calls; `--depth N` shows
+N levels of modules and draws the blocks on the last level as single nodes.
+
+Mermaid (the default) renders in GitHub markdown; DOT is Graphviz's language.
+`-o` with .svg, .png or .pdf runs Graphviz's `dot` to render the image.
+Both texts are deterministic: the same spec gives the same bytes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+
+from ..ir import symbolic as sy
+from .instance import Instance, Op
+
+IMAGE_FORMATS = ("svg", "png", "pdf")
+
+# Tensor operations (ops without a module) and how their nodes read.
+_SYMBOLS = {"add": "+", "cat": "cat", "rearrange": "rearrange", "reduce": "reduce", "state": "state"}
+
+INSTALL_HINT = (
+    "install Graphviz (Debian/Ubuntu: apt install graphviz; macOS: brew install graphviz; "
+    "others: https://graphviz.org/download/), or write the diagram as text: "
+    "`--format dot -o model.dot` for Graphviz elsewhere, or Mermaid (the default), which GitHub renders in markdown"
+)
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """What a diagram shows: op ids per container (None: the top level), in
+    execution order, each either a node or an expanded container; and the
+    edges as (source id, target id, label)."""
+
+    items: dict[int | None, list[int]]
+    expanded: set[int]
+    edges: list[tuple[str, str, str]]
+
+
+def _plan(instance: Instance, depth: int | None) -> _Plan:
+    """The ops down to `depth` levels (None: all): a module with children
+    there is expanded, every other op is a node."""
+    visible = [op for op in instance.ops if depth is None or op.depth <= depth]
+    shown = {op.id for op in visible}
+    expanded = {op.parent for op in visible if op.parent is not None}
+    items: dict[int | None, list[int]] = {}
+    for op in visible:
+        items.setdefault(op.parent, []).append(op.id)
+
+    def source(tensor: int) -> str:
+        """The node a tensor comes out of: its producer, or the producer's
+        innermost enclosing module that is drawn."""
+        producer = instance.tensors[tensor].producer
+        if producer is None:
+            return f"in{instance.inputs.index(tensor)}"
+        while producer not in shown:
+            producer = instance.ops[producer].parent
+        return f"n{producer}"
+
+    edges = []
+    for op in visible:
+        if op.id in expanded:
+            continue
+        for t in op.inputs:
+            if source(t) != f"n{op.id}":  # not a tensor inside a collapsed block
+                edges.append((source(t), f"n{op.id}", _shape(instance, t)))
+    for k, (_, t) in enumerate(instance.outputs):
+        edges.append((source(t), f"out{k}", _shape(instance, t)))
+    return _Plan(items, expanded, edges)
+
+
+def _shape(instance: Instance, tensor: int) -> str:
+    """A tensor's shape without the batch axis: `[64, H // 2, W // 2]`."""
+    return "[" + ", ".join(sy.to_text(e) for e in instance.tensors[tensor].shape) + "]"
+
+
+def _label(op: Op, base: str | None) -> str:
+    """`conv1: Conv2d`, the path relative to the enclosing subgraph's; or a
+    tensor operation's symbol."""
+    if op.path is None:
+        return _SYMBOLS.get(op.kind, op.kind)
+    path = op.path.removeprefix(f"{base}.") if base else op.path
+    return f"{path}: {op.kind}"
+
+
+def _inputs(instance: Instance) -> list[tuple[str, str]]:
+    """(node id, label) of the model's inputs."""
+    return [(f"in{k}", f"{instance.tensors[t].name}: {_shape(instance, t)}") for k, t in enumerate(instance.inputs)]
+
+
+def _outputs(instance: Instance) -> list[tuple[str, str]]:
+    """(node id, label) of the model's outputs."""
+    return [(f"out{k}", f"{name}: {_shape(instance, t)}") for k, (name, t) in enumerate(instance.outputs)]
+
+
+# ---------------------------------------------------------------- Mermaid
+
+_MERMAID_ENTITIES = {'"': "#quot;", "#": "#35;", "&": "#amp;", "<": "#lt;", ">": "#gt;", "`": "#96;", "\n": " ", "\r": " "}
+
+
+def mermaid_string(text: str) -> str:
+    """`text` as a quoted Mermaid label: characters that could end the
+    string or be read as markup (`"`, `#`, `&`, `<`, `>`, a backtick) become
+    Mermaid's entity codes, line breaks spaces."""
+    return '"' + "".join(_MERMAID_ENTITIES.get(c, c) for c in text) + '"'
+
+
+def to_mermaid(instance: Instance, depth: int | None = None) -> str:
+    """The model as a Mermaid flowchart, top to bottom.
+
+    Args:
+        instance: the model, from `instance.instantiate`.
+        depth: how many levels of modules to show (1: the model's own
+            calls); None shows every level. Must be at least 1.
+
+    Raises:
+        ValueError: `depth` is less than 1.
+    """
+    plan = _plan(instance, _check_depth(depth))
+    lines = ["flowchart TD"]
+    lines += [f"    {node}([{mermaid_string(label)}])" for node, label in _inputs(instance)]
+
+    def emit(parent: Op | None, indent: str) -> None:
+        base = None if parent is None else parent.path
+        for i in plan.items.get(None if parent is None else parent.id, []):
+            op = instance.ops[i]
+            if i in plan.expanded:
+                lines.append(f"{indent}subgraph s{i} [{mermaid_string(_label(op, None))}]")
+                emit(op, indent + "    ")
+                lines.append(f"{indent}end")
+            else:
+                # A circle for a tensor operation, a double-edged box for a collapsed block.
+                left, right = ("((", "))") if op.path is None else ("[", "]") if op.leaf else ("[[", "]]")
+                lines.append(f"{indent}n{i}{left}{mermaid_string(_label(op, base))}{right}")
+
+    emit(None, "    ")
+    lines += [f"    {node}([{mermaid_string(label)}])" for node, label in _outputs(instance)]
+    lines += [f"    {a} -->|{mermaid_string(label)}| {b}" for a, b, label in plan.edges]
+    return "\n".join(lines) + "\n"
+
+
+# ---------------------------------------------------------------- DOT
+
+_DOT_HEADER = """\
+    graph [rankdir=TB, fontname="Helvetica", fontsize=11, labeljust=l, nodesep=0.25, ranksep=0.3];
+    node [shape=box, style="rounded,filled", fillcolor="#dde8f6", color="#5b7aa6", fontname="Helvetica", fontsize=10, height=0.3];
+    edge [fontname="Helvetica", fontsize=8, color="#666666", fontcolor="#444444"];
+"""
+# Attributes beyond the defaults above, by kind of node.
+_DOT_STYLE = {
+    "module": "",
+    "block": ', fillcolor="#c9dbf2", penwidth=2',
+    "tensor": ', shape=circle, fillcolor="#eeeeee", color="#888888", fontsize=9, width=0.3, margin=0.02',
+    "port": ', shape=oval, fillcolor="#fbe7c6", color="#b08a4a"',
+}
+_CLUSTER_FILLS = ("#f6f8fb", "#ffffff")
+
+
+def dot_string(text: str) -> str:
+    """`text` as a double-quoted DOT string: backslashes and quotes escaped,
+    line breaks as DOT's `\\n`."""
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\r", "").replace("\n", "\\n") + '"'
+
+
+def to_dot(instance: Instance, depth: int | None = None) -> str:
+    """The model as a Graphviz digraph, top to bottom, with one cluster
+    subgraph per expanded block.
+
+    Args:
+        instance: the model, from `instance.instantiate`.
+        depth: how many levels of modules to show (1: the model's own
+            calls); None shows every level. Must be at least 1.
+
+    Raises:
+        ValueError: `depth` is less than 1.
+    """
+    plan = _plan(instance, _check_depth(depth))
+    lines = [f"digraph {dot_string(instance.model)} {{", _DOT_HEADER.rstrip("\n")]
+    lines += [f"    {node} [label={dot_string(label)}{_DOT_STYLE['port']}];" for node, label in _inputs(instance)]
+
+    def emit(parent: Op | None, indent: str) -> None:
+        base = None if parent is None else parent.path
+        for i in plan.items.get(None if parent is None else parent.id, []):
+            op = instance.ops[i]
+            label = dot_string(_label(op, None if i in plan.expanded else base))
+            if i in plan.expanded:
+                fill = _CLUSTER_FILLS[op.depth % 2]
+                lines.append(f"{indent}subgraph cluster_{i} {{")
+                lines.append(f'{indent}    label={label}; style="rounded,filled"; fillcolor="{fill}"; color="#9aa5b1";')
+                emit(op, indent + "    ")
+                lines.append(f"{indent}}}")
+            else:
+                style = _DOT_STYLE["tensor" if op.path is None else "module" if op.leaf else "block"]
+                lines.append(f"{indent}n{i} [label={label}{style}];")
+
+    emit(None, "    ")
+    lines += [f"    {node} [label={dot_string(label)}{_DOT_STYLE['port']}];" for node, label in _outputs(instance)]
+    lines += [f"    {a} -> {b} [label={dot_string(label)}];" for a, b, label in plan.edges]
+    return "\n".join(lines) + "\n}\n"
+
+
+def _check_depth(depth: int | None) -> int | None:
+    if depth is not None and depth < 1:
+        raise ValueError(f"depth must be at least 1, not {depth}")
+    return depth
+
+
+# ---------------------------------------------------------------- command line
+
+
+def _parser() -> argparse.ArgumentParser:
+    from .modelcli import add_model_arguments, depth
+
+    parser = argparse.ArgumentParser(
+        prog="legoc graph",
+        description="Draw a spec's model, built with its default arguments, as a Mermaid flowchart or a Graphviz "
+        "digraph: one node per module call, blocks as subgraphs, edges labelled with tensor shapes (no batch axis).",
+    )
+    add_model_arguments(parser)
+    parser.add_argument(
+        "--format",
+        choices=("mermaid", "dot"),
+        help="mermaid (the default; GitHub renders it in markdown) or dot (Graphviz); "
+        "-o with .dot or .gv implies dot, and .svg, .png or .pdf renders the dot text",
+    )
+    parser.add_argument("--depth", type=depth, metavar="N", help="show N levels of modules, drawing deeper blocks as single nodes (default: all, every level)")
+    parser.add_argument(
+        "-o",
+        "--output",
+        metavar="OUT",
+        default="-",
+        help='where to write the diagram; "-" (the default) is standard output. '
+        "OUT ending in .svg, .png or .pdf is rendered with Graphviz's `dot`",
+    )
+    return parser
+
+
+def main(argv: list[str]) -> int:
+    """Run `legoc graph` with its arguments; returns the exit status (0; 1:
+    the spec has errors; 2: a usage error, no `dot` to render an image, or
+    OUT cannot be written). OUT is written only on success."""
+    from ..cli import refuses_input_as_output
+    from .files import write_output
+    from .modelcli import load_instance
+
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if refuses_input_as_output(args.file, args.output, "legoc graph"):
+        return 2
+    suffix = os.path.splitext(args.output)[1].lower().lstrip(".")
+    image = suffix if suffix in IMAGE_FORMATS else None
+    if image and args.format == "mermaid":
+        parser.error(f"legoc renders .{image} from DOT only; drop --format mermaid, or write Mermaid text to a .mmd file")
+    dot = shutil.which("dot") if image else None
+    if image and dot is None:
+        print(f"legoc graph: error: writing {args.output} needs Graphviz's `dot` program, which is not on PATH; {INSTALL_HINT}", file=sys.stderr)
+        return 2
+    instance = load_instance(args, "legoc graph")
+    if isinstance(instance, int):
+        return instance
+    use_dot = args.format == "dot" or args.format is None and (image or suffix in ("dot", "gv"))
+    text = to_dot(instance, args.depth) if use_dot else to_mermaid(instance, args.depth)
+    if args.output == "-":
+        sys.stdout.write(text)
+        return 0
+    try:
+        write_output(args.output, _render(dot, text, image, args.output) if image else text)
+    except _RenderFailed as exc:
+        print(f"legoc graph: error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        print(f"legoc graph: error: cannot write {args.output}: {exc.strerror}", file=sys.stderr)
+        return 2
+    return 0
+
+
+class _RenderFailed(Exception):
+    """Graphviz's `dot` could not be run, or failed; the message says which."""
+
+
+def _render(dot: str, text: str, fmt: str, path: str) -> bytes:
+    """DOT `text` rendered by `dot -T<fmt>` for OUT `path`, read from its standard output
+    (the caller writes it to OUT with files.write_output, as every output
+    is written, so that a failure leaves OUT as it was).
+
+    Raises:
+        _RenderFailed: `dot` cannot be run or exits with an error (its
+            messages are passed on to stderr).
+    """
+    try:
+        done = subprocess.run([dot, f"-T{fmt}"], input=text.encode("utf-8"), capture_output=True)
+    except OSError as exc:
+        raise _RenderFailed(f"cannot run {dot}: {exc.strerror}") from None
+    sys.stderr.write(done.stderr.decode("utf-8", errors="replace"))
+    if done.returncode != 0:
+        raise _RenderFailed(f"Graphviz's dot failed (exit status {done.returncode}) to render {path}")
+    return done.stdout

@@ -1,0 +1,156 @@
+"""Command-line plumbing shared by `legoc summary` and `legoc graph`: read a
+spec, check it, choose its model and build it for the given input sizes."""
+
+from __future__ import annotations
+
+import argparse
+import math
+import re
+import sys
+
+from ..ir import symbolic as sy
+from ..analysis.infer import Analysis
+from .instance import Instance, InstanceError, bind_inputs, instantiate, model_names
+from ..core.limits import INT64_MAX, Limits
+
+# ASCII digits only: `\d` and int() also take other scripts' digits (`٣٢`).
+_INPUT = re.compile(r"(?:(?P<name>[A-Za-z_][A-Za-z0-9_]*)=)?(?P<sizes>[0-9]+(?:,[0-9]+)*)")
+_DIGITS = re.compile(r"[0-9]+")
+_LONGEST = 30
+"""Digits past which a number is refused before int() reads it (int() of a
+huge digit string is slow, and refused past 4,300 digits); any limit is far
+below 10**30."""
+
+
+def input_shape(text: str) -> tuple[str | None, tuple[int, ...]]:
+    """`--input 3,224,224` or `--input image=3,224,224`: (name, sizes).
+    Sizes are ASCII digits; `load_instance` checks them against the limits."""
+    match = _INPUT.fullmatch(text.replace(" ", ""))
+    if match is None:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an input size: write C,H,W (no batch axis), or NAME=C,H,W")
+    sizes = match["sizes"].split(",")
+    if any(len(s.lstrip("0")) > _LONGEST for s in sizes):
+        raise argparse.ArgumentTypeError(f"{text!r} has a size too large for any tensor")
+    return match["name"], tuple(int(s) for s in sizes)
+
+
+def positive(text: str) -> int:
+    """An argparse type: a whole number of at least 1, in ASCII digits."""
+    if not _DIGITS.fullmatch(text) or len(text.lstrip("0")) > _LONGEST or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of at least 1")
+    return int(text)
+
+
+def depth(text: str) -> int | None:
+    """An argparse type for --depth: a whole number of at least 1, or `all` (None)."""
+    return None if text == "all" else positive(text)
+
+
+def add_model_arguments(parser: argparse.ArgumentParser) -> None:
+    """FILE, --model and --input."""
+    parser.add_argument("file", metavar="FILE", help='the .lego spec; "-" reads standard input')
+    parser.add_argument("--model", metavar="NAME", help="the model to describe, when the spec has several")
+    parser.add_argument(
+        "--input",
+        metavar="[NAME=]SIZES",
+        type=input_shape,
+        action="append",
+        default=[],
+        help="the input's sizes without the batch axis, such as 3,224,224: binds the spec's symbolic sizes (H, W). "
+        "Give it once per input, in order, or as NAME=SIZES",
+    )
+
+
+def choose_model(analysis, requested: str | None, name: str, prog: str) -> str | None:
+    """The model `--model` names, or the spec's only model; None after
+    printing why there is no such choice."""
+    models = model_names(analysis)
+    if requested is not None and requested in models or requested is None and len(models) == 1:
+        return requested or models[0]
+    which = f"has no model `{requested}`" if requested is not None else "has several models" if models else "has no model"
+    listed = f"; its models are {', '.join(models)}" if models else ""
+    print(f"{prog}: error: {name} {which}{listed}; choose one with --model", file=sys.stderr)
+    return None
+
+
+def load_model(file: str, requested: str | None, prog: str) -> tuple[Analysis, str] | int:
+    """Read and check a spec ("-": standard input), printing its warnings,
+    and choose its model: (analysis, model name), or an exit status after
+    printing why not (1: the spec has errors; 2: it cannot be read, or has
+    no such model)."""
+    loaded = _load_model(file, requested, prog)
+    return loaded if isinstance(loaded, int) else loaded[:2]
+
+
+def _load_model(file: str, requested: str | None, prog: str) -> tuple[Analysis, str, Limits] | int:
+    """`load_model`, with the limits the spec was checked under."""
+    from ..cli import _config, _enabled, _load, _report
+    from ..compiler import check_source
+    from ..core.diagnostics import SpecError, render
+
+    loaded = _load(file)
+    if isinstance(loaded, int):
+        return loaded
+    name, text, sources = loaded
+    config = _config()
+    try:
+        analysis = check_source(text, name, config.limits)
+    except SpecError as exc:
+        return _report(exc, sources, config)
+    for diag in _enabled(analysis.diagnostics, sources, config):
+        print(render(diag, sources), file=sys.stderr)
+    model = choose_model(analysis, requested, name, prog)
+    return 2 if model is None else (analysis, model, config.limits)
+
+
+def load_instance(args: argparse.Namespace, prog: str) -> Instance | int:
+    """The chosen model, unrolled; or an exit status after printing why not
+    (1: the spec has errors; 2: a usage error, such as a bad --input)."""
+    loaded = _load_model(args.file, args.model, prog)
+    if isinstance(loaded, int):
+        return loaded
+    analysis, model, limits = loaded
+    ir = next(c for c in analysis.classes if c.name == model)
+    try:
+        for _, sizes in args.input:
+            for size in sizes:
+                if size > limits.max_size:
+                    raise InstanceError(f"--input size {size:,} is over the limit of {limits.max_size:,} for a size (max-size under [tool.legoc.limits])")
+        batch = getattr(args, "batch", 1)  # `legoc summary --batch N`
+        if batch > limits.max_size:
+            raise InstanceError(f"--batch {batch:,} is over the limit of {limits.max_size:,} for a size (max-size under [tool.legoc.limits])")
+        instance = instantiate(analysis, model, bind_inputs(ir, args.input))
+        check_sizes(instance, limits, batch)
+    except InstanceError as exc:
+        print(f"{prog}: error: {exc}", file=sys.stderr)
+        return 2
+    return instance
+
+
+def check_sizes(instance: Instance, limits: Limits, batch: int = 1) -> None:
+    """The limits a spec's own sizes meet (infer.py, LG606), for a model
+    built with `--input` sizes: every known size of every tensor at most
+    `limits.max_size`, every tensor's element count (for `batch` samples)
+    within int64.
+
+    Raises:
+        InstanceError: naming the first tensor over a limit and the layer
+            that makes it.
+    """
+    for op in (None, *instance.ops):
+        shapes = [instance.tensors[t].shape for t in instance.inputs] if op is None else [op.shape]
+        where = "a model input" if op is None else f"the output of `{op.path or op.kind}`" + (f" ({op.span})" if op.span else "")
+        for shape in shapes:
+            known = [v for v in map(sy.value_of, shape) if isinstance(v, int) and not isinstance(v, bool)]
+            over = [v for v in known if v > limits.max_size]
+            if over:
+                raise InstanceError(
+                    f"with these input sizes, {where} has a size of {over[0]:,}, over the limit of {limits.max_size:,} for a size "
+                    "(max-size under [tool.legoc.limits])"
+                )
+            if batch * math.prod(known) > INT64_MAX:
+                raise InstanceError(
+                    f"with these input sizes, {where} has {batch * math.prod(known):,} elements"
+                    + (f" (batch {batch:,})" if batch != 1 else "")
+                    + ", which cannot be represented in torch's int64"
+                )

@@ -1,0 +1,197 @@
+"""A model's state_dict layout, from shape inference alone (no torch).
+
+`state_dict_layout` lists the keys, shapes and kinds (parameter or buffer)
+that `Model().state_dict()` of the generated module has, in the same order,
+for the model's default arguments. The keys follow layout.py, as the
+generated code does; each torch module's own entries follow what that
+module's `__init__` registers in torch 2.13 (tests/test_state_dict.py checks
+every primitive against torch).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..ir import symbolic as sy
+from ..analysis.infer import Analysis
+from .instance import MAX_OPS, unrolls_too_far
+from ..ir.nodes import ClassIR, Ctor, Layer, LayerRef, Node, Repeat, Residual, Sequential
+from ..codegen.layout import attribute_names, is_sequential, registered
+from ..core.limits import deep
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One state_dict entry: its key, its shape (a 0-dim tensor has shape
+    `()`), and whether it is a buffer (running statistics) rather than a
+    trainable parameter."""
+
+    key: str
+    shape: tuple[int, ...]
+    buffer: bool = False
+
+
+@deep
+def state_dict_layout(analysis: Analysis, model: str) -> tuple[Entry, ...]:
+    """The state_dict entries of model `model`, built with its defaults.
+
+    Args:
+        analysis: the result of `infer.analyze` (or `compiler.check_source`).
+        model: the DSL name of one of its models.
+
+    Raises:
+        KeyError: `model` is not a model of the analysis.
+        InstanceError: the model unrolls to more than `instance.MAX_OPS`
+            modules (repeats multiply), as `legoc summary` and `legoc graph`
+            refuse it.
+        ValueError: a size is not a constant with the defaults (a legoc bug:
+            shape inference rejects such models).
+    """
+    classes = {ir.name: ir for ir in analysis.classes}
+    ir = classes[model]
+    if ir.kind != "model":
+        raise KeyError(model)
+    mapping = {f"p:{p.name}": p.default for p in ir.params if isinstance(p.default, sy.Expr)}
+    return tuple(_Layout(classes).of_class(ir, mapping, ""))
+
+
+class _Layout:
+    def __init__(self, classes: dict[str, ClassIR]):
+        self.classes = classes
+        self.modules = 0  # modules unrolled so far, against MAX_OPS
+
+    def count(self) -> None:
+        self.modules += 1
+        if self.modules > MAX_OPS:
+            raise unrolls_too_far()
+
+    def of_class(self, ir: ClassIR, mapping: dict, prefix: str) -> list[Entry]:
+        if is_sequential(ir):
+            return self.numbered(ir.body, mapping, prefix)
+        names = attribute_names(ir.body, set())
+        out: list[Entry] = []
+        for node in registered(ir.body):
+            key = f"{prefix}{names[id(node)]}."
+            if isinstance(node, Layer):
+                out += self.of_ctor(node.ctor, mapping, key)
+            elif isinstance(node, Repeat):
+                out += self.numbered((node,), mapping, key)
+            elif isinstance(node, Sequential):
+                out += self.numbered(node.body, mapping, key)
+            elif isinstance(node, Residual) and node.projection is not None and _value(node.needs_projection, mapping):
+                out += self.of_ctor(node.projection, mapping, key)
+        return out
+
+    def numbered(self, nodes: tuple[Node, ...], mapping: dict, prefix: str) -> list[Entry]:
+        """The entries of an nn.Sequential holding `nodes` (layers and repeats)."""
+        ctors: list[Ctor] = []
+        for node in nodes:
+            if isinstance(node, Layer):
+                ctors.append(node.ctor)
+            else:
+                assert isinstance(node, Repeat)
+                count = _value(node.count, mapping)
+                if self.modules + count > MAX_OPS:  # before a list of `count` constructors is built
+                    raise unrolls_too_far()
+                ctors += [node.first] + [node.rest or node.first] * (count - 1) if count > 0 else []
+        out: list[Entry] = []
+        for index, ctor in enumerate(ctors):
+            out += self.of_ctor(ctor, mapping, f"{prefix}{index}.")
+        return out
+
+    def of_ctor(self, ctor: Ctor, mapping: dict, prefix: str) -> list[Entry]:
+        self.count()
+        if ctor.kind == "param":
+            return []  # a layer-valued parameter: a parameterless layer such as nn.ReLU
+        if ctor.kind == "sequential":
+            out: list[Entry] = []
+            for index, item in enumerate(ctor.args):
+                out += self.of_ctor(item, mapping, f"{prefix}{index}.")  # type: ignore[arg-type]
+            return out
+        args = [_value(a, mapping) for a in ctor.args]
+        kwargs = {k: _value(v, mapping) for k, v in ctor.kwargs}
+        if ctor.kind == "torch":
+            return [Entry(prefix + key, shape, buffer) for key, shape, buffer in torch_entries(ctor.target, args, kwargs)]
+        callee = self.classes[ctor.target]
+        inner = dict(zip((sym.key for sym in callee.size_params), args))
+        positional = args[len(callee.size_params) :]
+        for p, value in zip(callee.params, positional):
+            inner[f"p:{p.name}"] = value
+        for p in callee.params[len(positional) :]:
+            if isinstance(p.default, LayerRef) or f"p:{p.name}" in inner:
+                continue
+            value = kwargs.get(p.name, p.default)
+            inner[f"p:{p.name}"] = value if isinstance(value, sy.Expr) else sy.Const(value)
+        return self.of_class(callee, {k: v if isinstance(v, sy.Expr) else sy.Const(v) for k, v in inner.items() if not isinstance(v, LayerRef)}, prefix)
+
+
+def _value(expr, mapping: dict):
+    if isinstance(expr, LayerRef):
+        return expr
+    value = sy.value_of(sy.substitute(expr, mapping))
+    if value is None:
+        raise ValueError(f"{sy.to_text(expr)} is not a constant with the model's defaults")
+    return value
+
+
+_NORM_STATS = (("running_mean", True), ("running_var", True))
+
+# Modules without parameters or buffers.
+_STATELESS = frozenset(
+    "ReLU ReLU6 LeakyReLU GELU SiLU Sigmoid Tanh Hardswish Identity Dropout Softmax LogSoftmax MaxPool1d MaxPool2d "
+    "MaxPool3d AvgPool1d AvgPool2d AvgPool3d AdaptiveAvgPool1d AdaptiveAvgPool2d AdaptiveAvgPool3d Flatten Upsample "
+    "PixelShuffle".split()
+)
+
+
+def torch_entries(target: str, args: list, kwargs: dict) -> list[tuple[str, tuple[int, ...], bool]]:
+    """What the torch module `target` (`nn.Conv2d`, ...) built with these
+    constant arguments registers: (key, shape, is_buffer), in torch's order.
+
+    Raises:
+        ValueError: legoc does not know `target` (a legoc bug).
+    """
+    kind = target.removeprefix("nn.")
+    if kind in _STATELESS:
+        return []
+    if kind.startswith(("Conv", "ConvTranspose")):
+        c_in, c_out = args
+        groups, k = kwargs.get("groups", 1), kwargs["kernel_size"]
+        rank = int(kind[-2])
+        if kind.startswith("ConvTranspose"):
+            weight = (c_in, c_out // groups, *[k] * rank)
+        else:
+            weight = (c_out, c_in // groups, *[k] * rank)
+        return [("weight", weight, False)] + ([("bias", (c_out,), False)] if kwargs.get("bias", True) else [])
+    if kind == "Linear":
+        f_in, f_out = args
+        return [("weight", (f_out, f_in), False)] + ([("bias", (f_out,), False)] if kwargs.get("bias", True) else [])
+    if kind.startswith("BatchNorm"):
+        (c,) = args
+        affine = [("weight", (c,), False), ("bias", (c,), False)] if kwargs.get("affine", True) else []
+        return affine + [(key, (c,), True) for key, _ in _NORM_STATS] + [("num_batches_tracked", (), True)]
+    if kind == "LayerNorm":
+        (d,) = args
+        return [("weight", (d,), False), ("bias", (d,), False)] if kwargs.get("elementwise_affine", True) else []
+    if kind == "GroupNorm":
+        _, c = args
+        return [("weight", (c,), False), ("bias", (c,), False)] if kwargs.get("affine", True) else []
+    if kind == "Embedding":
+        n, d = args
+        return [("weight", (n, d), False)]
+    if kind in ("LSTM", "GRU"):
+        d_in, hidden = args
+        gates = (4 if kind == "LSTM" else 3) * hidden
+        directions = 2 if kwargs.get("bidirectional", False) else 1
+        out = []
+        for layer in range(kwargs.get("num_layers", 1)):
+            width = d_in if layer == 0 else hidden * directions
+            for suffix in ("", "_reverse")[:directions]:
+                out += [
+                    (f"weight_ih_l{layer}{suffix}", (gates, width), False),
+                    (f"weight_hh_l{layer}{suffix}", (gates, hidden), False),
+                    (f"bias_ih_l{layer}{suffix}", (gates,), False),
+                    (f"bias_hh_l{layer}{suffix}", (gates,), False),
+                ]
+        return out
+    raise ValueError(f"legoc does not know the state of {target}")

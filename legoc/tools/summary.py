@@ -1,0 +1,365 @@
+"""`legoc summary`: a model's layers, shapes, parameters and compute, from
+shape inference alone (no torch, no forward pass).
+
+The counts follow torchinfo 1.8's definitions, so they can be compared with
+`torchinfo.summary` of the generated module (tests/test_summary_torchinfo.py
+does, for every example); what torchinfo leaves out is counted in a column
+of its own. docs/summary.md gives every formula.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from math import prod
+
+from ..ir import symbolic as sy
+from .instance import Instance, Op
+from .statedict import torch_entries
+
+BYTES = 4  # float32
+MB = 1e6  # torchinfo's megabyte
+
+
+@dataclass(frozen=True)
+class Row:
+    """One module call (or tensor operation) of the summary.
+
+    `shape` is its output with the batch axis first (sizes are ints, or
+    `symbolic.Expr`s where the input's size was not given). The counts are
+    for the whole batch and, for a module with children, the sum over them;
+    None where they depend on a size that is not known.
+    """
+
+    path: str | None
+    kind: str
+    depth: int
+    shape: tuple
+    params: int | None
+    buffers: int | None
+    mult_adds: int | None
+    other_ops: int | None
+    leaf: bool
+
+
+@dataclass(frozen=True)
+class Totals:
+    """The model's totals; memory in MB (10^6 bytes) for float32 values.
+
+    `forward_backward_mb` and `total_mb` follow torchinfo's definitions
+    ("Forward/backward pass size", "Estimated Total Size");
+    `activations_mb` is legoc's estimate of a forward pass's activations.
+    """
+
+    params: int | None
+    trainable: int | None
+    non_trainable: int | None
+    buffers: int | None
+    mult_adds: int | None
+    other_ops: int | None
+    input_mb: float | None
+    activations_mb: float | None
+    forward_backward_mb: float | None
+    params_mb: float | None
+    total_mb: float | None
+
+
+@dataclass(frozen=True)
+class Summary:
+    """What `legoc summary` prints: every row (all depths) and the totals."""
+
+    model: str
+    class_name: str
+    batch: int
+    inputs: tuple[tuple[str, tuple], ...]
+    rows: tuple[Row, ...]
+    totals: Totals
+
+
+def summarize(instance: Instance, batch: int = 1) -> Summary:
+    """Count parameters, mult-adds and memory for a batch of `batch` inputs.
+
+    Args:
+        instance: the model, from `instance.instantiate`.
+        batch: the batch size (the counts and memory scale with it).
+
+    Returns:
+        One row per op of `instance`, in execution order, and the totals.
+    """
+    children: dict[int | None, list[int]] = {}
+    for op in instance.ops:
+        children.setdefault(op.parent, []).append(op.id)
+    costs: dict[int, _Cost] = {}
+    for op in reversed(instance.ops):  # an op's children come after it, so they are counted first
+        costs[op.id] = _leaf_cost(op, instance, batch) if op.leaf else _Cost.total(costs[c] for c in children.get(op.id, ()))
+    top = _Cost.total(costs[c] for c in children.get(None, []))
+    rows = tuple(
+        Row(op.path, op.kind, op.depth, (batch, *_sizes(op.shape)), *costs[op.id].figures(), op.leaf) for op in instance.ops
+    )
+    inputs = tuple((t.name or "x", (batch, *_sizes(t.shape))) for t in (instance.tensors[i] for i in instance.inputs))
+    return Summary(instance.model, instance.class_name, batch, inputs, rows, _totals(instance, top, batch))
+
+
+# ------------------------------------------------------------------ counting
+
+
+@dataclass(frozen=True)
+class _Cost:
+    """A cost figure set; None marks an unknown figure."""
+
+    params: int | None = 0
+    buffers: int | None = 0
+    mult_adds: int | None = 0
+    other_ops: int | None = 0
+    activations: int | None = 0  # output elements of ops that make a new tensor
+    grad_outputs: int | None = 0  # output elements of modules with parameters (torchinfo)
+
+    def figures(self) -> tuple:
+        return self.params, self.buffers, self.mult_adds, self.other_ops
+
+    @staticmethod
+    def total(costs) -> "_Cost":
+        fields = ("params", "buffers", "mult_adds", "other_ops", "activations", "grad_outputs")
+        sums: dict[str, int | None] = dict.fromkeys(fields, 0)
+        for cost in costs:
+            for f in fields:
+                a, b = sums[f], getattr(cost, f)
+                sums[f] = None if a is None or b is None else a + b
+        return _Cost(**sums)
+
+
+_UNKNOWN = _Cost(None, None, None, None, None, None)
+
+
+def _leaf_cost(op: Op, instance: Instance, batch: int) -> _Cost:
+    out = _ints(op.shape)
+    ins = [_ints(instance.tensors[t].shape) for t in op.inputs]
+    if op.path is None:  # a tensor operation: no parameters
+        if out is None or any(i is None for i in ins):
+            return _Cost(0, 0, None, None, None, None)
+        n = batch * prod(out)
+        if op.kind == "add":
+            return _Cost(other_ops=n * (len(ins) - 1), activations=n)
+        if op.kind == "reduce":
+            return _Cost(other_ops=batch * prod(ins[0]), activations=n)  # type: ignore[arg-type]
+        if op.kind == "cat":
+            return _Cost(activations=n)
+        return _Cost()  # rearrange (a view or a copy), a recurrent layer's state
+    args = [sy.value_of(a) for a in op.args]
+    kwargs = {k: sy.value_of(v) for k, v in op.kwargs}
+    if None in args or None in kwargs.values():
+        return _UNKNOWN
+    entries = torch_entries(op.target or "", args, kwargs)
+    params = sum(prod(shape) for _, shape, buffer in entries if not buffer)
+    buffers = sum(prod(shape) for _, shape, buffer in entries if buffer)
+    if out is None or any(i is None for i in ins):
+        return _Cost(params, buffers, None, None, None, None)
+    n = batch * prod(out)
+    mult_adds = 0
+    for name, shape, buffer in entries:  # torchinfo's LayerInfo.calculate_macs
+        if buffer:
+            continue
+        if name in ("weight", "bias"):
+            mult_adds += prod(shape) * batch * (prod(out[1:]) if "Conv" in op.kind else 1)
+        elif "weight" in name or "bias" in name:  # a recurrent layer's weight_ih_l0, ...
+            mult_adds += prod(shape) * batch * out[0]
+    other = _other_ops(op.kind, kwargs, ins[0] if ins else (), out, params, batch)
+    return _Cost(params, buffers, mult_adds, other, n, n if params else 0)
+
+
+_INTERPOLATION = {"linear": 2, "bilinear": 4, "bicubic": 16, "trilinear": 8}
+
+
+def _other_ops(kind: str, kwargs: dict, ins: tuple[int, ...], out: tuple[int, ...], params: int, batch: int) -> int:
+    """What torchinfo does not count, per docs/summary.md, for a module of
+    class `kind` built with the evaluated `kwargs`."""
+    n = batch * prod(out)
+    if kind == "Linear":  # torchinfo counts the weights once per sample, not per position
+        return batch * (prod(out[:-1]) - 1) * params
+    if kind.startswith("BatchNorm"):
+        return n  # inference: one multiply-add per element (scale and shift folded)
+    if kind in ("LayerNorm", "GroupNorm"):
+        return 3 * n  # mean, variance, then normalise and scale
+    if kind.startswith(("MaxPool", "AvgPool")):
+        return n * kwargs["kernel_size"] ** int(kind[-2])  # type: ignore[operator]
+    if kind.startswith("AdaptiveAvgPool"):
+        return batch * prod(ins)
+    if kind in ("Softmax", "LogSoftmax"):
+        return 3 * n  # exp, sum, divide
+    if kind == "Upsample":
+        mode = kwargs.get("mode", "nearest")
+        return n * _INTERPOLATION.get(str(mode), 0)
+    return 0
+
+
+def _totals(instance: Instance, top: "_Cost", batch: int) -> Totals:
+    """The model's totals from `top`, the sum over its top-level ops."""
+    input_bytes: int | None = 0
+    for t, token_ids in zip(instance.inputs, instance.token_ids()):
+        sizes = _ints(instance.tensors[t].shape)
+        input_bytes = None if sizes is None or input_bytes is None else input_bytes + batch * prod(sizes) * (8 if token_ids else BYTES)
+
+    def mb(n: int | float | None, scale: int = BYTES) -> float | None:
+        return None if n is None else n * scale / MB
+
+    fwd_bwd = None if top.grad_outputs is None else 2 * top.grad_outputs
+    total = None if None in (input_bytes, fwd_bwd, top.params) else (input_bytes + (fwd_bwd + top.params) * BYTES)  # type: ignore[operator]
+    return Totals(
+        params=top.params,
+        trainable=top.params,
+        non_trainable=None if top.params is None else 0,
+        buffers=top.buffers,
+        mult_adds=top.mult_adds,
+        other_ops=top.other_ops,
+        input_mb=mb(input_bytes, 1),
+        activations_mb=mb(top.activations),
+        forward_backward_mb=mb(fwd_bwd),
+        params_mb=mb(top.params),
+        total_mb=mb(total, 1),
+    )
+
+
+def _sizes(shape) -> list:
+    return [v if (v := sy.value_of(e)) is not None else e for e in shape]
+
+
+def _ints(values) -> tuple[int, ...] | None:
+    """The values as ints, or None when one is not a known number."""
+    out = []
+    for v in values:
+        value = sy.value_of(v) if isinstance(v, sy.Expr) else None
+        if value is None or isinstance(value, float) and not value.is_integer():
+            return None
+        out.append(int(value))
+    return tuple(out)
+
+
+# ------------------------------------------------------------------ output
+
+UNKNOWN = "?"
+
+
+def _number(n: int | None) -> str:
+    return UNKNOWN if n is None else f"{n:,}"
+
+
+def _shape_text(shape: tuple) -> str:
+    return "[" + ", ".join(str(v) if isinstance(v, int) else sy.to_text(v) for v in shape) + "]"
+
+
+def _readable(n: int) -> str:
+    for unit, scale in (("T", 1e12), ("G", 1e9), ("M", 1e6), ("k", 1e3)):
+        if n >= scale:
+            return f"{n / scale:.2f} {unit}"
+    return str(n)
+
+
+def to_text(summary: Summary, depth: int | None = 3) -> str:
+    """The summary as a table of the rows down to `depth` (None: all;
+    deeper rows are folded into their parents' figures), then the totals."""
+    rows = [r for r in summary.rows if depth is None or r.depth <= depth]
+    header = ("Layer (path)", "Kind", "Output shape", "Params", "Mult-adds", "Other ops*")
+    cells = [
+        ("  " * (r.depth - 1) + (r.path if r.path is not None else f"({r.kind})"), r.kind if r.path is not None else "",
+         _shape_text(r.shape), _number(r.params), _number(r.mult_adds), _number(r.other_ops))
+        for r in rows
+    ]
+    widths = [max([len(h)] + [len(c[i]) for c in cells]) for i, h in enumerate(header)]
+
+    def line(values) -> str:
+        left = [v.ljust(w) for v, w in zip(values[:3], widths)]
+        right = [v.rjust(w) for v, w in zip(values[3:], widths[3:])]
+        return "  ".join(left + right).rstrip()
+
+    rule = "-" * len(line(header))
+    inputs = ", ".join(f"{name} {_shape_text(shape)}" for name, shape in summary.inputs)
+    out = [f"{summary.class_name}: input {inputs} (batch {summary.batch}, float32)", rule, line(header), rule]
+    out += [line(c) for c in cells]
+    t = summary.totals
+    mb = lambda v: UNKNOWN if v is None else f"{v:,.2f}"  # noqa: E731
+    figures = [
+        ("Total params", _number(t.params), ""),
+        ("  trainable", _number(t.trainable), ""),
+        ("  non-trainable", _number(t.non_trainable), ""),
+        ("Buffers", _number(t.buffers), "running statistics, not parameters"),
+        ("Mult-adds", _number(t.mult_adds), f"{_readable(t.mult_adds)}, as torchinfo counts them" if t.mult_adds is not None else ""),
+        ("Other ops*", _number(t.other_ops), f"{_readable(t.other_ops)}, not counted by torchinfo" if t.other_ops is not None else ""),
+        ("Input size (MB)", mb(t.input_mb), ""),
+        ("Forward activations (MB)", mb(t.activations_mb), "every layer's output"),
+        ("Forward/backward pass size (MB)", mb(t.forward_backward_mb), "torchinfo's estimate"),
+        ("Params size (MB)", mb(t.params_mb), ""),
+        ("Estimated total size (MB)", mb(t.total_mb), "input + forward/backward + params"),
+    ]
+    label_width = max(len(f[0]) for f in figures) + 1
+    value_width = max(len(f[1]) for f in figures)
+    out.append(rule)
+    out += [f"{(label + ':').ljust(label_width)} {value.rjust(value_width)}{f'  ({note})' if note else ''}" for label, value, note in figures]
+    out.append(rule)
+    out.append("* Other ops: the work torchinfo does not count (pooling, normalisation, residual adds, a linear layer's")
+    out.append("  positions after the first...); see docs/summary.md.")
+    if depth is not None and any(r.depth > depth for r in summary.rows):
+        out.append(f"Rows deeper than --depth {depth} are folded into their parents.")
+    if any(v is None for v in (t.mult_adds, t.input_mb)):
+        out.append(f"{UNKNOWN}: depends on an input size the spec leaves symbolic; give it with --input.")
+    return "\n".join(out) + "\n"
+
+
+def to_json(summary: Summary, depth: int | None = None) -> dict:
+    """The summary as JSON-ready data; symbolic sizes are strings, unknown
+    figures null, memory in MB (10^6 bytes)."""
+    from dataclasses import asdict
+
+    def shape(values: tuple) -> list:
+        return [v if isinstance(v, int) else sy.to_text(v) for v in values]
+
+    return {
+        "model": summary.model,
+        "class": summary.class_name,
+        "batch": summary.batch,
+        "inputs": [{"name": name, "shape": shape(s)} for name, s in summary.inputs],
+        "depth": depth,
+        "rows": [
+            {
+                "path": r.path,
+                "kind": r.kind,
+                "depth": r.depth,
+                "output_shape": shape(r.shape),
+                "params": r.params,
+                "buffers": r.buffers,
+                "mult_adds": r.mult_adds,
+                "other_ops": r.other_ops,
+                "leaf": r.leaf,
+            }
+            for r in summary.rows
+            if depth is None or r.depth <= depth
+        ],
+        "totals": asdict(summary.totals),
+    }
+
+
+def main(argv: list[str]) -> int:
+    """`legoc summary FILE [--model NAME] [--input SIZES] [--batch N] [--depth N] [--format text|json]`."""
+    import argparse
+    import json
+
+    from .modelcli import add_model_arguments, depth, load_instance, positive
+
+    parser = argparse.ArgumentParser(
+        prog="legoc summary",
+        description="Print a model's layers with their output shapes, parameters and mult-adds (torchinfo's "
+        "definitions, without running it), then the totals and a memory estimate.",
+    )
+    add_model_arguments(parser)
+    parser.add_argument("--batch", type=positive, default=1, metavar="N", help="the batch size (default 1)")
+    parser.add_argument("--depth", type=depth, default=3, metavar="N", help="show rows down to this depth (default 3; 'all' for every row)")
+    parser.add_argument("--format", choices=("text", "json"), default="text", help="text (the default): a table; json: see docs/summary.md")
+    args = parser.parse_args(argv)
+    instance = load_instance(args, "legoc summary")
+    if isinstance(instance, int):
+        return instance
+    summary = summarize(instance, args.batch)
+    if args.format == "json":
+        print(json.dumps(to_json(summary, args.depth), indent=1))
+    else:
+        print(to_text(summary, args.depth), end="")
+    return 0
+
