@@ -94,7 +94,7 @@ def imports(module: str) -> list[tuple[str, str | None, int]]:
                 continue
             for alias in node.names:
                 sub = f"{source}.{alias.name}"
-                if sub in MODULES:  # `from package import module`
+                if sub in MODULES or sub in LAYERS:  # `from package import module` (a data package too)
                     found.append((sub, None, node.lineno))
                 else:
                     found.append((source, alias.name, node.lineno))
