@@ -680,7 +680,7 @@ DYNAMIC_GETATTR_OK = {("summary.py", "f"), ("record.py", "name"), ("expressions.
 
 
 def _compiler_sources() -> list[Path]:
-    return sorted((ROOT / "legoc").glob("*.py"))
+    return sorted((ROOT / "legoc").rglob("*.py"))
 
 
 def evaluation_problems(paths: list[Path]) -> list[str]:
