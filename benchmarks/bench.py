@@ -192,9 +192,10 @@ import legoc.tools.check, legoc.cli
 mark("import legoc (check path, with the standard library it uses)")
 legoc_classes = classes[0]
 assert "lark" not in sys.modules
-from legoc.syntax.parser import _parser, parse_recovering
+from legoc.syntax.automaton import lalr_parser
+from legoc.syntax.parser import parse_recovering
 from legoc.compiler import analyze_program, prelude
-_parser()
+lalr_parser()
 mark("load the parse tables")
 prelude()
 mark("parse the prelude")

@@ -17,7 +17,8 @@ from hypothesis import HealthCheck, given, settings
 
 from legoc.syntax import _parse_tables
 from legoc.syntax import lalr
-from legoc.syntax import parser
+from legoc.syntax.automaton import lalr_parser
+from legoc.syntax.layout import IndentError, Layout
 from legoc.syntax.tables import build_lark, tables
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -33,7 +34,7 @@ def _spec_texts() -> list[tuple[str, str]]:
     return [(p.name, p.read_bytes().decode("utf-8", errors="replace")) for p in paths]
 
 
-class _LarkLayout(parser._Layout):
+class _LarkLayout(Layout):
     """legoc's postlexer, making Lark's tokens for Lark's parser."""
 
     def borrow(self, kind, value, tok):
@@ -82,7 +83,7 @@ def _shape(root) -> object:
 
 def _error(exc: Exception) -> tuple:
     """What a syntax error says, from Lark's exceptions or legoc.syntax.lalr's."""
-    if isinstance(exc, parser._IndentError):
+    if isinstance(exc, IndentError):
         return ("indentation", exc.line, exc.column)
     if isinstance(exc, (lark.exceptions.UnexpectedToken, lalr.UnexpectedToken)):
         return ("token", _shape(exc.token), exc.line, exc.column, sorted(exc.expected))
@@ -94,14 +95,14 @@ def _error(exc: Exception) -> tuple:
 def lark_outcome(text: str) -> object:
     try:
         return _shape(_lark().parse(text))
-    except (lark.exceptions.UnexpectedInput, parser._IndentError) as exc:
+    except (lark.exceptions.UnexpectedInput, IndentError) as exc:
         return _error(exc)
 
 
 def our_outcome(text: str, run: lalr.Parser | None = None) -> object:
     try:
-        return _shape((run or parser._parser()).parse(text, parser._Layout().process))
-    except (lalr.UnexpectedInput, parser._IndentError) as exc:
+        return _shape((run or lalr_parser()).parse(text, Layout().process))
+    except (lalr.UnexpectedInput, IndentError) as exc:
         return _error(exc)
 
 
@@ -110,7 +111,7 @@ def _tokens(stream) -> list:
     try:
         for token in stream:
             out.append(_shape(token))
-    except (lark.exceptions.UnexpectedInput, lalr.UnexpectedInput, parser._IndentError) as exc:
+    except (lark.exceptions.UnexpectedInput, lalr.UnexpectedInput, IndentError) as exc:
         out.append(_error(exc))
     return out
 
@@ -121,7 +122,7 @@ def assert_parses_like_lark(text: str) -> None:
     text = text if text.endswith("\n") else text + "\n"
     assert our_outcome(text) == lark_outcome(text)
     # Lark.lex: every terminal everywhere, through the postlexer (legoc uses it to find unclosed brackets).
-    assert _tokens(parser._Layout().process(parser._parser().lex(text))) == _tokens(_lark().lex(text))
+    assert _tokens(Layout().process(lalr_parser().lex(text))) == _tokens(_lark().lex(text))
 
 
 SPEC_TEXTS = _spec_texts()
@@ -189,14 +190,14 @@ def test_stale_tables_fall_back_to_the_grammar(monkeypatch):
     """Tables made from another grammar are not used: legoc analyses the
     grammar with Lark instead, and parses the same."""
     monkeypatch.setattr(_parse_tables, "GRAMMAR", "start: NAME")
-    parser._parser.cache_clear()
+    lalr_parser.cache_clear()
     try:
-        fresh = parser._parser()
+        fresh = lalr_parser()
         assert fresh._actions == tables()["ACTIONS"]
         for _, text in SPEC_TEXTS[:20]:
             assert our_outcome(text, fresh) == lark_outcome(text)
     finally:
-        parser._parser.cache_clear()
+        lalr_parser.cache_clear()
 
 
 def test_checking_and_building_do_not_import_lark(tmp_path):

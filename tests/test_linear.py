@@ -15,7 +15,10 @@ import pytest
 
 from legoc.syntax import lalr
 from legoc.core.limits import DEFAULT
-from legoc.syntax.parser import _Layout, _parser, _recover_whole, _ToSyntax, parse, parse_recovering
+from legoc.syntax.automaton import lalr_parser
+from legoc.syntax.builder import ToSyntax
+from legoc.syntax.layout import Layout
+from legoc.syntax.parser import _recover_whole, parse, parse_recovering
 
 
 def test_a_long_doc_comment_is_read_whole_and_in_order():
@@ -35,14 +38,14 @@ def test_converting_the_parse_tree_consumes_it():
     and the whole syntax tree are never both in memory (at 100,000 layers
     the parse tree alone is over 100 MiB)."""
     text = "model m():\n    input [8, 32, 32]\n" + "    conv 8 kernel_size=3\n    res add < bn; relu >\n" * 50
-    tree = _parser().parse(text, _Layout().process)
+    tree = lalr_parser().parse(text, Layout().process)
     nodes, stack = [], [tree]
     while stack:
         node = stack.pop()
         nodes.append(node)
         stack.extend(child for child in node.children if isinstance(child, lalr.Tree))
     assert len(nodes) > 500
-    program = _ToSyntax("t.lego", text.split("\n"), DEFAULT).transform(tree)
+    program = ToSyntax("t.lego", text.split("\n"), DEFAULT).transform(tree)
     assert all(node.children == [] for node in nodes)
     assert program == parse(text, "t.lego")
 

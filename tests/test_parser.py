@@ -83,15 +83,15 @@ def test_syntax_errors_point_at_the_offending_place(text, line, column, message)
 
 
 def test_every_grammar_rule_has_a_conversion():
-    """`_ToSyntax.rules` names a method for every rule (or alias) that makes
+    """`ToSyntax.rules` names a method for every rule (or alias) that makes
     a tree node: not `_rules`, nor unaliased `?rules` (always one child
     here, which takes their place)."""
     from legoc.syntax.tables import build_lark
-    from legoc.syntax.parser import _ToSyntax
+    from legoc.syntax.builder import ToSyntax
 
     nodes = {
         rule.alias or rule.origin.name
         for rule in build_lark().rules
         if not rule.origin.name.startswith("_") and (rule.alias or not rule.options.expand1)
     }
-    assert nodes == set(_ToSyntax("t.lego", [], None).rules)
+    assert nodes == set(ToSyntax("t.lego", [], None).rules)

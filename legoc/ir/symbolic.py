@@ -8,126 +8,35 @@ built, and integer sums of products are kept in a canonical polynomial form,
 so two expressions that mean the same polynomial compare equal.
 
 All constructors are pure functions; every node is a frozen dataclass.
+
+The nodes, and what one asks of an expression without building another
+(its type, its symbols, its text), are in legoc.ir.expressions; this
+module builds them: arithmetic and logic that fold and normalise as they
+go, and substitution. It re-exports legoc.ir.expressions' names, so that
+`from legoc.ir import symbolic as sy` reaches every one as `sy.X`.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from collections.abc import Callable
 
-Number = int | float
-Scalar = int | float | bool | str
+from .expressions import (  # re-exported: the nodes, and what one asks of them
+    FALSE, ONE, TRUE, ZERO, Const, Expr, Monomial, Number, Op, Poly, Scalar, Sym,
+    const, divides_by_zero, free_symbols, has_division, is_const, is_type,
+    parameters, to_text, type_of, value_of,
+)  # fmt: skip
 
-
-class Expr:
-    """Base class of symbolic expressions."""
-
-    __slots__ = ()
-
-    def __str__(self) -> str:
-        return to_text(self)
-
-
-def _hashed():
-    """The field where a composite expression keeps its hash once computed:
-    memos key on expressions, and hashing a tree anew at every lookup made
-    analysis spend a quarter of its time in `hash`."""
-    return field(default=0, init=False, repr=False, compare=False)
-
-
-def _cached_hash(self) -> int:
-    h = self._hash
-    if not h:
-        h = hash((type(self).__name__, *(getattr(self, name) for name in self.__match_args__))) or 1
-        object.__setattr__(self, "_hash", h)
-    return h
-
-
-@dataclass(frozen=True, slots=True)
-class Const(Expr):
-    """A constant: an int or float size, a bool, or a string."""
-
-    value: Scalar
-
-    def __str__(self) -> str:
-        return to_text(self)
-
-
-@dataclass(frozen=True, slots=True)
-class Sym(Expr):
-    """A symbol. `key` identifies it; `label` is shown in shape comments and
-    messages; `code` is the Python name it has in generated code."""
-
-    key: str
-    label: str
-    code: str
-
-    def __str__(self) -> str:
-        return self.label
-
-
-@dataclass(frozen=True, slots=True)
-class Poly(Expr):
-    """`const + sum(coeff * monomial)`, monomials sorted; never a bare constant
-    or a single monomial with coefficient 1 (those are normalised away)."""
-
-    terms: tuple[tuple["Monomial", Number], ...]
-    const: Number
-    _hash: int = _hashed()
-
-    __hash__ = _cached_hash
-
-    def __str__(self) -> str:
-        return to_text(self)
-
-
-@dataclass(frozen=True, slots=True)
-class Monomial(Expr):
-    """A product of two or more atoms (with repetition), sorted."""
-
-    factors: tuple[Expr, ...]
-    _hash: int = _hashed()
-
-    __hash__ = _cached_hash
-
-    def __str__(self) -> str:
-        return to_text(self)
-
-
-@dataclass(frozen=True, slots=True)
-class Op(Expr):
-    """An operation kept as a node: floordiv, mod, min, max, cmp, and, or,
-    not, cond. `name` is the operation; for "cmp", `args[0]` is a Const
-    holding the operator ("==", "!=", "<", "<=", ">", ">=")."""
-
-    name: str
-    args: tuple[Expr, ...]
-    _hash: int = _hashed()
-
-    __hash__ = _cached_hash
-
-    def __str__(self) -> str:
-        return to_text(self)
-
-
-TRUE = Const(True)
-FALSE = Const(False)
-ZERO = Const(0)
-ONE = Const(1)
-
-
-def const(value: Scalar | Expr) -> Expr:
-    """Wrap a Python value as a `Const` (an `Expr` is returned unchanged)."""
-    return value if isinstance(value, Expr) else Const(value)
-
-
-def is_const(e: Expr) -> bool:
-    return isinstance(e, Const)
-
-
-def value_of(e: Expr) -> Scalar | None:
-    """The Python value of a constant expression, else None."""
-    return e.value if isinstance(e, Const) else None
+__all__ = [
+    # legoc.ir.expressions
+    "Number", "Scalar", "Expr", "Const", "Sym", "Poly", "Monomial", "Op",
+    "TRUE", "FALSE", "ZERO", "ONE", "const", "is_const", "value_of",
+    "type_of", "is_type", "free_symbols", "parameters", "has_division",
+    "divides_by_zero", "to_text",
+    # this module
+    "NotANumber", "add", "neg", "sub", "mul", "floordiv", "mod", "minimum",
+    "maximum", "compare", "eq", "both", "either", "negate", "cond",
+    "substitute", "substituter",
+]  # fmt: skip
 
 
 def _num(e: Expr) -> bool:
@@ -146,6 +55,25 @@ def _number(x: Scalar | Expr) -> Number | None:
     if type(x) is Const:
         x = x.value
     return x if type(x) in (int, float) else None  # type: ignore[return-value]
+
+
+class NotANumber(TypeError):
+    """Arithmetic met a bool or a string (`value`, a Const): a spec passed
+    `true` or `"text"` where a number goes. The message names the value as
+    the spec writes it, not the operation that met it, which may be legoc's
+    own (a check's `max`)."""
+
+    def __init__(self, value: Const):
+        self.value = value
+        shown = ("true" if value.value else "false") if isinstance(value.value, bool) else f'"{value.value}"'
+        self.shown = f"{shown} ({'a boolean' if isinstance(value.value, bool) else 'a string'})"
+        """The value as the spec writes it, and its type: `true (a boolean)`."""
+        super().__init__(f"{self.shown} where a number is expected")
+
+
+def _require_number(e: Expr, op: str) -> None:
+    if isinstance(e, Const) and not _num(e):
+        raise NotANumber(e)
 
 
 # ------------------------------------------------------------- polynomials
@@ -447,65 +375,12 @@ def cond(c: Expr, a: Expr, b: Expr) -> Expr:
     return Op("cond", (c, a, b))
 
 
-# ------------------------------------------------------------------- types
-
-_KINDS = ("int", "float", "bool", "str", "number")
-
-
-def type_of(e: Expr) -> str | None:
-    """The Python type of `e`'s value for every value of its symbols: "int",
-    "float", "bool" or "str"; None where it depends on a parameter's value.
-
-    Sizes (input sizes, symbols whose key starts with "in:", "dim:" or
-    "?:") are integers; a parameter ("p:") can hold any type. Arithmetic
-    with a float anywhere in it is a float (`0.5 * c`); a comparison or
-    a logical operation is a bool.
-    """
+def _is_number_expr(e: Expr) -> bool:
     if isinstance(e, Const):
-        v = e.value
-        return "bool" if isinstance(v, bool) else "str" if isinstance(v, str) else "int" if isinstance(v, int) else "float"
-    if isinstance(e, Sym):
-        return None if e.key.startswith("p:") else "int"
-    if isinstance(e, Poly):
-        parts = [Const(e.const), *(Const(c) for _, c in e.terms), *(m for m, _ in e.terms)]
-        return _arithmetic_type(parts)
-    if isinstance(e, Monomial):
-        return _arithmetic_type(e.factors)
-    assert isinstance(e, Op)
-    if e.name in ("cmp", "and", "or", "not", "is"):
-        return "bool"
-    if e.name in ("floordiv", "mod"):
-        return _arithmetic_type(e.args)
-    if e.name in ("min", "max"):  # the result is one of the arguments
-        kinds = {type_of(x) for x in e.args}
-        return kinds.pop() if len(kinds) == 1 else None
-    if e.name == "cond":
-        a, b = type_of(e.args[1]), type_of(e.args[2])
-        return a if a == b else None
-    return None
-
-
-def _arithmetic_type(parts) -> str | None:
-    kinds = [type_of(x) for x in parts]
-    if "float" in kinds:
-        return "float"
-    return "int" if all(k == "int" for k in kinds) else None
-
-
-def is_type(kind: str, e: Expr) -> Expr:
-    """Whether `e`'s value is of `kind`: "int" (not a bool), "float",
-    "bool", "str", or "number" (an int or a float, not a bool). Folds to
-    TRUE or FALSE where `type_of` knows the type; kept as an "is" node, which
-    substitution decides, where it depends on a parameter (substituting a
-    bool or a string into arithmetic raises TypeError, which callers report
-    as a value of the wrong type)."""
-    assert kind in _KINDS, kind
-    known = type_of(e)
-    if known is None:
-        return Op("is", (Const(kind), e))
-    if kind == "number":
-        return Const(known in ("int", "float"))
-    return Const(known == kind)
+        return _num(e)
+    if isinstance(e, Op):
+        return e.name in ("floordiv", "mod", "min", "max") or (e.name == "cond" and _is_number_expr(e.args[1]))
+    return True
 
 
 # ------------------------------------------------------------ substitution
@@ -568,147 +443,3 @@ _BUILD: dict[str, Callable[..., Expr]] = {
     "cond": cond,
     "is": lambda kind, e: is_type(kind.value, e),
 }
-
-
-def free_symbols(e: Expr) -> set[Sym]:
-    """Every symbol the expression mentions."""
-    if isinstance(e, Sym):
-        return {e}
-    if isinstance(e, Poly):
-        return set().union(*(free_symbols(m) for m, _ in e.terms))
-    if isinstance(e, (Monomial, Op)):
-        parts = e.factors if isinstance(e, Monomial) else e.args
-        return set().union(*(free_symbols(x) for x in parts))
-    return set()
-
-
-def parameters(e: Expr) -> tuple[str, ...]:
-    """The keys of the block or model parameters (`p:NAME`) that `e`
-    mentions, sorted."""
-    return tuple(sorted(x.key for x in free_symbols(e) if x.key.startswith("p:")))
-
-
-def _divisions(e: Expr):
-    """Every division or modulo (`//`, `%`) node in `e`."""
-    if isinstance(e, Op):
-        if e.name in ("floordiv", "mod"):
-            yield e
-        for x in e.args:
-            yield from _divisions(x)
-    elif isinstance(e, Poly):
-        for m, _ in e.terms:
-            yield from _divisions(m)
-    elif isinstance(e, Monomial):
-        for x in e.factors:
-            yield from _divisions(x)
-
-
-def has_division(e: Expr) -> bool:
-    """Whether `e` holds a division or a modulo (`//`, `%`)."""
-    return next(_divisions(e), None) is not None
-
-
-def divides_by_zero(e: Expr) -> bool:
-    """Whether `e` holds a division or modulo by the constant 0 (left as a
-    node by substitution, for a check to report)."""
-    return any(d.args[1] == ZERO for d in _divisions(e))
-
-
-def _is_number_expr(e: Expr) -> bool:
-    if isinstance(e, Const):
-        return _num(e)
-    if isinstance(e, Op):
-        return e.name in ("floordiv", "mod", "min", "max") or (e.name == "cond" and _is_number_expr(e.args[1]))
-    return True
-
-
-class NotANumber(TypeError):
-    """Arithmetic met a bool or a string (`value`, a Const): a spec passed
-    `true` or `"text"` where a number goes. The message names the value as
-    the spec writes it, not the operation that met it, which may be legoc's
-    own (a check's `max`)."""
-
-    def __init__(self, value: Const):
-        self.value = value
-        shown = ("true" if value.value else "false") if isinstance(value.value, bool) else f'"{value.value}"'
-        self.shown = f"{shown} ({'a boolean' if isinstance(value.value, bool) else 'a string'})"
-        """The value as the spec writes it, and its type: `true (a boolean)`."""
-        super().__init__(f"{self.shown} where a number is expected")
-
-
-def _require_number(e: Expr, op: str) -> None:
-    if isinstance(e, Const) and not _num(e):
-        raise NotANumber(e)
-
-
-# ----------------------------------------------------------------- printing
-
-# Python precedence levels, lowest first.
-_COND, _OR, _AND, _NOT, _CMPP, _ADD, _MUL, _UNARY, _ATOM = range(9)
-
-
-def to_text(e: Expr, *, code: bool = False) -> str:
-    """Render as a Python expression. With `code`, symbols print as their
-    names in generated code; otherwise as their labels (for comments and
-    messages)."""
-    return _fmt(e, code)[0]
-
-
-def _fmt(e: Expr, code: bool) -> tuple[str, int]:
-    if isinstance(e, Const):
-        v = e.value
-        if isinstance(v, bool) or isinstance(v, str):
-            return repr(v), _ATOM
-        return repr(v), (_UNARY if v < 0 else _ATOM)
-    if isinstance(e, Sym):
-        return (e.code if code else e.label), _ATOM
-    if isinstance(e, Monomial):
-        first, *rest = e.factors
-        return " * ".join([_wrap(first, _MUL, code), *(_wrap(f, _UNARY, code) for f in rest)]), _MUL
-    if isinstance(e, Poly):
-        parts: list[str] = []
-        for mono, c in e.terms:
-            body = _wrap(mono, _MUL, code)
-            mag = abs(c)
-            text = body if mag == 1 else f"{body} * {mag!r}"
-            parts.append(("- " if c < 0 else "+ ") + text)
-        if e.const:
-            parts.append(("- " if e.const < 0 else "+ ") + repr(abs(e.const)))
-        first = parts[0]
-        if first.startswith("+ "):
-            head = first[2:]
-        else:
-            # Unary minus binds tighter than // and %: -(a // b) is not -a // b.
-            mono = e.terms[0][0] if e.terms else None
-            lead = mono.factors[0] if isinstance(mono, Monomial) else mono
-            divides = isinstance(lead, Op) and lead.name in ("floordiv", "mod")
-            head = f"-({first[2:]})" if divides else "-" + first[2:]
-        return " ".join([head, *parts[1:]]), _ADD
-    assert isinstance(e, Op)
-    n, a = e.name, e.args
-    if n in ("floordiv", "mod"):
-        sym = "//" if n == "floordiv" else "%"
-        return f"{_wrap(a[0], _MUL, code)} {sym} {_wrap(a[1], _UNARY, code)}", _MUL
-    if n in ("min", "max"):
-        return f"{n}({', '.join(_fmt(x, code)[0] for x in a)})", _ATOM
-    if n == "cmp":
-        return f"{_wrap(a[1], _ADD, code)} {a[0].value} {_wrap(a[2], _ADD, code)}", _CMPP  # type: ignore[union-attr]
-    if n in ("and", "or"):
-        level = _AND if n == "and" else _OR
-        return f" {n} ".join(_wrap(x, level + 1, code) for x in a), level
-    if n == "not":
-        return f"not {_wrap(a[0], _NOT, code)}", _NOT
-    if n == "is":
-        kind, value = a[0].value, _fmt(a[1], code)[0]  # type: ignore[union-attr]
-        if kind in ("int", "number"):  # a bool is an int to isinstance, not to the language
-            types = "int" if kind == "int" else "(int, float)"
-            return f"isinstance({value}, {types}) and not isinstance({value}, bool)", _AND
-        return f"isinstance({value}, {kind})", _ATOM
-    if n == "cond":
-        return f"{_wrap(a[1], _OR, code)} if {_wrap(a[0], _OR, code)} else {_wrap(a[2], _COND, code)}", _COND
-    raise AssertionError(n)
-
-
-def _wrap(e: Expr, level: int, code: bool) -> str:
-    text, prec = _fmt(e, code)
-    return f"({text})" if prec < level else text

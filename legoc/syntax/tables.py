@@ -4,7 +4,7 @@ Lark does the grammar work: it compiles the EBNF, builds the LALR(1)
 automaton and the contextual lexer's per-state terminals, and decides how
 each rule shapes the tree. `tables` reads all of that off a parser Lark
 has built, into plain literals: `python -m legoc.tools.prebuild` writes them to
-legoc/syntax/_parse_tables.py, and legoc.syntax.parser falls back to calling `tables`
+legoc/syntax/_parse_tables.py, and legoc.syntax.automaton falls back to calling `tables`
 when that file was made from another grammar. Only this module (and the
 tests) import Lark.
 
@@ -23,6 +23,7 @@ from lark.parse_tree_builder import ChildFilterLALR, ChildFilterLALR_NoPlacehold
 from lark.parsers.lalr_analysis import Shift
 
 from ..core.resources import read_text
+from .layout import Layout
 
 START = "start"
 
@@ -33,12 +34,10 @@ def build_lark(postlex=None) -> Lark:
     parts. Tens of milliseconds: Lark analyses the grammar.
 
     Args:
-        postlex: legoc.syntax.parser's layout postlexer (by default a new one).
+        postlex: the layout postlexer (by default a new legoc.syntax.layout.Layout).
     """
     if postlex is None:
-        from .parser import _Layout
-
-        postlex = _Layout()
+        postlex = Layout()
     return Lark(
         read_text("grammar", "legoc.lark"),
         parser="lalr",
