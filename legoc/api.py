@@ -64,6 +64,8 @@ class SpecError(StageError):
     legoc's stages raise inside (`legoc.compiler.compile_source`).
     """
 
+    __module__ = "legoc"  # a traceback says `legoc.SpecError: net.lego:4:5: error: ...`
+
     def __init__(self, diagnostics: list[Diagnostic] | tuple[Diagnostic, ...], text: str | None = None):
         """`text`: the rendered diagnostics (default: rendered without the
         source lines, which only the spec's text can give)."""
