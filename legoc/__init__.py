@@ -31,11 +31,11 @@ def __getattr__(name: str):
     """`legoc.compile` and the rest of the API, imported from legoc/api.py
     when first asked for."""
     if name in _API:
-        from . import api
+        from .api import Diagnostic, SpecError, check, compile, load, state_dict_layout, summary
 
-        value = getattr(api, name)
-        globals()[name] = value
-        return value
+        exported = dict(compile=compile, check=check, load=load, summary=summary, state_dict_layout=state_dict_layout, SpecError=SpecError, Diagnostic=Diagnostic)
+        globals().update(exported)  # asked once: later lookups find them here
+        return exported[name]
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 

@@ -101,13 +101,7 @@ def compile(source: str, *, name: str = STRING_NAME) -> str:  # noqa: A001 (lego
             warning (as `check` does).
         TypeError: `source` is not a str.
     """
-    from .compiler import compile_source
-
-    text = _text(source)
-    try:
-        return compile_source(text, name).code
-    except StageError as exc:
-        raise _spec_error(text, name, exc.diagnostics) from None
+    return _generate(_text(source), name)
 
 
 def check(source: str, *, name: str = STRING_NAME) -> list[Diagnostic]:
@@ -170,7 +164,7 @@ def load(path_or_source: PathOrSource, *, name: str | None = None) -> types.Modu
             is not installed.
     """
     text, name = _read(path_or_source, name)
-    code = compile(text, name=name)
+    code = _generate(text, name)
     filename = f"<legoc: {name} {hashlib.sha256(code.encode()).hexdigest()[:8]}>"
     linecache.cache[filename] = (len(code), None, code.splitlines(True), filename)
     module = types.ModuleType(_module_name(name))
@@ -280,6 +274,16 @@ def state_dict_layout(path_or_source: PathOrSource, *, name: str | None = None, 
 
 
 # ------------------------------------------------------------------ helpers
+
+
+def _generate(text: str, name: str) -> str:
+    """`compile` of text whose line ends are translated already."""
+    from .compiler import compile_source
+
+    try:
+        return compile_source(text, name).code
+    except StageError as exc:
+        raise _spec_error(text, name, exc.diagnostics) from None
 
 
 def _spec_error(text: str, name: str, found: tuple[Diagnostic, ...]) -> SpecError:
