@@ -677,6 +677,10 @@ FORBIDDEN_MODULES = frozenset({"pickle", "marshal", "shelve", "dill", "runpy", "
 # literal tuple of _Cost's field names; record.py and expressions.py: `name`
 # runs over a dataclass's own field names).
 DYNAMIC_GETATTR_OK = {("summary.py", "f"), ("record.py", "name"), ("expressions.py", "name")}
+# `legoc.load` (api.py) exists to run the module legoc has just generated:
+# the one place that executes code, and only code the compiler wrote, whose
+# every statement tests/test_hostile.py's allow-list holds to legoc's own.
+RUNS_GENERATED_CODE_OK = {"api.py:172: calls exec", "api.py:172: calls builtins.compile"}
 
 
 def _compiler_sources() -> list[Path]:
@@ -727,7 +731,10 @@ def evaluation_problems(paths: list[Path]) -> list[str]:
 
 
 def test_the_compiler_never_evaluates_input():
-    assert evaluation_problems(_compiler_sources()) == []
+    problems = evaluation_problems(_compiler_sources())
+    assert [p for p in problems if p not in RUNS_GENERATED_CODE_OK] == []
+    # The exemption stays exact: load's one exec, and nothing has moved it.
+    assert sorted(p for p in problems if p in RUNS_GENERATED_CODE_OK) == sorted(RUNS_GENERATED_CODE_OK)
 
 
 def test_the_source_check_catches_what_it_looks_for(tmp_path):
