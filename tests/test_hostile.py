@@ -680,7 +680,7 @@ DYNAMIC_GETATTR_OK = {("summary.py", "f"), ("record.py", "name"), ("expressions.
 # `legoc.load` (api.py) exists to run the module legoc has just generated:
 # the one place that executes code, and only code the compiler wrote, whose
 # every statement tests/test_hostile.py's allow-list holds to legoc's own.
-RUNS_GENERATED_CODE_OK = {"api.py:172: calls exec", "api.py:172: calls builtins.compile"}
+RUNS_GENERATED_CODE_OK = ["api.py: calls builtins.compile", "api.py: calls exec"]
 
 
 def _compiler_sources() -> list[Path]:
@@ -731,10 +731,9 @@ def evaluation_problems(paths: list[Path]) -> list[str]:
 
 
 def test_the_compiler_never_evaluates_input():
-    problems = evaluation_problems(_compiler_sources())
-    assert [p for p in problems if p not in RUNS_GENERATED_CODE_OK] == []
-    # The exemption stays exact: load's one exec, and nothing has moved it.
-    assert sorted(p for p in problems if p in RUNS_GENERATED_CODE_OK) == sorted(RUNS_GENERATED_CODE_OK)
+    problems = [re.sub(r":[0-9?]+:", ":", p, count=1) for p in evaluation_problems(_compiler_sources())]
+    # The exemption stays exact: load's one exec, once.
+    assert sorted(problems) == RUNS_GENERATED_CODE_OK
 
 
 def test_the_source_check_catches_what_it_looks_for(tmp_path):
