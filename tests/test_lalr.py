@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from legoc.syntax import _parse_tables
 from legoc.syntax import lalr
 from legoc.syntax.automaton import lalr_parser
-from legoc.syntax.layout import IndentError, Layout
+from legoc.syntax.indentation import IndentError, Layout
 from legoc.syntax.tables import build_lark, tables
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -17,7 +17,7 @@ from legoc.syntax import lalr
 from legoc.core.limits import DEFAULT
 from legoc.syntax.automaton import lalr_parser
 from legoc.syntax.builder import ToSyntax
-from legoc.syntax.layout import Layout
+from legoc.syntax.indentation import Layout
 from legoc.syntax.parser import _recover_whole, parse, parse_recovering
 
 

@@ -5,7 +5,7 @@ from the grammar by Lark 1.3.1; do not edit (legoc/syntax/tables.py says what ea
 GRAMMAR = ("// The .lego language, parsed with Lark's LALR(1) parser.\n"
  '//\n'
  "// Layout is significant: a definition's body is an indented block of lines.\n"
- '// The postlexer in legoc/syntax/layout.py turns indentation into _INDENT/_DEDENT\n'
+ '// The postlexer in legoc/syntax/indentation.py turns indentation into _INDENT/_DEDENT\n'
  '// tokens and, inside `< ... >`, turns line breaks into `;` so that groups\n'
  '// may span several lines. docs/language.md describes the language.\n'
  '\n'

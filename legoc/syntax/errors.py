@@ -13,7 +13,7 @@ from ..core.diagnostics import Span, SpecError, error
 from .automaton import lalr_parser
 from .builder import token_span
 from .lalr import Token, UnexpectedCharacters, UnexpectedInput, UnexpectedToken
-from .layout import IndentError, Layout
+from .indentation import IndentError, Layout
 
 # What a person calls each terminal, for "expected ..." messages.
 _TERMINAL_WORDS = {

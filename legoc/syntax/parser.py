@@ -6,7 +6,7 @@ parsing never imports Lark. Syntax errors become diagnostics at the
 offending token, never tracebacks.
 
 The stages, one module each: legoc.syntax.automaton (the parser, once per
-process), legoc.syntax.layout (indentation to tokens), legoc.syntax.sizes
+process), legoc.syntax.indentation (indentation to tokens), legoc.syntax.sizes
 (the limits on a spec's size), legoc.syntax.builder (parse tree to
 syntax nodes); on an error, legoc.syntax.errors (its diagnostic) and
 legoc.syntax.recovery (every error of a file, for `legoc check`).
@@ -20,7 +20,7 @@ from ..core.limits import DEFAULT, Limits
 from .automaton import lalr_parser
 from .builder import ToSyntax
 from .lalr import UnexpectedInput
-from .layout import IndentError, Layout
+from .indentation import IndentError, Layout
 from .sizes import check_file_size, check_size
 
 

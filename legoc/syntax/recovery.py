@@ -20,7 +20,7 @@ from .automaton import lalr_parser
 from .builder import ToSyntax
 from .errors import parse_error
 from .lalr import Token, Tree, UnexpectedInput
-from .layout import IndentError, Layout
+from .indentation import IndentError, Layout
 from .sizes import measure
 
 # A definition's header, even with a misspelt keyword (`blok unit(c):`): its

@@ -23,7 +23,7 @@ from lark.parse_tree_builder import ChildFilterLALR, ChildFilterLALR_NoPlacehold
 from lark.parsers.lalr_analysis import Shift
 
 from ..core.resources import read_text
-from .layout import Layout
+from .indentation import Layout
 
 START = "start"
 
@@ -34,7 +34,7 @@ def build_lark(postlex=None) -> Lark:
     parts. Tens of milliseconds: Lark analyses the grammar.
 
     Args:
-        postlex: the layout postlexer (by default a new legoc.syntax.layout.Layout).
+        postlex: the layout postlexer (by default a new legoc.syntax.indentation.Layout).
     """
     if postlex is None:
         postlex = Layout()
