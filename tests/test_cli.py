@@ -229,7 +229,7 @@ def test_the_command_line_restores_the_garbage_collector(tmp_path):
 # knows when a SIGINT lands inside it (a Ctrl-C while legoc waits for input).
 _ANNOUNCING = """
 import sys
-import legoc.tools.check, legoc.cli
+import legoc.tools.check, legoc.tools.specfile, legoc.cli
 
 def announcing(read):
     def reading():
@@ -238,7 +238,7 @@ def announcing(read):
         return read()
     return reading
 
-legoc.cli.read_stdin = announcing(legoc.cli.read_stdin)
+legoc.tools.specfile.read_stdin = announcing(legoc.tools.specfile.read_stdin)
 legoc.tools.check.read_stdin = announcing(legoc.tools.check.read_stdin)
 sys.exit(legoc.cli.main(sys.argv[1:]))
 """
