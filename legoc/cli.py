@@ -90,9 +90,9 @@ def _add_help_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def parser(command: str | None = None, prog: str | None = None) -> tuple[argparse.ArgumentParser, argparse.ArgumentParser | None]:
-    """The command line's parser, with every command listed and the options
-    of `command` (None: none) added to its subparser; returns (the parser,
-    that subparser). `prog` renames the subparser (the `legoc FILE`
+    """The command line's parser, listing every command in its help, with
+    the subparser of `command` (None: none) and its options; returns (the
+    parser, that subparser). `prog` renames the subparser (the `legoc FILE`
     shorthand is `legoc`)."""
     width = max(map(len, COMMANDS)) + 2
     listing = "\n".join(f"  {name:<{width}}{line}" for name, line in COMMANDS.items())
@@ -104,21 +104,20 @@ def parser(command: str | None = None, prog: str | None = None) -> tuple[argpars
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     main.add_argument("--version", action="version", version=f"legoc {__version__}")
-    # Listed in the description above, one line each; argparse's own listing
-    # would add a line for the group and wrap the names.
+    # The commands are listed in the description above, one line each
+    # (argparse's own listing would add a line for the group and wrap the
+    # names); only the command being run gets its subparser, so that a run
+    # builds two parsers, not seven.
     commands = main.add_subparsers(dest="command", prog="legoc", help=argparse.SUPPRESS)
     chosen = None
-    for name, line in COMMANDS.items():
-        options = {"prog": prog} if name == command and prog else {}
-        sub = commands.add_parser(name, help=line, **options)
-        if name == command:
-            chosen = sub
-            if name == "help":
-                _add_help_arguments(sub)
-            else:
-                _tool(name).add_arguments(sub)
-            if name == "build":  # `legoc FILE --version` printed the version before subcommands
-                sub.add_argument("--version", action="version", version=f"legoc {__version__}", help=argparse.SUPPRESS)
+    if command is not None:
+        chosen = commands.add_parser(command, help=COMMANDS[command], **({"prog": prog} if prog else {}))
+        if command == "help":
+            _add_help_arguments(chosen)
+        else:
+            _tool(command).add_arguments(chosen)
+        if command == "build":  # `legoc FILE --version` printed the version before subcommands
+            chosen.add_argument("--version", action="version", version=f"legoc {__version__}", help=argparse.SUPPRESS)
     return main, chosen
 
 
