@@ -1,37 +1,33 @@
-"""The `legoc` command line.
+"""The `legoc` command line: one argparse parser, one subcommand per tool.
 
-    legoc FILE [-o OUT]     compile FILE ("-": stdin) to OUT ("-" or absent: stdout)
-    legoc FILE -o OUT --check [--diff]
-                            write nothing; exit 1, printing a unified diff, when
-                            OUT is missing or differs from what FILE generates now
-    legoc FILE -o OUT --diff
-                            write nothing; print the diff from OUT to what FILE
-                            generates now, and exit 0
-    legoc state-dict FILE [--model NAME] [--format text|json]
-                            print the model's state_dict keys and shapes
-    legoc graph FILE [--format mermaid|dot] [--depth N] [-o OUT]
-                            draw the model as a Mermaid or Graphviz diagram
-                            (legoc/tools/diagram.py; .svg/.png/.pdf OUT runs `dot`)
-    legoc summary FILE [--input SIZES] [--batch N] [--depth N] [--format text|json]
-                            print the model's layers, shapes, parameters and
-                            mult-adds, and a memory estimate (legoc/tools/summary.py)
-    legoc check PATH... [--format text|json|github|sarif] [--strict] ...
-                            lint specs for CI (legoc/tools/check.py; PATH "-" reads
-                            standard input, named by --stdin-filename)
+    legoc build FILE [-o OUT] [--check] [--diff]   compile (legoc/tools/build.py)
+    legoc FILE [-o OUT] [--check] [--diff]         the same: FILE is not a command
+    legoc check PATH... [--format ...] [--output-file PATH] [--exit-zero] [-q]
+                                                   lint specs (legoc/tools/check.py)
+    legoc summary FILE [--input SIZES] ...         layers, parameters, mult-adds
+                                                   (legoc/tools/summary.py)
+    legoc graph FILE [--format mermaid|dot] ...    a diagram (legoc/tools/diagram.py)
+    legoc state-dict FILE [--format text|json]     state_dict keys and shapes
+                                                   (legoc/tools/statedict.py)
+    legoc help [COMMAND]                           `legoc --help`, `legoc COMMAND --help`
     legoc --version
 
-A subcommand's name comes first; a spec file with such a name is given as
-`./check`, `./state-dict`, `./summary` or `./graph`.
+Every command takes `--color auto|always|never` and, except `help`,
+`--config PYPROJECT` (legoc/tools/report.py, legoc/tools/config.py). Each
+command's module adds its options to its subparser (`add_arguments(parser)`)
+and runs it (`run(args) -> int`, raising argparse.ArgumentError for
+arguments that do not go together); only the module of the command being
+run is imported, so that `legoc check` and `legoc --version` start fast.
+
+A first argument that is not a command is a spec to build when it is `-`,
+an existing path, ends in `.lego` or holds a `/`; otherwise it is an
+unknown command (exit 2, with a "did you mean"). A spec file named like a
+command is given as `./check`.
 
 Exit status: 0 on success, 1 when the spec has errors (or, with --check, OUT
 is stale), 2 on a usage error, 3 on an internal error (a bug in legoc, reported
 in one line; LEGOC_DEBUG=1 shows the traceback).
 Ctrl-C ends any command with "legoc: interrupted" and exit status 130.
-Diagnostics go to stderr as `FILE:LINE:COL: error: message`. OUT is written
-only on success (legoc/tools/files.py): a regular file atomically, through a
-symbolic link to its target, a device or FIFO in place; an error never
-creates, truncates or changes it, and OUT that is FILE itself is refused
-(exit 2).
 """
 
 from __future__ import annotations
@@ -44,37 +40,91 @@ from contextlib import contextmanager
 from collections.abc import Iterator
 
 from .core.version import __version__
-from .core.diagnostics import SourceFile, SpecError, render
-from .tools.files import is_input, read_stdin, write_output
+
+# The commands, in the order `legoc --help` lists them, with their line there.
+COMMANDS = {
+    "build": "compile a spec to a standalone PyTorch module (short: `legoc FILE -o OUT`)",
+    "check": "lint specs for CI: every error and lint warning, without torch",
+    "summary": "print a model's layers, output shapes, parameters, mult-adds and memory",
+    "graph": "draw a model as a Mermaid or Graphviz diagram",
+    "state-dict": "print a model's state_dict keys and shapes, in torch's order",
+    "help": "show this help, or a command's: `legoc help check`",
+}
+
+# Words a newcomer may try for a command, and the command they mean (a
+# spelling mistake is found by its letters, `naming.close_match`).
+SYNONYMS = {"compile": "build", "lint": "check", "diagram": "graph", "draw": "graph", "info": "summary", "statedict": "state-dict"}
+
+USAGE = "legoc [-h] [--version] COMMAND [ARGS...]\n       legoc FILE [-o OUT] [--check] [--diff] [OPTIONS...]"
+DESCRIPTION = "Compile .lego architecture specs to standalone PyTorch modules, and check, summarise and draw them."
+EPILOG = """\
+`legoc FILE [-o OUT] [--check] [--diff]` is short for `legoc build FILE ...`;
+a spec file named like a command is given as ./check. `legoc help COMMAND`
+shows a command's options.
+
+Exit status: 0 on success, 1 when a spec has errors (or with --check OUT is
+stale), 2 on a usage error, 3 on an internal error (a bug in legoc;
+LEGOC_DEBUG=1 shows the traceback), 130 when interrupted."""
 
 
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+def _tool(command: str):
+    """The module that implements `command` (imported now, and only it)."""
+    if command == "build":
+        from .tools import build as module
+    elif command == "check":
+        from .tools import check as module
+    elif command == "summary":
+        from .tools import summary as module
+    elif command == "graph":
+        from .tools import diagram as module
+    elif command == "state-dict":
+        from .tools import statedict as module
+    else:
+        raise ValueError(f"no module runs `{command}`")
+    return module
+
+
+def _add_help_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.description = "Show legoc's help, or a command's (the same as `legoc COMMAND --help`)."
+    parser.add_argument("command", nargs="?", metavar="COMMAND", help=f"one of {', '.join(c for c in COMMANDS if c != 'help')}")
+
+
+def parser(command: str | None = None, prog: str | None = None) -> tuple[argparse.ArgumentParser, argparse.ArgumentParser | None]:
+    """The command line's parser, listing every command in its help, with
+    the subparser of `command` (None: none) and its options; returns (the
+    parser, that subparser). `prog` renames the subparser (the `legoc FILE`
+    shorthand is `legoc`)."""
+    width = max(map(len, COMMANDS)) + 2
+    listing = "\n".join(f"  {name:<{width}}{line}" for name, line in COMMANDS.items())
+    main = argparse.ArgumentParser(
         prog="legoc",
-        description="Compile a .lego architecture spec to a standalone PyTorch module.",
+        usage=USAGE,
+        description=f"{DESCRIPTION}\n\ncommands:\n{listing}",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("file", metavar="FILE", help='the .lego spec; "-" reads standard input')
-    parser.add_argument("-o", "--output", metavar="OUT", default="-", help='where to write the module; "-" (the default) is standard output')
-    parser.add_argument("--check", action="store_true", help="write nothing; exit 1 (with a diff) when OUT is missing or differs from what FILE generates now")
-    parser.add_argument("--diff", action="store_true", help="write nothing; print the unified diff from OUT to what FILE generates now")
-    parser.add_argument("--version", action="version", version=f"legoc {__version__}")
-    return parser
-
-
-def _state_dict_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="legoc state-dict",
-        description="Print the state_dict keys and shapes of a spec's model, built with its default arguments, "
-        "in the order torch's state_dict() gives them. Buffers (batch norm statistics) are marked.",
-    )
-    parser.add_argument("file", metavar="FILE", help='the .lego spec; "-" reads standard input')
-    parser.add_argument("--model", metavar="NAME", help="the model to describe, when the spec has several")
-    parser.add_argument("--format", choices=("text", "json"), default="text", help="text (the default): aligned columns; json: {model, entries: [[key, shape], ...], buffers: [key, ...]}")
-    return parser
+    main.add_argument("--version", action="version", version=f"legoc {__version__}")
+    # The commands are listed in the description above, one line each
+    # (argparse's own listing would add a line for the group and wrap the
+    # names); only the command being run gets its subparser, so that a run
+    # builds two parsers, not seven.
+    commands = main.add_subparsers(dest="command", prog="legoc", help=argparse.SUPPRESS)
+    chosen = None
+    if command is not None:
+        chosen = commands.add_parser(command, help=COMMANDS[command], **({"prog": prog} if prog else {}))
+        if command == "help":
+            _add_help_arguments(chosen)
+        else:
+            _tool(command).add_arguments(chosen)
+        if command == "build":  # `legoc FILE --version` printed the version before subcommands
+            chosen.add_argument("--version", action="version", version=f"legoc {__version__}", help=argparse.SUPPRESS)
+    return main, chosen
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the command line; returns the exit status."""
+    """Run the command line with `argv` (None: `sys.argv[1:]`); returns the
+    exit status. `--help`, `--version` and a usage error raise SystemExit
+    (0, 0 and 2), as argparse does."""
     try:
         with fewer_collections():
             return _main(sys.argv[1:] if argv is None else argv)
@@ -121,194 +171,72 @@ def fewer_collections() -> Iterator[None]:
 
 
 def _main(argv: list[str]) -> int:
-    if argv[:1] == ["check"]:
-        from .tools.check import main as check_main
-
-        return check_main(argv[1:])
-    if argv[:1] == ["graph"]:
-        from .tools.diagram import main as graph_main
-
-        return graph_main(argv[1:])
-    if argv[:1] == ["summary"]:
-        from .tools.summary import main as summary_main
-
-        return summary_main(argv[1:])
-    if argv[:1] == ["state-dict"]:
-        return _state_dict(_state_dict_parser().parse_args(argv[1:]))
-    parser = _parser()
-    args = parser.parse_args(argv)
-    if (args.check or args.diff) and args.output == "-":
-        parser.error(f"{'--check' if args.check else '--diff'} needs -o OUT, the generated file to compare with")
-    if refuses_input_as_output(args.file, args.output, "legoc"):
-        return 2
-    from .compiler import compile_source
-
-    loaded = _load(args.file)
-    if isinstance(loaded, int):
-        return loaded
-    name, text, sources = loaded
-    config = _config()
-    try:
-        result = compile_source(text, name, config.limits)
-    except SpecError as exc:
-        return _report(exc, sources, config)
-    for diag in _enabled(result.warnings, sources, config):
-        print(render(diag, sources), file=sys.stderr)
-    if args.check or args.diff:
-        try:
-            stale = _stale(args.output, name, result.code)
-        except OSError as exc:
-            print(f"legoc: error: cannot read {args.output}: {exc.strerror}", file=sys.stderr)
+    command, argv, prog = _route(argv)
+    if command is None:  # no command: `legoc`, `legoc --help`, `legoc --version`, or an unknown word
+        main, _ = parser()
+        if not argv:
+            main.print_usage(sys.stderr)
+            print("legoc: error: give a spec FILE to build, or a COMMAND (`legoc help` lists them)", file=sys.stderr)
             return 2
-        if stale is None:
-            return 0
-        why, diff = stale
-        if args.check:
-            print(f"would regenerate {args.output} ({why})", file=sys.stderr)
-        sys.stdout.write(diff)
-        return 1 if args.check else 0
-    if args.output == "-":
-        sys.stdout.write(result.code)
+        main.parse_args(argv)  # prints the help or the version and exits, or exits on a usage error
+        return 2
+    main, sub = parser(command, prog)
+    assert sub is not None
+    args = main.parse_args(argv)
+    if command == "help":
+        return _help(args.command)
+    try:
+        return _tool(command).run(args)
+    except argparse.ArgumentError as exc:  # arguments that do not go together
+        sub.error(exc.message)  # the command's usage, and exit 2
+        raise  # unreachable: error() exits
+
+
+def _route(argv: list[str]) -> tuple[str | None, list[str], str | None]:
+    """(the command to run or None, the arguments for the parser, the
+    subparser's prog): `legoc FILE ...` becomes `legoc build FILE ...`
+    under the name `legoc`; an unknown command is a usage error, raised as
+    SystemExit(2) after saying so."""
+    if not argv:
+        return None, argv, None
+    first = argv[0]
+    if first in COMMANDS:
+        return first, argv, None
+    if first in ("-h", "--help", "--version"):
+        return None, argv, None
+    if first.startswith("-") or _names_a_spec(first):
+        return "build", ["build", *argv], "legoc"
+    _unknown_command(first)
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _names_a_spec(word: str) -> bool:
+    """Whether a first argument that is not a command is a spec to build:
+    "-" (standard input), an existing path, a name ending in .lego, or a
+    path with a directory in it."""
+    return word == "-" or word.endswith(".lego") or "/" in word or os.sep in word or os.path.lexists(word)
+
+
+def _unknown_command(word: str) -> None:
+    """Say that `word` is no command (with the command it most likely
+    means) and exit with status 2."""
+    from .core.naming import close_match
+
+    guess = SYNONYMS.get(word.lower()) or close_match(word.lower(), COMMANDS)
+    hint = f"; did you mean `{guess}`?" if guess else f" (the commands are {', '.join(COMMANDS)}; a spec file named so is given as ./{word})"
+    print(f"usage: {USAGE}", file=sys.stderr)
+    print(f"legoc: error: unknown command `{word}`{hint}", file=sys.stderr)
+    raise SystemExit(2)
+
+
+def _help(command: str | None) -> int:
+    """`legoc help [COMMAND]`: print the help of legoc or of COMMAND."""
+    if command is None:
+        parser()[0].print_help()
         return 0
-    try:
-        write_output(args.output, result.code)
-    except OSError as exc:
-        print(f"legoc: error: cannot write {args.output}: {exc.strerror}", file=sys.stderr)
-        return 2
+    if command not in COMMANDS:
+        _unknown_command(command)
+    _, sub = parser(command)
+    assert sub is not None
+    sub.print_help()
     return 0
-
-
-def refuses_input_as_output(file: str, output: str, prog: str) -> bool:
-    """Whether `-o OUTPUT` is the spec FILE itself (the same file, also
-    through a link), after saying so: writing it would replace the spec."""
-    if not is_input(output, file):
-        return False
-    same = "" if output == file else f" (the same file as {file})"
-    print(f"{prog}: error: -o {output} is the input spec{same}; writing it would replace the spec, so nothing was written", file=sys.stderr)
-    return True
-
-
-def _state_dict(args: argparse.Namespace) -> int:
-    from .tools.instance import InstanceError
-    from .tools.modelcli import load_model
-    from .tools.statedict import state_dict_layout
-
-    loaded = load_model(args.file, args.model, "legoc state-dict")
-    if isinstance(loaded, int):
-        return loaded
-    analysis, model = loaded
-    try:
-        entries = state_dict_layout(analysis, model)
-    except InstanceError as exc:  # as `legoc summary` and `legoc graph` say it
-        print(f"legoc state-dict: error: {exc}", file=sys.stderr)
-        return 2
-    if args.format == "json":
-        doc = {
-            "model": model,
-            "entries": [[e.key, list(e.shape)] for e in entries],
-            "buffers": [e.key for e in entries if e.buffer],
-        }
-        import json
-
-        print(json.dumps(doc, indent=1))
-        return 0
-    params = [e for e in entries if not e.buffer]
-    total = sum(_numel(e.shape) for e in params)
-    print(f"# {model} with its default arguments: {len(params)} parameter tensors ({total:,} values), {len(entries) - len(params)} buffers")
-    width = max((len(e.key) for e in entries), default=0)
-    for e in entries:
-        line = f"{e.key:<{width}}  [{', '.join(map(str, e.shape))}]"
-        print(f"{line}  buffer" if e.buffer else line)
-    return 0
-
-
-def _config():
-    """The settings under `[tool.legoc]` in the nearest pyproject.toml: lint
-    rules and resource limits (the defaults, with a warning, when that table
-    is not valid)."""
-    from pathlib import Path
-
-    from .tools.config import Config, ConfigError, discover
-
-    try:
-        config = discover(Path.cwd())
-    except ConfigError as exc:
-        print(f"legoc: warning: {exc}; using the default settings", file=sys.stderr)
-        return Config()
-    for warning in config.warnings:
-        print(f"legoc: warning: {warning}", file=sys.stderr)
-    return config
-
-
-def _enabled(warnings, sources: dict[str, SourceFile], config) -> list:
-    """The warnings that the lint settings (`config`, and `# legoc: ignore[...]`
-    comments) let through."""
-    from .tools.config import keep
-
-    return [d for d in warnings if keep(d, config, sources)]
-
-
-def _numel(shape: tuple[int, ...]) -> int:
-    n = 1
-    for size in shape:
-        n *= size
-    return n
-
-
-def _load(file: str) -> tuple[str, str, dict[str, SourceFile]] | int:
-    """Read a spec: (name, text, sources for rendering: the spec and the
-    prelude, which notes may point into), or an exit status after printing
-    why it cannot be read."""
-    from .compiler import PRELUDE_NAME, prelude_source
-
-    name = "<stdin>" if file == "-" else file
-    try:
-        text = read_stdin() if file == "-" else _read(file)
-    except OSError as exc:
-        print(f"legoc: error: cannot read {file}: {exc.strerror}", file=sys.stderr)
-        return 2
-    except UnicodeDecodeError as exc:
-        print(f"legoc: error: {name} is not UTF-8 text (byte {exc.start})", file=sys.stderr)
-        return 1
-    return name, text, {PRELUDE_NAME: prelude_source(), name: SourceFile(name, text)}
-
-
-def _report(exc: SpecError, sources: dict[str, SourceFile], config) -> int:
-    """Print a spec's errors, and the warnings found before them that the
-    lint settings let through (as on success: `_enabled`)."""
-    for diag in _enabled(exc.diagnostics, sources, config):
-        print(render(diag, sources), file=sys.stderr)
-    return 1
-
-
-def _read(path: str) -> str:
-    with open(path, encoding="utf-8") as f:
-        return f.read()
-
-
-def _stale(out_path: str, name: str, new_text: str) -> tuple[str, str] | None:
-    """None when `out_path` holds exactly the bytes legoc would write for
-    `new_text`; otherwise (why, unified diff from `out_path` to `new_text`).
-    Reads `out_path` only (OSError other than a missing file propagates)."""
-    import difflib
-
-    try:
-        with open(out_path, "rb") as f:
-            old = f.read()
-    except FileNotFoundError:
-        old, why = None, "missing"
-    else:
-        if old == new_text.encode("utf-8"):
-            return None
-        why = f"stale: it differs from what {name} generates now"
-    old_lines = _lines((old or b"").decode("utf-8", errors="replace"))
-    lines = difflib.unified_diff(old_lines, _lines(new_text), out_path, f"{out_path} (regenerated from {name})", n=3)
-    # Like diff(1), mark a last line that has no newline.
-    return why, "".join(line if line.endswith("\n") else f"{line}\n\\ No newline at end of file\n" for line in lines)
-
-
-def _lines(text: str) -> list[str]:
-    """Lines with their ends, split at "\\n" only (unlike str.splitlines)."""
-    import io
-
-    return io.StringIO(text, newline="\n").readlines()

@@ -111,6 +111,14 @@ def _seeded():
         torch.manual_seed(0)
 
 
+@pytest.fixture(autouse=True)
+def _no_forced_colour(monkeypatch):
+    """No test inherits FORCE_COLOR from the shell or the CI service that
+    runs it (legoc colours its diagnostics when it is set, as
+    https://force-color.org says); the colour tests set it themselves."""
+    monkeypatch.delenv("FORCE_COLOR", raising=False)
+
+
 @pytest.fixture
 def golden(snapshot):
     return snapshot.use_extension(PythonSnapshot)

@@ -39,7 +39,7 @@ WIDE = "model Net():\n    input [3, 32, 32]\n    conv 100 bias=false\n    bn\n  
 
 
 def legoc_check(*args: str, cwd: Path | None = None, env: dict | None = None, stdin: str | None = None) -> subprocess.CompletedProcess:
-    environment = {k: v for k, v in os.environ.items() if k != "NO_COLOR"}
+    environment = {k: v for k, v in os.environ.items() if k not in ("NO_COLOR", "FORCE_COLOR")}
     environment.update(env or {})
     return subprocess.run(
         [sys.executable, "-m", "legoc", "check", *args],
@@ -519,7 +519,7 @@ def test_color_always_styles_the_same_text(tmp_path):
 def _on_a_terminal(args: list[str], cwd: Path, env: dict) -> str:
     """Run `legoc check` with its stdout on a pseudo-terminal; return what it wrote."""
     leader, follower = pty.openpty()
-    environment = {k: v for k, v in os.environ.items() if k != "NO_COLOR"} | env
+    environment = {k: v for k, v in os.environ.items() if k not in ("NO_COLOR", "FORCE_COLOR")} | env
     try:
         process = subprocess.Popen([sys.executable, "-m", "legoc", "check", *args], stdout=follower, stderr=subprocess.PIPE, cwd=cwd, env=environment)
         os.close(follower)
@@ -545,6 +545,98 @@ def test_a_terminal_gets_colour_unless_no_color(tmp_path):
     plain = _on_a_terminal(["bad.lego"], tmp_path, {"NO_COLOR": "1"})
     assert ANSI not in plain
     assert "unknown layer `rleu`" in plain
+
+
+def test_force_color_colours_a_pipe_unless_no_color_or_never(tmp_path):
+    write(tmp_path, {"bad.lego": ERROR})
+    plain = legoc_check("bad.lego", cwd=tmp_path)
+    forced = legoc_check("bad.lego", cwd=tmp_path, env={"FORCE_COLOR": "1"})
+    assert ANSI in forced.stdout and click.unstyle(forced.stdout) == plain.stdout
+    for args, env in (([], {"FORCE_COLOR": "1", "NO_COLOR": "1"}), (["--color", "never"], {"FORCE_COLOR": "1"})):
+        assert legoc_check("bad.lego", *args, cwd=tmp_path, env=env).stdout == plain.stdout
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="needs a pseudo-terminal")
+def test_color_never_beats_a_terminal(tmp_path):
+    write(tmp_path, {"bad.lego": ERROR})
+    assert ANSI not in _on_a_terminal(["bad.lego", "--color", "never"], tmp_path, {"FORCE_COLOR": "1"})
+
+
+# -- --output-file, --exit-zero, --quiet ----------------------------------------------
+
+
+@pytest.mark.parametrize("fmt", ["text", "json", "github", "sarif"])
+def test_output_file_holds_what_stdout_would(fmt, tmp_path):
+    write(tmp_path, {"bad.lego": ERROR, "warn.lego": WARNING})
+    shown = legoc_check(".", "--format", fmt, cwd=tmp_path)
+    written = legoc_check(".", "--format", fmt, "--output-file", "report.out", cwd=tmp_path)
+    assert written.returncode == shown.returncode == 1
+    assert written.stdout == "" and written.stderr == shown.stderr
+    assert (tmp_path / "report.out").read_text() == shown.stdout
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.lego", "report.out", "warn.lego"]  # no temporary file left
+
+
+def test_output_file_replaces_a_file_and_dash_is_stdout(tmp_path):
+    write(tmp_path, {"clean.lego": CLEAN, "report.txt": "an old report\n"})
+    os.chmod(tmp_path / "report.txt", 0o640)
+    assert legoc_check("clean.lego", "--output-file", "report.txt", cwd=tmp_path).returncode == 0
+    assert (tmp_path / "report.txt").read_text() == "All checks passed: 1 file.\n"
+    assert (tmp_path / "report.txt").stat().st_mode & 0o777 == 0o640
+    assert legoc_check("clean.lego", "--output-file", "-", cwd=tmp_path).stdout == "All checks passed: 1 file.\n"
+
+
+def test_output_file_is_never_a_spec_checked(tmp_path):
+    write(tmp_path, {"specs/a.lego": CLEAN, "specs/b.lego": ERROR})
+    (tmp_path / "link.lego").symlink_to(tmp_path / "specs" / "b.lego")
+    for target in ("specs/b.lego", "link.lego"):
+        result = legoc_check("specs", "--output-file", target, cwd=tmp_path)
+        assert result.returncode == 2 and result.stdout == ""
+        assert f"legoc check: error: --output-file {target} is the input spec" in result.stderr
+        assert (tmp_path / "specs" / "b.lego").read_text() == ERROR
+
+
+def test_output_file_that_cannot_be_written_exits_2(tmp_path):
+    write(tmp_path, {"clean.lego": CLEAN})
+    result = legoc_check("clean.lego", "--output-file", "missing/report.txt", cwd=tmp_path)
+    assert result.returncode == 2
+    assert result.stderr.startswith("legoc check: error: cannot write missing/report.txt: ")
+
+
+def test_output_file_is_coloured_only_with_color_always(tmp_path):
+    write(tmp_path, {"bad.lego": ERROR})
+    legoc_check("bad.lego", "--output-file", "forced.txt", cwd=tmp_path, env={"FORCE_COLOR": "1"})
+    legoc_check("bad.lego", "--output-file", "always.txt", "--color", "always", cwd=tmp_path)
+    forced, always = (tmp_path / "forced.txt").read_text(), (tmp_path / "always.txt").read_text()
+    assert ANSI not in forced and ANSI in always
+    assert click.unstyle(always) == forced
+
+
+def test_exit_zero_reports_errors_and_exits_0(tmp_path):
+    write(tmp_path, {"bad.lego": ERROR, "warn.lego": WARNING})
+    for args in (["bad.lego"], ["--strict", "warn.lego"]):
+        failing = legoc_check(*args, "--color", "never", cwd=tmp_path)
+        passing = legoc_check(*args, "--exit-zero", "--color", "never", cwd=tmp_path)
+        assert failing.returncode == 1 and passing.returncode == 0
+        assert passing.stdout == failing.stdout and "Found 1 " in passing.stdout
+
+
+@pytest.mark.parametrize("args", [["nope.lego"], ["bad.lego", "--bogus"], ["bad.lego", "--select", "XX1"], []])
+def test_exit_zero_keeps_usage_errors_at_2(args, tmp_path):
+    write(tmp_path, {"bad.lego": ERROR})
+    assert legoc_check(*args, "--exit-zero", cwd=tmp_path).returncode == 2
+
+
+def test_quiet_prints_the_diagnostics_without_the_summary_line(tmp_path):
+    write(tmp_path, {"bad.lego": ERROR, "clean.lego": CLEAN})
+    loud = legoc_check(".", "--color", "never", cwd=tmp_path)
+    for flag in ("-q", "--quiet"):
+        quiet = legoc_check(".", flag, "--color", "never", cwd=tmp_path)
+        assert quiet.returncode == loud.returncode == 1
+        assert loud.stdout.endswith("Found 1 error in 2 files.\n")
+        assert quiet.stdout == loud.stdout.removesuffix("Found 1 error in 2 files.\n")
+        assert reported(quiet.stdout) == [("LG201", 4, 5)]
+    assert legoc_check("clean.lego", "-q", cwd=tmp_path).stdout == ""
+    assert legoc_check(".", "-q", "--format", "json", cwd=tmp_path).stdout == legoc_check(".", "--format", "json", cwd=tmp_path).stdout
 
 
 # -- imports -----------------------------------------------------------------------

@@ -229,7 +229,7 @@ def test_the_command_line_restores_the_garbage_collector(tmp_path):
 # knows when a SIGINT lands inside it (a Ctrl-C while legoc waits for input).
 _ANNOUNCING = """
 import sys
-import legoc.tools.check, legoc.cli
+import legoc.tools.check, legoc.tools.specfile, legoc.cli
 
 def announcing(read):
     def reading():
@@ -238,7 +238,7 @@ def announcing(read):
         return read()
     return reading
 
-legoc.cli.read_stdin = announcing(legoc.cli.read_stdin)
+legoc.tools.specfile.read_stdin = announcing(legoc.tools.specfile.read_stdin)
 legoc.tools.check.read_stdin = announcing(legoc.tools.check.read_stdin)
 sys.exit(legoc.cli.main(sys.argv[1:]))
 """
@@ -273,3 +273,176 @@ def test_ctrl_c_is_one_line_and_exit_130(command):
     assert status == 130
     assert err == "legoc: interrupted\n"
     assert out == ""
+
+
+# ------------------------------------------------------------- one parser
+
+COMMAND_NAMES = ["build", "check", "summary", "graph", "state-dict", "help"]
+
+
+def test_help_lists_every_command_with_a_line_each():
+    result = run("--help")
+    assert result.returncode == 0, result.stderr
+    listed = {}
+    for line in result.stdout.splitlines():
+        words = line.split(maxsplit=1)
+        if line.startswith("  ") and len(words) == 2 and words[0] in COMMAND_NAMES:
+            listed[words[0]] = words[1]
+    assert list(listed) == COMMAND_NAMES, result.stdout
+    assert "`legoc FILE -o OUT`" in listed["build"]
+
+
+def test_help_command_is_the_help():
+    assert run("help").stdout == run("--help").stdout == run("-h").stdout
+    assert run("help").returncode == 0
+
+
+@pytest.mark.parametrize("command", COMMAND_NAMES)
+def test_every_command_has_its_help(command):
+    result = run(command, "--help")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith(f"usage: legoc {command} [-h]"), result.stdout[:200]
+    assert result.stderr == ""
+    if command != "help":
+        assert run("help", command).stdout == result.stdout
+
+
+@pytest.mark.parametrize("command", ["build", "check", "summary", "graph", "state-dict"])
+def test_every_command_takes_color_and_config(command):
+    text = run(command, "--help").stdout
+    assert "--color {auto,always,never}" in text and "--config PYPROJECT" in text
+
+
+def test_the_shorthand_help_is_builds():
+    shorthand = run("x.lego", "--help")
+    assert shorthand.returncode == 0
+    assert shorthand.stdout.startswith("usage: legoc [-h] [-o OUT] [--check] [--diff]")
+    assert shorthand.stdout.split("\n", 3)[3] == run("build", "--help").stdout.split("\n", 3)[3]
+
+
+@pytest.mark.parametrize(
+    "args, guess",
+    [(["chek", "x.lego"], "check"), (["sumary", "x.lego"], "summary"), (["state_dict", "x.lego"], "state-dict"), (["compile", "x.lego"], "build"), (["help", "grph"], "graph")],
+)
+def test_an_unknown_command_suggests_one(args, guess, tmp_path):
+    (tmp_path / "x.lego").write_text("model M():\n    input [4]\n    linear 2\n")
+    result = run(*args, cwd=tmp_path)
+    assert result.returncode == 2
+    assert f"legoc: error: unknown command `{args[0] if args[0] != 'help' else args[1]}`; did you mean `{guess}`?" in result.stderr
+    assert result.stderr.startswith("usage: legoc ")
+    assert result.stdout == ""
+
+
+def test_an_unknown_word_lists_the_commands(tmp_path):
+    result = run("frobnicate", cwd=tmp_path)
+    assert result.returncode == 2
+    assert "unknown command `frobnicate` (the commands are build, check, summary, graph, state-dict, help;" in result.stderr
+
+
+def test_no_arguments_is_a_usage_error():
+    result = run()
+    assert result.returncode == 2
+    assert "legoc: error: give a spec FILE to build, or a COMMAND" in result.stderr
+
+
+def test_a_spec_named_like_a_command_is_given_with_a_path(tmp_path):
+    (tmp_path / "graph").write_text("model M():\n    input [4]\n    linear 2\n")
+    for args in (["./graph"], ["build", "graph"], ["graph", "graph"]):
+        result = run(*args, cwd=tmp_path)
+        assert result.returncode == 0, (args, result.stderr)
+    assert "nn.Linear(4, 2)" in run("./graph", cwd=tmp_path).stdout
+    assert run("graph", "graph", cwd=tmp_path).stdout.startswith("flowchart TD")
+
+
+@pytest.mark.parametrize("name", ["model", "net.txt"])
+def test_an_existing_file_that_is_no_command_is_built(name, tmp_path):
+    (tmp_path / name).write_text("model M():\n    input [4]\n    linear 2\n")
+    result = run(name, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "nn.Linear(4, 2)" in result.stdout
+
+
+def test_build_is_the_shorthand(tmp_path):
+    spec = str(EXAMPLES / "convnet.lego")
+    assert run("build", spec, "-o", str(tmp_path / "a.py")).returncode == 0
+    assert run(spec, "-o", str(tmp_path / "b.py")).returncode == 0
+    assert run("-o", str(tmp_path / "c.py"), spec).returncode == 0  # options first, as before subcommands
+    assert (tmp_path / "a.py").read_bytes() == (tmp_path / "b.py").read_bytes() == (tmp_path / "c.py").read_bytes()
+    assert run("build", spec, "-o", str(tmp_path / "a.py"), "--check").returncode == 0
+    assert run(spec, "--version").stdout == "legoc 0.1.0\n"
+
+
+@pytest.mark.parametrize("prefix", [[], ["build"]])
+def test_check_without_output_is_a_usage_error_of_build(prefix):
+    result = run(*prefix, str(EXAMPLES / "convnet.lego"), "--check")
+    assert result.returncode == 2
+    prog = "legoc build" if prefix else "legoc"
+    assert result.stderr.startswith(f"usage: {prog} [-h]")
+    assert f"{prog}: error: --check needs -o OUT" in result.stderr
+
+
+# ------------------------------------------------------------- colour
+
+ANSI = "\x1b["
+BROKEN = "model Net():\n    input [3, 32, 32]\n    conv 8\n    rleu\n"
+
+
+def run_env(*args: str, env: dict, cwd: Path, stdin: str | None = None) -> subprocess.CompletedProcess:
+    environment = {k: v for k, v in os.environ.items() if k not in ("NO_COLOR", "FORCE_COLOR")} | env
+    return subprocess.run([*LEGOC, *args], input=stdin, capture_output=True, text=True, cwd=cwd, env=environment)
+
+
+@pytest.mark.parametrize("command", [[], ["build"], ["summary"], ["graph"], ["state-dict"]], ids=lambda c: " ".join(c) or "shorthand")
+@pytest.mark.parametrize(
+    "option, env, coloured",
+    [
+        ([], {}, False),  # a pipe
+        ([], {"FORCE_COLOR": "1"}, True),
+        ([], {"FORCE_COLOR": "0"}, True),  # any value but "" (force-color.org)
+        ([], {"FORCE_COLOR": ""}, False),
+        ([], {"NO_COLOR": "1", "FORCE_COLOR": "1"}, False),  # NO_COLOR first
+        (["--color", "never"], {"FORCE_COLOR": "1"}, False),  # the option beats both
+        (["--color", "always"], {"NO_COLOR": "1"}, True),
+    ],
+)
+def test_diagnostics_on_stderr_follow_color_no_color_and_force_color(command, option, env, coloured, tmp_path):
+    import click
+
+    (tmp_path / "bad.lego").write_text(BROKEN)
+    result = run_env(*command, "bad.lego", *option, env=env, cwd=tmp_path)
+    assert result.returncode == 1
+    assert (ANSI in result.stderr) is coloured, result.stderr
+    assert click.unstyle(result.stderr).startswith("bad.lego:4:5: error: unknown layer `rleu`")
+    assert ANSI not in result.stdout
+
+
+# ------------------------------------------------------------- --config
+
+MANY_LAYERS = "model M():\n    input [4]\n    linear 4\n    relu\n    linear 2\n"
+FEW_LAYERS = "[tool.legoc.limits]\nmax-layers = 2\n"
+
+
+@pytest.mark.parametrize("command", [[], ["build"], ["summary"], ["graph"], ["state-dict"], ["check"]], ids=lambda c: " ".join(c) or "shorthand")
+def test_config_option_reads_the_limits_of_the_file_given(command, tmp_path):
+    (tmp_path / "elsewhere").mkdir()
+    (tmp_path / "elsewhere" / "limits.toml").write_text(FEW_LAYERS)
+    (tmp_path / "m.lego").write_text(MANY_LAYERS)
+    plain = run_env(*command, "m.lego", env={}, cwd=tmp_path)
+    assert plain.returncode == 0, plain.stderr  # no pyproject.toml here: the default limits
+    limited = run_env(*command, "m.lego", "--config", "elsewhere/limits.toml", env={}, cwd=tmp_path)
+    assert limited.returncode == 1
+    assert "[LG604]" in limited.stdout + limited.stderr
+    (tmp_path / "pyproject.toml").write_text(FEW_LAYERS.replace("2", "1000"))  # --config wins over the nearest
+    assert run_env(*command, "m.lego", "--config", "elsewhere/limits.toml", env={}, cwd=tmp_path).returncode == 1
+
+
+@pytest.mark.parametrize("command", ["build", "summary", "graph", "state-dict"])
+def test_config_option_naming_a_missing_or_bad_file_is_a_usage_error(command, tmp_path):
+    (tmp_path / "m.lego").write_text(MANY_LAYERS)
+    (tmp_path / "bad.toml").write_text("[tool.legoc]\nbogus = 1\n")
+    missing = run_env(command, "m.lego", "--config", "missing.toml", env={}, cwd=tmp_path)
+    assert missing.returncode == 2 and missing.stdout == ""
+    prog = "legoc" if command == "build" else f"legoc {command}"
+    assert missing.stderr.startswith(f"{prog}: error: missing.toml:"), missing.stderr
+    bad = run_env(command, "m.lego", "--config", "bad.toml", env={}, cwd=tmp_path)
+    assert bad.returncode == 2 and "has no setting `bogus`" in bad.stderr

@@ -755,12 +755,12 @@ def test_the_source_check_catches_what_it_looks_for(tmp_path):
 
 
 def _warnings_output(repetitions: int) -> str:
-    from legoc.cli import _enabled
     from legoc.tools.config import Config
+    from legoc.tools.specfile import enabled
 
     text = "model M():\n    input [8, 8, 8]\n    " + "relu; " * repetitions + "conv 8\n"
     sources = {"long.lego": SourceFile("long.lego", text)}
-    warnings = _enabled(compile_source(text, "long.lego").warnings, sources, Config())
+    warnings = enabled(compile_source(text, "long.lego").warnings, sources, Config())
     return "\n".join(render(d, sources) for d in warnings)
 
 

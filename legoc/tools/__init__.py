@@ -1,3 +1,4 @@
-"""The commands around the compiler: check, summary, graph, state-dict, and what they share.
+"""The commands around the compiler: build, check, summary, graph, state-dict, and what they share.
 
-See docs/architecture.md."""
+Each command's module adds its options to its subparser (`add_arguments`)
+and runs it (`run`); legoc/cli.py wires them. See docs/architecture.md."""

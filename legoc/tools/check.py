@@ -2,15 +2,19 @@
 
     legoc check [--format text|json|github|sarif] [--strict] [--select CODES]
                 [--ignore CODES] [--config PYPROJECT] [--color auto|always|never]
-                [--stdin-filename NAME] PATH...
+                [--stdin-filename NAME] [--output-file PATH] [--exit-zero]
+                [-q] PATH...
 
 Directories are searched for `*.lego` files (hidden directories skipped,
 only regular files read); `-` reads a spec from standard input, which
 `--stdin-filename` names. A file that cannot be read (a dangling link, a
 link loop, a FIFO given by name) is a diagnostic, LG106, and the others
 are still checked.
+The report goes to standard output, or with `--output-file PATH` to PATH
+(files.write_output: atomically; never one of the specs checked).
 Exit status: 0 when clean, 1 when any file has an error (or, with
---strict, a warning), 2 on a usage error. Nothing here imports torch, black
+--strict, a warning; 0 whatever the specs hold with --exit-zero), 2 on a
+usage error. Nothing here imports torch, black
 or jinja2 (a test checks `sys.modules`).
 """
 
@@ -27,8 +31,9 @@ from pathlib import Path
 from ..core.version import __version__
 from ..core.codes import CODES
 from ..compiler import PRELUDE_NAME, analyze_program, prelude_source
-from .config import Config, ConfigError, discover, keep
+from .config import Config, ConfigError, add_config_option, discover, keep
 from ..core.diagnostics import Diagnostic, SourceFile, Span
+from . import report
 from .files import read_stdin
 from ..syntax.parser import parse_recovering
 
@@ -147,40 +152,70 @@ def _kind(mode: int) -> str | None:
     return "a special file"
 
 
-def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
-        prog="legoc check",
-        description="Check .lego specs: syntax, names, shapes and lint rules, without torch. "
-        "Exit status 0 when clean, 1 on errors (or warnings with --strict), 2 on usage errors.",
-    )
+DESCRIPTION = (
+    "Check .lego specs: syntax, names, shapes and lint rules, without torch. "
+    "Exit status 0 when clean, 1 on errors (or warnings with --strict; 0 with --exit-zero), 2 on usage errors."
+)
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    """`legoc check`'s description and options, on its subparser."""
+    p.description = DESCRIPTION
     p.add_argument("paths", nargs="*", metavar="PATH", help='spec files, directories to search for *.lego, or "-" for standard input')
     p.add_argument("--format", choices=("text", "json", "github", "sarif"), default="text", help="output format (default: text)")
     p.add_argument("--strict", action="store_true", default=None, help="warnings fail the check too")
     p.add_argument("--select", metavar="CODES", help="comma-separated lint codes or prefixes to enable (replaces the configured set)")
     p.add_argument("--ignore", metavar="CODES", help="comma-separated lint codes or prefixes to disable (adds to the configured set)")
-    p.add_argument("--config", metavar="PYPROJECT", help="the pyproject.toml to read [tool.legoc] from (default: the nearest one above the current directory)")
+    add_config_option(p)
     p.add_argument(
         "--stdin-filename",
         metavar="NAME",
         help="the file name of the spec read from standard input (-): the name diagnostics give, and the path "
         "per-file-ignores patterns are matched with (default: <stdin>); without other paths, standard input is checked",
     )
-    p.add_argument("--color", choices=("auto", "always", "never"), default="auto", help="colour text output (default: auto, off when NO_COLOR is set)")
-    return p
+    p.add_argument(
+        "--output-file",
+        metavar="PATH",
+        help='write the report to PATH instead of standard output ("-"), replacing it atomically; never one of the '
+        "specs checked. It is coloured only with --color always",
+    )
+    p.add_argument("--exit-zero", action="store_true", help="exit 0 even when a spec has errors (usage errors still exit 2)")
+    p.add_argument("-q", "--quiet", action="store_true", help="print the diagnostics, but not the closing summary line")
+    report.add_color_option(p, "the text report")
 
 
 def main(argv: list[str]) -> int:
-    """Run `legoc check`; returns the exit status."""
-    p = parser()
+    """Run `legoc check` with its arguments (without the word `check`), as
+    the command line does; returns the exit status. A usage error prints
+    the usage and raises SystemExit(2), as argparse does."""
+    p = argparse.ArgumentParser(prog="legoc check")
+    add_arguments(p)
     args = p.parse_args(argv)
+    try:
+        return run(args)
+    except argparse.ArgumentError as exc:
+        p.error(exc.message)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run `legoc check` with its parsed arguments; returns the exit status
+    (0: clean, or --exit-zero; 1: a spec has an error, or with --strict a
+    warning; 2: a usage error, a bad configuration, or --output-file cannot
+    be written).
+
+    Raises:
+        argparse.ArgumentError: the paths given do not go together (none,
+            "-" twice, --stdin-filename without "-"); the command line
+            prints it as a usage error.
+    """
     if not args.paths and args.stdin_filename is not None:
         args.paths = [STDIN]  # as ruff does: a name for standard input implies reading it
     if not args.paths:
-        p.error("the following arguments are required: PATH")
+        raise argparse.ArgumentError(None, "the following arguments are required: PATH")
     if args.paths.count(STDIN) > 1:
-        p.error("standard input (-) can be checked once")
+        raise argparse.ArgumentError(None, "standard input (-) can be checked once")
     if args.stdin_filename is not None and STDIN not in args.paths:
-        p.error("--stdin-filename names standard input; give - among the paths to check it")
+        raise argparse.ArgumentError(None, "--stdin-filename names standard input; give - among the paths to check it")
     try:
         config = discover(Path.cwd(), Path(args.config) if args.config else None)
         for warning in config.warnings:
@@ -193,6 +228,11 @@ def main(argv: list[str]) -> int:
     except FileNotFoundError as exc:
         print(f"legoc check: error: {exc.args[0]}: no such file or directory", file=sys.stderr)
         return 2
+    if not _to_stdout(args):
+        from .specfile import refuses_input_as_output
+
+        if any(refuses_input_as_output(f, args.output_file, "legoc check", "--output-file") for f in files):
+            return 2
     sources: dict[str, SourceFile] = {PRELUDE_NAME: prelude_source()}
     diags: list[Diagnostic] = []
     for path in files:
@@ -206,9 +246,20 @@ def main(argv: list[str]) -> int:
             continue
         sources[name] = SourceFile(name, text)
         diags += check_text(text, name, config)
-    _print(diags, sources, args, len(files))
+    report_text = _report(diags, sources, args, len(files))
+    if _to_stdout(args):
+        sys.stdout.write(report_text)
+    else:
+        from .files import write_output
+
+        try:
+            write_output(args.output_file, report_text)
+        except OSError as exc:
+            print(f"legoc check: error: cannot write {args.output_file}: {exc.strerror}", file=sys.stderr)
+            return 2
     errors = sum(d.severity == "error" for d in diags)
-    return 1 if errors or (config.strict and diags) else 0
+    failed = errors or (config.strict and diags)
+    return 1 if failed and not args.exit_zero else 0
 
 
 def _read_stdin(name: str) -> str | Diagnostic:
@@ -238,21 +289,27 @@ def _with_options(config: Config, args: argparse.Namespace) -> Config:
     return config
 
 
-def _print(diags: list[Diagnostic], sources: dict[str, SourceFile], args: argparse.Namespace, n_files: int) -> None:
-    from . import report
+def _to_stdout(args: argparse.Namespace) -> bool:
+    """Whether the report goes to standard output (no --output-file, or `-`)."""
+    return args.output_file in (None, STDIN)
 
+
+def _report(diags: list[Diagnostic], sources: dict[str, SourceFile], args: argparse.Namespace, n_files: int) -> str:
+    """The report in `args.format`, ending in a newline unless it is empty:
+    text is the diagnostics and, unless --quiet, the summary line."""
     if args.format == "json":
-        print(report.format_json(diags))
-    elif args.format == "github":
+        return report.format_json(diags) + "\n"
+    if args.format == "github":
         text = report.format_github(diags)
-        if text:
-            print(text)
-    elif args.format == "sarif":
-        print(report.format_sarif(diags, __version__))
-    else:
-        force = {"always": True, "never": False}.get(args.color)
-        color = report.use_color(sys.stdout, os.environ.get("NO_COLOR"), force)
-        if diags:
-            print(report.format_text(diags, sources, color))
+        return f"{text}\n" if text else ""
+    if args.format == "sarif":
+        return report.format_sarif(diags, __version__) + "\n"
+    if _to_stdout(args):
+        color = report.color_enabled(args.color, sys.stdout)
+    else:  # only when asked for by name: FORCE_COLOR, set for CI logs, should not put escape codes in a report file
+        color = args.color == "always"
+    lines = [report.format_text(diags, sources, color)] if diags else []
+    if not args.quiet:
         errors = sum(d.severity == "error" for d in diags)
-        print(report.summary_line(errors, len(diags) - errors, n_files))
+        lines.append(report.summary_line(errors, len(diags) - errors, n_files))
+    return "".join(f"{line}\n" for line in lines)

@@ -109,6 +109,18 @@ def keep(diag: Diagnostic, config: Config, sources: dict[str, SourceFile]) -> bo
     return not any(diag.code.startswith(c.strip()) for c in codes.split(",") if c.strip())
 
 
+def add_config_option(parser) -> None:
+    """Add `--config PYPROJECT` (dest `config`; default None: `discover`
+    searches) to `parser`, an argparse.ArgumentParser: every command that
+    reads [tool.legoc] takes it."""
+    parser.add_argument(
+        "--config",
+        metavar="PYPROJECT",
+        help="the pyproject.toml to read [tool.legoc] (lint rules, limits) from "
+        "(default: the nearest one with a [tool.legoc] table, from the current directory up)",
+    )
+
+
 def find_pyproject(start: Path) -> Path | None:
     """The nearest pyproject.toml with a [tool.legoc] table, from `start` up
     (one that cannot be read as TOML is skipped: `discover` says so)."""

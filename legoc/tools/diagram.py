@@ -222,14 +222,17 @@ def _check_depth(depth: int | None) -> int | None:
 # ---------------------------------------------------------------- command line
 
 
-def _parser() -> argparse.ArgumentParser:
+DESCRIPTION = (
+    "Draw a spec's model, built with its default arguments, as a Mermaid flowchart or a Graphviz "
+    "digraph: one node per module call, blocks as subgraphs, edges labelled with tensor shapes (no batch axis)."
+)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """`legoc graph`'s description and options, on its subparser."""
     from .modelcli import add_model_arguments, depth
 
-    parser = argparse.ArgumentParser(
-        prog="legoc graph",
-        description="Draw a spec's model, built with its default arguments, as a Mermaid flowchart or a Graphviz "
-        "digraph: one node per module call, blocks as subgraphs, edges labelled with tensor shapes (no batch axis).",
-    )
+    parser.description = DESCRIPTION
     add_model_arguments(parser)
     parser.add_argument(
         "--format",
@@ -246,25 +249,27 @@ def _parser() -> argparse.ArgumentParser:
         help='where to write the diagram; "-" (the default) is standard output. '
         "OUT ending in .svg, .png or .pdf is rendered with Graphviz's `dot`",
     )
-    return parser
 
 
-def main(argv: list[str]) -> int:
-    """Run `legoc graph` with its arguments; returns the exit status (0; 1:
-    the spec has errors; 2: a usage error, no `dot` to render an image, or
-    OUT cannot be written). OUT is written only on success."""
-    from ..cli import refuses_input_as_output
+def run(args: argparse.Namespace) -> int:
+    """Run `legoc graph`; returns the exit status (0; 1: the spec has
+    errors; 2: a usage error, no `dot` to render an image, or OUT cannot be
+    written). OUT is written only on success.
+
+    Raises:
+        argparse.ArgumentError: --format mermaid with an image OUT (the
+            command line prints it as a usage error).
+    """
     from .files import write_output
     from .modelcli import load_instance
+    from .specfile import refuses_input_as_output
 
-    parser = _parser()
-    args = parser.parse_args(argv)
     if refuses_input_as_output(args.file, args.output, "legoc graph"):
         return 2
     suffix = os.path.splitext(args.output)[1].lower().lstrip(".")
     image = suffix if suffix in IMAGE_FORMATS else None
     if image and args.format == "mermaid":
-        parser.error(f"legoc renders .{image} from DOT only; drop --format mermaid, or write Mermaid text to a .mmd file")
+        raise argparse.ArgumentError(None, f"legoc renders .{image} from DOT only; drop --format mermaid, or write Mermaid text to a .mmd file")
     dot = shutil.which("dot") if image else None
     if image and dot is None:
         print(f"legoc graph: error: writing {args.output} needs Graphviz's `dot` program, which is not on PATH; {INSTALL_HINT}", file=sys.stderr)

@@ -1,5 +1,7 @@
-"""Command-line plumbing shared by `legoc summary` and `legoc graph`: read a
-spec, check it, choose its model and build it for the given input sizes."""
+"""Command-line plumbing shared by `legoc summary`, `legoc graph` and
+`legoc state-dict`: their common options (FILE, --model, --input, --config,
+--color), and reading a spec, checking it, choosing its model and building
+it for the given input sizes (legoc/tools/specfile.py reads the spec)."""
 
 from __future__ import annotations
 
@@ -47,7 +49,10 @@ def depth(text: str) -> int | None:
 
 
 def add_model_arguments(parser: argparse.ArgumentParser) -> None:
-    """FILE, --model and --input."""
+    """FILE, --model, --input, --config and --color (of the diagnostics on stderr)."""
+    from .config import add_config_option
+    from .report import add_color_option
+
     parser.add_argument("file", metavar="FILE", help='the .lego spec; "-" reads standard input')
     parser.add_argument("--model", metavar="NAME", help="the model to describe, when the spec has several")
     parser.add_argument(
@@ -59,6 +64,8 @@ def add_model_arguments(parser: argparse.ArgumentParser) -> None:
         help="the input's sizes without the batch axis, such as 3,224,224: binds the spec's symbolic sizes (H, W). "
         "Give it once per input, in order, or as NAME=SIZES",
     )
+    add_config_option(parser)
+    add_color_option(parser, "the diagnostics on stderr")
 
 
 def choose_model(analysis, requested: str | None, name: str, prog: str) -> str | None:
@@ -73,40 +80,44 @@ def choose_model(analysis, requested: str | None, name: str, prog: str) -> str |
     return None
 
 
-def load_model(file: str, requested: str | None, prog: str) -> tuple[Analysis, str] | int:
-    """Read and check a spec ("-": standard input), printing its warnings,
-    and choose its model: (analysis, model name), or an exit status after
-    printing why not (1: the spec has errors; 2: it cannot be read, or has
-    no such model)."""
-    loaded = _load_model(file, requested, prog)
+def load_model(args: argparse.Namespace, prog: str) -> tuple[Analysis, str] | int:
+    """Read and check the spec `args.file` ("-": standard input) under the
+    settings of `args.config` (None: the nearest pyproject.toml), printing
+    its warnings (coloured as `args.color` says), and choose its model
+    (`args.model`): (analysis, model name), or an exit status after
+    printing why not (1: the spec has errors; 2: it or the config cannot be
+    read, or it has no such model)."""
+    loaded = _load_model(args, prog)
     return loaded if isinstance(loaded, int) else loaded[:2]
 
 
-def _load_model(file: str, requested: str | None, prog: str) -> tuple[Analysis, str, Limits] | int:
+def _load_model(args: argparse.Namespace, prog: str) -> tuple[Analysis, str, Limits] | int:
     """`load_model`, with the limits the spec was checked under."""
-    from ..cli import _config, _enabled, _load, _report
     from ..compiler import check_source
-    from ..core.diagnostics import SpecError, render
+    from ..core.diagnostics import SpecError
+    from .report import color_enabled
+    from .specfile import enabled, load_config, print_diagnostics, read_spec_file, report_errors
 
-    loaded = _load(file)
-    if isinstance(loaded, int):
-        return loaded
-    name, text, sources = loaded
-    config = _config()
+    spec = read_spec_file(args.file)
+    if isinstance(spec, int):
+        return spec
+    config = load_config(args.config, prog)
+    if isinstance(config, int):
+        return config
+    color = color_enabled(args.color, sys.stderr)
     try:
-        analysis = check_source(text, name, config.limits)
+        analysis = check_source(spec.text, spec.name, config.limits)
     except SpecError as exc:
-        return _report(exc, sources, config)
-    for diag in _enabled(analysis.diagnostics, sources, config):
-        print(render(diag, sources), file=sys.stderr)
-    model = choose_model(analysis, requested, name, prog)
+        return report_errors(exc, spec.sources, config, color)
+    print_diagnostics(enabled(analysis.diagnostics, spec.sources, config), spec.sources, color)
+    model = choose_model(analysis, args.model, spec.name, prog)
     return 2 if model is None else (analysis, model, config.limits)
 
 
 def load_instance(args: argparse.Namespace, prog: str) -> Instance | int:
     """The chosen model, unrolled; or an exit status after printing why not
     (1: the spec has errors; 2: a usage error, such as a bad --input)."""
-    loaded = _load_model(args.file, args.model, prog)
+    loaded = _load_model(args, prog)
     if isinstance(loaded, int):
         return loaded
     analysis, model, limits = loaded

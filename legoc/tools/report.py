@@ -1,7 +1,9 @@
-"""Output formats of `legoc check`: diagnostics as plain or coloured text,
-JSON, GitHub Actions workflow commands and SARIF 2.1.0.
+"""How diagnostics are written: the output formats of `legoc check`
+(plain or coloured text, JSON, GitHub Actions workflow commands, SARIF
+2.1.0), and whether to colour them: every command's `--color` option and
+what it means with `NO_COLOR` and `FORCE_COLOR`.
 
-Every function here returns a string and prints nothing. Only the standard
+Every function here returns a value and prints nothing. Only the standard
 library is imported; `click` is imported lazily, and only when colour is on.
 """
 
@@ -67,19 +69,48 @@ def _colorize(diag: Diagnostic, text: str) -> str:
     return out
 
 
-def use_color(stream, no_color_env: str | None, force: bool | None = None) -> bool:
+COLOR_CHOICES = ("auto", "always", "never")
+
+
+def add_color_option(parser, what: str = "diagnostics") -> None:
+    """Add `--color auto|always|never` (dest `color`, default auto), which
+    colours `what`, to `parser` (an argparse.ArgumentParser)."""
+    parser.add_argument(
+        "--color",
+        choices=COLOR_CHOICES,
+        default="auto",
+        help=f"colour {what} (default: auto: on a terminal, unless NO_COLOR is set; FORCE_COLOR turns it on)",
+    )
+
+
+def color_enabled(choice: str, stream, environ=None) -> bool:
+    """Return whether to colour what is written to `stream` for `--color
+    choice` ("auto", "always" or "never"), in the environment `environ`
+    (a mapping; default `os.environ`): see `use_color`. `stream` None (a
+    file being written) is no terminal."""
+    environ = os.environ if environ is None else environ
+    force = None if choice == "auto" else choice == "always"
+    return use_color(stream, environ.get("NO_COLOR"), force, environ.get("FORCE_COLOR"))
+
+
+def use_color(stream, no_color_env: str | None, force: bool | None = None, force_color_env: str | None = None) -> bool:
     """Return whether to colour output written to `stream`.
 
-    `force` (True or False) decides when it is not None. Otherwise colour is
-    on only when `stream` is a terminal and `no_color_env`, the value of the
-    `NO_COLOR` environment variable, is unset or empty (https://no-color.org).
+    `force` (True or False: `--color always` or `never`) decides when it is
+    not None. Otherwise, as https://no-color.org and https://force-color.org
+    say: `no_color_env`, the value of `NO_COLOR`, set to anything but ""
+    turns colour off; otherwise `force_color_env`, the value of
+    `FORCE_COLOR`, set to anything but "" (even "0") turns it on; otherwise
+    colour is on when `stream` is a terminal.
     """
     if force is not None:
         return force
     if no_color_env:
         return False
+    if force_color_env:
+        return True
     try:
-        return bool(stream.isatty())
+        return stream is not None and bool(stream.isatty())
     except (AttributeError, ValueError, OSError):  # no isatty, or a closed stream
         return False
 

@@ -195,3 +195,65 @@ def torch_entries(target: str, args: list, kwargs: dict) -> list[tuple[str, tupl
                 ]
         return out
     raise ValueError(f"legoc does not know the state of {target}")
+
+
+# ---------------------------------------------------------------- command line
+
+DESCRIPTION = (
+    "Print the state_dict keys and shapes of a spec's model, built with its default arguments, "
+    "in the order torch's state_dict() gives them. Buffers (batch norm statistics) are marked."
+)
+
+
+def add_arguments(parser) -> None:
+    """`legoc state-dict`'s description and options, on its subparser (an
+    argparse.ArgumentParser)."""
+    from .config import add_config_option
+    from .report import add_color_option
+
+    parser.description = DESCRIPTION
+    parser.add_argument("file", metavar="FILE", help='the .lego spec; "-" reads standard input')
+    parser.add_argument("--model", metavar="NAME", help="the model to describe, when the spec has several")
+    parser.add_argument("--format", choices=("text", "json"), default="text", help="text (the default): aligned columns; json: {model, entries: [[key, shape], ...], buffers: [key, ...]}")
+    add_config_option(parser)
+    add_color_option(parser, "the diagnostics on stderr")
+
+
+def run(args) -> int:
+    """Run `legoc state-dict` with its parsed arguments (an
+    argparse.Namespace); returns the exit status (0; 1: the spec has
+    errors; 2: a usage error, no such model, or one that unrolls too far)."""
+    import math
+    import sys
+
+    from .instance import InstanceError
+    from .modelcli import load_model
+
+    loaded = load_model(args, "legoc state-dict")
+    if isinstance(loaded, int):
+        return loaded
+    analysis, model = loaded
+    try:
+        entries = state_dict_layout(analysis, model)
+    except InstanceError as exc:  # as `legoc summary` and `legoc graph` say it
+        print(f"legoc state-dict: error: {exc}", file=sys.stderr)
+        return 2
+    if args.format == "json":
+        import json
+
+        doc = {
+            "model": model,
+            "entries": [[e.key, list(e.shape)] for e in entries],
+            "buffers": [e.key for e in entries if e.buffer],
+        }
+        print(json.dumps(doc, indent=1))
+        return 0
+    params = [e for e in entries if not e.buffer]
+    total = sum(math.prod(e.shape) for e in params)
+    print(f"# {model} with its default arguments: {len(params)} parameter tensors ({total:,} values), {len(entries) - len(params)} buffers")
+    width = max((len(e.key) for e in entries), default=0)
+    for e in entries:
+        line = f"{e.key:<{width}}  [{', '.join(map(str, e.shape))}]"
+        print(f"{line}  buffer" if e.buffer else line)
+    return 0
+

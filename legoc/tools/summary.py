@@ -336,23 +336,31 @@ def to_json(summary: Summary, depth: int | None = None) -> dict:
     }
 
 
-def main(argv: list[str]) -> int:
-    """`legoc summary FILE [--model NAME] [--input SIZES] [--batch N] [--depth N] [--format text|json]`."""
-    import argparse
-    import json
+DESCRIPTION = (
+    "Print a model's layers with their output shapes, parameters and mult-adds (torchinfo's "
+    "definitions, without running it), then the totals and a memory estimate."
+)
 
-    from .modelcli import add_model_arguments, depth, load_instance, positive
 
-    parser = argparse.ArgumentParser(
-        prog="legoc summary",
-        description="Print a model's layers with their output shapes, parameters and mult-adds (torchinfo's "
-        "definitions, without running it), then the totals and a memory estimate.",
-    )
+def add_arguments(parser) -> None:
+    """`legoc summary`'s description and options, on its subparser (an
+    argparse.ArgumentParser)."""
+    from .modelcli import add_model_arguments, depth, positive
+
+    parser.description = DESCRIPTION
     add_model_arguments(parser)
     parser.add_argument("--batch", type=positive, default=1, metavar="N", help="the batch size (default 1)")
     parser.add_argument("--depth", type=depth, default=3, metavar="N", help="show rows down to this depth (default 3; 'all' for every row)")
     parser.add_argument("--format", choices=("text", "json"), default="text", help="text (the default): a table; json: see docs/summary.md")
-    args = parser.parse_args(argv)
+
+
+def run(args) -> int:
+    """Run `legoc summary` with its parsed arguments (an argparse.Namespace);
+    returns the exit status (0; 1: the spec has errors; 2: a usage error)."""
+    import json
+
+    from .modelcli import load_instance
+
     instance = load_instance(args, "legoc summary")
     if isinstance(instance, int):
         return instance
@@ -362,4 +370,3 @@ def main(argv: list[str]) -> int:
     else:
         print(to_text(summary, args.depth), end="")
     return 0
-

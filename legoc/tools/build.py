@@ -1,0 +1,126 @@
+"""`legoc build FILE [-o OUT]`: compile a spec to one standalone PyTorch
+module; `legoc FILE ...` is its shorthand.
+
+    legoc build FILE [-o OUT]      FILE "-": standard input; OUT "-" or absent: stdout
+    legoc build FILE -o OUT --check [--diff]
+                                   write nothing; exit 1, printing a unified diff,
+                                   when OUT is missing or differs from what FILE
+                                   generates now
+    legoc build FILE -o OUT --diff write nothing; print that diff, and exit 0
+
+Diagnostics go to stderr. OUT is written only on success, with
+files.write_output (atomically; an error never creates, truncates or
+changes it), and OUT that is FILE itself is refused (exit 2).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+DESCRIPTION = (
+    "Compile a .lego architecture spec to one standalone, black-formatted PyTorch module. "
+    "`legoc FILE [options]` is short for `legoc build FILE [options]`."
+)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The command's description, FILE and options, on its subparser."""
+    parser.description = DESCRIPTION
+    parser.add_argument("file", metavar="FILE", help='the .lego spec; "-" reads standard input')
+    parser.add_argument("-o", "--output", metavar="OUT", default="-", help='where to write the module; "-" (the default) is standard output')
+    parser.add_argument("--check", action="store_true", help="write nothing; exit 1 (with a diff) when OUT is missing or differs from what FILE generates now")
+    parser.add_argument("--diff", action="store_true", help="write nothing; print the unified diff from OUT to what FILE generates now")
+    from .config import add_config_option
+    from .report import add_color_option
+
+    add_config_option(parser)
+    add_color_option(parser, "the diagnostics on stderr")
+
+
+def run(args: argparse.Namespace) -> int:
+    """Compile `args.file`; returns the exit status (0; 1: the spec has
+    errors, or with --check OUT is stale; 2: a usage error, or FILE or OUT
+    cannot be read or written).
+
+    Raises:
+        argparse.ArgumentError: --check or --diff without -o OUT (the
+            command line prints it as a usage error).
+    """
+    from ..compiler import compile_source
+    from ..core.diagnostics import SpecError
+    from .files import write_output
+    from .report import color_enabled
+    from .specfile import enabled, load_config, print_diagnostics, read_spec_file, refuses_input_as_output, report_errors
+
+    if (args.check or args.diff) and args.output == "-":
+        raise argparse.ArgumentError(None, f"{'--check' if args.check else '--diff'} needs -o OUT, the generated file to compare with")
+    if refuses_input_as_output(args.file, args.output, "legoc"):
+        return 2
+    spec = read_spec_file(args.file)
+    if isinstance(spec, int):
+        return spec
+    config = load_config(args.config, "legoc")
+    if isinstance(config, int):
+        return config
+    color = color_enabled(args.color, sys.stderr)
+    try:
+        result = compile_source(spec.text, spec.name, config.limits)
+    except SpecError as exc:
+        return report_errors(exc, spec.sources, config, color)
+    print_diagnostics(enabled(result.warnings, spec.sources, config), spec.sources, color)
+    if args.check or args.diff:
+        try:
+            stale = stale_diff(args.output, spec.name, result.code)
+        except OSError as exc:
+            print(f"legoc: error: cannot read {args.output}: {exc.strerror}", file=sys.stderr)
+            return 2
+        if stale is None:
+            return 0
+        why, diff = stale
+        if args.check:
+            print(f"would regenerate {args.output} ({why})", file=sys.stderr)
+        sys.stdout.write(diff)
+        return 1 if args.check else 0
+    if args.output == "-":
+        sys.stdout.write(result.code)
+        return 0
+    try:
+        write_output(args.output, result.code)
+    except OSError as exc:
+        print(f"legoc: error: cannot write {args.output}: {exc.strerror}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def stale_diff(out_path: str, name: str, new_text: str) -> tuple[str, str] | None:
+    """None when `out_path` holds exactly the bytes legoc would write for
+    `new_text`; otherwise (why, unified diff from `out_path` to `new_text`),
+    `why` being "missing" or "stale: it differs from what NAME generates now".
+
+    Raises:
+        OSError: `out_path` exists but cannot be read (it is only read).
+    """
+    import difflib
+
+    try:
+        with open(out_path, "rb") as f:
+            old = f.read()
+    except FileNotFoundError:
+        old, why = None, "missing"
+    else:
+        if old == new_text.encode("utf-8"):
+            return None
+        why = f"stale: it differs from what {name} generates now"
+    old_lines = _lines((old or b"").decode("utf-8", errors="replace"))
+    lines = difflib.unified_diff(old_lines, _lines(new_text), out_path, f"{out_path} (regenerated from {name})", n=3)
+    # Like diff(1), mark a last line that has no newline.
+    return why, "".join(line if line.endswith("\n") else f"{line}\n\\ No newline at end of file\n" for line in lines)
+
+
+def _lines(text: str) -> list[str]:
+    """Lines with their ends, split at "\\n" only (unlike str.splitlines)."""
+    import io
+
+    return io.StringIO(text, newline="\n").readlines()

@@ -1,0 +1,128 @@
+"""Reading one spec for a command that compiles or describes it (`legoc
+build`, `summary`, `graph`, `state-dict`): its text, the `[tool.legoc]`
+settings it is checked under, printing its diagnostics, and refusing an
+`-o OUT` that is the spec itself.
+
+Every function prints what went wrong to stderr and returns an exit status
+instead of raising, so that a command can `return` it. (`legoc check`
+reads many files, and reports an unreadable one as a diagnostic:
+legoc/tools/check.py.)
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, NamedTuple
+
+from ..core.diagnostics import Diagnostic, SourceFile, SpecError, render
+from .files import is_input, read_stdin
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .config import Config
+
+
+class Spec(NamedTuple):
+    """A spec read for a command: the name diagnostics give it ("<stdin>"
+    for "-"), its text, and the sources diagnostics are rendered from (the
+    spec and the prelude, which notes may point into)."""
+
+    name: str
+    text: str
+    sources: dict[str, SourceFile]
+
+
+def read_spec_file(file: str) -> Spec | int:
+    """Read the spec at `file` ("-": standard input, decoded as UTF-8);
+    or return an exit status after printing why it cannot be read (2: it
+    cannot be opened or read; 1: it is not UTF-8, a mistake in the spec)."""
+    from ..compiler import PRELUDE_NAME, prelude_source
+
+    name = "<stdin>" if file == "-" else file
+    try:
+        text = read_stdin() if file == "-" else _read(file)
+    except OSError as exc:
+        print(f"legoc: error: cannot read {file}: {exc.strerror}", file=sys.stderr)
+        return 2
+    except UnicodeDecodeError as exc:
+        print(f"legoc: error: {name} is not UTF-8 text (byte {exc.start})", file=sys.stderr)
+        return 1
+    return Spec(name, text, {PRELUDE_NAME: prelude_source(), name: SourceFile(name, text)})
+
+
+def _read(path: str) -> str:
+    with open(path, encoding="utf-8") as f:
+        return f.read()
+
+
+def load_config(path: str | None, prog: str) -> Config | int:
+    """The settings under `[tool.legoc]` (lint rules, resource limits) that
+    a command runs with, after printing their warnings (a limit lowered, a
+    pyproject.toml skipped on the way).
+
+    Args:
+        path: `--config PYPROJECT`; None reads the nearest pyproject.toml
+            with a [tool.legoc] table from the current directory up, and
+            falls back to the defaults, with a warning, when that table is
+            not valid.
+        prog: the command's name, for the message when `path` cannot be
+            used.
+
+    Returns:
+        The settings, or 2 after printing why the file given as `path`
+        cannot be read or is not valid.
+    """
+    from .config import Config, ConfigError, discover
+
+    try:
+        config = discover(Path.cwd(), Path(path) if path is not None else None)
+    except ConfigError as exc:
+        if path is not None:  # asked for by name: a usage error, as in `legoc check`
+            print(f"{prog}: error: {exc}", file=sys.stderr)
+            return 2
+        print(f"legoc: warning: {exc}; using the default settings", file=sys.stderr)
+        return Config()
+    for warning in config.warnings:
+        print(f"legoc: warning: {warning}", file=sys.stderr)
+    return config
+
+
+def enabled(diagnostics, sources: dict[str, SourceFile], config: Config) -> list[Diagnostic]:
+    """The diagnostics that the lint settings (`config`, and `# legoc:
+    ignore[...]` comments in `sources`) let through; errors always pass."""
+    from .config import keep
+
+    return [d for d in diagnostics if keep(d, config, sources)]
+
+
+def print_diagnostics(diagnostics, sources: dict[str, SourceFile], color: bool) -> None:
+    """Print diagnostics to stderr as `render` writes them (FILE:LINE:COL:
+    severity: message, the source line, notes, help), styled when `color`."""
+    if not diagnostics:
+        return
+    if color:
+        from .report import format_text  # imports click
+
+        print(format_text(list(diagnostics), sources, True), file=sys.stderr)
+        return
+    for diag in diagnostics:
+        print(render(diag, sources), file=sys.stderr)
+
+
+def report_errors(exc: SpecError, sources: dict[str, SourceFile], config: Config, color: bool) -> int:
+    """Print a spec's errors, and the warnings found before them that the
+    lint settings let through (as on success); return 1, the status of a
+    spec with errors."""
+    print_diagnostics(enabled(exc.diagnostics, sources, config), sources, color)
+    return 1
+
+
+def refuses_input_as_output(file: str, output: str, prog: str, option: str = "-o") -> bool:
+    """Whether `-o OUTPUT` (or another `option`) is the spec FILE itself
+    (the same file, also through a link), after saying so: writing it
+    would replace the spec."""
+    if not is_input(output, file):
+        return False
+    same = "" if output == file else f" (the same file as {file})"
+    print(f"{prog}: error: {option} {output} is the input spec{same}; writing it would replace the spec, so nothing was written", file=sys.stderr)
+    return True
