@@ -20,7 +20,7 @@ from dataclasses import replace
 from ..ir import symbolic as sy
 from ..syntax import tree as s
 from ..core.diagnostics import Span, SpecError, error
-from ..ir.nodes import Check, Ctor, Layer, Method, Parallel, Repeat, Residual, Sequential, Shape, LayerRef
+from ..ir.nodes import Check, Ctor, Layer, LayerRef, Method, Parallel, Repeat, Residual, Sequential, Shape
 from ..ir.symbolic import Expr
 from .arguments import argument_check, number
 from .calls import Calls
