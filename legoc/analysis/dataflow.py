@@ -4,49 +4,64 @@
     y = (x5, x4) -> up 512
     output logits = y -> conv classes kernel_size=1
 
-`GraphAnalysis` is a mixin of the analyser in infer.py: it walks the
-assignments of a `model` with named inputs or a `block` that names its
-inputs, tracks every tensor's shape, and reports undefined, redefined and
-unused tensors.
+`Dataflow` walks the lines of a `model` with named inputs or a `block`
+that names its inputs: each assignment's pipeline (its stages are
+statements: statements.py), the tuple joins (`cat`, `add`, a block with
+several inputs: calls.py), `return` and `output` lines. It tracks every
+tensor's shape, and reports undefined, redefined and unused tensors.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 
 from ..ir import symbolic as sy
 from ..syntax import tree as s
 from ..core.diagnostics import Diagnostic, Note, Span, SpecError, error
-from .flow import Body, Failed, Flow, Scope, merge_shapes
-from ..ir.nodes import Bind, Port, Shape
 from ..core.naming import close_match, local_ident
-from .primitives import PRIMITIVES, show_shape
+from ..ir.nodes import Bind, Port, Shape
+from .calls import Calls
+from .flow import Body, Failed, Flow, Scope, merge_shapes
+from .primitives import PRIMITIVES
+from .signature import show_shape
+from .state import State
+from .statements import Statements
 
-@dataclass
+
 class _Tensor:
     """A named tensor of a dataflow body: its shape, where it was defined,
     whether it was used, whether it is an input."""
 
-    shape: Shape
-    span: Span | None
-    used: bool = False
-    is_input: bool = False
+    __slots__ = ("shape", "span", "used", "is_input")
+
+    def __init__(self, shape: Shape, span: Span | None, used: bool = False, is_input: bool = False):
+        self.shape = shape
+        self.span = span
+        self.used = used
+        self.is_input = is_input
 
 
-@dataclass
 class _Graph:
     """The named tensors, outputs and result of a dataflow body so far."""
 
-    tensors: dict[str, _Tensor] = field(default_factory=dict)
-    outputs: list[Port] = field(default_factory=list)
-    result: Port | None = None
+    __slots__ = ("tensors", "outputs", "result")
+
+    def __init__(self) -> None:
+        self.tensors: dict[str, _Tensor] = {}
+        self.outputs: list[Port] = []
+        self.result: Port | None = None
 
 
-class GraphAnalysis:
-    """Dataflow analysis; mixed into the analyser, whose `statement`, `call`,
-    `block` and `block_call` it uses."""
+class Dataflow:
+    """Analyses dataflow bodies; the stages of a pipeline go to
+    `statements`, a block joining a tuple to `calls`."""
 
-    warnings: list[Diagnostic]
+    __slots__ = ("state", "statements", "calls")
+
+    def __init__(self, state: State, statements: Statements, calls: Calls):
+        self.state = state
+        self.statements = statements
+        self.calls = calls
 
     def graph(self, d: s.Definition, ports: list[Port], scope: Scope) -> tuple[Body, tuple[Port, ...], tuple[Port, ...]]:
         """Analyse a dataflow body. Returns the body, the input ports and the
@@ -73,8 +88,8 @@ class GraphAnalysis:
                 self._line(g, d, stmt, scope, body)
             except (SpecError, Failed) as exc:
                 self._recover_line(g, stmt, exc)
-        if self.failed[-1]:  # type: ignore[attr-defined]
-            self._settle_known(body.checks)  # type: ignore[attr-defined]
+        if self.state.failed[-1]:
+            self.state.settle_known(body.checks)
             raise Failed()  # its errors are reported; what follows would only repeat them
         if d.kind == "block":
             if g.result is None:
@@ -87,7 +102,7 @@ class GraphAnalysis:
         for name, tensor in g.tensors.items():
             if not tensor.used and tensor.span is not None:
                 what = "input" if tensor.is_input else "tensor"
-                self.warnings.append(Diagnostic("warning", tensor.span, f"{what} `{name}` is never used", code="LG507"))
+                self.state.warnings.append(Diagnostic("warning", tensor.span, f"{what} `{name}` is never used", code="LG507"))
         return body, tuple(inputs), outputs
 
     def _line(self, g: _Graph, d: s.Definition, stmt, scope: Scope, body: Body) -> None:
@@ -117,11 +132,11 @@ class GraphAnalysis:
             raise error("LG404", stmt.span, "in a definition with named tensors, each line names its result: `y = x -> ...`")
 
     def _recover_line(self, g: _Graph, stmt, exc: Exception) -> None:
-        """After a failed line: report it (see `_recover`) and define what
+        """After a failed line: report it (see `State.recover`) and define what
         the line defines with unknown sizes, so later lines can be checked."""
         value = getattr(stmt, "value", None)
         known = [g.tensors[n.id] for n in value.sources if n.id in g.tensors] if isinstance(value, s.Pipeline) else []
-        flow = self._recover(exc, Flow.start(known[0].shape) if known else None)  # type: ignore[attr-defined]
+        flow = self.state.recover(exc, Flow.start(known[0].shape) if known else None)
         for name in value.sources if isinstance(value, s.Pipeline) else ():
             if name.id in g.tensors:
                 g.tensors[name.id].used = True
@@ -175,7 +190,7 @@ class GraphAnalysis:
         for stage in stages:
             if isinstance(stage, s.Merge):
                 raise error("LG404", stage.span, f"`{stage.mode}` joins a tuple of tensors, such as `(a, b) -> {stage.mode}`")
-            flow = self.statement(stage, flow, scope, inner)  # type: ignore[attr-defined]
+            flow = self.statements.statement(stage, flow, scope, inner)
         code = local_ident(target)
         body.nodes.append(Bind(code, tuple(local_ident(n) for n in sources), join, joined, tuple(inner.nodes), flow.shape, span))
         body.n_params = sy.add(body.n_params, inner.n_params)
@@ -197,19 +212,18 @@ class GraphAnalysis:
         name = None
         if isinstance(stage, s.Named) and isinstance(stage.layer, s.Call):
             name, stage = stage.name, stage.layer
-        if isinstance(stage, s.Call) and stage.name in self.broken:  # type: ignore[attr-defined]
+        if isinstance(stage, s.Call) and stage.name in self.state.broken:
             raise Failed()  # its syntax errors are reported
         if isinstance(stage, s.Call) and stage.name not in PRIMITIVES and stage.name not in scope.env:
-            d = self.defs.get(stage.name)  # type: ignore[attr-defined]
+            d = self.state.defs.get(stage.name)
             if d is not None and d.kind == "block":
                 if d.inputs is None or len(d.inputs) != len(shapes):
                     count = 1 if d.inputs is None else len(d.inputs)
                     raise error("LG402", stage.name_span, f"block `{stage.name}` takes {count} input{'s' if count != 1 else ''}, but the tuple has {len(shapes)}")
-                callee = self.block(stage.name, tuple(len(x) for x in shapes), stage.span)  # type: ignore[attr-defined]
-                node, n_params, checks, out = self.block_call(stage, callee, shapes, scope, {})  # type: ignore[attr-defined]
+                node, n_params, checks, out = self.calls.block_call(stage, shapes, scope, {})
                 inner.n_params = sy.add(inner.n_params, n_params)
                 inner.checks += checks
                 return out.shape, replace(node, name=name)
             if d is None and stage.name not in ("rearrange", "reduce"):
-                raise self._unknown(stage, scope)  # type: ignore[attr-defined]
+                raise self.calls.unknown_layer(stage, scope)
         raise error("LG404", stage.span, "a tuple of tensors must flow into `cat`, `add` or a block with several inputs")

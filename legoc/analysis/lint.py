@@ -1,7 +1,7 @@
 """Lint rules that look at more than one layer: what follows what (LG501 to
 LG504, over the analysed IR) and parameters never used (LG506, over the
 syntax tree). Rules about one layer's arguments and sizes (LG505, LG508,
-LG509) are warning checks in primitives.py, decided where the sizes are
+LG509) are warning checks in shape_rules.py, decided where the sizes are
 known. docs/lint-rules.md describes every rule.
 """
 

@@ -22,7 +22,7 @@ from ..ir.nodes import Bind, ClassIR, Ctor, Layer, LayerRef, Method, Node, Paral
 from ..codegen.layout import attribute_names, class_names, is_sequential
 from ..core.limits import deep
 from ..analysis.patterns import REDUCTIONS
-from ..analysis.primitives import show_shape
+from ..analysis.signature import show_shape
 
 
 MAX_OPS = 1_000_000

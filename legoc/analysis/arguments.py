@@ -1,0 +1,133 @@
+"""A call's arguments: evaluating their expressions, matching them to a signature.
+
+    conv c * 2 kernel_size=3 act=relu
+
+`evaluate` evaluates an argument to a symbolic size (over the enclosing
+definition's parameters) or a layer (`relu`, a layer-valued parameter);
+`bind` matches a call's positional and keyword arguments to the parameters
+of a primitive or block, filling in defaults; `argument_check` is the check
+of an argument's type or range, which travels to wherever the value is
+written (calls.py). `defs` is the program's definitions by name (state.py).
+"""
+
+from __future__ import annotations
+
+from ..ir import symbolic as sy
+from ..syntax import tree as s
+from ..core.diagnostics import Span, error
+from ..core.naming import close_match
+from ..ir.nodes import Check, LayerRef, Value
+from ..ir.symbolic import Expr
+from .flow import Scope
+from .primitives import PRIMITIVES
+from .signature import REQUIRED, Call
+
+
+def number(expr: s.ExprNode, scope: Scope, defs) -> Expr:
+    """Evaluate an argument that must be a number (not a layer).
+
+    Raises:
+        SpecError: LG401 for a layer, and `evaluate`'s errors.
+    """
+    value = evaluate(expr, scope, defs)
+    if isinstance(value, LayerRef):
+        raise error("LG401", expr.span, f"expected a number, not the layer `{value.name}`")
+    return value
+
+
+def evaluate(expr: s.ExprNode, scope: Scope, defs) -> Value:
+    """Evaluate an argument expression to a symbolic value or a layer.
+
+    Raises:
+        SpecError: LG202 an unknown name, LG401 a layer that cannot be a
+            value, LG406 arithmetic that fails (a division by zero, a bool
+            or a string in arithmetic).
+    """
+    if isinstance(expr, s.Literal):
+        return sy.Const(expr.value)
+    if isinstance(expr, s.Name):
+        if expr.id in scope.env:
+            return scope.env[expr.id]
+        prim = PRIMITIVES.get(expr.id)
+        if prim is not None and prim.keeps_shape:
+            ctor = prim.rule(Call(expr.id, {k: v for k, v in prim.params}, (sy.ONE,), expr.span, {}))
+            return LayerRef("prim", expr.id, ctor.ctor.target)
+        if prim is not None or expr.id in defs:
+            raise error("LG401", expr.span, f"`{expr.id}` cannot be passed as a value: layer-valued arguments take a shape-preserving layer with no arguments, such as `relu`")
+        close = close_match(expr.id, scope.env)
+        raise error("LG202", expr.span, f"unknown name `{expr.id}`", hint=f"did you mean `{close}`?" if close else None)
+    if isinstance(expr, s.GroupValue):
+        raise error("LG401", expr.span, "a `< ... >` group cannot be passed as a value; pass a layer name such as `relu`")
+    try:
+        if isinstance(expr, s.Neg):
+            return sy.neg(number(expr.operand, scope, defs))
+        if isinstance(expr, s.BinOp):
+            left, right = number(expr.left, scope, defs), number(expr.right, scope, defs)
+            return {"+": sy.add, "-": sy.sub, "*": sy.mul, "//": sy.floordiv, "%": sy.mod}[expr.op](left, right)
+        assert isinstance(expr, s.Func)
+        args = [number(a, scope, defs) for a in expr.args]
+        return sy.minimum(*args) if expr.name == "min" else sy.maximum(*args)
+    except ZeroDivisionError as exc:
+        raise error("LG406", expr.span, str(exc)) from None
+    except sy.NotANumber as exc:
+        op = expr.op if isinstance(expr, s.BinOp) else "-" if isinstance(expr, s.Neg) else expr.name
+        raise error("LG406", expr.span, f"`{op}` needs numbers, not {exc.shown}") from None
+
+
+def bind(name: str, signature, stmt: s.Call, scope: Scope, fill: dict[str, Expr], defs):
+    """Match a call's arguments to a signature ((parameter, default) pairs,
+    a default of REQUIRED for one the call must give). `fill` gives values
+    for parameters the call leaves out (a residual's shortcut).
+
+    Returns the values by parameter name (defaults filled in), the span of
+    each given argument, and the given ones in call order as (name, passed
+    by keyword).
+
+    Raises:
+        SpecError: LG402 too many positional arguments, an unknown or
+            repeated keyword, a required parameter not given; and `evaluate`'s
+            errors.
+    """
+    names = [p for p, _ in signature]
+    if len(stmt.args) > len(names):
+        extra = stmt.args[len(names)]
+        most = f"at most {len(names)} positional argument{'s' if len(names) != 1 else ''}" if names else "no arguments"
+        raise error("LG402", extra.span, f"`{name}` takes {most}")
+    args: dict[str, object] = {}
+    spans: dict[str, Span] = {}
+    given: list[tuple[str, bool]] = []
+    for key, expr in zip(names, stmt.args):
+        args[key] = evaluate(expr, scope, defs)
+        spans[key] = expr.span
+        given.append((key, False))
+    for kw in stmt.keywords:
+        if kw.name not in names:
+            close = close_match(kw.name, names)
+            raise error(
+                "LG402",
+                kw.span,
+                f"`{name}` has no parameter `{kw.name}`" + (f"; its parameters are {', '.join(names)}" if names else "; it takes no arguments"),
+                hint=f"did you mean `{close}`?" if close else None,
+            )
+        if kw.name in args:
+            raise error("LG402", kw.span, f"`{kw.name}` is given twice")
+        args[kw.name] = evaluate(kw.value, scope, defs)
+        spans[kw.name] = kw.span
+        given.append((kw.name, True))
+    for key, default in signature:
+        if key in args:
+            continue
+        if key in fill:
+            args[key] = fill[key]
+            given.append((key, key != names[0]))
+            continue
+        if default is REQUIRED:
+            raise error("LG402", stmt.name_span, f"`{name}` needs a value for `{key}`")
+        args[key] = default
+    return args, spans, given
+
+
+def argument_check(cond: Expr, message: tuple, span: Span, value: Expr) -> Check:
+    """The check of a primitive argument's type or range (LG401), at the
+    argument, with the parameters its value comes from as its origin."""
+    return Check(cond, span, message, code="LG401", origin=sy.parameters(value))

@@ -1,0 +1,439 @@
+"""Definitions: a block for the ranks of its inputs, a model, and a model with its defaults.
+
+Each block is analysed once per program, for the input ranks of its first
+call, with its parameters and input sizes as symbols (`in_channels`, `H`,
+`W`), giving a `ClassIR` whose sizes are expressions over its constructor
+arguments; a call substitutes its own values (calls.py). A body is
+sequential (statements.py) or, where the definition names its tensors,
+dataflow (dataflow.py). A model is analysed the same way; `decide` then
+substitutes its parameters' defaults and reports the checks that fail.
+
+`Definitions` owns the analysers of statements, calls and dataflow bodies
+for one program, and hands `calls` its `block` for the blocks it calls.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import replace
+
+from ..ir import symbolic as sy
+from ..syntax import tree as s
+from ..core.diagnostics import Diagnostic, Note, Span, SpecError, error
+from ..core.limits import INT64_MAX
+from ..core.naming import py_ident
+from ..ir.nodes import Bind, ClassIR, Ctor, Layer, LayerRef, ParamIR, Parallel, Port, Repeat, Residual, Sequential, Shape, Value, walk
+from ..ir.symbolic import Expr, Sym
+from .arguments import evaluate, number
+from .calls import Calls, numeric, subst_check
+from .constraints import dim_rules
+from .dataflow import Dataflow
+from .flow import Failed, Flow, Scope
+from .names import check_names
+from .primitives import PRIMITIVES
+from .signature import show_message, show_value
+from .state import State
+from .statements import Statements
+
+KEYWORDS = frozenset("block model input output return res add cat shortcut repeat min max true false".split())
+_SPATIAL = {1: (), 2: (("L", "length"),), 3: (("H", "height"), ("W", "width")), 4: (("D", "depth"), ("H", "height"), ("W", "width"))}
+
+
+class Definitions:
+    """Analyses the blocks and models of one program, sharing `state`."""
+
+    __slots__ = ("state", "calls", "statements", "dataflow")
+
+    def __init__(self, state: State):
+        self.state = state
+        self.calls = Calls(state, self.block)
+        self.statements = Statements(state, self.calls)
+        self.dataflow = Dataflow(state, self.statements, self.calls)
+
+    def block(self, name: str, ranks: tuple[int, ...], span: Span) -> ClassIR:
+        """Analyse block `name` for inputs of the given ranks (memoised: a
+        block makes one class, for the ranks of its first call).
+
+        Raises:
+            SpecError: the block's errors, each with a note at this call;
+                LG603 calls nested too deep, LG403 recursion, LG405 other
+                ranks than at its first call.
+            Failed: the block failed before (its errors are reported).
+        """
+        state = self.state
+        d = state.defs[name]
+        if len(state.active) >= state.limits.max_call_depth:
+            raise error(
+                "LG603", span, f"block calls are nested more than {state.limits.max_call_depth} deep here",
+                hint="raise `max-call-depth` under [tool.legoc.limits]",
+            )
+        if name in state.active:
+            through = state.active[state.active.index(name) + 1 :]
+            how = f" through {', '.join(f'`{n}`' for n in through)}" if through else ""
+            raise error("LG403", span, f"block `{name}` calls itself{how}; blocks cannot be recursive")
+        if name in state.ranks and state.ranks[name][0] != ranks:
+            first, first_span = state.ranks[name]
+            raise error(
+                "LG405",
+                span,
+                f"block `{name}` gets inputs of rank {_ranks(ranks)} here but of rank {_ranks(first)} elsewhere; "
+                "one block makes one class, so its input ranks are fixed",
+                notes=[Note(f"first used with rank {_ranks(first)} here", first_span)],
+            )
+        if name in state.cache:
+            ir = state.cache[name]
+            if ir is None:
+                raise Failed()
+            return ir
+        # Called after an error, with input shapes partly guessed: analyse it
+        # to find errors that do not depend on shapes, but remember nothing.
+        guessed = bool(state.failed) and state.failed[-1]
+        if not guessed:
+            state.ranks[name] = (ranks, span)
+        state.active.append(name)
+        state.failed.append(guessed)
+        state.call_notes.append(Note(f"in this call of `{name}`", span))
+        try:
+            ir = self._block(d, ranks, span)
+        except SpecError as exc:
+            if not guessed:
+                state.cache[name] = None
+            note = Note(f"in this call of `{name}`", span)
+            raise SpecError([replace(d, notes=d.notes + (note,)) for d in exc.diagnostics]) from None
+        except Failed:
+            if not guessed:
+                state.cache[name] = None
+            raise
+        finally:
+            state.active.pop()
+            state.failed.pop()
+            state.call_notes.pop()
+        if guessed:
+            raise Failed()
+        state.cache[name] = ir
+        state.order.append(ir)
+        return ir
+
+    def _block(self, d: s.Definition, ranks: tuple[int, ...], span: Span) -> ClassIR:
+        """A block's ClassIR: its parameters and input sizes as symbols,
+        its body sequential or dataflow."""
+        check_names(d)
+        params, env = self._params(d)
+        scope = Scope(d.name, env)
+        names = [n.id for n in d.inputs] if d.inputs is not None else [None]
+        first = self._first_layer(d.body, set())
+        sequence = first is not None and not (first in PRIMITIVES and PRIMITIVES[first].channels_first)
+        shapes = [_input_symbols(index, name, rank, span, sequence) for index, (name, rank) in enumerate(zip(names, ranks))]
+        taken: dict[str, str] = {}
+        for sym in (x for shape in shapes for x in shape):
+            if sym.code in taken:
+                raise error("LG204", d.span, f"two input sizes of `{d.name}` would both be called `{sym.code}`; rename an input")
+            taken[sym.code] = "an input size"
+        for p in d.params:
+            if py_ident(p.name) in taken:
+                raise error("LG204", p.span, f"parameter `{p.name}` has the name legoc gives to an input size of `{d.name}`")
+        if d.inputs is None:
+            if any(isinstance(st, (s.Assign, s.Return, s.Output)) for st in d.body):
+                raise error("LG404", d.span, f"block `{d.name}` uses named tensors, so it must name its inputs: `block {d.name}(...)(x):`")
+            body, flow = self.statements.sequence(d.body, Flow.start(shapes[0]), scope)
+            inputs = (Port("x", "x", shapes[0]),)
+            outputs = (Port("x", "x", flow.shape),)
+            keep, stride = flow.keep, flow.stride
+        else:
+            ports = [Port(n.id, n.id, shape) for n, shape in zip(d.inputs, shapes)]
+            body, inputs, outputs = self.dataflow.graph(d, ports, scope)
+            out = outputs[0].shape
+            # Seen from an enclosing residual, channels compare by size, and
+            # another axis is kept only where the output visibly has the
+            # input's size.
+            kept = [len(ranks) == 1 and len(out) == len(shapes[0]) and a == b for a, b in zip(out, shapes[0])]
+            keep = (None,) + tuple(sy.TRUE if k else sy.FALSE for k in kept[1:]) + (sy.FALSE,) * (len(out) - len(kept))
+            stride = (None,) * len(out)
+        if self.state.failed[-1]:
+            self.state.settle_known(body.checks)
+            raise Failed()  # its errors are reported; its shapes are not to be trusted
+        checks = self.state.settle(body.checks)
+        needed = set().union(*(_ctor_symbols(n) for n in body.nodes)) if body.nodes else set()
+        size_params = tuple(sym for shape in shapes for sym in shape if sym in needed)
+        return ClassIR(
+            "block", d.name, tuple(params), size_params, inputs, outputs, tuple(body.nodes),
+            body.n_params, keep, stride, tuple(checks), d.doc, d.span, graph=d.inputs is not None,
+        )
+
+    def _params(self, d: s.Definition) -> tuple[list[ParamIR], dict[str, Value]]:
+        """A definition's parameters, and what each name means in its body:
+        a symbol `p:NAME`, or a layer for a layer-valued parameter."""
+        params, env = [], {}
+        for p in d.params:
+            if p.name in env:
+                raise error("LG203", p.span, f"parameter `{p.name}` is listed twice")
+            if p.name in KEYWORDS:
+                raise error("LG204", p.span, f"`{p.name}` is a keyword of the language and cannot name a parameter")
+            if p.name in ("in_channels", "in_features"):
+                raise error("LG204", p.span, f"`{p.name}` is reserved: legoc passes the input's size under this name")
+            default = None
+            if p.default is not None:
+                default = evaluate(p.default, Scope(d.name, {}), self.state.defs)
+                if isinstance(default, Expr) and not sy.is_const(default):
+                    raise error("LG401", p.default.span, "a default must be a constant")
+            code = py_ident(p.name)
+            if isinstance(default, LayerRef):
+                env[p.name] = LayerRef("param", p.name, code)
+            else:
+                env[p.name] = Sym(f"p:{p.name}", p.name, code)
+            params.append(ParamIR(p.name, code, default))
+        return params, env
+
+    def _first_layer(self, body, seen: set[str]) -> str | None:
+        """The primitive that first reads a body's input, looking into
+        groups, residuals, parallels, repeats and called blocks.
+
+        A loop, not a recursion: it follows block calls before the call-depth
+        limit (LG603) is checked, so a chain of any length must not overflow
+        Python's stack."""
+        seen = set(seen)
+        while body:
+            stmt = body[0]
+            if isinstance(stmt, s.Call):
+                d = self.state.defs.get(stmt.name)
+                if d is None or stmt.name in seen or stmt.name in PRIMITIVES:
+                    return stmt.name
+                seen.add(stmt.name)
+                body = d.body
+            elif isinstance(stmt, s.Group):
+                body = stmt.body
+            elif isinstance(stmt, s.Named):
+                body = (stmt.layer,)
+            elif isinstance(stmt, s.Residual):
+                body = stmt.body.body
+            elif isinstance(stmt, s.Parallel):
+                body = stmt.branches[0]
+            elif isinstance(stmt, s.Repeat):
+                body = (stmt.body,)
+            elif isinstance(stmt, s.Assign):
+                body = stmt.value.stages
+            else:
+                return None
+        return None
+
+    def model(self, d: s.Definition) -> ClassIR:
+        """A model's ClassIR, its parameters symbolic (see `decide`), its
+        input sizes those of its `input` lines, with the rules its symbolic
+        input sizes must meet (constraints.py).
+
+        Raises:
+            SpecError: its errors (each is reported once analysis ends).
+            Failed: it had errors, reported already.
+        """
+        check_names(d)
+        params, env = self._params(d)
+        scope = Scope(d.name, env)
+        count = 0
+        while count < len(d.body) and isinstance(d.body[count], s.Input):
+            count += 1
+        if count == 0:
+            raise error("LG404", d.span, f"model `{d.name}` must start with its input shape, e.g. `input [3, H, W]`")
+        heads = d.body[:count]
+        for stray in d.body[count:]:
+            if isinstance(stray, s.Input):
+                raise error("LG404", stray.span, "`input` lines must come first in a model")
+        ports = [Port(st.name or "x", st.name or "x", self._input_shape(st, scope)) for st in heads]
+        graph = any(st.name for st in heads) or any(isinstance(st, (s.Assign, s.Output)) for st in d.body)
+        if graph:
+            unnamed = [st for st in heads if st.name is None]
+            if unnamed:
+                raise error("LG404", unnamed[0].span, "a model with named tensors names its inputs too: `input x: [3, H, W]`")
+            body, inputs, outputs = self.dataflow.graph(d, ports, scope)
+            keep, stride = (sy.FALSE,) * len(outputs[0].shape), (None,) * len(outputs[0].shape)
+        else:
+            if count > 1:
+                raise error("LG404", heads[1].span, "a model with several inputs names them: `input image: [3, H, W]`")
+            body, flow = self.statements.sequence(d.body[1:], Flow.start(ports[0].shape), scope)
+            inputs, outputs = (ports[0],), (Port("x", "x", flow.shape),)
+            keep, stride = flow.keep, flow.stride
+        if self.state.failed[-1]:
+            self.state.settle_known(body.checks)
+            raise Failed()  # its errors are reported; its shapes are not to be trusted
+        param_syms = {v for v in env.values() if isinstance(v, Sym)}
+        for node in _layers(body.nodes):
+            stray = sorted((sym.label for sym in _ctor_symbols(node) - param_syms), key=str)
+            if stray:
+                raise error(
+                    "LG307",
+                    node.span,
+                    f"this layer's size depends on the input's symbolic size {', '.join(stray)}; "
+                    "give the model a fixed input size for that axis",
+                )
+        checks = self.state.settle(body.checks)
+        sized = [c for c in checks if c.severity == "error" and sy.free_symbols(c.cond) and not sy.free_symbols(c.cond) & param_syms]
+        rules = dim_rules(inputs, sized)
+        for c in rules.impossible:
+            self.state.report(SpecError([self.state.at_user_code(Diagnostic("error", c.span, "no input size satisfies this: " + show_message(c.message), c.notes, c.hint, "LG305"))]))
+        return ClassIR(
+            "model", d.name, tuple(params), (), inputs, outputs, tuple(body.nodes), body.n_params,
+            keep, stride, tuple(checks), d.doc, d.span, graph=graph, dim_rules=rules.rules,
+        )
+
+    def _input_shape(self, stmt: s.Input, scope: Scope) -> Shape:
+        """The shape of an `input` line: a name not bound in `scope` is a
+        symbolic size (`H`), anything else a number."""
+        dims = []
+        for dim in stmt.dims:
+            if isinstance(dim, s.Name) and dim.id not in scope.env:
+                dims.append(Sym(f"dim:{dim.id}", dim.id, py_ident(dim.id)))
+            else:
+                size = number(dim, scope, self.state.defs)
+                if isinstance(sy.value_of(size), (bool, str, float)):  # `input [0.5]`: a crash in summary
+                    raise error("LG401", dim.span, f"an input size must be an integer, not {show_value(sy.value_of(size))}")
+                dims.append(size)
+        if not dims:
+            raise error("LG404", stmt.span, "the input shape needs at least one axis")
+        return tuple(dims)
+
+    def decide(self, ir: ClassIR, d: s.Definition) -> ClassIR:
+        """Substitute a model's defaults; report the checks that then fail."""
+        mapping = {f"p:{p.name}": p.default for p in ir.params if isinstance(p.default, Expr)}
+        missing = [p.name for p in ir.params if p.default is None]
+        if missing:
+            self.state.report(error("LG404", d.span, f"model parameters need defaults: {', '.join(missing)}"))
+            return ir
+        sub = sy.substituter(mapping)  # one memo for the whole model
+        ports = lambda ps: tuple(replace(p, shape=tuple(sub(x) for x in p.shape)) for p in ps)  # noqa: E731
+        defaults = {f"p:{p.name}": p.default.span for p in d.params if p.default is not None}
+        try:
+            arg_checks = self.calls.check_arguments(ir.checks, sub, mapping, defaults.get, Note(f"with the defaults of `{d.name}`", d.span), d.span)
+        except SpecError as exc:
+            self.state.report(SpecError([self.state.at_user_code(x) for x in exc.diagnostics]))
+            return ir
+        try:
+            held = numeric(mapping)
+            substituted = (subst_check(c, sub, drop_held=held) for c in ir.checks if not c.origin)
+            checks = self.state.settle(arg_checks + [c for c in substituted if c is not None])
+            self._check_sizes(ir, sub)
+            inputs = ports(ir.inputs)
+        except sy.NotANumber as exc:  # `model M(n=true)` where the model computes with n
+            param = next((p for p in d.params if p.default is not None and mapping.get(f"p:{p.name}") == exc.value), None)
+            if param is None:
+                self.state.report(error("LG401", d.span, f"a default of `{d.name}` has the wrong type: {exc}"))
+            else:
+                self.state.report(error("LG401", param.default.span, f"the default of `{param.name}` has the wrong type: {exc}"))  # type: ignore[union-attr]
+            return ir
+        for size in (size for port in inputs for size in port.shape):
+            if isinstance(sy.value_of(size), (bool, str, float)):  # `model M(n=0.5)` with `input [n]`
+                self.state.report(error("LG401", d.span, f"with its defaults, an input size of `{d.name}` is {show_value(sy.value_of(size))}, not an integer"))
+                return ir
+        return replace(
+            ir,
+            inputs=inputs,
+            outputs=ports(ir.outputs),
+            n_params=sub(ir.n_params),
+            checks=tuple(checks),
+        )
+
+    def _check_sizes(self, ir: ClassIR, sub: Callable[[Expr], Expr]) -> None:
+        """Report sizes in a model (with its defaults, which `sub`
+        substitutes) over `limits.max_size`, tensors with more elements than
+        torch can count (int64), and a parameter count past int64 (LG606)."""
+        def too_large(what: str, value: int, limit: int, span: Span) -> None:
+            if limit == INT64_MAX:  # no setting raises this one: torch counts elements in int64
+                message = f"{what} is {value:,}, which cannot be represented in torch's int64 (at most {limit:,})"
+                self.state.report(error("LG606", span, message, hint="make the sizes smaller; `max-size` cannot raise this limit"))
+                return
+            self.state.report(error("LG606", span, f"{what} is {value:,}, over the limit of {limit:,}", hint="raise `max-size` under [tool.legoc.limits]"))
+
+        shapes = [(p.shape, ir.span) for p in ir.inputs] + [(n.out, n.span) for n in walk(ir.body)]
+        seen: set[Shape] = set()
+        for shape, span in shapes:
+            if shape in seen:  # shapes repeat; the first place is the one reported
+                continue
+            seen.add(shape)
+            sizes = [sy.value_of(sub(e)) for e in shape]
+            for v in sizes:
+                if isinstance(v, int) and v > self.state.limits.max_size:
+                    return too_large("a size here", v, self.state.limits.max_size, span)
+            known = [v for v in sizes if isinstance(v, int)]
+            if math.prod(known) > INT64_MAX:
+                return too_large("the tensor's element count", math.prod(known), INT64_MAX, span)
+        n_params = sy.value_of(sub(ir.n_params))
+        if isinstance(n_params, int) and n_params > INT64_MAX:
+            too_large("the parameter count", n_params, INT64_MAX, ir.span)
+
+
+def _ranks(ranks: tuple[int, ...]) -> str:
+    """Ranks as messages write them: `3, 3`."""
+    return ", ".join(map(str, ranks))
+
+
+def _input_symbols(index: int, name: str | None, rank: int, span: Span, sequence: bool) -> Shape:
+    """Symbols for a block input's sizes: `[in_channels, H, W]` for the
+    first, `[skip_channels, skip_H, skip_W]` for one named `skip` after it.
+    A rank-2 input read first by a sequence layer (linear, layernorm, lstm,
+    rearrange, ...) is `[T, in_features]`; by a convolution, `[in_channels, L]`."""
+    labels = _SPATIAL.get(rank)
+    if labels is None:
+        raise error("LG302", span, f"block inputs must have rank 1 to 4, not {rank}")
+    prefix = "in" if index == 0 else name
+    if rank == 2 and sequence:
+        names = [("T" if index == 0 else f"{name}_T", "seq_len" if index == 0 else f"{name}_seq_len"), (f"{prefix}_features",) * 2]
+    elif index == 0:
+        first = "in_features" if rank == 1 else "in_channels"
+        names = [(first, first)] + list(labels)
+    else:
+        first = f"{name}_features" if rank == 1 else f"{name}_channels"
+        names = [(first, first)] + [(f"{name}_{label}", f"{name}_{code}") for label, code in labels]
+    return tuple(Sym(f"in:{index}:{axis}", label, code) for axis, (label, code) in enumerate(names))
+
+
+def _layers(nodes) -> list[Layer]:
+    """Every module-building node, as a Layer (for spans and constructor
+    arguments): layers, shortcuts, repeats and multi-input joins."""
+    found: list = []
+    for n in nodes:
+        if isinstance(n, Layer):
+            found.append(n)
+        elif isinstance(n, Residual):
+            found += _layers(n.body)
+            if n.projection:
+                found.append(Layer("shortcut", n.projection, n.out, n.span))
+        elif isinstance(n, Parallel):
+            for b in n.branches:
+                found += _layers(b)
+        elif isinstance(n, Sequential):
+            found += _layers(n.body)
+        elif isinstance(n, Repeat):
+            found.append(Layer(n.hint, n.first, n.out, n.span))
+            if n.rest:
+                found.append(Layer(n.hint, n.rest, n.out, n.span))
+        elif isinstance(n, Bind):
+            if isinstance(n.join, Layer):
+                found.append(n.join)
+            found += _layers(n.stages)
+    return found
+
+
+def _ctor_values(ctor: Ctor):
+    """Every argument value of a constructor call, nested calls' too."""
+    for a in ctor.args:
+        if isinstance(a, Ctor):
+            yield from _ctor_values(a)
+        else:
+            yield a
+    for _, v in ctor.kwargs:
+        yield v
+
+
+def _ctor_symbols(node) -> set[Sym]:
+    """Symbols that the constructor of a node, and of what it contains, needs:
+    constructor arguments, shortcut conditions and repeat counts."""
+    syms: set[Sym] = set()
+    for layer in _layers([node]):
+        for v in _ctor_values(layer.ctor):
+            if isinstance(v, Expr):
+                syms |= sy.free_symbols(v)
+    for n in walk([node]):
+        if isinstance(n, Residual):
+            syms |= sy.free_symbols(n.needs_projection)
+        elif isinstance(n, Repeat):
+            syms |= sy.free_symbols(n.count)
+    return syms
