@@ -1,6 +1,6 @@
 """The compiler's entry points: text in, analysis or Python source out.
 
-    parse (parser.py) -> shape inference (infer.py) -> code generation (codegen.py)
+    parse (syntax/parser.py) -> shape inference (analysis/infer.py) -> code generation (codegen/generate.py)
 
 Nothing here imports torch; jinja2 and black are imported only by
 `compile_source`, when code is generated.

@@ -16,8 +16,8 @@ must happen:
 A file without `expect` must compile, and its code must pass every check:
 it compiles as Python, black leaves it unchanged, its comments are the
 header and shape comments only, its AST contains only what legoc means to
-emit (`_Allowed`, an allow-list written out from codegen.py and
-primitives.py, not computed from any output), and, run in torch, each
+emit (`_Allowed`, an allow-list written out from legoc/codegen/generate.py and
+legoc/analysis/primitives.py, not computed from any output), and, run in torch, each
 model's outputs and state_dict are what the compiler's own analysis says.
 
 `test_the_compiler_never_evaluates_input` reads legoc/*.py itself: no

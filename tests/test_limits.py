@@ -156,7 +156,7 @@ def run_cli(argv: list[str], capsys) -> tuple[int, str, str]:
 
 
 def test_a_chain_of_800_blocks_is_an_error_not_a_crash():
-    """`infer._first_layer` followed the chain recursively before LG603 was
+    """`infer._first_layer` (now `Definitions._first_layer`, legoc/analysis/definitions.py) followed the chain recursively before LG603 was
     checked: a RecursionError."""
     assert "LG603" in [c for c, _, _ in codes(block_chain(800))]
     # The analysis itself, outside `limits.deep`, at Python's default

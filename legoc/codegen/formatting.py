@@ -2,7 +2,7 @@
 
 Running black over a whole generated module costs about a millisecond a
 line (20 s for a 10,000-layer model, and more than the rest of a ResNet-50
-build), and on almost every line it changes nothing: codegen.py writes
+build), and on almost every line it changes nothing: codegen/generate.py writes
 black's style itself. So the code generator hands its module over as
 pieces (statements, compound-statement headers and docstrings, each with
 its indentation depth), and black formats, in one call, only the pieces it

@@ -248,7 +248,7 @@ class _Writer:
             return f"nn.Sequential({', '.join(items)})"
         target = self.names[c.target] if c.kind == "block" else c.target
         # A block's keywords are its parameters' DSL names; the class takes
-        # them under their Python names (`lambda` -> `lambda_`, as infer.py).
+        # them under their Python names (`lambda` -> `lambda_`, as analysis does).
         keys = [py_ident(k) if c.kind == "block" else k for k, _ in c.kwargs]
         args = [_value(a) for a in c.args] + [f"{k}={_value(v)}" for k, (_, v) in zip(keys, c.kwargs)]  # type: ignore[arg-type]
         if inplace:

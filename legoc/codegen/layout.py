@@ -93,7 +93,7 @@ def spec_name(node: Node) -> str | None:
 def attribute_names(body: tuple[Node, ...], taken: set[str] = frozenset()) -> dict[int, str]:  # type: ignore[assignment]
     """The attribute name of each module-owning node, keyed by `id(node)`.
 
-    A name the spec gives is kept as it is (infer.py has checked it). An
+    A name the spec gives is kept as it is (legoc/analysis/names.py has checked it). An
     unnamed module is named after its layer (`conv`, `basic_blocks` for a
     repeat, `shortcut` for a residual's projection), numbered in order when
     several share that name (`conv1`, `conv2`), and moved aside (`conv_2`)

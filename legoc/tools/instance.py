@@ -275,7 +275,7 @@ def call_block(analysis: Analysis, block: str, shapes: list[tuple[int, ...]], va
     mapping: dict[str, sy.Expr] = {}
     for shape, port in zip(shapes, ir.inputs):
         for size, sym in zip(shape, port.shape):
-            assert isinstance(sym, sy.Sym)  # a block's input sizes are its own symbols (infer.py)
+            assert isinstance(sym, sy.Sym)  # a block's input sizes are its own symbols (legoc/analysis/definitions.py)
             mapping[sym.key] = sy.Const(size)
     given: list = []
     for p in ir.params:

@@ -139,7 +139,7 @@ def load_instance(args: argparse.Namespace, prog: str) -> Instance | int:
 
 
 def check_sizes(instance: Instance, limits: Limits, batch: int = 1) -> None:
-    """The limits a spec's own sizes meet (infer.py, LG606), for a model
+    """The limits a spec's own sizes meet (legoc/analysis/definitions.py, LG606), for a model
     built with `--input` sizes: every known size of every tensor at most
     `limits.max_size`, every tensor's element count (for `batch` samples)
     within int64.
