@@ -222,8 +222,7 @@ def summary(
     from dataclasses import replace
 
     from .core.limits import DEFAULT
-    from .tools.instance import InstanceError, bind_inputs, instantiate
-    from .tools.modelcli import check_sizes
+    from .tools.modelcli import build_instance
     from .tools.summary import summarize
 
     _whole("batch", batch)
@@ -231,15 +230,7 @@ def summary(
         _whole("depth", depth)
     given = _inputs(input)
     analysis, chosen = _model(path_or_source, name, model)
-    ir = next(c for c in analysis.classes if c.name == chosen)
-    for _, sizes in given:
-        for size in sizes:
-            if size > DEFAULT.max_size:
-                raise InstanceError(f"input size {size:,} is over the limit of {DEFAULT.max_size:,} for a size")
-    if batch > DEFAULT.max_size:
-        raise InstanceError(f"batch {batch:,} is over the limit of {DEFAULT.max_size:,} for a size")
-    instance = instantiate(analysis, chosen, bind_inputs(ir, given))
-    check_sizes(instance, DEFAULT, batch)
+    instance = build_instance(analysis, chosen, given, batch, DEFAULT)
     result = summarize(instance, batch)
     if depth is None:
         return result
@@ -355,16 +346,15 @@ def _model(path_or_source: object, name: str | None, requested: str | None) -> t
         SpecError: the spec has errors.
         ValueError (InstanceError): no such model, or several and none chosen.
     """
-    from .tools.instance import InstanceError, model_names
+    from .tools.instance import InstanceError
+    from .tools.modelcli import pick_model
 
     analysis = _analysis(path_or_source, name)
-    models = model_names(analysis)
-    if requested in models or (requested is None and len(models) == 1):
-        return analysis, requested or models[0]
-    which = f"has no model `{requested}`" if requested is not None else "has several models" if models else "has no model"
-    listed = f"; its models are {', '.join(models)}" if models else ""
-    hint = "; choose one with model=NAME" if models else ""
-    raise InstanceError(f"the spec {which}{listed}{hint}")
+    try:
+        return analysis, pick_model(analysis, requested)
+    except InstanceError as exc:
+        hint = "; choose one with model=NAME" if "its models are" in str(exc) else ""
+        raise InstanceError(f"the spec {exc}{hint}") from None
 
 
 def _whole(what: str, value: object) -> None:

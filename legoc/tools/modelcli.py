@@ -68,16 +68,30 @@ def add_model_arguments(parser: argparse.ArgumentParser) -> None:
     add_color_option(parser, "the diagnostics on stderr")
 
 
-def choose_model(analysis, requested: str | None, name: str, prog: str) -> str | None:
-    """The model `--model` names, or the spec's only model; None after
-    printing why there is no such choice."""
+def pick_model(analysis, requested: str | None) -> str:
+    """The model named `requested`, or the spec's only model.
+
+    Raises:
+        InstanceError: no such model, or several and none requested; the
+            message reads after "the spec" or a file name ("has several
+            models; its models are A, B").
+    """
     models = model_names(analysis)
     if requested is not None and requested in models or requested is None and len(models) == 1:
         return requested or models[0]
     which = f"has no model `{requested}`" if requested is not None else "has several models" if models else "has no model"
     listed = f"; its models are {', '.join(models)}" if models else ""
-    print(f"{prog}: error: {name} {which}{listed}; choose one with --model", file=sys.stderr)
-    return None
+    raise InstanceError(f"{which}{listed}")
+
+
+def choose_model(analysis, requested: str | None, name: str, prog: str) -> str | None:
+    """The model `--model` names, or the spec's only model; None after
+    printing why there is no such choice."""
+    try:
+        return pick_model(analysis, requested)
+    except InstanceError as exc:
+        print(f"{prog}: error: {name} {exc}; choose one with --model", file=sys.stderr)
+        return None
 
 
 def load_model(args: argparse.Namespace, prog: str) -> tuple[Analysis, str] | int:
@@ -121,20 +135,44 @@ def load_instance(args: argparse.Namespace, prog: str) -> Instance | int:
     if isinstance(loaded, int):
         return loaded
     analysis, model, limits = loaded
-    ir = next(c for c in analysis.classes if c.name == model)
     try:
-        for _, sizes in args.input:
-            for size in sizes:
-                if size > limits.max_size:
-                    raise InstanceError(f"--input size {size:,} is over the limit of {limits.max_size:,} for a size (max-size under [tool.legoc.limits])")
-        batch = getattr(args, "batch", 1)  # `legoc summary --batch N`
-        if batch > limits.max_size:
-            raise InstanceError(f"--batch {batch:,} is over the limit of {limits.max_size:,} for a size (max-size under [tool.legoc.limits])")
-        instance = instantiate(analysis, model, bind_inputs(ir, args.input))
-        check_sizes(instance, limits, batch)
+        instance = build_instance(analysis, model, args.input, getattr(args, "batch", 1), limits, "--")  # `legoc summary --batch N`
     except InstanceError as exc:
         print(f"{prog}: error: {exc}", file=sys.stderr)
         return 2
+    return instance
+
+
+def build_instance(
+    analysis: Analysis,
+    model: str,
+    inputs: list[tuple[str | None, tuple[int, ...]]],
+    batch: int,
+    limits: Limits,
+    flag: str = "",
+) -> Instance:
+    """Model `model` unrolled for the input sizes `inputs` ((input name or
+    None, sizes without the batch axis) pairs, binding its symbolic sizes)
+    and `batch`, within `limits`: what `legoc summary` and `legoc graph`
+    describe, and `legoc.summary` returns.
+
+    `flag` prefixes the names `input` and `batch` in messages ("--" on the
+    command line, which also names the setting that raises the limit).
+
+    Raises:
+        InstanceError: a size over `limits.max_size`, inputs that do not
+            fit the model, or a tensor too large (`check_sizes`).
+    """
+    ir = next(c for c in analysis.classes if c.name == model)
+    over = f"over the limit of {limits.max_size:,} for a size" + (" (max-size under [tool.legoc.limits])" if flag else "")
+    for _, sizes in inputs:
+        for size in sizes:
+            if size > limits.max_size:
+                raise InstanceError(f"{flag}input size {size:,} is {over}")
+    if batch > limits.max_size:
+        raise InstanceError(f"{flag}batch {batch:,} is {over}")
+    instance = instantiate(analysis, model, bind_inputs(ir, inputs))
+    check_sizes(instance, limits, batch)
     return instance
 
 
