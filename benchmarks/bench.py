@@ -114,9 +114,8 @@ def process_env() -> dict[str, str]:
 
 
 # Measured processes run outside the repository, so that `python -m legoc`
-# and `import legoc` find the installed legoc, editable or regular: the
-# source tree itself is not importable as installed (it has no
-# legoc.grammar, which pyproject.toml maps from grammar/).
+# and `import legoc` find the installed legoc, editable or regular, with
+# its bytecode caches, not the source tree.
 OUTSIDE = tempfile.gettempdir()
 
 

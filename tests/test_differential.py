@@ -330,7 +330,7 @@ def ev(text: str, env: dict):
 
 
 def _prelude() -> dict[str, BlockDef]:
-    """grammar/prelude.lego, as the simulator sees it."""
+    """legoc/grammar/prelude.lego, as the simulator sees it."""
     conv = lambda *kw: Call("conv", ("c",), tuple(kw))  # noqa: E731
     return {
         "conv1x1": BlockDef("conv1x1", [("c", None), ("stride", "1"), ("bias", "true")], [conv(("kernel_size", "1"), ("stride", "stride"), ("bias", "bias"))], 0),

@@ -5,7 +5,7 @@ building a model, `InstanceError`), or make it take more than a second on
 a small input. Two generators feed `Exerciser.exercise`, which runs every
 entry point on one input:
 
-- `grammar_specs()`: text derived from grammar/legoc.lark by
+- `grammar_specs()`: text derived from legoc/grammar/legoc.lark by
   `hypothesis.extra.lark.from_lark`. The layout tokens the postlexer makes
   (`_NL`, `_INDENT`, `_DEDENT`) are drawn as markers that `layout()` turns
   into line breaks and indentation; names, numbers and strings lean towards
@@ -63,7 +63,7 @@ from legoc.analysis.primitives import PRIMITIVES
 from legoc.tools.statedict import state_dict_layout
 
 ROOT = Path(__file__).resolve().parent.parent
-SEED_FILES = sorted([*(ROOT / "examples").glob("*.lego"), *(ROOT / "tests" / "corpus").glob("*.lego"), ROOT / "grammar" / "prelude.lego"])
+SEED_FILES = sorted([*(ROOT / "examples").glob("*.lego"), *(ROOT / "tests" / "corpus").glob("*.lego"), ROOT / "legoc" / "grammar" / "prelude.lego"])
 SEEDS = [path.read_bytes() for path in SEED_FILES]
 
 EXAMPLES = int(os.environ.get("LEGOC_FUZZ_EXAMPLES", "200"))
@@ -95,7 +95,7 @@ _END, _TOKEN, _BLANK, _NEWLINE, _INDENT, _DEDENT = "\x1f", "t", "b", "n", "i", "
 
 @functools.lru_cache(maxsize=None)
 def _grammar_parser():
-    """Lark's parser built from grammar/legoc.lark: hypothesis reads its grammar
+    """Lark's parser built from legoc/grammar/legoc.lark: hypothesis reads its grammar
     (legoc itself loads prebuilt tables, which do not carry it)."""
     return build_lark()
 

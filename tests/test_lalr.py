@@ -1,5 +1,5 @@
 """legoc's standalone parser (legoc/syntax/lalr.py running legoc/syntax/_parse_tables.py)
-against Lark's own parser of grammar/legoc.lark: the same trees, positions,
+against Lark's own parser of legoc/grammar/legoc.lark: the same trees, positions,
 tokens and errors, on every shipped file, on their mutants and on text
 drawn from the grammar; and the tables are those of the grammar."""
 
@@ -29,7 +29,7 @@ SETTINGS = settings(max_examples=int(os.environ.get("LEGOC_LALR_EXAMPLES", "200"
 def _spec_texts() -> list[tuple[str, str]]:
     root = ROOT / "tests"
     paths = sorted((ROOT / "examples").glob("*.lego")) + sorted((root / "corpus").rglob("*.lego"))
-    paths += sorted((root / "hostile").glob("*.lego")) + [ROOT / "grammar" / "prelude.lego"]
+    paths += sorted((root / "hostile").glob("*.lego")) + [ROOT / "legoc" / "grammar" / "prelude.lego"]
     assert len(paths) > 100
     return [(p.name, p.read_bytes().decode("utf-8", errors="replace")) for p in paths]
 

@@ -1,10 +1,10 @@
 """The one place that finds the data files shipped with legoc.
 
-`grammar/` and `templates/` live at the top of the repository and are
-installed as the packages `legoc.grammar` and `legoc.templates` (see
-pyproject.toml), so an editable and a regular install find them the same
-way: through the import system, whose loaders read a package's files
-(from a folder or a zip file alike).
+The grammar and the prelude (legoc/grammar/) and the Jinja templates
+(legoc/templates/) are data packages inside legoc, so that the source tree,
+an editable and a regular install find them the same way: through the
+import system, whose loaders read a package's files (from a folder or a
+zip file alike).
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 It runs the tables prebuilt into legoc/syntax/_parse_tables.py (by
 `python -m legoc.tools.prebuild`) with legoc.syntax.lalr, so that parsing
 never imports Lark; only when those tables were made from another grammar
-does it ask Lark to analyse grammar/legoc.lark now (legoc.syntax.tables).
+does it ask Lark to analyse legoc/grammar/legoc.lark now (legoc.syntax.tables).
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """The layout postlexer: indentation and line breaks, as tokens the grammar reads.
 
-The grammar (grammar/legoc.lark) knows no indentation: `Layout` turns the
+The grammar (legoc/grammar/legoc.lark) knows no indentation: `Layout` turns the
 lexer's line-break tokens into _INDENT and _DEDENT where the indentation
 changes, and a line break inside `< ... >` into `;`; line breaks inside
 `( )` and `[ ]` are dropped. The parser (legoc.syntax.parser), its error

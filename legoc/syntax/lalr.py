@@ -1,6 +1,6 @@
 """Run legoc's LALR(1) parse tables without importing Lark.
 
-Lark analyses grammar/legoc.lark into parse tables (legoc/syntax/tables.py),
+Lark analyses legoc/grammar/legoc.lark into parse tables (legoc/syntax/tables.py),
 and `python -m legoc.tools.prebuild` writes them to legoc/syntax/_parse_tables.py as
 plain literals. This module is the other half of that standalone parser: a
 contextual lexer and a shift-reduce loop over those tables. Importing Lark

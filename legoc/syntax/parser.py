@@ -1,6 +1,6 @@
 """Parse .lego text into a `syntax.Program`: `parse` and `parse_recovering`.
 
-Lark analyses grammar/legoc.lark into LALR tables, prebuilt into
+Lark analyses legoc/grammar/legoc.lark into LALR tables, prebuilt into
 legoc/syntax/_parse_tables.py (see legoc/tools/prebuild.py), and legoc.syntax.lalr runs them:
 parsing never imports Lark. Syntax errors become diagnostics at the
 offending token, never tracebacks.

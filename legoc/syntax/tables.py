@@ -1,4 +1,4 @@
-"""Analyse grammar/legoc.lark with Lark into the tables legoc.syntax.lalr runs.
+"""Analyse legoc/grammar/legoc.lark with Lark into the tables legoc.syntax.lalr runs.
 
 Lark does the grammar work: it compiles the EBNF, builds the LALR(1)
 automaton and the contextual lexer's per-state terminals, and decides how
@@ -29,7 +29,7 @@ START = "start"
 
 
 def build_lark(postlex=None) -> Lark:
-    """Lark's LALR parser of grammar/legoc.lark, as legoc parses with it:
+    """Lark's LALR parser of legoc/grammar/legoc.lark, as legoc parses with it:
     contextual lexer, positions propagated, None for absent `[optional]`
     parts. Tens of milliseconds: Lark analyses the grammar.
 
