@@ -132,5 +132,34 @@ def merge_shapes(mode: str, shapes: list[Shape], span) -> tuple[Shape, Check]:
         for shape in shapes:
             channels = sy.add(channels, shape[0])
         return (channels, *first[1:]), Check(agree, span, message, code="LG301")
-    agree = sy.both(*(shapes_equal(first, other) for other in shapes[1:]))
-    return first, Check(agree, span, ("`add` needs tensors of one shape: ", *join_shapes(shapes)), code="LG301")
+    if mode == "add" and len(shapes) == 2 and ONE not in (*shapes[0], *shapes[1]):  # the message of before broadcasting
+        return first, Check(shapes_equal(first, shapes[1]), span, ("`add` needs tensors of one shape: ", *join_shapes(shapes)), code="LG301")
+    shape, agree = broadcast(shapes)
+    message = (f"`{mode}` broadcasts tensors whose sizes, aligned from the right, are equal or 1: ", *join_shapes(shapes))
+    return shape, Check(agree, span, message, code="LG301")
+
+
+ONE = sy.ONE
+
+
+def broadcast(shapes: list[Shape]) -> tuple[Shape, Expr]:
+    """PyTorch's broadcasting of `shapes` (without the batch axis), aligned
+    from the right: on each axis the sizes must be equal, or 1 (a constant
+    1: a symbolic size is not assumed to be 1). Returns the result's shape
+    and the condition (over the symbolic sizes) that they broadcast."""
+    rank = max(len(shape) for shape in shapes)
+    out: list[Expr] = []
+    conds: list[Expr] = []
+    for axis in range(rank):
+        size: Expr | None = None
+        for shape in shapes:
+            offset = axis - (rank - len(shape))
+            if offset < 0:
+                continue
+            dim = shape[offset]
+            if size is None or size == ONE:
+                size = dim
+            elif dim != ONE:
+                conds.append(sy.eq(size, dim))
+        out.append(size if size is not None else ONE)
+    return tuple(out), sy.both(*conds) if conds else sy.TRUE

@@ -19,7 +19,7 @@ from ..analysis.infer import Analysis
 from ..analysis.constraints import describe
 from .formatting import LINE_LENGTH as _LINE_LENGTH
 from .formatting import Piece, format_pieces
-from ..ir.nodes import Bind, ClassIR, Ctor, Layer, LayerRef, Method, Node, Parallel, Repeat, Residual, Sequential, Shape, Value, bodies, walk
+from ..ir.nodes import ELEMENTWISE, Bind, ClassIR, Ctor, Layer, LayerRef, Method, Node, Parallel, Repeat, Residual, Sequential, Shape, Value, bodies, walk
 from .layout import attribute_names, class_names, is_sequential, registered
 from ..core.naming import MODULE_ATTRS, py_ident
 from ..core.resources import read_text
@@ -305,8 +305,8 @@ class _Writer:
         elif node.join == "cat":
             self.line(f"{target} = torch.cat([{', '.join(node.sources)}], dim=1)", node.joined)
             src = target
-        elif node.join == "add":
-            self.line(f"{target} = {' + '.join(node.sources)}", node.joined)
+        elif node.join in ELEMENTWISE:
+            self.line(f"{target} = {f' {ELEMENTWISE[node.join]} '.join(node.sources)}", node.joined)
             src = target
         elif not node.stages and src != target:
             self.line(f"{target} = {src}", node.out)
@@ -363,7 +363,7 @@ class _Writer:
         if node.mode == "cat":
             self.line(f"{dst} = torch.cat([{', '.join(outs)}], dim=1)", node.out)
         else:
-            self.line(f"{dst} = {' + '.join(outs)}", node.out)
+            self.line(f"{dst} = {f' {ELEMENTWISE[node.mode]} '.join(outs)}", node.out)
 
 
 # Modules whose output is a new tensor that only the next module sees, and

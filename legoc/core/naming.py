@@ -356,9 +356,12 @@ KNOWN_ELSEWHERE: dict[str, str] = {
         "transformerdecoderlayer",
     ),
     **_same(
-        "legoc has no product of tensors yet (einsum, matmul, elementwise mul): tensors join only with `cat` and `add`",
-        "einsum", "matmul", "bmm", "mm", "mul", "multiply",
+        "legoc has no product of tensors yet (einsum, matmul): tensors join with `cat`, `add`, `sub`, `mul` and `div`",
+        "einsum", "matmul", "bmm", "mm",
     ),
+    **_same("did you mean `mul`? (`(a, b) -> mul`)", "multiply", "prod", "times"),
+    **_same("did you mean `sub`? (`(a, b) -> sub`)", "subtract", "minus"),
+    **_same("did you mean `div`? (`(a, b) -> div`)", "divide", "true_divide"),
     "rnn": "legoc's recurrent layers are `lstm` and `gru`",
 }
 

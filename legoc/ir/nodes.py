@@ -185,6 +185,10 @@ class Bind(Record):
     span: Span = field(compare=False)
 
 
+ELEMENTWISE = {"add": "+", "sub": "-", "mul": "*", "div": "/"}
+"""The elementwise joins (`add`, `sub`, `mul`, `div`, with PyTorch's
+broadcasting) and their Python operators; the other join is "cat"."""
+
 Node = Layer | Method | Residual | Parallel | Repeat | Sequential | Bind
 
 

@@ -31,7 +31,7 @@ from .instance import Instance, Op
 IMAGE_FORMATS = ("svg", "png", "pdf")
 
 # Tensor operations (ops without a module) and how their nodes read.
-_SYMBOLS = {"add": "+", "cat": "cat", "rearrange": "rearrange", "reduce": "reduce", "state": "state"}
+_SYMBOLS = {"add": "+", "sub": "-", "mul": "*", "div": "/", "cat": "cat", "rearrange": "rearrange", "reduce": "reduce", "state": "state"}
 
 INSTALL_HINT = (
     "install Graphviz (Debian/Ubuntu: apt install graphviz; macOS: brew install graphviz; "

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from math import prod
 
 from ..ir import symbolic as sy
+from ..ir.nodes import ELEMENTWISE
 from .instance import Instance, Op
 from .statedict import torch_entries
 
@@ -137,7 +138,7 @@ def _leaf_cost(op: Op, instance: Instance, batch: int) -> _Cost:
         if out is None or any(i is None for i in ins):
             return _Cost(0, 0, None, None, None, None)
         n = batch * prod(out)
-        if op.kind == "add":
+        if op.kind in ELEMENTWISE:  # add, sub, mul, div: one operation per output element and operand after the first
             return _Cost(other_ops=n * (len(ins) - 1), activations=n)
         if op.kind == "reduce":
             return _Cost(other_ops=batch * prod(ins[0]), activations=n)  # type: ignore[arg-type]
