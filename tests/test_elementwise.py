@@ -185,3 +185,120 @@ def test_squeeze_excitation_summary_matches_torchinfo_and_counts_the_mul():
 def test_torchs_names_hint_at_the_joins():
     d = _error("model M():\n    input a: [4, 6, 6]\n    output y = (a, a) -> multiply\n")
     assert d.code == "LG201" and d.hint is not None and "`mul`" in d.hint
+
+
+# ------------------------------------------------------------ scaling by a constant
+
+
+@pytest.mark.parametrize("op, symbol", [("add", "+"), ("sub", "-"), ("mul", "*"), ("div", "/")])
+def test_a_constant_operand_is_a_plain_operator(op, symbol):
+    spec = f"block b(alpha)(x):\n    return x -> relu -> {op} alpha\n\nmodel M():\n    input [4, 6, 6]\n    conv 4\n    {op} 0.5\n    b 3\n"
+    compiled, cls = _compile(spec)
+    assert f"x = x {symbol} 0.5  # [B, 4, 6, 6]" in compiled.code
+    assert f"out = out {symbol} self.alpha" in compiled.code
+    assert _out_shape(compiled) == (4, 6, 6)
+    module = cls().eval()
+    x = torch.randn(2, 4, 6, 6)
+    assert torch.equal(module(x), OPS[op](torch.relu(OPS[op](module.conv(x), 0.5)), 3))
+
+
+def test_a_constant_operand_counts_one_op_per_element():
+    compiled, _ = _compile("model M():\n    input [4, 6, 6]\n    mul 0.5\n")
+    ir = next(c for c in compiled.analysis.classes if c.name == "M")
+    (row,) = summarize(instantiate(compiled.analysis, "M", bind_inputs(ir, [(None, (4, 6, 6))])), 3).rows
+    assert (row.kind, row.other_ops, row.params) == ("mul", 3 * 4 * 6 * 6, 0)
+
+
+@pytest.mark.parametrize(
+    "line, code, col, words",
+    [
+        ('mul "a"', "LG401", 9, "takes a number"),
+        ("s: mul 0.5", "LG204", 5, "no module to name"),
+        ("mul true", "LG401", 9, "takes a number"),
+    ],
+)
+def test_constant_operand_misuse_is_a_diagnostic(line, code, col, words):
+    d = _error(f"model M():\n    input [4, 6, 6]\n    {line}\n")
+    assert (d.code, d.span.line, d.span.column) == (code, 3, col) and words in d.message
+
+
+# ------------------------------------------------------------ learned tensors
+
+LAYER_SCALE = """\
+# A ConvNeXt-style residual: torchvision.models.convnext.CNBlock's
+# `self.layer_scale * self.block(input) + input` (stochastic depth is the
+# identity in eval mode).
+block cnblock(dim, layer_scale=1e-6)(x):
+    layer_scale: param [dim, 1, 1] init=layer_scale
+    y = x -> block: < conv dim kernel_size=7 padding=3 groups=dim; relu; conv dim kernel_size=1 >
+    z = (layer_scale, y) -> mul
+    return (z, x) -> add
+
+model M(c=8):
+    input x: [c, H, W]
+    output y = x -> stage: cnblock c
+"""
+
+
+def test_a_learned_tensor_is_an_nn_parameter_with_its_exact_key():
+    compiled, cls = _compile(LAYER_SCALE)
+    assert "self.layer_scale = nn.Parameter(torch.full((dim, 1, 1), layer_scale))" in compiled.code
+    assert "z = self.layer_scale * y" in compiled.code
+    module = cls()
+    state = module.state_dict()
+    assert list(state) == [e.key for e in state_dict_layout(compiled.analysis, "M")]
+    assert state["stage.layer_scale"].shape == (8, 1, 1)
+    # torchvision: nn.Parameter(torch.ones(dim, 1, 1) * layer_scale)
+    assert torch.equal(state["stage.layer_scale"], torch.ones(8, 1, 1) * 1e-6)
+    assert isinstance(module.stage.layer_scale, torch.nn.Parameter)
+    entry = next(e for e in state_dict_layout(compiled.analysis, "M") if e.key == "stage.layer_scale")
+    assert (entry.shape, entry.buffer) == ((8, 1, 1), False)
+    ir = next(c for c in compiled.analysis.classes if c.name == "M")
+    assert sy.value_of(sy.substitute(ir.n_params, {"p:c": sy.Const(8)})) == sum(p.numel() for p in module.parameters()) == 8 * 49 + 8 + 64 + 8 + 8
+
+
+def test_a_learned_tensor_scales_as_torchvision_writes_it():
+    compiled, cls = _compile(LAYER_SCALE)
+    module = cls().eval()
+    with torch.no_grad():
+        module.stage.layer_scale.copy_(torch.randn(8, 1, 1))
+    x = torch.randn(2, 8, 5, 7)
+    block = module.stage.block
+    assert torch.equal(module(x), module.stage.layer_scale * block(x) + x)
+
+
+def test_a_learned_tensor_is_counted_as_torchinfo_counts_it():
+    compiled, cls = _compile(LAYER_SCALE)
+    ir = next(c for c in compiled.analysis.classes if c.name == "M")
+    summary = summarize(instantiate(compiled.analysis, "M", bind_inputs(ir, [(None, (8, 5, 7))])), 2)
+    stats = torchinfo.summary(cls(), input_data=[torch.randn(2, 8, 5, 7)], depth=100, verbose=0, mode="eval")
+    assert summary.totals.params == stats.total_params == sum(p.numel() for p in cls().parameters())
+    assert summary.totals.mult_adds == stats.total_mult_adds
+    (row,) = [r for r in summary.rows if r.path == "stage.layer_scale"]
+    assert (row.kind, row.params, row.shape) == ("Parameter", 8, (8, 1, 1))
+
+
+def _block(line: str, ret: str = "(x, w) -> mul", c: int = 4) -> str:
+    return f"block b(c)(x):\n    {line}\n    return {ret}\n\nmodel M():\n    input [4, 6, 6]\n    b {c}\n"
+
+
+@pytest.mark.parametrize(
+    "spec, code, line, col, words",
+    [
+        (_block("w: parm [c, 1, 1] init=1.0"), "LG101", 2, 8, "expected `param`"),
+        (_block("w: param [c, 1, 1]"), "LG402", 2, 5, "needs its initial value"),
+        (_block("w: param [c, 1, 1] init=1.0 std=2"), "LG402", 2, 33, "takes `init=`"),
+        (_block("w: param [c, 0] init=1.0"), "LG401", 2, 18, "positive integer"),
+        (_block("w: param [c, 1, 1] init=1.0", "x -> mul w"), "LG404", 3, 17, "joins as a tuple"),
+        (_block("w: param [c, 1, 1] init=1.0", "w -> relu"), "LG404", 3, 12, "operand of"),
+        (_block("w: param [c, 1, 1] init=1.0", "(x, w) -> cat"), "LG404", 3, 16, "operand of"),
+        (_block("w: param [c, 1, 1, 1] init=1.0"), "LG302", 3, 22, "no batch axis"),
+        (_block("w: param [c, 1, 1] init=1.0", c=5), "LG301", 3, 22, "[5, 1, 1]"),
+        (_block("w: param [c, 1, 1] init=1.0", "(w, w) -> mul"), "LG404", 3, 22, "only has no batch axis"),
+        ("model M():\n    input [4, 6, 6]\n    w: param [4, 1, 1] init=1.0\n", "LG404", 3, 5, "named tensors"),
+    ],
+)
+def test_learned_tensor_misuse_is_a_diagnostic(spec, code, line, col, words):
+    d = _error(spec)
+    assert (d.code, d.span.line, d.span.column) == (code, line, col), d.message
+    assert words in d.message

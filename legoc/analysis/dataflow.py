@@ -19,11 +19,13 @@ from ..ir import symbolic as sy
 from ..syntax import tree as s
 from ..core.diagnostics import Diagnostic, Note, Span, SpecError, error
 from ..core.naming import close_match, local_ident
-from ..ir.nodes import Bind, Port, Shape
+from ..ir.nodes import ELEMENTWISE, Bind, Ctor, Layer, Port, Shape
+from ..ir.symbolic import Expr
+from .arguments import number
 from .calls import Calls
 from .flow import Body, Failed, Flow, Scope, merge_shapes
 from .primitives import PRIMITIVES
-from .signature import show_shape
+from .signature import show_shape, show_value
 from .state import State
 from .statements import Statements
 
@@ -32,13 +34,14 @@ class _Tensor:
     """A named tensor of a dataflow body: its shape, where it was defined,
     whether it was used, whether it is an input."""
 
-    __slots__ = ("shape", "span", "used", "is_input")
+    __slots__ = ("shape", "span", "used", "is_input", "learned")
 
-    def __init__(self, shape: Shape, span: Span | None, used: bool = False, is_input: bool = False):
+    def __init__(self, shape: Shape, span: Span | None, used: bool = False, is_input: bool = False, learned: bool = False):
         self.shape = shape
         self.span = span
         self.used = used
         self.is_input = is_input
+        self.learned = learned  # a learned tensor (`name: param [...]`): no batch axis
 
 
 class _Graph:
@@ -111,7 +114,9 @@ class Dataflow:
             if d.kind == "block":
                 raise error("LG404", stmt.span, "`input` belongs to models; a block names its inputs in its header: `block b(c)(x):`")
             return
-        if isinstance(stmt, s.Assign):
+        if isinstance(stmt, s.Learned):
+            self._learned(g, stmt, scope, body)
+        elif isinstance(stmt, s.Assign):
             self._define(g, stmt.target, stmt.target_span, stmt.value, scope, body)
         elif isinstance(stmt, s.Return):
             if d.kind != "block":
@@ -130,6 +135,37 @@ class Dataflow:
             self._output(g, stmt, scope, body)
         else:
             raise error("LG404", stmt.span, "in a definition with named tensors, each line names its result: `y = x -> ...`")
+
+    def _learned(self, g: _Graph, stmt: s.Learned, scope: Scope, body: Body) -> None:
+        """`name: param [C, 1, 1] init=1e-6`: an nn.Parameter attribute
+        `name`, filled with `init`, usable as an elementwise operand."""
+        if stmt.name in g.tensors:
+            raise error("LG208", stmt.name_span, f"tensor `{stmt.name}` is defined twice")
+        dims = []
+        for dim in stmt.dims:
+            size = number(dim, scope, self.state.defs)
+            value = sy.value_of(size)
+            if isinstance(value, (bool, str, float)) or isinstance(value, int) and value < 1:
+                raise error("LG401", dim.span, f"a learned tensor's size must be a positive integer, not {show_value(value)}")
+            dims.append(size)
+        if not dims:
+            raise error("LG404", stmt.span, "a learned tensor needs at least one axis: `param [C, 1, 1] init=0.0`")
+        init = None
+        for keyword in stmt.keywords:
+            if keyword.name != "init":
+                raise error("LG402", keyword.span, f"a learned tensor takes `init=` (its initial value), not `{keyword.name}=`")
+            init = number(keyword.value, scope, self.state.defs)
+            if isinstance(sy.value_of(init), (bool, str)):
+                raise error("LG401", keyword.value.span, f"`init` is a number, not {show_value(sy.value_of(init))}")
+        if init is None:
+            raise error("LG402", stmt.span, f"the learned tensor `{stmt.name}` needs its initial value: `init=0.0`")
+        shape = tuple(dims)
+        n_params: Expr = sy.ONE
+        for dim in shape:
+            n_params = sy.mul(n_params, dim)
+        body.nodes.append(Layer("param", Ctor("tensor", "nn.Parameter", shape, (("init", init),)), shape, stmt.span, apply="tensor", name=stmt.name))
+        body.n_params = sy.add(body.n_params, n_params)
+        g.tensors[stmt.name] = _Tensor(shape, stmt.name_span, learned=True)
 
     def _recover_line(self, g: _Graph, stmt, exc: Exception) -> None:
         """After a failed line: report it (see `State.recover`) and define what
@@ -174,15 +210,23 @@ class Dataflow:
         if previous is not None and target not in sources:
             notes = [Note(f"`{target}` is first defined here", previous.span)] if previous.span else []
             raise error("LG208", span, f"tensor `{target}` is defined twice", notes=notes, hint="give the new tensor its own name, or use the old value in its pipeline")
-        shapes = [self._lookup(g, name).shape for name in p.sources]
+        tensors = [self._lookup(g, name) for name in p.sources]
+        shapes = [tensor.shape for tensor in tensors]
+        learned = [tensor.learned for tensor in tensors]
         stages = list(p.stages)
+        if any(learned) and not (len(shapes) > 1 and stages and isinstance(stages[0], s.Merge) and stages[0].mode in ELEMENTWISE):
+            name = next(n for n, is_learned in zip(p.sources, learned) if is_learned)
+            raise error(
+                "LG404", name.span, f"the learned tensor `{name.id}` is an operand of `add`, `sub`, `mul` or `div`, such as `(x, {name.id}) -> mul`",
+                hint="a learned tensor has no batch axis: it scales, shifts or divides the tensors of the batch",
+            )
         join = None
         inner = Body.empty()
         if len(shapes) > 1:
             if not stages:
                 raise error("LG404", p.span, "a tuple of tensors must flow into `cat`, `add` or a block with several inputs")
             first = stages.pop(0)
-            shape, join = self._join(first, shapes, scope, inner)
+            shape, join = self._join(first, shapes, scope, inner, learned)
             joined = shape
         else:
             shape, joined = shapes[0], None
@@ -190,20 +234,34 @@ class Dataflow:
         for stage in stages:
             if isinstance(stage, s.Merge):
                 raise error("LG404", stage.span, f"`{stage.mode}` joins a tuple of tensors, such as `(a, b) -> {stage.mode}`")
+            if isinstance(stage, s.Scale) and isinstance(stage.operand, s.Name) and getattr(g.tensors.get(stage.operand.id), "learned", False):
+                name = stage.operand.id
+                raise error("LG404", stage.span, f"`{stage.mode} {name}` takes a number; the learned tensor `{name}` joins as a tuple", hint=f"write `(y, {name}) -> {stage.mode}`")
             flow = self.statements.statement(stage, flow, scope, inner)
         code = local_ident(target)
-        body.nodes.append(Bind(code, tuple(local_ident(n) for n in sources), join, joined, tuple(inner.nodes), flow.shape, span))
+        codes = tuple(f"self.{n}" if is_learned else local_ident(n) for n, is_learned in zip(sources, learned))
+        body.nodes.append(Bind(code, codes, join, joined, tuple(inner.nodes), flow.shape, span))
         body.n_params = sy.add(body.n_params, inner.n_params)
         body.checks += inner.checks
         if not returned:
             g.tensors[target] = _Tensor(flow.shape, span)
         return flow.shape
 
-    def _join(self, stage, shapes: list[Shape], scope: Scope, inner: Body):
-        """The first stage after a tuple: `cat`, `add`, or a block with as
-        many inputs as the tuple has tensors."""
+    def _join(self, stage, shapes: list[Shape], scope: Scope, inner: Body, learned: list[bool]):
+        """The first stage after a tuple: `cat`, an elementwise join (`add`,
+        `sub`, `mul`, `div`), or a block with as many inputs as the tuple
+        has tensors. `learned`: which of the tensors are learned ones (no
+        batch axis: of a rank at most the others')."""
         if isinstance(stage, s.Merge):
-            ranks = {len(shape) for shape in shapes}
+            batched = [shape for shape, is_learned in zip(shapes, learned) if not is_learned]
+            ranks = {len(shape) for shape in batched}
+            if not batched:
+                raise error("LG404", stage.span, f"`{stage.mode}` of learned tensors only has no batch axis; join them with a tensor of the graph")
+            if any(is_learned and len(shape) > len(batched[0]) for shape, is_learned in zip(shapes, learned)) and len(ranks) == 1:
+                raise error(
+                    "LG302", stage.span,
+                    f"a learned tensor has no batch axis, so it broadcasts only with tensors of its rank or more: {', '.join(show_shape(x) for x in shapes)}",
+                )
             if len(ranks) != 1:
                 raise error("LG302", stage.span, f"`{stage.mode}` needs tensors of one rank: {', '.join(show_shape(x) for x in shapes)}")
             shape, check = merge_shapes(stage.mode, shapes, stage.span)

@@ -132,7 +132,7 @@ def merge_shapes(mode: str, shapes: list[Shape], span) -> tuple[Shape, Check]:
         for shape in shapes:
             channels = sy.add(channels, shape[0])
         return (channels, *first[1:]), Check(agree, span, message, code="LG301")
-    if mode == "add" and len(shapes) == 2 and ONE not in (*shapes[0], *shapes[1]):  # the message of before broadcasting
+    if mode == "add" and len(shapes) == 2 and len(shapes[0]) == len(shapes[1]) and ONE not in (*shapes[0], *shapes[1]):  # the message of before broadcasting
         return first, Check(shapes_equal(first, shapes[1]), span, ("`add` needs tensors of one shape: ", *join_shapes(shapes)), code="LG301")
     shape, agree = broadcast(shapes)
     message = (f"`{mode}` broadcasts tensors whose sizes, aligned from the right, are equal or 1: ", *join_shapes(shapes))

@@ -40,6 +40,13 @@ def check_names(d: s.Definition) -> None:
                 )
             inner = f"the layers of the named group `{stmt.name}` are numbered 0, 1, ... in its nn.Sequential and cannot be named"
             visit(stmt.layer, inner if isinstance(stmt.layer, s.Group) else None)
+        elif isinstance(stmt, s.Learned):
+            problem = attribute_problem(stmt.name)
+            if problem:
+                raise error("LG205", stmt.name_span, problem)
+            if stmt.name in seen:
+                raise error("LG206", stmt.name_span, f"two layers are named `{stmt.name}`", notes=[Note(f"`{stmt.name}` is first used here", seen[stmt.name])])
+            seen[stmt.name] = stmt.name_span
         elif isinstance(stmt, s.Group):
             for item in stmt.body:
                 visit(item, nameless)

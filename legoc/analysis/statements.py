@@ -79,11 +79,22 @@ class Statements:
             return self.parallel(stmt, flow, scope, body)
         if isinstance(stmt, s.Repeat):
             return self.repeat(stmt, flow, scope, body)
+        if isinstance(stmt, s.Scale):
+            return self.scale(stmt, flow, scope, body)
         if isinstance(stmt, s.Input):
             raise error("LG404", stmt.span, "`input` must be the first line of a model")
         if isinstance(stmt, s.Merge):
             raise error("LG404", stmt.span, f"`{stmt.mode}` alone joins a tuple of tensors: `(a, b) -> {stmt.mode}`")
         raise error("LG404", stmt.span, "named tensors need a model with named inputs (`input x: [...]`) or a block that names its inputs (`block b(c)(x):`)")
+
+    def scale(self, stmt: s.Scale, flow: Flow, scope: Scope, body: Body) -> Flow:
+        """`mul 0.5`: the tensor with a constant, elementwise (`x * 0.5`);
+        the shape is kept."""
+        operand = number(stmt.operand, scope, self.state.defs)
+        if isinstance(sy.value_of(operand), (bool, str)):
+            raise error("LG401", stmt.operand.span, f"`{stmt.mode}` takes a number, not {show_value(sy.value_of(operand))}")
+        body.nodes.append(Method(((stmt.mode, (operand,)),), flow.shape, stmt.span))
+        return flow.then(flow.shape, {}, {})
 
     def group(self, stmt: s.Group, flow: Flow, scope: Scope, body: Body) -> Flow:
         """`< a; b; c >` unnamed: its statements, one after another, into
@@ -115,6 +126,8 @@ class Statements:
         before = len(body.nodes)
         flow = self.statement(layer, flow, scope, body)
         (node,) = body.nodes[before:]
+        if isinstance(node, Method) and isinstance(layer, s.Scale):
+            raise error("LG204", stmt.name_span, f"`{layer.mode}` is written as an operator in forward (`x * 0.5`) and has no module to name")
         if isinstance(node, Method):
             raise error("LG204", stmt.name_span, f"`{layer.name}` is written as tensor methods in forward and has no module to name")  # type: ignore[union-attr]
         body.nodes[before] = replace(node, name=stmt.name)  # type: ignore[type-var]

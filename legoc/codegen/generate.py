@@ -75,7 +75,7 @@ def generate(analysis: Analysis, source_name: str) -> str:
     """
     names = class_names(analysis.classes)
     classes = [_class_pieces(ir, names, analysis.defaults.get(ir.name) if ir.kind == "model" else None) for ir in analysis.classes]
-    uses_torch = any("torch." in p.text for c in classes for p in c.forward_lines)
+    uses_torch = any("torch." in p.text for c in classes for p in (*c.forward_lines, *c.init_lines))
     imports = (["import torch"] if uses_torch else []) + ["from torch import nn"]
     # One name a line, as black writes a list with a trailing comma.
     exported = Piece(0, "\n".join(["__all__ = [", *(f'    "{names[ir.name]}",' for ir in analysis.classes), "]"]) if analysis.classes else "__all__ = []")
@@ -243,6 +243,9 @@ class _Writer:
         """A constructor call; `inplace`: a ReLU that may overwrite its input."""
         if c.kind == "param":
             return f"{c.target}()"
+        if c.kind == "tensor":  # a learned tensor: nn.Parameter(torch.full((C, 1, 1), init))
+            dims = ", ".join(_value(a) for a in c.args)  # type: ignore[arg-type]
+            return f"nn.Parameter(torch.full(({dims}{',' if len(c.args) == 1 else ''}), {_value(dict(c.kwargs)['init'])}))"
         if c.kind == "sequential":
             items = [self.ctor(a, _relu(a) and _fresh_ctor(prev)) for prev, a in zip((None, *c.args), c.args)]  # type: ignore[arg-type]
             return f"nn.Sequential({', '.join(items)})"
@@ -263,6 +266,8 @@ class _Writer:
     def node(self, node: Node, src: str, dst: str) -> None:
         if isinstance(node, Layer):
             attr = self.attrs[id(node)]
+            if node.apply == "tensor":
+                return  # a learned tensor: an operand, read as self.<name>
             if node.apply == "call":
                 self.line(f"{dst} = self.{attr}({src})", node.out)
             elif node.apply == "sequence":
@@ -279,6 +284,10 @@ class _Writer:
 
             as_attrs = {code: f"self.{attr}" for code, attr in self.kept.items()}
             render = lambda args: _args(args, as_attrs)  # noqa: E731
+            if len(node.ops) == 1 and node.ops[0][0] in ELEMENTWISE:  # `mul 0.5`: x * 0.5
+                (name, args), = node.ops
+                self.line(f"{dst} = {src} {ELEMENTWISE[name]} {render(args)}", node.out)
+                return
             chain = "".join(
                 f".{name}(dim={render(args)})" if name in REDUCTIONS.values() else f".{name}({render(args)})" for name, args in node.ops
             )

@@ -38,7 +38,9 @@ class Ctor(Record):
 
     kind: "torch" (target is e.g. "nn.Conv2d"), "block" (target is the DSL
     block name, rendered as its class), "param" (target is a layer-valued
-    parameter, called with no arguments) or "sequential" (args are Ctors).
+    parameter, called with no arguments), "sequential" (args are Ctors) or
+    "tensor" (a learned tensor, `nn.Parameter(torch.full(args, init))`:
+    args are its sizes, kwargs hold "init").
     """
 
     kind: str
@@ -81,7 +83,9 @@ class Layer(Record):
 
     `apply` says how forward calls it: "call" (the plain form above),
     "sequence" (a recurrent layer's output sequence) or "lstm_hidden" /
-    "gru_hidden" (its final hidden state, both directions joined). `hint`
+    "gru_hidden" (its final hidden state, both directions joined), or
+    "tensor": a learned tensor (Ctor kind "tensor"), not applied: the
+    joins read it as `self.<attr>`. `hint`
     is what the compiler names it after when the spec gives no `name`.
     """
 
@@ -96,7 +100,9 @@ class Layer(Record):
 @dataclass(frozen=True, slots=True, eq=False, repr=False)
 class Method(Record):
     """`x = x.unflatten(...).permute(...)`: tensor methods with no module,
-    from `rearrange` and `reduce`. `ops` are (method, arguments) pairs."""
+    from `rearrange` and `reduce`. `ops` are (method, arguments) pairs; a
+    single op named in ELEMENTWISE (`mul 0.5`) is written as its operator,
+    `x = x * 0.5`."""
 
     ops: tuple[tuple[str, tuple], ...]
     out: Shape

@@ -40,7 +40,7 @@ class ToSyntax:
         self.rules = {
             "start": self.start, "definition": self.definition, "params": self.params, "param": self.param,
             "inputs": self.inputs, "line": self.line, "assign": self.assign, "return_stmt": self.return_stmt,
-            "output": self.output, "pipeline": self.pipeline, "source": self.source, "merge": self.merge,
+            "output": self.output, "learned": self.learned, "scale": self.scale, "pipeline": self.pipeline, "source": self.source, "merge": self.merge,
             "seq": self.seq, "call": self.call, "keyword": self.keyword, "named": self.named,
             "residual": self.residual, "parallel": self.parallel, "repeat": self.repeat, "input": self.input,
             "group": self.group, "shape": self.shape, "binop": self.binop, "neg": self.neg, "int": self.int,
@@ -140,6 +140,16 @@ class ToSyntax:
     def output(self, node, children):
         name, value = children
         return s.Output(str(name), value, self._span(node), token_span(self.file, name))
+
+    def scale(self, node, children):
+        mode, operand = children
+        return s.Scale(str(mode), operand, self._span(node))
+
+    def learned(self, node, children):
+        name, kind, shape, *keywords = children
+        if str(kind) != "param":
+            raise error("LG101", token_span(self.file, kind), f"expected `param` before a learned tensor's shape, not `{kind}`", hint="write `name: param [C, 1, 1] init=0.0`")
+        return s.Learned(str(name), shape.dims if isinstance(shape, s.Input) else tuple(shape), tuple(keywords), self._span(node), token_span(self.file, name))
 
     def pipeline(self, node, children):
         sources, *stages = children

@@ -154,6 +154,28 @@ class Input(Record):
 
 
 @dataclass(frozen=True, slots=True, eq=False, repr=False)
+class Scale(Record):
+    """`mul 0.5` (or `add`, `sub`, `div` and a number): the tensor with a
+    constant, elementwise."""
+
+    mode: str
+    operand: ExprNode
+    span: Span = _span()
+
+
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class Learned(Record):
+    """`name: param [C, 1, 1] init=1e-6`: a learned tensor of a dataflow
+    body (an nn.Parameter attribute `name`), batch axis excluded."""
+
+    name: str
+    dims: tuple[ExprNode, ...]
+    keywords: tuple["Keyword", ...]
+    span: Span = _span()
+    name_span: Span = _span()
+
+
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
 class Merge(Record):
     """A bare `cat` or `add` stage joining the tensors of a tuple."""
 
@@ -198,7 +220,7 @@ class Output(Record):
     name_span: Span = _span()
 
 
-Stmt = Call | Group | Named | Residual | Parallel | Repeat | Input | Assign | Return | Output
+Stmt = Call | Group | Named | Residual | Parallel | Repeat | Input | Assign | Return | Output | Learned | Scale
 
 # ----------------------------------------------------------------- definitions
 
@@ -271,6 +293,10 @@ def _children(node) -> tuple:
         return (node.count, node.body)
     if isinstance(node, Input):
         return node.dims
+    if isinstance(node, Scale):
+        return (node.operand,)
+    if isinstance(node, Learned):
+        return (*node.dims, *node.keywords)
     if isinstance(node, (Assign, Return, Output)) and node.value is not None:
         return (*node.value.sources, *node.value.stages)
     return ()

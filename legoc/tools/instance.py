@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from ..ir import symbolic as sy
 from ..core.diagnostics import Span
 from ..analysis.infer import Analysis
-from ..ir.nodes import Bind, ClassIR, Ctor, Layer, LayerRef, Method, Node, Parallel, Repeat, Residual, Sequential, Shape
+from ..ir.nodes import ELEMENTWISE, Bind, ClassIR, Ctor, Layer, LayerRef, Method, Node, Parallel, Repeat, Residual, Sequential, Shape
 from ..codegen.layout import attribute_names, class_names, is_sequential
 from ..core.limits import deep
 from ..analysis.patterns import REDUCTIONS
@@ -443,6 +443,10 @@ class _Builder:
 
     def node(self, node: Node, env: _Env, cur: int, named: dict[str, int], names: dict[int, str], prefix: str, parent, depth) -> int:
         """Unroll one statement of a (non-Sequential) class; returns the tensor after it."""
+        if isinstance(node, Layer) and node.apply == "tensor":  # a learned tensor: an operand of the joins after it
+            path = f"{prefix}{names[id(node)]}"
+            named[f"self.{names[id(node)]}"] = self.op(parent, depth, path, "Parameter", [], env.shape(node.out), node.span, target="nn.Parameter")
+            return cur
         if isinstance(node, Layer):
             return self.layer(node, env, [cur], f"{prefix}{names[id(node)]}", parent, depth)
         if isinstance(node, (Repeat, Sequential)):
@@ -452,7 +456,7 @@ class _Builder:
             return self.close(index, self.numbered(body, env, cur, f"{path}.", index, depth + 1))
         if isinstance(node, Method):
             reduce = [args for name, args in node.ops if name in REDUCTIONS.values()]
-            kind = "reduce" if reduce else "rearrange"
+            kind = node.ops[0][0] if node.ops and node.ops[0][0] in ELEMENTWISE else "reduce" if reduce else "rearrange"
             return self.op(parent, depth, None, kind, [cur], env.shape(node.out), node.span)
         if isinstance(node, Residual):
             skip = cur

@@ -103,6 +103,8 @@ class _Layout:
         self.count()
         if ctor.kind == "param":
             return []  # a layer-valued parameter: a parameterless layer such as nn.ReLU
+        if ctor.kind == "tensor":  # a learned tensor: its own key, `prefix` without the dot
+            return [Entry(prefix[:-1], tuple(_value(a, mapping) for a in ctor.args), False)]
         if ctor.kind == "sequential":
             out: list[Entry] = []
             for index, item in enumerate(ctor.args):

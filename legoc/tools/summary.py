@@ -94,7 +94,7 @@ def summarize(instance: Instance, batch: int = 1) -> Summary:
         costs[op.id] = _leaf_cost(op, instance, batch) if op.leaf else _Cost.total(costs[c] for c in children.get(op.id, ()))
     top = _Cost.total(costs[c] for c in children.get(None, []))
     rows = tuple(
-        Row(op.path, op.kind, op.depth, (batch, *_sizes(op.shape)), *costs[op.id].figures(), op.leaf) for op in instance.ops
+        Row(op.path, op.kind, op.depth, ((batch,) if op.kind != "Parameter" else ()) + tuple(_sizes(op.shape)), *costs[op.id].figures(), op.leaf) for op in instance.ops
     )
     inputs = tuple((t.name or "x", (batch, *_sizes(t.shape))) for t in (instance.tensors[i] for i in instance.inputs))
     return Summary(instance.model, instance.class_name, batch, inputs, rows, _totals(instance, top, batch))
@@ -134,12 +134,14 @@ _UNKNOWN = _Cost(None, None, None, None, None, None)
 def _leaf_cost(op: Op, instance: Instance, batch: int) -> _Cost:
     out = _ints(op.shape)
     ins = [_ints(instance.tensors[t].shape) for t in op.inputs]
+    if op.kind == "Parameter":  # a learned tensor: parameters, no work of its own
+        return _Cost(params=None if out is None else prod(out))
     if op.path is None:  # a tensor operation: no parameters
         if out is None or any(i is None for i in ins):
             return _Cost(0, 0, None, None, None, None)
         n = batch * prod(out)
-        if op.kind in ELEMENTWISE:  # add, sub, mul, div: one operation per output element and operand after the first
-            return _Cost(other_ops=n * (len(ins) - 1), activations=n)
+        if op.kind in ELEMENTWISE:  # add, sub, mul, div: one operation per output element and operand after the first (or constant)
+            return _Cost(other_ops=n * max(len(ins) - 1, 1), activations=n)
         if op.kind == "reduce":
             return _Cost(other_ops=batch * prod(ins[0]), activations=n)  # type: ignore[arg-type]
         if op.kind == "cat":
