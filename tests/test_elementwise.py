@@ -302,3 +302,14 @@ def test_learned_tensor_misuse_is_a_diagnostic(spec, code, line, col, words):
     d = _error(spec)
     assert (d.code, d.span.line, d.span.column) == (code, line, col), d.message
     assert words in d.message
+
+
+def test_elementwise_joins_and_learned_tensors_export():
+    """torch.export traces the operators and the parameter (as the examples'
+    test does for every example)."""
+    compiled, cls = _compile(LAYER_SCALE.replace("output y = x -> stage: cnblock c", "y = x -> stage: cnblock c\n    output z = y -> mul 0.5"))
+    module = cls().eval()
+    x = torch.randn(2, 8, 5, 7)
+    exported = torch.export.export(module, (x,))
+    assert torch.equal(exported.module()(x), module(x))
+    assert "stage.layer_scale" in exported.state_dict
