@@ -19,6 +19,7 @@ from ..analysis.infer import Analysis
 from ..analysis.constraints import describe
 from .formatting import LINE_LENGTH as _LINE_LENGTH
 from .formatting import Piece, format_pieces
+from ..ir import functions
 from ..ir.nodes import Bind, ClassIR, Ctor, Layer, LayerRef, Method, Node, Parallel, Repeat, Residual, Sequential, Shape, Value, bodies, walk
 from .layout import attribute_names, class_names, is_sequential, registered
 from ..core.naming import MODULE_ATTRS, py_ident
@@ -77,6 +78,8 @@ def generate(analysis: Analysis, source_name: str) -> str:
     classes = [_class_pieces(ir, names, analysis.defaults.get(ir.name) if ir.kind == "model" else None) for ir in analysis.classes]
     uses_torch = any("torch." in p.text for c in classes for p in c.forward_lines)
     imports = (["import torch"] if uses_torch else []) + ["from torch import nn"]
+    # A width multiplier's `make_divisible` calls torchvision's function, which the module defines.
+    uses_helper = any("_make_divisible(" in p.text for c in classes for p in c.parts() if p is not None)
     # One name a line, as black writes a list with a trailing comma.
     exported = Piece(0, "\n".join(["__all__ = [", *(f'    "{names[ir.name]}",' for ir in analysis.classes), "]"]) if analysis.classes else "__all__ = []")
     texts = format_pieces([exported] + [p for c in classes for p in c.parts()])
@@ -93,7 +96,7 @@ def generate(analysis: Analysis, source_name: str) -> str:
         source=_comment_safe(source_name),
         summary=_doc_escape(summary),
         imports=imports,
-        exported=texts[0],
+        exported=texts[0] + (f"\n\n\n{functions.HELPER}" if uses_helper else ""),
         classes=views,
     )
     return text
