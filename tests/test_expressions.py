@@ -35,7 +35,7 @@ def torchvision_definitions(module: str, *names: str) -> dict:
     tree = ast.parse(source)
     wanted = [node for node in tree.body if getattr(node, "name", None) in names]
     assert {n.name for n in wanted} == set(names), names
-    env = {"torch": torch, "nn": nn, "F": F, "Tensor": Tensor, "List": List, "Optional": __import__("typing").Optional, "Any": object, "Tuple": tuple}
+    env = {"__name__": f"torchvision_models_{module}", "torch": torch, "nn": nn, "F": F, "Tensor": Tensor, "List": List, "Optional": __import__("typing").Optional, "Any": object, "Tuple": tuple}
     exec(compile(ast.Module(wanted, []), f"torchvision/models/{module}.py", "exec"), env)
     return {n: env[n] for n in names}
 
@@ -206,3 +206,113 @@ def test_a_float_size_from_a_block_parameter_is_checked_at_the_call():
     spec = "block half(c):\n    conv c / 2 kernel_size=1\n\nmodel M():\n    input [3, 8, 8]\n    half 64\n"
     (got,) = _errors(spec)
     assert got[0] == "LG401" and "must be an integer, not 32.0" in got[3]
+
+
+# ------------------------------------------------------------ indexed repeat
+
+DENSE = """
+# torchvision's _DenseLayer (densenet.py) with drop_rate=0.
+block dense_layer(growth, bn_size=4):
+    res cat < norm1: bn; relu1: relu; conv1: conv bn_size * growth kernel_size=1 bias=false; norm2: bn; relu2: relu; conv2: conv growth kernel_size=3 padding=1 bias=false >
+
+model M(n=N, c=64, growth=32):
+    input [c, 16, 16]
+    denseblock1: repeat n as i denselayer: dense_layer growth
+"""
+
+
+def _randomise_batch_norm(model):
+    for m in model.modules():
+        if isinstance(m, nn.BatchNorm2d):
+            m.running_mean.uniform_(-1, 1)
+            m.running_var.uniform_(0.5, 2)
+
+
+@pytest.mark.filterwarnings("ignore:Unable to retrieve source")  # torchvision's @torch.jit._overload_method, loaded from its source
+@pytest.mark.parametrize("n", [1, 3, 6])
+def test_dense_block_loads_torchvisions_keys_exactly(n):
+    """`repeat n as i denselayer: ...` names the repetitions denselayer1 ...
+    denselayerN, as torchvision's _DenseBlock: its state_dict loads with
+    strict=True, the outputs agree, and legoc's state-dict and parameter
+    count are torchvision's."""
+    from legoc.tools.statedict import state_dict_layout
+
+    _DenseBlock = torchvision_definitions("densenet", "_DenseLayer", "_DenseBlock")["_DenseBlock"]
+    reference = _DenseBlock(n, 64, 4, 32, 0.0)
+    _randomise_batch_norm(reference)
+    result = compile_source(DENSE.replace("N", str(n)), "t.lego")
+    assert 'self.denseblock1.add_module(\n                f"denselayer{i + 1}", DenseLayer(c + growth * i, growth)\n            )' in result.code
+    model = load_module(result.code).M()
+    assert list(model.denseblock1.state_dict()) == list(reference.state_dict())
+    model.denseblock1.load_state_dict(reference.state_dict(), strict=True)
+    model.eval(), reference.eval()
+    x = torch.randn(2, 64, 16, 16)
+    with torch.no_grad():
+        assert (model(x) - reference(x)).abs().max() <= 1e-5
+    (ir,) = result.analysis.defaults.values()
+    assert sy.value_of(ir.n_params) == sum(p.numel() for p in reference.parameters())
+    assert sy.value_of(ir.output[0]) == 64 + 32 * n
+    entries = state_dict_layout(result.analysis, "M")
+    assert [e.key for e in entries] == ["denseblock1." + k for k in reference.state_dict()]
+
+
+def test_the_index_varies_the_repetitions():
+    """dilation 2 ** i, and a count that is a block parameter: the class
+    builds what legoc says for several counts."""
+    spec = """
+block dilated(c, n):
+    repeat n as i conv c kernel_size=3 padding=2 ** i dilation=2 ** i
+
+model M(n=N):
+    input [3, 40, 40]
+    dilated 8 n
+"""
+    for n in (1, 2, 4):
+        result = compile_source(spec.replace("N", str(n)), "t.lego")
+        assert "for i in range(1, n)" in result.code  # the first repetition maps 3 channels to 8
+        model = load_module(result.code).M()
+        convs = [m for m in model.modules() if isinstance(m, nn.Conv2d)]
+        assert [m.dilation for m in convs] == [(2**i, 2**i) for i in range(n)]
+        assert model(torch.randn(1, 3, 40, 40)).shape == (1, 8, 40, 40)
+        (ir,) = result.analysis.defaults.values()
+        assert sy.value_of(ir.n_params) == sum(p.numel() for p in model.parameters())
+
+
+def test_linear_growth_with_a_symbolic_count_sums_the_parameters():
+    spec = """
+block unit(g):
+    res cat < conv g kernel_size=1 >
+
+block grow(n, g):
+    repeat n as i unit g
+
+model M(n=N):
+    input [4, 5, 5]
+    grow n 3
+"""
+    for n in (0, 1, 5):
+        result = compile_source(spec.replace("N", str(n)), "t.lego")
+        model = load_module(result.code).M()
+        (ir,) = result.analysis.defaults.values()
+        assert sy.value_of(ir.n_params) == sum(p.numel() for p in model.parameters())
+        assert model(torch.randn(1, 4, 5, 5)).shape == (1, 4 + 3 * n, 5, 5) == (1, *map(sy.value_of, ir.output))
+
+
+@pytest.mark.parametrize(
+    "body, code, line, column, message",
+    [
+        ("repeat 3 as i conv 8 * (i + 1) kernel_size=1", "LG308", 3, 5, "the repetitions of `repeat ... as i` must each change the shape by the same amount"),
+        ("repeat 3 as c conv 8 kernel_size=1", "LG203", 3, 17, "the repeat index `c` hides the parameter `c`"),
+        ("repeat 3 as i conv 8 kernel_size=1 groups=2 - i", "LG401", 3, 40, "`groups` must be at least 1, not 0"),
+        ("repeat 3 as i layer: < conv 8 kernel_size=1; relu >", "", 0, 0, ""),
+        ("repeat 3 conv3: conv c kernel_size=1", "LG204", 3, 14, "a repeat's repetitions are numbered"),
+        ("features: < conv 8 kernel_size=1; repeat 2 as i layer: conv 8 kernel_size=1 >", "LG204", 3, 39, "the named group `features` becomes an nn.Sequential"),
+    ],
+)
+def test_indexed_repeat_misuse(body, code, line, column, message):
+    spec = f"model M(c=8):\n    input [8, 8, 8]\n    {body}\n"
+    if not code:
+        check_source(spec, "t.lego")  # a named group of layers per repetition is fine
+        return
+    got = _errors(spec)[0]
+    assert got[:3] == (code, line, column) and got[3].startswith(message), got

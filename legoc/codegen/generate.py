@@ -192,6 +192,13 @@ class _Writer:
         attr = self.attrs[id(node)]
         if isinstance(node, Layer):
             self.init.append(f"self.{attr} = {self.ctor(node.ctor, id(node) in self.inplace)}")
+        elif isinstance(node, Repeat) and node.each is not None:
+            # Named repetitions, as torchvision's DenseNet adds them: denselayer1, denselayer2, ...
+            i = sy.to_text(node.index, code=True)  # type: ignore[arg-type]
+            self.init.append(f"self.{attr} = nn.Sequential()")
+            self.init.append(f"for {i} in range({sy.to_text(node.count, code=True)}):")
+            built = self.ctor(node.first) if node.rest is None else f"{self.ctor(node.first)} if {i} == 0 else {self.ctor(node.rest)}"
+            self.init.append(f'    self.{attr}.add_module(f"{node.each}{{{i} + 1}}", {built})')
         elif isinstance(node, Repeat):
             self.init.append(f"self.{attr} = nn.Sequential({self.repeated(node)})")
         elif isinstance(node, Sequential):
@@ -217,14 +224,18 @@ class _Writer:
         builds exactly `n` repetitions for every `n` it is given, 0 included."""
         count = sy.to_text(node.count, code=True)
         if node.rest is None:
-            parts = [f"*({self.ctor(node.first)} for _ in range({count}))"]
+            i = "_" if node.index is None else sy.to_text(node.index, code=True)
+            parts = [f"*({self.ctor(node.first)} for {i} in range({count}))"]
         else:
             once = sy.minimum(node.count, sy.ONE)
             first = self.ctor(node.first)
             if once != sy.ONE:
                 first = f"*({first} for _ in range({sy.to_text(once, code=True)}))"
             rest = sy.to_text(sy.sub(node.count, 1), code=True)
-            parts = [first, f"*({self.ctor(node.rest)} for _ in range({rest}))"]
+            if node.index is None:
+                parts = [first, f"*({self.ctor(node.rest)} for _ in range({rest}))"]
+            else:  # the others see their index
+                parts = [first, f"*({self.ctor(node.rest)} for {sy.to_text(node.index, code=True)} in range(1, {count}))"]
         return parts if split else ", ".join(parts)
 
     def items(self, nodes: tuple[Node, ...]) -> list[str]:

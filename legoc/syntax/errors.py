@@ -24,6 +24,7 @@ _TERMINAL_WORDS = {
     "TRUE": "`true`",
     "MIN": "`min`",
     "MAX": "`max`",
+    "_AS": "`as`",
     "ROUND": "`round`",
     "CEIL": "`ceil`",
     "INT_FN": "`int`",

@@ -84,19 +84,22 @@ class _Layout:
 
     def numbered(self, nodes: tuple[Node, ...], mapping: dict, prefix: str) -> list[Entry]:
         """The entries of an nn.Sequential holding `nodes` (layers and repeats)."""
-        ctors: list[Ctor] = []
+        ctors: list[tuple[Ctor, dict, str | None]] = []  # (constructor, its values, its name)
         for node in nodes:
             if isinstance(node, Layer):
-                ctors.append(node.ctor)
+                ctors.append((node.ctor, mapping, None))
             else:
                 assert isinstance(node, Repeat)
                 count = _value(node.count, mapping)
                 if self.modules + count > MAX_OPS:  # before a list of `count` constructors is built
                     raise unrolls_too_far()
-                ctors += [node.first] + [node.rest or node.first] * (count - 1) if count > 0 else []
+                if node.index is not None:  # `repeat n as i`: each repetition with its index
+                    ctors += [(node.first if i == 0 else node.rest or node.first, {**mapping, node.index.key: sy.Const(i)}, None if node.each is None else f"{node.each}{i + 1}") for i in range(count)]  # type: ignore[union-attr]
+                else:
+                    ctors += [(c, mapping, None) for c in ([node.first] + [node.rest or node.first] * (count - 1) if count > 0 else [])]
         out: list[Entry] = []
-        for index, ctor in enumerate(ctors):
-            out += self.of_ctor(ctor, mapping, f"{prefix}{index}.")
+        for index, (ctor, values, name) in enumerate(ctors):
+            out += self.of_ctor(ctor, values, f"{prefix}{index if name is None else name}.")
         return out
 
     def of_ctor(self, ctor: Ctor, mapping: dict, prefix: str) -> list[Entry]:
