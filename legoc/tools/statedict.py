@@ -212,12 +212,14 @@ def add_arguments(parser) -> None:
     """`legoc state-dict`'s description and options, on its subparser (an
     argparse.ArgumentParser)."""
     from .config import add_config_option
+    from .settings import add_set_option
     from .report import add_color_option
 
     parser.description = DESCRIPTION
     parser.add_argument("file", metavar="FILE", help='the .lego spec; "-" reads standard input')
     parser.add_argument("--model", metavar="NAME", help="the model to describe, when the spec has several")
     parser.add_argument("--format", choices=("text", "json"), default="text", help="text (the default): aligned columns; json: {model, entries: [[key, shape], ...], buffers: [key, ...]}")
+    add_set_option(parser)
     add_config_option(parser)
     add_color_option(parser, "the diagnostics on stderr")
 
@@ -231,6 +233,7 @@ def run(args) -> int:
 
     from .instance import InstanceError
     from .modelcli import load_model
+    from .settings import settings_of, shown
 
     loaded = load_model(args, "legoc state-dict")
     if isinstance(loaded, int):
@@ -253,7 +256,9 @@ def run(args) -> int:
         return 0
     params = [e for e in entries if not e.buffer]
     total = sum(math.prod(e.shape) for e in params)
-    print(f"# {model} with its default arguments: {len(params)} parameter tensors ({total:,} values), {len(entries) - len(params)} buffers")
+    given = ", ".join(f"{k}={shown(v)}" for k, v in settings_of(args).items())
+    built = f"with {given} and its other defaults" if given else "with its default arguments"
+    print(f"# {model} {built}: {len(params)} parameter tensors ({total:,} values), {len(entries) - len(params)} buffers")
     width = max((len(e.key) for e in entries), default=0)
     for e in entries:
         line = f"{e.key:<{width}}  [{', '.join(map(str, e.shape))}]"
