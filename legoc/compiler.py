@@ -34,14 +34,57 @@ def prelude() -> syntax.Program:
     return parse(prelude_source().text, PRELUDE_NAME)
 
 
+class UnknownSetting(ValueError):
+    """`--set NAME=VALUE` named no parameter of the spec's models: `name`,
+    and `close`, the nearest parameter name (or None)."""
+
+    def __init__(self, name: str, close: str | None):
+        self.name, self.close = name, close
+        super().__init__(f"no model of the spec has a parameter `{name}`" + (f"; did you mean `{close}`?" if close else ""))
+
+
+def model_parameters(program: syntax.Program) -> set[str]:
+    """The names of the parameters of `program`'s models."""
+    return {p.name for d in program.definitions if d.kind == "model" for p in d.params}
+
+
+def with_settings(program: syntax.Program, settings: dict[str, object], strict: bool = True) -> syntax.Program:
+    """`program` with its models' parameters given the values `settings`
+    (name -> int, float, bool or str) as their defaults, so that analysis,
+    its checks and every tool see the model built with them. A value that
+    does not suit the model is the diagnostic its default would have.
+
+    Raises:
+        UnknownSetting: with `strict`, a name that is no model's parameter
+            (without, such names are left out).
+    """
+    from .core.naming import close_match
+
+    known = model_parameters(program)
+    for key in settings:
+        if key not in known and strict:
+            raise UnknownSetting(key, close_match(key, known))
+
+    def model(d: syntax.Definition) -> syntax.Definition:
+        params = tuple(
+            replace(p, default=syntax.Literal(settings[p.name], p.default.span if p.default is not None else p.span)) if p.name in settings else p
+            for p in d.params
+        )
+        return replace(d, params=params)
+
+    return replace(program, definitions=tuple(model(d) if d.kind == "model" else d for d in program.definitions))
+
+
 @deep
-def check_source(text: str, name: str, limits: Limits = DEFAULT) -> Analysis:
+def check_source(text: str, name: str, limits: Limits = DEFAULT, settings: dict[str, object] | None = None) -> Analysis:
     """Parse and shape-check one spec.
 
     Args:
         text: the .lego source.
         name: the file name diagnostics report.
         limits: the resource limits (limits.py).
+        settings: values for the models' parameters, in place of their
+            defaults (`--set NAME=VALUE`; see `with_settings`).
 
     Returns:
         The analysis: classes to generate, each model's figures with its
@@ -50,8 +93,12 @@ def check_source(text: str, name: str, limits: Limits = DEFAULT) -> Analysis:
     Raises:
         SpecError: the spec has errors; `.diagnostics` lists them, and the
             warnings found before analysis stopped.
+        UnknownSetting: a setting that names no model parameter.
     """
-    analysis, diagnostics = analyze_program(parse(text, name, limits), limits=limits)
+    program = parse(text, name, limits)
+    if settings:
+        program = with_settings(program, settings)
+    analysis, diagnostics = analyze_program(program, limits=limits)
     if analysis is None:
         raise SpecError(diagnostics)
     return analysis

@@ -17,10 +17,16 @@ from ..syntax import tree as s
 from ..core.diagnostics import Span, error
 from ..core.naming import close_match
 from ..ir.nodes import Check, LayerRef, Value
+from ..ir.functions import ARITY
 from ..ir.symbolic import Expr
 from .flow import Scope
 from .primitives import PRIMITIVES
 from .signature import REQUIRED, Call
+
+
+FUNCTIONS = tuple(sorted({"min", "max", *ARITY} - {"pow", "truediv"}))
+"""The functions an expression may call (`**` and `/` are operators)."""
+_PYTHON_FUNCTIONS = frozenset({"floor", "trunc", "abs", "sqrt", "pow", "exp", "log", "math", "float", "divmod"})
 
 
 def number(expr: s.ExprNode, scope: Scope, defs) -> Expr:
@@ -55,7 +61,11 @@ def evaluate(expr: s.ExprNode, scope: Scope, defs) -> Value:
         if prim is not None or expr.id in defs:
             raise error("LG401", expr.span, f"`{expr.id}` cannot be passed as a value: layer-valued arguments take a shape-preserving layer with no arguments, such as `relu`")
         close = close_match(expr.id, scope.env)
-        raise error("LG202", expr.span, f"unknown name `{expr.id}`", hint=f"did you mean `{close}`?" if close else None)
+        hint = f"did you mean `{close}`?" if close else None
+        function = close_match(expr.id, FUNCTIONS)
+        if not close and (function or expr.id in _PYTHON_FUNCTIONS):
+            hint = f"did you mean `{function}(...)`?" if function else f"the functions are {', '.join(f'`{f}`' for f in FUNCTIONS)}"
+        raise error("LG202", expr.span, f"unknown name `{expr.id}`", hint=hint)
     if isinstance(expr, s.GroupValue):
         raise error("LG401", expr.span, "a `< ... >` group cannot be passed as a value; pass a layer name such as `relu`")
     try:
@@ -63,12 +73,23 @@ def evaluate(expr: s.ExprNode, scope: Scope, defs) -> Value:
             return sy.neg(number(expr.operand, scope, defs))
         if isinstance(expr, s.BinOp):
             left, right = number(expr.left, scope, defs), number(expr.right, scope, defs)
+            if expr.op in ("**", "/"):
+                return sy.function("pow" if expr.op == "**" else "truediv", left, right)
             return {"+": sy.add, "-": sy.sub, "*": sy.mul, "//": sy.floordiv, "%": sy.mod}[expr.op](left, right)
         assert isinstance(expr, s.Func)
+        if expr.name not in ("min", "max"):
+            least, most = ARITY[expr.name]
+            if not least <= len(expr.args) <= most:
+                takes = f"{least}" if least == most else f"{least} or {most}"
+                raise error("LG402", expr.span, f"`{expr.name}` takes {takes} argument{'s' if most > 1 else ''}, not {len(expr.args)}")
         args = [number(a, scope, defs) for a in expr.args]
+        if expr.name not in ("min", "max"):
+            return sy.function(expr.name, *args)
         return sy.minimum(*args) if expr.name == "min" else sy.maximum(*args)
     except ZeroDivisionError as exc:
         raise error("LG406", expr.span, str(exc)) from None
+    except (OverflowError, ValueError) as exc:
+        raise error("LG406", expr.span, f"`{expr.op if isinstance(expr, s.BinOp) else expr.name}` cannot be computed: {exc}") from None
     except sy.NotANumber as exc:
         op = expr.op if isinstance(expr, s.BinOp) else "-" if isinstance(expr, s.Neg) else expr.name
         raise error("LG406", expr.span, f"`{op}` needs numbers, not {exc.shown}") from None

@@ -436,4 +436,4 @@ def _ctor_symbols(node) -> set[Sym]:
             syms |= sy.free_symbols(n.needs_projection)
         elif isinstance(n, Repeat):
             syms |= sy.free_symbols(n.count)
-    return syms
+    return {x for x in syms if not x.key.startswith("idx:")}  # a repeat's index: its own loop variable

@@ -18,7 +18,7 @@ def check_names(d: s.Definition) -> None:
     """A definition's layer names: valid attribute names, each used once, and
     only where the layer is an attribute of the definition's class."""
     seen: dict[str, Span] = {}
-    in_repeat = "a repeat's repetitions are numbered 0, 1, ... in its nn.Sequential and cannot be named; name the repeat instead: `blocks: repeat ...`"
+    in_repeat = "a repeat's repetitions are numbered 0, 1, ... in its nn.Sequential and cannot be named; name the repeat instead: `blocks: repeat ...`, or name the repetitions `layer1`, `layer2`, ... with an index: `repeat n as i layer: ...`"
 
     def visit(stmt, nameless: str | None) -> None:
         if isinstance(stmt, s.Named):
@@ -58,6 +58,12 @@ def check_names(d: s.Definition) -> None:
             for branch in stmt.branches:
                 for item in branch:
                     visit(item, nameless)
+        elif isinstance(stmt, s.Repeat) and stmt.index is not None and isinstance(stmt.body, s.Named):
+            # `repeat n as i denselayer: ...`: the repetitions are denselayer1 ... denselayerN
+            problem = attribute_problem(stmt.body.name + "1")
+            if problem:
+                raise error("LG205", stmt.body.name_span, problem)
+            visit(stmt.body.layer, in_repeat)
         elif isinstance(stmt, s.Repeat):
             visit(stmt.body, in_repeat)
         elif isinstance(stmt, (s.Assign, s.Return)) or isinstance(stmt, s.Output) and stmt.value is not None:

@@ -24,6 +24,7 @@ from ..ir.nodes import Check, Ctor, Layer, LayerRef, Method, Parallel, Repeat, R
 from ..ir.symbolic import Expr
 from .arguments import argument_check, number
 from .calls import Calls
+from .indexed import indexed_repeat
 from .flow import Body, Failed, Flow, Scope, and_, keeps, merge_shapes, shapes_equal
 from .primitives import PRIMITIVES
 from .signature import show_shape, show_value
@@ -112,7 +113,7 @@ class Statements:
             for item in layer.body:
                 flow = self.statement(item, flow, scope, inner)
             for node in inner.nodes:
-                if not (isinstance(node, Repeat) or isinstance(node, Layer) and node.apply == "call"):
+                if not (isinstance(node, Repeat) and node.each is None or isinstance(node, Layer) and node.apply == "call"):
                     raise error(
                         "LG204",
                         node.span,
@@ -246,6 +247,9 @@ class Statements:
                 "LG605", stmt.count.span, f"this repeats {sy.value_of(count):,} times, over the limit of {self.state.limits.max_repeat:,}",
                 hint="raise `max-repeat` under [tool.legoc.limits]",
             )
+        if stmt.index is not None:
+            checks = _count_checks(count, stmt.count.span, self.state.limits.max_repeat)
+            return indexed_repeat(self.calls, stmt, count, checks, flow, scope, body, self.state.limits.max_repeat)
         item = stmt.body
         calls = item.body if isinstance(item, s.Group) else (item,)
         if not calls or not all(isinstance(c, s.Call) for c in calls):

@@ -19,6 +19,7 @@ from ..analysis.infer import Analysis
 from ..analysis.constraints import describe
 from .formatting import LINE_LENGTH as _LINE_LENGTH
 from .formatting import Piece, format_pieces
+from ..ir import functions
 from ..ir.nodes import ELEMENTWISE, Bind, ClassIR, Ctor, Layer, LayerRef, Method, Node, Parallel, Repeat, Residual, Sequential, Shape, Value, bodies, walk
 from .layout import attribute_names, class_names, is_sequential, registered
 from ..core.naming import MODULE_ATTRS, py_ident
@@ -77,6 +78,8 @@ def generate(analysis: Analysis, source_name: str) -> str:
     classes = [_class_pieces(ir, names, analysis.defaults.get(ir.name) if ir.kind == "model" else None) for ir in analysis.classes]
     uses_torch = any("torch." in p.text for c in classes for p in (*c.forward_lines, *c.init_lines))
     imports = (["import torch"] if uses_torch else []) + ["from torch import nn"]
+    # A width multiplier's `make_divisible` calls torchvision's function, which the module defines.
+    uses_helper = any("_make_divisible(" in p.text for c in classes for p in c.parts() if p is not None)
     # One name a line, as black writes a list with a trailing comma.
     exported = Piece(0, "\n".join(["__all__ = [", *(f'    "{names[ir.name]}",' for ir in analysis.classes), "]"]) if analysis.classes else "__all__ = []")
     texts = format_pieces([exported] + [p for c in classes for p in c.parts()])
@@ -93,7 +96,7 @@ def generate(analysis: Analysis, source_name: str) -> str:
         source=_comment_safe(source_name),
         summary=_doc_escape(summary),
         imports=imports,
-        exported=texts[0],
+        exported=texts[0] + (f"\n\n\n{functions.HELPER}" if uses_helper else ""),
         classes=views,
     )
     return text
@@ -189,6 +192,13 @@ class _Writer:
         attr = self.attrs[id(node)]
         if isinstance(node, Layer):
             self.init.append(f"self.{attr} = {self.ctor(node.ctor, id(node) in self.inplace)}")
+        elif isinstance(node, Repeat) and node.each is not None:
+            # Named repetitions, as torchvision's DenseNet adds them: denselayer1, denselayer2, ...
+            i = sy.to_text(node.index, code=True)  # type: ignore[arg-type]
+            self.init.append(f"self.{attr} = nn.Sequential()")
+            self.init.append(f"for {i} in range({sy.to_text(node.count, code=True)}):")
+            built = self.ctor(node.first) if node.rest is None else f"{self.ctor(node.first)} if {i} == 0 else {self.ctor(node.rest)}"
+            self.init.append(f'    self.{attr}.add_module(f"{node.each}{{{i} + 1}}", {built})')
         elif isinstance(node, Repeat):
             self.init.append(f"self.{attr} = nn.Sequential({self.repeated(node)})")
         elif isinstance(node, Sequential):
@@ -214,14 +224,18 @@ class _Writer:
         builds exactly `n` repetitions for every `n` it is given, 0 included."""
         count = sy.to_text(node.count, code=True)
         if node.rest is None:
-            parts = [f"*({self.ctor(node.first)} for _ in range({count}))"]
+            i = "_" if node.index is None else sy.to_text(node.index, code=True)
+            parts = [f"*({self.ctor(node.first)} for {i} in range({count}))"]
         else:
             once = sy.minimum(node.count, sy.ONE)
             first = self.ctor(node.first)
             if once != sy.ONE:
                 first = f"*({first} for _ in range({sy.to_text(once, code=True)}))"
             rest = sy.to_text(sy.sub(node.count, 1), code=True)
-            parts = [first, f"*({self.ctor(node.rest)} for _ in range({rest}))"]
+            if node.index is None:
+                parts = [first, f"*({self.ctor(node.rest)} for _ in range({rest}))"]
+            else:  # the others see their index
+                parts = [first, f"*({self.ctor(node.rest)} for {sy.to_text(node.index, code=True)} in range(1, {count}))"]
         return parts if split else ", ".join(parts)
 
     def items(self, nodes: tuple[Node, ...]) -> list[str]:

@@ -48,7 +48,7 @@ def is_sequential(ir: ClassIR) -> bool:
         ir.kind == "block"
         and not ir.graph
         and all(
-            isinstance(n, Repeat) and n.name is None or isinstance(n, Layer) and n.apply == "call" and n.name is None
+            isinstance(n, Repeat) and n.name is None and n.each is None or isinstance(n, Layer) and n.apply == "call" and n.name is None
             for n in ir.body
         )
     )

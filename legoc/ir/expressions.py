@@ -95,7 +95,8 @@ class Monomial(Expr):
 @dataclass(frozen=True, slots=True)
 class Op(Expr):
     """An operation kept as a node: floordiv, mod, min, max, cmp, and, or,
-    not, cond. `name` is the operation; for "cmp", `args[0]` is a Const
+    not, cond, and legoc.ir.functions' round, ceil, int, make_divisible,
+    pow (`**`) and truediv (`/`). `name` is the operation; for "cmp", `args[0]` is a Const
     holding the operator ("==", "!=", "<", "<=", ">", ">=")."""
 
     name: str
@@ -164,7 +165,25 @@ def type_of(e: Expr) -> str | None:
     if e.name == "cond":
         a, b = type_of(e.args[1]), type_of(e.args[2])
         return a if a == b else None
-    return None
+    return _function_type(e.name, [type_of(x) for x in e.args], e.args)
+
+
+def _function_type(name: str, kinds: list[str | None], args: tuple[Expr, ...]) -> str | None:
+    """The type of a function of legoc.ir.functions (or `**`, `/`)."""
+    if name in ("round", "ceil", "int"):
+        return "int" if kinds[0] in ("int", "float") else None
+    if name == "truediv":
+        return "float" if all(k in ("int", "float") for k in kinds) else None
+    if name == "make_divisible":  # an int, unless the divisor or the minimum is a float
+        if kinds[0] not in ("int", "float"):
+            return None
+        return "float" if "float" in kinds[1:] else "int" if all(k == "int" for k in kinds[1:]) else None
+    assert name == "pow", name
+    if "float" in kinds:
+        return "float"
+    exponent = args[1]
+    natural = isinstance(exponent, Const) and exponent.value >= 0 or isinstance(exponent, Sym) and exponent.key.startswith("idx:")
+    return "int" if kinds == ["int", "int"] and natural else None
 
 
 def _arithmetic_type(parts) -> str | None:
@@ -214,7 +233,7 @@ def parameters(e: Expr) -> tuple[str, ...]:
 def _divisions(e: Expr):
     """Every division or modulo (`//`, `%`) node in `e`."""
     if isinstance(e, Op):
-        if e.name in ("floordiv", "mod"):
+        if e.name in ("floordiv", "mod", "truediv", "make_divisible"):
             yield e
         for x in e.args:
             yield from _divisions(x)
@@ -240,7 +259,7 @@ def divides_by_zero(e: Expr) -> bool:
 # ----------------------------------------------------------------- printing
 
 # Python precedence levels, lowest first.
-_COND, _OR, _AND, _NOT, _CMPP, _ADD, _MUL, _UNARY, _ATOM = range(9)
+_COND, _OR, _AND, _NOT, _CMPP, _ADD, _MUL, _UNARY, _POW, _ATOM = range(10)
 
 
 def to_text(e: Expr, *, code: bool = False) -> str:
@@ -285,8 +304,16 @@ def _fmt(e: Expr, code: bool) -> tuple[str, int]:
     if n in ("floordiv", "mod"):
         sym = "//" if n == "floordiv" else "%"
         return f"{_wrap(a[0], _MUL, code)} {sym} {_wrap(a[1], _UNARY, code)}", _MUL
-    if n in ("min", "max"):
+    if n in ("min", "max", "round", "int") or n == "make_divisible" and not code:
         return f"{n}({', '.join(_fmt(x, code)[0] for x in a)})", _ATOM
+    if n == "make_divisible":  # the function the generated module defines (legoc.ir.functions.HELPER)
+        return f"_make_divisible({', '.join(_fmt(x, code)[0] for x in a)})", _ATOM
+    if n == "ceil":  # math.ceil, where the generated module imports only torch
+        return (f"-int(-{_wrap(a[0], _UNARY, code)} // 1)", _UNARY) if code else (f"ceil({_fmt(a[0], code)[0]})", _ATOM)
+    if n == "truediv":
+        return f"{_wrap(a[0], _MUL, code)} / {_wrap(a[1], _UNARY, code)}", _MUL
+    if n == "pow":  # right-associative, and tighter than a unary minus on its left
+        return f"{_wrap(a[0], _ATOM, code)} ** {_wrap(a[1], _UNARY, code)}", _POW
     if n == "cmp":
         return f"{_wrap(a[1], _ADD, code)} {a[0].value} {_wrap(a[2], _ADD, code)}", _CMPP  # type: ignore[union-attr]
     if n in ("and", "or"):

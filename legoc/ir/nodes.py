@@ -146,6 +146,11 @@ class Repeat(Record):
     `outs` holds the shape after each layer of the first repetition and of
     the others (the same when they are built alike): one shape per layer of
     a repeated `< ... >` group, whose `first` is a "sequential" Ctor.
+
+    `repeat n as i ...` (analysis/indexed.py) has its `index`, the symbol
+    `i` that `first` (built alike for every repetition, `rest` None) and
+    `outs` mention, and `each`, the prefix of the repetitions' names
+    (`denselayer`: `denselayer1` ...), or None to number them 0, 1, ....
     """
 
     hint: str
@@ -156,6 +161,8 @@ class Repeat(Record):
     span: Span = field(compare=False)
     name: str | None = None
     outs: tuple[tuple[Shape, ...], tuple[Shape, ...]] = ((), ())
+    index: Expr | None = None
+    each: str | None = None
 
 
 @dataclass(frozen=True, slots=True, eq=False, repr=False)

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from . import functions
 from .expressions import (  # re-exported: the nodes, and what one asks of them
     FALSE, ONE, TRUE, ZERO, Const, Expr, Monomial, Number, Op, Poly, Scalar, Sym,
     const, divides_by_zero, free_symbols, has_division, is_const, is_type,
@@ -35,7 +36,7 @@ __all__ = [
     # this module
     "NotANumber", "add", "neg", "sub", "mul", "floordiv", "mod", "minimum",
     "maximum", "compare", "eq", "both", "either", "negate", "cond",
-    "substitute", "substituter",
+    "substitute", "substituter", "function",
 ]  # fmt: skip
 
 
@@ -287,6 +288,21 @@ def _extremum(name: str, fold: Callable, xs: tuple[Expr, ...]) -> Expr:
     return args[0] if len(args) == 1 else Op(name, tuple(args))
 
 
+def function(name: str, *args: Expr) -> Expr:
+    """`name(*args)` for legoc.ir.functions' functions (`round`, `ceil`,
+    `int`, `make_divisible`) and operators (`pow` is `**`, `truediv` is
+    `/`), folded over constants as Python computes them.
+
+    Raises:
+        NotANumber: a bool or a string argument.
+        ZeroDivisionError, OverflowError, ValueError: as `functions.apply`.
+    """
+    xs = tuple(const(x) for x in args)
+    for x in xs:
+        _require_number(x, name)
+    return functions.apply(name, xs)
+
+
 # ---------------------------------------------------------------- booleans
 
 _FLIP = {"==": "!=", "!=": "==", "<": ">=", ">=": "<", ">": "<=", "<=": ">"}
@@ -379,7 +395,7 @@ def _is_number_expr(e: Expr) -> bool:
     if isinstance(e, Const):
         return _num(e)
     if isinstance(e, Op):
-        return e.name in ("floordiv", "mod", "min", "max") or (e.name == "cond" and _is_number_expr(e.args[1]))
+        return e.name in ("floordiv", "mod", "min", "max", *functions.ARITY) or (e.name == "cond" and _is_number_expr(e.args[1]))
     return True
 
 
@@ -442,4 +458,5 @@ _BUILD: dict[str, Callable[..., Expr]] = {
     "not": negate,
     "cond": cond,
     "is": lambda kind, e: is_type(kind.value, e),
+    **{name: (lambda name: lambda *xs: function(name, *xs))(name) for name in functions.ARITY},
 }

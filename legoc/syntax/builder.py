@@ -201,8 +201,8 @@ class ToSyntax:
         return s.Parallel(str(mode), tuple(branches), self._span(node))
 
     def repeat(self, node, children):
-        count, body = children
-        return s.Repeat(count, body, self._span(node))
+        count, index, body = children
+        return s.Repeat(count, body, self._span(node), None if index is None else str(index), None if index is None else token_span(self.file, index))
 
     def input(self, node, children):
         name, shape = children

@@ -24,6 +24,13 @@ _TERMINAL_WORDS = {
     "TRUE": "`true`",
     "MIN": "`min`",
     "MAX": "`max`",
+    "_AS": "`as`",
+    "ROUND": "`round`",
+    "CEIL": "`ceil`",
+    "INT_FN": "`int`",
+    "MAKE_DIVISIBLE": "`make_divisible`",
+    "SLASH": "`/`",
+    "POW": "`**`",
     "BLOCK": "`block`",
     "MODEL": "`model`",
     "ADD": "`add`",
@@ -74,7 +81,7 @@ def parse_error(exc: IndentError | UnexpectedInput, text: str, file: str, line: 
     return _syntax_error(exc, file)
 
 
-_VALUE_START = {"NAME", "INT", "FLOAT", "STRING", "TRUE", "FALSE", "MIN", "MAX", "LPAR", "MINUS"}
+_VALUE_START = {"NAME", "INT", "FLOAT", "STRING", "TRUE", "FALSE", "MIN", "MAX", "ROUND", "CEIL", "INT_FN", "MAKE_DIVISIBLE", "LPAR", "MINUS"}
 _FOUND_WORDS = {"_NL": "end of line", "_INDENT": "indentation", "_DEDENT": "end of the indented block", "$END": "end of file"}
 
 

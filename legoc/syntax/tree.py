@@ -136,11 +136,13 @@ class Parallel(Record):
 
 @dataclass(frozen=True, slots=True, eq=False, repr=False)
 class Repeat(Record):
-    """`repeat N stmt`."""
+    """`repeat N stmt`, or `repeat N as I stmt` with the index `I` (0 to N - 1)."""
 
     count: ExprNode
     body: "Stmt"
     span: Span = _span()
+    index: str | None = None
+    index_span: Span | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True, slots=True, eq=False, repr=False)

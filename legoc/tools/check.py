@@ -30,15 +30,16 @@ from pathlib import Path
 
 from ..core.version import __version__
 from ..core.codes import CODES
-from ..compiler import PRELUDE_NAME, analyze_program, prelude_source
+from ..compiler import PRELUDE_NAME, analyze_program, model_parameters, prelude_source, with_settings
 from .config import Config, ConfigError, add_config_option, discover, keep
+from .settings import add_set_option, settings_of
 from ..core.diagnostics import Diagnostic, SourceFile, Span
 from . import report
 from .files import read_stdin
 from ..syntax.parser import parse_recovering
 
 
-def check_text(text: str, name: str, config: Config | None = None) -> list[Diagnostic]:
+def check_text(text: str, name: str, config: Config | None = None, settings: dict[str, object] | None = None, seen: set[str] | None = None) -> list[Diagnostic]:
     """Every problem in one spec, in source order: syntax errors (parsing
     goes on after each), errors of every definition, and the warnings that
     `config` enables.
@@ -47,9 +48,17 @@ def check_text(text: str, name: str, config: Config | None = None) -> list[Diagn
         text: the .lego source.
         name: the file name diagnostics report.
         config: the lint settings (None: the defaults).
+        settings: values for its models' parameters (`--set`), in place of
+            their defaults; names that are not its models' parameters are
+            left out.
+        seen: where given, gets the names of its models' parameters.
     """
     config = config or Config()
     program, found, broken = parse_recovering(text, name, config.limits)
+    if seen is not None:
+        seen |= model_parameters(program)
+    if settings:
+        program = with_settings(program, settings, strict=False)
     _, diags = analyze_program(program, broken, config.limits)
     diags = found + diags
     sources = {name: SourceFile(name, text)}
@@ -179,6 +188,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         help='write the report to PATH instead of standard output ("-"), replacing it atomically; never one of the '
         "specs checked. It is coloured only with --color always",
     )
+    add_set_option(p)
     p.add_argument("--exit-zero", action="store_true", help="exit 0 even when a spec has errors (usage errors still exit 2)")
     p.add_argument("-q", "--quiet", action="store_true", help="print the diagnostics, but not the closing summary line")
     report.add_color_option(p, "the text report")
@@ -235,6 +245,7 @@ def run(args: argparse.Namespace) -> int:
             return 2
     sources: dict[str, SourceFile] = {PRELUDE_NAME: prelude_source()}
     diags: list[Diagnostic] = []
+    settings, seen = settings_of(args), set()
     for path in files:
         if path == STDIN:
             name = args.stdin_filename or "<stdin>"
@@ -245,7 +256,14 @@ def run(args: argparse.Namespace) -> int:
             diags.append(text)
             continue
         sources[name] = SourceFile(name, text)
-        diags += check_text(text, name, config)
+        diags += check_text(text, name, config, settings, seen)
+    unknown = [k for k in settings if k not in seen]
+    if unknown:
+        from ..core.naming import close_match
+
+        close = close_match(unknown[0], seen)
+        print(f"legoc check: error: --set {unknown[0]}: no model of the specs checked has a parameter `{unknown[0]}`" + (f"; did you mean `{close}`?" if close else ""), file=sys.stderr)
+        return 2
     report_text = _report(diags, sources, args, len(files))
     if _to_stdout(args):
         sys.stdout.write(report_text)

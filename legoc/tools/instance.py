@@ -437,7 +437,9 @@ class _Builder:
                 assert isinstance(node, Repeat)
                 for i in range(env.const(node.count, "a repeat count")):
                     ctor, outs = (node.first, node.outs[0]) if i == 0 else (node.rest or node.first, node.outs[1])
-                    cur = self.module(ctor, env, [cur], outs, f"{prefix}{index}", parent, depth, node.span)
+                    at = env if node.index is None else _Env({**env.values, node.index.key: sy.Const(i)}, env.layers)  # type: ignore[union-attr]
+                    name = f"{prefix}{index}" if node.each is None else f"{prefix}{node.each}{i + 1}"
+                    cur = self.module(ctor, at, [cur], outs, name, parent, depth, node.span)
                     index += 1
         return cur
 

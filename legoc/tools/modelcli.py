@@ -14,6 +14,7 @@ from ..ir import symbolic as sy
 from ..analysis.infer import Analysis
 from .instance import Instance, InstanceError, bind_inputs, instantiate, model_names
 from ..core.limits import INT64_MAX, Limits
+from .settings import add_set_option, settings_of
 
 # ASCII digits only: `\d` and int() also take other scripts' digits (`٣٢`).
 _INPUT = re.compile(r"(?:(?P<name>[A-Za-z_][A-Za-z0-9_]*)=)?(?P<sizes>[0-9]+(?:,[0-9]+)*)")
@@ -64,6 +65,7 @@ def add_model_arguments(parser: argparse.ArgumentParser) -> None:
         help="the input's sizes without the batch axis, such as 3,224,224: binds the spec's symbolic sizes (H, W). "
         "Give it once per input, in order, or as NAME=SIZES",
     )
+    add_set_option(parser)
     add_config_option(parser)
     add_color_option(parser, "the diagnostics on stderr")
 
@@ -107,7 +109,7 @@ def load_model(args: argparse.Namespace, prog: str) -> tuple[Analysis, str] | in
 
 def _load_model(args: argparse.Namespace, prog: str) -> tuple[Analysis, str, Limits] | int:
     """`load_model`, with the limits the spec was checked under."""
-    from ..compiler import check_source
+    from ..compiler import UnknownSetting, check_source
     from ..core.diagnostics import SpecError
     from .report import color_enabled
     from .specfile import enabled, load_config, print_diagnostics, read_spec_file, report_errors
@@ -120,9 +122,12 @@ def _load_model(args: argparse.Namespace, prog: str) -> tuple[Analysis, str, Lim
         return config
     color = color_enabled(args.color, sys.stderr)
     try:
-        analysis = check_source(spec.text, spec.name, config.limits)
+        analysis = check_source(spec.text, spec.name, config.limits, settings_of(args))
     except SpecError as exc:
         return report_errors(exc, spec.sources, config, color)
+    except UnknownSetting as exc:
+        print(f"{prog}: error: --set {exc.name}: {exc}", file=sys.stderr)
+        return 2
     print_diagnostics(enabled(analysis.diagnostics, spec.sources, config), spec.sources, color)
     model = choose_model(analysis, args.model, spec.name, prog)
     return 2 if model is None else (analysis, model, config.limits)

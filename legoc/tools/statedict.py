@@ -84,19 +84,22 @@ class _Layout:
 
     def numbered(self, nodes: tuple[Node, ...], mapping: dict, prefix: str) -> list[Entry]:
         """The entries of an nn.Sequential holding `nodes` (layers and repeats)."""
-        ctors: list[Ctor] = []
+        ctors: list[tuple[Ctor, dict, str | None]] = []  # (constructor, its values, its name)
         for node in nodes:
             if isinstance(node, Layer):
-                ctors.append(node.ctor)
+                ctors.append((node.ctor, mapping, None))
             else:
                 assert isinstance(node, Repeat)
                 count = _value(node.count, mapping)
                 if self.modules + count > MAX_OPS:  # before a list of `count` constructors is built
                     raise unrolls_too_far()
-                ctors += [node.first] + [node.rest or node.first] * (count - 1) if count > 0 else []
+                if node.index is not None:  # `repeat n as i`: each repetition with its index
+                    ctors += [(node.first if i == 0 else node.rest or node.first, {**mapping, node.index.key: sy.Const(i)}, None if node.each is None else f"{node.each}{i + 1}") for i in range(count)]  # type: ignore[union-attr]
+                else:
+                    ctors += [(c, mapping, None) for c in ([node.first] + [node.rest or node.first] * (count - 1) if count > 0 else [])]
         out: list[Entry] = []
-        for index, ctor in enumerate(ctors):
-            out += self.of_ctor(ctor, mapping, f"{prefix}{index}.")
+        for index, (ctor, values, name) in enumerate(ctors):
+            out += self.of_ctor(ctor, values, f"{prefix}{index if name is None else name}.")
         return out
 
     def of_ctor(self, ctor: Ctor, mapping: dict, prefix: str) -> list[Entry]:
@@ -211,12 +214,14 @@ def add_arguments(parser) -> None:
     """`legoc state-dict`'s description and options, on its subparser (an
     argparse.ArgumentParser)."""
     from .config import add_config_option
+    from .settings import add_set_option
     from .report import add_color_option
 
     parser.description = DESCRIPTION
     parser.add_argument("file", metavar="FILE", help='the .lego spec; "-" reads standard input')
     parser.add_argument("--model", metavar="NAME", help="the model to describe, when the spec has several")
     parser.add_argument("--format", choices=("text", "json"), default="text", help="text (the default): aligned columns; json: {model, entries: [[key, shape], ...], buffers: [key, ...]}")
+    add_set_option(parser)
     add_config_option(parser)
     add_color_option(parser, "the diagnostics on stderr")
 
@@ -230,6 +235,7 @@ def run(args) -> int:
 
     from .instance import InstanceError
     from .modelcli import load_model
+    from .settings import settings_of, shown
 
     loaded = load_model(args, "legoc state-dict")
     if isinstance(loaded, int):
@@ -252,7 +258,9 @@ def run(args) -> int:
         return 0
     params = [e for e in entries if not e.buffer]
     total = sum(math.prod(e.shape) for e in params)
-    print(f"# {model} with its default arguments: {len(params)} parameter tensors ({total:,} values), {len(entries) - len(params)} buffers")
+    given = ", ".join(f"{k}={shown(v)}" for k, v in settings_of(args).items())
+    built = f"with {given} and its other defaults" if given else "with its default arguments"
+    print(f"# {model} {built}: {len(params)} parameter tensors ({total:,} values), {len(entries) - len(params)} buffers")
     width = max((len(e.key) for e in entries), default=0)
     for e in entries:
         line = f"{e.key:<{width}}  [{', '.join(map(str, e.shape))}]"
