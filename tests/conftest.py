@@ -21,6 +21,7 @@ Every test also starts with Python's and torch's random generators seeded
 
 from __future__ import annotations
 
+import functools
 import os
 import random
 import re
@@ -82,6 +83,45 @@ def load_module(code: str, name: str = "generated") -> types.ModuleType:
     module = types.ModuleType(name)
     exec(compile(code, f"<{name}>", "exec"), module.__dict__)
     return module
+
+
+@functools.lru_cache(maxsize=None)
+def torchvision_definitions(path: str, *names: str) -> dict:
+    """`names` (classes and functions) as torchvision defines them in
+    `torchvision/<path>` ("models/densenet.py", "ops/misc.py"), run from
+    its source with torch.
+
+    torchvision (a test dependency, pyproject.toml) is here for its
+    pure-Python definitions, the references of exactness: its package is
+    never imported, since the compiled ops of the torchvision build that
+    pairs with torch 2.13.0 do not load beside torch's CPU build
+    ("operator torchvision::nms does not exist"). Skips the test when
+    torchvision is not installed.
+    """
+    import ast
+    import importlib.util
+    import typing
+
+    import torch
+
+    spec = importlib.util.find_spec("torchvision")  # finds the package without importing it
+    if spec is None:
+        pytest.skip("torchvision is not installed")
+    source = (Path(spec.origin).parent / path).read_text(encoding="utf-8")
+    wanted = [node for node in ast.parse(source).body if getattr(node, "name", None) in names]
+    assert sorted(n.name for n in wanted) == sorted(names), f"torchvision/{path} defines no {sorted(set(names) - {n.name for n in wanted})}"
+    env = {
+        "__name__": "torchvision_" + path.replace("/", "_").removesuffix(".py"),
+        **{name: getattr(typing, name) for name in ("Any", "Callable", "List", "Optional", "Tuple", "Union")},
+        "Sequence": __import__("collections.abc").abc.Sequence,
+        "torch": torch,
+        "nn": torch.nn,
+        "F": torch.nn.functional,
+        "Tensor": torch.Tensor,
+        "_log_api_usage_once": lambda obj: None,  # torchvision's usage logging
+    }
+    exec(compile(ast.Module(wanted, []), f"torchvision/{path}", "exec"), env)
+    return {name: env[name] for name in names}
 
 
 def reference_table() -> dict[str, dict[str, str]]:

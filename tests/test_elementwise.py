@@ -9,7 +9,7 @@ import pytest
 import torch
 import torchinfo
 
-from conftest import load_module
+from conftest import load_module, torchvision_definitions
 from legoc.compiler import check_source, compile_source
 from legoc.core.diagnostics import SpecError
 from legoc.ir import symbolic as sy
@@ -126,37 +126,8 @@ model M(c=24, squeeze=8):
 
 
 def _torchvision_squeeze_excitation(input_channels: int, squeeze_channels: int) -> torch.nn.Module:
-    """torchvision.ops.SqueezeExcitation; where torchvision cannot be
-    imported (its compiled ops need the torch it was built for), the
-    module as torchvision 0.28's torchvision/ops/misc.py defines it."""
-    try:
-        from torchvision.ops import SqueezeExcitation
-
-        return SqueezeExcitation(input_channels, squeeze_channels)
-    except (ImportError, RuntimeError):
-        pass
-
-    class SqueezeExcitation(torch.nn.Module):
-        def __init__(self, input_channels, squeeze_channels, activation=torch.nn.ReLU, scale_activation=torch.nn.Sigmoid):
-            super().__init__()
-            self.avgpool = torch.nn.AdaptiveAvgPool2d(1)
-            self.fc1 = torch.nn.Conv2d(input_channels, squeeze_channels, 1)
-            self.fc2 = torch.nn.Conv2d(squeeze_channels, input_channels, 1)
-            self.activation = activation()
-            self.scale_activation = scale_activation()
-
-        def _scale(self, input):
-            scale = self.avgpool(input)
-            scale = self.fc1(scale)
-            scale = self.activation(scale)
-            scale = self.fc2(scale)
-            return self.scale_activation(scale)
-
-        def forward(self, input):
-            scale = self._scale(input)
-            return scale * input
-
-    return SqueezeExcitation(input_channels, squeeze_channels)
+    """torchvision.ops.SqueezeExcitation, from torchvision's source."""
+    return torchvision_definitions("ops/misc.py", "SqueezeExcitation")["SqueezeExcitation"](input_channels, squeeze_channels)
 
 
 def test_squeeze_excitation_is_torchvisions():

@@ -5,42 +5,24 @@ is a diagnostic with a code and a position."""
 
 from __future__ import annotations
 
-import ast
-import importlib.util
 import itertools
 import math
-from pathlib import Path
-from typing import List
 
 import pytest
 import torch
-import torch.nn.functional as F
-from torch import Tensor, nn
+from torch import nn
 
-from conftest import load_module
+from conftest import load_module, torchvision_definitions
 from legoc.compiler import check_source, compile_source
 from legoc.core.diagnostics import SpecError
 from legoc.ir import functions
 from legoc.ir import symbolic as sy
 
-def torchvision_definitions(module: str, *names: str) -> dict:
-    """`names` as torchvision defines them in `torchvision/models/<module>.py`,
-    from its source (torchvision is a test dependency; its pure-Python model
-    code is what matters, and this works where its C extension does not
-    load against the installed torch)."""
-    spec = importlib.util.find_spec("torchvision")  # (finds the package without importing it)
-    if spec is None:
-        pytest.skip("torchvision is not installed")
-    source = (Path(spec.origin).parent / "models" / f"{module}.py").read_text()
-    tree = ast.parse(source)
-    wanted = [node for node in tree.body if getattr(node, "name", None) in names]
-    assert {n.name for n in wanted} == set(names), names
-    env = {"__name__": f"torchvision_models_{module}", "torch": torch, "nn": nn, "F": F, "Tensor": Tensor, "List": List, "Optional": __import__("typing").Optional, "Any": object, "Tuple": tuple}
-    exec(compile(ast.Module(wanted, []), f"torchvision/models/{module}.py", "exec"), env)
-    return {n: env[n] for n in names}
 
 
-_make_divisible = torchvision_definitions("_utils", "_make_divisible")["_make_divisible"]
+def _make_divisible(*args):
+    """torchvision's `_make_divisible` (torchvision/models/_utils.py)."""
+    return torchvision_definitions("models/_utils.py", "_make_divisible")["_make_divisible"](*args)
 
 VALUES = [0.0, 0.25, 0.5, 1.5, 2.5, 3.5, -2.5, -0.5, 7, 8, 12, 15.999, 16 * 0.75, 24 * 1.4, 32 * 0.35, 96 * 1.1, 1280 * 0.5, 100.5]
 
@@ -237,7 +219,7 @@ def test_dense_block_loads_torchvisions_keys_exactly(n):
     count are torchvision's."""
     from legoc.tools.statedict import state_dict_layout
 
-    _DenseBlock = torchvision_definitions("densenet", "_DenseLayer", "_DenseBlock")["_DenseBlock"]
+    _DenseBlock = torchvision_definitions("models/densenet.py", "_DenseLayer", "_DenseBlock")["_DenseBlock"]
     reference = _DenseBlock(n, 64, 4, 32, 0.0)
     _randomise_batch_norm(reference)
     result = compile_source(DENSE.replace("N", str(n)), "t.lego")
