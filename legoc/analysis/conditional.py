@@ -25,7 +25,7 @@ from ..ir import symbolic as sy
 from ..ir.nodes import Conditional, Layer, Repeat, Sequential
 from ..ir.symbolic import Expr
 from ..syntax import tree as s
-from .arguments import number
+from .arguments import argument_check, number
 from .flow import Body, Failed, Flow, Scope
 from .signature import show_shape, show_value
 
@@ -105,6 +105,8 @@ def conditional(statements, stmt: s.Conditional, flow: Flow, scope: Scope, body:
     """
     cond = condition(stmt.test, scope, statements.state.defs)
     require_construction_time(cond, stmt.test.span, "this condition")
+    if sy.type_of(cond) is None:  # a parameter used as the test: true or false, checked with the value passed
+        body.checks.append(argument_check(sy.is_type("bool", cond), ("an `if` needs true or false, not ", cond), stmt.test.span, cond))
     inner = Body.empty()
     out = statements.statement(stmt.layer, flow, scope, inner)
     if inner.failed:
