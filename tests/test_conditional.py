@@ -120,6 +120,31 @@ model M(e=%d):
     assert len(model.expand_then_conv) == (2 if expand != 1 else 1)
 
 
+MIXED = """
+block b(c, e, flag):
+    if flag: conv c
+    res add < if e != 1: conv c*e kernel_size=1; relu; conv c > shortcut none
+    cat < if e > 2: conv 4 | conv 4 >
+
+model M(e=%d, flag=%s):
+    input [8, 12, 12]
+    b 8 e flag
+    b 6 1 false
+"""
+
+
+@pytest.mark.parametrize("e, flag", [(3, "true"), (1, "false"), (2, "true"), (1, "true"), (2, "false")])
+def test_conditionals_inside_residuals_and_branches(e, flag):
+    model, _ = run_and_compare(MIXED % (e, flag), (8, 12, 12))
+    assert (model.b1.conv1 is not None) == (flag == "true")
+    assert (model.b1.conv4 is not None) == (e > 2)
+    # The skip needs `(c if flag else in_channels) == c`: b1 gets 8 channels for c=8,
+    # b2 gets 8 or 12 for c=6, without conv1.
+    assert model.b1.use_res_connect and not model.b2.use_res_connect
+    # A parameter used only in a test is used: no LG506.
+    assert [d.code for d in api.check(MIXED % (e, flag))] == []
+
+
 # ------------------------------------------------------------- shortcut none
 
 
