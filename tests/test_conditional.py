@@ -257,3 +257,19 @@ def test_shortcut_none_on_a_run_time_size_is_diagnosed():
 def test_misuse_in_a_group_points_at_the_if():
     spec = "model M(e=2):\n    input [8, 12, 12]\n    g: < conv 8; if e != 1: flatten >\n"
     assert ("LG312", 3, 18) in diagnostics(spec)
+
+
+@pytest.mark.parametrize("a", [1, 3])
+def test_less_than_in_a_test_inside_a_multi_line_group(a):
+    # `<` and `>` in an `if`'s test compare; they open and close no group.
+    spec = model_spec("g: <\n    if a < 2 and a > 0: conv 6\n    conv 4\n>", params=f"a={a}")
+    model, _ = run_and_compare(spec, (8, 12, 12))
+    assert len(model.g) == (2 if a < 2 else 1)
+
+
+def test_syntax_errors_in_a_test_name_what_is_expected():
+    with pytest.raises(SpecError) as info:
+        check_source("model M(e=1):\n    input [8, 8, 8]\n    if e == 1 conv 8\n", "t.lego")
+    (d,) = info.value.diagnostics
+    assert (d.code, d.span.line, d.span.column) == ("LG101", 3, 15)
+    assert "expected `:`, `and` or `or`" in d.message

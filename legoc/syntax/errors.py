@@ -38,6 +38,7 @@ _TERMINAL_WORDS = {
     "LSQB": "`[`",
     "RSQB": "`]`",
     "LESSTHAN": "`<`",
+    "COMPARE": "a comparison (`==`, `!=`, `<=`, `>=`)",
     "MORETHAN": "`>`",
     "COLON": "`:`",
     "COMMA": "`,`",
