@@ -273,3 +273,15 @@ def test_syntax_errors_in_a_test_name_what_is_expected():
     (d,) = info.value.diagnostics
     assert (d.code, d.span.line, d.span.column) == ("LG101", 3, 15)
     assert "expected `:`, `and` or `or`" in d.message
+
+
+@pytest.mark.parametrize("e", [1, 6])
+def test_conditional_structure_exports(e):
+    # Decided in __init__: torch.export traces one graph, with no guard on shapes.
+    spec = model_spec(f"inverted_residual 16 16 1 {e}\nif e != 1: conv 16 kernel_size=1", params=f"e={e}", shape="[16, 14, 14]")
+    model, _, _ = build(spec)
+    model.eval()
+    x = torch.randn(2, 16, 14, 14)
+    exported = torch.export.export(model, (x,))
+    with torch.no_grad():
+        assert torch.allclose(exported.module()(x), model(x))
