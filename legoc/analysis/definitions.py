@@ -23,7 +23,7 @@ from ..syntax import tree as s
 from ..core.diagnostics import Diagnostic, Note, Span, SpecError, error
 from ..core.limits import INT64_MAX
 from ..core.naming import py_ident
-from ..ir.nodes import Bind, ClassIR, Ctor, Layer, LayerRef, ParamIR, Parallel, Port, Repeat, Residual, Sequential, Shape, Value, walk
+from ..ir.nodes import Bind, ClassIR, Conditional, Ctor, Layer, LayerRef, ParamIR, Parallel, Port, Repeat, Residual, Sequential, Shape, Value, walk
 from ..ir.symbolic import Expr, Sym
 from .arguments import evaluate, number
 from .calls import Calls, numeric, subst_check
@@ -399,7 +399,7 @@ def _layers(nodes) -> list[Layer]:
         elif isinstance(n, Parallel):
             for b in n.branches:
                 found += _layers(b)
-        elif isinstance(n, Sequential):
+        elif isinstance(n, (Sequential, Conditional)):
             found += _layers(n.body)
         elif isinstance(n, Repeat):
             found.append(Layer(n.hint, n.first, n.out, n.span))
@@ -433,7 +433,9 @@ def _ctor_symbols(node) -> set[Sym]:
                 syms |= sy.free_symbols(v)
     for n in walk([node]):
         if isinstance(n, Residual):
-            syms |= sy.free_symbols(n.needs_projection)
+            syms |= sy.free_symbols(n.needs_projection) | sy.free_symbols(n.skip)
+        elif isinstance(n, Conditional):
+            syms |= sy.free_symbols(n.cond)
         elif isinstance(n, Repeat):
             syms |= sy.free_symbols(n.count)
     return {x for x in syms if not x.key.startswith("idx:")}  # a repeat's index: its own loop variable

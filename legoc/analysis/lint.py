@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from ..ir import symbolic as sy
 from ..syntax import tree as s
 from ..core.diagnostics import Diagnostic, Note, Span
-from ..ir.nodes import Bind, ClassIR, Ctor, Layer, LayerRef, Node, Parallel, Repeat, Residual, Sequential, Value, walk
+from ..ir.nodes import Bind, ClassIR, Conditional, Ctor, Layer, LayerRef, Node, Parallel, Repeat, Residual, Sequential, Value, walk
 
 ACTIVATIONS = frozenset("nn.ReLU nn.ReLU6 nn.LeakyReLU nn.GELU nn.SiLU nn.Sigmoid nn.Tanh nn.Hardswish".split())
 _SOFTMAX = frozenset({"nn.Softmax", "nn.LogSoftmax"})
@@ -98,7 +98,7 @@ def _sequences(body: tuple[Node, ...]):
     """Every run of nodes applied one after another in a class body."""
     yield body
     for n in walk(body):
-        if isinstance(n, (Residual, Sequential)):
+        if isinstance(n, (Residual, Sequential, Conditional)):
             yield n.body
         elif isinstance(n, Parallel):
             yield from n.branches

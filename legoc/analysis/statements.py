@@ -4,6 +4,8 @@
     < conv 64; bn; relu >         a group: its statements in turn
     stem: < conv 64; bn >         a named layer or group (one nn.Sequential)
     res add < ... > shortcut s    a residual, with its shortcut
+    res add < ... > shortcut none a residual whose skip exists where the body keeps the shape
+    if c: layer                   a layer built only where `c` holds (conditional.py)
     cat | < ... > | < ... > |     parallel branches, joined
     repeat n bottleneck c         a repeat
 
@@ -20,11 +22,12 @@ from dataclasses import replace
 from ..ir import symbolic as sy
 from ..syntax import tree as s
 from ..core.diagnostics import Span, SpecError, error
-from ..ir.nodes import Check, Ctor, Layer, LayerRef, Method, Parallel, Repeat, Residual, Sequential, Shape
+from ..ir.nodes import Check, Conditional, Ctor, Layer, LayerRef, Method, Parallel, Repeat, Residual, Sequential, Shape
 from ..ir.symbolic import Expr
 from .arguments import argument_check, number
 from .calls import Calls
 from .indexed import indexed_repeat
+from .conditional import absorb, conditional, require_construction_time
 from .flow import Body, Failed, Flow, Scope, and_, keeps, merge_shapes, shapes_equal
 from .primitives import PRIMITIVES
 from .signature import show_shape, show_value
@@ -82,6 +85,8 @@ class Statements:
             return self.repeat(stmt, flow, scope, body)
         if isinstance(stmt, s.Scale):
             return self.scale(stmt, flow, scope, body)
+        if isinstance(stmt, s.Conditional):
+            return conditional(self, stmt, flow, scope, body)
         if isinstance(stmt, s.Input):
             raise error("LG404", stmt.span, "`input` must be the first line of a model")
         if isinstance(stmt, s.Merge):
@@ -113,6 +118,8 @@ class Statements:
             for item in layer.body:
                 flow = self.statement(item, flow, scope, inner)
             for node in inner.nodes:
+                if isinstance(node, Conditional) and all(isinstance(n, Layer) for n in node.body):
+                    continue  # its layers are `*([...] if cond else [])` in the nn.Sequential
                 if not (isinstance(node, Repeat) and node.each is None or isinstance(node, Layer) and node.apply == "call"):
                     raise error(
                         "LG204",
@@ -145,6 +152,17 @@ class Statements:
         checks = list(inner.checks)
         n_params = inner.n_params
         projection = None
+        if stmt.optional:
+            if stmt.mode != "add":
+                raise error("LG411", stmt.span, "`shortcut none` leaves out the skip where the body changes the shape, which only `res add` needs",
+                            hint="`res cat` always joins its input; drop `shortcut none`")
+            skip = absorb(_same_shape(flow.shape, out))
+            require_construction_time(skip, stmt.span, "whether the body keeps the shape")
+            node = Residual("add", tuple(inner.nodes), None, sy.FALSE, out.shape, stmt.span, skip=skip)
+            body.nodes.append(node)
+            body.n_params = sy.add(body.n_params, n_params)
+            body.checks += checks
+            return flow.then(out.shape, out.keep, out.stride)
         if stmt.mode == "add":
             same = _same_shape(flow.shape, out)
             needs = sy.negate(same) if stmt.shortcut else sy.FALSE

@@ -20,7 +20,8 @@ from ..analysis.constraints import describe
 from .formatting import LINE_LENGTH as _LINE_LENGTH
 from .formatting import Piece, format_pieces
 from ..ir import functions
-from ..ir.nodes import ELEMENTWISE, Bind, ClassIR, Ctor, Layer, LayerRef, Method, Node, Parallel, Repeat, Residual, Sequential, Shape, Value, bodies, walk
+from ..ir.nodes import ELEMENTWISE, Bind, ClassIR, Conditional, Ctor, Layer, LayerRef, Method, Node, Parallel, Repeat, Residual, Sequential, Shape, Value, bodies, walk
+from .inplace import fresh_ctor, inplace_relus, is_relu
 from .layout import attribute_names, class_names, is_sequential, registered
 from ..core.naming import MODULE_ATTRS, py_ident
 from ..core.resources import read_text
@@ -155,19 +156,32 @@ class _Writer:
         self.locals: set[str] = {"x", "self", "torch", "nn"}
         self.next_index: dict[str, int] = {}
         self.shape_text: dict[Shape, str] = {}
-        self.inplace = _inplace_relus(ir.body)
+        self.inplace = inplace_relus(ir.body)
         self.locals |= {p.code for p in ir.inputs} | {n.target for n in ir.body if isinstance(n, Bind)}
+        # Modules built only under a condition (`if c: layer`), and the
+        # attribute that holds each optional residual's `use_res_connect`.
+        self.condition: dict[int, Expr] = {id(c): n.cond for n in walk(ir.body) if isinstance(n, Conditional) for c in n.body}
+        self.flags: dict[int, str] = {}
+        for n in walk(ir.body):
+            if isinstance(n, Residual) and n.skip != sy.TRUE and n.skip != sy.FALSE:
+                attr, k = "use_res_connect", 2
+                while attr in taken:
+                    attr, k = f"use_res_connect_{k}", k + 1
+                taken.add(attr)
+                self.flags[id(n)] = attr
+        self.indent = ""  # forward lines inside an `if`
 
     def line(self, code: str, shape: Shape | None = None) -> None:
         """Add a forward line, with the shape after it as a trailing comment,
         or as a comment line above it where the two would not fit in 88
         columns (black would otherwise wrap the call around the comment)."""
+        code = self.indent + code
         if shape is None:
             self.forward.append(code)
         elif len(_FORWARD_INDENT) + len(code) + 4 + len(self.shape(shape)) <= _LINE_LENGTH:
             self.forward.append(f"{code}  # {self.shape(shape)}")
         else:
-            self.forward += [f"# {self.shape(shape)}", code]
+            self.forward += [f"{self.indent}# {self.shape(shape)}", code]
 
     def shape(self, shape: Shape) -> str:
         """`_shape(shape)`, remembered: a model's shapes repeat."""
@@ -188,7 +202,19 @@ class _Writer:
         return name
 
     def register(self, node: Node) -> None:
-        """The `__init__` lines that build one module-owning node."""
+        """The `__init__` lines that build one module-owning node (under an
+        `if`, with the attribute None where the condition does not hold)."""
+        cond = self.condition.get(id(node))
+        if cond is None:
+            self.build(node)
+            return
+        start = len(self.init)
+        self.build(node)
+        built = ["\n".join("    " + line for line in code.split("\n")) for code in self.init[start:]]
+        self.init[start:] = [f"if {sy.to_text(cond, code=True)}:", *built, "else:", f"    self.{self.attrs[id(node)]} = None"]
+
+    def build(self, node: Node) -> None:
+        """The `__init__` lines that build one module-owning node, always."""
         attr = self.attrs[id(node)]
         if isinstance(node, Layer):
             self.init.append(f"self.{attr} = {self.ctor(node.ctor, id(node) in self.inplace)}")
@@ -243,6 +269,10 @@ class _Writer:
         repeat) a line, each with the shape after it as a comment."""
         lines = []
         for node in nodes:
+            if isinstance(node, Conditional):  # its layers where the condition holds: torchvision's `layers.append`
+                modules = ", ".join(self.ctor(n.ctor, id(n) in self.inplace) for n in node.body)  # type: ignore[union-attr]
+                lines += [f"    # {self.shape(node.out)}", f"    *([{modules}] if {sy.to_text(node.cond, code=True)} else []),"]
+                continue
             # A repeat whose first module differs gives two arguments, each
             # on its own line as black puts them, the comment after the last.
             *first, code = self.repeated(node, split=True) if isinstance(node, Repeat) else [self.ctor(node.ctor, id(node) in self.inplace)]  # type: ignore[union-attr]
@@ -261,7 +291,7 @@ class _Writer:
             dims = ", ".join(_value(a) for a in c.args)  # type: ignore[arg-type]
             return f"nn.Parameter(torch.full(({dims}{',' if len(c.args) == 1 else ''}), {_value(dict(c.kwargs)['init'])}))"
         if c.kind == "sequential":
-            items = [self.ctor(a, _relu(a) and _fresh_ctor(prev)) for prev, a in zip((None, *c.args), c.args)]  # type: ignore[arg-type]
+            items = [self.ctor(a, is_relu(a) and fresh_ctor(prev)) for prev, a in zip((None, *c.args), c.args)]  # type: ignore[arg-type]
             return f"nn.Sequential({', '.join(items)})"
         target = self.names[c.target] if c.kind == "block" else c.target
         # A block's keywords are its parameters' DSL names; the class takes
@@ -313,6 +343,13 @@ class _Writer:
             self.line(f"{dst} = self.{self.attrs[id(node)]}({src})", node.out)
         elif isinstance(node, Residual):
             self.residual(node, src, dst)
+        elif isinstance(node, Conditional):
+            if src != dst:
+                self.line(f"{dst} = {src}")
+            self.line(f"if self.{self.attrs[id(node.body[0])]} is not None:")
+            self.indent += "    "
+            self.nodes(node.body, dst, dst)
+            self.indent = self.indent[:-4]
         elif isinstance(node, Parallel):
             self.parallel(node, src, dst)
         else:
@@ -360,6 +397,16 @@ class _Writer:
             self.line(f'    raise ValueError(f"{message}, got {{{dim}}}")')
 
     def residual(self, node: Residual, src: str, dst: str) -> None:
+        if node.skip == sy.FALSE:  # `shortcut none` on a body that never keeps the shape
+            self.nodes(node.body, src, dst)
+            return
+        if node.skip != sy.TRUE:  # `shortcut none`: the skip where `use_res_connect`
+            skip = self.fresh("identity")
+            self.line(f"{skip} = {src}")
+            self.nodes(node.body, src, dst)
+            self.line(f"if self.{self.flags[id(node)]}:")
+            self.line(f"    {dst} = {dst} + {skip}", node.out)
+            return
         skip = self.fresh("identity")
         if node.projection is None:
             self.line(f"{skip} = {src}")
@@ -389,39 +436,6 @@ class _Writer:
             self.line(f"{dst} = {f' {ELEMENTWISE[node.mode]} '.join(outs)}", node.out)
 
 
-# Modules whose output is a new tensor that only the next module sees, and
-# whose backward pass does not need that output: a ReLU right after one may
-# overwrite it, as torchvision's `nn.ReLU(inplace=True)` does, which saves
-# writing a tensor of that size (several per cent of a forward pass).
-_FRESH = frozenset(
-    {f"nn.{kind}{d}d" for kind in ("Conv", "ConvTranspose", "BatchNorm", "InstanceNorm") for d in (1, 2, 3)}
-    | {"nn.Linear", "nn.GroupNorm", "nn.LayerNorm"}
-)
-
-
-def _relu(c) -> bool:
-    return isinstance(c, Ctor) and c.kind == "torch" and c.target == "nn.ReLU" and not c.kwargs
-
-
-def _fresh_ctor(c) -> bool:
-    return isinstance(c, Ctor) and c.kind == "torch" and c.target in _FRESH
-
-
-def _inplace_relus(body: tuple[Node, ...]) -> set[int]:
-    """The ReLU layers (by id) that may work in place: each right after, in
-    the same sequence, a module of `_FRESH` or a residual join (whose sum or
-    concatenation is new too). The first node of a sequence never does: its
-    input may be a tensor used elsewhere (a residual's identity, a branch's
-    input, a named tensor, forward's argument)."""
-    found: set[int] = set()
-    for nodes in (body, *(inner for node in walk(body) for inner in bodies(node))):
-        for prev, node in zip(nodes, nodes[1:]):
-            after_fresh = isinstance(prev, Residual) or isinstance(prev, Layer) and prev.apply == "call" and _fresh_ctor(prev.ctor)
-            if isinstance(node, Layer) and node.apply == "call" and _relu(node.ctor) and after_fresh:
-                found.add(id(node))
-    return found
-
-
 def _class_pieces(ir: ClassIR, names: dict[str, str], defaults: ClassIR | None) -> _ClassCode[Piece]:
     writer = _Writer(ir, names)
     params = ["self"] + [sy.to_text(p, code=True) for p in ir.size_params]
@@ -433,6 +447,8 @@ def _class_pieces(ir: ClassIR, names: dict[str, str], defaults: ClassIR | None) 
         init = "\n".join(["super().__init__(", *writer.items(ir.body), ")"])
         return _ClassCode(Piece(0, f"class {names[ir.name]}(nn.Sequential):", "header"), docstring, init_def, (Piece(2, init),), None, ())
     writer.init = ["super().__init__()"] + [f"self.{attr} = {code}" for code, attr in writer.kept.items()]
+    flagged = {id(n): n for n in walk(ir.body) if id(n) in writer.flags}
+    writer.init += [f"self.{attr} = {sy.to_text(flagged[key].skip, code=True)}" for key, attr in writer.flags.items()]  # type: ignore[union-attr]
     for node in registered(ir.body):
         writer.register(node)
     writer.dim_checks(ir, names[ir.name])

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from ..ir.nodes import Bind, ClassIR, Layer, Node, Parallel, Repeat, Residual, Sequential
+from ..ir.nodes import Bind, ClassIR, Conditional, Layer, Node, Parallel, Repeat, Residual, Sequential
 from ..core.naming import MODULE_ATTRS, class_name, py_ident
 
 
@@ -42,13 +42,16 @@ def is_sequential(ir: ClassIR) -> bool:
     after another: no named layer, residual, parallel branch, rearrange or
     named tensor, and no recurrent layer whose output forward must unpack.
     Its modules are then numbered 0, 1, ... (a repeat takes one number per
-    repetition), as torchvision's `Conv2dNormActivation` and ResNet stages are.
+    repetition, a conditional's layers a number each where it holds), as
+    torchvision's `Conv2dNormActivation` and ResNet stages are.
     """
     return (
         ir.kind == "block"
         and not ir.graph
         and all(
-            isinstance(n, Repeat) and n.name is None and n.each is None or isinstance(n, Layer) and n.apply == "call" and n.name is None
+            isinstance(n, Repeat) and n.name is None and n.each is None
+            or isinstance(n, Layer) and n.apply == "call" and n.name is None
+            or isinstance(n, Conditional) and all(isinstance(c, Layer) and c.name is None for c in n.body)
             for n in ir.body
         )
     )
@@ -71,6 +74,8 @@ def registered(body: tuple[Node, ...]) -> Iterator[Node]:
         elif isinstance(n, Residual):
             if n.projection is not None:
                 stack.append((n, True))
+            stack += [(c, False) for c in reversed(n.body)]
+        elif isinstance(n, Conditional):
             stack += [(c, False) for c in reversed(n.body)]
         elif isinstance(n, Parallel):
             for branch in reversed(n.branches):

@@ -37,6 +37,8 @@ CODES: dict[str, str] = {
     "LG306": "bad rearrange or reduce pattern",
     "LG307": "layer size depends on a symbolic input size",
     "LG308": "repeat changes the shape",
+    "LG311": "structure depends on a run-time size",
+    "LG312": "conditional layer changes the rank",
     # Arguments and definitions
     "LG401": "bad argument value",
     "LG402": "wrong arguments",
@@ -44,6 +46,7 @@ CODES: dict[str, str] = {
     "LG404": "malformed definition",
     "LG405": "block used at two input ranks",
     "LG406": "expression cannot be evaluated",
+    "LG411": "`shortcut none` on `res cat`",
     # Lint rules (warnings; docs/lint-rules.md)
     "LG501": "convolution with bias before batch norm",
     "LG502": "two activations in a row",

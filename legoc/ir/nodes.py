@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from ..core.diagnostics import Note, Span
 from ..core.record import Record
-from .symbolic import Expr
+from .symbolic import TRUE, Expr
 
 Shape = tuple[Expr, ...]
 """A tensor shape without the batch axis: `[C, H, W]` is `(C, H, W)`."""
@@ -117,6 +117,9 @@ class Residual(Record):
     identity) and `needs_projection` the condition, over constructor
     arguments, under which it is used instead of the identity (otherwise the
     attribute is None). `shortcut_name` is the spec's name for it.
+    `skip` is the condition, over constructor arguments, under which the
+    skip is added at all (`shortcut none`: where the body keeps the shape);
+    otherwise the body's output is the result.
     """
 
     mode: str
@@ -126,6 +129,20 @@ class Residual(Record):
     out: Shape
     span: Span = field(compare=False)
     shortcut_name: str | None = None
+    skip: Expr = TRUE
+
+
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class Conditional(Record):
+    """`if TEST: layer`: modules built only where `cond` (over constructor
+    arguments) holds; the input passes unchanged otherwise. `body` holds
+    only module-owning nodes (`Layer`s applied with "call", `Sequential`s,
+    `Repeat`s); `out` is the shape after it under the condition."""
+
+    cond: Expr
+    body: tuple["Node", ...]
+    out: Shape
+    span: Span = field(compare=False)
 
 
 @dataclass(frozen=True, slots=True, eq=False, repr=False)
@@ -202,7 +219,7 @@ ELEMENTWISE = {"add": "+", "sub": "-", "mul": "*", "div": "/"}
 """The elementwise joins (`add`, `sub`, `mul`, `div`, with PyTorch's
 broadcasting) and their Python operators; the other join is "cat"."""
 
-Node = Layer | Method | Residual | Parallel | Repeat | Sequential | Bind
+Node = Layer | Method | Residual | Parallel | Repeat | Sequential | Bind | Conditional
 
 
 @dataclass(frozen=True, slots=True, eq=False, repr=False)
@@ -306,7 +323,7 @@ def walk(nodes):
 def bodies(node) -> tuple[tuple, ...]:
     """The sequences of nodes directly inside `node`: a residual's or named
     group's body, a parallel's branches, a dataflow binding's stages."""
-    if isinstance(node, (Residual, Sequential)):
+    if isinstance(node, (Residual, Sequential, Conditional)):
         return (node.body,)
     if isinstance(node, Parallel):
         return node.branches

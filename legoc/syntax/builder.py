@@ -45,6 +45,7 @@ class ToSyntax:
             "residual": self.residual, "parallel": self.parallel, "repeat": self.repeat, "input": self.input,
             "group": self.group, "shape": self.shape, "binop": self.binop, "neg": self.neg, "int": self.int,
             "float": self.float, "string": self.string, "bool": self.bool, "name": self.name, "func": self.func,
+            "conditional": self.conditional, "boolop": self.boolop, "not_test": self.not_test, "compare": self.compare,
         }  # fmt: skip
 
     def transform(self, tree: Tree, consume: bool = True):
@@ -194,7 +195,24 @@ class ToSyntax:
 
     def residual(self, node, children):
         mode, body, shortcut = children
+        if isinstance(shortcut, Token):  # `shortcut none`
+            return s.Residual(str(mode), body, None, self._span(node), optional=True)
         return s.Residual(str(mode), body, shortcut, self._span(node))
+
+    def conditional(self, node, children):
+        test, layer = children
+        return s.Conditional(test, layer, self._span(node))
+
+    def boolop(self, node, children):
+        left, op, right = children
+        return s.BoolOp(str(op), left, right, self._span(node))
+
+    def not_test(self, node, children):
+        return s.Not(children[1], self._span(node))
+
+    def compare(self, node, children):
+        left, op, right = children
+        return s.Compare(str(op), left, right, self._span(node))
 
     def parallel(self, node, children):
         mode, *branches = children

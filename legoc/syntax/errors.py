@@ -48,6 +48,7 @@ _TERMINAL_WORDS = {
     "LSQB": "`[`",
     "RSQB": "`]`",
     "LESSTHAN": "`<`",
+    "COMPARE": "a comparison (`==`, `!=`, `<=`, `>=`)",
     "MORETHAN": "`>`",
     "COLON": "`:`",
     "COMMA": "`,`",

@@ -42,6 +42,7 @@ class Layout:
         brackets: list[str] = []
         self.brackets = brackets
         last = None
+        test = None  # in an `if`'s condition, up to its `:`, the depth of brackets at the `if`: `<` and `>` compare
         for tok in stream:
             last = tok
             kind = tok.type
@@ -64,7 +65,13 @@ class Layout:
                 if indent != levels[-1]:
                     raise IndentError(tok.end_line, indent + 1)
                 continue
-            if kind in _OPEN or kind == "LESSTHAN":
+            if kind == "_IF":
+                test = len(brackets)
+            elif test is not None and kind == "COLON" and len(brackets) == test:
+                test = None
+            elif test is not None and kind in ("LESSTHAN", "MORETHAN"):
+                pass
+            elif kind in _OPEN or kind == "LESSTHAN":
                 brackets.append("<" if kind == "LESSTHAN" else "(")
             elif (kind in _CLOSE or kind == "MORETHAN") and brackets:
                 brackets.pop()

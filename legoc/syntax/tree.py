@@ -72,7 +72,35 @@ class GroupValue(Record):
     span: Span = _span()
 
 
-ExprNode = Literal | Name | BinOp | Neg | Func | GroupValue
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class Compare(Record):
+    """`left op right` with op one of == != < <= > >= (only in an `if`)."""
+
+    op: str
+    left: "ExprNode"
+    right: "ExprNode"
+    span: Span = _span()
+
+
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class BoolOp(Record):
+    """`left and right` or `left or right` (only in an `if`)."""
+
+    op: str
+    left: "ExprNode"
+    right: "ExprNode"
+    span: Span = _span()
+
+
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class Not(Record):
+    """`not operand` (only in an `if`)."""
+
+    operand: "ExprNode"
+    span: Span = _span()
+
+
+ExprNode = Literal | Name | BinOp | Neg | Func | GroupValue | Compare | BoolOp | Not
 
 # ------------------------------------------------------------------ statements
 
@@ -123,6 +151,7 @@ class Residual(Record):
     body: Group
     shortcut: Call | Named | None
     span: Span = _span()
+    optional: bool = False  # `shortcut none`: no skip where the body changes the shape
 
 
 @dataclass(frozen=True, slots=True, eq=False, repr=False)
@@ -222,7 +251,16 @@ class Output(Record):
     name_span: Span = _span()
 
 
-Stmt = Call | Group | Named | Residual | Parallel | Repeat | Input | Assign | Return | Output | Learned | Scale
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class Conditional(Record):
+    """`if test: layer`: a layer built only when `test` holds."""
+
+    test: ExprNode
+    layer: "Stmt"
+    span: Span = _span()
+
+
+Stmt = Call | Group | Named | Residual | Parallel | Repeat | Input | Assign | Return | Output | Learned | Scale | Conditional
 
 # ----------------------------------------------------------------- definitions
 
@@ -275,8 +313,12 @@ def walk(node) -> Iterator:
 def _children(node) -> tuple:
     if isinstance(node, Call):
         return (*node.args, *(kw.value for kw in node.keywords))
-    if isinstance(node, BinOp):
+    if isinstance(node, (BinOp, Compare, BoolOp)):
         return (node.left, node.right)
+    if isinstance(node, Not):
+        return (node.operand,)
+    if isinstance(node, Conditional):
+        return (node.test, node.layer)
     if isinstance(node, Neg):
         return (node.operand,)
     if isinstance(node, Func):

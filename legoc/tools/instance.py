@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from ..ir import symbolic as sy
 from ..core.diagnostics import Span
 from ..analysis.infer import Analysis
-from ..ir.nodes import ELEMENTWISE, Bind, ClassIR, Ctor, Layer, LayerRef, Method, Node, Parallel, Repeat, Residual, Sequential, Shape
+from ..ir.nodes import ELEMENTWISE, Bind, ClassIR, Conditional, Ctor, Layer, LayerRef, Method, Node, Parallel, Repeat, Residual, Sequential, Shape
 from ..codegen.layout import attribute_names, class_names, is_sequential
 from ..core.limits import deep
 from ..analysis.patterns import REDUCTIONS
@@ -433,6 +433,11 @@ class _Builder:
             if isinstance(node, Layer):
                 cur = self.module(node.ctor, env, [cur], (node.out,), f"{prefix}{index}", parent, depth, node.span)
                 index += 1
+            elif isinstance(node, Conditional):
+                if env.const(node.cond, "a condition"):
+                    for inner in node.body:
+                        cur = self.module(inner.ctor, env, [cur], (inner.out,), f"{prefix}{index}", parent, depth, inner.span)  # type: ignore[union-attr]
+                        index += 1
             else:
                 assert isinstance(node, Repeat)
                 for i in range(env.const(node.count, "a repeat count")):
@@ -460,6 +465,11 @@ class _Builder:
             reduce = [args for name, args in node.ops if name in REDUCTIONS.values()]
             kind = node.ops[0][0] if node.ops and node.ops[0][0] in ELEMENTWISE else "reduce" if reduce else "rearrange"
             return self.op(parent, depth, None, kind, [cur], env.shape(node.out), node.span)
+        if isinstance(node, Conditional):
+            if env.const(node.cond, "a condition"):
+                for inner in node.body:
+                    cur = self.node(inner, env, cur, named, names, prefix, parent, depth)
+            return cur
         if isinstance(node, Residual):
             skip = cur
             if node.projection is not None and env.const(node.needs_projection, "whether a shortcut is projected"):
@@ -470,6 +480,8 @@ class _Builder:
                 skip = self.module(node.projection, env, [cur], (node.out if node.mode == "add" else out,), f"{prefix}{names[id(node)]}", parent, depth, node.span, evaluated=node.mode == "cat")
             for inner in node.body:
                 cur = self.node(inner, env, cur, named, names, prefix, parent, depth)
+            if not env.const(node.skip, "whether a residual adds its skip"):
+                return cur
             joined = [cur, skip] if node.mode == "add" else [skip, cur]
             return self.op(parent, depth, None, node.mode, joined, env.shape(node.out), node.span)
         if isinstance(node, Parallel):

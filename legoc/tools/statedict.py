@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from ..ir import symbolic as sy
 from ..analysis.infer import Analysis
 from .instance import MAX_OPS, unrolls_too_far
-from ..ir.nodes import ClassIR, Ctor, Layer, LayerRef, Node, Repeat, Residual, Sequential
+from ..ir.nodes import ClassIR, Conditional, Ctor, Layer, LayerRef, Node, Repeat, Residual, Sequential, walk
 from ..codegen.layout import attribute_names, is_sequential, registered
 from ..core.limits import deep
 
@@ -70,7 +70,10 @@ class _Layout:
             return self.numbered(ir.body, mapping, prefix)
         names = attribute_names(ir.body, set())
         out: list[Entry] = []
+        absent = {id(c) for n in walk(ir.body) if isinstance(n, Conditional) and not _value(n.cond, mapping) for c in walk(n.body)}
         for node in registered(ir.body):
+            if id(node) in absent:
+                continue
             key = f"{prefix}{names[id(node)]}."
             if isinstance(node, Layer):
                 out += self.of_ctor(node.ctor, mapping, key)
@@ -88,6 +91,9 @@ class _Layout:
         for node in nodes:
             if isinstance(node, Layer):
                 ctors.append((node.ctor, mapping, None))
+            elif isinstance(node, Conditional):
+                if _value(node.cond, mapping):
+                    ctors += [(n.ctor, mapping, None) for n in node.body]  # type: ignore[union-attr]
             else:
                 assert isinstance(node, Repeat)
                 count = _value(node.count, mapping)

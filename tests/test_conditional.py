@@ -1,0 +1,287 @@
+"""Construction-time conditionals: `if TEST: layer` and `res add < ... > shortcut none`.
+
+Each condition is run both ways in torch, against legoc's analysis (output
+shape, parameter count, state_dict keys), and torchvision's MobileNetV2
+InvertedResidual is matched exactly: its state_dict loads with strict=True
+and the outputs agree in eval mode.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import sys
+import types
+
+import pytest
+import torch
+
+from conftest import load_module
+from legoc import api
+from legoc.compiler import check_source, compile_source
+from legoc.core.diagnostics import SpecError
+from legoc.ir import symbolic as sy
+
+INVERTED_RESIDUAL = """
+# Convolution, batch norm, ReLU6: torchvision's Conv2dNormActivation in MobileNetV2.
+block conv_bn_relu6(c, kernel_size=3, stride=1, groups=1):
+    conv c kernel_size=kernel_size stride=stride groups=groups bias=false
+    bn
+    relu6
+
+# MobileNetV2's inverted residual (torchvision.models.mobilenetv2.InvertedResidual).
+block inverted_residual(inp, oup, stride, expand_ratio):
+    res add < conv: <
+        if expand_ratio != 1: conv_bn_relu6 inp*expand_ratio kernel_size=1
+        conv_bn_relu6 inp*expand_ratio stride=stride groups=inp*expand_ratio
+        conv oup 1 bias=false
+        bn
+    > > shortcut none
+"""
+
+
+def model_spec(body: str, params: str = "", shape: str = "[8, 12, 12]") -> str:
+    return f"{INVERTED_RESIDUAL}\nmodel M({params}):\n    input {shape}\n" + "".join(f"    {line}\n" for line in body.strip().splitlines())
+
+
+def build(spec: str):
+    """Compile a spec with one model: (model instance, its IR with the defaults, generated code)."""
+    result = compile_source(spec, "t.lego")
+    module = load_module(result.code)
+    model = module.M()
+    return model, result.analysis.defaults["M"], result.code
+
+
+def run_and_compare(spec: str, in_shape: tuple[int, ...]):
+    """The model's output shape, parameter count and state_dict keys are
+    what legoc says they are."""
+    model, ir, code = build(spec)
+    model.eval()
+    with torch.no_grad():
+        y = model(torch.randn(2, *in_shape))
+    assert tuple(y.shape[1:]) == tuple(sy.value_of(d) for d in ir.output)
+    assert sum(p.numel() for p in model.parameters()) == sy.value_of(ir.n_params)
+    layout = api.state_dict_layout(spec, name="t.lego")
+    assert [e.key for e in layout] == list(model.state_dict())
+    assert [tuple(e.shape) for e in layout] == [tuple(t.shape) for t in model.state_dict().values()]
+    return model, code
+
+
+# ------------------------------------------------------------------ `if`
+
+
+@pytest.mark.parametrize("expand", [1, 3])
+def test_if_builds_the_layer_only_where_the_condition_holds(expand):
+    spec = model_spec("if e != 1: conv 8*e kernel_size=1\nconv 5", params=f"e={expand}")
+    model, code = run_and_compare(spec, (8, 12, 12))
+    if expand == 1:
+        assert model.conv1 is None
+    else:
+        assert model.conv1.out_channels == 8 * expand
+    assert model.conv2.in_channels == 8 * expand
+    assert "if self.conv1 is not None:" in code
+
+
+@pytest.mark.parametrize("flag", ["true", "false"])
+def test_if_on_a_bool_parameter_with_a_named_group(flag):
+    spec = model_spec("if use_bn: norm: < bn; relu >\nconv 4", params=f"use_bn={flag}")
+    model, _ = run_and_compare(spec, (8, 12, 12))
+    assert (model.norm is not None) == (flag == "true")
+
+
+@pytest.mark.parametrize("a, b", [(1, 2), (2, 2), (3, 1)])
+def test_and_or_not_and_comparisons(a, b):
+    spec = model_spec("if a < b and not a == 2 or b >= 3: conv 6\nconv 4", params=f"a={a}, b={b}")
+    model, _ = run_and_compare(spec, (8, 12, 12))
+    assert (model.conv1 is not None) == (a < b and not a == 2 or b >= 3)
+
+
+@pytest.mark.parametrize("stride", [1, 2])
+def test_if_changing_spatial_sizes_gives_the_shape_under_the_condition(stride):
+    spec = model_spec("if s != 1: maxpool s\nconv 4", params=f"s={stride}")
+    run_and_compare(spec, (8, 12, 12))
+
+
+@pytest.mark.parametrize("expand", [1, 4])
+def test_if_inside_a_sequential_block_numbers_as_a_list(expand):
+    spec = """
+block expand_then_conv(c, e):
+    if e != 1: conv c*e kernel_size=1
+    conv c
+
+model M(e=%d):
+    input [8, 12, 12]
+    expand_then_conv 8 e
+""" % expand
+    model, code = run_and_compare(spec, (8, 12, 12))
+    assert "class ExpandThenConv(nn.Sequential)" in code
+    keys = list(model.state_dict())
+    assert keys[0] == "expand_then_conv.0.weight"
+    assert len(model.expand_then_conv) == (2 if expand != 1 else 1)
+
+
+MIXED = """
+block b(c, e, flag):
+    if flag: conv c
+    res add < if e != 1: conv c*e kernel_size=1; relu; conv c > shortcut none
+    cat < if e > 2: conv 4 | conv 4 >
+
+model M(e=%d, flag=%s):
+    input [8, 12, 12]
+    b 8 e flag
+    b 6 1 false
+"""
+
+
+@pytest.mark.parametrize("e, flag", [(3, "true"), (1, "false"), (2, "true"), (1, "true"), (2, "false")])
+def test_conditionals_inside_residuals_and_branches(e, flag):
+    model, _ = run_and_compare(MIXED % (e, flag), (8, 12, 12))
+    assert (model.b1.conv1 is not None) == (flag == "true")
+    assert (model.b1.conv4 is not None) == (e > 2)
+    # The skip needs `(c if flag else in_channels) == c`: b1 gets 8 channels for c=8,
+    # b2 gets 8 or 12 for c=6, without conv1.
+    assert model.b1.use_res_connect and not model.b2.use_res_connect
+    # A parameter used only in a test is used: no LG506.
+    assert [d.code for d in api.check(MIXED % (e, flag))] == []
+
+
+# ------------------------------------------------------------- shortcut none
+
+
+@pytest.mark.parametrize("c, stride", [(8, 1), (16, 1), (8, 2)])
+def test_shortcut_none_adds_the_skip_only_where_the_shape_is_kept(c, stride):
+    spec = model_spec("res add < conv c stride=s; bn; relu > shortcut none", params=f"c={c}, s={stride}")
+    model, code = run_and_compare(spec, (8, 12, 12))
+    assert model.use_res_connect == (c == 8 and stride == 1)
+    assert "self.use_res_connect = " in code and "if self.use_res_connect:" in code
+    # It is decided once, in __init__, and forward computes body + input exactly when it holds.
+    model.eval()
+    x = torch.randn(1, 8, 12, 12)
+    with torch.no_grad():
+        body = model.relu(model.bn(model.conv(x)))
+        expected = body + x if model.use_res_connect else body
+        assert torch.equal(model(x), expected)
+
+
+def test_shortcut_none_that_always_or_never_fits_needs_no_flag():
+    always, _ = run_and_compare(model_spec("res add < conv 8; relu > shortcut none"), (8, 12, 12))
+    never, code = run_and_compare(model_spec("res add < conv 4; relu > shortcut none"), (8, 12, 12))
+    assert not hasattr(always, "use_res_connect") and not hasattr(never, "use_res_connect")
+    assert "identity" not in code
+
+
+# ------------------------------------------------- torchvision's InvertedResidual
+
+
+def _mobilenetv2():
+    """torchvision.models.mobilenetv2 (its pure-Python model definitions),
+    or a skip where torchvision is not installed. Where torchvision's C
+    extension does not load (a wheel built for another torch), its fake-op
+    registrations fail on import; the models need none of them."""
+    if importlib.util.find_spec("torchvision") is None:
+        pytest.skip("torchvision is not installed")
+    try:
+        return importlib.import_module("torchvision.models.mobilenetv2")
+    except (RuntimeError, OSError):
+        for name in [n for n in sys.modules if n == "torchvision" or n.startswith("torchvision.")]:
+            del sys.modules[name]
+        sys.modules["torchvision._meta_registrations"] = types.ModuleType("torchvision._meta_registrations")
+        return importlib.import_module("torchvision.models.mobilenetv2")
+
+
+def _randomise(module: torch.nn.Module) -> None:
+    torch.manual_seed(0)
+    for m in module.modules():
+        if isinstance(m, torch.nn.BatchNorm2d):
+            m.running_mean.uniform_(-0.5, 0.5)
+            m.running_var.uniform_(0.5, 2.0)
+            m.weight.data.uniform_(0.5, 1.5)
+            m.bias.data.uniform_(-0.5, 0.5)
+
+
+@pytest.mark.parametrize("expand_ratio", [1, 6])
+@pytest.mark.parametrize("stride", [1, 2])
+@pytest.mark.parametrize("inp, oup", [(16, 16), (16, 24)])
+def test_inverted_residual_is_torchvisions(inp, oup, stride, expand_ratio):
+    mobilenetv2 = _mobilenetv2()
+    reference = mobilenetv2.InvertedResidual(inp, oup, stride, expand_ratio)
+    _randomise(reference)
+    spec = model_spec(f"inverted_residual {inp} {oup} {stride} {expand_ratio}", shape=f"[{inp}, 14, 14]")
+    model, ir, _ = build(spec)
+    block = model.inverted_residual
+    block.load_state_dict(reference.state_dict(), strict=True)
+    assert getattr(block, "use_res_connect", False) == reference.use_res_connect
+    reference.eval(), model.eval()
+    x = torch.randn(2, inp, 14, 14)
+    with torch.no_grad():
+        expected, got = reference(x), model(x)
+    assert tuple(got.shape[1:]) == tuple(sy.value_of(d) for d in ir.output)
+    assert (got - expected).abs().max().item() <= 1e-5
+    assert sum(p.numel() for p in model.parameters()) == sy.value_of(ir.n_params)
+    assert [e.key.removeprefix("inverted_residual.") for e in api.state_dict_layout(spec, name="t.lego")] == list(reference.state_dict())
+
+
+# --------------------------------------------------------------- diagnostics
+
+
+def diagnostics(spec: str) -> list[tuple[str, int, int]]:
+    with pytest.raises(SpecError) as info:
+        check_source(spec, "t.lego")
+    return [(d.code, d.span.line, d.span.column) for d in info.value.diagnostics]
+
+
+@pytest.mark.parametrize(
+    "body, expected",
+    [
+        pytest.param("if e != 1: flatten\n", ("LG312", 3, 5), id="if-changes-the-rank"),
+        pytest.param("if e != 1: res add < conv 8 >\n", ("LG404", 3, 16), id="if-on-a-residual"),
+        pytest.param("if e: conv 8\n", ("LG401", 1, 11), id="if-on-a-number-parameter"),
+        pytest.param("if 3: conv 8\n", ("LG401", 3, 8), id="if-on-a-number"),
+        pytest.param('if e < "a": conv 8\n', ("LG406", 3, 8), id="if-compares-a-string"),
+        pytest.param("res cat < conv 8 > shortcut none\n", ("LG411", 3, 5), id="shortcut-none-on-cat"),
+        pytest.param("if f != 1: conv 8\n", ("LG202", 3, 8), id="if-unknown-name"),
+    ],
+)
+def test_misuse_is_diagnosed(body, expected):
+    spec = f"model M(e=2):\n    input [8, H, W]\n    {body}"
+    assert expected in diagnostics(spec)
+
+
+def test_shortcut_none_on_a_run_time_size_is_diagnosed():
+    # Whether `conv 8 padding=p` keeps H depends on H itself only through p: fine;
+    # a linear over the last axis keeps it only where W equals the width.
+    spec = "block b(w):\n    res add < linear w > shortcut none\n\nmodel M():\n    input [8, 5, W]\n    b 16\n"
+    assert ("LG311", 2, 5) in diagnostics(spec)
+
+
+def test_misuse_in_a_group_points_at_the_if():
+    spec = "model M(e=2):\n    input [8, 12, 12]\n    g: < conv 8; if e != 1: flatten >\n"
+    assert ("LG312", 3, 18) in diagnostics(spec)
+
+
+@pytest.mark.parametrize("a", [1, 3])
+def test_less_than_in_a_test_inside_a_multi_line_group(a):
+    # `<` and `>` in an `if`'s test compare; they open and close no group.
+    spec = model_spec("g: <\n    if a < 2 and a > 0: conv 6\n    conv 4\n>", params=f"a={a}")
+    model, _ = run_and_compare(spec, (8, 12, 12))
+    assert len(model.g) == (2 if a < 2 else 1)
+
+
+def test_syntax_errors_in_a_test_name_what_is_expected():
+    with pytest.raises(SpecError) as info:
+        check_source("model M(e=1):\n    input [8, 8, 8]\n    if e == 1 conv 8\n", "t.lego")
+    (d,) = info.value.diagnostics
+    assert (d.code, d.span.line, d.span.column) == ("LG101", 3, 15)
+    assert "expected `:`, `and` or `or`" in d.message
+
+
+@pytest.mark.parametrize("e", [1, 6])
+def test_conditional_structure_exports(e):
+    # Decided in __init__: torch.export traces one graph, with no guard on shapes.
+    spec = model_spec(f"inverted_residual 16 16 1 {e}\nif e != 1: conv 16 kernel_size=1", params=f"e={e}", shape="[16, 14, 14]")
+    model, _, _ = build(spec)
+    model.eval()
+    x = torch.randn(2, 16, 14, 14)
+    exported = torch.export.export(model, (x,))
+    with torch.no_grad():
+        assert torch.allclose(exported.module()(x), model(x))
