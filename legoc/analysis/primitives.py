@@ -94,13 +94,13 @@ PRIMITIVES: dict[str, Primitive] = {
         Primitive("log_softmax", (("dim", Const(0)),), softmax("nn.LogSoftmax")),
         Primitive(
             "maxpool",
-            (("kernel_size", REQUIRED), ("stride", AUTO), ("padding", AUTO), ("dilation", Const(1))),
+            (("kernel_size", REQUIRED), ("stride", AUTO), ("padding", AUTO), ("dilation", Const(1)), ("ceil_mode", _F)),
             pool("max"),
             channels_first=True,
         ),
         Primitive(
             "avgpool",
-            (("kernel_size", AUTO), ("stride", AUTO), ("padding", AUTO), ("output_size", AUTO)),
+            (("kernel_size", AUTO), ("stride", AUTO), ("padding", AUTO), ("output_size", AUTO), ("ceil_mode", _F)),
             pool("avg"),
             channels_first=True,
         ),

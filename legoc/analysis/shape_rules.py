@@ -48,8 +48,13 @@ def _nd(rank: int) -> str:
     return f"{rank - 1}d"
 
 
-def _window(call: Call, kernel: Expr, stride: Expr, padding: Expr, dilation: Expr, out: PrimOut) -> list[Expr]:
-    """Spatial sizes after a conv or pooling window, with keep/stride effects."""
+def _window(call: Call, kernel: Expr, stride: Expr, padding: Expr, dilation: Expr, out: PrimOut, ceil: Expr = sy.FALSE) -> list[Expr]:
+    """Spatial sizes after a conv or pooling window, with keep/stride effects.
+
+    ceil: a pool's `ceil_mode` (a bool expression): the output size is
+    rounded up, as torch does, except that the last window must start
+    inside the input or its left padding (else it is left out).
+    """
     sizes = []
     # What does not depend on the axis is worked out once.
     span = sy.mul(dilation, sy.sub(kernel, 1))
@@ -60,7 +65,17 @@ def _window(call: Call, kernel: Expr, stride: Expr, padding: Expr, dilation: Exp
     for axis in range(1, len(call.shape)):
         size = call.shape[axis]
         padded = sy.add(size, both_sides)
-        new = sy.add(sy.floordiv(sy.sub(sy.sub(padded, span), 1), stride), 1)
+        reach = sy.sub(sy.sub(padded, span), 1)
+        new = sy.add(sy.floordiv(reach, stride), 1)
+        if ceil != sy.FALSE:
+            up = sy.add(sy.floordiv(sy.add(reach, sy.sub(stride, 1)), stride), 1)
+            # torch's rule: a last window starting in the right padding goes.
+            # It can start there only when the stride is over the kernel's
+            # reach past the left padding (never with torch's pools at
+            # stride <= kernel_size - padding).
+            if sy.compare(">", stride, sy.sub(sy.add(span, 1), padding)) != sy.FALSE:
+                up = sy.cond(sy.compare(">=", sy.mul(sy.sub(up, 1), stride), sy.add(size, padding)), sy.sub(up, 1), up)
+            new = sy.cond(ceil, up, new)
         sizes.append(new)
         out.keep[axis] = keep
         out.stride[axis] = stride
@@ -79,7 +94,7 @@ def _window(call: Call, kernel: Expr, stride: Expr, padding: Expr, dilation: Exp
                 code="LG303",
             )
         )
-        if unit_stride == sy.TRUE:  # at stride 1 no row is left out
+        if unit_stride == sy.TRUE or ceil == sy.TRUE:  # at stride 1 (or rounding up) no row is left out
             continue
         # LG508: the output size is floored, so the last window may stop
         # short of the input's end. The rows after it are dropped when they
@@ -90,7 +105,7 @@ def _window(call: Call, kernel: Expr, stride: Expr, padding: Expr, dilation: Exp
         dropped = sy.sub(left, padding)
         out.checks.append(
             call.check(
-                sy.either(unit_stride, sy.compare("<=", dropped, gap)),
+                sy.either(unit_stride, ceil, sy.compare("<=", dropped, gap)),
                 "stride",
                 f"`{call.name}` with stride ",
                 stride,
@@ -302,6 +317,8 @@ def pool(kind: str) -> Callable[[Call], PrimOut]:
         rank = call.rank((2, 3, 4), "[C, L], [C, H, W] or [C, D, H, W]")
         if kind == "avg" and not call.given("kernel_size"):
             size = call["output_size"] if call.given("output_size") else sy.ONE
+            if call["ceil_mode"] != sy.FALSE:
+                raise error("LG402", call.span_of("ceil_mode"), "`ceil_mode` only applies to an `avgpool` with a kernel_size, not to a global or adaptive one")
             out = PrimOut((call.shape[0], *([size] * (rank - 1))), Ctor("torch", f"nn.AdaptiveAvgPool{_nd(rank)}", (size,)))
             for axis in range(1, rank):
                 out.keep[axis] = sy.FALSE
@@ -319,9 +336,11 @@ def pool(kind: str) -> Callable[[Call], PrimOut]:
         _kw(kwargs, "padding", p, 0)
         if kind == "max":
             _kw(kwargs, "dilation", d, 1)
+        ceil = call["ceil_mode"]
+        _kw(kwargs, "ceil_mode", ceil, False)
         name = "MaxPool" if kind == "max" else "AvgPool"
         out = PrimOut((), Ctor("torch", f"nn.{name}{_nd(rank)}", (), tuple(kwargs)))
-        out.shape = (call.shape[0], *_window(call, k, s, p, d, out))
+        out.shape = (call.shape[0], *_window(call, k, s, p, d, out, ceil))
         out.checks += [
             call.check(sy.compare(">=", s, 1), "stride", "`stride` must be at least 1, not ", s, code="LG401"),
             call.check(
