@@ -59,6 +59,7 @@ CONTEXTS = {
     "layernorm": Context((6, 4), {}),
     "groupnorm": Context((4, 8, 8), {"num_groups": "2"}),
     "leaky_relu": Context((4, 8, 8), {}),
+    "gelu": Context((4, 8, 8), {}),
     "dropout": Context((4, 8, 8), {}),
     "softmax": Context((4, 8), {}),
     "log_softmax": Context((4, 8), {}),

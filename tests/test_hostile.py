@@ -99,7 +99,7 @@ NN_CLASSES = frozenset(
     """
     Conv1d Conv2d Conv3d ConvTranspose1d ConvTranspose2d ConvTranspose3d Linear
     BatchNorm1d BatchNorm2d BatchNorm3d LayerNorm GroupNorm ReLU ReLU6 LeakyReLU GELU SiLU Sigmoid
-    Tanh Hardswish Identity Dropout Softmax LogSoftmax MaxPool1d MaxPool2d MaxPool3d AvgPool1d
+    Tanh Hardsigmoid Hardswish Identity Dropout Softmax LogSoftmax MaxPool1d MaxPool2d MaxPool3d AvgPool1d
     AvgPool2d AvgPool3d AdaptiveAvgPool1d AdaptiveAvgPool2d AdaptiveAvgPool3d Flatten Upsample
     PixelShuffle Embedding LSTM GRU Sequential
     """.split()

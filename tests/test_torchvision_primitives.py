@@ -94,3 +94,34 @@ def test_ceil_mode_must_be_a_bool():
     with pytest.raises(SpecError) as info:
         check_source("model Net():\n    input [3, 8, 8]\n    maxpool 2 ceil_mode=1\n", "t.lego")
     assert [d.code for d in info.value.diagnostics] == ["LG401"]
+
+
+# ------------------------------------------------------------ activations
+
+
+def test_hardsigmoid_hardswish_and_tanh_gelu_are_torchs():
+    spec = 'model Net():\n    input [3, 8, 8]\n    conv 4\n    gelu approximate="tanh"\n    hardsigmoid\n    conv 4\n    hardswish\n    gelu\n'
+    model, ir, code = _model(spec)
+    assert 'nn.GELU(approximate="tanh")' in code and "nn.Hardsigmoid()" in code and "nn.Hardswish()" in code
+    reference = nn.Sequential(
+        nn.Conv2d(3, 4, 3, padding=1), nn.GELU(approximate="tanh"), nn.Hardsigmoid(), nn.Conv2d(4, 4, 3, padding=1), nn.Hardswish(), nn.GELU()
+    )
+    reference.load_state_dict({k.replace("conv1", "0").replace("conv2", "3"): v for k, v in model.state_dict().items()})
+    x = torch.randn(2, 3, 8, 8) * 4
+    assert torch.equal(model(x), reference(x))
+    assert tuple(model(x).shape[1:]) == tuple(sy.value_of(e) for e in ir.output)
+
+
+def test_hardsigmoid_and_hardswish_are_layer_valued_arguments():
+    spec = "block se(c, gate=hardsigmoid):\n    conv c kernel_size=1\n    gate\n\nmodel Net():\n    input [3, 8, 8]\n    se 8\n    se 8 gate=hardswish\n    conv_bn_act 8 act=hardswish\n"
+    model, _, _ = _model(spec)
+    assert isinstance(model.se1[1], nn.Hardsigmoid)
+    assert isinstance(model.se2[1], nn.Hardswish)
+    assert isinstance(model.conv_bn_act[2], nn.Hardswish)
+
+
+@pytest.mark.parametrize("value, message", [('"exact"', '`approximate` of `gelu` is "none" or "tanh", not "exact"'), ("1", '`approximate` must be a string, not 1')])
+def test_gelu_approximate_must_be_none_or_tanh(value, message):
+    with pytest.raises(SpecError) as info:
+        check_source(f"model Net():\n    input [3, 8, 8]\n    gelu approximate={value}\n", "t.lego")
+    assert [(d.code, d.span.line, d.span.column, d.message) for d in info.value.diagnostics] == [("LG401", 3, 10, message)]

@@ -13,7 +13,7 @@ from collections.abc import Callable
 
 from ..ir.symbolic import Const
 from .shape_rules import (
-    conv, conv_transpose, linear, bn, layernorm, groupnorm, elementwise, softmax, pool, flatten, upsample,
+    conv, conv_transpose, linear, bn, layernorm, groupnorm, elementwise, gelu, softmax, pool, flatten, upsample,
     pixel_shuffle, embedding, recurrent,
 )
 from .signature import AUTO, REQUIRED, Call, PrimOut
@@ -83,10 +83,11 @@ PRIMITIVES: dict[str, Primitive] = {
         Primitive("relu", (), elementwise("nn.ReLU"), keeps_shape=True),
         Primitive("relu6", (), elementwise("nn.ReLU6"), keeps_shape=True),
         Primitive("leaky_relu", (("negative_slope", Const(0.01)),), elementwise("nn.LeakyReLU", negative_slope=0.01), keeps_shape=True),
-        Primitive("gelu", (), elementwise("nn.GELU"), keeps_shape=True),
+        Primitive("gelu", (("approximate", Const("none")),), gelu, keeps_shape=True),
         Primitive("silu", (), elementwise("nn.SiLU"), keeps_shape=True),
         Primitive("sigmoid", (), elementwise("nn.Sigmoid"), keeps_shape=True),
         Primitive("tanh", (), elementwise("nn.Tanh"), keeps_shape=True),
+        Primitive("hardsigmoid", (), elementwise("nn.Hardsigmoid"), keeps_shape=True),
         Primitive("hardswish", (), elementwise("nn.Hardswish"), keeps_shape=True),
         Primitive("identity", (), elementwise("nn.Identity"), keeps_shape=True),
         Primitive("dropout", (("p", Const(0.5)),), elementwise("nn.Dropout", p=0.5), keeps_shape=True),

@@ -21,7 +21,7 @@ from ..ir import symbolic as sy
 from ..core.diagnostics import error
 from ..ir.nodes import Check, Ctor, Value
 from ..ir.symbolic import Const, Expr
-from .signature import Call, PrimOut, show_shape
+from .signature import Call, PrimOut, show_shape, show_value
 
 
 def _kw(ctor_kwargs: list[tuple[str, Value]], name: str, value: Expr, default) -> None:
@@ -298,6 +298,20 @@ def elementwise(torch_name: str, **defaults) -> Callable[[Call], PrimOut]:
         return PrimOut(call.shape, Ctor("torch", torch_name, (), tuple(kwargs)))
 
     return rule
+
+
+def gelu(call: Call) -> PrimOut:
+    """nn.GELU, exact (`approximate="none"`) or with tanh's approximation.
+
+    Raises:
+        SpecError: LG401, `approximate` is not a constant "none" or "tanh".
+    """
+    how = _constant(call, "approximate")
+    if how not in ("none", "tanh"):
+        raise error("LG401", call.span_of("approximate"), f'`approximate` of `gelu` is "none" or "tanh", not {show_value(how)}')
+    kwargs: list[tuple[str, Value]] = []
+    _kw(kwargs, "approximate", call["approximate"], "none")
+    return PrimOut(call.shape, Ctor("torch", "nn.GELU", (), tuple(kwargs)))
 
 
 def softmax(torch_name: str) -> Callable[[Call], PrimOut]:

@@ -148,7 +148,7 @@ POSITIVE_PARAMS = frozenset(
 )
 BOOL_PARAMS = frozenset("bias affine elementwise_affine align_corners bidirectional ceil_mode".split())
 FLOAT_PARAMS = frozenset("eps momentum p negative_slope dropout".split())
-STR_PARAMS = frozenset({"mode", "output"})
+STR_PARAMS = frozenset({"mode", "output", "approximate"})
 
 
 def show_value(v) -> str:
