@@ -58,6 +58,8 @@ CONTEXTS = {
     "bn": Context((4, 8, 8), {}),
     "layernorm": Context((6, 4), {}),
     "groupnorm": Context((4, 8, 8), {"num_groups": "2"}),
+    "layernorm2d": Context((4, 8, 8), {}),
+    "stochastic_depth": Context((4, 8, 8), {"p": "0.1"}),
     "leaky_relu": Context((4, 8, 8), {}),
     "gelu": Context((4, 8, 8), {}),
     "dropout": Context((4, 8, 8), {}),

@@ -5,7 +5,10 @@ must equal legoc's analysis, values torchvision's own modules."""
 
 from __future__ import annotations
 
+import importlib
 import itertools
+import sys
+import types
 
 import pytest
 import torch
@@ -15,6 +18,22 @@ from conftest import load_module
 from legoc.compiler import check_source, compile_source
 from legoc.core.diagnostics import SpecError
 from legoc.ir import symbolic as sy
+
+
+def _torchvision(name: str):
+    """A module of torchvision, for its pure-Python definitions only. A
+    torchvision built for CUDA cannot load its compiled operators next to a
+    CPU build of torch, and fails on import registering their meta kernels;
+    those operators are not needed here, so that registration is skipped."""
+    try:
+        return importlib.import_module(name)
+    except RuntimeError as exc:
+        if "torchvision::" not in str(exc):
+            raise
+    for loaded in [m for m in sys.modules if m == "torchvision" or m.startswith("torchvision.")]:
+        del sys.modules[loaded]
+    sys.modules["torchvision._meta_registrations"] = types.ModuleType("torchvision._meta_registrations")
+    return importlib.import_module(name)
 
 
 def _model(spec: str):
@@ -125,3 +144,148 @@ def test_gelu_approximate_must_be_none_or_tanh(value, message):
     with pytest.raises(SpecError) as info:
         check_source(f"model Net():\n    input [3, 8, 8]\n    gelu approximate={value}\n", "t.lego")
     assert [(d.code, d.span.line, d.span.column, d.message) for d in info.value.diagnostics] == [("LG401", 3, 10, message)]
+
+
+# ------------------------------------------- stochastic depth, LayerNorm2d
+
+_CONVNEXT_LIKE = """\
+block cnblock(c, sd=0.1):
+    res add <
+        conv c kernel_size=7 padding=3 groups=c
+        layernorm2d eps=1e-6
+        conv c * 4 kernel_size=1
+        gelu
+        conv c kernel_size=1
+        stochastic_depth sd
+    >
+
+model Net(sd=0.25):
+    input [3, 16, 16]
+    conv 8 kernel_size=4 stride=4 padding=0
+    layernorm2d eps=1e-6
+    cnblock 8 sd
+    stochastic_depth 0.2 mode="batch"
+    avgpool
+    flatten
+    linear 5
+"""
+
+
+def test_generated_helpers_are_written_once_and_pass_the_allow_list():
+    from test_hostile import check_generated
+
+    _, _, code = _model(_CONVNEXT_LIKE)
+    check_generated(code)
+    assert code.count("class StochasticDepth(nn.Module):") == 1
+    assert code.count("class LayerNorm2d(nn.LayerNorm):") == 1
+    assert "self.stochastic_depth = StochasticDepth(sd, \"row\")" in code
+    assert "self.layernorm2d = LayerNorm2d(8, eps=1e-06)" in code
+    # Only where used.
+    _, _, plain = _model("model Net():\n    input [3, 8, 8]\n    conv 4\n")
+    assert "StochasticDepth" not in plain and "LayerNorm2d" not in plain and "import torch\n" not in plain
+
+
+def test_stochastic_depth_equals_torchvisions():
+    ops = _torchvision("torchvision.ops")
+    StochasticDepth, stochastic_depth = ops.StochasticDepth, ops.stochastic_depth
+
+    model, _, _ = _model("model Net(p=0.3):\n    input [4, 5, 5]\n    stochastic_depth p\n    stochastic_depth 0.5 mode=\"batch\"\n")
+    ours_row, ours_batch = model.stochastic_depth1, model.stochastic_depth2
+    assert type(ours_row).__name__ == "StochasticDepth" and (ours_row.p, ours_row.mode) == (0.3, "row")
+    x = torch.randn(64, 4, 5, 5)
+    # eval: the identity, as torchvision's module
+    model.eval()
+    assert torch.equal(model(x), StochasticDepth(0.5, "batch").eval()(StochasticDepth(0.3, "row").eval()(x)))
+    assert torch.equal(model(x), x)
+    # training: the same random draws give the same result as torchvision's function
+    for p, mode, ours in ((0.3, "row", ours_row), (0.5, "batch", ours_batch), (0.0, "row", None), (1.0, "row", None)):
+        if ours is None:
+            ours = load_module(compile_source(f"model N():\n    input [4, 5, 5]\n    stochastic_depth {p}\n", "t.lego").code).N().stochastic_depth
+        ours.train()
+        for seed in range(5):
+            torch.manual_seed(seed)
+            want = stochastic_depth(x, p, mode, training=True)
+            torch.manual_seed(seed)
+            got = ours(x)
+            assert torch.equal(got, want), (p, mode, seed)
+    # "row" drops whole samples and rescales by 1 / (1 - p)
+    torch.manual_seed(0)
+    y = ours_row.train()(torch.ones(1000, 2))
+    kept = y[:, 0] != 0
+    assert torch.allclose(y[kept], torch.full_like(y[kept], 1 / 0.7)) and 0.6 < kept.float().mean() < 0.8
+    assert torch.equal(y[:, 0], y[:, 1])
+
+
+@pytest.mark.parametrize("spec, message", [
+    ('stochastic_depth 0.1 mode="col"', '`mode` of `stochastic_depth` is "row" or "batch", not "col"'),
+    ("stochastic_depth 1.5", "`p` is a probability, from 0 to 1, not 1.5"),
+    ("stochastic_depth", "`stochastic_depth` needs a value for `p`"),
+])
+def test_stochastic_depth_arguments_are_checked(spec, message):
+    with pytest.raises(SpecError) as info:
+        check_source(f"model Net():\n    input [3, 8, 8]\n    {spec}\n", "t.lego")
+    (d,) = info.value.diagnostics
+    assert d.message == message and d.code == ("LG402" if "needs" in message else "LG401")
+
+
+def test_layernorm2d_equals_torchvisions():
+    LayerNorm2d = _torchvision("torchvision.models.convnext").LayerNorm2d
+
+    model, ir, _ = _model("model Net():\n    input [6, 5, 7]\n    layernorm2d eps=1e-6\n    layernorm2d elementwise_affine=false\n")
+    first, second = model.layernorm2d1, model.layernorm2d2
+    assert list(first.state_dict()) == ["weight", "bias"] and list(second.state_dict()) == []
+    reference = LayerNorm2d(6, eps=1e-6)
+    with torch.no_grad():
+        reference.weight.normal_()
+        reference.bias.normal_()
+    first.load_state_dict(reference.state_dict(), strict=True)
+    x = torch.randn(3, 6, 5, 7)
+    assert torch.allclose(first(x), reference(x), atol=1e-6)
+    assert torch.equal(first(x), reference(x))
+    assert torch.equal(second(x), LayerNorm2d(6, elementwise_affine=False)(x))
+    assert tuple(model(x).shape[1:]) == tuple(sy.value_of(e) for e in ir.output)
+    assert sum(p.numel() for p in model.parameters()) == sy.value_of(ir.n_params) == 12
+
+
+def test_layernorm2d_wants_an_image():
+    with pytest.raises(SpecError) as info:
+        check_source("model Net():\n    input [6, 5]\n    layernorm2d\n", "t.lego")
+    assert [d.code for d in info.value.diagnostics] == ["LG302"]
+
+
+def test_a_block_named_like_a_helper_yields_its_name():
+    spec = "block layer_norm2d(c):\n    conv c\n    layernorm2d\n\nmodel Net():\n    input [3, 8, 8]\n    layer_norm2d 4\n"
+    model, _, code = _model(spec)
+    assert "class LayerNorm2d2(nn.Module):" in code or "class LayerNorm2d2(nn.Sequential):" in code
+    assert type(model.layer_norm2d).__name__ == "LayerNorm2d2"
+    assert type(model.layer_norm2d[1]).__name__ == "LayerNorm2d"
+
+
+def test_summary_and_state_dict_of_the_new_primitives_equal_torchinfos():
+    import torchinfo
+
+    from legoc.tools.instance import bind_inputs, instantiate
+    from legoc.tools.statedict import state_dict_layout
+    from legoc.tools.summary import summarize
+
+    spec = _CONVNEXT_LIKE + "\nmodel Stem():\n    input [3, 32, 32]\n    conv 8 kernel_size=7 stride=2\n    maxpool 3 stride=2 padding=0 ceil_mode=true\n    hardswish\n    avgpool 3 stride=2 padding=1 ceil_mode=true\n    gelu approximate=\"tanh\"\n    hardsigmoid\n"
+    result = compile_source(spec, "t.lego")
+    module = load_module(result.code)
+    for name, side in (("Net", 16), ("Stem", 32)):
+        model = getattr(module, name)()
+        for batch in (1, 2):
+            summary = summarize(instantiate(result.analysis, name), batch)
+            stats = torchinfo.summary(model, input_data=[torch.randn(batch, 3, side, side)], depth=100, verbose=0, mode="eval")
+            assert summary.totals.params == stats.total_params
+            assert summary.totals.mult_adds == stats.total_mult_adds
+            assert summary.totals.forward_backward_mb == pytest.approx(stats.total_output_bytes / 1e6)
+        layout = state_dict_layout(result.analysis, name)
+        assert [(e.key, tuple(e.shape)) for e in layout] == [(k, tuple(v.shape)) for k, v in model.state_dict().items()]
+
+
+def test_the_helpers_export():
+    model, _, _ = _model(_CONVNEXT_LIKE)
+    model.eval()
+    x = torch.randn(2, 3, 16, 16)
+    exported = torch.export.export(model, (x,))
+    assert torch.allclose(exported.module()(x), model(x))

@@ -13,8 +13,8 @@ from collections.abc import Callable
 
 from ..ir.symbolic import Const
 from .shape_rules import (
-    conv, conv_transpose, linear, bn, layernorm, groupnorm, elementwise, gelu, softmax, pool, flatten, upsample,
-    pixel_shuffle, embedding, recurrent,
+    conv, conv_transpose, linear, bn, layernorm, layernorm2d, groupnorm, elementwise, gelu, softmax, pool, flatten, upsample,
+    pixel_shuffle, embedding, recurrent, stochastic_depth,
 )
 from .signature import AUTO, REQUIRED, Call, PrimOut
 
@@ -79,6 +79,7 @@ PRIMITIVES: dict[str, Primitive] = {
         Primitive("linear", (("out_features", REQUIRED), ("bias", _T)), linear),
         Primitive("bn", (("eps", Const(1e-5)), ("momentum", Const(0.1)), ("affine", _T)), bn, channels_first=True),
         Primitive("layernorm", (("eps", Const(1e-5)), ("elementwise_affine", _T)), layernorm),
+        Primitive("layernorm2d", (("eps", Const(1e-5)), ("elementwise_affine", _T)), layernorm2d, channels_first=True),
         Primitive("groupnorm", (("num_groups", REQUIRED), ("eps", Const(1e-5)), ("affine", _T)), groupnorm, channels_first=True),
         Primitive("relu", (), elementwise("nn.ReLU"), keeps_shape=True),
         Primitive("relu6", (), elementwise("nn.ReLU6"), keeps_shape=True),
@@ -91,6 +92,7 @@ PRIMITIVES: dict[str, Primitive] = {
         Primitive("hardswish", (), elementwise("nn.Hardswish"), keeps_shape=True),
         Primitive("identity", (), elementwise("nn.Identity"), keeps_shape=True),
         Primitive("dropout", (("p", Const(0.5)),), elementwise("nn.Dropout", p=0.5), keeps_shape=True),
+        Primitive("stochastic_depth", (("p", REQUIRED), ("mode", Const("row"))), stochastic_depth),
         Primitive("softmax", (("dim", Const(0)),), softmax("nn.Softmax")),
         Primitive("log_softmax", (("dim", Const(0)),), softmax("nn.LogSoftmax")),
         Primitive(

@@ -276,6 +276,32 @@ def layernorm(call: Call) -> PrimOut:
     return out
 
 
+def layernorm2d(call: Call) -> PrimOut:
+    """torchvision's LayerNorm2d (ConvNeXt): nn.LayerNorm over the channels
+    of a [C, H, W] input, a class of the generated file (codegen/helpers.py)."""
+    call.rank((3,), "[C, H, W]")
+    c = call.shape[0]
+    kwargs: list[tuple[str, Value]] = []
+    _kw(kwargs, "eps", call["eps"], 1e-5)
+    _kw(kwargs, "elementwise_affine", call["elementwise_affine"], True)
+    out = PrimOut(call.shape, Ctor("torch", "LayerNorm2d", (c,), tuple(kwargs)))
+    out.n_params = sy.cond(call["elementwise_affine"], sy.mul(2, c), sy.ZERO)
+    return out
+
+
+def stochastic_depth(call: Call) -> PrimOut:
+    """torchvision.ops.StochasticDepth(p, mode), a class of the generated
+    file (codegen/helpers.py): the identity in eval mode.
+
+    Raises:
+        SpecError: LG401, `mode` is not a constant "row" or "batch".
+    """
+    mode = _constant(call, "mode")
+    if mode not in ("row", "batch"):
+        raise error("LG401", call.span_of("mode"), f'`mode` of `stochastic_depth` is "row" or "batch", not {show_value(mode)}')
+    return PrimOut(call.shape, Ctor("torch", "StochasticDepth", (call["p"], call["mode"])))
+
+
 def groupnorm(call: Call) -> PrimOut:
     call.rank((2, 3, 4), "[C, L], [C, H, W] or [C, D, H, W]")
     c, g = call.shape[0], call["num_groups"]

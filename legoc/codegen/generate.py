@@ -20,6 +20,7 @@ from ..analysis.constraints import describe
 from .formatting import LINE_LENGTH as _LINE_LENGTH
 from .formatting import Piece, format_pieces
 from ..ir.nodes import Bind, ClassIR, Ctor, Layer, LayerRef, Method, Node, Parallel, Repeat, Residual, Sequential, Shape, Value, bodies, walk
+from .helpers import HELPERS, used_helpers
 from .layout import attribute_names, class_names, is_sequential, registered
 from ..core.naming import MODULE_ATTRS, py_ident
 from ..core.resources import read_text
@@ -75,7 +76,8 @@ def generate(analysis: Analysis, source_name: str) -> str:
     """
     names = class_names(analysis.classes)
     classes = [_class_pieces(ir, names, analysis.defaults.get(ir.name) if ir.kind == "model" else None) for ir in analysis.classes]
-    uses_torch = any("torch." in p.text for c in classes for p in c.forward_lines)
+    helpers = used_helpers(analysis.classes)
+    uses_torch = bool(helpers) or any("torch." in p.text for c in classes for p in c.forward_lines)
     imports = (["import torch"] if uses_torch else []) + ["from torch import nn"]
     # One name a line, as black writes a list with a trailing comma.
     exported = Piece(0, "\n".join(["__all__ = [", *(f'    "{names[ir.name]}",' for ir in analysis.classes), "]"]) if analysis.classes else "__all__ = []")
@@ -94,6 +96,7 @@ def generate(analysis: Analysis, source_name: str) -> str:
         summary=_doc_escape(summary),
         imports=imports,
         exported=texts[0],
+        helpers=[HELPERS[name] for name in helpers],
         classes=views,
     )
     return text

@@ -342,6 +342,7 @@ KNOWN_ELSEWHERE: dict[str, str] = {
     ),
     **_same("legoc has `dropout` (nn.Dropout, elementwise) but no channel dropout", "dropout1d", "dropout2d", "dropout3d"),
     "swish": "did you mean `silu`? (Swish is SiLU)",
+    **_same("did you mean `stochastic_depth`? (torchvision.ops.StochasticDepth)", "droppath", "drop_path"),
     **_same("did you mean `upsample`?", "interpolate", "upsampling2d", "upsamplingnearest2d", "upsamplingbilinear2d"),
     **_same(
         "legoc has no such activation; its activations are relu, relu6, leaky_relu, gelu, silu, sigmoid, tanh, hardsigmoid and hardswish",

@@ -140,7 +140,7 @@ _NORM_STATS = (("running_mean", True), ("running_var", True))
 _STATELESS = frozenset(
     "ReLU ReLU6 LeakyReLU GELU SiLU Sigmoid Tanh Hardsigmoid Hardswish Identity Dropout Softmax LogSoftmax MaxPool1d MaxPool2d "
     "MaxPool3d AvgPool1d AvgPool2d AvgPool3d AdaptiveAvgPool1d AdaptiveAvgPool2d AdaptiveAvgPool3d Flatten Upsample "
-    "PixelShuffle".split()
+    "PixelShuffle StochasticDepth".split()
 )
 
 
@@ -170,7 +170,7 @@ def torch_entries(target: str, args: list, kwargs: dict) -> list[tuple[str, tupl
         (c,) = args
         affine = [("weight", (c,), False), ("bias", (c,), False)] if kwargs.get("affine", True) else []
         return affine + [(key, (c,), True) for key, _ in _NORM_STATS] + [("num_batches_tracked", (), True)]
-    if kind == "LayerNorm":
+    if kind in ("LayerNorm", "LayerNorm2d"):
         (d,) = args
         return [("weight", (d,), False), ("bias", (d,), False)] if kwargs.get("elementwise_affine", True) else []
     if kind == "GroupNorm":

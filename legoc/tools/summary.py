@@ -177,7 +177,7 @@ def _other_ops(kind: str, kwargs: dict, ins: tuple[int, ...], out: tuple[int, ..
         return batch * (prod(out[:-1]) - 1) * params
     if kind.startswith("BatchNorm"):
         return n  # inference: one multiply-add per element (scale and shift folded)
-    if kind in ("LayerNorm", "GroupNorm"):
+    if kind in ("LayerNorm", "LayerNorm2d", "GroupNorm"):
         return 3 * n  # mean, variance, then normalise and scale
     if kind.startswith(("MaxPool", "AvgPool")):
         return n * kwargs["kernel_size"] ** int(kind[-2])  # type: ignore[operator]
