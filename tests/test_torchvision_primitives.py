@@ -289,3 +289,91 @@ def test_the_helpers_export():
     x = torch.randn(2, 3, 16, 16)
     exported = torch.export.export(model, (x,))
     assert torch.allclose(exported.module()(x), model(x))
+
+
+# ------------------------------------------------------- tuple arguments
+
+_TUPLES = [
+    ("conv", "(1, 7)", None, None, None),
+    ("conv", "(7, 1)", None, "(3, 0)", None),
+    ("conv", "(3, 2)", "(2, 1)", "(0, 1)", "(1, 2)"),
+    ("conv", "(1, 3)", "(1, 2)", None, None),
+    ("conv", "3", "(2, 1)", "(1, 0)", None),
+    ("maxpool", "(3, 2)", "(2, 1)", "(1, 0)", "(1, 2)"),
+    ("maxpool", "(2, 3)", None, "(0, 1)", None),
+    ("avgpool", "(2, 3)", "(2, 1)", None, None),
+    ("avgpool", "(3, 1)", "(3, 2)", "(1, 0)", None),
+]
+
+
+@pytest.mark.parametrize("kind, k, s, p, d, ceil", [(*t, ceil) for t in _TUPLES for ceil in (False, True) if t[0] != "conv" or not ceil])
+def test_tuple_arguments_give_torchs_shapes_per_axis(kind, k, s, p, d, ceil):
+    """One size per spatial axis: the symbolic output shape (H and W apart)
+    equals torch's for several input sizes, and the parameters' shapes."""
+    first = "conv 6 kernel_size=1\n    " if kind != "conv" else ""
+    words = [f"kernel_size={k}"] + [f"{key}={v}" for key, v in (("stride", s), ("padding", p), ("dilation", d)) if v is not None]
+    layer = (f"conv 5 " if kind == "conv" else f"{kind} ") + " ".join(words) + (" ceil_mode=true" if ceil else "")
+    spec = f"model Net():\n    input [3, H, W]\n    {first}{layer}\n"
+    model, ir, code = _model(spec)
+    assert f"kernel_size={k}" in code
+    for h, w in ((9, 11), (12, 8), (16, 17)):
+        x = torch.randn(2, 3, h, w)
+        want = tuple(model(x).shape[1:])
+        got = tuple(sy.value_of(sy.substitute(e, {"dim:H": sy.Const(h), "dim:W": sy.Const(w)})) for e in ir.output)
+        assert got == want, (h, w)
+    if kind == "conv":
+        ke = eval(k) if "(" in k else (int(k), int(k))
+        assert model.conv.weight.shape == (5, 3, *ke)
+
+
+def test_tuple_arguments_from_parameters_and_inceptions_factorised_convolutions():
+    spec = (
+        "block c7(c, k=7):\n    conv c kernel_size=(1, k) padding=(0, k // 2) bias=false\n    conv c kernel_size=(k, 1) padding=(k // 2, 0) bias=false\n\n"
+        "model Net():\n    input [8, 17, 17]\n    c7 16\n    c7 16 k=3\n    maxpool (3, 1) stride=(2, 1) padding=0\n"
+    )
+    model, ir, code = _model(spec)
+    assert "in_channels, c, kernel_size=(1, k), padding=(0, k // 2), bias=False" in code
+    assert model.c71[0].weight.shape == (16, 8, 1, 7) and model.c71[1].weight.shape == (16, 16, 7, 1)
+    assert model.c72[0].weight.shape == (16, 16, 1, 3)
+    x = torch.randn(1, 8, 17, 17)
+    assert tuple(model(x).shape[1:]) == tuple(sy.value_of(e) for e in ir.output) == (16, 8, 17)
+    # torchvision's Inception blocks, same keys and shapes
+    reference = nn.Sequential(nn.Conv2d(8, 16, (1, 7), padding=(0, 3), bias=False), nn.Conv2d(16, 16, (7, 1), padding=(3, 0), bias=False))
+    model.c71.load_state_dict(reference.state_dict(), strict=True)
+    assert torch.equal(model.c71(x), reference(x))
+
+
+def test_tuple_arguments_in_summary_and_state_dict_equal_torchinfos():
+    import torchinfo
+
+    from legoc.tools.instance import instantiate
+    from legoc.tools.statedict import state_dict_layout
+    from legoc.tools.summary import summarize
+
+    spec = "model Net():\n    input [3, 20, 24]\n    conv 8 kernel_size=(1, 7) stride=(1, 2) padding=(0, 3)\n    conv 8 kernel_size=(7, 1)\n    maxpool (3, 2) stride=(2, 1) ceil_mode=true\n    avgpool (2, 4)\n"
+    result = compile_source(spec, "t.lego")
+    model = load_module(result.code).Net()
+    summary = summarize(instantiate(result.analysis, "Net"), 2)
+    stats = torchinfo.summary(model, input_data=[torch.randn(2, 3, 20, 24)], depth=100, verbose=0, mode="eval")
+    assert (summary.totals.params, summary.totals.mult_adds) == (stats.total_params, stats.total_mult_adds)
+    assert summary.totals.forward_backward_mb == pytest.approx(stats.total_output_bytes / 1e6)
+    layout = state_dict_layout(result.analysis, "Net")
+    assert [(e.key, tuple(e.shape)) for e in layout] == [(k, tuple(v.shape)) for k, v in model.state_dict().items()]
+
+
+@pytest.mark.parametrize(
+    "spec, where, message",
+    [
+        ("conv 4 kernel_size=(1, 3, 3)", (3, 12), "`kernel_size` of `conv` has 3 sizes, but its input has 2 spatial axes: [3, 8, 8]"),
+        ("linear 4 bias=(1, 2)", (3, 14), "a tuple of sizes is only a value of `kernel_size`, `stride`, `padding` or `dilation` of `conv`, `maxpool` or `avgpool`"),
+        ("conv_bn 4 stride=(1, 2)", (3, 15), "a tuple of sizes is only a value of `kernel_size`, `stride`, `padding` or `dilation` of `conv`, `maxpool` or `avgpool`"),
+        ("conv 4 kernel_size=(1, 0)", (3, 12), "`kernel_size` must be at least 1, not 0"),
+        ("conv 4 padding=(1, 1.5)", (3, 12), "`padding` must be an integer, not 1.5"),
+        ("maxpool (2, 4) padding=(1, 3)", (3, 20), "padding 3 must be at most half of kernel_size 4"),
+    ],
+)
+def test_tuple_argument_mistakes_are_diagnostics(spec, where, message):
+    with pytest.raises(SpecError) as info:
+        check_source(f"model Net():\n    input [3, 8, 8]\n    {spec}\n", "t.lego")
+    d = info.value.diagnostics[0]
+    assert (d.code, d.span.line, d.span.column, d.message) == ("LG401", *where, message)

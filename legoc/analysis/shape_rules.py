@@ -19,7 +19,7 @@ from collections.abc import Callable
 
 from ..ir import symbolic as sy
 from ..core.diagnostics import error
-from ..ir.nodes import Check, Ctor, Value
+from ..ir.nodes import Check, Ctor, Sizes, Value
 from ..ir.symbolic import Const, Expr
 from .signature import Call, PrimOut, show_shape, show_value
 
@@ -48,21 +48,47 @@ def _nd(rank: int) -> str:
     return f"{rank - 1}d"
 
 
-def _window(call: Call, kernel: Expr, stride: Expr, padding: Expr, dilation: Expr, out: PrimOut, ceil: Expr = sy.FALSE) -> list[Expr]:
+def per_axis(value, n: int) -> list[Expr]:
+    """A windowed layer's argument for each of `n` spatial axes: the items
+    of a tuple (`kernel_size=(1, 7)`), or the one value for every axis."""
+    return list(value.items) if isinstance(value, Sizes) else [value] * n
+
+
+def _spatial(call: Call, key: str, n: int):
+    """`call[key]`, a size or a tuple of `n` sizes (one per spatial axis).
+
+    Raises:
+        SpecError: LG401, a tuple of another length.
+    """
+    value = call.args[key]
+    if isinstance(value, Sizes) and len(value.items) != n:
+        raise error("LG401", call.span_of(key), f"`{key}` of `{call.name}` has {len(value.items)} sizes, but its input has {n} spatial axes: {show_shape(call.shape)}")
+    return value if isinstance(value, Sizes) else call[key]
+
+
+def _window(call: Call, kernel, stride, padding, dilation, out: PrimOut, ceil: Expr = sy.FALSE) -> list[Expr]:
     """Spatial sizes after a conv or pooling window, with keep/stride effects.
 
+    kernel, stride, padding, dilation: each a size, or a tuple of sizes
+    (`Sizes`), one per spatial axis.
     ceil: a pool's `ceil_mode` (a bool expression): the output size is
     rounded up, as torch does, except that the last window must start
     inside the input or its left padding (else it is left out).
     """
+    n = len(call.shape) - 1
+    axes = list(zip(per_axis(kernel, n), per_axis(stride, n), per_axis(padding, n), per_axis(dilation, n)))
     sizes = []
-    # What does not depend on the axis is worked out once.
-    span = sy.mul(dilation, sy.sub(kernel, 1))
-    both_sides = sy.mul(2, padding)
-    unit_stride = sy.eq(stride, 1)
-    keep = sy.both(unit_stride, sy.eq(both_sides, span))
-    gap = sy.maximum(sy.ZERO, sy.sub(sy.sub(stride, span), 1))
-    for axis in range(1, len(call.shape)):
+    # What does not depend on the axis is worked out once per distinct window.
+    common: dict[tuple, tuple] = {}
+    for axis, (kernel, stride, padding, dilation) in enumerate(axes, start=1):
+        if (kernel, stride, padding, dilation) not in common:
+            span = sy.mul(dilation, sy.sub(kernel, 1))
+            both_sides = sy.mul(2, padding)
+            unit_stride = sy.eq(stride, 1)
+            keep = sy.both(unit_stride, sy.eq(both_sides, span))
+            gap = sy.maximum(sy.ZERO, sy.sub(sy.sub(stride, span), 1))
+            common[kernel, stride, padding, dilation] = (span, both_sides, unit_stride, keep, gap)
+        span, both_sides, unit_stride, keep, gap = common[kernel, stride, padding, dilation]
         size = call.shape[axis]
         padded = sy.add(size, both_sides)
         reach = sy.sub(sy.sub(padded, span), 1)
@@ -126,33 +152,38 @@ def _window(call: Call, kernel: Expr, stride: Expr, padding: Expr, dilation: Exp
     if not call.given("padding"):
         # Automatic padding is (k - 1) // 2 per side: with an even kernel the
         # window is not centred and the output is shifted by half a pixel.
-        out.checks.append(
-            call.check(
-                sy.either(sy.eq(sy.mod(span, 2), 0), sy.eq(sy.floordiv(span, 2), 0)),
-                "kernel_size",
-                f"`{call.name}` has an even kernel_size ",
-                kernel,
-                ' with automatic "same" padding ',
-                padding,
-                ": the output is shifted by half a pixel (and one smaller at stride 1)",
-                code="LG505",
-                severity="warning",
-                hint="use an odd kernel_size, or give `padding=` explicitly",
+        for span, kernel in dict.fromkeys((common[a][0], a[0]) for a in axes):
+            out.checks.append(
+                call.check(
+                    sy.either(sy.eq(sy.mod(span, 2), 0), sy.eq(sy.floordiv(span, 2), 0)),
+                    "kernel_size",
+                    f"`{call.name}` has an even kernel_size ",
+                    kernel,
+                    ' with automatic "same" padding ',
+                    sy.floordiv(span, 2),
+                    ": the output is shifted by half a pixel (and one smaller at stride 1)",
+                    code="LG505",
+                    severity="warning",
+                    hint="use an odd kernel_size, or give `padding=` explicitly",
+                )
             )
-        )
     return sizes
 
 
-def _padding(call: Call, kernel: Expr, dilation: Expr) -> Expr:
+def _padding(call: Call, kernel, dilation):
     if call.given("padding"):
-        return call["padding"]
+        return _spatial(call, "padding", len(call.shape) - 1)
+    if isinstance(kernel, Sizes) or isinstance(dilation, Sizes):
+        n = len(call.shape) - 1
+        return Sizes(tuple(sy.floordiv(sy.mul(d, sy.sub(k, 1)), 2) for k, d in zip(per_axis(kernel, n), per_axis(dilation, n))))
     return sy.floordiv(sy.mul(dilation, sy.sub(kernel, 1)), 2)
 
 
 def conv(call: Call) -> PrimOut:
     rank = call.rank((2, 3, 4), "[C, L], [C, H, W] or [C, D, H, W]")
     c_in, c_out = call.shape[0], call["out_channels"]
-    k, s, d, g = call["kernel_size"], call["stride"], call["dilation"], call["groups"]
+    k, s, d = (_spatial(call, key, rank - 1) for key in ("kernel_size", "stride", "dilation"))
+    g = call["groups"]
     p = _padding(call, k, d)
     bias = call["bias"]
     kwargs: list[tuple[str, Value]] = [("kernel_size", k)]
@@ -164,7 +195,8 @@ def conv(call: Call) -> PrimOut:
     out = PrimOut((), Ctor("torch", f"nn.Conv{_nd(rank)}", (c_in, c_out), tuple(kwargs)))
     spatial = _window(call, k, s, p, d, out)
     out.shape = (c_out, *spatial)
-    weight = sy.mul(sy.mul(c_out, sy.floordiv(c_in, g)), _power(k, rank - 1))
+    area = _product(per_axis(k, rank - 1)) if isinstance(k, Sizes) else _power(k, rank - 1)
+    weight = sy.mul(sy.mul(c_out, sy.floordiv(c_in, g)), area)
     out.n_params = sy.add(weight, sy.cond(bias, c_out, sy.ZERO))
     out.checks += _conv_checks(call, c_in, c_out, g) + [_multiple_of_8(call, c_in, c_out, "channels")]
     return out
@@ -210,6 +242,13 @@ def conv_transpose(call: Call) -> PrimOut:
             code="LG401",
         ),
     ]
+    return out
+
+
+def _product(factors: list[Expr]) -> Expr:
+    out: Expr = sy.ONE
+    for f in factors:
+        out = sy.mul(out, f)
     return out
 
 
@@ -366,9 +405,10 @@ def pool(kind: str) -> Callable[[Call], PrimOut]:
             return out
         if kind == "avg" and call.given("output_size"):
             raise error("LG402", call.span_of("output_size"), "`avgpool` takes either kernel_size or output_size, not both")
-        k = call["kernel_size"]
-        s = call["stride"] if call.given("stride") else k
-        d = call["dilation"] if kind == "max" else sy.ONE
+        n = rank - 1
+        k = _spatial(call, "kernel_size", n)
+        s = _spatial(call, "stride", n) if call.given("stride") else k
+        d = _spatial(call, "dilation", n) if kind == "max" else sy.ONE
         p = _padding(call, k, d)
         kwargs: list[tuple[str, Value]] = [("kernel_size", k)]
         if call.given("stride"):
@@ -381,33 +421,34 @@ def pool(kind: str) -> Callable[[Call], PrimOut]:
         name = "MaxPool" if kind == "max" else "AvgPool"
         out = PrimOut((), Ctor("torch", f"nn.{name}{_nd(rank)}", (), tuple(kwargs)))
         out.shape = (call.shape[0], *_window(call, k, s, p, d, out, ceil))
-        out.checks += [
-            call.check(sy.compare(">=", s, 1), "stride", "`stride` must be at least 1, not ", s, code="LG401"),
-            call.check(
-                sy.compare("<=", sy.mul(2, p), k),
-                "padding",
-                "padding ",
-                p,
-                " must be at most half of kernel_size ",
-                k,
-                code="LG401",
-                hint="give `padding=` explicitly",
-            ),
-        ]
+        for s_axis, p_axis, k_axis in dict.fromkeys(zip(per_axis(s, n), per_axis(p, n), per_axis(k, n))):
+            out.checks += [
+                call.check(sy.compare(">=", s_axis, 1), "stride", "`stride` must be at least 1, not ", s_axis, code="LG401"),
+                call.check(
+                    sy.compare("<=", sy.mul(2, p_axis), k_axis),
+                    "padding",
+                    "padding ",
+                    p_axis,
+                    " must be at most half of kernel_size ",
+                    k_axis,
+                    code="LG401",
+                    hint="give `padding=` explicitly",
+                ),
+            ]
         if kind == "avg" and rank == 4:
             # torch's AvgPool3d (alone among the pools) also wants every size
             # of its input, padding aside, to be at least the kernel.
             out.checks += [
                 call.check(
-                    sy.compare(">=", call.shape[axis], k),
+                    sy.compare(">=", call.shape[axis], k_axis),
                     "kernel_size",
                     "`avgpool` on a 3-D input needs every size to be at least kernel_size ",
-                    k,
+                    k_axis,
                     " (torch's AvgPool3d does not count the padding), but its input is ",
                     call.shape,
                     code="LG303",
                 )
-                for axis in (1, 2, 3)
+                for axis, k_axis in zip((1, 2, 3), per_axis(k, n))
             ]
         return out
 

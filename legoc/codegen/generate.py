@@ -19,7 +19,7 @@ from ..analysis.infer import Analysis
 from ..analysis.constraints import describe
 from .formatting import LINE_LENGTH as _LINE_LENGTH
 from .formatting import Piece, format_pieces
-from ..ir.nodes import Bind, ClassIR, Ctor, Layer, LayerRef, Method, Node, Parallel, Repeat, Residual, Sequential, Shape, Value, bodies, walk
+from ..ir.nodes import Bind, ClassIR, Ctor, Layer, LayerRef, Method, Node, Parallel, Repeat, Residual, Sequential, Shape, Sizes, Value, bodies, walk
 from .helpers import HELPERS, used_helpers
 from .layout import attribute_names, class_names, is_sequential, registered
 from ..core.naming import MODULE_ATTRS, py_ident
@@ -512,6 +512,8 @@ def _arg_symbols(args: tuple) -> set:
 def _value(v: Value) -> str:
     if isinstance(v, LayerRef):
         return v.code
+    if isinstance(v, Sizes):
+        return "(" + ", ".join(_value(item) for item in v.items) + ")"
     if isinstance(v, sy.Const) and isinstance(v.value, str):
         return _string(v.value)
     return sy.to_text(v, code=True)

@@ -45,6 +45,7 @@ class ToSyntax:
             "residual": self.residual, "parallel": self.parallel, "repeat": self.repeat, "input": self.input,
             "group": self.group, "shape": self.shape, "binop": self.binop, "neg": self.neg, "int": self.int,
             "float": self.float, "string": self.string, "bool": self.bool, "name": self.name, "func": self.func,
+            "tuple": self.tuple,
         }  # fmt: skip
 
     def transform(self, tree: Tree, consume: bool = True):
@@ -245,6 +246,9 @@ class ToSyntax:
 
     def name(self, node, children):
         return s.Name(str(children[0]), self._span(node))
+
+    def tuple(self, node, children):
+        return s.Tuple(tuple(c for c in children if c is not None), self._span(node))
 
     def func(self, node, children):
         name, *args = children

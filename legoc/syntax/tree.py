@@ -72,7 +72,15 @@ class GroupValue(Record):
     span: Span = _span()
 
 
-ExprNode = Literal | Name | BinOp | Neg | Func | GroupValue
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class Tuple(Record):
+    """`(1, 7)`: a keyword argument's value per spatial axis."""
+
+    items: tuple["ExprNode", ...]
+    span: Span = _span()
+
+
+ExprNode = Literal | Name | BinOp | Neg | Func | GroupValue | Tuple
 
 # ------------------------------------------------------------------ statements
 
@@ -257,6 +265,8 @@ def _children(node) -> tuple:
         return (node.operand,)
     if isinstance(node, Func):
         return node.args
+    if isinstance(node, Tuple):
+        return node.items
     if isinstance(node, GroupValue):
         return (node.group,)
     if isinstance(node, Group):

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from ..ir import symbolic as sy
 from ..analysis.infer import Analysis
 from .instance import MAX_OPS, unrolls_too_far
-from ..ir.nodes import ClassIR, Ctor, Layer, LayerRef, Node, Repeat, Residual, Sequential
+from ..ir.nodes import ClassIR, Ctor, Layer, LayerRef, Node, Repeat, Residual, Sequential, Sizes
 from ..codegen.layout import attribute_names, is_sequential, registered
 from ..core.limits import deep
 
@@ -128,6 +128,8 @@ class _Layout:
 def _value(expr, mapping: dict):
     if isinstance(expr, LayerRef):
         return expr
+    if isinstance(expr, Sizes):
+        return tuple(_value(item, mapping) for item in expr.items)
     value = sy.value_of(sy.substitute(expr, mapping))
     if value is None:
         raise ValueError(f"{sy.to_text(expr)} is not a constant with the model's defaults")
@@ -158,10 +160,11 @@ def torch_entries(target: str, args: list, kwargs: dict) -> list[tuple[str, tupl
         c_in, c_out = args
         groups, k = kwargs.get("groups", 1), kwargs["kernel_size"]
         rank = int(kind[-2])
+        window = list(k) if isinstance(k, tuple) else [k] * rank
         if kind.startswith("ConvTranspose"):
-            weight = (c_in, c_out // groups, *[k] * rank)
+            weight = (c_in, c_out // groups, *window)
         else:
-            weight = (c_out, c_in // groups, *[k] * rank)
+            weight = (c_out, c_in // groups, *window)
         return [("weight", weight, False)] + ([("bias", (c_out,), False)] if kwargs.get("bias", True) else [])
     if kind == "Linear":
         f_in, f_out = args
