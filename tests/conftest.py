@@ -85,11 +85,12 @@ def load_module(code: str, name: str = "generated") -> types.ModuleType:
     return module
 
 
-@functools.lru_cache(maxsize=None)
-def torchvision_definitions(path: str, *names: str) -> dict:
+def torchvision_definitions(path: str, *names: str, **needs) -> dict:
     """`names` (classes and functions) as torchvision defines them in
     `torchvision/<path>` ("models/densenet.py", "ops/misc.py"), run from
-    its source with torch.
+    its source with torch; `needs` gives the names they use from other
+    torchvision modules (`Conv2dNormActivation=...`, from
+    `torchvision_definitions("ops/misc.py", ...)`).
 
     torchvision (a test dependency, pyproject.toml) is here for its
     pure-Python definitions, the references of exactness: its package is
@@ -98,9 +99,17 @@ def torchvision_definitions(path: str, *names: str) -> dict:
     ("operator torchvision::nms does not exist"). Skips the test when
     torchvision is not installed.
     """
+    return _torchvision_definitions(path, names, tuple(sorted(needs.items())))
+
+
+@functools.lru_cache(maxsize=None)
+def _torchvision_definitions(path: str, names: tuple[str, ...], needs: tuple) -> dict:
     import ast
+    import collections
     import importlib.util
+    import itertools
     import typing
+    import warnings
 
     import torch
 
@@ -113,12 +122,17 @@ def torchvision_definitions(path: str, *names: str) -> dict:
     env = {
         "__name__": "torchvision_" + path.replace("/", "_").removesuffix(".py"),
         **{name: getattr(typing, name) for name in ("Any", "Callable", "List", "Optional", "Tuple", "Union")},
-        "Sequence": __import__("collections.abc").abc.Sequence,
+        "Sequence": collections.abc.Sequence,
+        "collections": collections,
+        "repeat": itertools.repeat,
+        "partial": functools.partial,
+        "warnings": warnings,
         "torch": torch,
         "nn": torch.nn,
         "F": torch.nn.functional,
         "Tensor": torch.Tensor,
         "_log_api_usage_once": lambda obj: None,  # torchvision's usage logging
+        **dict(needs),
     }
     exec(compile(ast.Module(wanted, []), f"torchvision/{path}", "exec"), env)
     return {name: env[name] for name in names}

@@ -8,15 +8,10 @@ and the outputs agree in eval mode.
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
-import sys
-import types
-
 import pytest
 import torch
 
-from conftest import load_module
+from conftest import load_module, torchvision_definitions
 from legoc import api
 from legoc.compiler import check_source, compile_source
 from legoc.core.diagnostics import SpecError
@@ -173,20 +168,12 @@ def test_shortcut_none_that_always_or_never_fits_needs_no_flag():
 # ------------------------------------------------- torchvision's InvertedResidual
 
 
-def _mobilenetv2():
-    """torchvision.models.mobilenetv2 (its pure-Python model definitions),
-    or a skip where torchvision is not installed. Where torchvision's C
-    extension does not load (a wheel built for another torch), its fake-op
-    registrations fail on import; the models need none of them."""
-    if importlib.util.find_spec("torchvision") is None:
-        pytest.skip("torchvision is not installed")
-    try:
-        return importlib.import_module("torchvision.models.mobilenetv2")
-    except (RuntimeError, OSError):
-        for name in [n for n in sys.modules if n == "torchvision" or n.startswith("torchvision.")]:
-            del sys.modules[name]
-        sys.modules["torchvision._meta_registrations"] = types.ModuleType("torchvision._meta_registrations")
-        return importlib.import_module("torchvision.models.mobilenetv2")
+def _inverted_residual():
+    """torchvision.models.mobilenetv2.InvertedResidual, from torchvision's
+    source, with the Conv2dNormActivation of torchvision/ops/misc.py."""
+    utils = torchvision_definitions("utils.py", "_make_ntuple")
+    misc = torchvision_definitions("ops/misc.py", "ConvNormActivation", "Conv2dNormActivation", **utils)
+    return torchvision_definitions("models/mobilenetv2.py", "InvertedResidual", **misc)["InvertedResidual"]
 
 
 def _randomise(module: torch.nn.Module) -> None:
@@ -203,8 +190,7 @@ def _randomise(module: torch.nn.Module) -> None:
 @pytest.mark.parametrize("stride", [1, 2])
 @pytest.mark.parametrize("inp, oup", [(16, 16), (16, 24)])
 def test_inverted_residual_is_torchvisions(inp, oup, stride, expand_ratio):
-    mobilenetv2 = _mobilenetv2()
-    reference = mobilenetv2.InvertedResidual(inp, oup, stride, expand_ratio)
+    reference = _inverted_residual()(inp, oup, stride, expand_ratio)
     _randomise(reference)
     spec = model_spec(f"inverted_residual {inp} {oup} {stride} {expand_ratio}", shape=f"[{inp}, 14, 14]")
     model, ir, _ = build(spec)

@@ -38,6 +38,7 @@ import pytest
 import torch
 
 from legoc.ir import symbolic as sy
+from legoc.codegen.helpers import HELPERS
 from legoc.compiler import compile_source
 from legoc.core.diagnostics import SourceFile, SpecError, render
 from legoc.tools.instance import InstanceError, bind_inputs
@@ -99,7 +100,7 @@ NN_CLASSES = frozenset(
     """
     Conv1d Conv2d Conv3d ConvTranspose1d ConvTranspose2d ConvTranspose3d Linear
     BatchNorm1d BatchNorm2d BatchNorm3d LayerNorm GroupNorm ReLU ReLU6 LeakyReLU GELU SiLU Sigmoid
-    Tanh Hardswish Identity Dropout Softmax LogSoftmax MaxPool1d MaxPool2d MaxPool3d AvgPool1d
+    Tanh Hardsigmoid Hardswish Identity Dropout Softmax LogSoftmax MaxPool1d MaxPool2d MaxPool3d AvgPool1d
     AvgPool2d AvgPool3d AdaptiveAvgPool1d AdaptiveAvgPool2d AdaptiveAvgPool3d Flatten Upsample
     PixelShuffle Embedding LSTM GRU Sequential
     """.split()
@@ -159,7 +160,14 @@ class _Allowed:
             self.fail(self.tree, f"imports {imports}")
         if not body or not isinstance(body[0], ast.Assign):
             self.fail(self.tree, "no __all__")
-        self.dunder_all(body.pop(0))
+        all_node = body.pop(0)
+        # legoc's helper classes (codegen/helpers.py: StochasticDepth, ...)
+        # come first, each once and exactly as legoc writes it; they are not
+        # exported.
+        self.helpers: list[str] = []
+        while body and isinstance(body[0], ast.ClassDef) and _is_helper(body[0]) and body[0].name not in self.helpers:
+            self.helpers.append(body.pop(0).name)
+        self.dunder_all(all_node)
         if not body:
             return
         for node in body:
@@ -173,8 +181,9 @@ class _Allowed:
         if not isinstance(node.value, ast.List):
             self.fail(node, "__all__ is not a list")
         names = [e.value if isinstance(e, ast.Constant) else None for e in node.value.elts]
-        if names != self.classes:
-            self.fail(node, f"__all__ {names} is not the classes {self.classes}")
+        exported = [c for c in self.classes if c not in self.helpers]
+        if names != exported:
+            self.fail(node, f"__all__ {names} is not the classes {exported}")
 
     def class_def(self, node: ast.ClassDef) -> None:
         self.name(node, node.name)
@@ -490,6 +499,11 @@ def _targets(node) -> list[ast.Name]:
     return []
 
 
+def _is_helper(node: ast.ClassDef) -> bool:
+    """Whether a class is one of legoc's helper classes, exactly."""
+    return node.name in HELPERS and ast.dump(node) == ast.dump(ast.parse(HELPERS[node.name]).body[0])
+
+
 def _is_docstring(node) -> bool:
     return isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant) and isinstance(node.value.value, str)
 
@@ -783,3 +797,20 @@ def test_a_long_line_is_cut_around_the_caret():
     assert excerpt[caret.index("^") : caret.index("^") + 3] == "BAD" and caret.strip() == "^~~"
     short = render(Diagnostic("warning", Span("f.lego", 1, 2, 1, 3), "here"), {"f.lego": SourceFile("f.lego", "abc\n")}).splitlines()
     assert short[1:] == ["  abc", "   ^"]  # a short line is shown whole, as before
+
+
+@pytest.mark.parametrize(
+    "old, new",
+    [
+        ("noise = noise.bernoulli_(survival_rate)", "noise = noise.bernoulli_(survival_rate)\n        import os"),
+        ("return x * noise", "return eval('x') * noise"),
+        ('if self.mode == "row":', 'if self.mode == "col":'),
+    ],
+    ids=["an import", "eval", "a changed constant"],
+)
+def test_a_helper_class_is_allowed_only_exactly_as_legoc_writes_it(old, new):
+    code = compile_source("model M():\n    input [3, 8, 8]\n    stochastic_depth 0.1\n", "m.lego").code
+    check_generated(code)
+    assert old in code
+    with pytest.raises((Rejected, AssertionError)):
+        check_generated(black.format_str(code.replace(old, new, 1), mode=black.Mode()))

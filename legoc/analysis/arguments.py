@@ -16,7 +16,7 @@ from ..ir import symbolic as sy
 from ..syntax import tree as s
 from ..core.diagnostics import Span, error
 from ..core.naming import close_match
-from ..ir.nodes import Check, LayerRef, Value
+from ..ir.nodes import Check, LayerRef, Sizes, Value
 from ..ir.functions import ARITY
 from ..ir.symbolic import Expr
 from .flow import Scope
@@ -38,7 +38,18 @@ def number(expr: s.ExprNode, scope: Scope, defs) -> Expr:
     value = evaluate(expr, scope, defs)
     if isinstance(value, LayerRef):
         raise error("LG401", expr.span, f"expected a number, not the layer `{value.name}`")
+    if isinstance(value, Sizes):
+        raise error("LG401", expr.span, TUPLE_ONLY)
     return value
+
+
+TUPLE_ONLY = "a tuple of sizes is only a value of `kernel_size`, `stride`, `padding` or `dilation` of `conv`, `maxpool` or `avgpool`"
+# The primitives whose keywords take a tuple, one size per spatial axis.
+TUPLE_KEYS = {
+    "conv": frozenset({"kernel_size", "stride", "padding", "dilation"}),
+    "maxpool": frozenset({"kernel_size", "stride", "padding", "dilation"}),
+    "avgpool": frozenset({"kernel_size", "stride", "padding"}),
+}
 
 
 def evaluate(expr: s.ExprNode, scope: Scope, defs) -> Value:
@@ -66,6 +77,8 @@ def evaluate(expr: s.ExprNode, scope: Scope, defs) -> Value:
         if not close and (function or expr.id in _PYTHON_FUNCTIONS):
             hint = f"did you mean `{function}(...)`?" if function else f"the functions are {', '.join(f'`{f}`' for f in FUNCTIONS)}"
         raise error("LG202", expr.span, f"unknown name `{expr.id}`", hint=hint)
+    if isinstance(expr, s.Tuple):
+        return Sizes(tuple(number(item, scope, defs) for item in expr.items))
     if isinstance(expr, s.GroupValue):
         raise error("LG401", expr.span, "a `< ... >` group cannot be passed as a value; pass a layer name such as `relu`")
     try:

@@ -23,9 +23,9 @@ from ..ir import symbolic as sy
 from ..syntax import tree as s
 from ..core.diagnostics import Diagnostic, Note, Span, SpecError, error
 from ..core.naming import layer_hint
-from ..ir.nodes import Check, ClassIR, Ctor, Layer, LayerRef, Method, Shape
+from ..ir.nodes import Check, ClassIR, Ctor, Layer, LayerRef, Method, Shape, Sizes
 from ..ir.symbolic import Expr
-from .arguments import argument_check, bind, evaluate, number
+from .arguments import TUPLE_KEYS, TUPLE_ONLY, argument_check, bind, evaluate, number
 from .flow import Failed, Flow, Scope
 from .primitives import PRIMITIVES, Primitive
 from .signature import REQUIRED, Call, PrimOut, argument_checks, show_message, show_shape, show_value, type_error
@@ -76,15 +76,19 @@ class Calls:
         """A primitive's call: its arguments' types and ranges, then its shape rule."""
         name = stmt.name
         args, spans, _ = bind(name, prim.params, stmt, scope, fill or {}, self.state.defs)
-        for key, value in args.items():
+        for key, value in list(args.items()):
             if isinstance(value, LayerRef):
                 raise error("LG401", spans.get(key, stmt.span), f"`{key}` of `{name}` must be a number, not the layer `{value.name}`")
-            problem = type_error(key, value) if isinstance(value, Expr) else None
-            if problem:
-                raise error("LG401", spans.get(key, stmt.span), problem)
+            if isinstance(value, Sizes) and key not in TUPLE_KEYS.get(name, ()):
+                raise error("LG401", spans.get(key, stmt.span), TUPLE_ONLY)
+            for item in value.items if isinstance(value, Sizes) else (value,):
+                problem = type_error(key, item) if isinstance(item, Expr) else None
+                if problem:
+                    raise error("LG401", spans.get(key, stmt.span), problem)
         arg_checks = [
             argument_check(cond, message, spans.get(key, stmt.span), value)
-            for key, value in args.items()
+            for key, given in args.items()
+            for value in (given.items if isinstance(given, Sizes) else (given,))
             if isinstance(value, Expr) and not sy.is_const(value)
             for cond, message in argument_checks(key, value)
             if cond != sy.TRUE
@@ -198,6 +202,8 @@ class Calls:
                     raise error("LG401", spans.get(p.name, stmt.span), f"`{p.name}` of `{name}` is a layer, such as `relu`; got {value}")
             elif isinstance(value, LayerRef):
                 raise error("LG401", spans.get(p.name, stmt.span), f"`{p.name}` of `{name}` is a number, not the layer `{value.name}`")
+            elif isinstance(value, Sizes):
+                raise error("LG401", spans.get(p.name, stmt.span), TUPLE_ONLY)
             else:
                 mapping[f"p:{p.name}"] = value
         for index, shape in enumerate(shapes):

@@ -23,7 +23,7 @@ from ..syntax import tree as s
 from ..core.diagnostics import Diagnostic, Note, Span, SpecError, error
 from ..core.limits import INT64_MAX
 from ..core.naming import py_ident
-from ..ir.nodes import Bind, ClassIR, Conditional, Ctor, Layer, LayerRef, ParamIR, Parallel, Port, Repeat, Residual, Sequential, Shape, Value, walk
+from ..ir.nodes import Bind, ClassIR, Conditional, Ctor, Layer, LayerRef, ParamIR, Parallel, Port, Repeat, Residual, Sequential, Shape, Sizes, Value, walk
 from ..ir.symbolic import Expr, Sym
 from .arguments import evaluate, number
 from .calls import Calls, numeric, subst_check
@@ -420,7 +420,10 @@ def _ctor_values(ctor: Ctor):
         else:
             yield a
     for _, v in ctor.kwargs:
-        yield v
+        if isinstance(v, Sizes):
+            yield from v.items
+        else:
+            yield v
 
 
 def _ctor_symbols(node) -> set[Sym]:

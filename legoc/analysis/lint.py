@@ -14,7 +14,7 @@ from ..syntax import tree as s
 from ..core.diagnostics import Diagnostic, Note, Span
 from ..ir.nodes import Bind, ClassIR, Conditional, Ctor, Layer, LayerRef, Node, Parallel, Repeat, Residual, Sequential, Value, walk
 
-ACTIVATIONS = frozenset("nn.ReLU nn.ReLU6 nn.LeakyReLU nn.GELU nn.SiLU nn.Sigmoid nn.Tanh nn.Hardswish".split())
+ACTIVATIONS = frozenset("nn.ReLU nn.ReLU6 nn.LeakyReLU nn.GELU nn.SiLU nn.Sigmoid nn.Tanh nn.Hardsigmoid nn.Hardswish".split())
 _SOFTMAX = frozenset({"nn.Softmax", "nn.LogSoftmax"})
 
 

@@ -13,8 +13,8 @@ from collections.abc import Callable
 
 from ..ir.symbolic import Const
 from .shape_rules import (
-    conv, conv_transpose, linear, bn, layernorm, groupnorm, elementwise, softmax, pool, flatten, upsample,
-    pixel_shuffle, embedding, recurrent,
+    conv, conv_transpose, linear, bn, layernorm, layernorm2d, groupnorm, elementwise, gelu, softmax, pool, flatten, upsample,
+    pixel_shuffle, embedding, recurrent, stochastic_depth,
 )
 from .signature import AUTO, REQUIRED, Call, PrimOut
 
@@ -79,28 +79,31 @@ PRIMITIVES: dict[str, Primitive] = {
         Primitive("linear", (("out_features", REQUIRED), ("bias", _T)), linear),
         Primitive("bn", (("eps", Const(1e-5)), ("momentum", Const(0.1)), ("affine", _T)), bn, channels_first=True),
         Primitive("layernorm", (("eps", Const(1e-5)), ("elementwise_affine", _T)), layernorm),
+        Primitive("layernorm2d", (("eps", Const(1e-5)), ("elementwise_affine", _T)), layernorm2d, channels_first=True),
         Primitive("groupnorm", (("num_groups", REQUIRED), ("eps", Const(1e-5)), ("affine", _T)), groupnorm, channels_first=True),
         Primitive("relu", (), elementwise("nn.ReLU"), keeps_shape=True),
         Primitive("relu6", (), elementwise("nn.ReLU6"), keeps_shape=True),
         Primitive("leaky_relu", (("negative_slope", Const(0.01)),), elementwise("nn.LeakyReLU", negative_slope=0.01), keeps_shape=True),
-        Primitive("gelu", (), elementwise("nn.GELU"), keeps_shape=True),
+        Primitive("gelu", (("approximate", Const("none")),), gelu, keeps_shape=True),
         Primitive("silu", (), elementwise("nn.SiLU"), keeps_shape=True),
         Primitive("sigmoid", (), elementwise("nn.Sigmoid"), keeps_shape=True),
         Primitive("tanh", (), elementwise("nn.Tanh"), keeps_shape=True),
+        Primitive("hardsigmoid", (), elementwise("nn.Hardsigmoid"), keeps_shape=True),
         Primitive("hardswish", (), elementwise("nn.Hardswish"), keeps_shape=True),
         Primitive("identity", (), elementwise("nn.Identity"), keeps_shape=True),
         Primitive("dropout", (("p", Const(0.5)),), elementwise("nn.Dropout", p=0.5), keeps_shape=True),
+        Primitive("stochastic_depth", (("p", REQUIRED), ("mode", Const("row"))), stochastic_depth),
         Primitive("softmax", (("dim", Const(0)),), softmax("nn.Softmax")),
         Primitive("log_softmax", (("dim", Const(0)),), softmax("nn.LogSoftmax")),
         Primitive(
             "maxpool",
-            (("kernel_size", REQUIRED), ("stride", AUTO), ("padding", AUTO), ("dilation", Const(1))),
+            (("kernel_size", REQUIRED), ("stride", AUTO), ("padding", AUTO), ("dilation", Const(1)), ("ceil_mode", _F)),
             pool("max"),
             channels_first=True,
         ),
         Primitive(
             "avgpool",
-            (("kernel_size", AUTO), ("stride", AUTO), ("padding", AUTO), ("output_size", AUTO)),
+            (("kernel_size", AUTO), ("stride", AUTO), ("padding", AUTO), ("output_size", AUTO), ("ceil_mode", _F)),
             pool("avg"),
             channels_first=True,
         ),

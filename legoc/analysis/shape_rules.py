@@ -8,9 +8,8 @@ the `Call` and returns the output shape, parameter count, `torch.nn`
 constructor, per-axis keep/stride effects and the checks its arguments must
 pass (signature.py).
 
-Windowed layers (conv, maxpool, avgpool) pad by
-`dilation * (kernel_size - 1) // 2` unless `padding=` is given: "same" for
-odd kernels at stride 1.
+Windowed layers (conv, maxpool, avgpool) share their arithmetic, in
+windows.py.
 """
 
 from __future__ import annotations
@@ -19,9 +18,10 @@ from collections.abc import Callable
 
 from ..ir import symbolic as sy
 from ..core.diagnostics import error
-from ..ir.nodes import Check, Ctor, Value
+from ..ir.nodes import Check, Ctor, Sizes, Value
 from ..ir.symbolic import Const, Expr
-from .signature import Call, PrimOut, show_shape
+from .signature import Call, PrimOut, show_shape, show_value
+from .windows import auto_padding, per_axis, spatial, window
 
 
 def _kw(ctor_kwargs: list[tuple[str, Value]], name: str, value: Expr, default) -> None:
@@ -48,97 +48,12 @@ def _nd(rank: int) -> str:
     return f"{rank - 1}d"
 
 
-def _window(call: Call, kernel: Expr, stride: Expr, padding: Expr, dilation: Expr, out: PrimOut) -> list[Expr]:
-    """Spatial sizes after a conv or pooling window, with keep/stride effects."""
-    sizes = []
-    # What does not depend on the axis is worked out once.
-    span = sy.mul(dilation, sy.sub(kernel, 1))
-    both_sides = sy.mul(2, padding)
-    unit_stride = sy.eq(stride, 1)
-    keep = sy.both(unit_stride, sy.eq(both_sides, span))
-    gap = sy.maximum(sy.ZERO, sy.sub(sy.sub(stride, span), 1))
-    for axis in range(1, len(call.shape)):
-        size = call.shape[axis]
-        padded = sy.add(size, both_sides)
-        new = sy.add(sy.floordiv(sy.sub(sy.sub(padded, span), 1), stride), 1)
-        sizes.append(new)
-        out.keep[axis] = keep
-        out.stride[axis] = stride
-        out.checks.append(
-            call.check(
-                sy.compare(">=", new, 1),
-                "kernel_size",
-                f"`{call.name}` window (kernel_size ",
-                kernel,
-                ", dilation ",
-                dilation,
-                ") does not fit its input ",
-                call.shape,
-                " with padding ",
-                padding,
-                code="LG303",
-            )
-        )
-        if unit_stride == sy.TRUE:  # at stride 1 no row is left out
-            continue
-        # LG508: the output size is floored, so the last window may stop
-        # short of the input's end. The rows after it are dropped when they
-        # are more than the padding covers and more than the gap the stride
-        # leaves between windows anyway (a 1x1 conv at stride 2 skips every
-        # other row by design).
-        left = sy.mod(sy.sub(padded, sy.add(span, 1)), stride)
-        dropped = sy.sub(left, padding)
-        out.checks.append(
-            call.check(
-                sy.either(unit_stride, sy.compare("<=", dropped, gap)),
-                "stride",
-                f"`{call.name}` with stride ",
-                stride,
-                " never reaches the last ",
-                dropped,
-                " row(s) or column(s) of its input size ",
-                size,
-                " (kernel_size ",
-                kernel,
-                ", padding ",
-                padding,
-                "): the output size is floored and they are dropped",
-                code="LG508",
-                severity="warning",
-                hint="pad the input, change the stride or kernel_size, or give the model an input size the windows tile",
-            )
-        )
-    if not call.given("padding"):
-        # Automatic padding is (k - 1) // 2 per side: with an even kernel the
-        # window is not centred and the output is shifted by half a pixel.
-        out.checks.append(
-            call.check(
-                sy.either(sy.eq(sy.mod(span, 2), 0), sy.eq(sy.floordiv(span, 2), 0)),
-                "kernel_size",
-                f"`{call.name}` has an even kernel_size ",
-                kernel,
-                ' with automatic "same" padding ',
-                padding,
-                ": the output is shifted by half a pixel (and one smaller at stride 1)",
-                code="LG505",
-                severity="warning",
-                hint="use an odd kernel_size, or give `padding=` explicitly",
-            )
-        )
-    return sizes
-
-
-def _padding(call: Call, kernel: Expr, dilation: Expr) -> Expr:
-    if call.given("padding"):
-        return call["padding"]
-    return sy.floordiv(sy.mul(dilation, sy.sub(kernel, 1)), 2)
-
-
 def conv(call: Call) -> PrimOut:
     rank = call.rank((2, 3, 4), "[C, L], [C, H, W] or [C, D, H, W]")
     c_in, c_out = call.shape[0], call["out_channels"]
-    k, s, d, g = call["kernel_size"], call["stride"], call["dilation"], call["groups"]
-    p = _padding(call, k, d)
+    k, s, d = (spatial(call, key, rank - 1) for key in ("kernel_size", "stride", "dilation"))
+    g = call["groups"]
+    p = auto_padding(call, k, d)
     bias = call["bias"]
     kwargs: list[tuple[str, Value]] = [("kernel_size", k)]
     _kw(kwargs, "stride", s, 1)
@@ -147,9 +62,9 @@ def conv(call: Call) -> PrimOut:
     _kw(kwargs, "groups", g, 1)
     _kw(kwargs, "bias", bias, True)
     out = PrimOut((), Ctor("torch", f"nn.Conv{_nd(rank)}", (c_in, c_out), tuple(kwargs)))
-    spatial = _window(call, k, s, p, d, out)
-    out.shape = (c_out, *spatial)
-    weight = sy.mul(sy.mul(c_out, sy.floordiv(c_in, g)), _power(k, rank - 1))
+    out.shape = (c_out, *window(call, k, s, p, d, out))
+    area = _product(per_axis(k, rank - 1)) if isinstance(k, Sizes) else _power(k, rank - 1)
+    weight = sy.mul(sy.mul(c_out, sy.floordiv(c_in, g)), area)
     out.n_params = sy.add(weight, sy.cond(bias, c_out, sy.ZERO))
     out.checks += _conv_checks(call, c_in, c_out, g) + [_multiple_of_8(call, c_in, c_out, "channels")]
     return out
@@ -195,6 +110,13 @@ def conv_transpose(call: Call) -> PrimOut:
             code="LG401",
         ),
     ]
+    return out
+
+
+def _product(factors: list[Expr]) -> Expr:
+    out: Expr = sy.ONE
+    for f in factors:
+        out = sy.mul(out, f)
     return out
 
 
@@ -261,6 +183,32 @@ def layernorm(call: Call) -> PrimOut:
     return out
 
 
+def layernorm2d(call: Call) -> PrimOut:
+    """torchvision's LayerNorm2d (ConvNeXt): nn.LayerNorm over the channels
+    of a [C, H, W] input, a class of the generated file (codegen/helpers.py)."""
+    call.rank((3,), "[C, H, W]")
+    c = call.shape[0]
+    kwargs: list[tuple[str, Value]] = []
+    _kw(kwargs, "eps", call["eps"], 1e-5)
+    _kw(kwargs, "elementwise_affine", call["elementwise_affine"], True)
+    out = PrimOut(call.shape, Ctor("torch", "LayerNorm2d", (c,), tuple(kwargs)))
+    out.n_params = sy.cond(call["elementwise_affine"], sy.mul(2, c), sy.ZERO)
+    return out
+
+
+def stochastic_depth(call: Call) -> PrimOut:
+    """torchvision.ops.StochasticDepth(p, mode), a class of the generated
+    file (codegen/helpers.py): the identity in eval mode.
+
+    Raises:
+        SpecError: LG401, `mode` is not a constant "row" or "batch".
+    """
+    mode = _constant(call, "mode")
+    if mode not in ("row", "batch"):
+        raise error("LG401", call.span_of("mode"), f'`mode` of `stochastic_depth` is "row" or "batch", not {show_value(mode)}')
+    return PrimOut(call.shape, Ctor("torch", "StochasticDepth", (call["p"], call["mode"])))
+
+
 def groupnorm(call: Call) -> PrimOut:
     call.rank((2, 3, 4), "[C, L], [C, H, W] or [C, D, H, W]")
     c, g = call.shape[0], call["num_groups"]
@@ -285,6 +233,20 @@ def elementwise(torch_name: str, **defaults) -> Callable[[Call], PrimOut]:
     return rule
 
 
+def gelu(call: Call) -> PrimOut:
+    """nn.GELU, exact (`approximate="none"`) or with tanh's approximation.
+
+    Raises:
+        SpecError: LG401, `approximate` is not a constant "none" or "tanh".
+    """
+    how = _constant(call, "approximate")
+    if how not in ("none", "tanh"):
+        raise error("LG401", call.span_of("approximate"), f'`approximate` of `gelu` is "none" or "tanh", not {show_value(how)}')
+    kwargs: list[tuple[str, Value]] = []
+    _kw(kwargs, "approximate", call["approximate"], "none")
+    return PrimOut(call.shape, Ctor("torch", "nn.GELU", (), tuple(kwargs)))
+
+
 def softmax(torch_name: str) -> Callable[[Call], PrimOut]:
     def rule(call: Call) -> PrimOut:
         rank = call.rank((1, 2, 3, 4, 5), "[C, ...]")
@@ -302,6 +264,8 @@ def pool(kind: str) -> Callable[[Call], PrimOut]:
         rank = call.rank((2, 3, 4), "[C, L], [C, H, W] or [C, D, H, W]")
         if kind == "avg" and not call.given("kernel_size"):
             size = call["output_size"] if call.given("output_size") else sy.ONE
+            if call["ceil_mode"] != sy.FALSE:
+                raise error("LG402", call.span_of("ceil_mode"), "`ceil_mode` only applies to an `avgpool` with a kernel_size, not to a global or adaptive one")
             out = PrimOut((call.shape[0], *([size] * (rank - 1))), Ctor("torch", f"nn.AdaptiveAvgPool{_nd(rank)}", (size,)))
             for axis in range(1, rank):
                 out.keep[axis] = sy.FALSE
@@ -309,46 +273,50 @@ def pool(kind: str) -> Callable[[Call], PrimOut]:
             return out
         if kind == "avg" and call.given("output_size"):
             raise error("LG402", call.span_of("output_size"), "`avgpool` takes either kernel_size or output_size, not both")
-        k = call["kernel_size"]
-        s = call["stride"] if call.given("stride") else k
-        d = call["dilation"] if kind == "max" else sy.ONE
-        p = _padding(call, k, d)
+        n = rank - 1
+        k = spatial(call, "kernel_size", n)
+        s = spatial(call, "stride", n) if call.given("stride") else k
+        d = spatial(call, "dilation", n) if kind == "max" else sy.ONE
+        p = auto_padding(call, k, d)
         kwargs: list[tuple[str, Value]] = [("kernel_size", k)]
         if call.given("stride"):
             _kw(kwargs, "stride", s, None)
         _kw(kwargs, "padding", p, 0)
         if kind == "max":
             _kw(kwargs, "dilation", d, 1)
+        ceil = call["ceil_mode"]
+        _kw(kwargs, "ceil_mode", ceil, False)
         name = "MaxPool" if kind == "max" else "AvgPool"
         out = PrimOut((), Ctor("torch", f"nn.{name}{_nd(rank)}", (), tuple(kwargs)))
-        out.shape = (call.shape[0], *_window(call, k, s, p, d, out))
-        out.checks += [
-            call.check(sy.compare(">=", s, 1), "stride", "`stride` must be at least 1, not ", s, code="LG401"),
-            call.check(
-                sy.compare("<=", sy.mul(2, p), k),
-                "padding",
-                "padding ",
-                p,
-                " must be at most half of kernel_size ",
-                k,
-                code="LG401",
-                hint="give `padding=` explicitly",
-            ),
-        ]
+        out.shape = (call.shape[0], *window(call, k, s, p, d, out, ceil))
+        for s_axis, p_axis, k_axis in dict.fromkeys(zip(per_axis(s, n), per_axis(p, n), per_axis(k, n))):
+            out.checks += [
+                call.check(sy.compare(">=", s_axis, 1), "stride", "`stride` must be at least 1, not ", s_axis, code="LG401"),
+                call.check(
+                    sy.compare("<=", sy.mul(2, p_axis), k_axis),
+                    "padding",
+                    "padding ",
+                    p_axis,
+                    " must be at most half of kernel_size ",
+                    k_axis,
+                    code="LG401",
+                    hint="give `padding=` explicitly",
+                ),
+            ]
         if kind == "avg" and rank == 4:
             # torch's AvgPool3d (alone among the pools) also wants every size
             # of its input, padding aside, to be at least the kernel.
             out.checks += [
                 call.check(
-                    sy.compare(">=", call.shape[axis], k),
+                    sy.compare(">=", call.shape[axis], k_axis),
                     "kernel_size",
                     "`avgpool` on a 3-D input needs every size to be at least kernel_size ",
-                    k,
+                    k_axis,
                     " (torch's AvgPool3d does not count the padding), but its input is ",
                     call.shape,
                     code="LG303",
                 )
-                for axis in (1, 2, 3)
+                for axis, k_axis in zip((1, 2, 3), per_axis(k, n))
             ]
         return out
 

@@ -146,9 +146,9 @@ POSITIVE_PARAMS = frozenset(
     "out_channels kernel_size stride dilation groups out_features num_groups upscale_factor "
     "num_embeddings embedding_dim output_size scale_factor hidden_size num_layers".split()
 )
-BOOL_PARAMS = frozenset("bias affine elementwise_affine align_corners bidirectional".split())
+BOOL_PARAMS = frozenset("bias affine elementwise_affine align_corners bidirectional ceil_mode".split())
 FLOAT_PARAMS = frozenset("eps momentum p negative_slope dropout".split())
-STR_PARAMS = frozenset({"mode", "output"})
+STR_PARAMS = frozenset({"mode", "output", "approximate"})
 
 
 def show_value(v) -> str:

@@ -7,7 +7,6 @@ black are imported only when generating.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -19,10 +18,11 @@ from ..analysis.infer import Analysis
 from ..analysis.constraints import describe
 from .formatting import LINE_LENGTH as _LINE_LENGTH
 from .formatting import Piece, format_pieces
-from ..ir import functions
-from ..ir.nodes import ELEMENTWISE, Bind, ClassIR, Conditional, Ctor, Layer, LayerRef, Method, Node, Parallel, Repeat, Residual, Sequential, Shape, Value, bodies, walk
+from ..ir.nodes import ELEMENTWISE, Bind, ClassIR, Conditional, Ctor, Layer, LayerRef, Method, Node, Parallel, Repeat, Residual, Sequential, Shape, Sizes, Value, bodies, walk
+from .helpers import HELPERS, used_helpers
 from .inplace import fresh_ctor, inplace_relus, is_relu
 from .layout import attribute_names, class_names, is_sequential, registered
+from .text import comment_safe, doc_escape, doc_lines, docstring_text, shape_text, string_literal
 from ..core.naming import MODULE_ATTRS, py_ident
 from ..core.resources import read_text
 
@@ -77,10 +77,11 @@ def generate(analysis: Analysis, source_name: str) -> str:
     """
     names = class_names(analysis.classes)
     classes = [_class_pieces(ir, names, analysis.defaults.get(ir.name) if ir.kind == "model" else None) for ir in analysis.classes]
-    uses_torch = any("torch." in p.text for c in classes for p in (*c.forward_lines, *c.init_lines))
+    helpers = used_helpers(analysis.classes)
+    uses_torch = bool(helpers) or any("torch." in p.text for c in classes for p in (*c.forward_lines, *c.init_lines))
     imports = (["import torch"] if uses_torch else []) + ["from torch import nn"]
-    # A width multiplier's `make_divisible` calls torchvision's function, which the module defines.
-    uses_helper = any("_make_divisible(" in p.text for c in classes for p in c.parts() if p is not None)
+    if any("_make_divisible(" in p.text for c in classes for p in c.parts() if p is not None):
+        helpers.insert(0, "_make_divisible")  # a width multiplier's make_divisible: torchvision's function
     # One name a line, as black writes a list with a trailing comma.
     exported = Piece(0, "\n".join(["__all__ = [", *(f'    "{names[ir.name]}",' for ir in analysis.classes), "]"]) if analysis.classes else "__all__ = []")
     texts = format_pieces([exported] + [p for c in classes for p in c.parts()])
@@ -94,10 +95,11 @@ def generate(analysis: Analysis, source_name: str) -> str:
     summary = "PyTorch modules for " + (", ".join(names[m] for m in models) if models else "the spec's blocks") + "."
     text = env.get_template("module.py.j2").render(
         version=__version__,
-        source=_comment_safe(source_name),
-        summary=_doc_escape(summary),
+        source=comment_safe(source_name),
+        summary=doc_escape(summary),
         imports=imports,
-        exported=texts[0] + (f"\n\n\n{functions.HELPER}" if uses_helper else ""),
+        exported=texts[0],
+        helpers=[HELPERS[name] for name in helpers],
         classes=views,
     )
     return text
@@ -184,10 +186,10 @@ class _Writer:
             self.forward += [f"{self.indent}# {self.shape(shape)}", code]
 
     def shape(self, shape: Shape) -> str:
-        """`_shape(shape)`, remembered: a model's shapes repeat."""
+        """`shape_text(shape)`, remembered: a model's shapes repeat."""
         text = self.shape_text.get(shape)
         if text is None:
-            text = self.shape_text[shape] = _shape(shape)
+            text = self.shape_text[shape] = shape_text(shape)
         return text
 
     def fresh(self, base: str) -> str:
@@ -441,7 +443,7 @@ def _class_pieces(ir: ClassIR, names: dict[str, str], defaults: ClassIR | None) 
     params = ["self"] + [sy.to_text(p, code=True) for p in ir.size_params]
     for p in ir.params:
         params.append(p.code if p.default is None else f"{p.code}={_value(p.default)}")
-    docstring = Piece(1, _docstring(_doc_lines(ir, defaults)), "docstring")
+    docstring = Piece(1, docstring_text(doc_lines(ir, defaults)), "docstring")
     init_def = Piece(1, f"def __init__({', '.join(params)}):", "header")
     if is_sequential(ir):
         init = "\n".join(["super().__init__(", *writer.items(ir.body), ")"])
@@ -478,35 +480,6 @@ def _piece(depth: int, line: str) -> Piece:
     if text.startswith("#"):
         return Piece(depth, text, "comment")
     return Piece(depth, text, "header" if text.endswith(":") else "statement")
-
-
-def _doc_lines(ir: ClassIR, defaults: ClassIR | None) -> list[str]:
-    doc = list(ir.doc) or [f"The {ir.kind} `{ir.name}`."]
-    doc.append("")
-    if ir.graph:
-        doc.append("Inputs: " + ", ".join(f"{p.code} {_shape(p.shape)}" for p in ir.inputs) + ".")
-        if len(ir.outputs) == 1:
-            doc.append(f"Output: {_shape(ir.output)}.")
-        else:
-            doc.append("Returns a dict of tensors: " + ", ".join(f"{p.name!r} {_shape(p.shape)}" for p in ir.outputs) + ".")
-    else:
-        doc.append(f"Input: {_shape(ir.input)}.")
-        doc.append(f"Output: {_shape(ir.output)}.")
-    for rule in ir.dim_rules:
-        rule_text = describe(rule)
-        doc.append(f"{rule_text[0].upper()}{rule_text[1:]}: forward raises ValueError otherwise.")
-    if defaults is not None:
-        count = sy.value_of(defaults.n_params)
-        changed = [p for p, q in zip(defaults.outputs, ir.outputs) if p.shape != q.shape]
-        if isinstance(count, int) and changed:
-            if len(ir.outputs) == 1:
-                doc.append(f"With the default arguments the output is {_shape(defaults.output)}.")
-            else:
-                shapes = ", ".join(f"{p.name!r} {_shape(p.shape)}" for p in defaults.outputs)
-                doc.append(f"With the default arguments the outputs are {shapes}.")
-        if isinstance(count, int):
-            doc.append(f"Trainable parameters with the default arguments: {count:,}.")
-    return doc
 
 
 def _where(ir: ClassIR, sym) -> tuple[str, int]:
@@ -548,51 +521,8 @@ def _arg_symbols(args: tuple) -> set:
 def _value(v: Value) -> str:
     if isinstance(v, LayerRef):
         return v.code
+    if isinstance(v, Sizes):
+        return "(" + ", ".join(_value(item) for item in v.items) + ")"
     if isinstance(v, sy.Const) and isinstance(v.value, str):
-        return _string(v.value)
+        return string_literal(v.value)
     return sy.to_text(v, code=True)
-
-
-def _string(text: str) -> str:
-    """A string literal in double quotes, as black writes it, where the text
-    holds none (otherwise Python's repr, which formatting.py has black
-    rewrite)."""
-    literal = repr(text)
-    if literal.startswith("'") and '"' not in text:
-        return '"' + literal[1:-1] + '"'
-    return literal
-
-
-def _shape(shape: Shape) -> str:
-    return "[" + ", ".join(["B", *(str(d) for d in shape)]) + "]"
-
-
-def _doc_escape(text: str) -> str:
-    """Text safe inside a triple-quoted string: backslashes and control
-    characters escaped, and no run of quotes that could close the string."""
-    out = []
-    for i, ch in enumerate(text):
-        if ch == "\\":
-            out.append("\\\\")
-        elif ch == '"' and (text[i + 1 : i + 2] == '"' or i == len(text) - 1):
-            out.append('\\"')
-        elif not ch.isprintable():
-            out.append(ch.encode("unicode_escape").decode("ascii"))
-        else:
-            out.append(ch)
-    return "".join(out)
-
-
-def _docstring(lines: list[str]) -> str:
-    """A docstring's text, its lines unindented (formatting.Piece indents them)."""
-    body = "\n".join(_doc_escape(line) if line else "" for line in lines)
-    return f'"""{body}\n"""' if len(lines) > 1 else f'"""{body}"""'
-
-
-def _comment_safe(text: str) -> str:
-    """A file name made safe for a one-line comment: control characters
-    escaped, and no `coding:` or `coding=`, which on the file's first line
-    would be an encoding declaration (PEP 263; `coding:utf-7` would let a
-    docstring's `+ACIAIgAi-` close it when Python reads the file)."""
-    safe = "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii") for ch in text)
-    return re.sub(r"(?i)(?<=coding)[:=]", lambda m: f"\\x{ord(m.group()):02x}", safe)

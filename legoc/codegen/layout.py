@@ -14,6 +14,7 @@ from collections.abc import Iterator
 
 from ..ir.nodes import Bind, ClassIR, Conditional, Layer, Node, Parallel, Repeat, Residual, Sequential
 from ..core.naming import MODULE_ATTRS, class_name, py_ident
+from .helpers import used_helpers
 
 
 def class_names(classes: tuple[ClassIR, ...]) -> dict[str, str]:
@@ -21,9 +22,10 @@ def class_names(classes: tuple[ClassIR, ...]) -> dict[str, str]:
     (`conv3x3_bn_act` -> `Conv3x3BnAct`), numbered on a clash. A model keeps
     its own name; a block yields to it, to `nn` and `torch`, and to every
     constructor argument, since callers' `__init__` calls it by name
-    (`model M(Foo=4)` calling `foo` gets `Foo2(3, Foo)`)."""
+    (`model M(Foo=4)` calling `foo` gets `Foo2(3, Foo)`). Both yield to
+    the helper classes the program uses (helpers.py: `StochasticDepth`)."""
     names: dict[str, str] = {}
-    taken: set[str] = {"nn", "torch"}
+    taken: set[str] = {"nn", "torch", *used_helpers(classes)}
     arguments = {p.code for ir in classes for p in ir.params} | {sym.code for ir in classes for sym in ir.size_params}
     for ir in sorted(classes, key=lambda c: c.kind != "model"):
         base = class_name(ir.name)

@@ -342,10 +342,11 @@ KNOWN_ELSEWHERE: dict[str, str] = {
     ),
     **_same("legoc has `dropout` (nn.Dropout, elementwise) but no channel dropout", "dropout1d", "dropout2d", "dropout3d"),
     "swish": "did you mean `silu`? (Swish is SiLU)",
+    **_same("did you mean `stochastic_depth`? (torchvision.ops.StochasticDepth)", "droppath", "drop_path"),
     **_same("did you mean `upsample`?", "interpolate", "upsampling2d", "upsamplingnearest2d", "upsamplingbilinear2d"),
     **_same(
-        "legoc has no such activation; its activations are relu, relu6, leaky_relu, gelu, silu, sigmoid, tanh and hardswish",
-        "elu", "selu", "celu", "prelu", "rrelu", "mish", "softplus", "softsign", "hardtanh", "hardsigmoid", "logsigmoid",
+        "legoc has no such activation; its activations are relu, relu6, leaky_relu, gelu, silu, sigmoid, tanh, hardsigmoid and hardswish",
+        "elu", "selu", "celu", "prelu", "rrelu", "mish", "softplus", "softsign", "hardtanh", "logsigmoid",
     ),
     "sequential": "write the layers one after another, or as a group: `< conv 64; relu >` (named: `features: < ... >`)",
     **_same("use `repeat n layer` for n copies of a layer, or write the layers out", "modulelist", "moduledict"),

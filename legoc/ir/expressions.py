@@ -306,7 +306,7 @@ def _fmt(e: Expr, code: bool) -> tuple[str, int]:
         return f"{_wrap(a[0], _MUL, code)} {sym} {_wrap(a[1], _UNARY, code)}", _MUL
     if n in ("min", "max", "round", "int") or n == "make_divisible" and not code:
         return f"{n}({', '.join(_fmt(x, code)[0] for x in a)})", _ATOM
-    if n == "make_divisible":  # the function the generated module defines (legoc.ir.functions.HELPER)
+    if n == "make_divisible":  # the function the generated module defines (legoc/codegen/helpers.py, MAKE_DIVISIBLE)
         return f"_make_divisible({', '.join(_fmt(x, code)[0] for x in a)})", _ATOM
     if n == "ceil":  # math.ceil, where the generated module imports only torch
         return (f"-int(-{_wrap(a[0], _UNARY, code)} // 1)", _UNARY) if code else (f"ceil({_fmt(a[0], code)[0]})", _ATOM)

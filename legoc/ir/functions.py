@@ -43,18 +43,6 @@ def make_divisible(v: float, divisor: int | float, min_value: int | float | None
     return new_v
 
 
-HELPER = '''def _make_divisible(v, divisor, min_value=None):
-    """torchvision's _make_divisible: v rounded to a multiple of divisor."""
-    if min_value is None:
-        min_value = divisor
-    new_v = max(min_value, int(v + divisor / 2) // divisor * divisor)
-    # Make sure that round down does not go down by more than 10%.
-    if new_v < 0.9 * v:
-        new_v += divisor
-    return new_v'''
-"""The function a generated module defines when it calls `_make_divisible`."""
-
-
 def _power(a: int | float, b: int | float) -> int | float:
     if isinstance(a, int) and isinstance(b, int) and b > 0 and abs(a) > 1 and b * math.log2(abs(a)) > MAX_POWER_BITS:
         raise OverflowError(f"{a} ** {b} is over {MAX_POWER_BITS} bits")

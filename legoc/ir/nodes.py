@@ -29,7 +29,14 @@ class LayerRef(Record):
     code: str  # the Python it renders as: "nn.SiLU" or "act"
 
 
-Value = Expr | LayerRef
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class Sizes(Record):
+    """A tuple of sizes, one per spatial axis (`kernel_size=(1, 7)`)."""
+
+    items: tuple[Expr, ...]
+
+
+Value = Expr | LayerRef | Sizes
 
 
 @dataclass(frozen=True, slots=True, eq=False, repr=False)

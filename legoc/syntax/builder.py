@@ -46,6 +46,7 @@ class ToSyntax:
             "group": self.group, "shape": self.shape, "binop": self.binop, "neg": self.neg, "int": self.int,
             "float": self.float, "string": self.string, "bool": self.bool, "name": self.name, "func": self.func,
             "conditional": self.conditional, "boolop": self.boolop, "not_test": self.not_test, "compare": self.compare,
+            "tuple": self.tuple,
         }  # fmt: skip
 
     def transform(self, tree: Tree, consume: bool = True):
@@ -273,6 +274,9 @@ class ToSyntax:
 
     def name(self, node, children):
         return s.Name(str(children[0]), self._span(node))
+
+    def tuple(self, node, children):
+        return s.Tuple(tuple(c for c in children if c is not None), self._span(node))
 
     def func(self, node, children):
         name, *args = children

@@ -100,7 +100,15 @@ class Not(Record):
     span: Span = _span()
 
 
-ExprNode = Literal | Name | BinOp | Neg | Func | GroupValue | Compare | BoolOp | Not
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class Tuple(Record):
+    """`(1, 7)`: a keyword argument's value per spatial axis."""
+
+    items: tuple["ExprNode", ...]
+    span: Span = _span()
+
+
+ExprNode = Literal | Name | BinOp | Neg | Func | GroupValue | Compare | BoolOp | Not | Tuple
 
 # ------------------------------------------------------------------ statements
 
@@ -323,6 +331,8 @@ def _children(node) -> tuple:
         return (node.operand,)
     if isinstance(node, Func):
         return node.args
+    if isinstance(node, Tuple):
+        return node.items
     if isinstance(node, GroupValue):
         return (node.group,)
     if isinstance(node, Group):

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from ..ir import symbolic as sy
 from ..core.diagnostics import Span
 from ..analysis.infer import Analysis
-from ..ir.nodes import ELEMENTWISE, Bind, ClassIR, Conditional, Ctor, Layer, LayerRef, Method, Node, Parallel, Repeat, Residual, Sequential, Shape
+from ..ir.nodes import ELEMENTWISE, Bind, ClassIR, Conditional, Ctor, Layer, LayerRef, Method, Node, Parallel, Repeat, Residual, Sequential, Shape, Sizes
 from ..codegen.layout import attribute_names, class_names, is_sequential
 from ..core.limits import deep
 from ..analysis.patterns import REDUCTIONS
@@ -545,6 +545,8 @@ class _Builder:
     def value(self, v, env: _Env):
         if isinstance(v, LayerRef):
             return env.layers[f"p:{v.name}"] if v.kind == "param" else v
+        if isinstance(v, Sizes):
+            return Sizes(tuple(env.ev(item) for item in v.items))
         return env.ev(v)
 
     def callee_env(self, callee: ClassIR, args: tuple, kwargs: dict, inputs: list[int]) -> _Env:

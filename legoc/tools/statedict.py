@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from ..ir import symbolic as sy
 from ..analysis.infer import Analysis
 from .instance import MAX_OPS, unrolls_too_far
-from ..ir.nodes import ClassIR, Conditional, Ctor, Layer, LayerRef, Node, Repeat, Residual, Sequential, walk
+from ..ir.nodes import ClassIR, Conditional, Ctor, Layer, LayerRef, Node, Repeat, Residual, Sequential, Sizes, walk
 from ..codegen.layout import attribute_names, is_sequential, registered
 from ..core.limits import deep
 
@@ -139,6 +139,8 @@ class _Layout:
 def _value(expr, mapping: dict):
     if isinstance(expr, LayerRef):
         return expr
+    if isinstance(expr, Sizes):
+        return tuple(_value(item, mapping) for item in expr.items)
     value = sy.value_of(sy.substitute(expr, mapping))
     if value is None:
         raise ValueError(f"{sy.to_text(expr)} is not a constant with the model's defaults")
@@ -149,9 +151,9 @@ _NORM_STATS = (("running_mean", True), ("running_var", True))
 
 # Modules without parameters or buffers.
 _STATELESS = frozenset(
-    "ReLU ReLU6 LeakyReLU GELU SiLU Sigmoid Tanh Hardswish Identity Dropout Softmax LogSoftmax MaxPool1d MaxPool2d "
+    "ReLU ReLU6 LeakyReLU GELU SiLU Sigmoid Tanh Hardsigmoid Hardswish Identity Dropout Softmax LogSoftmax MaxPool1d MaxPool2d "
     "MaxPool3d AvgPool1d AvgPool2d AvgPool3d AdaptiveAvgPool1d AdaptiveAvgPool2d AdaptiveAvgPool3d Flatten Upsample "
-    "PixelShuffle".split()
+    "PixelShuffle StochasticDepth".split()
 )
 
 
@@ -169,10 +171,11 @@ def torch_entries(target: str, args: list, kwargs: dict) -> list[tuple[str, tupl
         c_in, c_out = args
         groups, k = kwargs.get("groups", 1), kwargs["kernel_size"]
         rank = int(kind[-2])
+        window = list(k) if isinstance(k, tuple) else [k] * rank
         if kind.startswith("ConvTranspose"):
-            weight = (c_in, c_out // groups, *[k] * rank)
+            weight = (c_in, c_out // groups, *window)
         else:
-            weight = (c_out, c_in // groups, *[k] * rank)
+            weight = (c_out, c_in // groups, *window)
         return [("weight", weight, False)] + ([("bias", (c_out,), False)] if kwargs.get("bias", True) else [])
     if kind == "Linear":
         f_in, f_out = args
@@ -181,7 +184,7 @@ def torch_entries(target: str, args: list, kwargs: dict) -> list[tuple[str, tupl
         (c,) = args
         affine = [("weight", (c,), False), ("bias", (c,), False)] if kwargs.get("affine", True) else []
         return affine + [(key, (c,), True) for key, _ in _NORM_STATS] + [("num_batches_tracked", (), True)]
-    if kind == "LayerNorm":
+    if kind in ("LayerNorm", "LayerNorm2d"):
         (d,) = args
         return [("weight", (d,), False), ("bias", (d,), False)] if kwargs.get("elementwise_affine", True) else []
     if kind == "GroupNorm":

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from math import prod
 
 from ..ir import symbolic as sy
-from ..ir.nodes import ELEMENTWISE
+from ..ir.nodes import ELEMENTWISE, Sizes
 from .instance import Instance, Op
 from .statedict import torch_entries
 
@@ -148,8 +148,8 @@ def _leaf_cost(op: Op, instance: Instance, batch: int) -> _Cost:
             return _Cost(activations=n)
         return _Cost()  # rearrange (a view or a copy), a recurrent layer's state
     args = [sy.value_of(a) for a in op.args]
-    kwargs = {k: sy.value_of(v) for k, v in op.kwargs}
-    if None in args or None in kwargs.values():
+    kwargs = {k: tuple(sy.value_of(i) for i in v.items) if isinstance(v, Sizes) else sy.value_of(v) for k, v in op.kwargs}
+    if None in args or any(v is None or isinstance(v, tuple) and None in v for v in kwargs.values()):
         return _UNKNOWN
     entries = torch_entries(op.target or "", args, kwargs)
     params = sum(prod(shape) for _, shape, buffer in entries if not buffer)
@@ -180,10 +180,11 @@ def _other_ops(kind: str, kwargs: dict, ins: tuple[int, ...], out: tuple[int, ..
         return batch * (prod(out[:-1]) - 1) * params
     if kind.startswith("BatchNorm"):
         return n  # inference: one multiply-add per element (scale and shift folded)
-    if kind in ("LayerNorm", "GroupNorm"):
+    if kind in ("LayerNorm", "LayerNorm2d", "GroupNorm"):
         return 3 * n  # mean, variance, then normalise and scale
     if kind.startswith(("MaxPool", "AvgPool")):
-        return n * kwargs["kernel_size"] ** int(kind[-2])  # type: ignore[operator]
+        k = kwargs["kernel_size"]
+        return n * (prod(k) if isinstance(k, tuple) else k ** int(kind[-2]))  # type: ignore[operator]
     if kind.startswith("AdaptiveAvgPool"):
         return batch * prod(ins)
     if kind in ("Softmax", "LogSoftmax"):
