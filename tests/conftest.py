@@ -32,6 +32,12 @@ from pathlib import Path
 
 import pytest
 from hypothesis import settings
+
+# legoc's syntax-tree and IR classes are frozen in the tests, so that an
+# assignment to a built node fails here; the command line leaves them
+# unfrozen, which is cheaper to import (legoc/core/record.py, FROZEN). Set
+# before legoc is imported; subprocesses inherit it.
+os.environ["LEGOC_FROZEN_NODES"] = "1"
 from syrupy.extensions.single_file import SingleFileSnapshotExtension, WriteMode
 
 settings.register_profile("ci", parent=settings.get_profile("default"), derandomize=True, database=None, print_blob=True, deadline=None)

@@ -70,3 +70,25 @@ def test_every_syntax_and_ir_class_is_a_record():
 def test_spans_are_left_out_of_syntax_equality():
     assert syntax.Name("x", SPAN) == syntax.Name("x", None)
     assert repr(syntax.Name("x", SPAN)) == "Name(id='x')"
+
+
+def test_nodes_are_frozen_in_the_tests_and_not_on_the_command_line():
+    """`record.node` freezes the classes where LEGOC_FROZEN_NODES is set (the
+    tests: conftest.py), so that a stray assignment to a built node fails
+    here; without it (the command line) they are plain slotted dataclasses,
+    which are cheaper to create at start-up."""
+    import subprocess
+    import sys
+
+    call = syntax.Name("x", SPAN)
+    with pytest.raises(FrozenInstanceError):
+        call.id = "y"  # type: ignore[misc]
+    probe = (
+        "from legoc.syntax import tree\n"
+        "n = tree.Name('x')\n"
+        "n.id = 'y'\n"
+        "print(n.id, tree.Name.__dataclass_params__.frozen)\n"
+    )
+    env = {k: v for k, v in __import__("os").environ.items() if k != "LEGOC_FROZEN_NODES"}
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=env, check=True).stdout
+    assert out.split() == ["y", "False"]

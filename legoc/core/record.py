@@ -1,7 +1,7 @@
 """The common base of the syntax tree's and the IR's classes.
 
-Every node class is a `@dataclass(frozen=True, slots=True, eq=False,
-repr=False)` deriving from `Record`, which supplies, once for all of them,
+Every node class is a `@node` (a `@dataclass(slots=True, eq=False,
+repr=False)`, frozen in the tests: `FROZEN`) deriving from `Record`, which supplies, once for all of them,
 the `__eq__`, `__hash__` and `__repr__` that `@dataclass` would otherwise
 generate for each class: equal when of the same class with equal compared
 fields; hashed on those fields; shown as `Name(field=value, ...)`.
@@ -15,7 +15,20 @@ tests do), so the shared methods cost nothing that matters.
 
 from __future__ import annotations
 
-from dataclasses import fields
+import os
+from dataclasses import dataclass, fields
+
+FROZEN = os.environ.get("LEGOC_FROZEN_NODES", "") not in ("", "0")
+"""Whether node classes are frozen (`dataclasses.FrozenInstanceError` on
+assignment). legoc never assigns to a node after building it; the tests
+set LEGOC_FROZEN_NODES=1 (tests/conftest.py) so that an assignment that
+slips in fails there, and the command line leaves it unset: a frozen
+dataclass costs about 0.09 ms more to create at import (its `__setattr__`
+and `__delattr__` are compiled for it), about 4 ms of every start-up over
+the syntax tree's and the IR's classes (docs/performance.md)."""
+
+node = dataclass(frozen=FROZEN, slots=True, eq=False, repr=False)
+"""The decorator of every syntax-tree and IR class: `@node class X(Record)`."""
 
 
 class Record:

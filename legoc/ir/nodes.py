@@ -9,17 +9,17 @@ another's output.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import field
 
 from ..core.diagnostics import Note, Span
-from ..core.record import Record
+from ..core.record import Record, node
 from .symbolic import TRUE, Expr
 
 Shape = tuple[Expr, ...]
 """A tensor shape without the batch axis: `[C, H, W]` is `(C, H, W)`."""
 
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
+@node
 class LayerRef(Record):
     """A layer used as a value (`act=silu`): a primitive, or a layer-valued
     parameter of the enclosing block passed through."""
@@ -29,7 +29,7 @@ class LayerRef(Record):
     code: str  # the Python it renders as: "nn.SiLU" or "act"
 
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
+@node
 class Sizes(Record):
     """A tuple of sizes, one per spatial axis (`kernel_size=(1, 7)`)."""
 
@@ -39,7 +39,7 @@ class Sizes(Record):
 Value = Expr | LayerRef | Sizes
 
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
+@node
 class Ctor(Record):
     """A constructor call in generated code.
 
@@ -56,7 +56,7 @@ class Ctor(Record):
     kwargs: tuple[tuple[str, Value], ...] = ()
 
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
+@node
 class Check(Record):
     """A condition the spec must meet, kept symbolic until it can be decided.
 
@@ -84,7 +84,7 @@ class Check(Record):
 # ------------------------------------------------------------------ nodes
 
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
+@node
 class Layer(Record):
     """`x = self.<attr>(x)`: one module applied in sequence.
 
@@ -104,7 +104,7 @@ class Layer(Record):
     name: str | None = None  # the spec's name for it (`conv1: conv 64`)
 
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
+@node
 class Method(Record):
     """`x = x.unflatten(...).permute(...)`: tensor methods with no module,
     from `rearrange` and `reduce`. `ops` are (method, arguments) pairs; a
@@ -116,7 +116,7 @@ class Method(Record):
     span: Span = field(compare=False)
 
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
+@node
 class Residual(Record):
     """`res add|cat < body > [shortcut P]`.
 
@@ -139,7 +139,7 @@ class Residual(Record):
     skip: Expr = TRUE
 
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
+@node
 class Conditional(Record):
     """`if TEST: layer`: modules built only where `cond` (over constructor
     arguments) holds; the input passes unchanged otherwise. `body` holds
@@ -152,7 +152,7 @@ class Conditional(Record):
     span: Span = field(compare=False)
 
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
+@node
 class Parallel(Record):
     """`cat|add < a | b >`: every branch applied to the same input."""
 
@@ -162,7 +162,7 @@ class Parallel(Record):
     span: Span = field(compare=False)
 
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
+@node
 class Repeat(Record):
     """`repeat N item`: `first` builds repetition one, `rest` the others
     (`rest` is None when every repetition is built alike).
@@ -189,7 +189,7 @@ class Repeat(Record):
     each: str | None = None
 
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
+@node
 class Sequential(Record):
     """`name: < ... >`: a named group, built as one `nn.Sequential` attribute.
 
@@ -204,7 +204,7 @@ class Sequential(Record):
     span: Span = field(compare=False)
 
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
+@node
 class Bind(Record):
     """`target = (sources) -> join -> stages` in a dataflow definition.
 
@@ -229,7 +229,7 @@ broadcasting) and their Python operators; the other join is "cat"."""
 Node = Layer | Method | Residual | Parallel | Repeat | Sequential | Bind | Conditional
 
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
+@node
 class Port(Record):
     """A named input or output tensor of a class (`code` is its Python name)."""
 
@@ -238,7 +238,7 @@ class Port(Record):
     shape: Shape
 
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
+@node
 class DimRule(Record):
     """What a model needs of a symbolic input size, checked in `forward`.
 
@@ -255,7 +255,7 @@ class DimRule(Record):
     cond: Expr | None = None
 
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
+@node
 class ParamIR(Record):
     """A constructor parameter from the DSL, with its default (None: required)."""
 
@@ -264,7 +264,7 @@ class ParamIR(Record):
     default: Value | None
 
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
+@node
 class ClassIR(Record):
     """One `block` or `model`, analysed for one input rank.
 

@@ -1,4 +1,4 @@
-"""The syntax tree of a .lego file: plain frozen dataclasses with source spans
+"""The syntax tree of a .lego file: plain dataclasses (`record.node`: never changed once built, and frozen in the tests) with source spans
 (equality and repr from `record.Record`).
 
 The parser builds these; shape inference reads them. Spans are excluded from
@@ -7,11 +7,11 @@ equality so that two trees that say the same thing compare equal.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import field
 from collections.abc import Iterator
 
 from ..core.diagnostics import Span
-from ..core.record import Record
+from ..core.record import Record, node
 
 
 def _span():
@@ -21,7 +21,7 @@ def _span():
 # ----------------------------------------------------------------- expressions
 
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
+@node
 class Literal(Record):
     """An int, float, bool or string literal."""
 
@@ -29,7 +29,7 @@ class Literal(Record):
     span: Span = _span()
 
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
+@node
 class Name(Record):
     """A name: a parameter, a symbolic dimension, or a layer (`act=relu`)."""
 
@@ -37,7 +37,7 @@ class Name(Record):
     span: Span = _span()
 
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
+@node
 class BinOp(Record):
     """`left op right` with op one of + - * // %."""
 
@@ -47,7 +47,7 @@ class BinOp(Record):
     span: Span = _span()
 
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
+@node
 class Neg(Record):
     """`-operand`."""
 
@@ -55,7 +55,7 @@ class Neg(Record):
     span: Span = _span()
 
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
+@node
 class Func(Record):
     """`min(...)` or `max(...)`."""
 
@@ -64,7 +64,7 @@ class Func(Record):
     span: Span = _span()
 
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
+@node
 class GroupValue(Record):
     """A `< ... >` group used as a layer-valued argument."""
 
@@ -72,7 +72,7 @@ class GroupValue(Record):
     span: Span = _span()
 
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
+@node
 class Compare(Record):
     """`left op right` with op one of == != < <= > >= (only in an `if`)."""
 
@@ -82,7 +82,7 @@ class Compare(Record):
     span: Span = _span()
 
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
+@node
 class BoolOp(Record):
     """`left and right` or `left or right` (only in an `if`)."""
 
@@ -92,7 +92,7 @@ class BoolOp(Record):
     span: Span = _span()
 
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
+@node
 class Not(Record):
     """`not operand` (only in an `if`)."""
 
@@ -100,7 +100,7 @@ class Not(Record):
     span: Span = _span()
 
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
+@node
 class Tuple(Record):
     """`(1, 7)`: a keyword argument's value per spatial axis."""
 
@@ -113,7 +113,7 @@ ExprNode = Literal | Name | BinOp | Neg | Func | GroupValue | Compare | BoolOp |
 # ------------------------------------------------------------------ statements
 
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
+@node
 class Keyword(Record):
     """A keyword argument of a call, `name=value`."""
 
@@ -122,7 +122,7 @@ class Keyword(Record):
     span: Span = _span()
 
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
+@node
 class Call(Record):
     """A layer: `conv 64 kernel_size=7 stride=2`."""
 
@@ -133,7 +133,7 @@ class Call(Record):
     name_span: Span = _span()
 
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
+@node
 class Group(Record):
     """`< a; b; c >`: a sequence written inline."""
 
@@ -141,7 +141,7 @@ class Group(Record):
     span: Span = _span()
 
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
+@node
 class Named(Record):
     """`name: layer`: a layer whose module is the attribute `name`."""
 
@@ -151,7 +151,7 @@ class Named(Record):
     name_span: Span = _span()
 
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
+@node
 class Residual(Record):
     """`res add|cat < body > [shortcut [name:] P]`."""
 
@@ -162,7 +162,7 @@ class Residual(Record):
     optional: bool = False  # `shortcut none`: no skip where the body changes the shape
 
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
+@node
 class Parallel(Record):
     """`cat < a | b >` or `add < a | b >`: branches applied to one input."""
 
@@ -171,7 +171,7 @@ class Parallel(Record):
     span: Span = _span()
 
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
+@node
 class Repeat(Record):
     """`repeat N stmt`, or `repeat N as I stmt` with the index `I` (0 to N - 1)."""
 
@@ -182,7 +182,7 @@ class Repeat(Record):
     index_span: Span | None = field(default=None, compare=False)
 
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
+@node
 class Input(Record):
     """`input [3, H, W]` or `input x: [3, H, W]`: a model's input shape,
     batch axis implicit; named inputs make the model a dataflow graph."""
@@ -192,7 +192,7 @@ class Input(Record):
     span: Span = _span()
 
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
+@node
 class Scale(Record):
     """`mul 0.5` (or `add`, `sub`, `div` and a number): the tensor with a
     constant, elementwise."""
@@ -202,7 +202,7 @@ class Scale(Record):
     span: Span = _span()
 
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
+@node
 class Learned(Record):
     """`name: param [C, 1, 1] init=1e-6`: a learned tensor of a dataflow
     body (an nn.Parameter attribute `name`), batch axis excluded."""
@@ -214,7 +214,7 @@ class Learned(Record):
     name_span: Span = _span()
 
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
+@node
 class Merge(Record):
     """A bare `cat` or `add` stage joining the tensors of a tuple."""
 
@@ -222,7 +222,7 @@ class Merge(Record):
     span: Span = _span()
 
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
+@node
 class Pipeline(Record):
     """`(a, b) -> stage -> stage`: named tensors through stages."""
 
@@ -231,7 +231,7 @@ class Pipeline(Record):
     span: Span = _span()
 
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
+@node
 class Assign(Record):
     """`name = pipeline`."""
 
@@ -241,7 +241,7 @@ class Assign(Record):
     target_span: Span = _span()
 
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
+@node
 class Return(Record):
     """`return pipeline`: a dataflow block's result."""
 
@@ -249,7 +249,7 @@ class Return(Record):
     span: Span = _span()
 
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
+@node
 class Output(Record):
     """`output name [= pipeline]`: one of a dataflow model's results."""
 
@@ -259,7 +259,7 @@ class Output(Record):
     name_span: Span = _span()
 
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
+@node
 class Conditional(Record):
     """`if test: layer`: a layer built only when `test` holds."""
 
@@ -273,7 +273,7 @@ Stmt = Call | Group | Named | Residual | Parallel | Repeat | Input | Assign | Re
 # ----------------------------------------------------------------- definitions
 
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
+@node
 class Param(Record):
     """A definition's parameter, `name` or `name=default`."""
 
@@ -282,7 +282,7 @@ class Param(Record):
     span: Span = _span()
 
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
+@node
 class Definition(Record):
     """`block NAME(params)[(inputs)]:` or `model NAME(params):` with its body.
 
@@ -299,7 +299,7 @@ class Definition(Record):
     span: Span = _span()
 
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
+@node
 class Program(Record):
     """All definitions of one source file, in source order."""
 
