@@ -30,6 +30,29 @@ def index_symbol(name: str) -> sy.Sym:
     return sy.Sym(f"idx:{name}", name, py_ident(name))
 
 
+def one_repetition(calls_analyser, calls, start: Flow, scope: Scope) -> tuple[Ctor, tuple, Expr, list[Check], Flow]:
+    """One repetition of a `repeat`'s item, the layer calls `calls` in
+    order from `start` (`calls_analyser`: analysis.calls.Calls): its
+    constructor (an nn.Sequential of several), each call's output shape,
+    its parameter count, its checks and the flow after it.
+
+    Raises:
+        SpecError: LG404 a call that is not a module (a method such as
+            `flatten` or a pattern), and whatever the calls raise.
+    """
+    ctors, outs, n_params, checks, cur = [], [], sy.ZERO, [], start
+    for c in calls:
+        node, p, chk, cur = calls_analyser.call(c, cur, scope)
+        if not isinstance(node, Layer) or node.apply != "call":
+            raise error("LG404", c.span, f"`repeat` cannot repeat `{c.name}`; write the repetitions out, or put them in a block")
+        ctors.append(node.ctor)
+        outs.append(node.out)
+        n_params = sy.add(n_params, p)
+        checks += chk
+    ctor = ctors[0] if len(ctors) == 1 else Ctor("sequential", "nn.Sequential", tuple(ctors))
+    return ctor, tuple(outs), n_params, checks, cur
+
+
 def indexed_repeat(calls_analyser, stmt: s.Repeat, count: Expr, count_checks: list[Check], flow: Flow, scope: Scope, body: Body, limit: int) -> Flow:
     """Analyse `repeat count as I item` (`calls_analyser`: analysis.calls.Calls)
     and append its `Repeat` node (with `index` and, for a named item, `each`)
@@ -53,18 +76,7 @@ def indexed_repeat(calls_analyser, stmt: s.Repeat, count: Expr, count_checks: li
     index = index_symbol(stmt.index)
 
     def once(start: Flow, i: Expr):
-        inner = Scope(scope.definition, {**scope.env, stmt.index: i})
-        ctors, outs, n_params, checks, cur = [], [], sy.ZERO, [], start
-        for c in calls:
-            node, p, chk, cur = calls_analyser.call(c, cur, inner)
-            if not isinstance(node, Layer) or node.apply != "call":
-                raise error("LG404", c.span, f"`repeat` cannot repeat `{c.name}`; write the repetitions out, or put them in a block")
-            ctors.append(node.ctor)
-            outs.append(node.out)
-            n_params = sy.add(n_params, p)
-            checks += chk
-        ctor = ctors[0] if len(ctors) == 1 else Ctor("sequential", "nn.Sequential", tuple(ctors))
-        return ctor, tuple(outs), n_params, checks, cur
+        return one_repetition(calls_analyser, calls, start, Scope(scope.definition, {**scope.env, stmt.index: i}))
 
     first, outs0, params0, checks0, flow0 = once(Flow.start(flow.shape), sy.ZERO)
     if len(flow0.shape) != len(flow.shape):

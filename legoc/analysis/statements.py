@@ -22,11 +22,11 @@ from dataclasses import replace
 from ..ir import symbolic as sy
 from ..syntax import tree as s
 from ..core.diagnostics import Span, SpecError, error
-from ..ir.nodes import Check, Conditional, Ctor, Layer, LayerRef, Method, Parallel, Repeat, Residual, Sequential, Shape
+from ..ir.nodes import Check, Conditional, Layer, LayerRef, Method, Parallel, Repeat, Residual, Sequential, Shape
 from ..ir.symbolic import Expr
 from .arguments import argument_check, number
 from .calls import Calls
-from .indexed import indexed_repeat
+from .indexed import indexed_repeat, one_repetition
 from .conditional import absorb, conditional, require_construction_time
 from .flow import Body, Failed, Flow, Scope, and_, keeps, merge_shapes, shapes_equal
 from .primitives import PRIMITIVES
@@ -274,17 +274,7 @@ class Statements:
             raise error("LG404", item.span, "`repeat` takes a layer or a `< ... >` group of layers; define a block for anything else")
 
         def once(start: Flow):
-            ctors, outs, n_params, checks, cur = [], [], sy.ZERO, [], start
-            for c in calls:
-                node, p, chk, cur = self.calls.call(c, cur, scope)
-                if not isinstance(node, Layer) or node.apply != "call":
-                    raise error("LG404", c.span, f"`repeat` cannot repeat `{c.name}`; write the repetitions out, or put them in a block")
-                ctors.append(node.ctor)
-                outs.append(node.out)
-                n_params = sy.add(n_params, p)
-                checks += chk
-            ctor = ctors[0] if len(ctors) == 1 else Ctor("sequential", "nn.Sequential", tuple(ctors))
-            return ctor, tuple(outs), n_params, checks, cur
+            return one_repetition(self.calls, calls, start, scope)
 
         ctor1, outs1, params1, checks1, flow1 = once(Flow.start(flow.shape))
         ctor2, outs2, params2, checks2, flow2 = once(Flow.start(flow1.shape))
