@@ -53,7 +53,7 @@ def indexed_repeat(calls_analyser, stmt: s.Repeat, count: Expr, count_checks: li
     index = index_symbol(stmt.index)
 
     def once(start: Flow, i: Expr):
-        inner = Scope(scope.definition, {**scope.env, stmt.index: i})
+        inner = replace(scope, env={**scope.env, stmt.index: i})
         ctors, outs, n_params, checks, cur = [], [], sy.ZERO, [], start
         for c in calls:
             node, p, chk, cur = calls_analyser.call(c, cur, inner)
