@@ -65,6 +65,9 @@ def evaluate(expr: s.ExprNode, scope: Scope, defs) -> Value:
     if isinstance(expr, s.Name):
         if expr.id in scope.env:
             return scope.env[expr.id]
+        if expr.id in scope.unusable:
+            code, message, hint = scope.unusable[expr.id]
+            raise error(code, expr.span, message, hint=hint)
         prim = PRIMITIVES.get(expr.id)
         if prim is not None and prim.keeps_shape:
             ctor = prim.rule(Call(expr.id, {k: v for k, v in prim.params}, (sy.ONE,), expr.span, {}))

@@ -120,7 +120,6 @@ class Definitions:
         its body sequential or dataflow."""
         check_names(d)
         params, env = self._params(d)
-        scope = Scope(d.name, env)
         names = [n.id for n in d.inputs] if d.inputs is not None else [None]
         first = self._first_layer(d.body, set())
         sequence = first is not None and not (first in PRIMITIVES and PRIMITIVES[first].channels_first)
@@ -133,6 +132,8 @@ class Definitions:
         for p in d.params:
             if py_ident(p.name) in taken:
                 raise error("LG204", p.span, f"parameter `{p.name}` has the name legoc gives to an input size of `{d.name}`")
+        bound, unusable = _input_names(d, shapes)
+        scope = Scope(d.name, {**env, **bound}, unusable)
         if d.inputs is None:
             if any(isinstance(st, (s.Assign, s.Return, s.Output)) for st in d.body):
                 raise error("LG404", d.span, f"block `{d.name}` uses named tensors, so it must name its inputs: `block {d.name}(...)(x):`")
@@ -171,7 +172,10 @@ class Definitions:
             if p.name in KEYWORDS:
                 raise error("LG204", p.span, f"`{p.name}` is a keyword of the language and cannot name a parameter")
             if p.name in ("in_channels", "in_features"):
-                raise error("LG204", p.span, f"`{p.name}` is reserved: legoc passes the input's size under this name")
+                raise error(
+                    "LG204", p.span, f"`{p.name}` is reserved: legoc passes the input's size under this name",
+                    hint=f"drop the parameter: `{p.name}` in the body is the size of the block's input",
+                )
             default = None
             if p.default is not None:
                 default = evaluate(p.default, Scope(d.name, {}), self.state.defs)
@@ -228,10 +232,10 @@ class Definitions:
         """
         check_names(d)
         params, env = self._params(d)
-        scope = Scope(d.name, env)
         count = 0
         while count < len(d.body) and isinstance(d.body[count], s.Input):
             count += 1
+        scope = Scope(d.name, env, _model_unusable(d, d.body[:count], env))
         if count == 0:
             raise error("LG404", d.span, f"model `{d.name}` must start with its input shape, e.g. `input [3, H, W]`")
         heads = d.body[:count]
@@ -383,6 +387,62 @@ def _input_symbols(index: int, name: str | None, rank: int, span: Span, sequence
         first = f"{name}_features" if rank == 1 else f"{name}_channels"
         names = [(first, first)] + [(f"{name}_{label}", f"{name}_{code}") for label, code in labels]
     return tuple(Sym(f"in:{index}:{axis}", label, code) for axis, (label, code) in enumerate(names))
+
+
+_SIZE_NAMES = ("in_channels", "in_features")
+
+
+def _input_names(d: s.Definition, shapes: list[Shape]) -> tuple[dict[str, Value], dict[str, tuple[str, str, str | None]]]:
+    """What the input's size names mean in block `d`'s body, whose inputs
+    have the symbolic `shapes`: `in_channels` (or `in_features`) is the
+    size of the input the block receives, for a block with one input;
+    several inputs make it ambiguous (LG209). The other axes (`H`, `W`,
+    `T`, ...) are known only when forward runs, so a constructor cannot
+    use them (LG307)."""
+    bound: dict[str, Value] = {}
+    unusable: dict[str, tuple[str, str, str | None]] = {}
+    for shape in shapes:
+        for sym in shape:
+            if sym.code not in _SIZE_NAMES and not sym.code.endswith(("_channels", "_features")):
+                unusable[str(sym.label)] = (
+                    "LG307", f"`{sym.label}` is a size of `{d.name}`'s input known only when forward runs; a layer's constructor cannot use it",
+                    "make it a parameter of the block",
+                )
+    if len(shapes) > 1:
+        inputs = ", ".join(f"`{n.id}`" for n in d.inputs or ())
+        for name in _SIZE_NAMES:
+            unusable[name] = (
+                "LG209", f"`{name}` is ambiguous in block `{d.name}`, which has {len(shapes)} inputs ({inputs})",
+                "pass the size as a parameter of the block",
+            )
+        return bound, unusable
+    for sym in shapes[0]:
+        if sym.code in _SIZE_NAMES:
+            bound[sym.code] = sym
+    for name in _SIZE_NAMES:
+        if name not in bound and bound:
+            other = next(iter(bound))
+            unusable[name] = ("LG202", f"`{name}` is not a size of `{d.name}`'s input, whose sizes are [{', '.join(sy.to_text(x) for x in shapes[0])}]", f"use `{other}`")
+    return bound, unusable
+
+
+def _model_unusable(d: s.Definition, heads, env: dict[str, Value]) -> dict[str, tuple[str, str, str | None]]:
+    """The names a model's body cannot use as values: `in_channels` and
+    `in_features` (LG209; a model states its input sizes), and the
+    symbolic sizes of its `input` lines (LG307)."""
+    unusable: dict[str, tuple[str, str, str | None]] = {
+        name: ("LG209", f"`{name}` names a block's input size; model `{d.name}` states its input sizes in its `input` line",
+               f"name the size with a parameter of the model: `model {d.name}(c=3):` with `input [c, ...]`")
+        for name in _SIZE_NAMES
+    }
+    for head in heads:
+        for dim in head.dims:
+            if isinstance(dim, s.Name) and dim.id not in env:
+                unusable[dim.id] = (
+                    "LG307", f"`{dim.id}` is a symbolic input size of `{d.name}`, known only when forward runs; a layer's constructor cannot use it",
+                    "give the model a fixed input size for that axis, or make it a model parameter",
+                )
+    return unusable
 
 
 def _layers(nodes) -> list[Layer]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from ..ir import symbolic as sy
 from ..core.diagnostics import Span
@@ -80,10 +80,13 @@ class Failed(Exception):
 
 @dataclass(frozen=True)
 class Scope:
-    """What names mean inside one definition."""
+    """What names mean inside one definition. `unusable`: names that are
+    not values there but deserve a better diagnostic than "unknown name",
+    as (code, message, hint) (a block's `H`: a forward-time size)."""
 
     definition: str
     env: dict[str, Value]
+    unusable: dict[str, tuple[str, str, str | None]] = field(default_factory=dict)
 
 
 @dataclass

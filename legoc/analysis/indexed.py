@@ -76,7 +76,7 @@ def indexed_repeat(calls_analyser, stmt: s.Repeat, count: Expr, count_checks: li
     index = index_symbol(stmt.index)
 
     def once(start: Flow, i: Expr):
-        return one_repetition(calls_analyser, calls, start, Scope(scope.definition, {**scope.env, stmt.index: i}))
+        return one_repetition(calls_analyser, calls, start, replace(scope, env={**scope.env, stmt.index: i}))
 
     first, outs0, params0, checks0, flow0 = once(Flow.start(flow.shape), sy.ZERO)
     if len(flow0.shape) != len(flow.shape):

@@ -28,6 +28,7 @@ CODES: dict[str, str] = {
     "LG206": "layer name used twice",
     "LG207": "tensor not defined",
     "LG208": "tensor defined twice",
+    "LG209": "input size not available by name",
     # Shapes
     "LG301": "shapes do not match",
     "LG302": "input of the wrong rank",
