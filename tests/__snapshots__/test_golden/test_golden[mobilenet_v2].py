@@ -54,27 +54,32 @@ class InvertedResidual(nn.Module):
     Table 1 and Fig. 4): a 1x1 expansion by t (none where t is 1), a 3x3
     depthwise convolution, a linear 1x1 projection; the input is added only
     where the block keeps the shape (torchvision's use_res_connect: stride 1
-    and as many output channels as input channels).
+    and as many output channels as input channels). `in_channels` is the
+    block's input's channel count.
 
     Input: [B, in_channels, H, W].
     Output: [B, oup, (H - 1) // stride + 1, (W - 1) // stride + 1].
     """
 
-    def __init__(self, in_channels, inp, oup, stride, t):
+    def __init__(self, in_channels, oup, stride, t):
         super().__init__()
         self.use_res_connect = in_channels == oup and stride == 1
         self.conv = nn.Sequential(
-            # [B, inp * t if t != 1 else in_channels, H, W]
-            *([ConvBnRelu6(in_channels, inp * t, kernel_size=1)] if t != 1 else []),
-            # [B, inp * t, (H - 1) // stride + 1, (W - 1) // stride + 1]
+            # [B, in_channels * t if t != 1 else in_channels, H, W]
+            *(
+                [ConvBnRelu6(in_channels, in_channels * t, kernel_size=1)]
+                if t != 1
+                else []
+            ),
+            # [B, in_channels * t, (H - 1) // stride + 1, (W - 1) // stride + 1]
             ConvBnRelu6(
-                inp * t if t != 1 else in_channels,
-                inp * t,
+                in_channels * t if t != 1 else in_channels,
+                in_channels * t,
                 stride=stride,
-                groups=inp * t,
+                groups=in_channels * t,
             ),
             # [B, oup, (H - 1) // stride + 1, (W - 1) // stride + 1]
-            nn.Conv2d(inp * t, oup, kernel_size=1, bias=False),
+            nn.Conv2d(in_channels * t, oup, kernel_size=1, bias=False),
             # [B, oup, (H - 1) // stride + 1, (W - 1) // stride + 1]
             nn.BatchNorm2d(oup),
         )
@@ -109,14 +114,12 @@ class MobileNetV2(nn.Module):
             # [B, make_divisible(width_mult * 16, 8), 112, 112]
             InvertedResidual(
                 _make_divisible(width_mult * 32, 8),
-                _make_divisible(width_mult * 32, 8),
                 _make_divisible(width_mult * 16, 8),
                 1,
                 1,
             ),
             # [B, make_divisible(width_mult * 24, 8), 56, 56]
             InvertedResidual(
-                _make_divisible(width_mult * 16, 8),
                 _make_divisible(width_mult * 16, 8),
                 _make_divisible(width_mult * 24, 8),
                 2,
@@ -126,13 +129,11 @@ class MobileNetV2(nn.Module):
             InvertedResidual(
                 _make_divisible(width_mult * 24, 8),
                 _make_divisible(width_mult * 24, 8),
-                _make_divisible(width_mult * 24, 8),
                 1,
                 6,
             ),
             # [B, make_divisible(width_mult * 32, 8), 28, 28]
             InvertedResidual(
-                _make_divisible(width_mult * 24, 8),
                 _make_divisible(width_mult * 24, 8),
                 _make_divisible(width_mult * 32, 8),
                 2,
@@ -141,7 +142,6 @@ class MobileNetV2(nn.Module):
             # [B, make_divisible(width_mult * 32, 8), 28, 28]
             *(
                 InvertedResidual(
-                    _make_divisible(width_mult * 32, 8),
                     _make_divisible(width_mult * 32, 8),
                     _make_divisible(width_mult * 32, 8),
                     1,
@@ -152,7 +152,6 @@ class MobileNetV2(nn.Module):
             # [B, make_divisible(width_mult * 64, 8), 14, 14]
             InvertedResidual(
                 _make_divisible(width_mult * 32, 8),
-                _make_divisible(width_mult * 32, 8),
                 _make_divisible(width_mult * 64, 8),
                 2,
                 6,
@@ -160,7 +159,6 @@ class MobileNetV2(nn.Module):
             # [B, make_divisible(width_mult * 64, 8), 14, 14]
             *(
                 InvertedResidual(
-                    _make_divisible(width_mult * 64, 8),
                     _make_divisible(width_mult * 64, 8),
                     _make_divisible(width_mult * 64, 8),
                     1,
@@ -171,7 +169,6 @@ class MobileNetV2(nn.Module):
             # [B, make_divisible(width_mult * 96, 8), 14, 14]
             InvertedResidual(
                 _make_divisible(width_mult * 64, 8),
-                _make_divisible(width_mult * 64, 8),
                 _make_divisible(width_mult * 96, 8),
                 1,
                 6,
@@ -181,7 +178,6 @@ class MobileNetV2(nn.Module):
                 InvertedResidual(
                     _make_divisible(width_mult * 96, 8),
                     _make_divisible(width_mult * 96, 8),
-                    _make_divisible(width_mult * 96, 8),
                     1,
                     6,
                 )
@@ -189,7 +185,6 @@ class MobileNetV2(nn.Module):
             ),
             # [B, make_divisible(width_mult * 160, 8), 7, 7]
             InvertedResidual(
-                _make_divisible(width_mult * 96, 8),
                 _make_divisible(width_mult * 96, 8),
                 _make_divisible(width_mult * 160, 8),
                 2,
@@ -200,7 +195,6 @@ class MobileNetV2(nn.Module):
                 InvertedResidual(
                     _make_divisible(width_mult * 160, 8),
                     _make_divisible(width_mult * 160, 8),
-                    _make_divisible(width_mult * 160, 8),
                     1,
                     6,
                 )
@@ -208,7 +202,6 @@ class MobileNetV2(nn.Module):
             ),
             # [B, make_divisible(width_mult * 320, 8), 7, 7]
             InvertedResidual(
-                _make_divisible(width_mult * 160, 8),
                 _make_divisible(width_mult * 160, 8),
                 _make_divisible(width_mult * 320, 8),
                 1,
