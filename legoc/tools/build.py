@@ -49,27 +49,21 @@ def run(args: argparse.Namespace) -> int:
             command line prints it as a usage error).
     """
     from ..compiler import compile_source
-    from ..core.diagnostics import SpecError
     from .files import write_output
-    from .report import color_enabled
-    from .specfile import enabled, load_config, print_diagnostics, read_spec_file, refuses_input_as_output, report_errors
+    from .specfile import checked, refuses_input_as_output
 
     if (args.check or args.diff) and args.output == "-":
         raise argparse.ArgumentError(None, f"{'--check' if args.check else '--diff'} needs -o OUT, the generated file to compare with")
     if refuses_input_as_output(args.file, args.output, "legoc"):
         return 2
-    spec = read_spec_file(args.file)
-    if isinstance(spec, int):
-        return spec
-    config = load_config(args.config, "legoc")
-    if isinstance(config, int):
-        return config
-    color = color_enabled(args.color, sys.stderr)
-    try:
-        result = compile_source(spec.text, spec.name, config.limits)
-    except SpecError as exc:
-        return report_errors(exc, spec.sources, config, color)
-    print_diagnostics(enabled(result.warnings, spec.sources, config), spec.sources, color)
+    def stage(text: str, name: str, limits):
+        result = compile_source(text, name, limits)
+        return result, result.warnings
+
+    loaded = checked(args.file, args.config, args.color, "legoc", stage)
+    if isinstance(loaded, int):
+        return loaded
+    spec, _, result = loaded
     if args.check or args.diff:
         try:
             stale = stale_diff(args.output, spec.name, result.code)

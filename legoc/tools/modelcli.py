@@ -110,25 +110,20 @@ def load_model(args: argparse.Namespace, prog: str) -> tuple[Analysis, str] | in
 def _load_model(args: argparse.Namespace, prog: str) -> tuple[Analysis, str, Limits] | int:
     """`load_model`, with the limits the spec was checked under."""
     from ..compiler import UnknownSetting, check_source
-    from ..core.diagnostics import SpecError
-    from .report import color_enabled
-    from .specfile import enabled, load_config, print_diagnostics, read_spec_file, report_errors
+    from .specfile import checked
 
-    spec = read_spec_file(args.file)
-    if isinstance(spec, int):
-        return spec
-    config = load_config(args.config, prog)
-    if isinstance(config, int):
-        return config
-    color = color_enabled(args.color, sys.stderr)
+    def stage(text: str, name: str, limits):
+        analysis = check_source(text, name, limits, settings_of(args))
+        return analysis, analysis.diagnostics
+
     try:
-        analysis = check_source(spec.text, spec.name, config.limits, settings_of(args))
-    except SpecError as exc:
-        return report_errors(exc, spec.sources, config, color)
+        loaded = checked(args.file, args.config, args.color, prog, stage)
     except UnknownSetting as exc:
         print(f"{prog}: error: --set {exc.name}: {exc}", file=sys.stderr)
         return 2
-    print_diagnostics(enabled(analysis.diagnostics, spec.sources, config), spec.sources, color)
+    if isinstance(loaded, int):
+        return loaded
+    spec, config, analysis = loaded
     model = choose_model(analysis, args.model, spec.name, prog)
     return 2 if model is None else (analysis, model, config.limits)
 

@@ -117,6 +117,39 @@ def report_errors(exc: SpecError, sources: dict[str, SourceFile], config: Config
     return 1
 
 
+def checked(file: str, config_path: str | None, color_option: str, prog: str, stage):
+    """What every command that compiles or describes one spec does first:
+    read `file`, load the settings (`config_path`, as `load_config`), run
+    `stage(text, name, limits)` (the compiler's `compile_source` or
+    `check_source`, which returns (its result, the warnings it found)), and
+    print the warnings the settings let through, coloured as
+    `color_option` ("auto", "always", "never") says for stderr.
+
+    Returns:
+        (the spec, its settings, the stage's result); or an exit status
+        after printing why not: 1 the spec has errors (printed), 2 the
+        spec or the settings cannot be read.
+
+    Raises:
+        Whatever `stage` raises besides SpecError.
+    """
+    from .report import color_enabled
+
+    spec = read_spec_file(file)
+    if isinstance(spec, int):
+        return spec
+    config = load_config(config_path, prog)
+    if isinstance(config, int):
+        return config
+    color = color_enabled(color_option, sys.stderr)
+    try:
+        result, warnings = stage(spec.text, spec.name, config.limits)
+    except SpecError as exc:
+        return report_errors(exc, spec.sources, config, color)
+    print_diagnostics(enabled(warnings, spec.sources, config), spec.sources, color)
+    return spec, config, result
+
+
 def refuses_input_as_output(file: str, output: str, prog: str, option: str = "-o") -> bool:
     """Whether `-o OUTPUT` (or another `option`) is the spec FILE itself
     (the same file, also through a link), after saying so: writing it
