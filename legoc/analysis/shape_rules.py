@@ -174,25 +174,25 @@ def bn(call: Call) -> PrimOut:
 
 def layernorm(call: Call) -> PrimOut:
     call.rank((1, 2, 3, 4, 5), "[..., D]")
-    d = call.shape[-1]
-    kwargs: list[tuple[str, Value]] = []
-    _kw(kwargs, "eps", call["eps"], 1e-5)
-    _kw(kwargs, "elementwise_affine", call["elementwise_affine"], True)
-    out = PrimOut(call.shape, Ctor("torch", "nn.LayerNorm", (d,), tuple(kwargs)))
-    out.n_params = sy.cond(call["elementwise_affine"], sy.mul(2, d), sy.ZERO)
-    return out
+    return _layer_norm(call, "nn.LayerNorm", call.shape[-1])
 
 
 def layernorm2d(call: Call) -> PrimOut:
     """torchvision's LayerNorm2d (ConvNeXt): nn.LayerNorm over the channels
     of a [C, H, W] input, a class of the generated file (codegen/helpers.py)."""
     call.rank((3,), "[C, H, W]")
-    c = call.shape[0]
+    return _layer_norm(call, "LayerNorm2d", call.shape[0])
+
+
+def _layer_norm(call: Call, target: str, size: Expr) -> PrimOut:
+    """A layer norm over `size` features (`target`: its class), with eps
+    and elementwise_affine as given: the input's shape, 2 * size
+    parameters when affine."""
     kwargs: list[tuple[str, Value]] = []
     _kw(kwargs, "eps", call["eps"], 1e-5)
     _kw(kwargs, "elementwise_affine", call["elementwise_affine"], True)
-    out = PrimOut(call.shape, Ctor("torch", "LayerNorm2d", (c,), tuple(kwargs)))
-    out.n_params = sy.cond(call["elementwise_affine"], sy.mul(2, c), sy.ZERO)
+    out = PrimOut(call.shape, Ctor("torch", target, (size,), tuple(kwargs)))
+    out.n_params = sy.cond(call["elementwise_affine"], sy.mul(2, size), sy.ZERO)
     return out
 
 
