@@ -83,6 +83,8 @@ BASE = {
     "shuffle_add": ([(24, 8, 8)], {"c": 24}),
     "shuffle_concat": ([(24, 8, 8)], {"c": 24, "bottleneck": 6}),
     "up": ([(8, 4, 4), (8, 8, 8)], {}),
+    # four halvings after a stride-4 stem; few, narrow layers
+    "dense_features": ([(3, 64, 64)], {"growth": 4, "num_init_features": 8}),
 }
 COUNTS = (0, 1, 2, 3)
 

@@ -278,12 +278,44 @@ class _Allowed:
             self.expr(node.test)
             for s in node.body + node.orelse:
                 self.stmt(s)
+        elif isinstance(node, ast.For) and self.fn == "__init__":
+            self.named_repetitions(node)
         elif isinstance(node, ast.Raise):
             self.raise_(node)
         elif isinstance(node, ast.Return) and self.fn == "forward":
             self.return_(node)
         else:
             self.fail(node, "a statement legoc does not write")
+
+    def named_repetitions(self, node: ast.For) -> None:
+        """A repeat's repetitions named after a layer, 1-based:
+        `for i in range(n): self.block.add_module(f"layer{i + 1}", Layer(...))`,
+        and nothing else."""
+        call = node.body[0].value if len(node.body) == 1 and isinstance(node.body[0], ast.Expr) else None
+        if not (isinstance(node.target, ast.Name) and not node.orelse and isinstance(call, ast.Call) and len(call.args) == 2 and not call.keywords):
+            self.fail(node, "a loop legoc does not write")
+        if not (isinstance(node.iter, ast.Call) and isinstance(node.iter.func, ast.Name) and node.iter.func.id == "range" and not node.iter.keywords):
+            self.fail(node, "a loop over something other than range(...)")
+        for a in node.iter.args:
+            self.expr(a)
+        f = call.func
+        if not (f.attr == "add_module" and isinstance(f.value, ast.Attribute) and isinstance(f.value.value, ast.Name) and f.value.value.id == "self"):
+            self.fail(node, "a loop body other than self.<attribute>.add_module(...)")
+        self.attribute_name(f.value, f.value.attr)
+        key = call.args[0]
+        index = ast.BinOp(ast.Name(node.target.id, ast.Load()), ast.Add(), ast.Constant(1))
+        if not (
+            isinstance(key, ast.JoinedStr)
+            and len(key.values) == 2
+            and isinstance(key.values[0], ast.Constant)
+            and IDENT.fullmatch(key.values[0].value)
+            and isinstance(key.values[1], ast.FormattedValue)
+            and key.values[1].conversion == -1
+            and key.values[1].format_spec is None
+            and ast.dump(key.values[1].value) == ast.dump(index)
+        ):
+            self.fail(node, "a repetition's name other than f\"<name>{i + 1}\"")
+        self.expr(call.args[1])
 
     def target(self, node) -> None:
         if isinstance(node, ast.Name):
@@ -349,7 +381,7 @@ class _Allowed:
         elif isinstance(node, ast.Call):
             self.call(node)
         elif isinstance(node, ast.BinOp):
-            if not isinstance(node.op, (ast.Add, ast.Sub, ast.Mult, ast.FloorDiv, ast.Mod)):
+            if not isinstance(node.op, (ast.Add, ast.Sub, ast.Mult, ast.Div, ast.FloorDiv, ast.Mod, ast.Pow)):
                 self.fail(node, "an operator legoc does not write")
             self.expr(node.left)
             self.expr(node.right)
@@ -500,9 +532,9 @@ def _targets(node) -> list[ast.Name]:
 
     if isinstance(node, ast.Assign):
         return [n for t in node.targets for n in names(t)]
-    if isinstance(node, ast.comprehension):
+    if isinstance(node, (ast.comprehension, ast.For)):
         return names(node.target)
-    if isinstance(node, (ast.AugAssign, ast.AnnAssign, ast.For, ast.With, ast.NamedExpr, ast.Global, ast.Nonlocal, ast.Import, ast.ImportFrom)):
+    if isinstance(node, (ast.AugAssign, ast.AnnAssign, ast.With, ast.NamedExpr, ast.Global, ast.Nonlocal, ast.Import, ast.ImportFrom)):
         raise Rejected(f"line {node.lineno}: {type(node).__name__} is not written by legoc")
     return []
 
@@ -681,14 +713,38 @@ SMUGGLED = {
 }
 
 
-@pytest.mark.parametrize("what", sorted(SMUGGLED))
-def test_the_allow_list_rejects_what_legoc_never_writes(what):
-    old, new = SMUGGLED[what]
-    code = compile_source("model M():\n    input [3, 8, 8]\n    relu\n", "m.lego").code
+def _rejects_smuggled(spec: str, old: str, new: str) -> None:
+    """The code legoc writes for `spec` passes the allow-list, and fails it
+    once `old` is replaced by `new`."""
+    code = compile_source(spec, "m.lego").code
+    check_generated(code)
     assert old in code
     smuggled = black.format_str(code.replace(old, new, 1), mode=black.Mode())
     with pytest.raises((Rejected, AssertionError)):
         check_generated(smuggled)
+
+
+@pytest.mark.parametrize("what", sorted(SMUGGLED))
+def test_the_allow_list_rejects_what_legoc_never_writes(what):
+    _rejects_smuggled("model M():\n    input [3, 8, 8]\n    relu\n", *SMUGGLED[what])
+
+
+NAMED_REPETITIONS = "block l(c):\n    conv c\nmodel M(n=2):\n    input [3, 8, 8]\n    blocks: repeat n as i layer: l 3\n"
+SMUGGLED_IN_A_LOOP = {
+    "a key formatting another value": ('f"layer{i + 1}"', 'f"layer{__import__(\'os\')}"'),
+    "a key that is not a name": ('f"layer{i + 1}"', 'f"la.yer{i + 1}"'),
+    "a key with a conversion": ('f"layer{i + 1}"', 'f"layer{i + 1!r}"'),
+    "a loop over something other than range": ("in range(n)", "in iter([1])"),
+    "another method in the body": ("self.blocks.add_module(", "self.blocks.register_buffer("),
+    "a second statement in the body": ("L(3, 3))", "L(3, 3))\n            print(i)"),
+    "a loop with an else": ("L(3, 3))", "L(3, 3))\n        else:\n            pass"),
+    "a loop in forward": ("x = self.blocks(x)", "for i in range(1):\n            self.blocks.add_module(f\"layer{i + 1}\", L(3, 3))\n        x = self.blocks(x)"),
+}
+
+
+@pytest.mark.parametrize("what", sorted(SMUGGLED_IN_A_LOOP))
+def test_the_allow_list_accepts_only_the_loop_of_named_repetitions(what):
+    _rejects_smuggled(NAMED_REPETITIONS, *SMUGGLED_IN_A_LOOP[what])
 
 
 # ------------------------------------------ the compiler evaluates nothing

@@ -33,6 +33,40 @@ def _mobilenet_v2() -> Callable[..., torch.nn.Module]:
     return torchvision_definitions("models/mobilenetv2.py", "MobileNetV2", "InvertedResidual", **needs)["MobileNetV2"]
 
 
+def _squeezenet() -> Callable[..., torch.nn.Module]:
+    return torchvision_definitions("models/squeezenet.py", "SqueezeNet", "Fire", init=torch.nn.init)["SqueezeNet"]
+
+
+def _resnet_bottleneck(**fixed) -> Callable[[], Callable[..., torch.nn.Module]]:
+    """torchvision's ResNet of Bottleneck blocks, [3, 4, 6, 3] (50 layers),
+    with `fixed` arguments (its resnext50_32x4d and wide_resnet50_2)."""
+
+    def reference() -> Callable[..., torch.nn.Module]:
+        names = torchvision_definitions("models/resnet.py", "ResNet", "BasicBlock", "Bottleneck", "conv1x1", "conv3x3")
+        return lambda **given: names["ResNet"](names["Bottleneck"], [3, 4, 6, 3], **{**fixed, **given})
+
+    return reference
+
+
+def _densenet() -> Callable[..., torch.nn.Module]:
+    import collections
+
+    import torch.utils.checkpoint
+
+    names = torchvision_definitions(
+        "models/densenet.py", "DenseNet", "_DenseLayer", "_DenseBlock", "_Transition",
+        OrderedDict=collections.OrderedDict, cp=torch.utils.checkpoint,
+    )
+    return lambda **given: names["DenseNet"](block_config=(6, 12, 24, 16), **given)
+
+
+def _renamed(**names: str) -> Callable[[dict], dict]:
+    """The spec's model arguments as torchvision's: `classes` is
+    `num_classes`, and `names` renames others."""
+    names = {"classes": "num_classes", **names}
+    return lambda given: {names.get(k, k): v for k, v in given.items()}
+
+
 @dataclass(frozen=True)
 class Example:
     """examples/NAME.lego against torchvision's model.
@@ -59,7 +93,33 @@ EXAMPLES_TABLE = [
         variants=({"width_mult": 0.5}, {"width_mult": 0.75}, {"width_mult": 1.4}, {"width_mult": 0.35}),
         arguments=lambda given: {("num_classes" if k == "classes" else k): v for k, v in given.items()},
     ),
+    Example("squeezenet1_1", _squeezenet, (3, 224, 224), arguments=lambda given: {"version": "1_1", **_renamed()(given)}),
+    Example(
+        "resnext50_32x4d",
+        _resnet_bottleneck(groups=32, width_per_group=4),
+        (3, 224, 224),
+        # resnet50() and resnext101-like widths from the same spec
+        variants=({"groups": 1, "width_per_group": 64}, {"groups": 64, "width_per_group": 4}),
+        arguments=_renamed(),
+    ),
+    Example(
+        "wide_resnet50_2",
+        _resnet_bottleneck(width_per_group=128),
+        (3, 224, 224),
+        variants=({"width_per_group": 64},),  # resnet50()
+        arguments=_renamed(),
+    ),
+    Example(
+        "densenet121",
+        _densenet,
+        (3, 224, 224),
+        variants=({"growth": 16, "num_init_features": 32, "drop_rate": 0.1}, {"bn_size": 2}),
+        arguments=_renamed(growth="growth_rate"),
+    ),
 ]
+
+# densenet.py's _DenseLayer.forward overloads, run from source without a file
+pytestmark = pytest.mark.filterwarnings("ignore:Unable to retrieve source for @torch.jit._overload:UserWarning")
 
 BY_NAME = {e.name: e for e in EXAMPLES_TABLE}
 
