@@ -11,6 +11,8 @@ A new example adds one row to EXAMPLES.
 
 from __future__ import annotations
 
+import collections
+import functools
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -31,6 +33,27 @@ def _conv2d_norm_activation() -> dict:
 def _mobilenet_v2() -> Callable[..., torch.nn.Module]:
     needs = {**_conv2d_norm_activation(), **torchvision_definitions("models/_utils.py", "_make_divisible")}
     return torchvision_definitions("models/mobilenetv2.py", "MobileNetV2", "InvertedResidual", **needs)["MobileNetV2"]
+
+
+def _googlenet() -> Callable[..., torch.nn.Module]:
+    """GoogLeNet without auxiliary classifiers; init_weights=False skips
+    torchvision's truncated-normal initialisation (the test randomises the
+    weights anyway)."""
+    # The namedtuple of training's outputs is an assignment in googlenet.py, not a definition.
+    outputs = collections.namedtuple("GoogLeNetOutputs", ["logits", "aux_logits2", "aux_logits1"])
+    definitions = torchvision_definitions(
+        "models/googlenet.py", "GoogLeNet", "Inception", "InceptionAux", "BasicConv2d", GoogLeNetOutputs=outputs, _GoogLeNetOutputs=outputs
+    )
+    return functools.partial(definitions["GoogLeNet"], aux_logits=False, init_weights=False)
+
+
+def _inception_v3() -> Callable[..., torch.nn.Module]:
+    """Inception3 without the auxiliary classifier (init_weights=False, as
+    above)."""
+    blocks = ("InceptionA", "InceptionB", "InceptionC", "InceptionD", "InceptionE", "InceptionAux", "BasicConv2d")
+    outputs = collections.namedtuple("InceptionOutputs", ["logits", "aux_logits"])
+    definitions = torchvision_definitions("models/inception.py", "Inception3", *blocks, InceptionOutputs=outputs, _InceptionOutputs=outputs)
+    return functools.partial(definitions["Inception3"], aux_logits=False, init_weights=False)
 
 
 @dataclass(frozen=True)
@@ -59,6 +82,8 @@ EXAMPLES_TABLE = [
         variants=({"width_mult": 0.5}, {"width_mult": 0.75}, {"width_mult": 1.4}, {"width_mult": 0.35}),
         arguments=lambda given: {("num_classes" if k == "classes" else k): v for k, v in given.items()},
     ),
+    Example("googlenet", _googlenet, (3, 224, 224), arguments=lambda given: {("num_classes" if k == "classes" else k): v for k, v in given.items()}),
+    Example("inception_v3", _inception_v3, (3, 299, 299), arguments=lambda given: {("num_classes" if k == "classes" else k): v for k, v in given.items()}),
 ]
 
 BY_NAME = {e.name: e for e in EXAMPLES_TABLE}
