@@ -11,6 +11,8 @@ A new example adds one row to EXAMPLES.
 
 from __future__ import annotations
 
+import collections
+import functools
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -49,8 +51,6 @@ def _resnet_bottleneck(**fixed) -> Callable[[], Callable[..., torch.nn.Module]]:
 
 
 def _densenet() -> Callable[..., torch.nn.Module]:
-    import collections
-
     import torch.utils.checkpoint
 
     names = torchvision_definitions(
@@ -65,6 +65,27 @@ def _renamed(**names: str) -> Callable[[dict], dict]:
     `num_classes`, and `names` renames others."""
     names = {"classes": "num_classes", **names}
     return lambda given: {names.get(k, k): v for k, v in given.items()}
+
+
+def _googlenet() -> Callable[..., torch.nn.Module]:
+    """GoogLeNet without auxiliary classifiers; init_weights=False skips
+    torchvision's truncated-normal initialisation (the test randomises the
+    weights anyway)."""
+    # The namedtuple of training's outputs is an assignment in googlenet.py, not a definition.
+    outputs = collections.namedtuple("GoogLeNetOutputs", ["logits", "aux_logits2", "aux_logits1"])
+    definitions = torchvision_definitions(
+        "models/googlenet.py", "GoogLeNet", "Inception", "InceptionAux", "BasicConv2d", GoogLeNetOutputs=outputs, _GoogLeNetOutputs=outputs
+    )
+    return functools.partial(definitions["GoogLeNet"], aux_logits=False, init_weights=False)
+
+
+def _inception_v3() -> Callable[..., torch.nn.Module]:
+    """Inception3 without the auxiliary classifier (init_weights=False, as
+    above)."""
+    blocks = ("InceptionA", "InceptionB", "InceptionC", "InceptionD", "InceptionE", "InceptionAux", "BasicConv2d")
+    outputs = collections.namedtuple("InceptionOutputs", ["logits", "aux_logits"])
+    definitions = torchvision_definitions("models/inception.py", "Inception3", *blocks, InceptionOutputs=outputs, _InceptionOutputs=outputs)
+    return functools.partial(definitions["Inception3"], aux_logits=False, init_weights=False)
 
 
 @dataclass(frozen=True)
@@ -116,6 +137,8 @@ EXAMPLES_TABLE = [
         variants=({"growth": 16, "num_init_features": 32, "drop_rate": 0.1}, {"bn_size": 2}),
         arguments=_renamed(growth="growth_rate"),
     ),
+    Example("googlenet", _googlenet, (3, 224, 224), arguments=lambda given: {("num_classes" if k == "classes" else k): v for k, v in given.items()}),
+    Example("inception_v3", _inception_v3, (3, 299, 299), arguments=lambda given: {("num_classes" if k == "classes" else k): v for k, v in given.items()}),
 ]
 
 # densenet.py's _DenseLayer.forward overloads, run from source without a file
