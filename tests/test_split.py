@@ -153,3 +153,17 @@ def test_a_part_defined_twice_is_reported_at_its_name():
     spec = "model M():\n    input x: [8, 6, 6]\n    a = x -> relu\n    (a, b) = x -> chunk 2\n    output y = (a, b) -> cat\n"
     d = _error(spec)
     assert (d.code, d.span.line, d.span.column, d.message) == ("LG208", 4, 6, "tensor `a` is defined twice")
+
+
+def test_a_failed_split_still_defines_its_parts():
+    # The later line reads the parts: no second error about them.
+    spec = "model M():\n    input x: [8, 6, 6]\n    (a, b) = x -> chunk 3\n    output y = (a, b) -> cat\n"
+    with pytest.raises(SpecError) as info:
+        check_source(spec, "t.lego")
+    assert [d.code for d in info.value.diagnostics] == ["LG216"]
+
+
+def test_an_unused_part_is_a_warning():
+    spec = "model M():\n    input x: [8, 6, 6]\n    (a, b) = x -> chunk 2\n    output y = a -> relu\n"
+    warnings = check_source(spec, "t.lego").diagnostics
+    assert [(w.code, w.span.line, w.span.column, w.message) for w in warnings] == [("LG507", 3, 9, "tensor `b` is never used")]
