@@ -88,6 +88,22 @@ def _inception_v3() -> Callable[..., torch.nn.Module]:
     return functools.partial(definitions["Inception3"], aux_logits=False, init_weights=False)
 
 
+def _shufflenet_v2() -> Callable[..., torch.nn.Module]:
+    """torchvision's ShuffleNetV2, with the stage widths as keywords."""
+    defs = torchvision_definitions("models/shufflenetv2.py", "ShuffleNetV2", "InvertedResidual", "channel_shuffle")
+    return lambda stages_out_channels, **kwargs: defs["ShuffleNetV2"]([4, 8, 4], stages_out_channels, **kwargs)
+
+
+def _shufflenet_v2_arguments(given: dict) -> dict:
+    """shufflenet_v2_x1_0.lego's arguments as ShuffleNetV2's."""
+    widths = {"stage2_out": 116, "stage3_out": 232, "stage4_out": 464, "conv5_out": 1024}
+    widths.update((k, v) for k, v in given.items() if k in widths)
+    out = {"stages_out_channels": [24, *widths.values()]}
+    if "classes" in given:
+        out["num_classes"] = given["classes"]
+    return out
+
+
 @dataclass(frozen=True)
 class Example:
     """examples/NAME.lego against torchvision's model.
@@ -139,6 +155,19 @@ EXAMPLES_TABLE = [
     ),
     Example("googlenet", _googlenet, (3, 224, 224), arguments=lambda given: {("num_classes" if k == "classes" else k): v for k, v in given.items()}),
     Example("inception_v3", _inception_v3, (3, 299, 299), arguments=lambda given: {("num_classes" if k == "classes" else k): v for k, v in given.items()}),
+    Example(
+        "shufflenet_v2_x1_0",
+        _shufflenet_v2,
+        (3, 224, 224),
+        # shufflenet_v2_x0_5, x1_5 and x2_0 (torchvision's stages_out_channels), and other classes
+        variants=(
+            {"stage2_out": 48, "stage3_out": 96, "stage4_out": 192},
+            {"stage2_out": 176, "stage3_out": 352, "stage4_out": 704},
+            {"stage2_out": 244, "stage3_out": 488, "stage4_out": 976, "conv5_out": 2048},
+            {"classes": 10},
+        ),
+        arguments=_shufflenet_v2_arguments,
+    ),
 ]
 
 # densenet.py's _DenseLayer.forward overloads, run from source without a file

@@ -29,6 +29,7 @@ from .arguments import TUPLE_KEYS, TUPLE_ONLY, argument_check, bind, evaluate, n
 from .flow import Failed, Flow, Scope
 from .primitives import PRIMITIVES, Primitive
 from .signature import REQUIRED, Call, PrimOut, argument_checks, show_message, show_shape, show_value, type_error
+from .split import SPLITS, misplaced
 from .state import State
 
 
@@ -144,7 +145,10 @@ class Calls:
         return node, sy.ZERO, size_checks + list(recipe.checks), after
 
     def unknown_layer(self, stmt: s.Call, scope: Scope) -> SpecError:
-        """The error (LG201) for a call of a name that is no layer here."""
+        """The error (LG201) for a call of a name that is no layer here
+        (LG420 for `chunk` or `split`, which end a pipeline into parts)."""
+        if stmt.name in SPLITS:
+            return misplaced(stmt)
         known = sorted(set(PRIMITIVES) | {"rearrange", "reduce"} | {n for n, d in self.state.defs.items() if d.kind == "block"} | {
             n for n, v in scope.env.items() if isinstance(v, LayerRef)
         })

@@ -26,6 +26,7 @@ from .calls import Calls
 from .flow import Body, Failed, Flow, Scope, merge_shapes
 from .primitives import PRIMITIVES
 from .signature import show_shape, show_value
+from .split import is_split, misplaced, no_split, split_shapes
 from .state import State
 from .statements import Statements
 
@@ -116,6 +117,10 @@ class Dataflow:
             return
         if isinstance(stmt, s.Learned):
             self._learned(g, stmt, scope, body)
+        elif isinstance(stmt, s.Assign) and stmt.parts:
+            taken = {st.target for st in d.body if isinstance(st, s.Assign)} | set(g.tensors)
+            temp = next(n for n in ("parts", *(f"parts{i}" for i in range(2, len(taken) + 3))) if n not in taken)
+            self._define(g, temp, stmt.span, stmt.value, scope, body, parts=stmt.parts)
         elif isinstance(stmt, s.Assign):
             self._define(g, stmt.target, stmt.target_span, stmt.value, scope, body)
         elif isinstance(stmt, s.Return):
@@ -177,8 +182,9 @@ class Dataflow:
             if name.id in g.tensors:
                 g.tensors[name.id].used = True
         target = stmt.target if isinstance(stmt, s.Assign) else stmt.name if isinstance(stmt, s.Output) else None
-        if target is not None and target not in g.tensors:
-            g.tensors[target] = _Tensor(flow.shape, None, used=True)
+        for name in [p.id for p in stmt.parts] if isinstance(stmt, s.Assign) and stmt.parts else [target]:
+            if name is not None and name not in g.tensors:
+                g.tensors[name] = _Tensor(flow.shape, None, used=True)
         if isinstance(stmt, s.Return) and g.result is None:
             g.result = Port("out", "out", flow.shape)
 
@@ -201,15 +207,21 @@ class Dataflow:
         tensor.used = True
         return tensor
 
-    def _define(self, g: _Graph, target: str, span: Span, p: s.Pipeline, scope: Scope, body: Body, returned=False) -> Shape:
-        """Analyse `target = pipeline`, add its Bind node, and define target."""
+    def _define(self, g: _Graph, target: str, span: Span, p: s.Pipeline, scope: Scope, body: Body, returned=False, parts: tuple[s.Name, ...] = ()) -> Shape:
+        """Analyse `target = pipeline`, add its Bind node, and define target;
+        with `parts` (`(a, b) = x -> chunk 2`), define the parts instead
+        (`target` is then the local holding the tensor before the split)."""
         sources = [s_.id for s_ in p.sources]
-        if any(port.name == target for port in g.outputs):
-            raise error("LG208", span, f"`{target}` is already an output and cannot be redefined")
-        previous = g.tensors.get(target)
-        if previous is not None and target not in sources:
-            notes = [Note(f"`{target}` is first defined here", previous.span)] if previous.span else []
-            raise error("LG208", span, f"tensor `{target}` is defined twice", notes=notes, hint="give the new tensor its own name, or use the old value in its pipeline")
+        for name, name_span in [(n.id, n.span) for n in parts] or [(target, span)]:
+            if any(port.name == name for port in g.outputs):
+                raise error("LG208", name_span, f"`{name}` is already an output and cannot be redefined")
+            previous = g.tensors.get(name)
+            if previous is not None and name not in sources:
+                notes = [Note(f"`{name}` is first defined here", previous.span)] if previous.span else []
+                raise error("LG208", name_span, f"tensor `{name}` is defined twice", notes=notes, hint="give the new tensor its own name, or use the old value in its pipeline")
+        for i, part in enumerate(parts):
+            if any(other.id == part.id for other in parts[:i]):
+                raise error("LG208", part.span, f"`{part.id}` names two parts of one split")
         tensors = [self._lookup(g, name) for name in p.sources]
         shapes = [tensor.shape for tensor in tensors]
         learned = [tensor.learned for tensor in tensors]
@@ -222,6 +234,12 @@ class Dataflow:
             )
         join = None
         inner = Body.empty()
+        split = None
+        if parts:
+            if not stages or not is_split(stages[-1], scope, self.state.defs):
+                early = next((st for st in stages if is_split(st, scope, self.state.defs)), None)
+                raise misplaced(early) if early is not None else no_split(p, parts)
+            split = stages.pop()
         if len(shapes) > 1:
             if not stages:
                 raise error("LG404", p.span, "a tuple of tensors must flow into `cat`, `add` or a block with several inputs")
@@ -240,10 +258,21 @@ class Dataflow:
             flow = self.statements.statement(stage, flow, scope, inner)
         code = local_ident(target)
         codes = tuple(f"self.{n}" if is_learned else local_ident(n) for n, is_learned in zip(sources, learned))
-        body.nodes.append(Bind(code, codes, join, joined, tuple(inner.nodes), flow.shape, span))
+        if split is not None:
+            sizes, part_shapes, check = split_shapes(split, flow.shape, parts, scope, self.state.defs)
+            inner.checks.append(check)
+            if join is None and not inner.nodes:
+                code = codes[0]  # `(a, b) = x -> chunk 2`: x.chunk(2, dim=1)
+            locals_ = tuple((local_ident(n.id), shape) for n, shape in zip(parts, part_shapes))
+            body.nodes.append(Bind(code, codes, join, joined, tuple(inner.nodes), flow.shape, span, locals_, sizes))
+        else:
+            body.nodes.append(Bind(code, codes, join, joined, tuple(inner.nodes), flow.shape, span))
         body.n_params = sy.add(body.n_params, inner.n_params)
         body.checks += inner.checks
-        if not returned:
+        if split is not None:
+            for n, shape in zip(parts, part_shapes):
+                g.tensors[n.id] = _Tensor(shape, n.span)
+        elif not returned:
             g.tensors[target] = _Tensor(flow.shape, span)
         return flow.shape
 

@@ -145,7 +145,10 @@ class _Writer:
         # Constructor arguments that forward needs (rearrange sizes) are kept
         # as attributes of the same name, moved aside from the layers' names
         # (which statedict.py computes the same way) and from nn.Module's own.
-        kept = sorted({sym.code for n in walk(ir.body) if isinstance(n, Method) for _, args in n.ops for sym in _arg_symbols(args)})
+        kept = sorted(
+            {sym.code for n in walk(ir.body) if isinstance(n, Method) for _, args in n.ops for sym in _arg_symbols(args)}
+            | {sym.code for n in walk(ir.body) if isinstance(n, Bind) for sym in _arg_symbols(n.sizes)}
+        )
         self.attrs = attribute_names(ir.body)
         taken = set(self.attrs.values()) | MODULE_ATTRS
         self.kept: dict[str, str] = {}
@@ -160,6 +163,7 @@ class _Writer:
         self.shape_text: dict[Shape, str] = {}
         self.inplace = inplace_relus(ir.body)
         self.locals |= {p.code for p in ir.inputs} | {n.target for n in ir.body if isinstance(n, Bind)}
+        self.locals |= {code for n in ir.body if isinstance(n, Bind) for code, _ in n.parts}
         # Modules built only under a condition (`if c: layer`), and the
         # attribute that holds each optional residual's `use_res_connect`.
         self.condition: dict[int, Expr] = {id(c): n.cond for n in walk(ir.body) if isinstance(n, Conditional) for c in n.body}
@@ -373,6 +377,23 @@ class _Writer:
         elif not node.stages and src != target:
             self.line(f"{target} = {src}", node.out)
         self.nodes(node.stages, src, target)
+        if node.parts:
+            self.split(node)
+
+    def split(self, node: Bind) -> None:
+        """`(a, b) = ... -> chunk 2` as torchvision writes it: `a, b =
+        x.chunk(2, dim=1)`, or `torch.split(x, [s1, s2], dim=1)`."""
+        names = ", ".join(code for code, _ in node.parts)
+        shapes = ", ".join(self.shape(shape) for _, shape in node.parts)
+        if node.sizes:
+            sizes = _args(node.sizes, {code: f"self.{attr}" for code, attr in self.kept.items()})
+            code = f"{self.indent}{names} = torch.split({node.target}, [{sizes}], dim=1)"
+        else:
+            code = f"{self.indent}{names} = {node.target}.chunk({len(node.parts)}, dim=1)"
+        if len(_FORWARD_INDENT) + len(code) + 4 + len(shapes) <= _LINE_LENGTH:
+            self.forward.append(f"{code}  # {shapes}")
+        else:
+            self.forward += [f"{self.indent}# {shapes}", code]
 
     def dim_checks(self, ir: ClassIR, class_name: str) -> None:
         """Read the symbolic input sizes and check the model's rules on them."""

@@ -29,6 +29,7 @@ CODES: dict[str, str] = {
     "LG207": "tensor not defined",
     "LG208": "tensor defined twice",
     "LG209": "input size not available by name",
+    "LG216": "split parts and names disagree",
     # Shapes
     "LG301": "shapes do not match",
     "LG302": "input of the wrong rank",
@@ -40,6 +41,7 @@ CODES: dict[str, str] = {
     "LG308": "repeat changes the shape",
     "LG311": "structure depends on a run-time size",
     "LG312": "conditional layer changes the rank",
+    "LG317": "split does not fit the channels",
     # Arguments and definitions
     "LG401": "bad argument value",
     "LG402": "wrong arguments",
@@ -48,6 +50,8 @@ CODES: dict[str, str] = {
     "LG405": "block used at two input ranks",
     "LG406": "expression cannot be evaluated",
     "LG411": "`shortcut none` on `res cat`",
+    "LG420": "misplaced split",
+    "LG421": "bad split argument",
     # Lint rules (warnings; docs/lint-rules.md)
     "LG501": "convolution with bias before batch norm",
     "LG502": "two activations in a row",

@@ -211,6 +211,12 @@ class Bind(Record):
     `join` combines several sources: "cat", "add", or a `Layer` calling a
     block with several inputs; None for a single source. `joined` is the
     shape right after the join.
+
+    `(a, b) = x -> ... -> chunk 2` splits the result along channels into
+    `parts`, (Python local, shape) each: equal parts (`x.chunk(n, dim=1)`)
+    where `sizes` is empty, else parts of `sizes` channels (`split (s1,
+    s2)`: `torch.split(x, [s1, s2], dim=1)`). `target` then holds the
+    result before the split (the source itself when nothing comes before).
     """
 
     target: str
@@ -220,6 +226,8 @@ class Bind(Record):
     stages: tuple["Node", ...]
     out: Shape
     span: Span = field(compare=False)
+    parts: tuple[tuple[str, Shape], ...] = ()
+    sizes: tuple[Expr, ...] = ()
 
 
 ELEMENTWISE = {"add": "+", "sub": "-", "mul": "*", "div": "/"}

@@ -39,7 +39,7 @@ class ToSyntax:
         self.limits = limits
         self.rules = {
             "start": self.start, "definition": self.definition, "params": self.params, "param": self.param,
-            "inputs": self.inputs, "line": self.line, "assign": self.assign, "return_stmt": self.return_stmt,
+            "inputs": self.inputs, "line": self.line, "assign": self.assign, "split_assign": self.split_assign, "return_stmt": self.return_stmt,
             "output": self.output, "learned": self.learned, "scale": self.scale, "pipeline": self.pipeline, "source": self.source, "merge": self.merge,
             "seq": self.seq, "call": self.call, "keyword": self.keyword, "named": self.named,
             "residual": self.residual, "parallel": self.parallel, "repeat": self.repeat, "input": self.input,
@@ -135,6 +135,11 @@ class ToSyntax:
     def assign(self, node, children):
         target, value = children
         return s.Assign(str(target), value, self._span(node), token_span(self.file, target))
+
+    def split_assign(self, node, children):
+        *targets, value = children
+        parts = tuple(s.Name(str(t), token_span(self.file, t)) for t in targets if t is not None)
+        return s.Assign(parts[0].id, value, self._span(node), parts[0].span, parts)
 
     def return_stmt(self, node, children):
         return s.Return(children[0], self._span(node))

@@ -233,12 +233,14 @@ class Pipeline(Record):
 
 @node
 class Assign(Record):
-    """`name = pipeline`."""
+    """`name = pipeline`, or `(a, b) = pipeline -> chunk 2`: `parts` are
+    the names of a split's parts (`target` is then the first of them)."""
 
     target: str
     value: Pipeline
     span: Span = _span()
     target_span: Span = _span()
+    parts: tuple[Name, ...] = ()
 
 
 @node
@@ -351,6 +353,8 @@ def _children(node) -> tuple:
         return (node.operand,)
     if isinstance(node, Learned):
         return (*node.dims, *node.keywords)
-    if isinstance(node, (Assign, Return, Output)) and node.value is not None:
+    if isinstance(node, Assign):
+        return (*node.parts, *node.value.sources, *node.value.stages)
+    if isinstance(node, (Return, Output)) and node.value is not None:
         return (*node.value.sources, *node.value.stages)
     return ()

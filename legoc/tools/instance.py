@@ -502,6 +502,9 @@ class _Builder:
         for inner in node.stages:
             src = self.node(inner, env, src, named, names, prefix, parent, depth)
         named[node.target] = src
+        kind = "split" if node.sizes else "chunk"
+        for code, shape in node.parts:  # a view of each part: no work
+            named[code] = self.op(parent, depth, None, kind, [src], env.shape(shape), node.span)
         return src
 
     def layer(self, node: Layer, env: _Env, inputs: list[int], path: str, parent, depth) -> int:
