@@ -128,7 +128,7 @@ EXAMPLES_TABLE = [
         _mobilenet_v2,
         (3, 224, 224),
         variants=({"width_mult": 0.5}, {"width_mult": 0.75}, {"width_mult": 1.4}, {"width_mult": 0.35}),
-        arguments=lambda given: {("num_classes" if k == "classes" else k): v for k, v in given.items()},
+        arguments=_renamed(),
     ),
     Example("squeezenet1_1", _squeezenet, (3, 224, 224), arguments=lambda given: {"version": "1_1", **_renamed()(given)}),
     Example(
@@ -153,8 +153,8 @@ EXAMPLES_TABLE = [
         variants=({"growth": 16, "num_init_features": 32, "drop_rate": 0.1}, {"bn_size": 2}),
         arguments=_renamed(growth="growth_rate"),
     ),
-    Example("googlenet", _googlenet, (3, 224, 224), arguments=lambda given: {("num_classes" if k == "classes" else k): v for k, v in given.items()}),
-    Example("inception_v3", _inception_v3, (3, 299, 299), arguments=lambda given: {("num_classes" if k == "classes" else k): v for k, v in given.items()}),
+    Example("googlenet", _googlenet, (3, 224, 224), arguments=_renamed()),
+    Example("inception_v3", _inception_v3, (3, 299, 299), arguments=_renamed()),
     Example(
         "shufflenet_v2_x1_0",
         _shufflenet_v2,
