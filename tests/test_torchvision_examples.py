@@ -33,6 +33,22 @@ def _mobilenet_v2() -> Callable[..., torch.nn.Module]:
     return torchvision_definitions("models/mobilenetv2.py", "MobileNetV2", "InvertedResidual", **needs)["MobileNetV2"]
 
 
+def _mobilenet_v3(arch: str) -> Callable[..., torch.nn.Module]:
+    """torchvision's mobilenet_v3_large() or mobilenet_v3_small() (`arch`)
+    without weights: MobileNetV3 from _mobilenet_v3_conf(arch, width_mult)."""
+    utils = torchvision_definitions("utils.py", "_make_ntuple")
+    misc = torchvision_definitions("ops/misc.py", "ConvNormActivation", "Conv2dNormActivation", "SqueezeExcitation", **utils)
+    needs = {**misc, "SElayer": misc["SqueezeExcitation"], **torchvision_definitions("models/_utils.py", "_make_divisible")}
+    names = ("MobileNetV3", "InvertedResidual", "InvertedResidualConfig", "_mobilenet_v3_conf")
+    tv = torchvision_definitions("models/mobilenetv3.py", *names, **needs)
+
+    def build(width_mult: float = 1.0, **kwargs) -> torch.nn.Module:
+        setting, last_channel = tv["_mobilenet_v3_conf"](arch, width_mult=width_mult)
+        return tv["MobileNetV3"](setting, last_channel, **kwargs)
+
+    return build
+
+
 @dataclass(frozen=True)
 class Example:
     """examples/NAME.lego against torchvision's model.
@@ -57,6 +73,13 @@ EXAMPLES_TABLE = [
         _mobilenet_v2,
         (3, 224, 224),
         variants=({"width_mult": 0.5}, {"width_mult": 0.75}, {"width_mult": 1.4}, {"width_mult": 0.35}),
+        arguments=lambda given: {("num_classes" if k == "classes" else k): v for k, v in given.items()},
+    ),
+    Example(
+        "mobilenet_v3_large",
+        lambda: _mobilenet_v3("mobilenet_v3_large"),
+        (3, 224, 224),
+        variants=({"width_mult": 0.75}, {"width_mult": 0.5}, {"width_mult": 1.25}),
         arguments=lambda given: {("num_classes" if k == "classes" else k): v for k, v in given.items()},
     ),
 ]
