@@ -82,6 +82,13 @@ EXAMPLES_TABLE = [
         variants=({"width_mult": 0.75}, {"width_mult": 0.5}, {"width_mult": 1.25}),
         arguments=lambda given: {("num_classes" if k == "classes" else k): v for k, v in given.items()},
     ),
+    Example(
+        "mobilenet_v3_small",
+        lambda: _mobilenet_v3("mobilenet_v3_small"),
+        (3, 224, 224),
+        variants=({"width_mult": 0.75}, {"width_mult": 0.5}, {"width_mult": 1.25}),
+        arguments=lambda given: {("num_classes" if k == "classes" else k): v for k, v in given.items()},
+    ),
 ]
 
 BY_NAME = {e.name: e for e in EXAMPLES_TABLE}
