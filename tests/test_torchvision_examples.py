@@ -49,6 +49,12 @@ def _mobilenet_v3(arch: str) -> Callable[..., torch.nn.Module]:
     return build
 
 
+def _mnasnet() -> Callable[..., torch.nn.Module]:
+    """torchvision's MNASNet(alpha, ...), mnasnet1_0() with alpha=1.0."""
+    names = ("MNASNet", "_InvertedResidual", "_stack", "_round_to_multiple_of", "_get_depths")
+    return torchvision_definitions("models/mnasnet.py", *names, _BN_MOMENTUM=1 - 0.9997)["MNASNet"]
+
+
 @dataclass(frozen=True)
 class Example:
     """examples/NAME.lego against torchvision's model.
@@ -88,6 +94,12 @@ EXAMPLES_TABLE = [
         (3, 224, 224),
         variants=({"width_mult": 0.75}, {"width_mult": 0.5}, {"width_mult": 1.25}),
         arguments=lambda given: {("num_classes" if k == "classes" else k): v for k, v in given.items()},
+    ),    Example(
+        "mnasnet1_0",
+        _mnasnet,
+        (3, 224, 224),
+        variants=({"alpha": 0.5}, {"alpha": 0.75}, {"alpha": 1.3}),
+        arguments=lambda given: {"alpha": 1.0} | {("num_classes" if k == "classes" else k): v for k, v in given.items()},
     ),
 ]
 
