@@ -380,7 +380,7 @@ class MobileNetV3(nn.Module):
                 _make_divisible(width_mult * 160, 8) * 6,
                 _make_divisible(width_mult * 1280, 8),
             ),
-            nn.Hardswish(),  # [B, make_divisible(width_mult * 1280, 8)]
+            nn.Hardswish(inplace=True),  # [B, make_divisible(width_mult * 1280, 8)]
             nn.Dropout(p=dropout),  # [B, make_divisible(width_mult * 1280, 8)]
             nn.Linear(_make_divisible(width_mult * 1280, 8), classes),  # [B, classes]
         )

@@ -336,7 +336,7 @@ class MobileNetV3(nn.Module):
                 _make_divisible(width_mult * 96, 8) * 6,
                 _make_divisible(width_mult * 1024, 8),
             ),
-            nn.Hardswish(),  # [B, make_divisible(width_mult * 1024, 8)]
+            nn.Hardswish(inplace=True),  # [B, make_divisible(width_mult * 1024, 8)]
             nn.Dropout(p=dropout),  # [B, make_divisible(width_mult * 1024, 8)]
             nn.Linear(_make_divisible(width_mult * 1024, 8), classes),  # [B, classes]
         )
