@@ -126,7 +126,7 @@ class InvertedResidual(nn.Module):
             and (kernel + 1) // 2 * 2 - 2 == kernel - 1
         )
         self.block = nn.Sequential(
-            # [B, make_divisible(expanded * width_mult, 8) if make_divisible(expanded * width_mult, 8) != in_channels else in_channels, H, W]
+            # [B, make_divisible(expanded * width_mult, 8), H, W]
             *(
                 [
                     ConvBnAct(
@@ -141,11 +141,7 @@ class InvertedResidual(nn.Module):
             ),
             # [B, make_divisible(expanded * width_mult, 8), (H - (kernel + 1) % 2 - 1) // stride + 1, (W - (kernel + 1) % 2 - 1) // stride + 1]
             ConvBnAct(
-                (
-                    _make_divisible(expanded * width_mult, 8)
-                    if _make_divisible(expanded * width_mult, 8) != in_channels
-                    else in_channels
-                ),
+                _make_divisible(expanded * width_mult, 8),
                 _make_divisible(expanded * width_mult, 8),
                 kernel_size=kernel,
                 stride=stride,
