@@ -165,6 +165,24 @@ def test_shortcut_none_that_always_or_never_fits_needs_no_flag():
     assert "identity" not in code
 
 
+def test_shortcut_none_puts_a_long_shape_comment_inside_the_if():
+    # A shape too long to trail the sum goes on a comment line above it,
+    # indented as the sum inside `if self.use_res_connect:`.
+    spec = """
+block widen(a_rather_long_channel_count, another_rather_long_stride):
+    res add < conv a_rather_long_channel_count stride=another_rather_long_stride kernel_size=3 > shortcut none
+
+model M():
+    input [8, 12, 12]
+    widen 8 1
+"""
+    code = compile_source(spec, "w.lego").code
+    lines = code.splitlines()
+    at = lines.index("        if self.use_res_connect:")
+    assert lines[at + 1].startswith("            # [B, a_rather_long_channel_count, ")
+    assert lines[at + 2] == "            x = x + identity"
+
+
 # ------------------------------------------------- torchvision's InvertedResidual
 
 

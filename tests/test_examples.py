@@ -36,6 +36,9 @@ CASES = {
     "googlenet": ("GoogLeNet", (2, 3, 224, 224), (2, 1000)),
     "inception_v3": ("Inception-v3", (2, 3, 299, 299), (2, 1000)),
     "shufflenet_v2_x1_0": ("ShuffleNet V2 1.0x", (2, 3, 224, 224), (2, 1000)),
+    "mobilenet_v3_large": ("MobileNetV3-Large", (2, 3, 224, 224), (2, 1000)),
+    "mobilenet_v3_small": ("MobileNetV3-Small", (2, 3, 224, 224), (2, 1000)),
+    "mnasnet1_0": ("MNASNet 1.0", (2, 3, 224, 224), (2, 1000)),
     # Not in the reference table: checked against the compiler's inference.
     "multitask": (None, (2, 3, 64, 48), {"label": (2, 10), "mask": (2, 21, 64, 48)}),
     "shufflenet_unit": (None, (2, 24, 56, 56), (2, 240, 28, 28)),

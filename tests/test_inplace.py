@@ -48,7 +48,7 @@ def _load(text: str, name: str):
 
 def _out_of_place(model):
     for module in model.modules():
-        if isinstance(module, torch.nn.ReLU):
+        if isinstance(module, (torch.nn.ReLU, torch.nn.Hardswish)):
             module.inplace = False
 
 
@@ -90,6 +90,32 @@ def test_which_relus_work_in_place():
         "self.relu5 = nn.ReLU(inplace=True)",  # after linear
         "self.relu1 = nn.ReLU()",  # G: `b = a -> relu`, and `a` is read again
         "self.relu2 = nn.ReLU(inplace=True)",  # `c = a -> bn -> relu`: after bn
+    ]
+    for cls, shapes in models:
+        _same_outputs_and_gradients(cls, shapes)
+
+
+def test_hardswish_works_in_place_as_relu_does():
+    # MobileNetV3's classifier: nn.Hardswish(inplace=True) after a Linear,
+    # and out of place where its input is read again.
+    spec = """
+model M():
+    input [4, 8, 8]
+    hardswish
+    conv 4 kernel_size=3
+    bn
+    hardswish
+    flatten
+    linear 6
+    hardswish
+    hardsigmoid
+"""
+    code, models = _load(spec, "hs.lego")
+    assert [line.strip() for line in code.splitlines() if "nn.Hard" in line] == [
+        "self.hardswish1 = nn.Hardswish()",  # first: its input is forward's argument
+        "self.hardswish2 = nn.Hardswish(inplace=True)",  # after bn
+        "self.hardswish3 = nn.Hardswish(inplace=True)",  # after linear
+        "self.hardsigmoid = nn.Hardsigmoid()",  # not one of IN_PLACE
     ]
     for cls, shapes in models:
         _same_outputs_and_gradients(cls, shapes)

@@ -90,6 +90,19 @@ def test_conv_arithmetic_reads_like_hand_written_code():
     assert sy.to_text(halved_twice) == "a // 4"
 
 
+def test_a_choice_between_the_two_sides_of_its_own_test_is_one_side():
+    # The channels after `if e != in_channels: conv e`: e where it holds,
+    # in_channels (which then equals e) where not.
+    a, b, c = SYMS["a"], SYMS["b"], SYMS["c"]
+    assert sy.cond(sy.compare("!=", a, b), a, b) == a
+    assert sy.cond(sy.compare("!=", a, b), b, a) == b
+    assert sy.cond(sy.compare("==", a, b), a, b) == b
+    assert sy.cond(sy.compare("==", a, b), b, a) == a
+    # Anything else stays a choice.
+    assert sy.to_text(sy.cond(sy.compare("!=", a, b), a, c)) == "a if a != b else c"
+    assert sy.to_text(sy.cond(sy.compare("<", a, b), a, b)) == "a if a < b else b"
+
+
 def test_negation_reads_plainly():
     c, i, s = SYMS["a"], SYMS["b"], SYMS["c"]
     cond = sy.both(sy.eq(c, i), sy.eq(s, 1))

@@ -104,6 +104,28 @@ def _shufflenet_v2_arguments(given: dict) -> dict:
     return out
 
 
+def _mobilenet_v3(arch: str) -> Callable[..., torch.nn.Module]:
+    """torchvision's mobilenet_v3_large() or mobilenet_v3_small() (`arch`)
+    without weights: MobileNetV3 from _mobilenet_v3_conf(arch, width_mult)."""
+    utils = torchvision_definitions("utils.py", "_make_ntuple")
+    misc = torchvision_definitions("ops/misc.py", "ConvNormActivation", "Conv2dNormActivation", "SqueezeExcitation", **utils)
+    needs = {**misc, "SElayer": misc["SqueezeExcitation"], **torchvision_definitions("models/_utils.py", "_make_divisible")}
+    names = ("MobileNetV3", "InvertedResidual", "InvertedResidualConfig", "_mobilenet_v3_conf")
+    tv = torchvision_definitions("models/mobilenetv3.py", *names, **needs)
+
+    def build(width_mult: float = 1.0, **kwargs) -> torch.nn.Module:
+        setting, last_channel = tv["_mobilenet_v3_conf"](arch, width_mult=width_mult)
+        return tv["MobileNetV3"](setting, last_channel, **kwargs)
+
+    return build
+
+
+def _mnasnet() -> Callable[..., torch.nn.Module]:
+    """torchvision's MNASNet(alpha, ...), mnasnet1_0() with alpha=1.0."""
+    names = ("MNASNet", "_InvertedResidual", "_stack", "_round_to_multiple_of", "_get_depths")
+    return torchvision_definitions("models/mnasnet.py", *names, _BN_MOMENTUM=1 - 0.9997)["MNASNet"]
+
+
 @dataclass(frozen=True)
 class Example:
     """examples/NAME.lego against torchvision's model.
@@ -167,6 +189,27 @@ EXAMPLES_TABLE = [
             {"classes": 10},
         ),
         arguments=_shufflenet_v2_arguments,
+    ),
+    Example(
+        "mobilenet_v3_large",
+        lambda: _mobilenet_v3("mobilenet_v3_large"),
+        (3, 224, 224),
+        variants=({"width_mult": 0.75}, {"width_mult": 0.5}, {"width_mult": 1.25}),
+        arguments=_renamed(),
+    ),
+    Example(
+        "mobilenet_v3_small",
+        lambda: _mobilenet_v3("mobilenet_v3_small"),
+        (3, 224, 224),
+        variants=({"width_mult": 0.75}, {"width_mult": 0.5}, {"width_mult": 1.25}),
+        arguments=_renamed(),
+    ),
+    Example(
+        "mnasnet1_0",
+        _mnasnet,
+        (3, 224, 224),
+        variants=({"alpha": 0.5}, {"alpha": 0.75}, {"alpha": 1.3}),
+        arguments=lambda given: {"alpha": 1.0} | _renamed()(given),
     ),
 ]
 

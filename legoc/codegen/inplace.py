@@ -1,4 +1,4 @@
-"""Which ReLUs the generated code builds with `inplace=True`, as torchvision does."""
+"""Which ReLUs (and Hardswishes) the generated code builds with `inplace=True`, as torchvision does."""
 
 from __future__ import annotations
 
@@ -16,9 +16,17 @@ FRESH = frozenset(
 )
 
 
+# Activations that torchvision builds with `inplace=True` and whose backward
+# pass does not need the input they overwrite (MobileNetV3's classifier has
+# `nn.Hardswish(inplace=True)` after a Linear). nn.ReLU6 could be one too,
+# but that would change the code generated for specs already written.
+IN_PLACE = frozenset({"nn.ReLU", "nn.Hardswish"})
+
+
 def is_relu(c) -> bool:
-    """Whether `c` builds a plain `nn.ReLU()`."""
-    return isinstance(c, Ctor) and c.kind == "torch" and c.target == "nn.ReLU" and not c.kwargs
+    """Whether `c` builds a plain `nn.ReLU()` or `nn.Hardswish()` (one of
+    `IN_PLACE`, without arguments), an activation that may work in place."""
+    return isinstance(c, Ctor) and c.kind == "torch" and c.target in IN_PLACE and not c.kwargs
 
 
 def fresh_ctor(c) -> bool:

@@ -388,6 +388,9 @@ def cond(c: Expr, a: Expr, b: Expr) -> Expr:
         return a if c.value else b
     if a == b:
         return a
+    if isinstance(c, Op) and c.name == "cmp" and c.args[0] in (Const("!="), Const("==")) and (a, b) in ((c.args[1], c.args[2]), (c.args[2], c.args[1])):
+        # `x if x != y else y` is x: where they differ x, where not y == x.
+        return a if c.args[0] == Const("!=") else b
     return Op("cond", (c, a, b))
 
 
