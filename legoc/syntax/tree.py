@@ -350,7 +350,7 @@ def _children(node) -> tuple:
     if isinstance(node, Scale):
         return (node.operand,)
     if isinstance(node, Learned):
-        return (*node.dims, *node.keywords)
+        return (*node.dims, *(kw.value for kw in node.keywords))
     if isinstance(node, (Assign, Return, Output)) and node.value is not None:
         return (*node.value.sources, *node.value.stages)
     return ()
