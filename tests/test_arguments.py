@@ -60,6 +60,7 @@ CONTEXTS = {
     "groupnorm": Context((4, 8, 8), {"num_groups": "2"}),
     "layernorm2d": Context((4, 8, 8), {}),
     "stochastic_depth": Context((4, 8, 8), {"p": "0.1"}),
+    "permute": Context((4, 8, 8), {"dims": "(1, 2, 0)"}),
     "leaky_relu": Context((4, 8, 8), {}),
     "gelu": Context((4, 8, 8), {}),
     "dropout": Context((4, 8, 8), {}),

@@ -85,6 +85,9 @@ BASE = {
     "up": ([(8, 4, 4), (8, 8, 8)], {}),
     # four halvings after a stride-4 stem; few, narrow layers
     "dense_features": ([(3, 64, 64)], {"growth": 4, "num_init_features": 8}),
+    # ConvNeXt's drop probabilities are probabilities.
+    "cn_block": ([(8, 8, 8)], {"stochastic_depth_prob": 0.1}),
+    "cn_stage": ([(8, 8, 8)], {"first": 0, "total": 4, "stochastic_depth_prob": 0.1, "layer_scale": 1e-6}),
 }
 COUNTS = (0, 1, 2, 3)
 
@@ -219,8 +222,12 @@ def test_block_class_matches_the_analysis_for_every_argument_tuple(spec, block):
             continue
         accepted.append(values)
         instance = instantiate_block(analysis, block, shapes, values)
-        leaves = [op for op in instance.ops if op.leaf and op.path is not None]
+        # A learned tensor (`layer_scale: param [...]`) is a parameter of its
+        # module, not a module: its shape is compared with the state_dict.
+        leaves = [op for op in instance.ops if op.leaf and op.path is not None and op.kind != "Parameter"]
+        tensors = {op.path: ints(op.shape) for op in instance.ops if op.kind == "Parameter"}
         model = build(module, call)
+        assert {k: tuple(v.shape) for k, v in model.named_parameters() if k in tensors} == tensors, where
         modules = {name: type(m).__name__ for name, m in leaf_modules(model)}
         assert modules == {op.path: op.kind for op in leaves}, where
         assert len(modules) == len(leaves), where

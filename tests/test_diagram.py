@@ -152,6 +152,9 @@ def _check_against(diagram: Diagram, instance: Instance, depth: int | None) -> N
         where = diagram.subgraphs if op.id in expanded else diagram.nodes
         assert where[f"{'s' if op.id in expanded else 'n'}{op.id}"][1] == (None if op.parent is None else f"s{op.parent}")
     for op in drawn:
+        if op.kind == "Parameter":  # a learned tensor is a source, as an input is: it flows out
+            assert not diagram.incoming(f"n{op.id}") and any(e[0] == f"n{op.id}" for e in diagram.edges), op.path
+            continue
         assert diagram.incoming(f"n{op.id}"), f"nothing flows into {op.path or op.kind}"
     for k in range(len(instance.outputs)):
         assert len(diagram.incoming(f"out{k}")) == 1

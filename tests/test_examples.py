@@ -33,6 +33,7 @@ CASES = {
     "resnext50_32x4d": ("ResNeXt-50 (32x4d)", (2, 3, 224, 224), (2, 1000)),
     "wide_resnet50_2": ("Wide ResNet-50-2", (2, 3, 224, 224), (2, 1000)),
     "densenet121": ("DenseNet-121", (2, 3, 224, 224), (2, 1000)),
+    "convnext_tiny": ("ConvNeXt-T", (2, 3, 224, 224), (2, 1000)),
     "googlenet": ("GoogLeNet", (2, 3, 224, 224), (2, 1000)),
     "inception_v3": ("Inception-v3", (2, 3, 299, 299), (2, 1000)),
     "shufflenet_v2_x1_0": ("ShuffleNet V2 1.0x", (2, 3, 224, 224), (2, 1000)),

@@ -383,7 +383,8 @@ class _Allowed:
         elif isinstance(node, ast.Call):
             self.call(node)
         elif isinstance(node, ast.BinOp):
-            if not isinstance(node.op, (ast.Add, ast.Sub, ast.Mult, ast.Div, ast.FloorDiv, ast.Mod, ast.Pow)):
+            # `/` and `**`: the spec's float arithmetic (width and depth multipliers)
+            if not isinstance(node.op, (ast.Add, ast.Sub, ast.Mult, ast.FloorDiv, ast.Mod, ast.Div, ast.Pow)):
                 self.fail(node, "an operator legoc does not write")
             self.expr(node.left)
             self.expr(node.right)
@@ -415,10 +416,12 @@ class _Allowed:
         elif isinstance(node, ast.Starred):
             self.expr(node.value)
         elif isinstance(node, ast.GeneratorExp):
-            # `*(Block(c, c) for _ in range(n - 1))`
+            # `*(Block(c, c) for _ in range(n - 1))`, or with a repeat's
+            # index, `*(Block(c, p * i) for i in range(n))`
             (gen,) = node.generators
-            if not (isinstance(gen.target, ast.Name) and gen.target.id == "_" and not gen.ifs and not gen.is_async):
+            if not (isinstance(gen.target, ast.Name) and not gen.ifs and not gen.is_async):
                 self.fail(node, "a comprehension legoc does not write")
+            # (the index is one of the function's locals, checked with them)
             if not (isinstance(gen.iter, ast.Call) and isinstance(gen.iter.func, ast.Name) and gen.iter.func.id == "range"):
                 self.fail(node, "a comprehension not over range(...)")
             self.expr(gen.iter)
@@ -475,6 +478,11 @@ class _Allowed:
             for a in node.args:
                 self.expr(a)
             return
+        if self.learned_tensor(node):
+            # `name: param [sizes] init=value`: nn.Parameter(torch.full((sizes), value))
+            for a in (*node.args[0].args[0].elts, node.args[0].args[1]):
+                self.expr(a)
+            return
         if isinstance(f, ast.Name) and f.id == "range" and self.fn == "__init__":
             for a in args:
                 self.expr(a)
@@ -509,6 +517,22 @@ class _Allowed:
                 self.expr(a)
             return
         self.fail(node, "a call legoc does not write")
+
+    def learned_tensor(self, node: ast.Call) -> bool:
+        """`nn.Parameter(torch.full((sizes), init))` in __init__, as legoc writes a learned tensor."""
+        def attribute(f, owner: str, attr: str) -> bool:
+            return isinstance(f, ast.Attribute) and isinstance(f.value, ast.Name) and (f.value.id, f.attr) == (owner, attr)
+
+        if not (self.fn == "__init__" and attribute(node.func, "nn", "Parameter") and len(node.args) == 1 and not node.keywords):
+            return False
+        full = node.args[0]
+        return (
+            isinstance(full, ast.Call)
+            and attribute(full.func, "torch", "full")
+            and len(full.args) == 2
+            and not full.keywords
+            and isinstance(full.args[0], ast.Tuple)
+        )
 
     def nn_class(self, node) -> bool:
         return isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == "nn" and node.attr in NN_CLASSES
@@ -747,6 +771,41 @@ SMUGGLED_IN_A_LOOP = {
 @pytest.mark.parametrize("what", sorted(SMUGGLED_IN_A_LOOP))
 def test_the_allow_list_accepts_only_the_loop_of_named_repetitions(what):
     _rejects_smuggled(NAMED_REPETITIONS, *SMUGGLED_IN_A_LOOP[what])
+
+
+_SCALED = """\
+block scaled(p, init=1e-6)(x):
+    gamma: param [in_channels, 1, 1] init=init
+    y = (gamma, x) -> mul -> stochastic_depth p
+    return (y, x) -> add
+
+block stage(n, p):
+    repeat n as i scaled p * i / (n + 1)
+
+model M(n=3):
+    input [3, 8, 8]
+    stage n 0.1
+"""
+
+
+@pytest.mark.parametrize(
+    "old, new",
+    [
+        ("nn.Parameter(torch.full((in_channels, 1, 1), init))", "nn.Parameter(torch.load(init))"),
+        ("nn.Parameter(torch.full((in_channels, 1, 1), init))", 'nn.Parameter(torch.full((in_channels, 1, 1), init, device="cuda"))'),
+        ("nn.Parameter(torch.full((in_channels, 1, 1), init))", "nn.Parameter(torch.full(in_channels, init))"),
+        ("for i in range(n)", "for nn in range(n)"),
+        ("for i in range(n)", "for i in range(n) if i"),
+        ("for i in range(n)", "for i in iter(n)"),
+    ],
+    ids=["another tensor", "a keyword", "not a tuple of sizes", "a shadowing index", "a filter", "not over range"],
+)
+def test_learned_tensors_and_indexed_repeats_are_allowed_only_as_legoc_writes_them(old, new):
+    """`name: param [...] init=...` is `nn.Parameter(torch.full((sizes), init))`
+    and `repeat n as i` a comprehension over range with the index; `/` is
+    the spec's float arithmetic."""
+    assert " / " in compile_source(_SCALED, "m.lego").code
+    _rejects_smuggled(_SCALED, old, new)
 
 
 # ------------------------------------------ the compiler evaluates nothing

@@ -351,6 +351,10 @@ def test_lg506_fires(text, expected):
             model("[16, 4, 4]", 'rearrange "(g c) h w -> (c g) h w" g=groups', params="groups=2"), id="rearrange-keyword"
         ),
         pytest.param("model M(c=8):\n    input x: [3, 8, 8]\n    output y = x -> conv c\n", id="pipeline"),
+        pytest.param(
+            "block b(init=1e-6)(x):\n    gamma: param [in_channels, 1, 1] init=init\n    return (gamma, x) -> mul\n" + model("[3, 8, 8]", "b"),
+            id="learned-tensor-init",
+        ),
     ],
 )
 def test_lg506_does_not_fire(text):

@@ -55,7 +55,7 @@ def test_a_tuple_into_a_known_layer_still_needs_a_join():
         ("concat", "did you mean `cat`?"),
         ("concatenate", "did you mean `cat`?"),
         ("transpose", "use `rearrange`"),
-        ("permute", "use `rearrange`"),
+        ("Permute", "did you mean `permute`?"),  # permute is a layer: torchvision's Permute
         ("reshape", "use `rearrange`"),
         ("view", "use `rearrange`"),
         ("mean", "use `reduce`"),

@@ -126,6 +126,19 @@ def _mnasnet() -> Callable[..., torch.nn.Module]:
     return torchvision_definitions("models/mnasnet.py", *names, _BN_MOMENTUM=1 - 0.9997)["MNASNet"]
 
 
+def _convnext_tiny() -> Callable[..., torch.nn.Module]:
+    """torchvision's convnext_tiny(): ConvNeXt with its CNBlockConfig rows and stochastic depth 0.1."""
+    needs = {
+        **_conv2d_norm_activation(),
+        **torchvision_definitions("ops/misc.py", "Permute"),
+        **torchvision_definitions("ops/stochastic_depth.py", "StochasticDepth", "stochastic_depth"),
+    }
+    defined = torchvision_definitions("models/convnext.py", "ConvNeXt", "CNBlock", "CNBlockConfig", "LayerNorm2d", **needs)
+    config = defined["CNBlockConfig"]
+    setting = [config(96, 192, 3), config(192, 384, 3), config(384, 768, 9), config(768, None, 3)]
+    return lambda stochastic_depth_prob=0.1, **kwargs: defined["ConvNeXt"](setting, stochastic_depth_prob=stochastic_depth_prob, **kwargs)
+
+
 @dataclass(frozen=True)
 class Example:
     """examples/NAME.lego against torchvision's model.
@@ -211,6 +224,13 @@ EXAMPLES_TABLE = [
         variants=({"alpha": 0.5}, {"alpha": 0.75}, {"alpha": 1.3}),
         arguments=lambda given: {"alpha": 1.0} | _renamed()(given),
     ),
+    Example(
+        "convnext_tiny",
+        _convnext_tiny,
+        (3, 64, 64),  # the spec's [3, 224, 224] gives the same weights; 64 (a multiple of 32) keeps the comparison fast
+        variants=({"classes": 10, "layer_scale": 0.5},),
+        arguments=_renamed(),
+    ),
 ]
 
 # densenet.py's _DenseLayer.forward overloads, run from source without a file
@@ -229,10 +249,18 @@ def _compiled(name: str):
 def _randomise(module: torch.nn.Module, seed: int = 0) -> None:
     """Random weights everywhere, and batch-norm statistics and affine
     parameters far from their initial values, so that a misplaced tensor
-    shows in the output."""
+    shows in the output: layer norms' affine parameters too, and every
+    learned tensor a module holds itself (ConvNeXt's `layer_scale`, whose
+    initial 1e-6 would hide a wrong block)."""
     generator = torch.Generator().manual_seed(seed)
     with torch.no_grad():
         for m in module.modules():
+            if isinstance(m, torch.nn.LayerNorm) and m.elementwise_affine:  # LayerNorm2d too
+                m.weight.copy_(torch.rand(m.weight.shape, generator=generator) + 0.5)
+                m.bias.copy_(torch.rand(m.bias.shape, generator=generator) - 0.5)
+            elif not isinstance(m, (torch.nn.Conv2d, torch.nn.Linear, torch.nn.BatchNorm2d, torch.nn.LayerNorm)):
+                for _, tensor in m.named_parameters(recurse=False):
+                    tensor.copy_(torch.rand(tensor.shape, generator=generator) + 0.5)
             if isinstance(m, (torch.nn.Conv2d, torch.nn.Linear)):
                 m.weight.copy_(torch.randn(m.weight.shape, generator=generator) * (2.0 / m.weight[0].numel()) ** 0.5)
                 if m.bias is not None:

@@ -346,8 +346,8 @@ def test_tuple_arguments_in_summary_and_state_dict_equal_torchinfos():
     "spec, where, message",
     [
         ("conv 4 kernel_size=(1, 3, 3)", (3, 12), "`kernel_size` of `conv` has 3 sizes, but its input has 2 spatial axes: [3, 8, 8]"),
-        ("linear 4 bias=(1, 2)", (3, 14), "a tuple of sizes is only a value of `kernel_size`, `stride`, `padding` or `dilation` of `conv`, `maxpool` or `avgpool`"),
-        ("conv_bn 4 stride=(1, 2)", (3, 15), "a tuple of sizes is only a value of `kernel_size`, `stride`, `padding` or `dilation` of `conv`, `maxpool` or `avgpool`"),
+        ("linear 4 bias=(1, 2)", (3, 14), "a tuple of sizes is only a value of `kernel_size`, `stride`, `padding` or `dilation` of `conv`, `maxpool` or `avgpool`, or `dims` of `permute`"),
+        ("conv_bn 4 stride=(1, 2)", (3, 15), "a tuple of sizes is only a value of `kernel_size`, `stride`, `padding` or `dilation` of `conv`, `maxpool` or `avgpool`, or `dims` of `permute`"),
         ("conv 4 kernel_size=(1, 0)", (3, 12), "`kernel_size` must be at least 1, not 0"),
         ("conv 4 padding=(1, 1.5)", (3, 12), "`padding` must be an integer, not 1.5"),
         ("maxpool (2, 4) padding=(1, 3)", (3, 20), "padding 3 must be at most half of kernel_size 4"),

@@ -43,12 +43,13 @@ def number(expr: s.ExprNode, scope: Scope, defs) -> Expr:
     return value
 
 
-TUPLE_ONLY = "a tuple of sizes is only a value of `kernel_size`, `stride`, `padding` or `dilation` of `conv`, `maxpool` or `avgpool`"
-# The primitives whose keywords take a tuple, one size per spatial axis.
+TUPLE_ONLY = "a tuple of sizes is only a value of `kernel_size`, `stride`, `padding` or `dilation` of `conv`, `maxpool` or `avgpool`, or `dims` of `permute`"
+# The primitives whose keywords take a tuple: one size per spatial axis, or permute's axes.
 TUPLE_KEYS = {
     "conv": frozenset({"kernel_size", "stride", "padding", "dilation"}),
     "maxpool": frozenset({"kernel_size", "stride", "padding", "dilation"}),
     "avgpool": frozenset({"kernel_size", "stride", "padding"}),
+    "permute": frozenset({"dims"}),
 }
 
 

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from ..ir.symbolic import Const
 from .shape_rules import (
     conv, conv_transpose, linear, bn, layernorm, layernorm2d, groupnorm, elementwise, gelu, softmax, pool, flatten, upsample,
-    pixel_shuffle, embedding, recurrent, stochastic_depth,
+    pixel_shuffle, embedding, recurrent, stochastic_depth, permute,
 )
 from .signature import AUTO, REQUIRED, Call, PrimOut
 
@@ -108,6 +108,7 @@ PRIMITIVES: dict[str, Primitive] = {
             channels_first=True,
         ),
         Primitive("flatten", (), flatten),
+        Primitive("permute", (("dims", REQUIRED),), permute),
         Primitive(
             "upsample",
             (("scale_factor", REQUIRED), ("mode", Const("nearest")), ("align_corners", AUTO)),

@@ -20,6 +20,7 @@ from ..ir import symbolic as sy
 from ..core.diagnostics import error
 from ..ir.nodes import Check, Ctor, Sizes, Value
 from ..ir.symbolic import Const, Expr
+from .flow import BY_SIZE
 from .signature import Call, PrimOut, show_shape, show_value
 from .windows import auto_padding, per_axis, spatial, window
 
@@ -207,6 +208,35 @@ def stochastic_depth(call: Call) -> PrimOut:
     if mode not in ("row", "batch"):
         raise error("LG401", call.span_of("mode"), f'`mode` of `stochastic_depth` is "row" or "batch", not {show_value(mode)}')
     return PrimOut(call.shape, Ctor("torch", "StochasticDepth", (call["p"], call["mode"])))
+
+
+def permute(call: Call) -> PrimOut:
+    """torchvision.ops.misc.Permute(dims), a class of the generated file
+    (codegen/helpers.py): the input's axes in the order `dims`, a tuple
+    over the axes without the batch axis (`permute (1, 2, 0)`: [C, H, W] to
+    [H, W, C], `Permute([0, 2, 3, 1])`).
+
+    Raises:
+        SpecError: LG401, `dims` depends on a parameter, or does not
+            order every axis of the input exactly once.
+    """
+    dims = call.args["dims"]
+    rank = len(call.shape)
+    items = dims.items if isinstance(dims, Sizes) else (dims,)
+    for item in items:
+        if not isinstance(item, Const):
+            raise error("LG401", call.span_of("dims"), f"`dims` of `permute` must be written as constants here, not `{item}`: it decides the output's shape, so a parameter cannot give it")
+    order = [d.value for d in items]  # type: ignore[union-attr]
+    if not all(type(d) is int for d in order) or sorted(order) != list(range(rank)):  # type: ignore[type-var]
+        raise error(
+            "LG401",
+            call.span_of("dims"),
+            f"`dims` of `permute` orders the input's {rank} axes {show_shape(call.shape)}: a tuple of the constants 0 to {rank - 1}, each once, such as {tuple(range(rank))[::-1]}",
+        )
+    shape = tuple(call.shape[d] for d in order)
+    ctor = Ctor("torch", "Permute", (Sizes((Const(0), *(Const(d + 1) for d in order)), brackets="[]"),))
+    # As a rearrange: every axis is compared by size from here on, no stride is whole.
+    return PrimOut(shape, ctor, keep={axis: BY_SIZE for axis in range(rank)}, stride={axis: None for axis in range(rank)})
 
 
 def groupnorm(call: Call) -> PrimOut:

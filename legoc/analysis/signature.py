@@ -140,7 +140,7 @@ class Call:
 # The type of each primitive keyword, by name (PyTorch's names mean one thing).
 INT_PARAMS = frozenset(
     "out_channels kernel_size stride padding dilation groups out_features num_groups output_padding "
-    "upscale_factor num_embeddings embedding_dim output_size dim scale_factor hidden_size num_layers".split()
+    "upscale_factor num_embeddings embedding_dim output_size dim dims scale_factor hidden_size num_layers".split()
 )
 POSITIVE_PARAMS = frozenset(
     "out_channels kernel_size stride dilation groups out_features num_groups upscale_factor "

@@ -545,7 +545,7 @@ def _value(v: Value) -> str:
     if isinstance(v, LayerRef):
         return v.code
     if isinstance(v, Sizes):
-        return "(" + ", ".join(_value(item) for item in v.items) + ")"
+        return v.brackets[0] + ", ".join(_value(item) for item in v.items) + v.brackets[1]
     if isinstance(v, sy.Const) and isinstance(v.value, str):
         return string_literal(v.value)
     return sy.to_text(v, code=True)

@@ -63,8 +63,23 @@ LAYER_NORM_2D = '''class LayerNorm2d(nn.LayerNorm):
         x = x.permute(0, 3, 1, 2)
         return x'''
 
+PERMUTE = '''class Permute(nn.Module):
+    """torchvision.ops.misc.Permute: the tensor's axes in the order dims."""
+
+    def __init__(self, dims):
+        super().__init__()
+        self.dims = dims
+
+    def forward(self, x):
+        return torch.permute(x, self.dims)'''
+
 # Each helper class's source, by its name.
-HELPERS: dict[str, str] = {"_make_divisible": MAKE_DIVISIBLE, "StochasticDepth": STOCHASTIC_DEPTH, "LayerNorm2d": LAYER_NORM_2D}
+HELPERS: dict[str, str] = {
+    "_make_divisible": MAKE_DIVISIBLE,
+    "StochasticDepth": STOCHASTIC_DEPTH,
+    "LayerNorm2d": LAYER_NORM_2D,
+    "Permute": PERMUTE,
+}
 
 
 def _ctors(ctor: Ctor | None):

@@ -316,7 +316,7 @@ KNOWN_ELSEWHERE: dict[str, str] = {
     **_same(f"did you mean `cat`? {_CAT}", "concat", "concatenate"),
     **_same(
         _REARRANGE,
-        "permute", "transpose", "view", "reshape", "swapaxes", "swapdims", "movedim", "squeeze", "unsqueeze",
+        "transpose", "view", "reshape", "swapaxes", "swapdims", "movedim", "squeeze", "unsqueeze",
         "unflatten", "pixel_unshuffle", "space_to_depth",
     ),
     **_same(_REDUCE, "mean", "amax", "amin"),

@@ -31,9 +31,12 @@ class LayerRef(Record):
 
 @node
 class Sizes(Record):
-    """A tuple of sizes, one per spatial axis (`kernel_size=(1, 7)`)."""
+    """A tuple of sizes, one per spatial axis (`kernel_size=(1, 7)`), or
+    `permute`'s axes; `brackets` is how the generated code writes it:
+    "()" a tuple, "[]" a list (torchvision's `Permute([0, 2, 3, 1])`)."""
 
     items: tuple[Expr, ...]
+    brackets: str = "()"
 
 
 Value = Expr | LayerRef | Sizes

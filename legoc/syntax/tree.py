@@ -352,7 +352,7 @@ def _children(node) -> tuple:
     if isinstance(node, Scale):
         return (node.operand,)
     if isinstance(node, Learned):
-        return (*node.dims, *node.keywords)
+        return (*node.dims, *(kw.value for kw in node.keywords))
     if isinstance(node, Assign):
         return (*node.parts, *node.value.sources, *node.value.stages)
     if isinstance(node, (Return, Output)) and node.value is not None:

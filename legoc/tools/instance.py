@@ -549,7 +549,7 @@ class _Builder:
         if isinstance(v, LayerRef):
             return env.layers[f"p:{v.name}"] if v.kind == "param" else v
         if isinstance(v, Sizes):
-            return Sizes(tuple(env.ev(item) for item in v.items))
+            return Sizes(tuple(env.ev(item) for item in v.items), v.brackets)
         return env.ev(v)
 
     def callee_env(self, callee: ClassIR, args: tuple, kwargs: dict, inputs: list[int]) -> _Env:

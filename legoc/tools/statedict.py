@@ -153,7 +153,7 @@ _NORM_STATS = (("running_mean", True), ("running_var", True))
 _STATELESS = frozenset(
     "ReLU ReLU6 LeakyReLU GELU SiLU Sigmoid Tanh Hardsigmoid Hardswish Identity Dropout Softmax LogSoftmax MaxPool1d MaxPool2d "
     "MaxPool3d AvgPool1d AvgPool2d AvgPool3d AdaptiveAvgPool1d AdaptiveAvgPool2d AdaptiveAvgPool3d Flatten Upsample "
-    "PixelShuffle StochasticDepth".split()
+    "PixelShuffle StochasticDepth Permute".split()
 )
 
 

@@ -147,9 +147,9 @@ def _leaf_cost(op: Op, instance: Instance, batch: int) -> _Cost:
         if op.kind == "cat":
             return _Cost(activations=n)
         return _Cost()  # rearrange (a view or a copy), a recurrent layer's state
-    args = [sy.value_of(a) for a in op.args]
+    args = [tuple(sy.value_of(i) for i in a.items) if isinstance(a, Sizes) else sy.value_of(a) for a in op.args]
     kwargs = {k: tuple(sy.value_of(i) for i in v.items) if isinstance(v, Sizes) else sy.value_of(v) for k, v in op.kwargs}
-    if None in args or any(v is None or isinstance(v, tuple) and None in v for v in kwargs.values()):
+    if any(v is None or isinstance(v, tuple) and None in v for v in args) or any(v is None or isinstance(v, tuple) and None in v for v in kwargs.values()):
         return _UNKNOWN
     entries = torch_entries(op.target or "", args, kwargs)
     params = sum(prod(shape) for _, shape, buffer in entries if not buffer)
