@@ -80,10 +80,20 @@ def test_short_pieces_in_black_style_do_not_reach_black(monkeypatch):
         (Piece(2, "y = f(\n    " + "x" * 80 + ",\n)"), True),  # a continuation line too long
         (Piece(2, "y = 'a'"), True),
         (Piece(2, "y = 1e-05"), False),
+        (Piece(2, "y = 2 ** n"), True),  # black writes 2**n
     ],
 )
 def test_which_pieces_need_black(piece, needs):
     assert piece.needs_black() is needs
+
+
+def test_powers_are_written_as_black_writes_them():
+    """black hugs `**` between simple operands (names, numbers) and not
+    otherwise; the generated module is black's either way."""
+    spec = "model M(n=3):\n    input [3, 8, 8]\n    conv 2 ** n\n    conv (n + 1) ** 2 dilation=2 ** (n - 2)\n"
+    code = compile_source(spec, "m.lego").code
+    assert black.format_str(code, mode=black.Mode()) == code
+    assert "nn.Conv2d(3, 2**n," in code and "(n + 1) ** 2" in code and "dilation=2 ** (n - 2)" in code
 
 
 def test_a_docstring_cannot_forge_the_markers():
