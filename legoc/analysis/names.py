@@ -21,6 +21,11 @@ def check_names(d: s.Definition) -> None:
     in_repeat = "a repeat's repetitions are numbered 0, 1, ... in its nn.Sequential and cannot be named; name the repeat instead: `blocks: repeat ...`, or name the repetitions `layer1`, `layer2`, ... with an index: `repeat n as i layer: ...`"
 
     def visit(stmt, nameless: str | None) -> None:
+        if isinstance(stmt, s.Named) and stmt.pattern:
+            raise error(
+                "LG217", stmt.name_span, f"a quoted name \"{stmt.name}\" names the repetitions of an indexed repeat, and only those",
+                hint=f'write `repeat n as i "{stmt.name}": ...`, or name the layer without quotes',
+            )
         if isinstance(stmt, s.Named):
             if nameless:
                 raise error("LG204", stmt.name_span, nameless)
@@ -60,7 +65,7 @@ def check_names(d: s.Definition) -> None:
                     visit(item, nameless)
         elif isinstance(stmt, s.Repeat) and stmt.index is not None and isinstance(stmt.body, s.Named):
             # `repeat n as i denselayer: ...`: the repetitions are denselayer1 ... denselayerN
-            problem = attribute_problem(stmt.body.name + "1")
+            problem = None if stmt.body.pattern else attribute_problem(stmt.body.name + "1")  # a pattern: checked with the index (indexed.py)
             if problem:
                 raise error("LG205", stmt.body.name_span, problem)
             visit(stmt.body.layer, in_repeat)

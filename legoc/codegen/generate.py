@@ -221,12 +221,8 @@ class _Writer:
         if isinstance(node, Layer):
             self.init.append(f"self.{attr} = {self.ctor(node.ctor, id(node) in self.inplace)}")
         elif isinstance(node, Repeat) and node.each is not None:
-            # Named repetitions, as torchvision's DenseNet adds them: denselayer1, denselayer2, ...
-            i = sy.to_text(node.index, code=True)  # type: ignore[arg-type]
             self.init.append(f"self.{attr} = nn.Sequential()")
-            self.init.append(f"for {i} in range({sy.to_text(node.count, code=True)}):")
-            built = self.ctor(node.first) if node.rest is None else f"{self.ctor(node.first)} if {i} == 0 else {self.ctor(node.rest)}"
-            self.init.append(f'    self.{attr}.add_module(f"{node.each}{{{i} + 1}}", {built})')
+            self.named_repetitions(node, f"self.{attr}")
         elif isinstance(node, Repeat):
             self.init.append(f"self.{attr} = nn.Sequential({self.repeated(node)})")
         elif isinstance(node, Sequential):
@@ -241,6 +237,14 @@ class _Writer:
                 self.init.append(f"    self.{attr} = {built}")
                 self.init.append("else:")
                 self.init.append(f"    self.{attr} = None")
+
+    def named_repetitions(self, node: Repeat, owner: str) -> None:
+        """The loop that adds named repetitions to `owner`, as torchvision's
+        DenseNet and RegNet do: `owner.add_module(f"denselayer{i + 1}", ...)`."""
+        i = sy.to_text(node.index, code=True)  # type: ignore[arg-type]
+        self.init.append(f"for {i} in range({sy.to_text(node.count, code=True)}):")
+        built = self.ctor(node.first) if node.rest is None else f"{self.ctor(node.first)} if {i} == 0 else {self.ctor(node.rest)}"
+        self.init.append(f"    {owner}.add_module({repetition_name(node.each)}, {built})")  # type: ignore[arg-type]
 
     def repeated(self, node: Repeat, split: bool = False):
         """A repeat's modules as arguments of nn.Sequential(...): one string,
@@ -445,6 +449,10 @@ def _class_pieces(ir: ClassIR, names: dict[str, str], defaults: ClassIR | None) 
         params.append(p.code if p.default is None else f"{p.code}={_value(p.default)}")
     docstring = Piece(1, docstring_text(doc_lines(ir, defaults)), "docstring")
     init_def = Piece(1, f"def __init__({', '.join(params)}):", "header")
+    if is_sequential(ir) and isinstance(ir.body[0], Repeat) and ir.body[0].each is not None:  # torchvision's AnyStage: named repetitions
+        writer.init = ["super().__init__()"]
+        writer.named_repetitions(ir.body[0], "self")
+        return _ClassCode(Piece(0, f"class {names[ir.name]}(nn.Sequential):", "header"), docstring, init_def, tuple(_piece(2, line) for line in writer.init), None, ())
     if is_sequential(ir):
         init = "\n".join(["super().__init__(", *writer.items(ir.body), ")"])
         return _ClassCode(Piece(0, f"class {names[ir.name]}(nn.Sequential):", "header"), docstring, init_def, (Piece(2, init),), None, ())
@@ -516,6 +524,13 @@ def _arg_symbols(args: tuple) -> set:
     return found
 
 
+
+
+def repetition_name(each: tuple) -> str:
+    """The f-string of a named repetition's name (ir.nodes.Repeat.each):
+    `f"block{stage}-{i}"`. Its text is letters, digits, `_` and `-` (LG217),
+    its values integer expressions, so nothing in it ends the string."""
+    return 'f"' + "".join(p if isinstance(p, str) else "{" + sy.to_text(p, code=True) + "}" for p in each) + '"'
 
 
 def _value(v: Value) -> str:

@@ -45,8 +45,12 @@ def is_sequential(ir: ClassIR) -> bool:
     named tensor, and no recurrent layer whose output forward must unpack.
     Its modules are then numbered 0, 1, ... (a repeat takes one number per
     repetition, a conditional's layers a number each where it holds), as
-    torchvision's `Conv2dNormActivation` and ResNet stages are.
+    torchvision's `Conv2dNormActivation` and ResNet stages are. A block
+    whose body is one repeat with named repetitions (`repeat n as i
+    "block{s}-{i}": ...`) is too, holding them under their names.
     """
+    if ir.kind == "block" and len(ir.body) == 1 and isinstance(ir.body[0], Repeat) and ir.body[0].name is None and ir.body[0].each is not None:
+        return True  # only named repetitions: the block holds them by name (torchvision's AnyStage, _DenseBlock)
     return (
         ir.kind == "block"
         and not ir.graph

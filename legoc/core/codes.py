@@ -29,6 +29,7 @@ CODES: dict[str, str] = {
     "LG207": "tensor not defined",
     "LG208": "tensor defined twice",
     "LG209": "input size not available by name",
+    "LG217": "bad repetition name pattern",
     # Shapes
     "LG301": "shapes do not match",
     "LG302": "input of the wrong rank",
@@ -48,6 +49,7 @@ CODES: dict[str, str] = {
     "LG405": "block used at two input ranks",
     "LG406": "expression cannot be evaluated",
     "LG411": "`shortcut none` on `res cat`",
+    "LG423": "`if` expression of two kinds",
     # Lint rules (warnings; docs/lint-rules.md)
     "LG501": "convolution with bias before batch norm",
     "LG502": "two activations in a row",

@@ -173,8 +173,10 @@ class Repeat(Record):
 
     `repeat n as i ...` (analysis/indexed.py) has its `index`, the symbol
     `i` that `first` (built alike for every repetition, `rest` None) and
-    `outs` mention, and `each`, the prefix of the repetitions' names
-    (`denselayer`: `denselayer1` ...), or None to number them 0, 1, ....
+    `outs` mention, and `each`, the repetitions' names as parts to join
+    (text, and integer expressions over the index and the parameters:
+    ("denselayer", i + 1) names them `denselayer1` ..., ("block", stage, "-",
+    i) `block1-0` ...), or None to number them 0, 1, ....
     """
 
     hint: str
@@ -186,7 +188,7 @@ class Repeat(Record):
     name: str | None = None
     outs: tuple[tuple[Shape, ...], tuple[Shape, ...]] = ((), ())
     index: Expr | None = None
-    each: str | None = None
+    each: tuple[str | Expr, ...] | None = None
 
 
 @node

@@ -45,7 +45,7 @@ class ToSyntax:
             "residual": self.residual, "parallel": self.parallel, "repeat": self.repeat, "input": self.input,
             "group": self.group, "shape": self.shape, "binop": self.binop, "neg": self.neg, "int": self.int,
             "float": self.float, "string": self.string, "bool": self.bool, "name": self.name, "func": self.func,
-            "conditional": self.conditional, "boolop": self.boolop, "not_test": self.not_test, "compare": self.compare,
+            "conditional": self.conditional, "boolop": self.boolop, "not_test": self.not_test, "compare": self.compare, "ifexp": self.ifexp,
             "tuple": self.tuple,
         }  # fmt: skip
 
@@ -192,6 +192,8 @@ class ToSyntax:
 
     def named(self, node, children):
         name, layer = children
+        if name.type == "STRING":  # `"block{stage}-{i}": ...`, without its quotes
+            return s.Named(str(name)[1:-1], layer, self._span(node), token_span(self.file, name), pattern=True)
         return s.Named(str(name), layer, self._span(node), token_span(self.file, name))
 
     def residual(self, node, children):
@@ -210,6 +212,10 @@ class ToSyntax:
 
     def not_test(self, node, children):
         return s.Not(children[1], self._span(node))
+
+    def ifexp(self, node, children):
+        body, test, orelse = children
+        return s.IfExp(test, body, orelse, self._span(node))
 
     def compare(self, node, children):
         left, op, right = children

@@ -443,7 +443,7 @@ class _Builder:
                 for i in range(env.const(node.count, "a repeat count")):
                     ctor, outs = (node.first, node.outs[0]) if i == 0 else (node.rest or node.first, node.outs[1])
                     at = env if node.index is None else _Env({**env.values, node.index.key: sy.Const(i)}, env.layers)  # type: ignore[union-attr]
-                    name = f"{prefix}{index}" if node.each is None else f"{prefix}{node.each}{i + 1}"
+                    name = f"{prefix}{index}" if node.each is None else prefix + "".join(p if isinstance(p, str) else str(at.const(p, "a name")) for p in node.each)
                     cur = self.module(ctor, at, [cur], outs, name, parent, depth, node.span)
                     index += 1
         return cur
