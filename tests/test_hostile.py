@@ -125,6 +125,8 @@ HEADER_LINE_2 = "# Do not edit: change the .lego source and run legoc again."
 CODING_COOKIE = re.compile(r"^[ \t\f]*#.*?coding[:=]")
 MODULE_ATTRS = frozenset(dir(torch.nn.Module())) | frozenset(vars(torch.nn.Module()))
 IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*", re.ASCII)
+# The text of a repetition's name pattern (`f"block{stage}-{i}"`, LG217).
+NAME_TEXT = re.compile(r"[A-Za-z0-9_-]+", re.ASCII)
 
 
 def _dunder_or_mangled(name: str) -> bool:
@@ -158,7 +160,9 @@ class _Allowed:
         imports = []
         while body and isinstance(body[0], (ast.Import, ast.ImportFrom)):
             imports.append(ast.unparse(body.pop(0)))
-        if imports not in (["from torch import nn"], ["import torch", "from torch import nn"]):
+        # `OrderedDict` for a named group whose layers are named (its keys).
+        self.ordered = imports[:1] == ["from collections import OrderedDict"]
+        if imports[self.ordered :] not in (["from torch import nn"], ["import torch", "from torch import nn"]):
             self.fail(self.tree, f"imports {imports}")
         if not body or not isinstance(body[0], ast.Assign):
             self.fail(self.tree, "no __all__")
@@ -280,6 +284,8 @@ class _Allowed:
                 self.stmt(s)
         elif isinstance(node, ast.Raise):
             self.raise_(node)
+        elif isinstance(node, ast.For) and self.fn == "__init__":
+            self.for_(node)
         elif isinstance(node, ast.Return) and self.fn == "forward":
             self.return_(node)
         else:
@@ -298,6 +304,59 @@ class _Allowed:
                 self.fail(node, f"self.{node.attr} replaces an attribute of nn.Module")
             return
         self.fail(node, "an assignment target legoc does not write")
+
+    def for_(self, node: ast.For) -> None:
+        # Named repetitions: `for i in range(n): self[.attr].add_module(f"block{s}-{i}", Block(...))`
+        if node.orelse or not isinstance(node.target, ast.Name) or len(node.body) != 1:
+            self.fail(node, "a loop legoc does not write")
+        if not (isinstance(node.iter, ast.Call) and isinstance(node.iter.func, ast.Name) and node.iter.func.id == "range"):
+            self.fail(node, "a loop not over range(...)")
+        self.expr(node.iter)
+        (stmt,) = node.body
+        call = stmt.value if isinstance(stmt, ast.Expr) else None
+        if not (isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute) and call.func.attr == "add_module"):
+            self.fail(node, "a loop body other than add_module")
+        owner = call.func.value
+        if not (isinstance(owner, ast.Name) and owner.id == "self" or isinstance(owner, ast.Attribute) and isinstance(owner.value, ast.Name) and owner.value.id == "self"):
+            self.fail(node, "add_module on something other than self or one of its attributes")
+        if isinstance(owner, ast.Attribute):
+            self.attribute_name(owner, owner.attr)
+        if call.keywords or len(call.args) != 2 or not isinstance(call.args[0], ast.JoinedStr):
+            self.fail(node, "add_module without an f-string name and a module")
+        for part in call.args[0].values:
+            if isinstance(part, ast.Constant):
+                if not (isinstance(part.value, str) and NAME_TEXT.fullmatch(part.value)):
+                    self.fail(node, f"a module name with {part.value!r}")
+            elif isinstance(part, ast.FormattedValue) and part.conversion == -1 and part.format_spec is None:
+                self.expr(part.value)
+            else:
+                self.fail(node, "a formatted value legoc does not write")
+        self.expr(call.args[1])
+
+    def ordered_dict(self, node: ast.Call) -> None:
+        # `OrderedDict([("a", Block(...)), *([("se", Se(...))] if cond else []), ...])`
+        if not (self.ordered and self.fn == "__init__" and len(node.args) == 1 and not node.keywords and isinstance(node.args[0], ast.List)):
+            self.fail(node, "an OrderedDict legoc does not write")
+
+        def pair(item) -> None:
+            if not (isinstance(item, ast.Tuple) and len(item.elts) == 2):
+                self.fail(node, "an OrderedDict item that is not a (name, module) pair")
+            key, value = item.elts
+            if not (isinstance(key, ast.Constant) and isinstance(key.value, str) and IDENT.fullmatch(key.value)):
+                self.fail(node, "an OrderedDict key that is not a name")
+            self.name(key, key.value)
+            self.expr(value)
+
+        for item in node.args[0].elts:
+            if isinstance(item, ast.Starred):
+                choice = item.value
+                if not (isinstance(choice, ast.IfExp) and isinstance(choice.body, ast.List) and isinstance(choice.orelse, ast.List) and not choice.orelse.elts):
+                    self.fail(node, "a conditional OrderedDict item legoc does not write")
+                self.expr(choice.test)
+                for inner in choice.body.elts:
+                    pair(inner)
+            else:
+                pair(item)
 
     def raise_(self, node: ast.Raise) -> None:
         exc = node.exc
@@ -441,6 +500,9 @@ class _Allowed:
             for a in node.args:
                 self.expr(a)
             return
+        if isinstance(f, ast.Name) and f.id == "OrderedDict":
+            self.ordered_dict(node)
+            return
         if isinstance(f, ast.Name) and f.id == "range" and self.fn == "__init__":
             for a in args:
                 self.expr(a)
@@ -500,9 +562,9 @@ def _targets(node) -> list[ast.Name]:
 
     if isinstance(node, ast.Assign):
         return [n for t in node.targets for n in names(t)]
-    if isinstance(node, ast.comprehension):
+    if isinstance(node, (ast.comprehension, ast.For)):  # a loop: only `for i in range(n)` in __init__ (_Allowed.for_)
         return names(node.target)
-    if isinstance(node, (ast.AugAssign, ast.AnnAssign, ast.For, ast.With, ast.NamedExpr, ast.Global, ast.Nonlocal, ast.Import, ast.ImportFrom)):
+    if isinstance(node, (ast.AugAssign, ast.AnnAssign, ast.With, ast.NamedExpr, ast.Global, ast.Nonlocal, ast.Import, ast.ImportFrom)):
         raise Rejected(f"line {node.lineno}: {type(node).__name__} is not written by legoc")
     return []
 
@@ -679,6 +741,45 @@ SMUGGLED = {
     "an f-string outside a size check": ("x = self.relu(x)", 'x = self.relu(f"{x}")'),
     "an encoding declaration": ("# Generated by legoc", "# coding: utf-7 Generated by legoc"),
 }
+
+
+# The same for the names legoc writes as data: an OrderedDict's keys and a
+# repetition's f-string name (`"block{stage}-{i}"`, LG217).
+NAMED = """\
+block stage(c, n, stage):
+    repeat n as i "block{stage}-{i}": conv c kernel_size=1
+
+model M():
+    input [3, 8, 8]
+    f: < a: conv 4 kernel_size=1; b: stage 4 2 1 >
+"""
+SMUGGLED_NAMES = {
+    "a dot in a module name": ('f"block{stage}-{i}"', 'f"block{stage}.{i}"'),
+    "a quote in a module name": ('f"block{stage}-{i}"', 'f"block{stage}\\"-{i}"'),
+    "a call in a module name": ('f"block{stage}-{i}"', 'f"block{print(stage)}-{i}"'),
+    "a formatted value with a spec": ('f"block{stage}-{i}"', 'f"block{stage!r}-{i}"'),
+    "add_module on another object": ("self.add_module(", "nn.add_module("),
+    "a loop over something else": ("for i in range(n):", "for i in [n]:"),
+    "an OrderedDict key that is not a name": ('("a", nn.Conv2d', '("a.b", nn.Conv2d'),
+    "an OrderedDict of a call": ("OrderedDict(\n", "OrderedDict(dict(a=1),\n"),
+    "OrderedDict not imported": ("from collections import OrderedDict\n", ""),
+}
+
+
+def test_the_named_forms_pass_the_allow_list():
+    code = compile_source(NAMED, "n.lego").code
+    for old, _ in SMUGGLED_NAMES.values():
+        assert old in code, old
+    check_generated(code)
+
+
+@pytest.mark.parametrize("what", sorted(SMUGGLED_NAMES))
+def test_the_allow_list_rejects_names_legoc_never_writes(what):
+    old, new = SMUGGLED_NAMES[what]
+    code = compile_source(NAMED, "n.lego").code
+    smuggled = black.format_str(code.replace(old, new, 1), mode=black.Mode())
+    with pytest.raises((Rejected, AssertionError)):
+        check_generated(smuggled)
 
 
 @pytest.mark.parametrize("what", sorted(SMUGGLED))

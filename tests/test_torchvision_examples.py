@@ -11,6 +11,8 @@ A new example adds one row to EXAMPLES.
 
 from __future__ import annotations
 
+import collections
+import math
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -31,6 +33,27 @@ def _conv2d_norm_activation() -> dict:
 def _mobilenet_v2() -> Callable[..., torch.nn.Module]:
     needs = {**_conv2d_norm_activation(), **torchvision_definitions("models/_utils.py", "_make_divisible")}
     return torchvision_definitions("models/mobilenetv2.py", "MobileNetV2", "InvertedResidual", **needs)["MobileNetV2"]
+
+
+def _regnet_y_400mf() -> Callable[..., torch.nn.Module]:
+    """torchvision's regnet_y_400mf(): RegNet with the BlockParams of
+    from_init_params(depth=16, w_0=48, w_a=27.89, w_m=2.09, group_width=8,
+    se_ratio=0.25); the spec's `classes` is `num_classes`."""
+    needs = {
+        **_conv2d_norm_activation(),
+        **torchvision_definitions("ops/misc.py", "SqueezeExcitation"),
+        **torchvision_definitions("models/_utils.py", "_make_divisible"),
+        "OrderedDict": collections.OrderedDict,
+        "math": math,
+    }
+    names = ("RegNet", "BlockParams", "SimpleStemIN", "AnyStage", "ResBottleneckBlock", "BottleneckTransform")
+    defs = torchvision_definitions("models/regnet.py", *names, **needs)
+
+    def regnet_y_400mf(**kwargs) -> torch.nn.Module:
+        params = defs["BlockParams"].from_init_params(depth=16, w_0=48, w_a=27.89, w_m=2.09, group_width=8, se_ratio=0.25)
+        return defs["RegNet"](params, **kwargs)
+
+    return regnet_y_400mf
 
 
 @dataclass(frozen=True)
@@ -57,6 +80,13 @@ EXAMPLES_TABLE = [
         _mobilenet_v2,
         (3, 224, 224),
         variants=({"width_mult": 0.5}, {"width_mult": 0.75}, {"width_mult": 1.4}, {"width_mult": 0.35}),
+        arguments=lambda given: {("num_classes" if k == "classes" else k): v for k, v in given.items()},
+    ),
+    Example(
+        "regnet_y_400mf",
+        _regnet_y_400mf,
+        (3, 224, 224),
+        variants=({"classes": 10},),
         arguments=lambda given: {("num_classes" if k == "classes" else k): v for k, v in given.items()},
     ),
 ]

@@ -43,7 +43,22 @@ def check_names(d: s.Definition) -> None:
                     f"{what} has no module of its own to name: its layers are attributes of `{d.name}`; name those, "
                     "or put it in a block and name the call",
                 )
-            inner = f"the layers of the named group `{stmt.name}` are numbered 0, 1, ... in its nn.Sequential and cannot be named"
+            if isinstance(stmt.layer, s.Group) and _all_named(stmt.layer):  # nn.Sequential(OrderedDict(...)): keys as named
+                keys: dict[str, Span] = {}
+                for item in stmt.layer.body:
+                    item = item.layer if isinstance(item, s.Conditional) else item
+                    if item.name in keys:
+                        raise error("LG206", item.name_span, f"two layers of `{stmt.name}` are named `{item.name}`", notes=[Note(f"`{item.name}` is first used here", keys[item.name])])
+                    keys[item.name] = item.name_span
+                    problem = attribute_problem(item.name)
+                    if problem:
+                        raise error("LG205", item.name_span, problem)
+                    visit(item.layer, "a layer in a named layer of a named group is inside its module; name it in a block")
+                return
+            inner = (
+                f"the layers of the named group `{stmt.name}` are numbered 0, 1, ... in its nn.Sequential; name all of them "
+                "(an nn.Sequential of an OrderedDict) or none"
+            )
             visit(stmt.layer, inner if isinstance(stmt.layer, s.Group) else None)
         elif isinstance(stmt, s.Learned):
             problem = attribute_problem(stmt.name)
@@ -78,6 +93,14 @@ def check_names(d: s.Definition) -> None:
     _check_python_names(d)
     for stmt in d.body:
         visit(stmt, None)
+
+
+def _all_named(group: s.Group) -> bool:
+    """Whether every statement of a named group names its layer (`a: ...`,
+    `if t: a: ...`): the group is then an
+    nn.Sequential of an OrderedDict, as torchvision's BottleneckTransform."""
+    items = [i.layer if isinstance(i, s.Conditional) else i for i in group.body]
+    return bool(items) and all(isinstance(i, s.Named) and not i.pattern and isinstance(i.layer, s.Call) for i in items)
 
 
 def _check_python_names(d: s.Definition) -> None:

@@ -126,7 +126,8 @@ class Residual(Record):
     attribute is None). `shortcut_name` is the spec's name for it.
     `skip` is the condition, over constructor arguments, under which the
     skip is added at all (`shortcut none`: where the body keeps the shape);
-    otherwise the body's output is the result.
+    otherwise the body's output is the result. `shortcut_first`: the
+    projection is registered (and in the state_dict) before the body.
     """
 
     mode: str
@@ -137,6 +138,7 @@ class Residual(Record):
     span: Span = field(compare=False)
     shortcut_name: str | None = None
     skip: Expr = TRUE
+    shortcut_first: bool = False  # `res add shortcut P < body >`: P registered before the body
 
 
 @node

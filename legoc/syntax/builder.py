@@ -42,7 +42,7 @@ class ToSyntax:
             "inputs": self.inputs, "line": self.line, "assign": self.assign, "return_stmt": self.return_stmt,
             "output": self.output, "learned": self.learned, "scale": self.scale, "pipeline": self.pipeline, "source": self.source, "merge": self.merge,
             "seq": self.seq, "call": self.call, "keyword": self.keyword, "named": self.named,
-            "residual": self.residual, "parallel": self.parallel, "repeat": self.repeat, "input": self.input,
+            "residual": self.residual, "residual_first": self.residual_first, "parallel": self.parallel, "repeat": self.repeat, "input": self.input,
             "group": self.group, "shape": self.shape, "binop": self.binop, "neg": self.neg, "int": self.int,
             "float": self.float, "string": self.string, "bool": self.bool, "name": self.name, "func": self.func,
             "conditional": self.conditional, "boolop": self.boolop, "not_test": self.not_test, "compare": self.compare, "ifexp": self.ifexp,
@@ -201,6 +201,10 @@ class ToSyntax:
         if isinstance(shortcut, Token):  # `shortcut none`
             return s.Residual(str(mode), body, None, self._span(node), optional=True)
         return s.Residual(str(mode), body, shortcut, self._span(node))
+
+    def residual_first(self, node, children):
+        mode, shortcut, body = children
+        return s.Residual(str(mode), body, shortcut, self._span(node), first=True)
 
     def conditional(self, node, children):
         test, layer = children

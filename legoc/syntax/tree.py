@@ -171,6 +171,7 @@ class Residual(Record):
     shortcut: Call | Named | None
     span: Span = _span()
     optional: bool = False  # `shortcut none`: no skip where the body changes the shape
+    first: bool = False  # `res add shortcut P < body >`: P is built before the body
 
 
 @node

@@ -430,13 +430,14 @@ class _Builder:
         """The items of an nn.Sequential (layers and repeats), numbered."""
         index = 0
         for node in nodes:
-            if isinstance(node, Layer):
-                cur = self.module(node.ctor, env, [cur], (node.out,), f"{prefix}{index}", parent, depth, node.span)
+            if isinstance(node, Layer):  # a name: a key of an OrderedDict
+                cur = self.module(node.ctor, env, [cur], (node.out,), f"{prefix}{index if node.name is None else node.name}", parent, depth, node.span)
                 index += 1
             elif isinstance(node, Conditional):
                 if env.const(node.cond, "a condition"):
                     for inner in node.body:
-                        cur = self.module(inner.ctor, env, [cur], (inner.out,), f"{prefix}{index}", parent, depth, inner.span)  # type: ignore[union-attr]
+                        key = index if inner.name is None else inner.name  # type: ignore[union-attr]
+                        cur = self.module(inner.ctor, env, [cur], (inner.out,), f"{prefix}{key}", parent, depth, inner.span)  # type: ignore[union-attr]
                         index += 1
             else:
                 assert isinstance(node, Repeat)

@@ -90,10 +90,10 @@ class _Layout:
         ctors: list[tuple[Ctor, dict, str | None]] = []  # (constructor, its values, its name)
         for node in nodes:
             if isinstance(node, Layer):
-                ctors.append((node.ctor, mapping, None))
+                ctors.append((node.ctor, mapping, node.name))  # a name: a key of an OrderedDict
             elif isinstance(node, Conditional):
                 if _value(node.cond, mapping):
-                    ctors += [(n.ctor, mapping, None) for n in node.body]  # type: ignore[union-attr]
+                    ctors += [(n.ctor, mapping, n.name) for n in node.body]  # type: ignore[union-attr]
             else:
                 assert isinstance(node, Repeat)
                 count = _value(node.count, mapping)
