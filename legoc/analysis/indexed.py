@@ -34,7 +34,7 @@ def index_symbol(name: str) -> sy.Sym:
 _PATTERN = re.compile(r"(?:[A-Za-z0-9_-]+|\{[A-Za-z_][A-Za-z0-9_]*\})+")
 
 
-def repetition_names(named: s.Named, index_name: str, index: sy.Sym, scope: Scope) -> tuple[str | Expr, ...]:
+def repetition_names(named: s.Named, index_name: str, index: sy.Sym, scope: Scope, checks: list[Check]) -> tuple[str | Expr, ...]:
     """The repetitions' names of `repeat n as i NAME: ...`, as parts to join:
     text, and integers (the index, parameters) written in decimal.
 
@@ -42,7 +42,8 @@ def repetition_names(named: s.Named, index_name: str, index: sy.Sym, scope: Scop
     DenseNet): ("denselayer", i + 1). A quoted pattern names them as it says,
     `"block{stage}-{i}"`: ("block", stage, "-", i), torchvision's RegNet.
     A pattern is letters, digits, `_` and `-`, and `{name}` for the index
-    or an integer parameter; it must mention the index.
+    or an integer parameter; it must mention the index. A parameter whose
+    type its caller decides appends its check to `checks`.
 
     Raises:
         SpecError: LG217 a pattern with another character, a `{...}` that
@@ -53,8 +54,9 @@ def repetition_names(named: s.Named, index_name: str, index: sy.Sym, scope: Scop
         return (named.name, sy.add(index, sy.ONE))
     text, span = named.name, named.name_span
     if not _PATTERN.fullmatch(text):
-        bad = next((c for c in re.sub(r"\{[A-Za-z_][A-Za-z0-9_]*\}", "", text) if not (c.isascii() and (c.isalnum() or c in "_-"))), None)
-        what = "is empty" if not text else f"has the character {bad!r}" if bad is not None else "has a `{` or `}` that is not `{name}`"
+        rest = re.sub(r"\{[A-Za-z_][A-Za-z0-9_]*\}", "", text)
+        bad = next((c for c in rest if not (c.isascii() and (c.isalnum() or c in "_-{}"))), None)
+        what = "is empty" if not text else "has a `{` or `}` that is not `{name}`" if "{" in rest or "}" in rest else f"has the character {bad!r}"
         raise error(
             "LG217", span, f"the name pattern \"{text}\" {what}; a repetition's name is letters, digits, `_` and `-`, "
             f"and `{{name}}` for the index or a parameter", hint=f'e.g. "block{{stage}}-{{{index_name}}}"',
@@ -66,7 +68,13 @@ def repetition_names(named: s.Named, index_name: str, index: sy.Sym, scope: Scop
         elif name == index_name:
             parts.append(index)
         elif name in scope.env and isinstance(scope.env[name], Expr) and sy.type_of(scope.env[name]) in (None, "int"):
-            parts.append(scope.env[name])
+            value = scope.env[name]
+            parts.append(value)
+            if sy.type_of(value) is None:  # decided with the caller's value (a model's: its default)
+                checks.append(
+                    Check(sy.is_type("int", value), span, (f"`{{{name}}}` in the name pattern \"{text}\" is not an integer: it is ", value),
+                          code="LG217", origin=sy.parameters(value))
+                )  # fmt: skip
         else:
             why = "is not a parameter" if name not in scope.env else "is not an integer"
             raise error("LG217", span, f"`{{{name}}}` in the name pattern \"{text}\" {why}; a pattern reads the index `{index_name}` and integer parameters")
@@ -115,7 +123,7 @@ def indexed_repeat(calls_analyser, stmt: s.Repeat, count: Expr, count_checks: li
     item, each = stmt.body, None
     index = index_symbol(stmt.index)
     if isinstance(item, s.Named):
-        item, each = item.layer, repetition_names(item, stmt.index, index, scope)
+        item, each = item.layer, repetition_names(item, stmt.index, index, scope, count_checks := list(count_checks))
     calls = item.body if isinstance(item, s.Group) else (item,)
     if not calls or not all(isinstance(c, s.Call) for c in calls):
         raise error("LG404", item.span, "`repeat` takes a layer or a `< ... >` group of layers; define a block for anything else")
