@@ -118,6 +118,14 @@ def test_a_comparison_inside_an_if_expression_leaves_groups_alone():
     assert tuple(model(torch.randn(1, 4, 8, 8)).shape) == (1, 4, 4, 4)
 
 
+def test_an_if_expression_without_else_says_what_is_expected():
+    text = "model M(k=0):\n    input [4, 8, 8]\n    conv (4 if k == 0 conv)\n"
+    with pytest.raises(SpecError) as info:
+        compile_source(text, "t.lego")
+    (d,) = info.value.diagnostics
+    assert (d.code, d.span.column, d.message) == ("LG101", 23, "unexpected `conv`; expected `else`")
+
+
 def test_an_if_expression_of_two_kinds_is_lg423():
     text = 'model M(k=0):\n    input [4, 8, 8]\n    conv (4 if k == 0 else "a")\n'
     with pytest.raises(SpecError) as info:

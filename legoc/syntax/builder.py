@@ -218,7 +218,8 @@ class ToSyntax:
         return s.Not(children[1], self._span(node))
 
     def ifexp(self, node, children):
-        body, test, orelse = children
+        body, left, op, right, orelse = children
+        test = s.Compare(str(op), left, right, Span(left.span.file, left.span.line, left.span.column, right.span.end_line, right.span.end_column))
         return s.IfExp(test, body, orelse, self._span(node))
 
     def compare(self, node, children):

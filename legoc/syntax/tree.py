@@ -102,7 +102,8 @@ class Not(Record):
 
 @node
 class IfExp(Record):
-    """`(body if test else orelse)`: a value chosen when the module is built."""
+    """`(body if test else orelse)`: a value chosen when the module is
+    built; `test` is one `Compare`."""
 
     test: "ExprNode"
     body: "ExprNode"
