@@ -160,9 +160,7 @@ class _Allowed:
         imports = []
         while body and isinstance(body[0], (ast.Import, ast.ImportFrom)):
             imports.append(ast.unparse(body.pop(0)))
-        # `OrderedDict` for a named group whose layers are named (its keys).
-        self.ordered = imports[:1] == ["from collections import OrderedDict"]
-        if imports[self.ordered :] not in (["from torch import nn"], ["import torch", "from torch import nn"]):
+        if imports not in (["from torch import nn"], ["import torch", "from torch import nn"]):
             self.fail(self.tree, f"imports {imports}")
         if not body or not isinstance(body[0], ast.Assign):
             self.fail(self.tree, "no __all__")
@@ -286,6 +284,8 @@ class _Allowed:
             self.raise_(node)
         elif isinstance(node, ast.For) and self.fn == "__init__":
             self.for_(node)
+        elif isinstance(node, ast.Expr) and self.fn == "__init__":
+            self.add_module(node, node.value)
         elif isinstance(node, ast.Return) and self.fn == "forward":
             self.return_(node)
         else:
@@ -313,50 +313,39 @@ class _Allowed:
             self.fail(node, "a loop not over range(...)")
         self.expr(node.iter)
         (stmt,) = node.body
-        call = stmt.value if isinstance(stmt, ast.Expr) else None
+        if not (isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call) and isinstance(stmt.value.args[0] if stmt.value.args else None, ast.JoinedStr)):
+            self.fail(node, "a loop body other than add_module(f\"...\", module)")
+        self.add_module(stmt, stmt.value)
+
+    def add_module(self, node, call) -> None:
+        # A named module: `self.f.add_module("a", Block(...))` (a named group's
+        # named layers), or in a loop `self.add_module(f"block{s}-{i}", ...)`.
         if not (isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute) and call.func.attr == "add_module"):
-            self.fail(node, "a loop body other than add_module")
+            self.fail(node, "a statement legoc does not write")
         owner = call.func.value
         if not (isinstance(owner, ast.Name) and owner.id == "self" or isinstance(owner, ast.Attribute) and isinstance(owner.value, ast.Name) and owner.value.id == "self"):
             self.fail(node, "add_module on something other than self or one of its attributes")
         if isinstance(owner, ast.Attribute):
             self.attribute_name(owner, owner.attr)
-        if call.keywords or len(call.args) != 2 or not isinstance(call.args[0], ast.JoinedStr):
-            self.fail(node, "add_module without an f-string name and a module")
-        for part in call.args[0].values:
-            if isinstance(part, ast.Constant):
-                if not (isinstance(part.value, str) and NAME_TEXT.fullmatch(part.value)):
-                    self.fail(node, f"a module name with {part.value!r}")
-            elif isinstance(part, ast.FormattedValue) and part.conversion == -1 and part.format_spec is None:
-                self.expr(part.value)
-            else:
-                self.fail(node, "a formatted value legoc does not write")
+        if call.keywords or len(call.args) != 2:
+            self.fail(node, "add_module without a name and a module")
+        name = call.args[0]
+        if isinstance(name, ast.Constant):
+            if not (isinstance(name.value, str) and IDENT.fullmatch(name.value)):
+                self.fail(node, "a module name that is not an identifier")
+            self.name(name, name.value)
+        elif isinstance(name, ast.JoinedStr):
+            for part in name.values:
+                if isinstance(part, ast.Constant):
+                    if not (isinstance(part.value, str) and NAME_TEXT.fullmatch(part.value)):
+                        self.fail(node, f"a module name with {part.value!r}")
+                elif isinstance(part, ast.FormattedValue) and part.conversion == -1 and part.format_spec is None:
+                    self.expr(part.value)
+                else:
+                    self.fail(node, "a formatted value legoc does not write")
+        else:
+            self.fail(node, "a module name legoc does not write")
         self.expr(call.args[1])
-
-    def ordered_dict(self, node: ast.Call) -> None:
-        # `OrderedDict([("a", Block(...)), *([("se", Se(...))] if cond else []), ...])`
-        if not (self.ordered and self.fn == "__init__" and len(node.args) == 1 and not node.keywords and isinstance(node.args[0], ast.List)):
-            self.fail(node, "an OrderedDict legoc does not write")
-
-        def pair(item) -> None:
-            if not (isinstance(item, ast.Tuple) and len(item.elts) == 2):
-                self.fail(node, "an OrderedDict item that is not a (name, module) pair")
-            key, value = item.elts
-            if not (isinstance(key, ast.Constant) and isinstance(key.value, str) and IDENT.fullmatch(key.value)):
-                self.fail(node, "an OrderedDict key that is not a name")
-            self.name(key, key.value)
-            self.expr(value)
-
-        for item in node.args[0].elts:
-            if isinstance(item, ast.Starred):
-                choice = item.value
-                if not (isinstance(choice, ast.IfExp) and isinstance(choice.body, ast.List) and isinstance(choice.orelse, ast.List) and not choice.orelse.elts):
-                    self.fail(node, "a conditional OrderedDict item legoc does not write")
-                self.expr(choice.test)
-                for inner in choice.body.elts:
-                    pair(inner)
-            else:
-                pair(item)
 
     def raise_(self, node: ast.Raise) -> None:
         exc = node.exc
@@ -499,9 +488,6 @@ class _Allowed:
                     self.expr(kw.value)
             for a in node.args:
                 self.expr(a)
-            return
-        if isinstance(f, ast.Name) and f.id == "OrderedDict":
-            self.ordered_dict(node)
             return
         if isinstance(f, ast.Name) and f.id == "range" and self.fn == "__init__":
             for a in args:
@@ -743,7 +729,7 @@ SMUGGLED = {
 }
 
 
-# The same for the names legoc writes as data: an OrderedDict's keys and a
+# The same for the names legoc writes as data: a named group's keys and a
 # repetition's f-string name (`"block{stage}-{i}"`, LG217).
 NAMED = """\
 block stage(c, n, stage):
@@ -760,9 +746,11 @@ SMUGGLED_NAMES = {
     "a formatted value with a spec": ('f"block{stage}-{i}"', 'f"block{stage!r}-{i}"'),
     "add_module on another object": ("self.add_module(", "nn.add_module("),
     "a loop over something else": ("for i in range(n):", "for i in [n]:"),
-    "an OrderedDict key that is not a name": ('("a", nn.Conv2d', '("a.b", nn.Conv2d'),
-    "an OrderedDict of a call": ("OrderedDict(\n", "OrderedDict(dict(a=1),\n"),
-    "OrderedDict not imported": ("from collections import OrderedDict\n", ""),
+    "a module key that is not a name": ('self.f.add_module("a", nn.Conv2d', 'self.f.add_module("a.b", nn.Conv2d'),
+    "a module key that is computed": ('self.f.add_module("a", nn.Conv2d', 'self.f.add_module(str(1), nn.Conv2d'),
+    "a module key that is a dunder": ('self.f.add_module("a", nn.Conv2d', 'self.f.add_module("__class__", nn.Conv2d'),
+    "another method of a module": ('self.f.add_module("a", nn.Conv2d', 'self.f.register_module("a", nn.Conv2d'),
+    "a loop body of another statement": ('self.add_module(\n                f"block', 'print(\n                f"block'),
 }
 
 

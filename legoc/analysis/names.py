@@ -43,7 +43,7 @@ def check_names(d: s.Definition) -> None:
                     f"{what} has no module of its own to name: its layers are attributes of `{d.name}`; name those, "
                     "or put it in a block and name the call",
                 )
-            if isinstance(stmt.layer, s.Group) and _all_named(stmt.layer):  # nn.Sequential(OrderedDict(...)): keys as named
+            if isinstance(stmt.layer, s.Group) and _all_named(stmt.layer):  # an nn.Sequential with the names as keys
                 keys: dict[str, Span] = {}
                 for item in stmt.layer.body:
                     item = item.layer if isinstance(item, s.Conditional) else item
@@ -57,7 +57,7 @@ def check_names(d: s.Definition) -> None:
                 return
             inner = (
                 f"the layers of the named group `{stmt.name}` are numbered 0, 1, ... in its nn.Sequential; name all of them "
-                "(an nn.Sequential of an OrderedDict) or none"
+                "(their names are then its keys) or none"
             )
             visit(stmt.layer, inner if isinstance(stmt.layer, s.Group) else None)
         elif isinstance(stmt, s.Learned):
@@ -98,7 +98,8 @@ def check_names(d: s.Definition) -> None:
 def _all_named(group: s.Group) -> bool:
     """Whether every statement of a named group names its layer (`a: ...`,
     `if t: a: ...`): the group is then an
-    nn.Sequential of an OrderedDict, as torchvision's BottleneckTransform."""
+    nn.Sequential with the names as keys, as torchvision's BottleneckTransform
+    (an nn.Sequential of an OrderedDict)."""
     items = [i.layer if isinstance(i, s.Conditional) else i for i in group.body]
     return bool(items) and all(isinstance(i, s.Named) and not i.pattern and isinstance(i.layer, s.Call) for i in items)
 

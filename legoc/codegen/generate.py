@@ -80,8 +80,6 @@ def generate(analysis: Analysis, source_name: str) -> str:
     helpers = used_helpers(analysis.classes)
     uses_torch = bool(helpers) or any("torch." in p.text for c in classes for p in (*c.forward_lines, *c.init_lines))
     imports = (["import torch"] if uses_torch else []) + ["from torch import nn"]
-    if any(p.text.startswith("self.") and "OrderedDict(" in p.text for c in classes for p in c.init_lines):
-        imports = ["from collections import OrderedDict", "", *imports]
     if any("_make_divisible(" in p.text for c in classes for p in c.parts() if p is not None):
         helpers.insert(0, "_make_divisible")  # a width multiplier's make_divisible: torchvision's function
     # One name a line, as black writes a list with a trailing comma.
@@ -227,8 +225,14 @@ class _Writer:
             self.named_repetitions(node, f"self.{attr}")
         elif isinstance(node, Repeat):
             self.init.append(f"self.{attr} = nn.Sequential({self.repeated(node)})")
-        elif isinstance(node, Sequential) and keyed(node):  # torchvision's nn.Sequential(OrderedDict(...))
-            self.init.append("\n".join([f"self.{attr} = nn.Sequential(", "    OrderedDict(", "        [", *("        " + line for line in self.items(node.body, keyed=True)), "        ]", "    )", ")"]))
+        elif isinstance(node, Sequential) and keyed(node):  # keys as torchvision's nn.Sequential(OrderedDict(...))
+            self.init.append(f"self.{attr} = nn.Sequential()")
+            for item in node.body:
+                if isinstance(item, Conditional):
+                    self.init.append(f"if {sy.to_text(item.cond, code=True)}:")
+                    self.init += [f'    self.{attr}.add_module("{n.name}", {self.ctor(n.ctor, id(n) in self.inplace)})' for n in item.body]  # type: ignore[union-attr]
+                else:
+                    self.init.append(f'self.{attr}.add_module("{item.name}", {self.ctor(item.ctor, id(item) in self.inplace)})')  # type: ignore[union-attr]
         elif isinstance(node, Sequential):
             self.init.append("\n".join([f"self.{attr} = nn.Sequential(", *self.items(node.body), ")"]))
         else:
@@ -274,20 +278,18 @@ class _Writer:
                 parts = [first, f"*({self.ctor(node.rest)} for {sy.to_text(node.index, code=True)} in range(1, {count}))"]
         return parts if split else ", ".join(parts)
 
-    def items(self, nodes: tuple[Node, ...], keyed: bool = False) -> list[str]:
+    def items(self, nodes: tuple[Node, ...]) -> list[str]:
         """The arguments of an nn.Sequential(...) call, one module (or one
-        repeat) a line, each with the shape after it as a comment; `keyed`:
-        the (name, module) pairs of its OrderedDict."""
+        repeat) a line, each with the shape after it as a comment."""
         lines = []
-        pair = (lambda n, code: f'("{n.name}", {code})') if keyed else (lambda n, code: code)  # noqa: E731
         for node in nodes:
             if isinstance(node, Conditional):  # its layers where the condition holds: torchvision's `layers.append`
-                modules = ", ".join(pair(n, self.ctor(n.ctor, id(n) in self.inplace)) for n in node.body)  # type: ignore[union-attr]
+                modules = ", ".join(self.ctor(n.ctor, id(n) in self.inplace) for n in node.body)  # type: ignore[union-attr]
                 lines += [f"    # {self.shape(node.out)}", f"    *([{modules}] if {sy.to_text(node.cond, code=True)} else []),"]
                 continue
             # A repeat whose first module differs gives two arguments, each
             # on its own line as black puts them, the comment after the last.
-            *first, code = self.repeated(node, split=True) if isinstance(node, Repeat) else [pair(node, self.ctor(node.ctor, id(node) in self.inplace))]  # type: ignore[union-attr]
+            *first, code = self.repeated(node, split=True) if isinstance(node, Repeat) else [self.ctor(node.ctor, id(node) in self.inplace)]  # type: ignore[union-attr]
             comment = f"# {self.shape(node.out)}"  # type: ignore[union-attr]
             if len(_ITEM_INDENT) + len(code) + 3 + len(comment) <= _LINE_LENGTH:
                 lines += [f"    {c}," for c in first] + [f"    {code},  {comment}"]

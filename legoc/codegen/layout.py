@@ -65,7 +65,7 @@ def is_sequential(ir: ClassIR) -> bool:
 
 def keyed(node: Sequential) -> bool:
     """Whether a named group names its layers (`f: < a: ...; b: ... >`): an
-    nn.Sequential of an OrderedDict, its keys the names (analysis/names.py
+    nn.Sequential whose modules are added under the names (analysis/names.py
     has checked that all or none are named)."""
     return any(getattr(n, "name", None) is not None for n in node.body) or any(
         c.name is not None for n in node.body if isinstance(n, Conditional) for c in n.body  # type: ignore[union-attr]

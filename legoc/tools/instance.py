@@ -430,7 +430,7 @@ class _Builder:
         """The items of an nn.Sequential (layers and repeats), numbered."""
         index = 0
         for node in nodes:
-            if isinstance(node, Layer):  # a name: a key of an OrderedDict
+            if isinstance(node, Layer):  # a name: its key in the group (add_module)
                 cur = self.module(node.ctor, env, [cur], (node.out,), f"{prefix}{index if node.name is None else node.name}", parent, depth, node.span)
                 index += 1
             elif isinstance(node, Conditional):

@@ -90,7 +90,7 @@ class _Layout:
         ctors: list[tuple[Ctor, dict, str | None]] = []  # (constructor, its values, its name)
         for node in nodes:
             if isinstance(node, Layer):
-                ctors.append((node.ctor, mapping, node.name))  # a name: a key of an OrderedDict
+                ctors.append((node.ctor, mapping, node.name))  # a name: its key in the group (add_module)
             elif isinstance(node, Conditional):
                 if _value(node.cond, mapping):
                     ctors += [(n.ctor, mapping, n.name) for n in node.body]  # type: ignore[union-attr]

@@ -2,8 +2,6 @@
 # Do not edit: change the .lego source and run legoc again.
 """PyTorch modules for RegNetY400MF."""
 
-from collections import OrderedDict
-
 from torch import nn
 
 __all__ = [
@@ -110,52 +108,34 @@ class ResBottleneckBlock(nn.Module):
             self.proj = Conv1x1Bn(in_channels, width_out, stride=stride)
         else:
             self.proj = None
-        self.f = nn.Sequential(
-            OrderedDict(
-                [
-                    # [B, int(round(bottleneck_multiplier * width_out)), H, W]
-                    (
-                        "a",
-                        ConvBnRelu(
-                            in_channels,
-                            int(round(bottleneck_multiplier * width_out)),
-                            kernel_size=1,
-                        ),
-                    ),
-                    # [B, int(round(bottleneck_multiplier * width_out)), (H - 1) // stride + 1, (W - 1) // stride + 1]
-                    (
-                        "b",
-                        ConvBnRelu(
-                            int(round(bottleneck_multiplier * width_out)),
-                            int(round(bottleneck_multiplier * width_out)),
-                            stride=stride,
-                            groups=int(round(bottleneck_multiplier * width_out))
-                            // group_width,
-                        ),
-                    ),
-                    # [B, int(round(bottleneck_multiplier * width_out)), (H - 1) // stride + 1, (W - 1) // stride + 1]
-                    *(
-                        [
-                            (
-                                "se",
-                                SqueezeExcitation(
-                                    int(round(bottleneck_multiplier * width_out)),
-                                    int(round(in_channels * se_ratio)),
-                                ),
-                            )
-                        ]
-                        if se_ratio > 0
-                        else []
-                    ),
-                    # [B, width_out, (H - 1) // stride + 1, (W - 1) // stride + 1]
-                    (
-                        "c",
-                        Conv1x1Bn(
-                            int(round(bottleneck_multiplier * width_out)), width_out
-                        ),
-                    ),
-                ]
+        self.f = nn.Sequential()
+        self.f.add_module(
+            "a",
+            ConvBnRelu(
+                in_channels,
+                int(round(bottleneck_multiplier * width_out)),
+                kernel_size=1,
+            ),
+        )
+        self.f.add_module(
+            "b",
+            ConvBnRelu(
+                int(round(bottleneck_multiplier * width_out)),
+                int(round(bottleneck_multiplier * width_out)),
+                stride=stride,
+                groups=int(round(bottleneck_multiplier * width_out)) // group_width,
+            ),
+        )
+        if se_ratio > 0:
+            self.f.add_module(
+                "se",
+                SqueezeExcitation(
+                    int(round(bottleneck_multiplier * width_out)),
+                    int(round(in_channels * se_ratio)),
+                ),
             )
+        self.f.add_module(
+            "c", Conv1x1Bn(int(round(bottleneck_multiplier * width_out)), width_out)
         )
         self.activation = nn.ReLU(inplace=True)
 
@@ -241,67 +221,24 @@ class RegNetY400MF(nn.Module):
     ):
         super().__init__()
         self.stem = ConvBnRelu(3, stem_width, stride=2)
-        self.trunk_output = nn.Sequential(
-            OrderedDict(
-                [
-                    # [B, 48, 56, 56]
-                    (
-                        "block1",
-                        AnyStage(
-                            stem_width,
-                            48,
-                            2,
-                            1,
-                            group_width,
-                            bottleneck_multiplier,
-                            se_ratio,
-                            1,
-                        ),
-                    ),
-                    # [B, 104, 28, 28]
-                    (
-                        "block2",
-                        AnyStage(
-                            48,
-                            104,
-                            2,
-                            3,
-                            group_width,
-                            bottleneck_multiplier,
-                            se_ratio,
-                            2,
-                        ),
-                    ),
-                    # [B, 208, 14, 14]
-                    (
-                        "block3",
-                        AnyStage(
-                            104,
-                            208,
-                            2,
-                            6,
-                            group_width,
-                            bottleneck_multiplier,
-                            se_ratio,
-                            3,
-                        ),
-                    ),
-                    # [B, 440, 7, 7]
-                    (
-                        "block4",
-                        AnyStage(
-                            208,
-                            440,
-                            2,
-                            6,
-                            group_width,
-                            bottleneck_multiplier,
-                            se_ratio,
-                            4,
-                        ),
-                    ),
-                ]
-            )
+        self.trunk_output = nn.Sequential()
+        self.trunk_output.add_module(
+            "block1",
+            AnyStage(
+                stem_width, 48, 2, 1, group_width, bottleneck_multiplier, se_ratio, 1
+            ),
+        )
+        self.trunk_output.add_module(
+            "block2",
+            AnyStage(48, 104, 2, 3, group_width, bottleneck_multiplier, se_ratio, 2),
+        )
+        self.trunk_output.add_module(
+            "block3",
+            AnyStage(104, 208, 2, 6, group_width, bottleneck_multiplier, se_ratio, 3),
+        )
+        self.trunk_output.add_module(
+            "block4",
+            AnyStage(208, 440, 2, 6, group_width, bottleneck_multiplier, se_ratio, 4),
         )
         self.avgpool = nn.AdaptiveAvgPool2d(1)
         self.flatten = nn.Flatten()
