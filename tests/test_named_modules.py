@@ -221,3 +221,19 @@ model M():
     assert "if in_channels != c or stride != 1:" in result.code
     assert model.u1.proj is None and model.u2.proj[0].stride == (2, 2)
     assert tuple(model(torch.randn(1, 4, 8, 8)).shape) == (1, 8, 4, 4)
+
+
+@pytest.mark.parametrize(
+    "op, value, expected",
+    [("==", 0, False), ("!=", 0, True), ("<", 1, False), ("<=", 0, False), (">", 0, True), (">=", 1, True), ("==", 1, None), (">", 1, None)],
+)
+def test_a_symbol_with_a_least_value_decides_comparisons_below_it(op, value, expected):
+    from legoc.ir import symbolic as sy
+
+    later = sy.Sym("idx:i", "i", "i", low=1)
+    got = sy.compare(op, later, sy.Const(value))
+    assert (sy.value_of(got) if sy.is_const(got) else None) == expected
+    flipped = {"<": ">", "<=": ">=", ">": "<", ">=": "<="}.get(op, op)
+    back = sy.compare(flipped, sy.Const(value), later)
+    assert (sy.value_of(back) if sy.is_const(back) else None) == expected
+    assert not sy.is_const(sy.compare(op, sy.Sym("idx:i", "i", "i"), sy.Const(value)))  # no bound: undecided
