@@ -127,6 +127,8 @@ HEADER_LINE_2 = "# Do not edit: change the .lego source and run legoc again."
 CODING_COOKIE = re.compile(r"^[ \t\f]*#.*?coding[:=]")
 MODULE_ATTRS = frozenset(dir(torch.nn.Module())) | frozenset(vars(torch.nn.Module()))
 IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*", re.ASCII)
+# The text of a repetition's name pattern (`f"block{stage}-{i}"`, LG217).
+NAME_TEXT = re.compile(r"[A-Za-z0-9_-]+", re.ASCII)
 
 
 def _dunder_or_mangled(name: str) -> bool:
@@ -280,44 +282,16 @@ class _Allowed:
             self.expr(node.test)
             for s in node.body + node.orelse:
                 self.stmt(s)
-        elif isinstance(node, ast.For) and self.fn == "__init__":
-            self.named_repetitions(node)
         elif isinstance(node, ast.Raise):
             self.raise_(node)
+        elif isinstance(node, ast.For) and self.fn == "__init__":
+            self.for_(node)
+        elif isinstance(node, ast.Expr) and self.fn == "__init__":
+            self.add_module(node, node.value)
         elif isinstance(node, ast.Return) and self.fn == "forward":
             self.return_(node)
         else:
             self.fail(node, "a statement legoc does not write")
-
-    def named_repetitions(self, node: ast.For) -> None:
-        """A repeat's repetitions named after a layer, 1-based:
-        `for i in range(n): self.block.add_module(f"layer{i + 1}", Layer(...))`,
-        and nothing else."""
-        call = node.body[0].value if len(node.body) == 1 and isinstance(node.body[0], ast.Expr) else None
-        if not (isinstance(node.target, ast.Name) and not node.orelse and isinstance(call, ast.Call) and len(call.args) == 2 and not call.keywords):
-            self.fail(node, "a loop legoc does not write")
-        if not (isinstance(node.iter, ast.Call) and isinstance(node.iter.func, ast.Name) and node.iter.func.id == "range" and not node.iter.keywords):
-            self.fail(node, "a loop over something other than range(...)")
-        for a in node.iter.args:
-            self.expr(a)
-        f = call.func
-        if not (f.attr == "add_module" and isinstance(f.value, ast.Attribute) and isinstance(f.value.value, ast.Name) and f.value.value.id == "self"):
-            self.fail(node, "a loop body other than self.<attribute>.add_module(...)")
-        self.attribute_name(f.value, f.value.attr)
-        key = call.args[0]
-        index = ast.BinOp(ast.Name(node.target.id, ast.Load()), ast.Add(), ast.Constant(1))
-        if not (
-            isinstance(key, ast.JoinedStr)
-            and len(key.values) == 2
-            and isinstance(key.values[0], ast.Constant)
-            and IDENT.fullmatch(key.values[0].value)
-            and isinstance(key.values[1], ast.FormattedValue)
-            and key.values[1].conversion == -1
-            and key.values[1].format_spec is None
-            and ast.dump(key.values[1].value) == ast.dump(index)
-        ):
-            self.fail(node, "a repetition's name other than f\"<name>{i + 1}\"")
-        self.expr(call.args[1])
 
     def target(self, node) -> None:
         if isinstance(node, ast.Name):
@@ -332,6 +306,48 @@ class _Allowed:
                 self.fail(node, f"self.{node.attr} replaces an attribute of nn.Module")
             return
         self.fail(node, "an assignment target legoc does not write")
+
+    def for_(self, node: ast.For) -> None:
+        # Named repetitions: `for i in range(n): self[.attr].add_module(f"block{s}-{i}", Block(...))`
+        if node.orelse or not isinstance(node.target, ast.Name) or len(node.body) != 1:
+            self.fail(node, "a loop legoc does not write")
+        if not (isinstance(node.iter, ast.Call) and isinstance(node.iter.func, ast.Name) and node.iter.func.id == "range"):
+            self.fail(node, "a loop not over range(...)")
+        self.expr(node.iter)
+        (stmt,) = node.body
+        if not (isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call) and isinstance(stmt.value.args[0] if stmt.value.args else None, ast.JoinedStr)):
+            self.fail(node, "a loop body other than add_module(f\"...\", module)")
+        self.add_module(stmt, stmt.value)
+
+    def add_module(self, node, call) -> None:
+        # A named module: `self.f.add_module("a", Block(...))` (a named group's
+        # named layers), or in a loop `self.add_module(f"block{s}-{i}", ...)`.
+        if not (isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute) and call.func.attr == "add_module"):
+            self.fail(node, "a statement legoc does not write")
+        owner = call.func.value
+        if not (isinstance(owner, ast.Name) and owner.id == "self" or isinstance(owner, ast.Attribute) and isinstance(owner.value, ast.Name) and owner.value.id == "self"):
+            self.fail(node, "add_module on something other than self or one of its attributes")
+        if isinstance(owner, ast.Attribute):
+            self.attribute_name(owner, owner.attr)
+        if call.keywords or len(call.args) != 2:
+            self.fail(node, "add_module without a name and a module")
+        name = call.args[0]
+        if isinstance(name, ast.Constant):
+            if not (isinstance(name.value, str) and IDENT.fullmatch(name.value)):
+                self.fail(node, "a module name that is not an identifier")
+            self.name(name, name.value)
+        elif isinstance(name, ast.JoinedStr):
+            for part in name.values:
+                if isinstance(part, ast.Constant):
+                    if not (isinstance(part.value, str) and NAME_TEXT.fullmatch(part.value)):
+                        self.fail(node, f"a module name with {part.value!r}")
+                elif isinstance(part, ast.FormattedValue) and part.conversion == -1 and part.format_spec is None:
+                    self.expr(part.value)
+                else:
+                    self.fail(node, "a formatted value legoc does not write")
+        else:
+            self.fail(node, "a module name legoc does not write")
+        self.expr(call.args[1])
 
     def raise_(self, node: ast.Raise) -> None:
         exc = node.exc
@@ -558,7 +574,7 @@ def _targets(node) -> list[ast.Name]:
 
     if isinstance(node, ast.Assign):
         return [n for t in node.targets for n in names(t)]
-    if isinstance(node, (ast.comprehension, ast.For)):
+    if isinstance(node, (ast.comprehension, ast.For)):  # a loop: only `for i in range(n)` in __init__ (_Allowed.for_)
         return names(node.target)
     if isinstance(node, (ast.AugAssign, ast.AnnAssign, ast.With, ast.NamedExpr, ast.Global, ast.Nonlocal, ast.Import, ast.ImportFrom)):
         raise Rejected(f"line {node.lineno}: {type(node).__name__} is not written by legoc")
@@ -748,6 +764,36 @@ def _rejects_smuggled(spec: str, old: str, new: str) -> None:
     smuggled = black.format_str(code.replace(old, new, 1), mode=black.Mode())
     with pytest.raises((Rejected, AssertionError)):
         check_generated(smuggled)
+
+
+# The same for the names legoc writes as data: a named group's keys and a
+# repetition's f-string name (`"block{stage}-{i}"`, LG217).
+NAMED = """\
+block stage(c, n, stage):
+    repeat n as i "block{stage}-{i}": conv c kernel_size=1
+
+model M():
+    input [3, 8, 8]
+    f: < a: conv 4 kernel_size=1; b: stage 4 2 1 >
+"""
+SMUGGLED_NAMES = {
+    "a dot in a module name": ('f"block{stage}-{i}"', 'f"block{stage}.{i}"'),
+    "a quote in a module name": ('f"block{stage}-{i}"', 'f"block{stage}\\"-{i}"'),
+    "a call in a module name": ('f"block{stage}-{i}"', 'f"block{print(stage)}-{i}"'),
+    "a formatted value with a spec": ('f"block{stage}-{i}"', 'f"block{stage!r}-{i}"'),
+    "add_module on another object": ("self.add_module(", "nn.add_module("),
+    "a loop over something else": ("for i in range(n):", "for i in [n]:"),
+    "a module key that is not a name": ('self.f.add_module("a", nn.Conv2d', 'self.f.add_module("a.b", nn.Conv2d'),
+    "a module key that is computed": ('self.f.add_module("a", nn.Conv2d', 'self.f.add_module(str(1), nn.Conv2d'),
+    "a module key that is a dunder": ('self.f.add_module("a", nn.Conv2d', 'self.f.add_module("__class__", nn.Conv2d'),
+    "another method of a module": ('self.f.add_module("a", nn.Conv2d', 'self.f.register_module("a", nn.Conv2d'),
+    "a loop body of another statement": ('self.add_module(\n                f"block', 'print(\n                f"block'),
+}
+
+
+@pytest.mark.parametrize("what", sorted(SMUGGLED_NAMES))
+def test_the_allow_list_rejects_names_legoc_never_writes(what):
+    _rejects_smuggled(NAMED, *SMUGGLED_NAMES[what])
 
 
 @pytest.mark.parametrize("what", sorted(SMUGGLED))

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import collections
 import functools
+import math
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -139,6 +140,27 @@ def _convnext_tiny() -> Callable[..., torch.nn.Module]:
     return lambda stochastic_depth_prob=0.1, **kwargs: defined["ConvNeXt"](setting, stochastic_depth_prob=stochastic_depth_prob, **kwargs)
 
 
+def _regnet_y_400mf() -> Callable[..., torch.nn.Module]:
+    """torchvision's regnet_y_400mf(): RegNet with the BlockParams of
+    from_init_params(depth=16, w_0=48, w_a=27.89, w_m=2.09, group_width=8,
+    se_ratio=0.25); the spec's `classes` is `num_classes`."""
+    needs = {
+        **_conv2d_norm_activation(),
+        **torchvision_definitions("ops/misc.py", "SqueezeExcitation"),
+        **torchvision_definitions("models/_utils.py", "_make_divisible"),
+        "OrderedDict": collections.OrderedDict,
+        "math": math,
+    }
+    names = ("RegNet", "BlockParams", "SimpleStemIN", "AnyStage", "ResBottleneckBlock", "BottleneckTransform")
+    defs = torchvision_definitions("models/regnet.py", *names, **needs)
+
+    def regnet_y_400mf(**kwargs) -> torch.nn.Module:
+        params = defs["BlockParams"].from_init_params(depth=16, w_0=48, w_a=27.89, w_m=2.09, group_width=8, se_ratio=0.25)
+        return defs["RegNet"](params, **kwargs)
+
+    return regnet_y_400mf
+
+
 @dataclass(frozen=True)
 class Example:
     """examples/NAME.lego against torchvision's model.
@@ -229,6 +251,13 @@ EXAMPLES_TABLE = [
         _convnext_tiny,
         (3, 64, 64),  # the spec's [3, 224, 224] gives the same weights; 64 (a multiple of 32) keeps the comparison fast
         variants=({"classes": 10, "layer_scale": 0.5},),
+        arguments=_renamed(),
+    ),
+    Example(
+        "regnet_y_400mf",
+        _regnet_y_400mf,
+        (3, 224, 224),
+        variants=({"classes": 10},),
         arguments=_renamed(),
     ),
 ]

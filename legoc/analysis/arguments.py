@@ -21,7 +21,7 @@ from ..ir.functions import ARITY
 from ..ir.symbolic import Expr
 from .flow import Scope
 from .primitives import PRIMITIVES
-from .signature import REQUIRED, Call
+from .signature import REQUIRED, Call, show_value
 
 
 FUNCTIONS = tuple(sorted({"min", "max", *ARITY} - {"pow", "truediv"}))
@@ -83,6 +83,12 @@ def evaluate(expr: s.ExprNode, scope: Scope, defs) -> Value:
         raise error("LG202", expr.span, f"unknown name `{expr.id}`", hint=hint)
     if isinstance(expr, s.Tuple):
         return Sizes(tuple(number(item, scope, defs) for item in expr.items))
+    if isinstance(expr, s.IfExp):  # `(stride if i == 0 else 1)`: decided when the module is built
+        test = condition(expr.test, scope, defs)
+        body, orelse = number(expr.body, scope, defs), number(expr.orelse, scope, defs)
+        if sy.type_of(body) != sy.type_of(orelse) and None not in (sy.type_of(body), sy.type_of(orelse)) and {sy.type_of(body), sy.type_of(orelse)} != {"int", "float"}:
+            raise error("LG423", expr.span, f"the two values of an `if` expression must be of one kind, not `{sy.to_text(body)}` and `{sy.to_text(orelse)}`")
+        return sy.cond(test, body, orelse)
     if isinstance(expr, s.GroupValue):
         raise error("LG401", expr.span, "a `< ... >` group cannot be passed as a value; pass a layer name such as `relu`")
     try:
@@ -110,6 +116,30 @@ def evaluate(expr: s.ExprNode, scope: Scope, defs) -> Value:
     except sy.NotANumber as exc:
         op = expr.op if isinstance(expr, s.BinOp) else "-" if isinstance(expr, s.Neg) else expr.name
         raise error("LG406", expr.span, f"`{op}` needs numbers, not {exc.shown}") from None
+
+
+def condition(expr: s.ExprNode, scope: Scope, defs) -> Expr:
+    """An `if`'s test as a symbolic condition.
+
+    Raises:
+        SpecError: LG401 a value that is not true or false (a number, a
+            string), and `number`'s errors for the operands.
+    """
+    if isinstance(expr, s.Compare):
+        left, right = number(expr.left, scope, defs), number(expr.right, scope, defs)
+        if expr.op not in ("==", "!=") and any(isinstance(sy.value_of(v), (str, bool)) for v in (left, right)):
+            raise error("LG406", expr.span, f"`{expr.op}` compares numbers, not {show_value(sy.value_of(left))} and {show_value(sy.value_of(right))}")
+        return sy.compare(expr.op, left, right)
+    if isinstance(expr, s.BoolOp):
+        parts = condition(expr.left, scope, defs), condition(expr.right, scope, defs)
+        return sy.both(*parts) if expr.op == "and" else sy.either(*parts)
+    if isinstance(expr, s.Not):
+        return sy.negate(condition(expr.operand, scope, defs))
+    value = number(expr, scope, defs)
+    if sy.type_of(value) not in (None, "bool"):
+        raise error("LG401", expr.span, f"an `if` needs true or false, not {show_value(sy.value_of(value)) if sy.is_const(value) else sy.to_text(value)}",
+                    hint="compare it: `if expand_ratio != 1: ...`")
+    return value
 
 
 def bind(name: str, signature, stmt: s.Call, scope: Scope, fill: dict[str, Expr], defs):

@@ -25,33 +25,9 @@ from ..ir import symbolic as sy
 from ..ir.nodes import Conditional, Layer, Repeat, Sequential
 from ..ir.symbolic import Expr
 from ..syntax import tree as s
-from .arguments import argument_check, number
+from .arguments import argument_check, condition, number
 from .flow import Body, Failed, Flow, Scope
 from .signature import show_shape, show_value
-
-
-def condition(expr: s.ExprNode, scope: Scope, defs) -> Expr:
-    """An `if`'s test as a symbolic condition.
-
-    Raises:
-        SpecError: LG401 a value that is not true or false (a number, a
-            string), and `number`'s errors for the operands.
-    """
-    if isinstance(expr, s.Compare):
-        left, right = number(expr.left, scope, defs), number(expr.right, scope, defs)
-        if expr.op not in ("==", "!=") and any(isinstance(sy.value_of(v), (str, bool)) for v in (left, right)):
-            raise error("LG406", expr.span, f"`{expr.op}` compares numbers, not {show_value(sy.value_of(left))} and {show_value(sy.value_of(right))}")
-        return sy.compare(expr.op, left, right)
-    if isinstance(expr, s.BoolOp):
-        parts = condition(expr.left, scope, defs), condition(expr.right, scope, defs)
-        return sy.both(*parts) if expr.op == "and" else sy.either(*parts)
-    if isinstance(expr, s.Not):
-        return sy.negate(condition(expr.operand, scope, defs))
-    value = number(expr, scope, defs)
-    if sy.type_of(value) not in (None, "bool"):
-        raise error("LG401", expr.span, f"an `if` needs true or false, not {show_value(sy.value_of(value)) if sy.is_const(value) else sy.to_text(value)}",
-                    hint="compare it: `if expand_ratio != 1: ...`")
-    return value
 
 
 def run_time_sizes(cond: Expr) -> list[str]:

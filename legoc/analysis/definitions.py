@@ -150,7 +150,9 @@ class Definitions:
             # input's size.
             kept = [len(ranks) == 1 and len(out) == len(shapes[0]) and a == b for a, b in zip(out, shapes[0])]
             keep = (None,) + tuple(sy.TRUE if k else sy.FALSE for k in kept[1:]) + (sy.FALSE,) * (len(out) - len(kept))
-            stride = (None,) * len(out)
+            # An axis whose output has the input's size for every size has
+            # a whole stride of 1 (squeeze-and-excitation: `(scale, x) -> mul`).
+            stride = tuple(sy.ONE if k else None for k in kept) + (None,) * (len(out) - len(kept))
         if self.state.failed[-1]:
             self.state.settle_known(body.checks)
             raise Failed()  # its errors are reported; its shapes are not to be trusted

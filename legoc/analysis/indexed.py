@@ -14,6 +14,7 @@ output must be the input changed `i + 1` times. A named repetition
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 
 from ..ir import symbolic as sy
@@ -28,6 +29,58 @@ from .flow import Body, Flow, Scope
 def index_symbol(name: str) -> sy.Sym:
     """The symbol of a repeat's index `name` (an integer, 0 or more)."""
     return sy.Sym(f"idx:{name}", name, py_ident(name))
+
+
+_PATTERN = re.compile(r"(?:[A-Za-z0-9_-]+|\{[A-Za-z_][A-Za-z0-9_]*\})+")
+
+
+def repetition_names(named: s.Named, index_name: str, index: sy.Sym, scope: Scope, checks: list[Check]) -> tuple[str | Expr, ...]:
+    """The repetitions' names of `repeat n as i NAME: ...`, as parts to join:
+    text, and integers (the index, parameters) written in decimal.
+
+    `denselayer` names them `denselayer1` ... (1-based, torchvision's
+    DenseNet): ("denselayer", i + 1). A quoted pattern names them as it says,
+    `"block{stage}-{i}"`: ("block", stage, "-", i), torchvision's RegNet.
+    A pattern is letters, digits, `_` and `-`, and `{name}` for the index
+    or an integer parameter; it must mention the index. A parameter whose
+    type its caller decides appends its check to `checks`.
+
+    Raises:
+        SpecError: LG217 a pattern with another character, a `{...}` that
+            is not the index or a parameter, a parameter that is not an
+            integer, or no `{index}`.
+    """
+    if not named.pattern:
+        return (named.name, sy.add(index, sy.ONE))
+    text, span = named.name, named.name_span
+    if not _PATTERN.fullmatch(text):
+        rest = re.sub(r"\{[A-Za-z_][A-Za-z0-9_]*\}", "", text)
+        bad = next((c for c in rest if not (c.isascii() and (c.isalnum() or c in "_-{}"))), None)
+        what = "is empty" if not text else "has a `{` or `}` that is not `{name}`" if "{" in rest or "}" in rest else f"has the character {bad!r}"
+        raise error(
+            "LG217", span, f"the name pattern \"{text}\" {what}; a repetition's name is letters, digits, `_` and `-`, "
+            f"and `{{name}}` for the index or a parameter", hint=f'e.g. "block{{stage}}-{{{index_name}}}"',
+        )
+    parts: list[str | Expr] = []
+    for literal, name in re.findall(r"([^{}]+)|\{([A-Za-z_][A-Za-z0-9_]*)\}", text):
+        if literal:
+            parts.append(literal)
+        elif name == index_name:
+            parts.append(index)
+        elif name in scope.env and isinstance(scope.env[name], Expr) and sy.type_of(scope.env[name]) in (None, "int"):
+            value = scope.env[name]
+            parts.append(value)
+            if sy.type_of(value) is None:  # decided with the caller's value (a model's: its default)
+                checks.append(
+                    Check(sy.is_type("int", value), span, (f"`{{{name}}}` in the name pattern \"{text}\" is not an integer: it is ", value),
+                          code="LG217", origin=sy.parameters(value))
+                )  # fmt: skip
+        else:
+            why = "is not a parameter" if name not in scope.env else "is not an integer"
+            raise error("LG217", span, f"`{{{name}}}` in the name pattern \"{text}\" {why}; a pattern reads the index `{index_name}` and integer parameters")
+    if index not in parts:
+        raise error("LG217", span, f"the name pattern \"{text}\" does not mention the index, so every repetition would have one name", hint=f"add `{{{index_name}}}`")
+    return tuple(parts)
 
 
 def one_repetition(calls_analyser, calls, start: Flow, scope: Scope) -> tuple[Ctor, tuple, Expr, list[Check], Flow]:
@@ -68,12 +121,12 @@ def indexed_repeat(calls_analyser, stmt: s.Repeat, count: Expr, count_checks: li
     if stmt.index in scope.env:
         raise error("LG203", stmt.index_span or stmt.span, f"the repeat index `{stmt.index}` hides the parameter `{stmt.index}`; call it another name")
     item, each = stmt.body, None
+    index = index_symbol(stmt.index)
     if isinstance(item, s.Named):
-        item, each = item.layer, item.name
+        item, each = item.layer, repetition_names(item, stmt.index, index, scope, count_checks := list(count_checks))
     calls = item.body if isinstance(item, s.Group) else (item,)
     if not calls or not all(isinstance(c, s.Call) for c in calls):
         raise error("LG404", item.span, "`repeat` takes a layer or a `< ... >` group of layers; define a block for anything else")
-    index = index_symbol(stmt.index)
 
     def once(start: Flow, i: Expr):
         return one_repetition(calls_analyser, calls, start, replace(scope, env={**scope.env, stmt.index: i}))
@@ -90,7 +143,9 @@ def indexed_repeat(calls_analyser, stmt: s.Repeat, count: Expr, count_checks: li
     if _same(flow_i.shape, expected):  # every repetition changes the shape by `delta`
         params = [n_params] * 3
     else:  # the first repetition changes the shape, the others keep it (a stage's first stride)
-        rest, rest_outs, rest_params, rest_checks, flow_r = once(Flow.start(flow0.shape), index)
+        # The others see an index of 1 or more: `(stride if i == 0 else 1)` is 1 there.
+        later = sy.Sym(index.key, index.label, index.code, low=1)
+        rest, rest_outs, rest_params, rest_checks, flow_r = once(Flow.start(flow0.shape), later)
         if not _same(flow_r.shape, flow0.shape):
             raise error(
                 "LG308", stmt.span,
@@ -132,7 +187,7 @@ def indexed_repeat(calls_analyser, stmt: s.Repeat, count: Expr, count_checks: li
         guarded += [_when(c, sy.compare(">=", count, sy.ONE)) for c in checks0]
         generic = rest_checks
     for c in generic:
-        if index not in _symbols(c):
+        if index.key not in {sym.key for sym in _symbols(c)}:
             guarded.append(_when(c, sy.compare(">=", count, sy.Const(1 + skip))))
         else:
             guarded += [_when(_at(c, index, k), sy.compare(">", count, sy.Const(k))) for k in ks if k >= skip]

@@ -7,6 +7,8 @@ known. docs/lint-rules.md describes every rule.
 
 from __future__ import annotations
 
+import re
+
 from dataclasses import dataclass
 
 from ..ir import symbolic as sy
@@ -181,6 +183,12 @@ def unused_parameters(program: s.Program, errors=(), broken: frozenset[str] = fr
             for stmt in d.body
             for n in s.walk(stmt)
             if isinstance(n, (s.Name, s.Call))
+        } | {
+            name  # the parameters a repetition's name pattern reads: "block{stage}-{i}"
+            for stmt in d.body
+            for n in s.walk(stmt)
+            if isinstance(n, s.Named) and n.pattern
+            for name in re.findall(r"\{([A-Za-z_][A-Za-z0-9_]*)\}", n.name)
         }
         for p in d.params:
             if p.name not in used and not _in_parameter_list(d, p, [e for e in errors if e.severity == "error"]):

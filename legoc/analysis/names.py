@@ -21,6 +21,11 @@ def check_names(d: s.Definition) -> None:
     in_repeat = "a repeat's repetitions are numbered 0, 1, ... in its nn.Sequential and cannot be named; name the repeat instead: `blocks: repeat ...`, or name the repetitions `layer1`, `layer2`, ... with an index: `repeat n as i layer: ...`"
 
     def visit(stmt, nameless: str | None) -> None:
+        if isinstance(stmt, s.Named) and stmt.pattern:
+            raise error(
+                "LG217", stmt.name_span, f"a quoted name \"{stmt.name}\" names the repetitions of an indexed repeat, and only those",
+                hint=f'write `repeat n as i "{stmt.name}": ...`, or name the layer without quotes',
+            )
         if isinstance(stmt, s.Named):
             if nameless:
                 raise error("LG204", stmt.name_span, nameless)
@@ -38,7 +43,22 @@ def check_names(d: s.Definition) -> None:
                     f"{what} has no module of its own to name: its layers are attributes of `{d.name}`; name those, "
                     "or put it in a block and name the call",
                 )
-            inner = f"the layers of the named group `{stmt.name}` are numbered 0, 1, ... in its nn.Sequential and cannot be named"
+            if isinstance(stmt.layer, s.Group) and _all_named(stmt.layer):  # an nn.Sequential with the names as keys
+                keys: dict[str, Span] = {}
+                for item in stmt.layer.body:
+                    item = item.layer if isinstance(item, s.Conditional) else item
+                    if item.name in keys:
+                        raise error("LG206", item.name_span, f"two layers of `{stmt.name}` are named `{item.name}`", notes=[Note(f"`{item.name}` is first used here", keys[item.name])])
+                    keys[item.name] = item.name_span
+                    problem = attribute_problem(item.name)
+                    if problem:
+                        raise error("LG205", item.name_span, problem)
+                    visit(item.layer, "a layer in a named layer of a named group is inside its module; name it in a block")
+                return
+            inner = (
+                f"the layers of the named group `{stmt.name}` are numbered 0, 1, ... in its nn.Sequential; name all of them "
+                "(their names are then its keys) or none"
+            )
             visit(stmt.layer, inner if isinstance(stmt.layer, s.Group) else None)
         elif isinstance(stmt, s.Learned):
             problem = attribute_problem(stmt.name)
@@ -60,7 +80,7 @@ def check_names(d: s.Definition) -> None:
                     visit(item, nameless)
         elif isinstance(stmt, s.Repeat) and stmt.index is not None and isinstance(stmt.body, s.Named):
             # `repeat n as i denselayer: ...`: the repetitions are denselayer1 ... denselayerN
-            problem = attribute_problem(stmt.body.name + "1")
+            problem = None if stmt.body.pattern else attribute_problem(stmt.body.name + "1")  # a pattern: checked with the index (indexed.py)
             if problem:
                 raise error("LG205", stmt.body.name_span, problem)
             visit(stmt.body.layer, in_repeat)
@@ -73,6 +93,15 @@ def check_names(d: s.Definition) -> None:
     _check_python_names(d)
     for stmt in d.body:
         visit(stmt, None)
+
+
+def _all_named(group: s.Group) -> bool:
+    """Whether every statement of a named group names its layer (`a: ...`,
+    `if t: a: ...`): the group is then an
+    nn.Sequential with the names as keys, as torchvision's BottleneckTransform
+    (an nn.Sequential of an OrderedDict)."""
+    items = [i.layer if isinstance(i, s.Conditional) else i for i in group.body]
+    return bool(items) and all(isinstance(i, s.Named) and not i.pattern and isinstance(i.layer, s.Call) for i in items)
 
 
 def _check_python_names(d: s.Definition) -> None:

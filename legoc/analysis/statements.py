@@ -196,7 +196,7 @@ class Statements:
             skip = projection and proj_flow.shape[0] or flow.shape[0]
             result_shape = (sy.add(skip, out.shape[0]), *out.shape[1:])
         name = stmt.shortcut.name if isinstance(stmt.shortcut, s.Named) else None
-        node = Residual(stmt.mode, tuple(inner.nodes), projection, needs, result_shape, stmt.span, name)
+        node = Residual(stmt.mode, tuple(inner.nodes), projection, needs, result_shape, stmt.span, name, shortcut_first=stmt.first)
         body.nodes.append(node)
         body.n_params = sy.add(body.n_params, n_params)
         body.checks += checks

@@ -21,7 +21,7 @@ from .formatting import Piece, format_pieces
 from ..ir.nodes import ELEMENTWISE, Bind, ClassIR, Conditional, Ctor, Layer, LayerRef, Method, Node, Parallel, Repeat, Residual, Sequential, Shape, Sizes, Value, bodies, walk
 from .helpers import HELPERS, used_helpers
 from .inplace import fresh_ctor, inplace_relus, is_relu
-from .layout import attribute_names, class_names, is_sequential, registered
+from .layout import attribute_names, class_names, is_sequential, keyed, registered
 from .text import comment_safe, doc_escape, doc_lines, docstring_text, shape_text, string_literal
 from ..core.naming import MODULE_ATTRS, py_ident
 from ..core.resources import read_text
@@ -225,14 +225,18 @@ class _Writer:
         if isinstance(node, Layer):
             self.init.append(f"self.{attr} = {self.ctor(node.ctor, id(node) in self.inplace)}")
         elif isinstance(node, Repeat) and node.each is not None:
-            # Named repetitions, as torchvision's DenseNet adds them: denselayer1, denselayer2, ...
-            i = sy.to_text(node.index, code=True)  # type: ignore[arg-type]
             self.init.append(f"self.{attr} = nn.Sequential()")
-            self.init.append(f"for {i} in range({sy.to_text(node.count, code=True)}):")
-            built = self.ctor(node.first) if node.rest is None else f"{self.ctor(node.first)} if {i} == 0 else {self.ctor(node.rest)}"
-            self.init.append(f'    self.{attr}.add_module(f"{node.each}{{{i} + 1}}", {built})')
+            self.named_repetitions(node, f"self.{attr}")
         elif isinstance(node, Repeat):
             self.init.append(f"self.{attr} = nn.Sequential({self.repeated(node)})")
+        elif isinstance(node, Sequential) and keyed(node):  # keys as torchvision's nn.Sequential(OrderedDict(...))
+            self.init.append(f"self.{attr} = nn.Sequential()")
+            for item in node.body:
+                if isinstance(item, Conditional):
+                    self.init.append(f"if {sy.to_text(item.cond, code=True)}:")
+                    self.init += [f'    self.{attr}.add_module("{n.name}", {self.ctor(n.ctor, id(n) in self.inplace)})' for n in item.body]  # type: ignore[union-attr]
+                else:
+                    self.init.append(f'self.{attr}.add_module("{item.name}", {self.ctor(item.ctor, id(item) in self.inplace)})')  # type: ignore[union-attr]
         elif isinstance(node, Sequential):
             self.init.append("\n".join([f"self.{attr} = nn.Sequential(", *self.items(node.body), ")"]))
         else:
@@ -245,6 +249,14 @@ class _Writer:
                 self.init.append(f"    self.{attr} = {built}")
                 self.init.append("else:")
                 self.init.append(f"    self.{attr} = None")
+
+    def named_repetitions(self, node: Repeat, owner: str) -> None:
+        """The loop that adds named repetitions to `owner`, as torchvision's
+        DenseNet and RegNet do: `owner.add_module(f"denselayer{i + 1}", ...)`."""
+        i = sy.to_text(node.index, code=True)  # type: ignore[arg-type]
+        self.init.append(f"for {i} in range({sy.to_text(node.count, code=True)}):")
+        built = self.ctor(node.first) if node.rest is None else f"{self.ctor(node.first)} if {i} == 0 else {self.ctor(node.rest)}"
+        self.init.append(f"    {owner}.add_module({repetition_name(node.each)}, {built})")  # type: ignore[arg-type]
 
     def repeated(self, node: Repeat, split: bool = False):
         """A repeat's modules as arguments of nn.Sequential(...): one string,
@@ -468,6 +480,10 @@ def _class_pieces(ir: ClassIR, names: dict[str, str], defaults: ClassIR | None) 
         params.append(p.code if p.default is None else f"{p.code}={_value(p.default)}")
     docstring = Piece(1, docstring_text(doc_lines(ir, defaults)), "docstring")
     init_def = Piece(1, f"def __init__({', '.join(params)}):", "header")
+    if is_sequential(ir) and isinstance(ir.body[0], Repeat) and ir.body[0].each is not None:  # torchvision's AnyStage: named repetitions
+        writer.init = ["super().__init__()"]
+        writer.named_repetitions(ir.body[0], "self")
+        return _ClassCode(Piece(0, f"class {names[ir.name]}(nn.Sequential):", "header"), docstring, init_def, tuple(_piece(2, line) for line in writer.init), None, ())
     if is_sequential(ir):
         init = "\n".join(["super().__init__(", *writer.items(ir.body), ")"])
         return _ClassCode(Piece(0, f"class {names[ir.name]}(nn.Sequential):", "header"), docstring, init_def, (Piece(2, init),), None, ())
@@ -539,6 +555,13 @@ def _arg_symbols(args: tuple) -> set:
     return found
 
 
+
+
+def repetition_name(each: tuple) -> str:
+    """The f-string of a named repetition's name (ir.nodes.Repeat.each):
+    `f"block{stage}-{i}"`. Its text is letters, digits, `_` and `-` (LG217),
+    its values integer expressions, so nothing in it ends the string."""
+    return 'f"' + "".join(p if isinstance(p, str) else "{" + sy.to_text(p, code=True) + "}" for p in each) + '"'
 
 
 def _value(v: Value) -> str:

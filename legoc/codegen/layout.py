@@ -45,8 +45,12 @@ def is_sequential(ir: ClassIR) -> bool:
     named tensor, and no recurrent layer whose output forward must unpack.
     Its modules are then numbered 0, 1, ... (a repeat takes one number per
     repetition, a conditional's layers a number each where it holds), as
-    torchvision's `Conv2dNormActivation` and ResNet stages are.
+    torchvision's `Conv2dNormActivation` and ResNet stages are. A block
+    whose body is one repeat with named repetitions (`repeat n as i
+    "block{s}-{i}": ...`) is too, holding them under their names.
     """
+    if ir.kind == "block" and len(ir.body) == 1 and isinstance(ir.body[0], Repeat) and ir.body[0].name is None and ir.body[0].each is not None:
+        return True  # only named repetitions: the block holds them by name (torchvision's AnyStage, _DenseBlock)
     return (
         ir.kind == "block"
         and not ir.graph
@@ -59,10 +63,20 @@ def is_sequential(ir: ClassIR) -> bool:
     )
 
 
+def keyed(node: Sequential) -> bool:
+    """Whether a named group names its layers (`f: < a: ...; b: ... >`): an
+    nn.Sequential whose modules are added under the names (analysis/names.py
+    has checked that all or none are named)."""
+    return any(getattr(n, "name", None) is not None for n in node.body) or any(
+        c.name is not None for n in node.body if isinstance(n, Conditional) for c in n.body  # type: ignore[union-attr]
+    )
+
+
 def registered(body: tuple[Node, ...]) -> Iterator[Node]:
     """The nodes that own a module of a (non-Sequential) class, in the order
     `__init__` assigns them: forward order, except that a residual's
-    shortcut comes after its body (torchvision's `downsample` follows `bn2`).
+    shortcut comes after its body (torchvision's `downsample` follows `bn2`),
+    or before it where the spec writes it first (`res add shortcut P < ... >`).
     A residual stands for its shortcut; a dataflow binding contributes its
     joining block, if any, then its stages.
 
@@ -74,9 +88,11 @@ def registered(body: tuple[Node, ...]) -> Iterator[Node]:
         if done or isinstance(n, (Layer, Repeat, Sequential)):
             yield n
         elif isinstance(n, Residual):
-            if n.projection is not None:
+            if n.projection is not None and not n.shortcut_first:
                 stack.append((n, True))
             stack += [(c, False) for c in reversed(n.body)]
+            if n.projection is not None and n.shortcut_first:  # `res add shortcut P < body >`: P first
+                stack.append((n, True))
         elif isinstance(n, Conditional):
             stack += [(c, False) for c in reversed(n.body)]
         elif isinstance(n, Parallel):

@@ -30,6 +30,7 @@ CODES: dict[str, str] = {
     "LG208": "tensor defined twice",
     "LG209": "input size not available by name",
     "LG216": "split parts and names disagree",
+    "LG217": "bad repetition name pattern",
     # Shapes
     "LG301": "shapes do not match",
     "LG302": "input of the wrong rank",
@@ -52,6 +53,7 @@ CODES: dict[str, str] = {
     "LG411": "`shortcut none` on `res cat`",
     "LG420": "misplaced split",
     "LG421": "bad split argument",
+    "LG423": "`if` expression of two kinds",
     # Lint rules (warnings; docs/lint-rules.md)
     "LG501": "convolution with bias before batch norm",
     "LG502": "two activations in a row",

@@ -54,11 +54,14 @@ class Const(Expr):
 @dataclass(frozen=True, slots=True)
 class Sym(Expr):
     """A symbol. `key` identifies it; `label` is shown in shape comments and
-    messages; `code` is the Python name it has in generated code."""
+    messages; `code` is the Python name it has in generated code; `low`,
+    where known, the least value it takes (a repeat's index after the
+    first repetition: 1), which comparisons with a constant use."""
 
     key: str
     label: str
     code: str
+    low: int | None = None
 
     def __str__(self) -> str:
         return self.label

@@ -129,7 +129,8 @@ class Residual(Record):
     attribute is None). `shortcut_name` is the spec's name for it.
     `skip` is the condition, over constructor arguments, under which the
     skip is added at all (`shortcut none`: where the body keeps the shape);
-    otherwise the body's output is the result.
+    otherwise the body's output is the result. `shortcut_first`: the
+    projection is registered (and in the state_dict) before the body.
     """
 
     mode: str
@@ -140,6 +141,7 @@ class Residual(Record):
     span: Span = field(compare=False)
     shortcut_name: str | None = None
     skip: Expr = TRUE
+    shortcut_first: bool = False  # `res add shortcut P < body >`: P registered before the body
 
 
 @node
@@ -176,8 +178,10 @@ class Repeat(Record):
 
     `repeat n as i ...` (analysis/indexed.py) has its `index`, the symbol
     `i` that `first` (built alike for every repetition, `rest` None) and
-    `outs` mention, and `each`, the prefix of the repetitions' names
-    (`denselayer`: `denselayer1` ...), or None to number them 0, 1, ....
+    `outs` mention, and `each`, the repetitions' names as parts to join
+    (text, and integer expressions over the index and the parameters:
+    ("denselayer", i + 1) names them `denselayer1` ..., ("block", stage, "-",
+    i) `block1-0` ...), or None to number them 0, 1, ....
     """
 
     hint: str
@@ -189,7 +193,7 @@ class Repeat(Record):
     name: str | None = None
     outs: tuple[tuple[Shape, ...], tuple[Shape, ...]] = ((), ())
     index: Expr | None = None
-    each: str | None = None
+    each: tuple[str | Expr, ...] | None = None
 
 
 @node

@@ -328,11 +328,34 @@ def compare(op: str, a: Expr, b: Expr) -> Expr:
             return Const(_CMP[op](a.value, b.value))
     if a == b:
         return Const(op in ("==", "<=", ">="))
+    known = _against_bound(op, a, b)
+    if known is not None:
+        return known
     if _is_number_expr(a) and _is_number_expr(b):
         diff = sub(a, b)
         if _num(diff):
             return Const(_CMP[op](diff.value, 0))  # type: ignore[union-attr]
     return Op("cmp", (Const(op), a, b))
+
+
+_FLIPPED = {"==": "==", "!=": "!=", "<": ">", "<=": ">=", ">": "<", ">=": "<="}
+
+
+def _against_bound(op: str, a: Expr, b: Expr) -> Expr | None:
+    """`a op b` where one side is a symbol with a least value (`Sym.low`)
+    and the other a number below or at it (`i == 0` for an index of 1 or
+    more is false); None where that does not decide it."""
+    if isinstance(b, Sym) and isinstance(a, Const):
+        op, a, b = _FLIPPED[op], b, a
+    if not (isinstance(a, Sym) and a.low is not None and isinstance(b, Const) and _num(b)):
+        return None
+    low, c = a.low, b.value
+    decided = {
+        "==": False if c < low else None, "!=": True if c < low else None,
+        "<": False if c <= low else None, "<=": False if c < low else None,
+        ">": True if c < low else None, ">=": True if c <= low else None,
+    }[op]  # fmt: skip
+    return None if decided is None else Const(decided)
 
 
 def eq(a: Expr, b: Expr) -> Expr:

@@ -42,10 +42,10 @@ class ToSyntax:
             "inputs": self.inputs, "line": self.line, "assign": self.assign, "split_assign": self.split_assign, "return_stmt": self.return_stmt,
             "output": self.output, "learned": self.learned, "scale": self.scale, "pipeline": self.pipeline, "source": self.source, "merge": self.merge,
             "seq": self.seq, "call": self.call, "keyword": self.keyword, "named": self.named,
-            "residual": self.residual, "parallel": self.parallel, "repeat": self.repeat, "input": self.input,
+            "residual": self.residual, "residual_first": self.residual_first, "parallel": self.parallel, "repeat": self.repeat, "input": self.input,
             "group": self.group, "shape": self.shape, "binop": self.binop, "neg": self.neg, "int": self.int,
             "float": self.float, "string": self.string, "bool": self.bool, "name": self.name, "func": self.func,
-            "conditional": self.conditional, "boolop": self.boolop, "not_test": self.not_test, "compare": self.compare,
+            "conditional": self.conditional, "boolop": self.boolop, "not_test": self.not_test, "compare": self.compare, "ifexp": self.ifexp,
             "tuple": self.tuple,
         }  # fmt: skip
 
@@ -197,6 +197,8 @@ class ToSyntax:
 
     def named(self, node, children):
         name, layer = children
+        if name.type == "STRING":  # `"block{stage}-{i}": ...`, without its quotes
+            return s.Named(str(name)[1:-1], layer, self._span(node), token_span(self.file, name), pattern=True)
         return s.Named(str(name), layer, self._span(node), token_span(self.file, name))
 
     def residual(self, node, children):
@@ -204,6 +206,10 @@ class ToSyntax:
         if isinstance(shortcut, Token):  # `shortcut none`
             return s.Residual(str(mode), body, None, self._span(node), optional=True)
         return s.Residual(str(mode), body, shortcut, self._span(node))
+
+    def residual_first(self, node, children):
+        mode, shortcut, body = children
+        return s.Residual(str(mode), body, shortcut, self._span(node), first=True)
 
     def conditional(self, node, children):
         test, layer = children
@@ -215,6 +221,11 @@ class ToSyntax:
 
     def not_test(self, node, children):
         return s.Not(children[1], self._span(node))
+
+    def ifexp(self, node, children):
+        body, left, op, right, orelse = children
+        test = s.Compare(str(op), left, right, Span(left.span.file, left.span.line, left.span.column, right.span.end_line, right.span.end_column))
+        return s.IfExp(test, body, orelse, self._span(node))
 
     def compare(self, node, children):
         left, op, right = children

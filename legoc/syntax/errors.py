@@ -51,6 +51,7 @@ _TERMINAL_WORDS = {
     "COMPARE": "a comparison (`==`, `!=`, `<=`, `>=`)",
     "MORETHAN": "`>`",
     "COLON": "`:`",
+    "_ELSE": "`else`",
     "COMMA": "`,`",
     "EQUAL": "`=`",
     "VBAR": "`|`",

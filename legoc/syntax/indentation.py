@@ -42,7 +42,7 @@ class Layout:
         brackets: list[str] = []
         self.brackets = brackets
         last = None
-        test = None  # in an `if`'s condition, up to its `:`, the depth of brackets at the `if`: `<` and `>` compare
+        test = None  # in an `if`'s condition, up to its `:` (or `else`), the depth of brackets at the `if`: `<` and `>` compare
         for tok in stream:
             last = tok
             kind = tok.type
@@ -67,8 +67,8 @@ class Layout:
                 continue
             if kind == "_IF":
                 test = len(brackets)
-            elif test is not None and kind == "COLON" and len(brackets) == test:
-                test = None
+            elif test is not None and kind in ("COLON", "_ELSE") and len(brackets) == test:
+                test = None  # the end of an `if`'s test, or of an `(a if test else b)`'s
             elif test is not None and kind in ("LESSTHAN", "MORETHAN"):
                 pass
             elif kind in _OPEN or kind == "LESSTHAN":

@@ -101,6 +101,17 @@ class Not(Record):
 
 
 @node
+class IfExp(Record):
+    """`(body if test else orelse)`: a value chosen when the module is
+    built; `test` is one `Compare`."""
+
+    test: "ExprNode"
+    body: "ExprNode"
+    orelse: "ExprNode"
+    span: Span = _span()
+
+
+@node
 class Tuple(Record):
     """`(1, 7)`: a keyword argument's value per spatial axis."""
 
@@ -108,7 +119,7 @@ class Tuple(Record):
     span: Span = _span()
 
 
-ExprNode = Literal | Name | BinOp | Neg | Func | GroupValue | Compare | BoolOp | Not | Tuple
+ExprNode = Literal | Name | BinOp | Neg | Func | GroupValue | Compare | BoolOp | Not | IfExp | Tuple
 
 # ------------------------------------------------------------------ statements
 
@@ -149,6 +160,7 @@ class Named(Record):
     layer: Call | Group | Residual | Parallel | Repeat
     span: Span = _span()
     name_span: Span = _span()
+    pattern: bool = False  # a quoted name: a repeat's per-repetition name pattern, "block{stage}-{i}"
 
 
 @node
@@ -160,6 +172,7 @@ class Residual(Record):
     shortcut: Call | Named | None
     span: Span = _span()
     optional: bool = False  # `shortcut none`: no skip where the body changes the shape
+    first: bool = False  # `res add shortcut P < body >`: P is built before the body
 
 
 @node
@@ -327,6 +340,8 @@ def _children(node) -> tuple:
         return (node.left, node.right)
     if isinstance(node, Not):
         return (node.operand,)
+    if isinstance(node, IfExp):
+        return (node.body, node.test, node.orelse)
     if isinstance(node, Conditional):
         return (node.test, node.layer)
     if isinstance(node, Neg):

@@ -430,20 +430,21 @@ class _Builder:
         """The items of an nn.Sequential (layers and repeats), numbered."""
         index = 0
         for node in nodes:
-            if isinstance(node, Layer):
-                cur = self.module(node.ctor, env, [cur], (node.out,), f"{prefix}{index}", parent, depth, node.span)
+            if isinstance(node, Layer):  # a name: its key in the group (add_module)
+                cur = self.module(node.ctor, env, [cur], (node.out,), f"{prefix}{index if node.name is None else node.name}", parent, depth, node.span)
                 index += 1
             elif isinstance(node, Conditional):
                 if env.const(node.cond, "a condition"):
                     for inner in node.body:
-                        cur = self.module(inner.ctor, env, [cur], (inner.out,), f"{prefix}{index}", parent, depth, inner.span)  # type: ignore[union-attr]
+                        key = index if inner.name is None else inner.name  # type: ignore[union-attr]
+                        cur = self.module(inner.ctor, env, [cur], (inner.out,), f"{prefix}{key}", parent, depth, inner.span)  # type: ignore[union-attr]
                         index += 1
             else:
                 assert isinstance(node, Repeat)
                 for i in range(env.const(node.count, "a repeat count")):
                     ctor, outs = (node.first, node.outs[0]) if i == 0 else (node.rest or node.first, node.outs[1])
                     at = env if node.index is None else _Env({**env.values, node.index.key: sy.Const(i)}, env.layers)  # type: ignore[union-attr]
-                    name = f"{prefix}{index}" if node.each is None else f"{prefix}{node.each}{i + 1}"
+                    name = f"{prefix}{index}" if node.each is None else prefix + "".join(p if isinstance(p, str) else str(at.const(p, "a name")) for p in node.each)
                     cur = self.module(ctor, at, [cur], outs, name, parent, depth, node.span)
                     index += 1
         return cur

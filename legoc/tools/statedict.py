@@ -90,17 +90,17 @@ class _Layout:
         ctors: list[tuple[Ctor, dict, str | None]] = []  # (constructor, its values, its name)
         for node in nodes:
             if isinstance(node, Layer):
-                ctors.append((node.ctor, mapping, None))
+                ctors.append((node.ctor, mapping, node.name))  # a name: its key in the group (add_module)
             elif isinstance(node, Conditional):
                 if _value(node.cond, mapping):
-                    ctors += [(n.ctor, mapping, None) for n in node.body]  # type: ignore[union-attr]
+                    ctors += [(n.ctor, mapping, n.name) for n in node.body]  # type: ignore[union-attr]
             else:
                 assert isinstance(node, Repeat)
                 count = _value(node.count, mapping)
                 if self.modules + count > MAX_OPS:  # before a list of `count` constructors is built
                     raise unrolls_too_far()
                 if node.index is not None:  # `repeat n as i`: each repetition with its index
-                    ctors += [(node.first if i == 0 else node.rest or node.first, {**mapping, node.index.key: sy.Const(i)}, None if node.each is None else f"{node.each}{i + 1}") for i in range(count)]  # type: ignore[union-attr]
+                    ctors += [(node.first if i == 0 else node.rest or node.first, {**mapping, node.index.key: sy.Const(i)}, None if node.each is None else _name(node.each, {**mapping, node.index.key: sy.Const(i)})) for i in range(count)]  # type: ignore[union-attr]
                 else:
                     ctors += [(c, mapping, None) for c in ([node.first] + [node.rest or node.first] * (count - 1) if count > 0 else [])]
         out: list[Entry] = []
@@ -134,6 +134,11 @@ class _Layout:
             value = kwargs.get(p.name, p.default)
             inner[f"p:{p.name}"] = value if isinstance(value, sy.Expr) else sy.Const(value)
         return self.of_class(callee, {k: v if isinstance(v, sy.Expr) else sy.Const(v) for k, v in inner.items() if not isinstance(v, LayerRef)}, prefix)
+
+
+def _name(each: tuple, mapping: dict) -> str:
+    """A named repetition's name (ir.nodes.Repeat.each) with these values."""
+    return "".join(p if isinstance(p, str) else str(_value(p, mapping)) for p in each)
 
 
 def _value(expr, mapping: dict):
