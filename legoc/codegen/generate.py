@@ -407,7 +407,9 @@ class _Writer:
             self.line(f"{skip} = {src}")
             self.nodes(node.body, src, dst)
             self.line(f"if self.{self.flags[id(node)]}:")
-            self.line(f"    {dst} = {dst} + {skip}", node.out)
+            self.indent += "    "  # (a shape comment too long to trail goes above, indented as the line)
+            self.line(f"{dst} = {dst} + {skip}", node.out)
+            self.indent = self.indent[:-4]
             return
         skip = self.fresh("identity")
         if node.projection is None:
