@@ -349,7 +349,9 @@ class _Allowed:
         elif isinstance(node, ast.Call):
             self.call(node)
         elif isinstance(node, ast.BinOp):
-            if not isinstance(node.op, (ast.Add, ast.Sub, ast.Mult, ast.FloorDiv, ast.Mod)):
+            # (`/`: a spec's true division, EfficientNet's drop probability
+            # stochastic_depth_prob * block_id / total)
+            if not isinstance(node.op, (ast.Add, ast.Sub, ast.Mult, ast.Div, ast.FloorDiv, ast.Mod)):
                 self.fail(node, "an operator legoc does not write")
             self.expr(node.left)
             self.expr(node.right)
@@ -381,9 +383,10 @@ class _Allowed:
         elif isinstance(node, ast.Starred):
             self.expr(node.value)
         elif isinstance(node, ast.GeneratorExp):
-            # `*(Block(c, c) for _ in range(n - 1))`
+            # `*(Block(c, c) for _ in range(n - 1))`, or over `repeat n as i`'s
+            # index, `for i in range(n)` (a local, checked as every local is)
             (gen,) = node.generators
-            if not (isinstance(gen.target, ast.Name) and gen.target.id == "_" and not gen.ifs and not gen.is_async):
+            if not (isinstance(gen.target, ast.Name) and not gen.ifs and not gen.is_async):
                 self.fail(node, "a comprehension legoc does not write")
             if not (isinstance(gen.iter, ast.Call) and isinstance(gen.iter.func, ast.Name) and gen.iter.func.id == "range"):
                 self.fail(node, "a comprehension not over range(...)")
