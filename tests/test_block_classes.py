@@ -83,9 +83,8 @@ BASE = {
     "shuffle_add": ([(24, 8, 8)], {"c": 24}),
     "shuffle_concat": ([(24, 8, 8)], {"c": 24, "bottleneck": 6}),
     "up": ([(8, 4, 4), (8, 8, 8)], {}),
-    # EfficientNet's blocks: a drop probability and batch norm's momentum
-    # from 0 to 1 (legoc checks them; torch's BatchNorm2d does not).
-    "stage": ([(8, 8, 8)], {"stochastic_depth_prob": 0.2, "first": 1, "total": 16, "eps": 1e-3, "momentum": 0.1}),
+    # EfficientNet's blocks: a drop probability from 0 to 1, and a block
+    # index within the total.
     **{name: ([(8, 8, 8)], {"stochastic_depth_prob": 0.2, "first": 1, "total": 16}) for name in ("fused_stage", "mbconv_stage")},
     **{name: ([(8, 8, 8)], {"stochastic_depth_prob": 0.2, "block_id": 1, "total": 16}) for name in ("mbconv", "fused_mbconv")},
 }

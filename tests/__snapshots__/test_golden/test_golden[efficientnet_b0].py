@@ -10,7 +10,7 @@ __all__ = [
     "SqueezeExcitation",
     "ConvBnLinear",
     "Mbconv",
-    "Stage",
+    "MbconvStage",
     "EfficientNet",
 ]
 
@@ -223,7 +223,7 @@ class Mbconv(nn.Module):
         return x
 
 
-class Stage(nn.Sequential):
+class MbconvStage(nn.Sequential):
     """One stage: row i of Table 1, n MBConv blocks of out channels, the first
     with the stage's stride; `first` is the number of blocks before the
     stage, `total` the network's blocks (stochastic depth grows with both).
@@ -243,8 +243,8 @@ class Stage(nn.Sequential):
         first,
         total,
         stochastic_depth_prob,
-        eps,
-        momentum,
+        eps=1e-05,
+        momentum=0.1,
     ):
         super().__init__(
             # [B, out, (H - (kernel + 1) % 2 - 1) // stride + 1, (W - (kernel + 1) % 2 - 1) // stride + 1]
@@ -316,7 +316,7 @@ class EfficientNet(nn.Module):
                 momentum=norm_momentum,
             ),
             # [B, make_divisible(width_mult * 16, 8), 112, 112]
-            Stage(
+            MbconvStage(
                 _make_divisible(width_mult * 32, 8),
                 _make_divisible(width_mult * 16, 8),
                 -int(-depth_mult // 1),
@@ -333,7 +333,7 @@ class EfficientNet(nn.Module):
                 norm_momentum,
             ),
             # [B, make_divisible(width_mult * 24, 8), 56, 56]
-            Stage(
+            MbconvStage(
                 _make_divisible(width_mult * 16, 8),
                 _make_divisible(width_mult * 24, 8),
                 -int(-(depth_mult * 2) // 1),
@@ -350,7 +350,7 @@ class EfficientNet(nn.Module):
                 norm_momentum,
             ),
             # [B, make_divisible(width_mult * 40, 8), 28, 28]
-            Stage(
+            MbconvStage(
                 _make_divisible(width_mult * 24, 8),
                 _make_divisible(width_mult * 40, 8),
                 -int(-(depth_mult * 2) // 1),
@@ -367,7 +367,7 @@ class EfficientNet(nn.Module):
                 norm_momentum,
             ),
             # [B, make_divisible(width_mult * 80, 8), 14, 14]
-            Stage(
+            MbconvStage(
                 _make_divisible(width_mult * 40, 8),
                 _make_divisible(width_mult * 80, 8),
                 -int(-(depth_mult * 3) // 1),
@@ -384,7 +384,7 @@ class EfficientNet(nn.Module):
                 norm_momentum,
             ),
             # [B, make_divisible(width_mult * 112, 8), 14, 14]
-            Stage(
+            MbconvStage(
                 _make_divisible(width_mult * 80, 8),
                 _make_divisible(width_mult * 112, 8),
                 -int(-(depth_mult * 3) // 1),
@@ -403,7 +403,7 @@ class EfficientNet(nn.Module):
                 norm_momentum,
             ),
             # [B, make_divisible(width_mult * 192, 8), 7, 7]
-            Stage(
+            MbconvStage(
                 _make_divisible(width_mult * 112, 8),
                 _make_divisible(width_mult * 192, 8),
                 -int(-(depth_mult * 4) // 1),
@@ -422,7 +422,7 @@ class EfficientNet(nn.Module):
                 norm_momentum,
             ),
             # [B, make_divisible(width_mult * 320, 8), 7, 7]
-            Stage(
+            MbconvStage(
                 _make_divisible(width_mult * 192, 8),
                 _make_divisible(width_mult * 320, 8),
                 -int(-depth_mult // 1),
