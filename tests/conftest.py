@@ -140,7 +140,8 @@ def _torchvision_definitions(path: str, names: tuple[str, ...], needs: tuple) ->
         "_log_api_usage_once": lambda obj: None,  # torchvision's usage logging
         **dict(needs),
     }
-    exec(compile(ast.Module(wanted, []), f"torchvision/{path}", "exec"), env)
+    # dont_inherit: the definitions are compiled without this file's `from __future__ import annotations`, as torchvision runs them (a dataclass would look for its module in sys.modules to read string annotations)
+    exec(compile(ast.Module(wanted, []), f"torchvision/{path}", "exec", dont_inherit=True), env)
     return {name: env[name] for name in names}
 
 

@@ -88,6 +88,10 @@ BASE = {
     # ConvNeXt's drop probabilities are probabilities.
     "cn_block": ([(8, 8, 8)], {"stochastic_depth_prob": 0.1}),
     "cn_stage": ([(8, 8, 8)], {"first": 0, "total": 4, "stochastic_depth_prob": 0.1, "layer_scale": 1e-6}),
+    # EfficientNet's blocks: a drop probability from 0 to 1, and a block
+    # index within the total.
+    **{name: ([(8, 8, 8)], {"stochastic_depth_prob": 0.2, "first": 1, "total": 16}) for name in ("fused_stage", "mbconv_stage")},
+    **{name: ([(8, 8, 8)], {"stochastic_depth_prob": 0.2, "block_id": 1, "total": 16}) for name in ("mbconv", "fused_mbconv")},
 }
 COUNTS = (0, 1, 2, 3)
 

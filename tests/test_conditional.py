@@ -158,6 +158,21 @@ def test_shortcut_none_adds_the_skip_only_where_the_shape_is_kept(c, stride):
         assert torch.equal(model(x), expected)
 
 
+def test_shortcut_none_with_a_long_shape_is_black_formatted():
+    # The skip's shape comment, too long to trail its line, goes above it
+    # at the `if`'s indentation (it was written at the `if`'s own).
+    import black
+
+    src = (
+        "block unit(out_channels_of_the_block, kernel_of_the_block, stride_of_the_block):\n"
+        "    res add < conv out_channels_of_the_block kernel_size=kernel_of_the_block stride=stride_of_the_block > shortcut none\n"
+        "model M():\n    input [8, 16, 16]\n    unit 8 3 1\n"
+    )
+    code = compile_source(src, "long.lego").code
+    assert "            # [B, out_channels_of_the_block," in code
+    assert black.format_str(code, mode=black.Mode()) == code
+
+
 def test_shortcut_none_that_always_or_never_fits_needs_no_flag():
     always, _ = run_and_compare(model_spec("res add < conv 8; relu > shortcut none"), (8, 12, 12))
     never, code = run_and_compare(model_spec("res add < conv 4; relu > shortcut none"), (8, 12, 12))

@@ -107,3 +107,20 @@ def test_negation_reads_plainly():
     c, i, s = SYMS["a"], SYMS["b"], SYMS["c"]
     cond = sy.both(sy.eq(c, i), sy.eq(s, 1))
     assert sy.to_text(sy.negate(cond)) == "a != b or c != 1"
+
+
+def test_a_conditional_takes_its_test_as_decided_in_each_branch():
+    # FusedMBConv's layers under `if e != c` and `if e == c`: the channels
+    # after both are `out` whichever holds, and a size computed from a
+    # conditional on the same test, inside an operation, is decided too.
+    e, c, out = SYMS["a"], SYMS["b"], SYMS["c"]
+    h = sy.Sym("p:d", "d", "d")
+    differs = sy.compare("!=", e, c)
+    same = sy.negate(differs)
+    assert sy.cond(same, out, sy.cond(differs, out, c)) == out
+    halved = sy.cond(differs, sy.floordiv(h, 2), h)
+    assert sy.to_text(sy.cond(same, sy.floordiv(halved, 2), halved)) == "d // 2"
+    # x if t else (y if not t else z) is x if t else y; a test unrelated to t stays
+    t, u = sy.compare("<", h, out), sy.compare("<", h, c)
+    assert sy.cond(t, e, sy.cond(sy.negate(t), c, out)) == sy.cond(t, e, c)
+    assert sy.to_text(sy.cond(t, e, sy.cond(u, c, out))) == "a if d < c else b if d < b else c"

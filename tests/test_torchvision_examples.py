@@ -14,6 +14,7 @@ from __future__ import annotations
 import collections
 import functools
 import math
+import re
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -23,6 +24,7 @@ import torch
 from conftest import EXAMPLES, load_module, torchvision_definitions
 from legoc.compiler import compile_source
 from legoc.ir import symbolic as sy
+from legoc.tools.settings import setting
 
 
 def _conv2d_norm_activation() -> dict:
@@ -121,6 +123,37 @@ def _mobilenet_v3(arch: str) -> Callable[..., torch.nn.Module]:
     return build
 
 
+def _efficientnet_definitions() -> dict:
+    """torchvision/models/efficientnet.py's EfficientNet and its blocks and configurations."""
+    import copy
+    import dataclasses
+    from typing import Optional
+
+    misc = torchvision_definitions("ops/misc.py", "ConvNormActivation", "Conv2dNormActivation", "SqueezeExcitation", **torchvision_definitions("utils.py", "_make_ntuple"))
+    needs = {
+        **misc,
+        **torchvision_definitions("ops/stochastic_depth.py", "stochastic_depth", "StochasticDepth"),
+        **torchvision_definitions("models/_utils.py", "_make_divisible"),
+        "copy": copy, "math": math, "dataclass": dataclasses.dataclass, "Optional": Optional,
+    }
+    names = ("_MBConvConfig", "MBConvConfig", "FusedMBConvConfig", "MBConv", "FusedMBConv", "EfficientNet", "_efficientnet_conf")
+    return torchvision_definitions("models/efficientnet.py", *names, **needs)
+
+
+def _efficientnet_b0() -> Callable[..., torch.nn.Module]:
+    """torchvision's efficientnet_b0() .. efficientnet_b7() (their bodies:
+    _efficientnet_conf's table scaled by width_mult and depth_mult, and
+    BatchNorm2d(eps, momentum)), taking the spec's model arguments."""
+    tv = _efficientnet_definitions()
+
+    def build(classes=1000, width_mult=1.0, depth_mult=1.0, dropout=0.2, stochastic_depth_prob=0.2, norm_eps=1e-5, norm_momentum=0.1):
+        setting, last_channel = tv["_efficientnet_conf"]("efficientnet_b0", width_mult=width_mult, depth_mult=depth_mult)
+        norm_layer = functools.partial(torch.nn.BatchNorm2d, eps=norm_eps, momentum=norm_momentum)
+        return tv["EfficientNet"](setting, dropout, stochastic_depth_prob, classes, norm_layer, last_channel)
+
+    return build
+
+
 def _mnasnet() -> Callable[..., torch.nn.Module]:
     """torchvision's MNASNet(alpha, ...), mnasnet1_0() with alpha=1.0."""
     names = ("MNASNet", "_InvertedResidual", "_stack", "_round_to_multiple_of", "_get_depths")
@@ -159,6 +192,30 @@ def _regnet_y_400mf() -> Callable[..., torch.nn.Module]:
         return defs["RegNet"](params, **kwargs)
 
     return regnet_y_400mf
+
+
+def _efficientnet_v2_s() -> Callable[..., torch.nn.Module]:
+    """torchvision's efficientnet_v2_s(): _efficientnet_conf("efficientnet_v2_s"), BatchNorm2d(eps=1e-3)."""
+    tv = _efficientnet_definitions()
+
+    def build(classes=1000, dropout=0.2, stochastic_depth_prob=0.2):
+        setting, last_channel = tv["_efficientnet_conf"]("efficientnet_v2_s")
+        norm_layer = functools.partial(torch.nn.BatchNorm2d, eps=1e-3)
+        return tv["EfficientNet"](setting, dropout, stochastic_depth_prob, classes, norm_layer, last_channel)
+
+    return build
+
+
+def efficientnet_variants() -> dict[str, dict]:
+    """examples/efficientnet_b0.lego's comment lines `# b3: width_mult=1.2
+    depth_mult=1.4 dropout=0.3`, each setting read as `--set` reads it
+    (legoc.tools.settings.setting), by variant name."""
+    variants = {}
+    for line in (EXAMPLES / "efficientnet_b0.lego").read_text().splitlines():
+        match = re.fullmatch(r"# (b[0-9]): (.*)", line)
+        if match:
+            variants[match[1]] = dict(setting(word) for word in match[2].split())
+    return variants
 
 
 @dataclass(frozen=True)
@@ -260,6 +317,9 @@ EXAMPLES_TABLE = [
         variants=({"classes": 10},),
         arguments=_renamed(),
     ),
+    # B1 to B7 from the file's `# bN:` lines; B1 is compared output for output.
+    Example("efficientnet_b0", _efficientnet_b0, (3, 224, 224), variants=tuple(efficientnet_variants().values())),
+    Example("efficientnet_v2_s", _efficientnet_v2_s, (3, 224, 224)),
 ]
 
 # densenet.py's _DenseLayer.forward overloads, run from source without a file
@@ -343,3 +403,12 @@ def test_parameter_counts_equal_torchvisions(name, given):
     count = lambda m: sum(p.numel() for p in m.parameters())  # noqa: E731
     assert count(getattr(module, model_name)(**given)) == count(example.reference()(**example.arguments(given)))
 
+
+def test_efficientnet_variants_are_torchvisions_b1_to_b7():
+    # The comment lines give torchvision's efficientnet_b1() .. _b7()
+    # arguments (torchvision/models/efficientnet.py); the counts are
+    # compared by test_parameter_counts_equal_torchvisions.
+    variants = efficientnet_variants()
+    assert list(variants) == [f"b{n}" for n in range(1, 8)]
+    assert variants["b3"] == {"width_mult": 1.2, "depth_mult": 1.4, "dropout": 0.3}
+    assert variants["b7"] == {"width_mult": 2.0, "depth_mult": 3.1, "dropout": 0.5, "norm_eps": 0.001, "norm_momentum": 0.01}

@@ -405,16 +405,57 @@ def negate(a: Expr) -> Expr:
 
 
 def cond(c: Expr, a: Expr, b: Expr) -> Expr:
-    """`a if c else b`."""
+    """`a if c else b`. Inside `a`, `c` is taken to hold and inside `b` not
+    to, so that conditions on one test fold away: `x if c else (y if not c
+    else z)` is `x if c else y`, and two branches that become equal are one
+    (`out if c else out` is `out`: a block's conditional layers on a test
+    and on its negation)."""
     c, a, b = const(c), const(a), const(b)
     if isinstance(c, Const):
         return a if c.value else b
+    if isinstance(c, Op):
+        tests = {c: Const(True), negate(c): Const(False)}
+        a = _assume(a, tests, {})
+        tests = {test: Const(not value.value) for test, value in tests.items()}
+        b = _assume(b, tests, {})
     if a == b:
         return a
     if isinstance(c, Op) and c.name == "cmp" and c.args[0] in (Const("!="), Const("==")) and (a, b) in ((c.args[1], c.args[2]), (c.args[2], c.args[1])):
         # `x if x != y else y` is x: where they differ x, where not y == x.
         return a if c.args[0] == Const("!=") else b
     return Op("cond", (c, a, b))
+
+
+def _assume(e: Expr, tests: dict[Expr, Const], memo: dict[Expr, Expr]) -> Expr:
+    """`e` with the tests in `tests` (a test and its negation) replaced by
+    their values, re-simplified."""
+    if isinstance(e, (Const, Sym)):
+        return e
+    hit = tests.get(e)
+    if hit is None:
+        hit = memo.get(e)
+    if hit is not None:
+        return hit
+    if isinstance(e, Poly):
+        out = Const(e.const)
+        for mono, k in e.terms:
+            out = add(out, mul(Const(k), _assume(mono, tests, memo)))
+    elif isinstance(e, Monomial):
+        out = ONE
+        for f in e.factors:
+            out = mul(out, _assume(f, tests, memo))
+    else:
+        assert isinstance(e, Op)
+        args = tuple([_assume(x, tests, memo) for x in e.args])
+        if args == e.args:
+            out = e
+        else:
+            try:
+                out = _BUILD[e.name](*args)
+            except ZeroDivisionError:  # left for the check on the divisor to report
+                out = Op(e.name, args)
+    memo[e] = out
+    return out
 
 
 def _is_number_expr(e: Expr) -> bool:

@@ -25,6 +25,10 @@ class StochasticDepth(nn.Module):
         self.mode = mode
 
     def forward(self, x):
+        if self.p < 0.0 or self.p > 1.0:
+            raise ValueError(
+                f"drop probability has to be between 0 and 1, but got {self.p}"
+            )
         if not self.training or self.p == 0.0:
             return x
         survival_rate = 1.0 - self.p
