@@ -232,6 +232,13 @@ class Dim:
     sym: bool = False  # derived from a symbolic input size
 
 
+def _summed(states) -> tuple[Dim, ...]:
+    """The dims of a sum of tensors of equal values: torch broadcasts, so
+    legoc's size on an axis is symbolic where any operand's is (a global
+    pool's 1 beside a size from H is that size, not 1)."""
+    return tuple(Dim(column[0].v, any(d.sym for d in column)) for column in zip(*(s.dims for s in states)))
+
+
 @dataclass(frozen=True)
 class State:
     dims: tuple[Dim, ...]
@@ -462,7 +469,10 @@ class Sim:
             if res.mode == "cat" and (proj.rank != inner.rank or proj.values[1:] != inner.values[1:]):
                 raise Invalid("the shortcut does not fit")
             skip = proj.dims[0]
-        dims = inner.dims if res.mode == "add" else (Dim(skip.v + inner.dims[0].v, skip.sym or inner.dims[0].sym), *inner.dims[1:])
+        if res.mode == "cat":
+            dims = (Dim(skip.v + inner.dims[0].v, skip.sym or inner.dims[0].sym), *inner.dims[1:])
+        else:  # the sum broadcasts: an axis is symbolic where either side's is
+            dims = _summed([inner, proj]) if needs else inner.dims
         return st.then(dims, inner.keep, inner.stride)
 
     def parallel(self, par: Par, st: State, env: dict) -> State:
@@ -477,7 +487,7 @@ class Sim:
         else:
             if any(o.values != first.values for o in outs):
                 raise Invalid("add: shapes differ")
-            dims = first.dims
+            dims = _summed(outs)
         keep = []
         for i in range(first.rank):
             k = None if all(o.keep[i] is None for o in outs) else True

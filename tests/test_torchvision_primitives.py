@@ -102,7 +102,7 @@ def test_ceil_mode_must_be_a_bool():
 def test_hardsigmoid_hardswish_and_tanh_gelu_are_torchs():
     spec = 'model Net():\n    input [3, 8, 8]\n    conv 4\n    gelu approximate="tanh"\n    hardsigmoid\n    conv 4\n    hardswish\n    gelu\n'
     model, ir, code = _model(spec)
-    assert 'nn.GELU(approximate="tanh")' in code and "nn.Hardsigmoid()" in code and "nn.Hardswish()" in code
+    assert 'nn.GELU(approximate="tanh")' in code and "nn.Hardsigmoid()" in code and "nn.Hardswish(inplace=True)" in code  # after conv, in place as ReLU
     reference = nn.Sequential(
         nn.Conv2d(3, 4, 3, padding=1), nn.GELU(approximate="tanh"), nn.Hardsigmoid(), nn.Conv2d(4, 4, 3, padding=1), nn.Hardswish(), nn.GELU()
     )
