@@ -541,8 +541,12 @@ def test_generators_reach_every_stage():
     have errors, some compile to classes, some go through the command lines
     and some are not UTF-8."""
     stats = Stats()
-    run(Exerciser(TIME_LIMIT, stats), 100, 100, derandomize=True)
-    assert stats.inputs == {"grammar": 100, "mutants": 100}, stats.inputs
+    # 200 mutants: hypothesis's derandomized draws differ where legoc is
+    # installed (CI) rather than imported from the checkout, the same
+    # source otherwise; of 100 mutants 2 were not UTF-8 there and 9 here,
+    # of 200, 12 and 30.
+    run(Exerciser(TIME_LIMIT, stats), 100, 200, derandomize=True)
+    assert stats.inputs == {"grammar": 100, "mutants": 200}, stats.inputs
     for outcome, least in (("errors", 50), ("compiled", 3), ("command line", 10), ("not UTF-8", 3)):
         assert stats.outcomes.get(outcome, 0) >= least, stats.outcomes
 
