@@ -8,6 +8,7 @@ and the outputs agree in eval mode.
 
 from __future__ import annotations
 
+import black
 import pytest
 import torch
 
@@ -304,3 +305,18 @@ def test_conditional_structure_exports(e):
     exported = torch.export.export(model, (x,))
     with torch.no_grad():
         assert torch.allclose(exported.module()(x), model(x))
+
+
+def test_a_chain_of_conditional_layers_on_different_tests_writes_bounded_text():
+    # Each `if s > i: conv c stride=2` may halve the size or not, so after k
+    # of them the size's expression shares each earlier one in both
+    # branches: a graph of k nodes whose text has 2**k terms. Comments and
+    # docstrings elide an expression past TEXT_LIMIT characters as `...`.
+    k = 16
+    spec = "block b(c, s=1):\n" + "".join(f"    if s > {i}: conv c stride=2\n" for i in range(k)) + "model M():\n    input [3, 64, 64]\n    b 8\n"
+    code = compile_source(spec, "chain.lego").code
+    assert len(code) < 60_000  # 11 MB before the bound
+    (output,) = [line for line in code.splitlines() if line.strip().startswith("Output: [B, c if s > 15")]
+    assert output.endswith(", ..., ...].")
+    assert black.format_str(code, mode=black.Mode()) == code
+    assert "Output: [B, 8, 32, 32]." in code  # the model's own sizes are numbers

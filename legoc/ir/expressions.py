@@ -265,11 +265,55 @@ def divides_by_zero(e: Expr) -> bool:
 _COND, _OR, _AND, _NOT, _CMPP, _ADD, _MUL, _UNARY, _POW, _ATOM = range(10)
 
 
+TEXT_LIMIT = 2000
+"""Characters past which an expression's label text (comments, docstrings,
+messages) is `...`: conditional layers on different tests can share one
+size in both branches of each, so a chain of k of them is a small graph
+whose text doubles with each, 2**k terms (docs/language.md, "Conditional
+layers")."""
+
+
 def to_text(e: Expr, *, code: bool = False) -> str:
     """Render as a Python expression. With `code`, symbols print as their
     names in generated code; otherwise as their labels (for comments and
-    messages)."""
+    messages), and an expression longer than TEXT_LIMIT characters as
+    `...`, decided in time linear in its graph's size."""
+    if not code and not isinstance(e, (Const, Sym)) and text_size(e, TEXT_LIMIT) > TEXT_LIMIT:
+        return "..."
     return _fmt(e, code)[0]
+
+
+def text_size(e: Expr, bound: int) -> int:
+    """About how many characters `to_text(e)` writes (within a few per
+    operator), or a number above `bound` once that is certain. Shared
+    subexpressions are sized once: linear in the graph, not in the text."""
+    sizes: dict[int, int] = {}
+    keep: list[Expr] = []  # the nodes sized, so that no id is reused meanwhile
+
+    def size(x: Expr) -> int:
+        if isinstance(x, Const):
+            return len(repr(x.value))
+        if isinstance(x, Sym):
+            return len(x.label)
+        known = sizes.get(id(x))
+        if known is not None:
+            return known
+        if isinstance(x, Monomial):
+            parts = [size(f) + 5 for f in x.factors]
+        elif isinstance(x, Poly):
+            parts = [size(m) + len(repr(k)) + 6 for m, k in x.terms] + [len(repr(x.const)) + 3]
+        else:
+            parts = [len(x.name) + 6]
+            for a in x.args:
+                parts.append(size(a) + 6)
+                if sum(parts) > bound:
+                    break
+        total = min(sum(parts), bound + 1)
+        sizes[id(x)] = total
+        keep.append(x)
+        return total
+
+    return size(e)
 
 
 def _fmt(e: Expr, code: bool) -> tuple[str, int]:
