@@ -190,7 +190,7 @@ def indexed_repeat(calls_analyser, stmt: s.Repeat, count: Expr, count_checks: li
         if index.key not in {sym.key for sym in _symbols(c)}:
             guarded.append(_when(c, sy.compare(">=", count, sy.Const(1 + skip))))
         else:
-            guarded += [_when(_at(c, index, k), sy.compare(">", count, sy.Const(k))) for k in ks if k >= skip]
+            guarded += [_when(at, sy.compare(">", count, sy.Const(k))) for k in ks if k >= skip for at in (_at(c, index, k),) if at is not None]
     body.nodes.append(
         Repeat((calls[0].name if len(calls) == 1 else "layer") + "_blocks", count, ctor, rest, out, stmt.span,
                outs=outs if rest is not None else (outs, outs), index=index, each=each)
@@ -221,11 +221,16 @@ def _symbols(check: Check) -> set:
     return out
 
 
-def _at(check: Check, index: sy.Sym, k: int) -> Check:
-    """The check for repetition `k`."""
+def _at(check: Check, index: sy.Sym, k: int) -> Check | None:
+    """The check for repetition `k`, or None where it holds there (`settle`
+    would drop it: its message is not worth substituting, and a DenseNet
+    block's 24 layers have hundreds of such checks)."""
     put = sy.substituter({index.key: sy.Const(k)})
+    cond = put(check.cond)
+    if cond == sy.TRUE:
+        return None
     at = lambda m: put(m) if isinstance(m, sy.Expr) else tuple(put(e) for e in m) if isinstance(m, tuple) else m  # noqa: E731
-    return replace(check, cond=put(check.cond), message=tuple(at(m) for m in check.message))
+    return replace(check, cond=cond, message=tuple(at(m) for m in check.message))
 
 
 def _when(check: Check, holds: Expr) -> Check:

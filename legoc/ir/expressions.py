@@ -283,6 +283,13 @@ def to_text(e: Expr, *, code: bool = False) -> str:
     return _fmt(e, code)[0]
 
 
+def sort_key(e: Expr) -> str:
+    """The whole label text of `e`, never elided: the order in which
+    legoc.ir.symbolic keeps a polynomial's terms, so that equal sums are
+    equal objects."""
+    return _fmt(e, False)[0]
+
+
 def text_size(e: Expr, bound: int) -> int:
     """About how many characters `to_text(e)` writes (within a few per
     operator), or a number above `bound` once that is certain. Shared

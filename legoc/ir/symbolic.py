@@ -24,7 +24,7 @@ from . import functions
 from .expressions import (  # re-exported: the nodes, and what one asks of them
     FALSE, ONE, TRUE, ZERO, Const, Expr, Monomial, Number, Op, Poly, Scalar, Sym,
     const, divides_by_zero, free_symbols, has_division, is_const, is_type,
-    parameters, to_text, type_of, value_of,
+    parameters, sort_key, to_text, type_of, value_of,
 )  # fmt: skip
 
 __all__ = [
@@ -83,7 +83,7 @@ def _require_number(e: Expr, op: str) -> None:
 def _key(e: Expr) -> str:
     if isinstance(e, Sym):
         return f"{e.label}\x00{e.key}"
-    return to_text(e) + "\x00" + type(e).__name__
+    return sort_key(e) + "\x00" + type(e).__name__
 
 
 def _as_poly(e: Expr) -> tuple[dict[tuple[Expr, ...], Number], Number]:
