@@ -350,6 +350,9 @@ class _Writer:
                 (name, args), = node.ops
                 self.line(f"{dst} = {src} {ELEMENTWISE[name]} {render(args)}", node.out)
                 return
+            if len(node.ops) == 1 and node.ops[0][0] in ("select", "slice"):  # `select 0`: x[:, 0]
+                self.line(f"{dst} = {src}[{_index(node.ops[0], as_attrs)}]", node.out)
+                return
             chain = "".join(
                 f".{name}(dim={render(args)})" if name in REDUCTIONS.values() else f".{name}({render(args)})" for name, args in node.ops
             )
@@ -543,6 +546,17 @@ def _args(args: tuple, names: dict[str, str]) -> str:
             mapping = {sym.key: sy.Sym(sym.key, sym.label, names.get(sym.code, sym.code)) for sym in sy.free_symbols(a)}
             out.append(sy.to_text(sy.substitute(a, mapping), code=True))
     return ", ".join(out)
+
+
+def _index(op: tuple, names: dict[str, str]) -> str:
+    """The subscript of `select` (axis, index) or `slice` (axis, start,
+    end, step; None where left out): `:, 0` or `:, :, 1:`. The batch axis
+    comes first."""
+    name, (axis, *bounds) = op
+    text = [_args((b,), names) if b is not None else "" for b in bounds]
+    if name == "slice":
+        text = [":".join(text if bounds[2] is not None else text[:2])]
+    return ", ".join([":"] * (axis + 1) + text)
 
 
 def _arg_symbols(args: tuple) -> set:
