@@ -397,10 +397,13 @@ class _Writer:
 
     def split(self, node: Bind) -> None:
         """`(a, b) = ... -> chunk 2` as torchvision writes it: `a, b =
-        x.chunk(2, dim=1)`, or `torch.split(x, [s1, s2], dim=1)`."""
+        x.chunk(2, dim=1)`, or `torch.split(x, [s1, s2], dim=1)`, or
+        `q, k, v = qkv.unbind(1)`."""
         names = ", ".join(code for code, _ in node.parts)
         shapes = ", ".join(self.shape(shape) for _, shape in node.parts)
-        if node.sizes:
+        if node.unbind is not None:
+            code = f"{self.indent}{names} = {node.target}.unbind({node.unbind + 1})"
+        elif node.sizes:
             sizes = _args(node.sizes, {code: f"self.{attr}" for code, attr in self.kept.items()})
             code = f"{self.indent}{names} = torch.split({node.target}, [{sizes}], dim=1)"
         else:

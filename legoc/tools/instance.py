@@ -503,7 +503,7 @@ class _Builder:
         for inner in node.stages:
             src = self.node(inner, env, src, named, names, prefix, parent, depth)
         named[node.target] = src
-        kind = "split" if node.sizes else "chunk"
+        kind = "unbind" if node.unbind is not None else "split" if node.sizes else "chunk"
         for code, shape in node.parts:  # a view of each part: no work
             named[code] = self.op(parent, depth, None, kind, [src], env.shape(shape), node.span)
         return src
