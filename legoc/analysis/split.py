@@ -48,7 +48,8 @@ def no_split(pipeline: s.Pipeline, parts: tuple[s.Name, ...]) -> SpecError:
     names = ", ".join(p.id for p in parts)
     return error(
         "LG420", pipeline.span,
-        f"`({names}) = ...` names the parts of a split: end the pipeline with `chunk {len(parts)}` (equal parts), `split (...)` ({len(parts)} sizes) or `unbind axis` (one per position)",
+        f"`({names}) = ...` names the parts of a split: end the pipeline with `chunk {len(parts)}` (equal parts) or `split (...)` ({len(parts)} sizes)",
+        hint="or with `unbind axis`: one part per position of an axis of that size",
     )
 
 
