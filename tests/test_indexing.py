@@ -109,7 +109,7 @@ def test_indices_from_a_blocks_parameters_are_checked_at_each_call():
     assert torch.equal(cls()(x), x[:, 1:4])
     d = _error(spec.replace("cut 1 4", "cut 4 9"))
     assert (d.code, d.span.line, d.span.column) == ("LG320", 2, 17)
-    assert d.message == "`slice a b` takes positions 4 to 9 of axis 0, of size 6, which is not inside it: [6, 3]"
+    assert d.message == "`slice a b` runs from position 4 up to 9 of axis 0, of size 6, which is not a range inside it: [6, 3]"
     assert [(n.message, n.span.line) for n in d.notes] == [("in this call of `cut`", 5)]
     assert d.hint or code == "LG420"
 
@@ -175,9 +175,9 @@ def test_summary_lists_indexing_as_views():
         ("y = x -> select 6", "LG320", 21, "`select 6` picks a position of axis 0, of size 6, outside it: [6, 4]"),
         ("y = x -> select -7", "LG320", 21, "`select -7` picks a position of axis 0, of size 6, outside it: [6, 4]"),
         ("y = x -> select 4 dim=1", "LG320", 21, "`select 4` picks a position of axis 1, of size 4, outside it: [6, 4]"),
-        ("y = x -> slice 2 7", "LG320", 14, "`slice 2 7` takes positions 2 to 7 of axis 0, of size 6, which is not inside it: [6, 4]"),
-        ("y = x -> slice 4 2", "LG320", 14, "`slice 4 2` takes positions 4 to 2 of axis 0, of size 6, which is not inside it: [6, 4]"),
-        ("y = x -> slice -8", "LG320", 14, "`slice -8` takes positions -2 to 6 of axis 0, of size 6, which is not inside it: [6, 4]"),
+        ("y = x -> slice 2 7", "LG320", 14, "`slice 2 7` runs from position 2 up to 7 of axis 0, of size 6, which is not a range inside it: [6, 4]"),
+        ("y = x -> slice 4 2", "LG320", 14, "`slice 4 2` runs from position 4 up to 2 of axis 0, of size 6, which is not a range inside it: [6, 4]"),
+        ("y = x -> slice -8", "LG320", 14, "`slice -8` runs from position -2 up to 6 of axis 0, of size 6, which is not a range inside it: [6, 4]"),
         ("y = x -> select 0 dim=2", "LG425", 23, "`select` indexes axis 2, but the tensor [6, 4] has axes 0 to 1 (the batch axis is not counted)"),
         ("y = x -> select 1.5", "LG425", 21, "`select` takes integer indices, not 1.5"),
         ("y = x -> select", "LG425", 14, "`select` takes an index"),

@@ -29,6 +29,7 @@ INDEXING = ("select", "slice")
 """The stages that index a tensor (a primitive-like call with no module)."""
 
 _USAGE = {"select": "`select i [dim=d]`", "slice": "`slice start [end] [step=k] [dim=d]`"}
+_SLICE_HINT = "a slice takes positions start up to end - 1 (from 0, or from the end when negative); leave the end out to slice to the axis's end"
 _HINT = "an index counts from 0 along the axis, or from its end when negative (-1 is the last)"
 
 
@@ -94,7 +95,7 @@ def index(stmt: s.Call, flow: Flow, scope: Scope, defs):
     end = size if end_written is None else _position(end_written, size)
     inside = sy.both(sy.compare(">=", start, sy.ZERO), sy.compare("<=", start, end), sy.compare("<=", end, size))
     bounds = f"{_show(start_written)}{'' if end_written is None else ' ' + _show(end_written)}"
-    checks.append(_check(inside, stmt, (f"`slice {bounds}` takes positions ", start, " to ", end, f" of axis {axis}, of size ", size, ", which is not inside it: ", shape)))
+    checks.append(_check(inside, stmt, hint=_SLICE_HINT, message=(f"`slice {bounds}` runs from position ", start, " up to ", end, f" of axis {axis}, of size ", size, ", which is not a range inside it: ", shape)))
     length = sy.sub(end, start)
     if step is not None and sy.value_of(step) != 1:
         length = sy.floordiv(sy.add(length, sy.sub(step, sy.ONE)), step)
@@ -109,8 +110,8 @@ def _position(written: Expr, size: Expr) -> Expr:
     return sy.add(size, written) if isinstance(known, int) and known < 0 else written
 
 
-def _check(cond: Expr, at, message: tuple) -> Check:
-    return Check(cond, at.span, message, hint=_HINT, code="LG320")
+def _check(cond: Expr, at, message: tuple, hint: str = _HINT) -> Check:
+    return Check(cond, at.span, message, hint=hint, code="LG320")
 
 
 def _show(e: Expr) -> str:
