@@ -201,3 +201,26 @@ def test_misuse_is_a_diagnostic(line, code, column, message):
     d = _error(spec)
     assert (d.code, d.span.line, d.span.column, d.message) == (code, 3, column, message)
     assert d.hint or code == "LG420"
+
+
+def test_export_with_a_dynamic_sequence_length():
+    # The class token and the other tokens of a symbolic length T, and an
+    # unbind, trace into one exported graph whose T stays dynamic.
+    from torch.export import Dim, export
+
+    spec = (
+        "model M(D=8):\n"
+        "    input x: [3, T, D]\n"
+        "    (q, k, v) = x -> unbind 0\n"
+        "    y = (q, k, v) -> add\n"
+        "    output cls = y -> select 0\n"
+        "    output tokens = y -> slice 1\n"
+    )
+    _, cls = _compile(spec)
+    model = cls().eval()
+    exported = export(model, (torch.randn(2, 3, 5, 8),), dynamic_shapes=({2: Dim("T", min=3, max=512)},))
+    for t in (3, 9):  # from 3: export specializes sizes 0 and 1 (here T - 1)
+        x = torch.randn(2, 3, t, 8)
+        got, want = exported.module()(x), model(x)
+        assert torch.equal(got["cls"], want["cls"]) and torch.equal(got["tokens"], want["tokens"])
+        assert want["tokens"].shape == (2, t - 1, 8)
