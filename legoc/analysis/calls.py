@@ -27,6 +27,7 @@ from ..ir.nodes import Check, ClassIR, Ctor, Layer, LayerRef, Method, Shape, Siz
 from ..ir.symbolic import Expr
 from .arguments import TUPLE_KEYS, TUPLE_ONLY, argument_check, bind, evaluate, number
 from .flow import Failed, Flow, Scope
+from .indexing import INDEXING, index
 from .primitives import PRIMITIVES, Primitive
 from .signature import REQUIRED, Call, PrimOut, argument_checks, show_message, show_shape, show_value, type_error
 from .split import SPLITS, misplaced
@@ -61,6 +62,8 @@ class Calls:
             raise Failed()  # its syntax errors are reported
         if name in ("rearrange", "reduce") and name not in self.state.defs:
             return self.pattern(stmt, flow, scope)
+        if name in INDEXING and name not in self.state.defs:
+            return index(stmt, flow, scope, self.state.defs)
         prim = PRIMITIVES.get(name)
         if prim is not None:
             return self.primitive(stmt, prim, flow, scope, fill)
@@ -149,7 +152,7 @@ class Calls:
         (LG420 for `chunk` or `split`, which end a pipeline into parts)."""
         if stmt.name in SPLITS:
             return misplaced(stmt)
-        known = sorted(set(PRIMITIVES) | {"rearrange", "reduce"} | {n for n, d in self.state.defs.items() if d.kind == "block"} | {
+        known = sorted(set(PRIMITIVES) | {"rearrange", "reduce", *INDEXING} | {n for n, d in self.state.defs.items() if d.kind == "block"} | {
             n for n, v in scope.env.items() if isinstance(v, LayerRef)
         })
         return error("LG201", stmt.name_span, f"unknown layer `{stmt.name}`", hint=layer_hint(stmt.name, known))

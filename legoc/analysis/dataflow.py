@@ -26,7 +26,7 @@ from .calls import Calls
 from .flow import Body, Failed, Flow, Scope, merge_shapes
 from .primitives import PRIMITIVES
 from .signature import show_shape, show_value
-from .split import is_split, misplaced, no_split, split_shapes
+from .split import is_split, misplaced, no_split, split_shapes, unbind_shapes
 from .state import State
 from .statements import Statements
 
@@ -259,12 +259,17 @@ class Dataflow:
         code = local_ident(target)
         codes = tuple(f"self.{n}" if is_learned else local_ident(n) for n, is_learned in zip(sources, learned))
         if split is not None:
-            sizes, part_shapes, check = split_shapes(split, flow.shape, parts, scope, self.state.defs)
+            unbind = None
+            if split.name == "unbind":
+                sizes = ()
+                unbind, part_shapes, check = unbind_shapes(split, flow.shape, parts, scope, self.state.defs)
+            else:
+                sizes, part_shapes, check = split_shapes(split, flow.shape, parts, scope, self.state.defs)
             inner.checks.append(check)
             if join is None and not inner.nodes:
                 code = codes[0]  # `(a, b) = x -> chunk 2`: x.chunk(2, dim=1)
             locals_ = tuple((local_ident(n.id), shape) for n, shape in zip(parts, part_shapes))
-            body.nodes.append(Bind(code, codes, join, joined, tuple(inner.nodes), flow.shape, span, locals_, sizes))
+            body.nodes.append(Bind(code, codes, join, joined, tuple(inner.nodes), flow.shape, span, locals_, sizes, unbind))
         else:
             body.nodes.append(Bind(code, codes, join, joined, tuple(inner.nodes), flow.shape, span))
         body.n_params = sy.add(body.n_params, inner.n_params)

@@ -2,12 +2,14 @@
 
     (x1, x2) = x -> chunk 2              # x.chunk(2, dim=1): equal parts
     (a, b) = x -> conv 64 -> split (16, 48)   # torch.split(..., [16, 48], dim=1)
+    (q, k, v) = qkv -> unbind 0          # q, k, v = qkv.unbind(1): one per position
 
-`chunk n` and `split (s1, s2, ...)` are the last stage of a pipeline whose
+`chunk n`, `split (s1, s2, ...)` and `unbind axis` are the last stage of a pipeline whose
 result is a tuple of names, one per part. This module reads that stage:
 its arguments (LG421), the number of names (LG216) and whether the
 channels divide as it says (LG317, a check that travels to the callers
-where the channels are symbolic). dataflow.py binds the parts.
+where the channels are symbolic); for `unbind`, its axis (LG425) and
+whether the axis has one position per name (LG219). dataflow.py binds the parts.
 """
 
 from __future__ import annotations
@@ -21,20 +23,20 @@ from .arguments import number
 from .flow import Scope
 from .signature import show_shape, show_value
 
-SPLITS = ("chunk", "split")
-"""The stages that split a tensor into parts along channels."""
+SPLITS = ("chunk", "split", "unbind")
+"""The stages that split a tensor into named parts."""
 
 
 def is_split(stage, scope: Scope, defs) -> bool:
-    """Whether a pipeline's stage is `chunk` or `split` (not a block or a
+    """Whether a pipeline's stage is `chunk`, `split` or `unbind` (not a block or a
     layer-valued parameter of that name)."""
     return isinstance(stage, s.Call) and stage.name in SPLITS and stage.name not in defs and stage.name not in scope.env
 
 
 def misplaced(stage: s.Call) -> SpecError:
-    """LG420: `chunk`/`split` anywhere but at the end of a pipeline whose
-    result is a tuple of names."""
-    example = "chunk 2" if stage.name == "chunk" else "split (16, 48)"
+    """LG420: `chunk`/`split`/`unbind` anywhere but at the end of a pipeline
+    whose result is a tuple of names."""
+    example = {"chunk": "chunk 2", "split": "split (16, 48)", "unbind": "unbind 0"}[stage.name]
     return error(
         "LG420", stage.name_span,
         f"`{stage.name}` splits a tensor into named parts, so it ends a pipeline whose result is a tuple of names: `(a, b) = x -> {example}`",
@@ -47,6 +49,7 @@ def no_split(pipeline: s.Pipeline, parts: tuple[s.Name, ...]) -> SpecError:
     return error(
         "LG420", pipeline.span,
         f"`({names}) = ...` names the parts of a split: end the pipeline with `chunk {len(parts)}` (equal parts) or `split (...)` ({len(parts)} sizes)",
+        hint="or with `unbind axis`: one part per position of an axis of that size",
     )
 
 
@@ -89,6 +92,41 @@ def split_shapes(stage: s.Call, shape: Shape, parts: tuple[s.Name, ...], scope: 
         total = sy.add(total, size)
     message = ("`split` makes parts of ", total, " channels in all, but the tensor has ", channels, ": ", shape)
     return sizes, tuple((size, *shape[1:]) for size in sizes), Check(sy.eq(total, channels), stage.span, message, code="LG317")
+
+
+def unbind_shapes(stage: s.Call, shape: Shape, parts: tuple[s.Name, ...], scope: Scope, defs) -> tuple[int, tuple[Shape, ...], Check]:
+    """The parts of `shape` (without the batch axis) that `unbind axis`
+    makes: the axis (a non-batch axis from 0, 0 when left out), each part's
+    shape (the tensor's without that axis) and the check that the axis has
+    one position per name (LG219, decided later where it is symbolic).
+
+    Raises:
+        SpecError: LG425 for a bad axis or argument.
+    """
+    usage = "write `unbind` or `unbind axis`: the axis after the batch, from 0"
+    if stage.keywords or len(stage.args) > 1:
+        where = stage.keywords[0].span if stage.keywords else stage.args[1].span
+        raise error("LG425", where, "`unbind` takes one argument, the axis it splits into its positions", hint=usage)
+    if not shape:
+        raise error("LG425", stage.span, f"`unbind` splits an axis, but the tensor has none besides the batch: {show_shape(shape)}", hint=usage)
+    axis = 0
+    if stage.args:
+        expr = number(stage.args[0], scope, defs)
+        value = sy.value_of(expr)
+        if isinstance(value, bool) or not isinstance(value, int):
+            shown = show_value(value) if sy.is_const(expr) else sy.to_text(expr)
+            raise error("LG425", stage.args[0].span, f"`unbind`'s axis must be an integer known when the spec is compiled, not {shown}", hint=usage)
+        if not -len(shape) <= value < len(shape):
+            raise error(
+                "LG425", stage.args[0].span,
+                f"`unbind {value}` splits axis {value}, but the tensor {show_shape(shape)} has axes 0 to {len(shape) - 1} (the batch axis is not counted)", hint=usage,
+            )
+        axis = value % len(shape)
+    names = ", ".join(p.id for p in parts)
+    message = (f"`unbind {axis}` makes one part per position of axis {axis}, of size ", shape[axis], f", but {len(parts)} names receive them, ({names}), from the tensor ", shape)
+    check = Check(sy.eq(shape[axis], sy.const(len(parts))), stage.span, message, hint=f"name one tensor per position, or unbind an axis of size {len(parts)}", code="LG219")
+    part = shape[:axis] + shape[axis + 1:]
+    return axis, tuple(part for _ in parts), check
 
 
 def _positive(expr: s.ExprNode, scope: Scope, defs, what: str) -> Expr:

@@ -350,6 +350,9 @@ class _Writer:
                 (name, args), = node.ops
                 self.line(f"{dst} = {src} {ELEMENTWISE[name]} {render(args)}", node.out)
                 return
+            if len(node.ops) == 1 and node.ops[0][0] in ("select", "slice"):  # `select 0`: x[:, 0]
+                self.line(f"{dst} = {src}[{_index(node.ops[0], as_attrs)}]", node.out)
+                return
             chain = "".join(
                 f".{name}(dim={render(args)})" if name in REDUCTIONS.values() else f".{name}({render(args)})" for name, args in node.ops
             )
@@ -394,10 +397,13 @@ class _Writer:
 
     def split(self, node: Bind) -> None:
         """`(a, b) = ... -> chunk 2` as torchvision writes it: `a, b =
-        x.chunk(2, dim=1)`, or `torch.split(x, [s1, s2], dim=1)`."""
+        x.chunk(2, dim=1)`, or `torch.split(x, [s1, s2], dim=1)`, or
+        `q, k, v = qkv.unbind(1)`."""
         names = ", ".join(code for code, _ in node.parts)
         shapes = ", ".join(self.shape(shape) for _, shape in node.parts)
-        if node.sizes:
+        if node.unbind is not None:
+            code = f"{self.indent}{names} = {node.target}.unbind({node.unbind + 1})"
+        elif node.sizes:
             sizes = _args(node.sizes, {code: f"self.{attr}" for code, attr in self.kept.items()})
             code = f"{self.indent}{names} = torch.split({node.target}, [{sizes}], dim=1)"
         else:
@@ -543,6 +549,17 @@ def _args(args: tuple, names: dict[str, str]) -> str:
             mapping = {sym.key: sy.Sym(sym.key, sym.label, names.get(sym.code, sym.code)) for sym in sy.free_symbols(a)}
             out.append(sy.to_text(sy.substitute(a, mapping), code=True))
     return ", ".join(out)
+
+
+def _index(op: tuple, names: dict[str, str]) -> str:
+    """The subscript of `select` (axis, index) or `slice` (axis, start,
+    end, step; None where left out): `:, 0` or `:, :, 1:`. The batch axis
+    comes first."""
+    name, (axis, *bounds) = op
+    text = [_args((b,), names) if b is not None else "" for b in bounds]
+    if name == "slice":
+        text = [":".join(text if bounds[2] is not None else text[:2])]
+    return ", ".join([":"] * (axis + 1) + text)
 
 
 def _arg_symbols(args: tuple) -> set:

@@ -222,7 +222,9 @@ class Bind(Record):
     `(a, b) = x -> ... -> chunk 2` splits the result along channels into
     `parts`, (Python local, shape) each: equal parts (`x.chunk(n, dim=1)`)
     where `sizes` is empty, else parts of `sizes` channels (`split (s1,
-    s2)`: `torch.split(x, [s1, s2], dim=1)`). `target` then holds the
+    s2)`: `torch.split(x, [s1, s2], dim=1)`); `unbind`, where not None,
+    is the axis (after the batch, from 0) that `unbind` splits into its
+    positions instead (`x.unbind(axis + 1)`). `target` then holds the
     result before the split (the source itself when nothing comes before).
     """
 
@@ -235,6 +237,7 @@ class Bind(Record):
     span: Span = field(compare=False)
     parts: tuple[tuple[str, Shape], ...] = ()
     sizes: tuple[Expr, ...] = ()
+    unbind: int | None = None
 
 
 ELEMENTWISE = {"add": "+", "sub": "-", "mul": "*", "div": "/"}

@@ -464,7 +464,7 @@ class _Builder:
             return self.close(index, self.numbered(body, env, cur, f"{path}.", index, depth + 1))
         if isinstance(node, Method):
             reduce = [args for name, args in node.ops if name in REDUCTIONS.values()]
-            kind = node.ops[0][0] if node.ops and node.ops[0][0] in ELEMENTWISE else "reduce" if reduce else "rearrange"
+            kind = node.ops[0][0] if node.ops and node.ops[0][0] in (*ELEMENTWISE, "select", "slice") else "reduce" if reduce else "rearrange"
             return self.op(parent, depth, None, kind, [cur], env.shape(node.out), node.span)
         if isinstance(node, Conditional):
             if env.const(node.cond, "a condition"):
@@ -503,7 +503,7 @@ class _Builder:
         for inner in node.stages:
             src = self.node(inner, env, src, named, names, prefix, parent, depth)
         named[node.target] = src
-        kind = "split" if node.sizes else "chunk"
+        kind = "unbind" if node.unbind is not None else "split" if node.sizes else "chunk"
         for code, shape in node.parts:  # a view of each part: no work
             named[code] = self.op(parent, depth, None, kind, [src], env.shape(shape), node.span)
         return src
