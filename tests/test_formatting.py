@@ -81,6 +81,7 @@ def test_short_pieces_in_black_style_do_not_reach_black(monkeypatch):
         (Piece(2, "y = 'a'"), True),
         (Piece(2, "y = 1e-05"), False),
         (Piece(2, "y = 2 ** n"), True),  # black writes 2**n
+        (Piece(2, "y = x[:, self.k:-1:2]"), True),  # black writes x[:, self.k : -1 : 2]
     ],
 )
 def test_which_pieces_need_black(piece, needs):
@@ -94,6 +95,15 @@ def test_powers_are_written_as_black_writes_them():
     code = compile_source(spec, "m.lego").code
     assert black.format_str(code, mode=black.Mode()) == code
     assert "nn.Conv2d(3, 2**n," in code and "(n + 1) ** 2" in code and "dilation=2 ** (n - 2)" in code
+
+
+def test_slices_are_written_as_black_writes_them():
+    """black spaces a slice's colons where a bound is more than a name or a
+    number, and not otherwise."""
+    spec = "block head(k)(x):\n    y = x -> slice k (-1) step=2 dim=1\n    return x -> slice 1\n\nmodel M():\n    input [10, 8]\n    head 2\n"
+    code = compile_source(spec, "m.lego").code
+    assert black.format_str(code, mode=black.Mode()) == code
+    assert "x[:, :, self.k : -1 : 2]" in code and "x[:, 1:]" in code
 
 
 def test_a_docstring_cannot_forge_the_markers():

@@ -109,7 +109,7 @@ BASES = frozenset({"Module", "Sequential"})
 TORCH_FUNCTIONS = frozenset({"cat", "split"})
 # Tensor methods of rearrange/reduce recipes (patterns.py), a split's
 # `x.chunk(2, dim=1)` and the input-size checks (`x.shape[2]`).
-TENSOR_METHODS = frozenset({"unflatten", "squeeze", "unsqueeze", "permute", "flatten", "reshape", "mean", "amax", "amin", "sum", "chunk"})
+TENSOR_METHODS = frozenset({"unflatten", "squeeze", "unsqueeze", "permute", "flatten", "reshape", "mean", "amax", "amin", "sum", "chunk", "unbind"})
 # Names the generated code relies on: no parameter or local may shadow them.
 CODE_NAMES = frozenset({"self", "nn", "torch", "super", "range", "min", "max", "ValueError"})
 UPSAMPLE_MODES = frozenset({"nearest", "linear", "bilinear", "bicubic", "trilinear"})
@@ -423,6 +423,16 @@ class _Allowed:
         elif isinstance(node, (ast.Tuple, ast.List)):
             for e in node.elts:
                 self.expr(e)
+        elif isinstance(node, ast.Subscript) and isinstance(node.slice, ast.Tuple) and self.fn == "forward":
+            # `select` and `slice`: `x[:, 0]`, `x[:, :, self.k : -1 : 2]`:
+            # whole axes, then one index or slice, each bound an expression
+            *whole, last = node.slice.elts
+            if not whole or not all(isinstance(e, ast.Slice) and e.lower is e.upper is e.step is None for e in whole):
+                self.fail(node, "a subscript legoc does not write")
+            for bound in (last.lower, last.upper, last.step) if isinstance(last, ast.Slice) else (last,):
+                if bound is not None:
+                    self.expr(bound)
+            self.expr(node.value)
         elif isinstance(node, ast.Subscript):
             # `hidden[-1]`, `x.shape[2]`
             if not (isinstance(node.slice, ast.Constant) or isinstance(node.slice, ast.UnaryOp)):
@@ -852,6 +862,32 @@ def test_learned_tensors_and_indexed_repeats_are_allowed_only_as_legoc_writes_th
     the spec's float arithmetic."""
     assert " / " in compile_source(_SCALED, "m.lego").code
     _rejects_smuggled(_SCALED, old, new)
+
+
+INDEXED = """\
+block head(k)(x):
+    cls = x -> select 0
+    mid = x -> slice k (-1) step=2 dim=1
+    (a, b, c) = x -> slice 0 3 -> unbind 0
+    return (cls, a) -> add
+
+model M():
+    input [10, 8]
+    head 2
+"""
+SMUGGLED_INDEXES = {
+    "a call as an index": ("x[:, 0]", "x[:, print(0)]"),
+    "a string as an index": ("x[:, 0]", 'x[:, "a"]'),
+    "an index before the batch axis": ("x[:, 0]", "x[0, :]"),
+    "a bound that is a call": ("x[:, :, self.k : -1 : 2]", "x[:, :, self.k : len(x) : 2]"),
+    "a dunder attribute as a bound": ("x[:, :, self.k : -1 : 2]", "x[:, :, self.__dict__ : -1 : 2]"),
+    "another method than unbind": ("parts.unbind(1)", "parts.tolist(1)"),
+}
+
+
+@pytest.mark.parametrize("what", sorted(SMUGGLED_INDEXES))
+def test_the_allow_list_accepts_only_the_indexing_legoc_writes(what):
+    _rejects_smuggled(INDEXED, *SMUGGLED_INDEXES[what])
 
 
 # ------------------------------------------ the compiler evaluates nothing

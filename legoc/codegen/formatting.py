@@ -32,9 +32,10 @@ from dataclasses import dataclass
 LINE_LENGTH = 88  # black's default, used for the generated file
 _INDENT = "    "
 _F_STRING = re.compile(r'(?<![\w"])f"')
-# black normalises quotes and `e+` exponents, and hugs `**` between simple
-# operands (`2**n`, but `(n + 1) ** 2`)
-_REWRITTEN = re.compile(r"['\\\\]|\de\+|\*\*")
+# black normalises quotes and `e+` exponents, hugs `**` between simple
+# operands (`2**n`, but `(n + 1) ** 2`) and spaces a slice's colons where a
+# bound is not simple (`x[:, self.k : -1 : 2]`, but `x[:, 1:]`)
+_REWRITTEN = re.compile(r"['\\\\]|\de\+|\*\*|\[[^\]\n]*:")
 # The markers hold a backslash before a letter, which no docstring line can
 # (codegen escapes backslashes in text from the spec) and no other generated
 # line does, so a spec cannot forge one.
@@ -64,13 +65,14 @@ class Piece:
         """Whether black could change this piece: a docstring, a line longer
         than LINE_LENGTH columns at the piece's depth, or a literal black
         might rewrite (a single quote or backslash in a string, a float
-        like `1e+20`, a power). Comments never: black does not split them."""
+        like `1e+20`, a power, a slice). Comments never: black does not
+        split them."""
         if self.kind == "docstring":
             return True
         if self.kind == "comment":
             return False
         text = self.text
-        if ("'" in text or "\\" in text or "e+" in text or "**" in text) and _REWRITTEN.search(text):
+        if ("'" in text or "\\" in text or "e+" in text or "**" in text or ":" in text) and _REWRITTEN.search(text):
             return True
         width = LINE_LENGTH - len(_INDENT) * self.depth
         return any(len(line) > width for line in self.text.split("\n"))
