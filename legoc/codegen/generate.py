@@ -386,6 +386,12 @@ class _Writer:
         elif node.join in ELEMENTWISE:
             self.line(f"{target} = {f' {ELEMENTWISE[node.join]} '.join(node.sources)}", node.joined)
             src = target
+        elif node.join == "einsum":
+            self.line(f"{target} = torch.einsum({node.equation!r}, {', '.join(node.sources)})", node.joined)
+            src = target
+        elif node.join == "matmul":
+            self.line(f"{target} = torch.matmul({', '.join(node.sources)})", node.joined)
+            src = target
         elif not node.stages and src != target:
             self.line(f"{target} = {src}", node.out)
         self.nodes(node.stages, src, target)

@@ -31,6 +31,7 @@ CODES: dict[str, str] = {
     "LG209": "input size not available by name",
     "LG216": "split parts and names disagree",
     "LG217": "bad repetition name pattern",
+    "LG218": "bad einsum pattern",
     # Shapes
     "LG301": "shapes do not match",
     "LG302": "input of the wrong rank",
@@ -43,6 +44,7 @@ CODES: dict[str, str] = {
     "LG311": "structure depends on a run-time size",
     "LG312": "conditional layer changes the rank",
     "LG317": "split does not fit the channels",
+    "LG319": "product sizes disagree",
     # Arguments and definitions
     "LG401": "bad argument value",
     "LG402": "wrong arguments",
@@ -54,6 +56,7 @@ CODES: dict[str, str] = {
     "LG420": "misplaced split",
     "LG421": "bad split argument",
     "LG423": "`if` expression of two kinds",
+    "LG424": "bad einsum or matmul use",
     # Lint rules (warnings; docs/lint-rules.md)
     "LG501": "convolution with bias before batch norm",
     "LG502": "two activations in a row",

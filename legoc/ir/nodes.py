@@ -224,6 +224,9 @@ class Bind(Record):
     where `sizes` is empty, else parts of `sizes` channels (`split (s1,
     s2)`: `torch.split(x, [s1, s2], dim=1)`). `target` then holds the
     result before the split (the source itself when nothing comes before).
+
+    A product joins with "einsum" (`equation`: torch.einsum's, with the
+    batch axis) or "matmul" (analysis/products.py).
     """
 
     target: str
@@ -235,6 +238,7 @@ class Bind(Record):
     span: Span = field(compare=False)
     parts: tuple[tuple[str, Shape], ...] = ()
     sizes: tuple[Expr, ...] = ()
+    equation: str = ""
 
 
 ELEMENTWISE = {"add": "+", "sub": "-", "mul": "*", "div": "/"}
