@@ -25,7 +25,9 @@ from .arguments import number
 from .calls import Calls
 from .flow import Body, Failed, Flow, Scope, merge_shapes
 from .primitives import PRIMITIVES
-from .products import PRODUCTS, einsum, matmul
+
+PRODUCTS = ("einsum", "matmul")
+"""The joins that multiply tensors (products.py, imported when a spec uses one)."""
 from .signature import show_shape, show_value
 from .split import is_split, misplaced, no_split, split_shapes
 from .state import State
@@ -325,6 +327,7 @@ class Dataflow:
     @staticmethod
     def _product(stage: s.Call, shapes: list[Shape]):
         """`(a, b) -> einsum "PATTERN"` or `(a, b) -> matmul` (products.py)."""
+        from .products import einsum, matmul  # here: only a product needs it
         if stage.name == "matmul":
             if stage.args or stage.keywords:
                 where = stage.args[0].span if stage.args else stage.keywords[0].span

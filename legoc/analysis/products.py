@@ -31,9 +31,6 @@ from .flow import broadcast
 from .patterns import span_in
 from .signature import show_shape
 
-PRODUCTS = ("einsum", "matmul")
-"""The joins that multiply tensors (documented in docs/language.md, "Products of tensors")."""
-
 _ORDINALS = ("first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth")
 
 
