@@ -186,3 +186,15 @@ def test_a_product_after_one_tensor_is_an_error(stage):
     d = _error(f"model M():\n    input a: [3, 4, 5]\n    output y = a -> {stage}\n")
     assert (d.code, d.span.line, d.span.column) == ("LG424", 3, 21)
     assert "multiplies the tensors of a tuple" in d.message
+
+
+@pytest.mark.parametrize("stage, factor", [("div size * size", 1 / 64), ("mul size - 2", 6), ("sub -size", None), ("div size // 2", 1 / 4)])
+def test_a_scale_by_an_expression_keeps_its_precedence(stage, factor):
+    # Normalising a Gram matrix by h * w: `div size * size` was generated
+    # as `g / self.size * self.size`, which multiplies back.
+    spec = "model M(size=8)(x):\n    input x: [3, size, size]\n" f'    output g = (x, x) -> einsum "c h w, d h w -> c d" -> {stage}\n'
+    _, cls = _compile(spec)
+    x = torch.randn(2, 3, 8, 8, dtype=torch.float64)
+    gram = torch.einsum("bchw,bdhw->bcd", x, x)
+    want = gram + 8 if factor is None else gram * factor
+    torch.testing.assert_close(cls()(x), want)

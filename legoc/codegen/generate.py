@@ -348,7 +348,7 @@ class _Writer:
             render = lambda args: _args(args, as_attrs)  # noqa: E731
             if len(node.ops) == 1 and node.ops[0][0] in ELEMENTWISE:  # `mul 0.5`: x * 0.5
                 (name, args), = node.ops
-                self.line(f"{dst} = {src} {ELEMENTWISE[name]} {render(args)}", node.out)
+                self.line(f"{dst} = {src} {ELEMENTWISE[name]} {_operand(render(args))}", node.out)
                 return
             chain = "".join(
                 f".{name}(dim={render(args)})" if name in REDUCTIONS.values() else f".{name}({render(args)})" for name, args in node.ops
@@ -549,6 +549,18 @@ def _args(args: tuple, names: dict[str, str]) -> str:
             mapping = {sym.key: sy.Sym(sym.key, sym.label, names.get(sym.code, sym.code)) for sym in sy.free_symbols(a)}
             out.append(sy.to_text(sy.substitute(a, mapping), code=True))
     return ", ".join(out)
+
+
+def _operand(text: str) -> str:
+    """The right operand of `x * ...`: parenthesised unless it is a name, an
+    attribute, a call or a (signed) number, so that `div size * size` is
+    `x / (self.size * self.size)`, not `x / self.size * self.size`."""
+    import ast  # here: only a scale by an expression needs it
+
+    node = ast.parse(text, mode="eval").body
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
+        node = node.operand
+    return text if isinstance(node, (ast.Name, ast.Attribute, ast.Call, ast.Constant)) else f"({text})"
 
 
 def _arg_symbols(args: tuple) -> set:
