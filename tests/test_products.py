@@ -5,10 +5,12 @@ summary counts their multiply-adds, and misuse gives located diagnostics."""
 
 from __future__ import annotations
 
+import typing
+
 import pytest
 import torch
 
-from conftest import load_module
+from conftest import EXAMPLES, load_module, torchvision_definitions
 from legoc.compiler import check_source, compile_source
 from legoc.core.diagnostics import SpecError
 from legoc.ir import symbolic as sy
@@ -198,3 +200,32 @@ def test_a_scale_by_an_expression_keeps_its_precedence(stage, factor):
     gram = torch.einsum("bchw,bdhw->bcd", x, x)
     want = gram + 8 if factor is None else gram * factor
     torch.testing.assert_close(cls()(x), want)
+
+
+def test_style_transfer_grams_are_the_einops_docs_on_torchvisions_vgg16_features():
+    # examples/style_transfer.lego against pytorch/examples' Vgg16 slices of
+    # torchvision's vgg16().features, with the Gram matrix as the einops
+    # docs write it: einsum("bchw,bdhw->bcd") / (h * w).
+
+    make_layers = torchvision_definitions("models/vgg.py", "make_layers", cast=typing.cast)["make_layers"]
+    torch.manual_seed(0)
+    features = make_layers([64, 64, "M", 128, 128, "M", 256, 256, 256, "M", 512, 512, 512, "M", 512, 512, 512, "M"]).eval()  # cfgs["D"]
+    path = EXAMPLES / "style_transfer.lego"
+    model = getattr(load_module(compile_source(path.read_text(), str(path)).code, "style_transfer"), "StyleTransfer")().eval()
+    starts = {"slice1": 0, "slice2": 4, "slice3": 9, "slice4": 16}
+    renamed = {}
+    for key in model.state_dict():
+        slice_, index, name = key.split(".")
+        renamed[key] = features.state_dict()[f"{starts[slice_] + int(index)}.{name}"]
+    model.load_state_dict(renamed, strict=True)
+    x = torch.randn(2, 3, 64, 64)
+    with torch.no_grad():
+        got = model(x)
+        f, want = x, {}
+        for i, (start, end) in enumerate([(0, 4), (4, 9), (9, 16), (16, 23)], start=1):
+            f = features[start:end](f)
+            h, w = f.shape[2:]
+            want[f"gram{i}"] = torch.einsum("bchw,bdhw->bcd", f, f) / (h * w)
+    assert got.keys() == want.keys()
+    for k in want:
+        torch.testing.assert_close(got[k], want[k], rtol=1e-5, atol=1e-5)
