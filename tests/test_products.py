@@ -229,3 +229,29 @@ def test_style_transfer_grams_are_the_einops_docs_on_torchvisions_vgg16_features
     assert got.keys() == want.keys()
     for k in want:
         torch.testing.assert_close(got[k], want[k], rtol=1e-5, atol=1e-5)
+
+
+BLOCKS = """\
+block attend()(q, k):
+    return (q, k) -> einsum "t d, s d -> t s"
+
+model M()(x):
+    input x: [3, 16, 16]
+    t = x -> rearrange "c h w -> (h w) c"
+    u = x -> conv WIDTH -> rearrange "c h w -> (h w) c"
+    output a = (t, u) -> attend
+"""
+
+
+def test_a_block_checks_its_products_at_each_call():
+    d = _error(BLOCKS.replace("WIDTH", "8"))
+    assert (d.code, d.span.line, d.span.column) == ("LG319", 2, 37)
+    assert d.message == "axis `d` has size 3 in the first operand but 8 in the second"
+    assert d.notes and d.notes[0].span.line == 8
+    compiled, cls = _compile(BLOCKS.replace("WIDTH", "3"))
+    model = cls()
+    x = torch.randn(2, 3, 16, 16)
+    t = x.flatten(2).transpose(1, 2)
+    u = model.conv(x).flatten(2).transpose(1, 2)
+    torch.testing.assert_close(model(x), t @ u.transpose(1, 2))
+    assert _out_shape(compiled) == (256, 256)

@@ -25,13 +25,13 @@ from .arguments import number
 from .calls import Calls
 from .flow import Body, Failed, Flow, Scope, merge_shapes
 from .primitives import PRIMITIVES
-
-PRODUCTS = ("einsum", "matmul")
-"""The joins that multiply tensors (products.py, imported when a spec uses one)."""
 from .signature import show_shape, show_value
 from .split import is_split, misplaced, no_split, split_shapes
 from .state import State
 from .statements import Statements
+
+PRODUCTS = ("einsum", "matmul")
+"""The joins that multiply tensors (products.py, imported when a spec uses one)."""
 
 
 class _Tensor:

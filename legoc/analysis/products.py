@@ -106,7 +106,7 @@ def einsum(pattern: str, base: Span, shapes: list[Shape]) -> Product:
                 continue
             first, j, _ = sizes[name]
             message = (f"axis `{name}` has size ", first, f" in the {_nth(j)} operand but ", dim, f" in the {_nth(i)}")
-            hint = f"an axis named twice is one axis of one size; give the axis of size {sy.to_text(dim)} another name"
+            hint = f"an axis named in two operands is one axis, of one size: give the {_nth(i)} operand's axis its own name if they differ, or make their sizes agree"
             if sy.is_const(first) and sy.is_const(dim) and sy.value_of(first) != sy.value_of(dim):
                 raise error("LG319", span, "".join(m if isinstance(m, str) else sy.to_text(m) for m in message), hint=hint)
             checks.append(Check(sy.eq(first, dim), span, message, hint=hint, code="LG319"))
