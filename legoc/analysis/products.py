@@ -79,9 +79,11 @@ def einsum(pattern: str, base: Span, shapes: list[Shape]) -> Product:
                     hint='write `einsum "c h w, d h w -> c d"`')
     arrow = pattern.index("->")
     operands: list[list[tuple[str, int]]] = []
+    pieces: list[tuple[int, int]] = []  # each operand's text, start and end
     start = 0
     for piece in pattern[:arrow].split(","):
         operands.append(_side(piece, start, base))
+        pieces.append((start, start + len(piece)))
         start += len(piece) + 1
     result = _side(pattern[arrow + 2 :], arrow + 2, base)
     if len(operands) != len(shapes):
@@ -92,7 +94,7 @@ def einsum(pattern: str, base: Span, shapes: list[Shape]) -> Product:
     for i, (axes, shape) in enumerate(zip(operands, shapes)):
         if len(axes) != len(shape):
             end = axes[-1][1] + len(axes[-1][0]) if axes else 0
-            where = span_in(base, axes[0][1], end) if axes else span_in(base, 0, arrow)
+            where = span_in(base, axes[0][1], end) if axes else span_in(base, *pieces[i])
             raise error("LG319", where, f"the {_nth(i)} operand's pattern names {len(axes)} axes, but the tensor {show_shape(shape)} has {len(shape)}",
                         hint="the pattern leaves out the batch axis: name each of the others once")
         seen = set()
