@@ -258,3 +258,22 @@ def test_a_block_checks_its_products_at_each_call():
     u = model.conv(x).flatten(2).transpose(1, 2)
     torch.testing.assert_close(model(x), t @ u.transpose(1, 2))
     assert _out_shape(compiled) == (256, 256)
+
+
+def test_products_export_with_dynamic_sizes():
+    spec = (
+        "model M(C=4)(x):\n"
+        "    input x: [3, T, D]\n"
+        "    f = x -> conv C kernel_size=3 padding=1\n"
+        '    g = (f, f) -> einsum "c t d, e t d -> c e"\n'
+        "    output y = (g, g) -> matmul\n"
+    )
+    _, cls = _compile(spec)
+    model = cls().eval()
+    t, d = torch.export.Dim("T", min=2, max=64), torch.export.Dim("D", min=2, max=64)
+    batch = torch.export.Dim("B", min=2, max=16)
+    program = torch.export.export(model, (torch.randn(2, 3, 5, 7),), dynamic_shapes=({0: batch, 2: t, 3: d},))
+    x = torch.randn(3, 3, 9, 4)
+    f = model.conv(x)
+    g = torch.einsum("bctd,betd->bce", f, f)
+    torch.testing.assert_close(program.module()(x), g @ g)
