@@ -46,6 +46,7 @@ CASES = {
     # Not in the reference table: checked against the compiler's inference.
     "multitask": (None, (2, 3, 64, 48), {"label": (2, 10), "mask": (2, 21, 64, 48)}),
     "shufflenet_unit": (None, (2, 24, 56, 56), (2, 240, 28, 28)),
+    "style_transfer": (None, (2, 3, 64, 64), {"gram1": (2, 64, 64), "gram2": (2, 128, 128), "gram3": (2, 256, 256), "gram4": (2, 512, 512)}),
 }
 TOKEN_INPUTS = {"rnn_lm": 33278}  # examples whose input is token ids, and their vocabulary
 

@@ -106,7 +106,8 @@ NN_CLASSES = frozenset(
     """.split()
 )
 BASES = frozenset({"Module", "Sequential"})
-TORCH_FUNCTIONS = frozenset({"cat", "split"})
+TORCH_FUNCTIONS = frozenset({"cat", "split", "einsum", "matmul"})  # einsum, matmul: products.py
+EINSUM_EQUATION = re.compile(r"[A-Za-z]+(,[A-Za-z]+)*->[A-Za-z]+")
 # Tensor methods of rearrange/reduce recipes (patterns.py), a split's
 # `x.chunk(2, dim=1)` and the input-size checks (`x.shape[2]`).
 TENSOR_METHODS = frozenset({"unflatten", "squeeze", "unsqueeze", "permute", "flatten", "reshape", "mean", "amax", "amin", "sum", "chunk", "unbind"})
@@ -534,6 +535,10 @@ class _Allowed:
             return
         if isinstance(f, ast.Attribute) and isinstance(f.value, ast.Name) and f.value.id == "torch" and f.attr in TORCH_FUNCTIONS:
             self.attribute(f)
+            if f.attr == "einsum":  # its equation, letters only: torch.einsum("bchw,bdhw->bcd", f, f)
+                if not (args and isinstance(args[0], ast.Constant) and isinstance(args[0].value, str) and EINSUM_EQUATION.fullmatch(args[0].value)):
+                    self.fail(node, "an einsum without the equation legoc writes")
+                args = args[1:]
             for a in args:
                 self.expr(a)
             return
@@ -1048,3 +1053,16 @@ def test_the_helper_function_is_allowed_only_exactly_as_legoc_writes_it(old, new
     assert old in code
     with pytest.raises((Rejected, AssertionError)):
         check_generated(black.format_str(code.replace(old, new, 1), mode=black.Mode()))
+
+PRODUCT = 'model M()(a, b):\n    input a: [3, 4]\n    input b: [4, 4]\n    g = (a, b) -> einsum "i k, k j -> i j"\n    output y = (g, b) -> matmul\n'
+SMUGGLED_EQUATIONS = {
+    "an equation that is not letters": ('"bik,bkj->bij"', '"bik,bkj->bij" if print() else "x"'),
+    "another string": ('"bik,bkj->bij"', '"__import__(\'os\')"'),
+    "an einsum with no equation": ('torch.einsum("bik,bkj->bij", a, b)', "torch.einsum(a, b)"),
+    "a matmul of something else": ("torch.matmul(g, b)", "torch.matmul(g, print())"),
+}
+
+
+@pytest.mark.parametrize("what", sorted(SMUGGLED_EQUATIONS))
+def test_products_are_allowed_only_as_legoc_writes_them(what):
+    _rejects_smuggled(PRODUCT, *SMUGGLED_EQUATIONS[what])

@@ -104,7 +104,7 @@ def test_indices_from_a_blocks_parameters_are_checked_at_each_call():
         "    output y = x -> cut 1 4\n"
     )
     compiled, cls = _compile(spec)
-    assert "out = x[:, self.a:self.b]  # [B, -a + b, L]" in compiled.code
+    assert "out = x[:, self.a : self.b]  # [B, -a + b, L]" in compiled.code  # black spaces the colon of non-simple bounds
     x = torch.randn(2, 6, 3)
     assert torch.equal(cls()(x), x[:, 1:4])
     d = _error(spec.replace("cut 1 4", "cut 4 9"))

@@ -35,13 +35,22 @@ def only(text: str):
 # ----------------------------------------------------- unknown layers and hints
 
 
-@pytest.mark.parametrize("name", ["einsum", "matmul"])
+@pytest.mark.parametrize("name", ["bmm", "mm"])
 def test_a_tuple_into_an_unknown_layer_is_an_unknown_layer(name):
     spec = f"model M():\n    input x: [3, 8, 8]\n    output y = (x, x) -> {name}\n"
     d = only(spec)
     assert (d.code, d.span.line, d.span.column) == ("LG201", 3, 26)
     assert d.message == f"unknown layer `{name}`"
-    assert d.hint is not None and "no product of tensors" in d.hint
+    assert d.hint is not None and "did you mean `matmul`?" in d.hint
+
+
+def test_a_tuple_into_a_product_is_checked_as_one():
+    # einsum and matmul were unknown layers before products of tensors
+    # (tests/test_products.py); now their misuse has its own diagnostic.
+    d = only("model M():\n    input x: [3, 8, 8]\n    output y = (x, x) -> einsum\n")
+    assert (d.code, d.span.line, d.span.column, d.message) == ("LG424", 3, 26, "`einsum` takes a pattern string")
+    assert d.hint is not None and 'einsum "c h w, d h w -> c d"' in d.hint
+    assert check_text("model M():\n    input x: [3, 8, 8]\n    output y = (x, x) -> matmul\n", "t.lego") == []
 
 
 def test_a_tuple_into_a_known_layer_still_needs_a_join():
@@ -74,7 +83,7 @@ def test_a_tuple_into_a_known_layer_still_needs_a_join():
         ("ConvTranspose2d", "did you mean `conv_transpose`?"),
         ("Sequential", "`< conv 64; relu >`"),
         ("ModuleList", "`repeat n layer`"),
-        ("einsum", "no product of tensors"),
+        ("bmm", "did you mean `matmul`?"),
         ("Conv_BN", "did you mean `conv_bn`?"),  # a prelude block, by case and underscores
         ("rleu", "did you mean `relu`?"),  # edit distance, when no table entry fits
     ],
@@ -83,6 +92,14 @@ def test_unknown_layer_hints(name, hint):
     d = only(model(name))
     assert (d.code, d.span.line, d.span.column, d.message) == ("LG201", 3, 5, f"unknown layer `{name}`")
     assert d.hint is not None and hint in d.hint, d.hint
+
+
+@pytest.mark.parametrize("name", ["einsum", "matmul"])
+def test_a_product_in_a_sequence_says_it_joins_a_tuple(name):
+    d = only(model(name))
+    assert (d.code, d.span.line, d.span.column) == ("LG424", 3, 5)
+    assert d.message == f"`{name}` multiplies the tensors of a tuple, as the first stage after it"
+    assert d.hint is not None and "-> " + name in d.hint
 
 
 def test_no_hint_for_a_name_like_nothing():

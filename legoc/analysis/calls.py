@@ -152,6 +152,9 @@ class Calls:
         (LG420 for `chunk` or `split`, which end a pipeline into parts)."""
         if stmt.name in SPLITS:
             return misplaced(stmt)
+        if stmt.name in ("einsum", "matmul"):  # products.py: joins of a tuple
+            example = '(f, f) -> einsum "c h w, d h w -> c d"' if stmt.name == "einsum" else "(a, b) -> matmul"
+            return error("LG424", stmt.name_span, f"`{stmt.name}` multiplies the tensors of a tuple, as the first stage after it", hint=f"write `y = {example}`")
         known = sorted(set(PRIMITIVES) | {"rearrange", "reduce", *INDEXING} | {n for n, d in self.state.defs.items() if d.kind == "block"} | {
             n for n, v in scope.env.items() if isinstance(v, LayerRef)
         })

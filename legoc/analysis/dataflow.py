@@ -30,6 +30,9 @@ from .split import is_split, misplaced, no_split, split_shapes, unbind_shapes
 from .state import State
 from .statements import Statements
 
+PRODUCTS = ("einsum", "matmul")
+"""The joins that multiply tensors (products.py, imported when a spec uses one)."""
+
 
 class _Tensor:
     """A named tensor of a dataflow body: its shape, where it was defined,
@@ -244,10 +247,10 @@ class Dataflow:
             if not stages:
                 raise error("LG404", p.span, "a tuple of tensors must flow into `cat`, `add` or a block with several inputs")
             first = stages.pop(0)
-            shape, join = self._join(first, shapes, scope, inner, learned)
+            shape, join, equation = self._join(first, shapes, scope, inner, learned)
             joined = shape
         else:
-            shape, joined = shapes[0], None
+            shape, joined, equation = shapes[0], None, ""
         flow = Flow.start(shape)
         for stage in stages:
             if isinstance(stage, s.Merge):
@@ -269,9 +272,9 @@ class Dataflow:
             if join is None and not inner.nodes:
                 code = codes[0]  # `(a, b) = x -> chunk 2`: x.chunk(2, dim=1)
             locals_ = tuple((local_ident(n.id), shape) for n, shape in zip(parts, part_shapes))
-            body.nodes.append(Bind(code, codes, join, joined, tuple(inner.nodes), flow.shape, span, locals_, sizes, unbind))
+            body.nodes.append(Bind(code, codes, join, joined, tuple(inner.nodes), flow.shape, span, locals_, sizes, unbind, equation))
         else:
-            body.nodes.append(Bind(code, codes, join, joined, tuple(inner.nodes), flow.shape, span))
+            body.nodes.append(Bind(code, codes, join, joined, tuple(inner.nodes), flow.shape, span, equation=equation))
         body.n_params = sy.add(body.n_params, inner.n_params)
         body.checks += inner.checks
         if split is not None:
@@ -300,12 +303,18 @@ class Dataflow:
                 raise error("LG302", stage.span, f"`{stage.mode}` needs tensors of one rank: {', '.join(show_shape(x) for x in shapes)}")
             shape, check = merge_shapes(stage.mode, shapes, stage.span)
             inner.checks.append(check)
-            return shape, stage.mode
+            return shape, stage.mode, ""
         name = None
         if isinstance(stage, s.Named) and isinstance(stage.layer, s.Call):
             name, stage = stage.name, stage.layer
         if isinstance(stage, s.Call) and stage.name in self.state.broken:
             raise Failed()  # its syntax errors are reported
+        if isinstance(stage, s.Call) and stage.name in PRODUCTS and stage.name not in self.state.defs and stage.name not in scope.env:
+            if name is not None:
+                raise error("LG424", stage.span, f"`{stage.name}` has no parameters, so it takes no name", hint=f"write `{stage.name}` without `{name}:`")
+            product = self._product(stage, shapes)
+            inner.checks += product.checks
+            return product.shape, stage.name, product.equation
         if isinstance(stage, s.Call) and stage.name not in PRIMITIVES and stage.name not in scope.env:
             d = self.state.defs.get(stage.name)
             if d is not None and d.kind == "block":
@@ -315,7 +324,25 @@ class Dataflow:
                 node, n_params, checks, out = self.calls.block_call(stage, shapes, scope, {})
                 inner.n_params = sy.add(inner.n_params, n_params)
                 inner.checks += checks
-                return out.shape, replace(node, name=name)
-            if d is None and stage.name not in ("rearrange", "reduce"):
+                return out.shape, replace(node, name=name), ""
+            if d is None and stage.name not in ("rearrange", "reduce", *PRODUCTS):
                 raise self.calls.unknown_layer(stage, scope)
         raise error("LG404", stage.span, "a tuple of tensors must flow into `cat`, `add` or a block with several inputs")
+
+    @staticmethod
+    def _product(stage: s.Call, shapes: list[Shape]):
+        """`(a, b) -> einsum "PATTERN"` or `(a, b) -> matmul` (products.py)."""
+        from .products import einsum, matmul  # here: only a product needs it
+        if stage.name == "matmul":
+            if stage.args or stage.keywords:
+                where = stage.args[0].span if stage.args else stage.keywords[0].span
+                raise error("LG424", where, "`matmul` takes no arguments", hint="write `(a, b) -> matmul`; for other axes, use `einsum` with a pattern")
+            return matmul(stage.span, shapes)
+        usage = '`(f, f) -> einsum "c h w, d h w -> c d"`'
+        if not stage.args or not (isinstance(stage.args[0], s.Literal) and isinstance(stage.args[0].value, str)):
+            raise error("LG424", stage.args[0].span if stage.args else stage.name_span, "`einsum` takes a pattern string", hint=f"write {usage}")
+        if len(stage.args) > 1 or stage.keywords:
+            where = stage.args[1].span if len(stage.args) > 1 else stage.keywords[0].span
+            raise error("LG424", where, "`einsum` takes only its pattern string; every size comes from its operands", hint=f"write {usage}")
+        pattern = stage.args[0]
+        return einsum(pattern.value, pattern.span, shapes)  # type: ignore[arg-type]

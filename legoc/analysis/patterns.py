@@ -57,12 +57,15 @@ class Recipe:
     checks: tuple[Check, ...]
 
 
-def _span(base: Span, start: int, end: int) -> Span:
+def span_in(base: Span, start: int, end: int) -> Span:
+    """The span of characters start..end of the pattern in the string literal at `base`."""
     # +1: the opening quote of the string literal.
     return Span(base.file, base.line, base.column + 1 + start, base.line, base.column + 1 + max(end, start + 1))
 
 
-def _parse_side(text: str, offset: int, base: Span) -> list[_Group]:
+def parse_side(text: str, offset: int, base: Span) -> list[_Group]:
+    """One side of a pattern (`text`, at `offset` in the pattern) as its
+    top-level items. Raises SpecError (LG306) where it is malformed."""
     groups: list[_Group] = []
     current: list[_Axis] | None = None
     start = 0
@@ -70,11 +73,11 @@ def _parse_side(text: str, offset: int, base: Span) -> list[_Group]:
         tok, at = m.group(), offset + m.start()
         if tok == "(":
             if current is not None:
-                raise error("LG306", _span(base, at, at + 1), "pattern groups cannot be nested")
+                raise error("LG306", span_in(base, at, at + 1), "pattern groups cannot be nested")
             current, start = [], at
         elif tok == ")":
             if current is None:
-                raise error("LG306", _span(base, at, at + 1), "unbalanced `)` in the pattern")
+                raise error("LG306", span_in(base, at, at + 1), "unbalanced `)` in the pattern")
             groups.append(_Group(tuple(current), start, at + 1, True))
             current = None
         elif re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*|\.\.\.|1", tok):
@@ -84,11 +87,11 @@ def _parse_side(text: str, offset: int, base: Span) -> list[_Group]:
             else:
                 current.append(axis)
         elif tok.isdigit():
-            raise error("LG306", _span(base, at, at + len(tok)), f"only 1 may stand for an unnamed axis, not {tok}")
+            raise error("LG306", span_in(base, at, at + len(tok)), f"only 1 may stand for an unnamed axis, not {tok}")
         else:
-            raise error("LG306", _span(base, at, at + len(tok)), f"unexpected `{tok}` in the pattern")
+            raise error("LG306", span_in(base, at, at + len(tok)), f"unexpected `{tok}` in the pattern")
     if current is not None:
-        raise error("LG306", _span(base, start, start + 1), "unbalanced `(` in the pattern")
+        raise error("LG306", span_in(base, start, start + 1), "unbalanced `(` in the pattern")
     return groups
 
 
@@ -100,7 +103,7 @@ def _names(groups: list[_Group], base: Span) -> list[_Axis]:
             if a.name == "1":
                 continue
             if a.name in seen:
-                raise error("LG306", _span(base, a.offset, a.offset + len(a.name)), f"axis `{a.name}` appears twice on one side of the pattern")
+                raise error("LG306", span_in(base, a.offset, a.offset + len(a.name)), f"axis `{a.name}` appears twice on one side of the pattern")
             seen[a.name] = a
             out.append(a)
     return out
@@ -122,34 +125,34 @@ def compile_pattern(pattern: str, pattern_span: Span, sizes: dict[str, tuple[Exp
     base = pattern_span
     if pattern.count("->") != 1:
         at = pattern.find("->", pattern.find("->") + 1)
-        span = _span(base, at, at + 2) if at >= 0 else _span(base, 0, len(pattern))
+        span = span_in(base, at, at + 2) if at >= 0 else span_in(base, 0, len(pattern))
         raise error("LG306", span, "a pattern has one `->` between its input and output sides")
     arrow = pattern.index("->")
-    left = _parse_side(pattern[:arrow], 0, base)
-    right = _parse_side(pattern[arrow + 2 :], arrow + 2, base)
+    left = parse_side(pattern[:arrow], 0, base)
+    right = parse_side(pattern[arrow + 2 :], arrow + 2, base)
     left_names, right_names = _names(left, base), _names(right, base)
     for g in left:
         for a in g.axes:
             if a.name == "..." and g.paren:
-                raise error("LG306", _span(base, a.offset, a.offset + 3), "`...` cannot be inside parentheses on the input side")
+                raise error("LG306", span_in(base, a.offset, a.offset + 3), "`...` cannot be inside parentheses on the input side")
     for side in (left_names, right_names):
         dots = [a for a in side if a.name == "..."]
         if len(dots) > 1:
-            raise error("LG306", _span(base, dots[1].offset, dots[1].offset + 3), "`...` can appear once on each side")
+            raise error("LG306", span_in(base, dots[1].offset, dots[1].offset + 3), "`...` can appear once on each side")
     lset, rset = {a.name for a in left_names}, {a.name for a in right_names}
     # `reduce` may drop the axes `...` stands for, as einops does.
     if ("..." in lset) != ("..." in rset) and not (reduction is not None and "..." in lset):
         a = next(a for a in left_names + right_names if a.name == "...")
-        raise error("LG306", _span(base, a.offset, a.offset + 3), "`...` must appear on both sides of the pattern")
+        raise error("LG306", span_in(base, a.offset, a.offset + 3), "`...` must appear on both sides of the pattern")
     for a in right_names:
         if a.name not in lset:
-            raise error("LG306", _span(base, a.offset, a.offset + len(a.name)), f"axis `{a.name}` is not on the input side of the pattern")
+            raise error("LG306", span_in(base, a.offset, a.offset + len(a.name)), f"axis `{a.name}` is not on the input side of the pattern")
     if reduction is None:
         for a in left_names:
             if a.name not in rset:
                 raise error(
                     "LG306",
-                    _span(base, a.offset, a.offset + len(a.name)),
+                    span_in(base, a.offset, a.offset + len(a.name)),
                     f"axis `{a.name}` disappears from the output; `rearrange` keeps every axis (use `reduce` to drop one)",
                 )
     for name, (_, span) in sizes.items():
@@ -161,7 +164,7 @@ def compile_pattern(pattern: str, pattern_span: Span, sizes: dict[str, tuple[Exp
     if ("..." in lset and len(shape) < fixed) or ("..." not in lset and len(shape) != len(left)):
         raise error(
             "LG306",
-            _span(base, 0, arrow),
+            span_in(base, 0, arrow),
             f"the input side names {len(left) if '...' not in lset else f'at least {fixed}'} axes, but the input {_show(shape)} has {len(shape)}",
         )
     n_dots = len(shape) - fixed
@@ -187,7 +190,7 @@ def compile_pattern(pattern: str, pattern_span: Span, sizes: dict[str, tuple[Exp
     size_of: dict[str, Expr] = {}
     checks: list[Check] = []
     for dim, (names, group) in zip(shape, lgroups):
-        gspan = _span(base, group.offset, group.end)
+        gspan = span_in(base, group.offset, group.end)
         elems = [n for n in names if n != "1"]
         if not elems:
             checks.append(Check(sy.eq(dim, 1), gspan, ("this unit axis needs size 1, but the input has ", dim), code="LG306"))

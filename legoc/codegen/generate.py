@@ -22,7 +22,7 @@ from ..ir.nodes import ELEMENTWISE, Bind, ClassIR, Conditional, Ctor, Layer, Lay
 from .helpers import HELPERS, used_helpers
 from .inplace import fresh_ctor, inplace_relus, is_relu
 from .layout import attribute_names, class_names, is_sequential, keyed, registered
-from .text import comment_safe, doc_escape, doc_lines, docstring_text, shape_text, string_literal
+from .text import comment_safe, doc_escape, doc_lines, docstring_text, operand, repetition_name, shape_text, string_literal
 from ..core.naming import MODULE_ATTRS, py_ident
 from ..core.resources import read_text
 
@@ -348,7 +348,7 @@ class _Writer:
             render = lambda args: _args(args, as_attrs)  # noqa: E731
             if len(node.ops) == 1 and node.ops[0][0] in ELEMENTWISE:  # `mul 0.5`: x * 0.5
                 (name, args), = node.ops
-                self.line(f"{dst} = {src} {ELEMENTWISE[name]} {render(args)}", node.out)
+                self.line(f"{dst} = {src} {ELEMENTWISE[name]} {operand(render(args))}", node.out)
                 return
             if len(node.ops) == 1 and node.ops[0][0] in ("select", "slice"):  # `select 0`: x[:, 0]
                 self.line(f"{dst} = {src}[{_index(node.ops[0], as_attrs)}]", node.out)
@@ -388,6 +388,12 @@ class _Writer:
             src = target
         elif node.join in ELEMENTWISE:
             self.line(f"{target} = {f' {ELEMENTWISE[node.join]} '.join(node.sources)}", node.joined)
+            src = target
+        elif node.join == "einsum":
+            self.line(f"{target} = torch.einsum({node.equation!r}, {', '.join(node.sources)})", node.joined)
+            src = target
+        elif node.join == "matmul":
+            self.line(f"{target} = torch.matmul({', '.join(node.sources)})", node.joined)
             src = target
         elif not node.stages and src != target:
             self.line(f"{target} = {src}", node.out)
@@ -570,15 +576,6 @@ def _arg_symbols(args: tuple) -> set:
         elif isinstance(a, sy.Expr):
             found |= sy.free_symbols(a)
     return found
-
-
-
-
-def repetition_name(each: tuple) -> str:
-    """The f-string of a named repetition's name (ir.nodes.Repeat.each):
-    `f"block{stage}-{i}"`. Its text is letters, digits, `_` and `-` (LG217),
-    its values integer expressions, so nothing in it ends the string."""
-    return 'f"' + "".join(p if isinstance(p, str) else "{" + sy.to_text(p, code=True) + "}" for p in each) + '"'
 
 
 def _value(v: Value) -> str:

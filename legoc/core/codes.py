@@ -31,6 +31,7 @@ CODES: dict[str, str] = {
     "LG209": "input size not available by name",
     "LG216": "split parts and names disagree",
     "LG217": "bad repetition name pattern",
+    "LG218": "bad einsum pattern",
     "LG219": "unbind parts and names disagree",
     # Shapes
     "LG301": "shapes do not match",
@@ -44,6 +45,7 @@ CODES: dict[str, str] = {
     "LG311": "structure depends on a run-time size",
     "LG312": "conditional layer changes the rank",
     "LG317": "split does not fit the channels",
+    "LG319": "product sizes disagree",
     "LG320": "index outside the axis",
     # Arguments and definitions
     "LG401": "bad argument value",
@@ -56,6 +58,7 @@ CODES: dict[str, str] = {
     "LG420": "misplaced split",
     "LG421": "bad split argument",
     "LG423": "`if` expression of two kinds",
+    "LG424": "bad einsum or matmul use",
     "LG425": "bad index argument",
     # Lint rules (warnings; docs/lint-rules.md)
     "LG501": "convolution with bias before batch norm",

@@ -356,10 +356,7 @@ KNOWN_ELSEWHERE: dict[str, str] = {
         "selfattention", "transformer", "transformerencoder", "transformerdecoder", "transformerencoderlayer",
         "transformerdecoderlayer",
     ),
-    **_same(
-        "legoc has no product of tensors yet (einsum, matmul): tensors join with `cat`, `add`, `sub`, `mul` and `div`",
-        "einsum", "matmul", "bmm", "mm",
-    ),
+    **_same("did you mean `matmul`? (`(a, b) -> matmul`, or `einsum` with a pattern)", "bmm", "mm"),
     **_same("did you mean `mul`? (`(a, b) -> mul`)", "multiply", "prod", "times"),
     **_same("did you mean `sub`? (`(a, b) -> sub`)", "subtract", "minus"),
     **_same("did you mean `div`? (`(a, b) -> div`)", "divide", "true_divide"),

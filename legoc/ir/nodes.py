@@ -226,6 +226,9 @@ class Bind(Record):
     is the axis (after the batch, from 0) that `unbind` splits into its
     positions instead (`x.unbind(axis + 1)`). `target` then holds the
     result before the split (the source itself when nothing comes before).
+
+    A product joins with "einsum" (`equation`: torch.einsum's, with the
+    batch axis) or "matmul" (analysis/products.py).
     """
 
     target: str
@@ -238,6 +241,7 @@ class Bind(Record):
     parts: tuple[tuple[str, Shape], ...] = ()
     sizes: tuple[Expr, ...] = ()
     unbind: int | None = None
+    equation: str = ""
 
 
 ELEMENTWISE = {"add": "+", "sub": "-", "mul": "*", "div": "/"}

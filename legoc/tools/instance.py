@@ -499,7 +499,8 @@ class _Builder:
         if isinstance(node.join, Layer):
             src = self.layer(node.join, env, sources, f"{prefix}{names[id(node.join)]}", parent, depth)
         elif node.join is not None:
-            src = self.op(parent, depth, None, node.join, sources, env.shape(node.joined), node.span)
+            extra = {"kwargs": (("equation", node.equation),)} if node.equation else {}
+            src = self.op(parent, depth, None, node.join, sources, env.shape(node.joined), node.span, **extra)
         for inner in node.stages:
             src = self.node(inner, env, src, named, names, prefix, parent, depth)
         named[node.target] = src

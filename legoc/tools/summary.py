@@ -146,6 +146,10 @@ def _leaf_cost(op: Op, instance: Instance, batch: int) -> _Cost:
             return _Cost(other_ops=batch * prod(ins[0]), activations=n)  # type: ignore[arg-type]
         if op.kind == "cat":
             return _Cost(activations=n)
+        if op.kind == "matmul":  # one multiply-add per output element and step of the inner axis
+            return _Cost(other_ops=n * ins[0][-1], activations=n)  # type: ignore[index]
+        if op.kind == "einsum":  # one multiply-add per combination of the axes' indices
+            return _Cost(other_ops=batch * _einsum_steps(dict(op.kwargs)["equation"], ins), activations=n)  # type: ignore[arg-type]
         return _Cost()  # rearrange (a view or a copy), a recurrent layer's state
     args = [tuple(sy.value_of(i) for i in a.items) if isinstance(a, Sizes) else sy.value_of(a) for a in op.args]
     kwargs = {k: tuple(sy.value_of(i) for i in v.items) if isinstance(v, Sizes) else sy.value_of(v) for k, v in op.kwargs}
@@ -167,6 +171,15 @@ def _leaf_cost(op: Op, instance: Instance, batch: int) -> _Cost:
             mult_adds += prod(shape) * batch * out[0]
     other = _other_ops(op.kind, kwargs, ins[0] if ins else (), out, params, batch)
     return _Cost(params, buffers, mult_adds, other, n, n if params else 0)
+
+
+def _einsum_steps(equation: str, ins) -> int:
+    """The product of the sizes of every axis of a torch.einsum `equation`
+    (its first letter, the batch axis, left out) for operands of shapes `ins`."""
+    sizes: dict[str, int] = {}
+    for letters, shape in zip(equation.split("->")[0].split(","), ins):
+        sizes.update(zip(letters[1:], shape))
+    return prod(sizes.values())
 
 
 _INTERPOLATION = {"linear": 2, "bilinear": 4, "bicubic": 16, "trilinear": 8}
