@@ -22,7 +22,7 @@ from ..ir.nodes import ELEMENTWISE, Bind, ClassIR, Conditional, Ctor, Layer, Lay
 from .helpers import HELPERS, used_helpers
 from .inplace import fresh_ctor, inplace_relus, is_relu
 from .layout import attribute_names, class_names, is_sequential, keyed, registered
-from .text import comment_safe, doc_escape, doc_lines, docstring_text, operand, repetition_name, shape_text, string_literal
+from .text import comment_safe, doc_escape, doc_lines, docstring_text, repetition_name, shape_text, string_literal
 from ..core.naming import MODULE_ATTRS, py_ident
 from ..core.resources import read_text
 
@@ -347,8 +347,8 @@ class _Writer:
             as_attrs = {code: f"self.{attr}" for code, attr in self.kept.items()}
             render = lambda args: _args(args, as_attrs)  # noqa: E731
             if len(node.ops) == 1 and node.ops[0][0] in ELEMENTWISE:  # `mul 0.5`: x * 0.5
-                (name, args), = node.ops
-                self.line(f"{dst} = {src} {ELEMENTWISE[name]} {operand(render(args))}", node.out)
+                (name, (value,)), = node.ops
+                self.line(f"{dst} = {src} {ELEMENTWISE[name]} {sy.operand_text(_renamed(value, as_attrs))}", node.out)
                 return
             if len(node.ops) == 1 and node.ops[0][0] in ("select", "slice"):  # `select 0`: x[:, 0]
                 self.line(f"{dst} = {src}[{_index(node.ops[0], as_attrs)}]", node.out)
@@ -552,9 +552,13 @@ def _args(args: tuple, names: dict[str, str]) -> str:
         elif isinstance(a, int):
             out.append(str(a))
         else:
-            mapping = {sym.key: sy.Sym(sym.key, sym.label, names.get(sym.code, sym.code)) for sym in sy.free_symbols(a)}
-            out.append(sy.to_text(sy.substitute(a, mapping), code=True))
+            out.append(sy.to_text(_renamed(a, names), code=True))
     return ", ".join(out)
+
+
+def _renamed(e: sy.Expr, names: dict[str, str]) -> sy.Expr:
+    """`e` with its symbols written as `names` says (`p` -> `self.p`)."""
+    return sy.substitute(e, {sym.key: sy.Sym(sym.key, sym.label, names.get(sym.code, sym.code)) for sym in sy.free_symbols(e)})
 
 
 def _index(op: tuple, names: dict[str, str]) -> str:

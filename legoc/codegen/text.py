@@ -89,18 +89,6 @@ def comment_safe(text: str) -> str:
     return re.sub(r"(?i)(?<=coding)[:=]", lambda m: f"\\x{ord(m.group()):02x}", safe)
 
 
-def operand(text: str) -> str:
-    """The right operand of `x * ...`: parenthesised unless it is a name, an
-    attribute, a call or a (signed) number, so that `div size * size` is
-    `x / (self.size * self.size)`, not `x / self.size * self.size`."""
-    import ast  # here: only a scale by an expression needs it
-
-    node = ast.parse(text, mode="eval").body
-    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
-        node = node.operand
-    return text if isinstance(node, (ast.Name, ast.Attribute, ast.Call, ast.Constant)) else f"({text})"
-
-
 def repetition_name(each: tuple) -> str:
     """The f-string of a named repetition's name (ir.nodes.Repeat.each):
     `f"block{stage}-{i}"`. Its text is letters, digits, `_` and `-` (LG217),

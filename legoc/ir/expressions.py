@@ -283,6 +283,13 @@ def to_text(e: Expr, *, code: bool = False) -> str:
     return _fmt(e, code)[0]
 
 
+def operand_text(e: Expr) -> str:
+    """`e` in generated code as the right operand of `*`, `/`, `+` or `-`:
+    in parentheses unless it binds at least as tightly as a unary minus
+    (`x / (self.size * self.size)`, `x * -0.5`, `x * 2**n`)."""
+    return _wrap(e, _UNARY, True)
+
+
 def sort_key(e: Expr) -> str:
     """The whole label text of `e`, never elided: the order in which
     legoc.ir.symbolic keeps a polynomial's terms, so that equal sums are

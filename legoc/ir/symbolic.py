@@ -24,7 +24,7 @@ from . import functions
 from .expressions import (  # re-exported: the nodes, and what one asks of them
     FALSE, ONE, TRUE, ZERO, Const, Expr, Monomial, Number, Op, Poly, Scalar, Sym,
     const, divides_by_zero, free_symbols, has_division, is_const, is_type,
-    parameters, sort_key, to_text, type_of, value_of,
+    operand_text, parameters, sort_key, to_text, type_of, value_of,
 )  # fmt: skip
 
 __all__ = [
@@ -32,7 +32,7 @@ __all__ = [
     "Number", "Scalar", "Expr", "Const", "Sym", "Poly", "Monomial", "Op",
     "TRUE", "FALSE", "ZERO", "ONE", "const", "is_const", "value_of",
     "type_of", "is_type", "free_symbols", "parameters", "has_division",
-    "divides_by_zero", "to_text",
+    "divides_by_zero", "to_text", "operand_text", "sort_key",
     # this module
     "NotANumber", "add", "neg", "sub", "mul", "floordiv", "mod", "minimum",
     "maximum", "compare", "eq", "both", "either", "negate", "cond",
