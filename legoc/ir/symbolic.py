@@ -429,33 +429,7 @@ def cond(c: Expr, a: Expr, b: Expr) -> Expr:
 def _assume(e: Expr, tests: dict[Expr, Const], memo: dict[Expr, Expr]) -> Expr:
     """`e` with the tests in `tests` (a test and its negation) replaced by
     their values, re-simplified."""
-    if isinstance(e, (Const, Sym)):
-        return e
-    hit = tests.get(e)
-    if hit is None:
-        hit = memo.get(e)
-    if hit is not None:
-        return hit
-    if isinstance(e, Poly):
-        out = Const(e.const)
-        for mono, k in e.terms:
-            out = add(out, mul(Const(k), _assume(mono, tests, memo)))
-    elif isinstance(e, Monomial):
-        out = ONE
-        for f in e.factors:
-            out = mul(out, _assume(f, tests, memo))
-    else:
-        assert isinstance(e, Op)
-        args = tuple([_assume(x, tests, memo) for x in e.args])
-        if args == e.args:
-            out = e
-        else:
-            try:
-                out = _BUILD[e.name](*args)
-            except ZeroDivisionError:  # left for the check on the divisor to report
-                out = Op(e.name, args)
-    memo[e] = out
-    return out
+    return _rebuild(e, {}, tests, memo)
 
 
 def _is_number_expr(e: Expr) -> bool:
@@ -488,28 +462,40 @@ def substituter(mapping: dict[str, Expr]) -> Callable[[Expr], Expr]:
 
 
 def _subst(e: Expr, m: dict[str, Expr], memo: dict[Expr, Expr]) -> Expr:
+    return _rebuild(e, m, {}, memo)
+
+
+def _rebuild(e: Expr, symbols: dict[str, Expr], nodes: dict[Expr, Expr], memo: dict[Expr, Expr]) -> Expr:
+    """`e` with its symbols replaced as `symbols` says (by key) and its
+    subexpressions found in `nodes` (a test and its negation) by their
+    values, re-simplified bottom-up; `memo` holds what is done."""
     if isinstance(e, Const):
         return e
     if isinstance(e, Sym):  # one dict lookup: no need for the memo
-        return m.get(e.key, e)
-    hit = memo.get(e)
+        return symbols.get(e.key, e)
+    hit = nodes.get(e) if nodes else None
+    if hit is None:
+        hit = memo.get(e)
     if hit is not None:
         return hit
     if isinstance(e, Poly):
         out = Const(e.const)
         for mono, c in e.terms:
-            out = add(out, mul(Const(c), _subst(mono, m, memo)))
+            out = add(out, mul(Const(c), _rebuild(mono, symbols, nodes, memo)))
     elif isinstance(e, Monomial):
         out = ONE
         for f in e.factors:
-            out = mul(out, _subst(f, m, memo))
+            out = mul(out, _rebuild(f, symbols, nodes, memo))
     else:
         assert isinstance(e, Op)
-        args = tuple([_subst(x, m, memo) for x in e.args])  # (a list is quicker than a generator)
-        try:
-            out = _BUILD[e.name](*args)
-        except ZeroDivisionError:  # left for the check on the divisor to report
-            out = Op(e.name, args)
+        args = tuple([_rebuild(x, symbols, nodes, memo) for x in e.args])  # (a list is quicker than a generator)
+        if args == e.args:
+            out = e
+        else:
+            try:
+                out = _BUILD[e.name](*args)
+            except ZeroDivisionError:  # left for the check on the divisor to report
+                out = Op(e.name, args)
     memo[e] = out
     return out
 
