@@ -145,6 +145,34 @@ def _torchvision_definitions(path: str, names: tuple[str, ...], needs: tuple) ->
     return {name: env[name] for name in names}
 
 
+def timm_create_model(name: str, **kwargs):
+    """timm's `timm.create_model(name, pretrained=False, **kwargs)`: a
+    reference of exactness from timm's pure-Python model code (a test
+    dependency, pyproject.toml).
+
+    timm imports torchvision (its transforms, `FrozenBatchNorm2d`), whose
+    package `__init__` registers meta kernels for compiled ops that the
+    torchvision build pairing with torch 2.13.0 cannot load beside torch's
+    CPU build ("operator torchvision::nms does not exist"). So the first
+    call puts in `sys.modules` a `torchvision` package whose `__init__` is
+    empty and whose submodules are torchvision's own files, read from its
+    source folder as they are imported; nothing compiled is loaded. Skips
+    the test when timm or torchvision is not installed.
+    """
+    import importlib.util
+
+    if "torchvision" not in sys.modules:
+        spec = importlib.util.find_spec("torchvision")
+        if spec is None:
+            pytest.skip("torchvision is not installed")
+        package = types.ModuleType("torchvision")
+        package.__path__ = [str(Path(spec.origin).parent)]
+        package.__file__ = spec.origin
+        sys.modules["torchvision"] = package
+    timm = pytest.importorskip("timm")
+    return timm.create_model(name, pretrained=False, **kwargs)
+
+
 def reference_table() -> dict[str, dict[str, str]]:
     """Rows of the reference table, keyed by architecture name."""
     rows = {}
