@@ -320,3 +320,29 @@ def test_a_chain_of_conditional_layers_on_different_tests_writes_bounded_text():
     assert output.endswith(", ..., ...].")
     assert black.format_str(code, mode=black.Mode()) == code
     assert "Output: [B, 8, 32, 32]." in code  # the model's own sizes are numbers
+
+
+def test_a_long_chain_of_conditional_layers_is_analysed_in_linear_time():
+    # The same chain at k = 40: its size expression is a graph of 40 nodes
+    # and 2**40 paths. Expressions are interned (legoc.ir.expressions), so an
+    # equal expression built twice is one object and the analysis compares
+    # and memoises such graphs by identity, and free_symbols visits each node
+    # once. Before, k = 26 took 48 s to check and k = 40 would never end.
+    from legoc.ir import symbolic
+    from legoc.ir.expressions import Const, Sym, free_symbols
+
+    k = 40
+    spec = "block b(c, s=1):\n" + "".join(f"    if s > {i}: conv c stride=2\n" for i in range(k)) + "model M():\n    input [3, 64, 64]\n    b 8\n"
+    code = compile_source(spec, "chain.lego").code
+    assert "Output: [B, 8, 32, 32]." in code
+
+    def chain(n: int):
+        s, h = Sym("p:s", "s", "s"), Sym("p:h", "h", "h")
+        for i in range(n):
+            h = symbolic.cond(symbolic.compare(">", s, Const(i)), symbolic.floordiv(symbolic.add(h, Const(1)), Const(2)), h)
+        return h
+
+    first, second = chain(k), chain(k)
+    same = first is second  # hash-consed: one object, compared by identity (pytest would print the graph's 2**40-term repr)
+    assert same
+    assert sorted(x.key for x in free_symbols(first)) == ["p:h", "p:s"]

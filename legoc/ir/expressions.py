@@ -41,6 +41,52 @@ def _cached_hash(self) -> int:
     return h
 
 
+_INTERNED: dict[tuple, "Expr"] = {}
+_INTERN_LIMIT = 1 << 18
+
+
+def _part(e) -> object:
+    """An interning key part for a subexpression. Keys tell apart what `==`
+    takes as equal (Const(1), Const(1.0) and Const(True)), so that an
+    expression is never shared with one of other types; a composite part,
+    itself interned, by identity (the interned expression that holds it
+    keeps it alive)."""
+    t = type(e)
+    if t is Const:
+        return (type(e.value), e.value)
+    if t is Sym:
+        return e
+    return id(e)
+
+
+def _intern(key: tuple, cls, fields: dict) -> "Expr":
+    """The one instance of the composite expression with these fields
+    (hash-consing), made if new. Equal expressions built from interned
+    parts are the same object, so comparing them, and the memos keyed on
+    them, take one identity test rather than a walk of both graphs: an
+    expression may share subexpressions (each of k conditional layers holds
+    the size before it in both of its cases), and a structural comparison
+    of two equal copies of such a graph takes 2**k steps. The table is
+    cleared when it reaches `_INTERN_LIMIT` entries, which bounds its
+    memory; expressions built before then stay correct (equality falls
+    back to comparing structure), only not shared."""
+    hit = _INTERNED.get(key)
+    if hit is None:
+        if len(_INTERNED) >= _INTERN_LIMIT:
+            _INTERNED.clear()
+        hit = object.__new__(cls)
+        for name, value in fields.items():
+            object.__setattr__(hit, name, value)
+        object.__setattr__(hit, "_hash", 0)
+        _INTERNED[key] = hit
+    return hit
+
+
+def _made(self, *args, **kwargs) -> None:
+    """The `__init__` of an interned expression: its `__new__` has set its
+    fields (copy and pickle set them as state)."""
+
+
 @dataclass(frozen=True, slots=True)
 class Const(Expr):
     """A constant: an int or float size, a bool, or a string."""
@@ -78,6 +124,14 @@ class Poly(Expr):
 
     __hash__ = _cached_hash
 
+    def __new__(cls, terms=None, const=None):
+        if terms is None:  # copy and pickle: an empty instance, then its state
+            return object.__new__(cls)
+        key = ("+", type(const), const, *[(_part(m), type(c), c) for m, c in terms])
+        return _intern(key, cls, {"terms": terms, "const": const})
+
+    __init__ = _made
+
     def __str__(self) -> str:
         return to_text(self)
 
@@ -90,6 +144,13 @@ class Monomial(Expr):
     _hash: int = _hashed()
 
     __hash__ = _cached_hash
+
+    def __new__(cls, factors=None):
+        if factors is None:  # copy and pickle: an empty instance, then its state
+            return object.__new__(cls)
+        return _intern(("*", *map(_part, factors)), cls, {"factors": factors})
+
+    __init__ = _made
 
     def __str__(self) -> str:
         return to_text(self)
@@ -107,6 +168,13 @@ class Op(Expr):
     _hash: int = _hashed()
 
     __hash__ = _cached_hash
+
+    def __new__(cls, name=None, args=None):
+        if name is None:  # copy and pickle: an empty instance, then its state
+            return object.__new__(cls)
+        return _intern((name, *map(_part, args)), cls, {"name": name, "args": args})
+
+    __init__ = _made
 
     def __str__(self) -> str:
         return to_text(self)
@@ -216,15 +284,26 @@ def is_type(kind: str, e: Expr) -> Expr:
 
 
 def free_symbols(e: Expr) -> set[Sym]:
-    """Every symbol the expression mentions."""
-    if isinstance(e, Sym):
-        return {e}
-    if isinstance(e, Poly):
-        return set().union(*(free_symbols(m) for m, _ in e.terms))
-    if isinstance(e, (Monomial, Op)):
-        parts = e.factors if isinstance(e, Monomial) else e.args
-        return set().union(*(free_symbols(x) for x in parts))
-    return set()
+    """Every symbol the expression mentions.
+
+    An expression is a graph whose subexpressions may be shared (each of k
+    conditional layers holds the size before it in both of its cases), so
+    the walk visits each distinct node once: linear in the graph, where a
+    walk of the tree would take 2**k steps."""
+    found: set[Sym] = set()
+    seen: set[int] = set()
+    todo = [e]
+    while todo:
+        x = todo.pop()
+        if isinstance(x, Sym):
+            found.add(x)
+        elif isinstance(x, (Poly, Monomial, Op)) and id(x) not in seen:
+            seen.add(id(x))
+            if isinstance(x, Poly):
+                todo.extend(m for m, _ in x.terms)
+            else:
+                todo.extend(x.factors if isinstance(x, Monomial) else x.args)
+    return found
 
 
 def parameters(e: Expr) -> tuple[str, ...]:
