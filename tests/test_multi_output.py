@@ -294,6 +294,12 @@ def test_several_results_in_a_sequence():
     assert [n.message for n in d.notes] == ["in this call of `seq`"]
 
 
+def test_a_hint_with_names_that_can_bind():
+    d = _error("block twice()(x):\n    return x, x\n\nmodel M():\n    input x: [3, 4, 4]\n    output y = x -> twice\n")
+    assert d.message == "block `twice` returns 2 tensors (x, x), but one tensor is expected here"
+    assert d.hint == "bind its results by name, with `twice` as the last stage of a pipeline: `(y1, y2) = x -> twice ...`"
+
+
 def test_names_and_results_disagree():
     d = _error(DOWN + "model M():\n    input x: [3, 16, 16]\n    (a, b, c) = x -> down 4\n    output a\n")
     assert (d.code, d.span.line, d.span.column) == ("LG229", 8, 22)

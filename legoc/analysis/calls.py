@@ -174,10 +174,11 @@ class Calls:
         holds their shapes; elsewhere it is LG435."""
         callee = self.analyse_block(stmt.name, tuple(len(x) for x in shapes), stmt.span)
         if len(callee.outputs) > 1 and not several:
-            names = ", ".join(p.name for p in callee.outputs)
+            names = [p.name for p in callee.outputs]
+            example = names if len(set(names)) == len(names) else [f"y{i}" for i in range(1, len(names) + 1)]  # `return x, x`
             raise error(
-                "LG435", stmt.name_span, f"block `{stmt.name}` returns {len(callee.outputs)} tensors ({names}), but one tensor is expected here",
-                hint=f"bind its results by name, with `{stmt.name}` as the last stage of a pipeline: `({names}) = x -> {stmt.name} ...`",
+                "LG435", stmt.name_span, f"block `{stmt.name}` returns {len(names)} tensors ({', '.join(names)}), but one tensor is expected here",
+                hint=f"bind its results by name, with `{stmt.name}` as the last stage of a pipeline: `({', '.join(example)}) = x -> {stmt.name} ...`",
             )
         try:
             return self._block_call(stmt, callee, shapes, scope, fill, flow)
