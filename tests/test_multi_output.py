@@ -201,6 +201,45 @@ def test_stages_before_a_named_call_and_a_block_that_joins_a_tuple():
         assert tuple(sy.value_of(sy.substitute(e, mapping)) for e in port.shape) == tuple(got[port.name].shape[1:]), port.name
 
 
+NESTED = """\
+block down(c)(x):
+    skip = x -> conv c kernel_size=3 padding=1
+    y = skip -> maxpool 2
+    return y, skip
+
+block enc(c)(x):
+    (y, s1) = x -> down c
+    (y, s2) = y -> down c * 2
+    return y, s1, s2
+
+model M():
+    input x: [3, H, W]
+    (y, a, b) = x -> enc 4
+    output y
+    output a
+    output b
+"""
+
+
+def test_a_block_returns_the_results_of_the_blocks_it_calls():
+    compiled, cls = _model(NESTED, "M")
+    assert "        y, s1 = self.down1(x)  # [B, c, H // 2, W // 2], [B, c, H, W]\n" in compiled.code
+    assert "        return y, s1, s2\n" in compiled.code
+    model = cls().eval()
+    x = torch.randn(2, 3, 16, 12)
+    with torch.no_grad():
+        got = model(x)
+        s1 = model.enc.down1.conv(x)
+        s2 = model.enc.down2.conv(nn.functional.max_pool2d(s1, 2))
+    for name, want in (("y", nn.functional.max_pool2d(s2, 2)), ("a", s1), ("b", s2)):
+        assert torch.equal(got[name], want), name
+    ir = next(c for c in compiled.analysis.classes if c.name == "M")
+    mapping = bind_inputs(ir, [(None, (3, 16, 12))])
+    assert {p.name: tuple(sy.value_of(sy.substitute(e, mapping)) for e in p.shape) for p in ir.outputs} == {k: tuple(v.shape[1:]) for k, v in got.items()}
+    summary = summarize(instantiate(compiled.analysis, "M", mapping), 1)
+    assert next(r for r in summary.rows if r.path == "enc").results == ((1, 8, 4, 3), (1, 4, 16, 12), (1, 8, 8, 6))
+
+
 def test_results_are_checked_downstream_with_symbolic_sizes():
     d = _error(BLOCKS + "\nmodel M():\n    input x: [3, H, W]\n    (y, skip) = x -> down 8\n    output z = (y, skip) -> cat\n")
     assert d.code == "LG305"
@@ -323,3 +362,15 @@ def test_return_of_several_tensors_in_the_wrong_place():
     assert (d.code, d.message) == ("LG207", "tensor `nope` is not defined")
     d = _error("block b()(x):\n    s: param [3, 1, 1] init=0.0\n    return x, s\n\nmodel M():\n    input x: [3, 4, 4]\n    (a, c) = x -> b\n    output a\n")
     assert d.code == "LG404" and "learned tensor `s`" in d.message
+
+
+def test_unet_exports_with_dynamic_sizes():
+    """torch.export traces the tuple a block returns and its unpacking, with
+    a dynamic batch and input sizes (multiples of 4, as the docstring says)."""
+    _, cls = _model(UNET, "UNet2")
+    model = cls().eval()
+    batch, h, w = torch.export.Dim("B", min=2, max=8), torch.export.Dim("h", min=2, max=16), torch.export.Dim("w", min=2, max=16)
+    program = torch.export.export(model, (torch.randn(2, 3, 16, 20),), dynamic_shapes=({0: batch, 2: 4 * h, 3: 4 * w},))
+    image = torch.randn(3, 3, 12, 24)
+    with torch.no_grad():
+        assert torch.allclose(program.module()(image), model(image), atol=1e-6)
