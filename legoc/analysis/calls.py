@@ -162,13 +162,24 @@ class Calls:
 
     # ------------------------------------------------------------ block calls
 
-    def block_call(self, stmt: s.Call, shapes: list[Shape], scope: Scope, fill, flow: Flow | None = None):
+    def block_call(self, stmt: s.Call, shapes: list[Shape], scope: Scope, fill, flow: Flow | None = None, several: bool = False):
         """A call of block `stmt.name` on input tensors of the given shapes:
         the block is analysed for their ranks (memoised), then the call's
         arguments and the shapes are substituted into its sizes and checks.
         With `flow` (a call in a sequence), the flow after it; else a flow
-        that starts at its output."""
+        that starts at its output (the first, for several).
+
+        A block that returns several tensors is allowed only with `several`
+        (the last stage of `(a, b) = x -> ...`), where its node's `results`
+        holds their shapes; elsewhere it is LG435."""
         callee = self.analyse_block(stmt.name, tuple(len(x) for x in shapes), stmt.span)
+        if len(callee.outputs) > 1 and not several:
+            names = [p.name for p in callee.outputs]
+            example = names if len(set(names)) == len(names) else [f"y{i}" for i in range(1, len(names) + 1)]  # `return x, x`
+            raise error(
+                "LG435", stmt.name_span, f"block `{stmt.name}` returns {len(names)} tensors ({', '.join(names)}), but one tensor is expected here",
+                hint=f"bind its results by name, with `{stmt.name}` as the last stage of a pipeline: `({', '.join(example)}) = x -> {stmt.name} ...`",
+            )
         try:
             return self._block_call(stmt, callee, shapes, scope, fill, flow)
         except ZeroDivisionError as exc:
@@ -235,7 +246,8 @@ class Calls:
         held = numeric(mapping)
         substituted = (subst_check(c, sub, note, drop_held=held) for c in callee.checks if not c.origin)
         checks = arg_checks + [c for c in substituted if c is not None]
-        node = Layer(name, ctor, shape, stmt.span)
+        results = tuple(tuple(sub(x) for x in port.shape) for port in callee.outputs) if len(callee.outputs) > 1 else ()
+        node = Layer(name, ctor, shape, stmt.span, results=results)
         if flow is None:
             return node, sub(callee.n_params), checks, Flow.start(shape)
         keep = tuple(None if k is None else sub(k) for k in callee.keep)

@@ -56,7 +56,7 @@ class _Graph:
     def __init__(self) -> None:
         self.tensors: dict[str, _Tensor] = {}
         self.outputs: list[Port] = []
-        self.result: Port | None = None
+        self.result: tuple[Port, ...] | None = None  # a block's results: one, or several (`return x, skip`)
 
 
 class Dataflow:
@@ -101,7 +101,7 @@ class Dataflow:
         if d.kind == "block":
             if g.result is None:
                 raise error("LG404", d.span, f"block `{d.name}` needs a `return` line giving its result")
-            outputs = (g.result,)
+            outputs = g.result
         else:
             if not g.outputs:
                 raise error("LG404", d.span, f"model `{d.name}` needs at least one `output name = ...` line")
@@ -131,10 +131,13 @@ class Dataflow:
                 raise error("LG404", stmt.span, "a model gives its results with `output name = ...`, not `return`")
             if g.result is not None:
                 raise error("LG404", stmt.span, "a block returns once, on its last line")
-            taken = {st.target for st in d.body if isinstance(st, s.Assign)} | set(g.tensors)
-            name = next(n for n in ("out", "result", "y", *(f"out{i}" for i in range(len(taken) + 1))) if n not in taken)
-            shape = self._define(g, name, stmt.span, stmt.value, scope, body, returned=True)
-            g.result = Port(name, local_ident(name), shape)
+            if stmt.several:
+                g.result = tuple(self._result(g, name) for name in stmt.value.sources)
+            else:
+                taken = {st.target for st in d.body if isinstance(st, s.Assign)} | set(g.tensors)
+                name = next(n for n in ("out", "result", "y", *(f"out{i}" for i in range(len(taken) + 1))) if n not in taken)
+                shape = self._define(g, name, stmt.span, stmt.value, scope, body, returned=True)
+                g.result = (Port(name, local_ident(name), shape),)
             if stmt is not d.body[-1]:
                 raise error("LG404", stmt.span, "`return` must be the last line of a block")
         elif isinstance(stmt, s.Output):
@@ -189,7 +192,15 @@ class Dataflow:
             if name is not None and name not in g.tensors:
                 g.tensors[name] = _Tensor(flow.shape, None, used=True)
         if isinstance(stmt, s.Return) and g.result is None:
-            g.result = Port("out", "out", flow.shape)
+            g.result = (Port("out", "out", flow.shape),)
+
+    def _result(self, g: _Graph, name: s.Name) -> Port:
+        """One tensor of `return x, skip`: a tensor of the graph, which the
+        block returns as it is."""
+        tensor = self._lookup(g, name)
+        if tensor.learned:
+            raise error("LG404", name.span, f"the learned tensor `{name.id}` has no batch axis, so a block does not return it", hint="return a tensor of the graph")
+        return Port(name.id, local_ident(name.id), tensor.shape)
 
     def _output(self, g: _Graph, stmt: s.Output, scope: Scope, body: Body) -> None:
         if any(p.name == stmt.name for p in g.outputs):
@@ -237,17 +248,25 @@ class Dataflow:
             )
         join = None
         inner = Body.empty()
-        split = None
+        split = results = None
         if parts:
-            if not stages or not is_split(stages[-1], scope, self.state.defs):
+            if stages and is_split(stages[-1], scope, self.state.defs):
+                split = stages.pop()
+            elif stages and self._block_stage(stages[-1], scope) is not None:
+                results = stages.pop()  # `(y, skip) = x -> down 64`: a block that returns several tensors
+            else:
                 early = next((st for st in stages if is_split(st, scope, self.state.defs)), None)
                 raise misplaced(early) if early is not None else no_split(p, parts)
-            split = stages.pop()
         if len(shapes) > 1:
-            if not stages:
-                raise error("LG404", p.span, "a tuple of tensors must flow into `cat`, `add` or a block with several inputs")
-            first = stages.pop(0)
-            shape, join, equation = self._join(first, shapes, scope, inner, learned)
+            if not stages and results is not None:  # `(y, skip) = (a, b) -> down 64`: the block joins the tuple
+                shape, join, equation = self._join(results, shapes, scope, inner, learned, several=True)
+                results = join
+            elif not stages:
+                several = f"to return the tensors, write `return {', '.join(n.id for n in p.sources)}`" if returned else None
+                raise error("LG404", p.span, "a tuple of tensors must flow into `cat`, `add` or a block with several inputs", hint=several)
+            else:
+                first = stages.pop(0)
+                shape, join, equation = self._join(first, shapes, scope, inner, learned)
             joined = shape
         else:
             shape, joined, equation = shapes[0], None, ""
@@ -261,7 +280,11 @@ class Dataflow:
             flow = self.statements.statement(stage, flow, scope, inner)
         code = local_ident(target)
         codes = tuple(f"self.{n}" if is_learned else local_ident(n) for n, is_learned in zip(sources, learned))
-        if split is not None:
+        if results is not None:
+            part_shapes = self._unpack(results, flow, scope, inner, parts)
+            locals_ = tuple((local_ident(n.id), shape) for n, shape in zip(parts, part_shapes))
+            body.nodes.append(Bind(code, codes, join, joined, tuple(inner.nodes), part_shapes[0], span, locals_, equation=equation, unpack=True))
+        elif split is not None:
             unbind = None
             if split.name == "unbind":
                 sizes = ()
@@ -277,14 +300,52 @@ class Dataflow:
             body.nodes.append(Bind(code, codes, join, joined, tuple(inner.nodes), flow.shape, span, equation=equation))
         body.n_params = sy.add(body.n_params, inner.n_params)
         body.checks += inner.checks
-        if split is not None:
+        if split is not None or results is not None:
             for n, shape in zip(parts, part_shapes):
                 g.tensors[n.id] = _Tensor(shape, n.span)
         elif not returned:
             g.tensors[target] = _Tensor(flow.shape, span)
         return flow.shape
 
-    def _join(self, stage, shapes: list[Shape], scope: Scope, inner: Body, learned: list[bool]):
+    def _block_stage(self, stage, scope: Scope) -> s.Call | None:
+        """The call, where `stage` (possibly named) calls a block: the last
+        stage of `(a, b) = x -> ...` that may return several tensors."""
+        call = stage.layer if isinstance(stage, s.Named) else stage
+        if not isinstance(call, s.Call) or call.name in scope.env or call.name in PRIMITIVES:
+            return None
+        d = self.state.defs.get(call.name)
+        return call if d is not None and d.kind == "block" else None
+
+    def _unpack(self, stage, flow: Flow, scope: Scope, inner: Body, parts: tuple[s.Name, ...]) -> tuple[Shape, ...]:
+        """`(y, skip) = x -> down 64`: the call of a block that returns
+        several tensors (`stage`, the pipeline's last; or the `Layer` that
+        joined its tuple), added to `inner`. Returns the shapes of its
+        results, one per name (LG229 where they disagree)."""
+        if isinstance(stage, Layer):
+            node, call = stage, None
+        else:
+            call = self._block_stage(stage, scope)
+            assert call is not None
+            d = self.state.defs[call.name]
+            if d.inputs is not None and len(d.inputs) != 1:
+                raise error("LG402", call.name_span, f"block `{call.name}` takes {len(d.inputs)} inputs; give it a tuple: `(a, b) -> {call.name} ...`")
+            node, n_params, checks, _ = self.calls.block_call(call, [flow.shape], scope, {}, flow, several=True)
+            node = replace(node, name=stage.name) if isinstance(stage, s.Named) else node
+            inner.nodes.append(node)
+            inner.n_params = sy.add(inner.n_params, n_params)
+            inner.checks += checks
+        count = len(node.results) or 1
+        if count != len(parts):
+            names = ", ".join(p.id for p in parts)
+            block = node.ctor.target
+            returns = f"returns {count} tensors" if count > 1 else "returns one tensor"
+            raise error(
+                "LG229", call.name_span if call is not None else node.span, f"block `{block}` {returns}, but {len(parts)} names receive them: ({names})",
+                hint=f"name one tensor per result of `{block}`" if count > 1 else f"write `y = ... -> {block} ...`, or split its result with `chunk` or `split`",
+            )
+        return node.results
+
+    def _join(self, stage, shapes: list[Shape], scope: Scope, inner: Body, learned: list[bool], several: bool = False):
         """The first stage after a tuple: `cat`, an elementwise join (`add`,
         `sub`, `mul`, `div`), or a block with as many inputs as the tuple
         has tensors. `learned`: which of the tensors are learned ones (no
@@ -321,7 +382,7 @@ class Dataflow:
                 if d.inputs is None or len(d.inputs) != len(shapes):
                     count = 1 if d.inputs is None else len(d.inputs)
                     raise error("LG402", stage.name_span, f"block `{stage.name}` takes {count} input{'s' if count != 1 else ''}, but the tuple has {len(shapes)}")
-                node, n_params, checks, out = self.calls.block_call(stage, shapes, scope, {})
+                node, n_params, checks, out = self.calls.block_call(stage, shapes, scope, {}, several=several)
                 inner.n_params = sy.add(inner.n_params, n_params)
                 inner.checks += checks
                 return out.shape, replace(node, name=name), ""

@@ -379,6 +379,9 @@ class _Writer:
     def bind(self, node: Bind) -> None:
         """`target = (sources) -> join -> stages` as plain assignments."""
         target, src = node.target, node.sources[0]
+        if node.unpack and not node.stages:  # `y, skip = self.down(a, b)`: the block joins the tuple
+            return self.split(node, f"self.{self.attrs[id(node.join)]}({', '.join(node.sources)})")
+        stages = node.stages[:-1] if node.unpack else node.stages
         if isinstance(node.join, Layer):
             attr = self.attrs[id(node.join)]
             self.line(f"{target} = self.{attr}({', '.join(node.sources)})", node.joined)
@@ -397,17 +400,21 @@ class _Writer:
             src = target
         elif not node.stages and src != target:
             self.line(f"{target} = {src}", node.out)
-        self.nodes(node.stages, src, target)
-        if node.parts:
+        self.nodes(stages, src, target)
+        if node.unpack:  # `y, skip = self.down(x)`: a block that returns several tensors
+            self.split(node, f"self.{self.attrs[id(node.stages[-1])]}({target if stages or node.join is not None else src})")
+        elif node.parts:
             self.split(node)
 
-    def split(self, node: Bind) -> None:
+    def split(self, node: Bind, call: str | None = None) -> None:
         """`(a, b) = ... -> chunk 2` as torchvision writes it: `a, b =
         x.chunk(2, dim=1)`, or `torch.split(x, [s1, s2], dim=1)`, or
-        `q, k, v = qkv.unbind(1)`."""
+        `q, k, v = qkv.unbind(1)`; or a block's results: `y, skip = call`."""
         names = ", ".join(code for code, _ in node.parts)
         shapes = ", ".join(self.shape(shape) for _, shape in node.parts)
-        if node.unbind is not None:
+        if call is not None:
+            code = f"{self.indent}{names} = {call}"
+        elif node.unbind is not None:
             code = f"{self.indent}{names} = {node.target}.unbind({node.unbind + 1})"
         elif node.sizes:
             sizes = _args(node.sizes, {code: f"self.{attr}" for code, attr in self.kept.items()})
@@ -509,8 +516,8 @@ def _class_pieces(ir: ClassIR, names: dict[str, str], defaults: ClassIR | None) 
         writer.nodes(ir.body, ir.inputs[0].code, ir.inputs[0].code)
     else:
         writer.nodes(ir.body, "x", "x")
-    if len(ir.outputs) == 1:
-        writer.line(f"return {ir.outputs[0].code}")
+    if len(ir.outputs) == 1 or ir.kind == "block":  # a block's several results: a tuple, `return x, skip`
+        writer.line(f"return {', '.join(p.code for p in ir.outputs)}")
     else:
         writer.line("return {" + ", ".join(f'"{p.name}": {p.code}' for p in ir.outputs) + "}")
     return _ClassCode(

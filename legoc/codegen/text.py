@@ -22,6 +22,8 @@ def doc_lines(ir: ClassIR, defaults: ClassIR | None) -> list[str]:
         doc.append("Inputs: " + ", ".join(f"{p.code} {shape_text(p.shape)}" for p in ir.inputs) + ".")
         if len(ir.outputs) == 1:
             doc.append(f"Output: {shape_text(ir.output)}.")
+        elif ir.kind == "block":
+            doc.append("Returns a tuple of tensors: " + ", ".join(f"{p.code} {shape_text(p.shape)}" for p in ir.outputs) + ".")
         else:
             doc.append("Returns a dict of tensors: " + ", ".join(f"{p.name!r} {shape_text(p.shape)}" for p in ir.outputs) + ".")
     else:

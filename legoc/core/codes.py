@@ -33,6 +33,7 @@ CODES: dict[str, str] = {
     "LG217": "bad repetition name pattern",
     "LG218": "bad einsum pattern",
     "LG219": "unbind parts and names disagree",
+    "LG229": "block results and names disagree",
     # Shapes
     "LG301": "shapes do not match",
     "LG302": "input of the wrong rank",
@@ -60,6 +61,7 @@ CODES: dict[str, str] = {
     "LG423": "`if` expression of two kinds",
     "LG424": "bad einsum or matmul use",
     "LG425": "bad index argument",
+    "LG435": "block with several results used as one tensor",
     # Lint rules (warnings; docs/lint-rules.md)
     "LG501": "convolution with bias before batch norm",
     "LG502": "two activations in a row",

@@ -97,6 +97,9 @@ class Layer(Record):
     "tensor": a learned tensor (Ctor kind "tensor"), not applied: the
     joins read it as `self.<attr>`. `hint`
     is what the compiler names it after when the spec gives no `name`.
+    A call of a block that returns several tensors (`return x, skip`) has
+    their shapes in `results` (`out` is the first); it ends a `Bind` that
+    `unpack`s them.
     """
 
     hint: str
@@ -105,6 +108,7 @@ class Layer(Record):
     span: Span = field(compare=False)
     apply: str = "call"
     name: str | None = None  # the spec's name for it (`conv1: conv 64`)
+    results: tuple[Shape, ...] = ()
 
 
 @node
@@ -229,6 +233,10 @@ class Bind(Record):
 
     A product joins with "einsum" (`equation`: torch.einsum's, with the
     batch axis) or "matmul" (analysis/products.py).
+
+    `(y, skip) = x -> down 64` (`unpack`): the last stage, or the join
+    where there is none, calls a block that returns several tensors, and
+    `parts` are its results, `y, skip = self.down(x)`; `out` is the first.
     """
 
     target: str
@@ -242,6 +250,7 @@ class Bind(Record):
     sizes: tuple[Expr, ...] = ()
     unbind: int | None = None
     equation: str = ""
+    unpack: bool = False
 
 
 ELEMENTWISE = {"add": "+", "sub": "-", "mul": "*", "div": "/"}
@@ -296,8 +305,9 @@ class ClassIR(Record):
         params: the DSL parameters, in order.
         size_params: input sizes the constructor needs (`in_channels`, ...).
         inputs, outputs: the tensors `forward` takes and returns, with shapes
-            without the batch axis, over the class's symbols. Several outputs
-            are returned as a dict keyed by their names.
+            without the batch axis, over the class's symbols. A model's
+            several outputs are returned as a dict keyed by their names, a
+            block's (`return x, skip`) as a tuple.
         body: the analysed statements.
         n_params: trainable parameter count, over the class's symbols.
         keep, stride: per output axis, whether the body keeps that axis's

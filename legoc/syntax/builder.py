@@ -39,7 +39,7 @@ class ToSyntax:
         self.limits = limits
         self.rules = {
             "start": self.start, "definition": self.definition, "params": self.params, "param": self.param,
-            "inputs": self.inputs, "line": self.line, "assign": self.assign, "split_assign": self.split_assign, "return_stmt": self.return_stmt,
+            "inputs": self.inputs, "line": self.line, "assign": self.assign, "split_assign": self.split_assign, "return_stmt": self.return_stmt, "return_many": self.return_many,
             "output": self.output, "learned": self.learned, "scale": self.scale, "pipeline": self.pipeline, "source": self.source, "merge": self.merge,
             "seq": self.seq, "call": self.call, "keyword": self.keyword, "named": self.named,
             "residual": self.residual, "residual_first": self.residual_first, "parallel": self.parallel, "repeat": self.repeat, "input": self.input,
@@ -143,6 +143,10 @@ class ToSyntax:
 
     def return_stmt(self, node, children):
         return s.Return(children[0], self._span(node))
+
+    def return_many(self, node, children):
+        names = tuple(s.Name(str(t), token_span(self.file, t)) for t in children if t is not None)
+        return s.Return(s.Pipeline(names, (), self._span(node)), self._span(node), several=True)
 
     def output(self, node, children):
         name, value = children

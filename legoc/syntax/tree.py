@@ -258,10 +258,12 @@ class Assign(Record):
 
 @node
 class Return(Record):
-    """`return pipeline`: a dataflow block's result."""
+    """`return pipeline`: a dataflow block's result; `return x, skip`
+    (`several`): its results, the pipeline's sources, with no stages."""
 
     value: Pipeline
     span: Span = _span()
+    several: bool = False
 
 
 @node

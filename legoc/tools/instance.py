@@ -76,6 +76,8 @@ class Op:
             hold details (a reduce's dims).
         leaf: whether it has no children.
         span: the spec text it comes from.
+        results: a block that returns several tensors (`return y, skip`):
+            all of them, in order (`output` and `shape` are the first's).
     """
 
     id: int
@@ -91,6 +93,7 @@ class Op:
     kwargs: tuple[tuple[str, object], ...] = ()
     leaf: bool = True
     span: Span | None = field(default=None, compare=False)
+    results: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -382,6 +385,7 @@ class _Builder:
         self.names = names
         self.ops: list[Op] = []
         self.tensors: list[Tensor] = []
+        self.returned: list[int] = []  # the results of the last block call
 
     def tensor(self, shape: Shape, producer: int | None, name: str | None = None) -> int:
         self.tensors.append(Tensor(len(self.tensors), shape, producer, name))
@@ -406,9 +410,9 @@ class _Builder:
         if len(self.ops) >= MAX_OPS:
             raise unrolls_too_far()
 
-    def close(self, index: int, out: int) -> int:
+    def close(self, index: int, out: int, results: tuple[int, ...] = ()) -> int:
         op = self.ops[index]
-        self.ops[index] = Op(op.id, op.parent, op.depth, op.path, op.kind, op.inputs, out, self.tensors[out].shape, leaf=False, span=op.span)
+        self.ops[index] = Op(op.id, op.parent, op.depth, op.path, op.kind, op.inputs, out, self.tensors[out].shape, leaf=False, span=op.span, results=results)
         return out
 
     # ------------------------------------------------------------ classes
@@ -504,6 +508,9 @@ class _Builder:
         for inner in node.stages:
             src = self.node(inner, env, src, named, names, prefix, parent, depth)
         named[node.target] = src
+        if node.unpack:  # `(y, skip) = x -> down 64`: the block's results
+            named.update(zip((code for code, _ in node.parts), self.returned))
+            return src
         kind = "unbind" if node.unbind is not None else "split" if node.sizes else "chunk"
         for code, shape in node.parts:  # a view of each part: no work
             named[code] = self.op(parent, depth, None, kind, [src], env.shape(shape), node.span)
@@ -545,7 +552,8 @@ class _Builder:
         callee = self.classes[ctor.target]
         index = self.container(parent, depth, path, self.names[callee.name], inputs, span)
         results = self.body(callee, self.callee_env(callee, args, dict(kwargs), inputs), inputs, f"{path}.", index, depth + 1)
-        return self.close(index, results[0])
+        self.returned = results
+        return self.close(index, results[0], tuple(results) if len(results) > 1 else ())
 
     def value(self, v, env: _Env):
         if isinstance(v, LayerRef):

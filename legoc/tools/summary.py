@@ -40,6 +40,7 @@ class Row:
     mult_adds: int | None
     other_ops: int | None
     leaf: bool
+    results: tuple = ()  # a block that returns several tensors: each one's shape (`shape` is the first's, as torchinfo's)
 
 
 @dataclass(frozen=True)
@@ -94,7 +95,11 @@ def summarize(instance: Instance, batch: int = 1) -> Summary:
         costs[op.id] = _leaf_cost(op, instance, batch) if op.leaf else _Cost.total(costs[c] for c in children.get(op.id, ()))
     top = _Cost.total(costs[c] for c in children.get(None, []))
     rows = tuple(
-        Row(op.path, op.kind, op.depth, ((batch,) if op.kind != "Parameter" else ()) + tuple(_sizes(op.shape)), *costs[op.id].figures(), op.leaf) for op in instance.ops
+        Row(
+            op.path, op.kind, op.depth, ((batch,) if op.kind != "Parameter" else ()) + tuple(_sizes(op.shape)), *costs[op.id].figures(), op.leaf,
+            tuple((batch, *_sizes(instance.tensors[t].shape)) for t in op.results),
+        )
+        for op in instance.ops
     )
     inputs = tuple((t.name or "x", (batch, *_sizes(t.shape))) for t in (instance.tensors[i] for i in instance.inputs))
     return Summary(instance.model, instance.class_name, batch, inputs, rows, _totals(instance, top, batch))
@@ -277,7 +282,7 @@ def to_text(summary: Summary, depth: int | None = 3) -> str:
     header = ("Layer (path)", "Kind", "Output shape", "Params", "Mult-adds", "Other ops*")
     cells = [
         ("  " * (r.depth - 1) + (r.path if r.path is not None else f"({r.kind})"), r.kind if r.path is not None else "",
-         _shape_text(r.shape), _number(r.params), _number(r.mult_adds), _number(r.other_ops))
+         ", ".join(_shape_text(x) for x in r.results or (r.shape,)), _number(r.params), _number(r.mult_adds), _number(r.other_ops))
         for r in rows
     ]
     widths = [max([len(h)] + [len(c[i]) for c in cells]) for i, h in enumerate(header)]
@@ -345,6 +350,7 @@ def to_json(summary: Summary, depth: int | None = None) -> dict:
                 "mult_adds": r.mult_adds,
                 "other_ops": r.other_ops,
                 "leaf": r.leaf,
+                **({"output_shapes": [shape(x) for x in r.results]} if r.results else {}),
             }
             for r in summary.rows
             if depth is None or r.depth <= depth
