@@ -102,7 +102,7 @@ NN_CLASSES = frozenset(
     BatchNorm1d BatchNorm2d BatchNorm3d LayerNorm GroupNorm ReLU ReLU6 LeakyReLU GELU SiLU Sigmoid
     Tanh Hardsigmoid Hardswish Identity Dropout Softmax LogSoftmax MaxPool1d MaxPool2d MaxPool3d AvgPool1d
     AvgPool2d AvgPool3d AdaptiveAvgPool1d AdaptiveAvgPool2d AdaptiveAvgPool3d Flatten Upsample
-    PixelShuffle Embedding LSTM GRU Sequential
+    PixelShuffle Embedding LSTM GRU MultiheadAttention Sequential
     """.split()
 )
 BASES = frozenset({"Module", "Sequential"})

@@ -70,7 +70,7 @@ def test_a_tuple_into_a_known_layer_still_needs_a_join():
         ("mean", "use `reduce`"),
         ("sum", "`reduce`"),
         ("attention", "no attention layer yet"),
-        ("MultiheadAttention", "no attention layer yet"),
+        ("MultiheadAttention", "did you mean `mha`?"),
         ("Conv2d", "did you mean `conv`?"),
         ("BatchNorm2d", "did you mean `bn`?"),
         ("Linear", "did you mean `linear`?"),

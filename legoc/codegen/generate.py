@@ -334,6 +334,8 @@ class _Writer:
                 self.line(f"{dst} = self.{attr}({src})", node.out)
             elif node.apply == "sequence":
                 self.line(f"{dst}, _ = self.{attr}({src})", node.out)
+            elif node.apply == "attention":  # nn.MultiheadAttention as torchvision's ViT calls it
+                self.line(f"{dst}, _ = self.{attr}({src}, {src}, {src}, need_weights=False)", node.out)
             else:
                 hidden = self.fresh("hidden")
                 state = f"({hidden}, _)" if node.apply == "lstm_hidden" else hidden

@@ -47,6 +47,7 @@ CODES: dict[str, str] = {
     "LG317": "split does not fit the channels",
     "LG319": "product sizes disagree",
     "LG320": "index outside the axis",
+    "LG324": "embedding size not divisible by the heads",
     # Arguments and definitions
     "LG401": "bad argument value",
     "LG402": "wrong arguments",

@@ -352,10 +352,11 @@ KNOWN_ELSEWHERE: dict[str, str] = {
     **_same("use `repeat n layer` for n copies of a layer, or write the layers out", "modulelist", "moduledict"),
     **_same(
         "legoc has no attention layer yet (no nn.MultiheadAttention, no transformer layers)",
-        "attention", "multiheadattention", "multihead_attention", "multi_head_attention", "mha", "self_attention",
+        "attention", "self_attention",
         "selfattention", "transformer", "transformerencoder", "transformerdecoder", "transformerencoderlayer",
         "transformerdecoderlayer",
     ),
+    **_same("did you mean `mha`? (nn.MultiheadAttention, self-attention over [T, D])", "multiheadattention", "multihead_attention", "multi_head_attention"),
     **_same("did you mean `matmul`? (`(a, b) -> matmul`, or `einsum` with a pattern)", "bmm", "mm"),
     **_same("did you mean `mul`? (`(a, b) -> mul`)", "multiply", "prod", "times"),
     **_same("did you mean `sub`? (`(a, b) -> sub`)", "subtract", "minus"),

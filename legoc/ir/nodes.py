@@ -92,7 +92,9 @@ class Layer(Record):
     """`x = self.<attr>(x)`: one module applied in sequence.
 
     `apply` says how forward calls it: "call" (the plain form above),
-    "sequence" (a recurrent layer's output sequence) or "lstm_hidden" /
+    "sequence" (a recurrent layer's output sequence), "attention"
+    (`x, _ = self.<attr>(x, x, x, need_weights=False)`: self-attention of
+    nn.MultiheadAttention) or "lstm_hidden" /
     "gru_hidden" (its final hidden state, both directions joined), or
     "tensor": a learned tensor (Ctor kind "tensor"), not applied: the
     joins read it as `self.<attr>`. `hint`

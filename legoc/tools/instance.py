@@ -510,7 +510,7 @@ class _Builder:
         return src
 
     def layer(self, node: Layer, env: _Env, inputs: list[int], path: str, parent, depth) -> int:
-        if node.apply in ("call", "sequence"):
+        if node.apply in ("call", "sequence", "attention"):
             return self.module(node.ctor, env, inputs, (node.out,), path, parent, depth, node.span)
         # A recurrent layer whose final hidden state is taken: the module
         # returns the sequence [T, hidden * directions]; forward keeps the state.
