@@ -24,6 +24,7 @@ from ..ir.symbolic import Expr
 from .arguments import number
 from .calls import Calls
 from .flow import Body, Failed, Flow, Scope, merge_shapes
+from .learned import cat_with_learned, learned_keywords
 from .primitives import PRIMITIVES
 from .signature import show_shape, show_value
 from .split import is_split, misplaced, no_split, split_shapes, unbind_shapes
@@ -38,14 +39,15 @@ class _Tensor:
     """A named tensor of a dataflow body: its shape, where it was defined,
     whether it was used, whether it is an input."""
 
-    __slots__ = ("shape", "span", "used", "is_input", "learned")
+    __slots__ = ("shape", "span", "used", "is_input", "learned", "batched")
 
-    def __init__(self, shape: Shape, span: Span | None, used: bool = False, is_input: bool = False, learned: bool = False):
+    def __init__(self, shape: Shape, span: Span | None, used: bool = False, is_input: bool = False, learned: bool = False, batched: bool = False):
         self.shape = shape
         self.span = span
         self.used = used
         self.is_input = is_input
         self.learned = learned  # a learned tensor (`name: param [...]`): no batch axis
+        self.batched = batched  # ... stored with a batch axis of 1 (`batch=1`): joins as a tensor of the graph
 
 
 class _Graph:
@@ -146,7 +148,9 @@ class Dataflow:
 
     def _learned(self, g: _Graph, stmt: s.Learned, scope: Scope, body: Body) -> None:
         """`name: param [C, 1, 1] init=1e-6`: an nn.Parameter attribute
-        `name`, filled with `init`, usable as an elementwise operand."""
+        `name`, filled with `init` (a number, `zeros`, or `normal` with
+        `std=`), usable as an elementwise operand; with `batch=1`, stored
+        with a leading batch axis of 1 and usable in `cat` too."""
         if stmt.name in g.tensors:
             raise error("LG208", stmt.name_span, f"tensor `{stmt.name}` is defined twice")
         dims = []
@@ -158,22 +162,16 @@ class Dataflow:
             dims.append(size)
         if not dims:
             raise error("LG404", stmt.span, "a learned tensor needs at least one axis: `param [C, 1, 1] init=0.0`")
-        init = None
-        for keyword in stmt.keywords:
-            if keyword.name != "init":
-                raise error("LG402", keyword.span, f"a learned tensor takes `init=` (its initial value), not `{keyword.name}=`")
-            init = number(keyword.value, scope, self.state.defs)
-            if isinstance(sy.value_of(init), (bool, str)):
-                raise error("LG401", keyword.value.span, f"`init` is a number, not {show_value(sy.value_of(init))}")
-        if init is None:
-            raise error("LG402", stmt.span, f"the learned tensor `{stmt.name}` needs its initial value: `init=0.0`")
+        kwargs = learned_keywords(stmt, scope, self.state.defs)
+        batched = ("batch", sy.TRUE) in kwargs
         shape = tuple(dims)
         n_params: Expr = sy.ONE
         for dim in shape:
             n_params = sy.mul(n_params, dim)
-        body.nodes.append(Layer("param", Ctor("tensor", "nn.Parameter", shape, (("init", init),)), shape, stmt.span, apply="tensor", name=stmt.name))
+        stored = (sy.ONE, *shape) if batched else shape  # torchvision's class_token: [1, 1, hidden_dim]
+        body.nodes.append(Layer("param", Ctor("tensor", "nn.Parameter", stored, kwargs), stored, stmt.span, apply="tensor", name=stmt.name))
         body.n_params = sy.add(body.n_params, n_params)
-        g.tensors[stmt.name] = _Tensor(shape, stmt.name_span, learned=True)
+        g.tensors[stmt.name] = _Tensor(shape, stmt.name_span, learned=True, batched=batched)
 
     def _recover_line(self, g: _Graph, stmt, exc: Exception) -> None:
         """After a failed line: report it (see `State.recover`) and define what
@@ -184,7 +182,7 @@ class Dataflow:
         for name in value.sources if isinstance(value, s.Pipeline) else ():
             if name.id in g.tensors:
                 g.tensors[name.id].used = True
-        target = stmt.target if isinstance(stmt, s.Assign) else stmt.name if isinstance(stmt, s.Output) else None
+        target = stmt.target if isinstance(stmt, s.Assign) else stmt.name if isinstance(stmt, (s.Output, s.Learned)) else None
         for name in [p.id for p in stmt.parts] if isinstance(stmt, s.Assign) and stmt.parts else [target]:
             if name is not None and name not in g.tensors:
                 g.tensors[name] = _Tensor(flow.shape, None, used=True)
@@ -229,11 +227,18 @@ class Dataflow:
         shapes = [tensor.shape for tensor in tensors]
         learned = [tensor.learned for tensor in tensors]
         stages = list(p.stages)
-        if any(learned) and not (len(shapes) > 1 and stages and isinstance(stages[0], s.Merge) and stages[0].mode in ELEMENTWISE):
+        joins = (*ELEMENTWISE, "cat") if all(t.batched for t in tensors if t.learned) else ELEMENTWISE
+        if any(learned) and not (len(shapes) > 1 and stages and isinstance(stages[0], s.Merge) and stages[0].mode in joins):
             name = next(n for n, is_learned in zip(p.sources, learned) if is_learned)
+            if g.tensors[name.id].batched:
+                raise error(
+                    "LG404", name.span, f"the learned tensor `{name.id}` is an operand of `cat`, `add`, `sub`, `mul` or `div`, such as `({name.id}, x) -> cat`",
+                    hint="it is one sample's tensor, broadcast over the batch where it joins the graph's tensors",
+                )
             raise error(
                 "LG404", name.span, f"the learned tensor `{name.id}` is an operand of `add`, `sub`, `mul` or `div`, such as `(x, {name.id}) -> mul`",
-                hint="a learned tensor has no batch axis: it scales, shifts or divides the tensors of the batch",
+                hint="a learned tensor has no batch axis: it scales, shifts or divides the tensors of the batch"
+                + ("; with `batch=1` it has one, and joins `cat` too" if stages and isinstance(stages[0], s.Merge) and stages[0].mode == "cat" else ""),
             )
         join = None
         inner = Body.empty()
@@ -247,7 +252,14 @@ class Dataflow:
             if not stages:
                 raise error("LG404", p.span, "a tuple of tensors must flow into `cat`, `add` or a block with several inputs")
             first = stages.pop(0)
-            shape, join, equation = self._join(first, shapes, scope, inner, learned)
+            if all(learned) and isinstance(first, s.Merge):
+                raise error("LG404", first.span, f"`{first.mode}` of learned tensors only has no batch axis; join them with a tensor of the graph")
+            if isinstance(first, s.Merge) and first.mode == "cat" and any(learned):  # a class token before the patches' tokens
+                shape, checks = cat_with_learned(first.span, p.sources, shapes, learned)
+                inner.checks += checks
+                join, equation = "cat", ""
+            else:
+                shape, join, equation = self._join(first, shapes, scope, inner, [t.learned and not t.batched for t in tensors])
             joined = shape
         else:
             shape, joined, equation = shapes[0], None, ""
@@ -274,7 +286,8 @@ class Dataflow:
             locals_ = tuple((local_ident(n.id), shape) for n, shape in zip(parts, part_shapes))
             body.nodes.append(Bind(code, codes, join, joined, tuple(inner.nodes), flow.shape, span, locals_, sizes, unbind, equation))
         else:
-            body.nodes.append(Bind(code, codes, join, joined, tuple(inner.nodes), flow.shape, span, equation=equation))
+            expand = tuple(len(t.shape) + 1 if t.batched and join == "cat" else 0 for t in tensors)
+            body.nodes.append(Bind(code, codes, join, joined, tuple(inner.nodes), flow.shape, span, equation=equation, expand=expand if any(expand) else ()))
         body.n_params = sy.add(body.n_params, inner.n_params)
         body.checks += inner.checks
         if split is not None:

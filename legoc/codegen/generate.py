@@ -23,6 +23,7 @@ from .helpers import HELPERS, used_helpers
 from .inplace import fresh_ctor, inplace_relus, is_relu
 from .layout import attribute_names, class_names, is_sequential, keyed, registered
 from .text import comment_safe, doc_escape, doc_lines, docstring_text, repetition_name, shape_text, string_literal
+from .tensors import batch_source, expanded, parameter_ctor
 from ..core.naming import MODULE_ATTRS, py_ident
 from ..core.resources import read_text
 
@@ -305,9 +306,8 @@ class _Writer:
         """A constructor call; `inplace`: a ReLU that may overwrite its input."""
         if c.kind == "param":
             return f"{c.target}()"
-        if c.kind == "tensor":  # a learned tensor: nn.Parameter(torch.full((C, 1, 1), init))
-            dims = ", ".join(_value(a) for a in c.args)  # type: ignore[arg-type]
-            return f"nn.Parameter(torch.full(({dims}{',' if len(c.args) == 1 else ''}), {_value(dict(c.kwargs)['init'])}))"
+        if c.kind == "tensor":  # a learned tensor: nn.Parameter(torch.full((C, 1, 1), init)), torch.zeros(...), ...
+            return parameter_ctor(c, _value)
         if c.kind == "sequential":
             items = [self.ctor(a, is_relu(a) and fresh_ctor(prev)) for prev, a in zip((None, *c.args), c.args)]  # type: ignore[arg-type]
             return f"nn.Sequential({', '.join(items)})"
@@ -386,7 +386,11 @@ class _Writer:
             self.line(f"{target} = self.{attr}({', '.join(node.sources)})", node.joined)
             src = target
         elif node.join == "cat":
-            self.line(f"{target} = torch.cat([{', '.join(node.sources)}], dim=1)", node.joined)
+            sources = node.sources
+            if node.expand:  # a class token: torchvision's `self.class_token.expand(n, -1, -1)`
+                self.line(f"{(n := self.fresh('n'))} = {batch_source(sources, node.expand)}.shape[0]")
+                sources = expanded(sources, node.expand, n)
+            self.line(f"{target} = torch.cat([{', '.join(sources)}], dim=1)", node.joined)
             src = target
         elif node.join in ELEMENTWISE:
             self.line(f"{target} = {f' {ELEMENTWISE[node.join]} '.join(node.sources)}", node.joined)

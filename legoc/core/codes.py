@@ -48,6 +48,7 @@ CODES: dict[str, str] = {
     "LG319": "product sizes disagree",
     "LG320": "index outside the axis",
     "LG324": "embedding size not divisible by the heads",
+    "LG325": "learned tensor does not fit the tokens",
     # Arguments and definitions
     "LG401": "bad argument value",
     "LG402": "wrong arguments",

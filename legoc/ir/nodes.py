@@ -231,6 +231,10 @@ class Bind(Record):
 
     A product joins with "einsum" (`equation`: torch.einsum's, with the
     batch axis) or "matmul" (analysis/products.py).
+
+    `expand`, where not empty, is per source the rank (with the batch axis)
+    of a learned tensor stored with a batch axis of 1 that a "cat" expands
+    over the batch (`self.class_token.expand(n, -1, -1)`), 0 for the others.
     """
 
     target: str
@@ -244,6 +248,7 @@ class Bind(Record):
     sizes: tuple[Expr, ...] = ()
     unbind: int | None = None
     equation: str = ""
+    expand: tuple[int, ...] = ()
 
 
 ELEMENTWISE = {"add": "+", "sub": "-", "mul": "*", "div": "/"}

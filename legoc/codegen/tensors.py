@@ -1,0 +1,43 @@
+"""The code of learned tensors (`name: param [sizes] init=...`): their
+`nn.Parameter` constructors, and a class token's expansion over the batch
+where a `cat` joins it with the graph's tokens, as torchvision writes it:
+
+    self.class_token = nn.Parameter(torch.zeros(1, 1, hidden_dim))
+    ...
+    n = x.shape[0]
+    x = torch.cat([self.class_token.expand(n, -1, -1), x], dim=1)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from ..ir import symbolic as sy
+from ..ir.nodes import Ctor, Value
+
+
+def parameter_ctor(c: Ctor, value: Callable[[Value], str]) -> str:
+    """`nn.Parameter(...)` for a learned tensor's Ctor (kind "tensor"; args
+    its stored sizes, kwargs "init" and "std"): `torch.full((C, 1, 1),
+    init)` for a number, `torch.zeros(...)`, or `torch.empty(...).normal_(
+    std=...)` (torchvision's pos_embedding). `value` writes a value."""
+    dims = ", ".join(value(a) for a in c.args)  # type: ignore[arg-type]
+    kwargs = dict(c.kwargs)
+    init, std = kwargs["init"], kwargs.get("std")
+    if init == sy.Const("zeros"):
+        return f"nn.Parameter(torch.zeros({dims}))"
+    if init == sy.Const("normal"):
+        return f"nn.Parameter(torch.empty({dims}).normal_({'' if std is None else f'std={value(std)}'}))"
+    return f"nn.Parameter(torch.full(({dims}{',' if len(c.args) == 1 else ''}), {value(init)}))"
+
+
+def expanded(sources: tuple[str, ...], expand: tuple[int, ...], n: str) -> tuple[str, ...]:
+    """The operands of a `cat` whose learned tensors (`expand`: their rank
+    with the batch axis, 0 for the graph's tensors) take the batch size
+    `n`: `self.class_token.expand(n, -1, -1)`."""
+    return tuple(f"{s}.expand({n}{', -1' * (k - 1)})" if k else s for s, k in zip(sources, expand))
+
+
+def batch_source(sources: tuple[str, ...], expand: tuple[int, ...]) -> str:
+    """The first of a `cat`'s operands that has the batch axis."""
+    return next(s for s, k in zip(sources, expand) if not k)
