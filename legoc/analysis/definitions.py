@@ -199,6 +199,7 @@ class Definitions:
         limit (LG603) is checked, so a chain of any length must not overflow
         Python's stack."""
         seen = set(seen)
+        learned = False
         while body:
             stmt = body[0]
             if isinstance(stmt, s.Call):
@@ -217,8 +218,13 @@ class Definitions:
                 body = stmt.branches[0]
             elif isinstance(stmt, s.Repeat):
                 body = (stmt.body,)
-            elif isinstance(stmt, s.Assign):
+            elif isinstance(stmt, s.Assign) and learned and len(stmt.value.sources) > 1:
+                # past a join with a learned tensor, `(input, pos_embedding) -> add`, to the layers after it
+                body = tuple(st for st in stmt.value.stages if not isinstance(st, s.Merge)) or body[1:]
+            elif isinstance(stmt, (s.Assign, s.Return)) and (learned or isinstance(stmt, s.Assign)):
                 body = stmt.value.stages
+            elif isinstance(stmt, s.Learned):
+                body, learned = body[1:], True  # a learned tensor reads no input: the lines after it do
             else:
                 return None
         return None
