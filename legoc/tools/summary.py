@@ -170,9 +170,9 @@ def _leaf_cost(op: Op, instance: Instance, batch: int) -> _Cost:
         elif "weight" in name or "bias" in name:  # a recurrent layer's weight_ih_l0, ...
             mult_adds += prod(shape) * batch * out[0]
     other = _other_ops(op.kind, kwargs, ins[0] if ins else (), out, params, batch)
-    if op.kind == "MultiheadAttention":  # a module with a child (out_proj): torchinfo's total leaves it out
+    if op.kind == "MultiheadAttention":  # a module with a child (out_proj): torchinfo's totals leave it out
         (t, d), heads = out, args[1]
-        mult_adds, other = 0, batch * (4 * t * d * d + 2 * t * t * d + 3 * heads * t * t)
+        return _Cost(params, buffers, 0, batch * (4 * t * d * d + 2 * t * t * d + 3 * heads * t * t), n, 0)
     return _Cost(params, buffers, mult_adds, other, n, n if params else 0)
 
 
