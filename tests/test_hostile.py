@@ -110,7 +110,7 @@ TORCH_FUNCTIONS = frozenset({"cat", "split", "einsum", "matmul"})  # einsum, mat
 EINSUM_EQUATION = re.compile(r"[A-Za-z]+(,[A-Za-z]+)*->[A-Za-z]+")
 # Tensor methods of rearrange/reduce recipes (patterns.py), a split's
 # `x.chunk(2, dim=1)` and the input-size checks (`x.shape[2]`).
-TENSOR_METHODS = frozenset({"unflatten", "squeeze", "unsqueeze", "permute", "flatten", "reshape", "mean", "amax", "amin", "sum", "chunk", "unbind"})
+TENSOR_METHODS = frozenset({"unflatten", "squeeze", "unsqueeze", "permute", "flatten", "reshape", "mean", "amax", "amin", "sum", "chunk", "unbind", "expand"})
 # Names the generated code relies on: no parameter or local may shadow them.
 CODE_NAMES = frozenset({"self", "nn", "torch", "super", "range", "min", "max", "ValueError"})
 UPSAMPLE_MODES = frozenset({"nearest", "linear", "bilinear", "bicubic", "trilinear"})
@@ -505,9 +505,11 @@ class _Allowed:
             for a in node.args:
                 self.expr(a)
             return
-        if self.learned_tensor(node):
-            # `name: param [sizes] init=value`: nn.Parameter(torch.full((sizes), value))
-            for a in (*node.args[0].args[0].elts, node.args[0].args[1]):
+        values = self.learned_tensor(node)
+        if values is not None:
+            # `name: param [sizes] init=value`: nn.Parameter(torch.full((sizes), value)),
+            # torch.zeros(sizes) or torch.empty(sizes).normal_(std=value)
+            for a in values:
                 self.expr(a)
             return
         if isinstance(f, ast.Name) and f.id == "range" and self.fn == "__init__":
@@ -549,21 +551,31 @@ class _Allowed:
             return
         self.fail(node, "a call legoc does not write")
 
-    def learned_tensor(self, node: ast.Call) -> bool:
-        """`nn.Parameter(torch.full((sizes), init))` in __init__, as legoc writes a learned tensor."""
+    def learned_tensor(self, node: ast.Call) -> list | None:
+        """`nn.Parameter(torch.full((sizes), init))`, `nn.Parameter(torch.zeros(*sizes))`
+        or `nn.Parameter(torch.empty(*sizes).normal_(std=init))` in __init__, as
+        legoc writes a learned tensor: the expressions in it, or None."""
         def attribute(f, owner: str, attr: str) -> bool:
             return isinstance(f, ast.Attribute) and isinstance(f.value, ast.Name) and (f.value.id, f.attr) == (owner, attr)
 
         if not (self.fn == "__init__" and attribute(node.func, "nn", "Parameter") and len(node.args) == 1 and not node.keywords):
-            return False
-        full = node.args[0]
-        return (
-            isinstance(full, ast.Call)
-            and attribute(full.func, "torch", "full")
-            and len(full.args) == 2
-            and not full.keywords
-            and isinstance(full.args[0], ast.Tuple)
-        )
+            return None
+        made = node.args[0]
+        if not isinstance(made, ast.Call):
+            return None
+        if attribute(made.func, "torch", "full") and len(made.args) == 2 and not made.keywords and isinstance(made.args[0], ast.Tuple):
+            return [*made.args[0].elts, made.args[1]]
+        if attribute(made.func, "torch", "zeros") and made.args and not made.keywords:
+            return list(made.args)
+        normal = made.func
+        if (
+            isinstance(normal, ast.Attribute) and normal.attr == "normal_" and not made.args
+            and all(kw.arg == "std" for kw in made.keywords)
+            and isinstance(normal.value, ast.Call) and attribute(normal.value.func, "torch", "empty")
+            and normal.value.args and not normal.value.keywords
+        ):
+            return [*normal.value.args, *(kw.value for kw in made.keywords)]
+        return None
 
     def nn_class(self, node) -> bool:
         return isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == "nn" and node.attr in NN_CLASSES
@@ -867,6 +879,37 @@ def test_learned_tensors_and_indexed_repeats_are_allowed_only_as_legoc_writes_th
     the spec's float arithmetic."""
     assert " / " in compile_source(_SCALED, "m.lego").code
     _rejects_smuggled(_SCALED, old, new)
+
+
+_TOKENS = """\
+model M(dim=8):
+    input x: [4, 8]
+    cls: param [1, dim] batch=1 init=zeros
+    pos: param [5, dim] batch=1 init=normal std=0.02
+    y = (cls, x) -> cat
+    output z = (y, pos) -> add -> attn: mha 2
+"""
+
+
+@pytest.mark.parametrize(
+    "old, new",
+    [
+        ("torch.zeros(1, 1, dim)", "torch.zeros(1, 1, dim, device=\"cuda\")"),
+        ("torch.zeros(1, 1, dim)", "torch.load(1, 1, dim)"),
+        ("torch.empty(1, 5, dim).normal_(std=0.02)", "torch.empty(1, 5, dim).normal_(mean=print(0))"),
+        ("torch.empty(1, 5, dim).normal_(std=0.02)", "torch.empty(1, 5, dim).exponential_(std=0.02)"),
+        ("self.cls.expand(n, -1, -1)", "self.cls.expand(print(n), -1, -1)"),
+        ("need_weights=False", "need_weights=print(0)"),
+    ],
+    ids=["a keyword", "another function", "another keyword of normal_", "another fill", "a call in expand", "a call in a keyword"],
+)
+def test_class_tokens_and_attention_are_allowed_only_as_legoc_writes_them(old, new):
+    """`batch=1` learned tensors are `nn.Parameter(torch.zeros(...))` or
+    `nn.Parameter(torch.empty(...).normal_(std=...))`, expanded in forward;
+    `mha` is called with (x, x, x, need_weights=False)."""
+    code = compile_source(_TOKENS, "m.lego").code
+    assert "self.cls.expand(n, -1, -1)" in code and "need_weights=False" in code
+    _rejects_smuggled(_TOKENS, old, new)
 
 
 INDEXED = """\
