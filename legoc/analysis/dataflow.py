@@ -30,7 +30,7 @@ from .split import is_split, misplaced, no_split, split_shapes, unbind_shapes
 from .state import State
 from .statements import Statements
 
-PRODUCTS = ("einsum", "matmul")
+PRODUCTS = ("einsum", "matmul", "attention")
 """The joins that multiply tensors (products.py, imported when a spec uses one)."""
 
 
@@ -247,10 +247,11 @@ class Dataflow:
             if not stages:
                 raise error("LG404", p.span, "a tuple of tensors must flow into `cat`, `add` or a block with several inputs")
             first = stages.pop(0)
-            shape, join, equation = self._join(first, shapes, scope, inner, learned)
+            shape, join, product = self._join(first, shapes, scope, inner, learned, [n.span for n in p.sources])
             joined = shape
         else:
-            shape, joined, equation = shapes[0], None, ""
+            shape, joined, product = shapes[0], None, None
+        equation, options = (product.equation, product.options) if product is not None else ("", ())
         flow = Flow.start(shape)
         for stage in stages:
             if isinstance(stage, s.Merge):
@@ -272,9 +273,9 @@ class Dataflow:
             if join is None and not inner.nodes:
                 code = codes[0]  # `(a, b) = x -> chunk 2`: x.chunk(2, dim=1)
             locals_ = tuple((local_ident(n.id), shape) for n, shape in zip(parts, part_shapes))
-            body.nodes.append(Bind(code, codes, join, joined, tuple(inner.nodes), flow.shape, span, locals_, sizes, unbind, equation))
+            body.nodes.append(Bind(code, codes, join, joined, tuple(inner.nodes), flow.shape, span, locals_, sizes, unbind, equation, options))
         else:
-            body.nodes.append(Bind(code, codes, join, joined, tuple(inner.nodes), flow.shape, span, equation=equation))
+            body.nodes.append(Bind(code, codes, join, joined, tuple(inner.nodes), flow.shape, span, equation=equation, options=options))
         body.n_params = sy.add(body.n_params, inner.n_params)
         body.checks += inner.checks
         if split is not None:
@@ -284,11 +285,13 @@ class Dataflow:
             g.tensors[target] = _Tensor(flow.shape, span)
         return flow.shape
 
-    def _join(self, stage, shapes: list[Shape], scope: Scope, inner: Body, learned: list[bool]):
+    def _join(self, stage, shapes: list[Shape], scope: Scope, inner: Body, learned: list[bool], spans: list[Span]):
         """The first stage after a tuple: `cat`, an elementwise join (`add`,
         `sub`, `mul`, `div`), or a block with as many inputs as the tuple
         has tensors. `learned`: which of the tensors are learned ones (no
-        batch axis: of a rank at most the others')."""
+        batch axis: of a rank at most the others'); `spans`: where the
+        tuple names them. Returns the shape, the join and, for a product
+        (products.py), its `Product`."""
         if isinstance(stage, s.Merge):
             batched = [shape for shape, is_learned in zip(shapes, learned) if not is_learned]
             ranks = {len(shape) for shape in batched}
@@ -303,7 +306,7 @@ class Dataflow:
                 raise error("LG302", stage.span, f"`{stage.mode}` needs tensors of one rank: {', '.join(show_shape(x) for x in shapes)}")
             shape, check = merge_shapes(stage.mode, shapes, stage.span)
             inner.checks.append(check)
-            return shape, stage.mode, ""
+            return shape, stage.mode, None
         name = None
         if isinstance(stage, s.Named) and isinstance(stage.layer, s.Call):
             name, stage = stage.name, stage.layer
@@ -312,9 +315,9 @@ class Dataflow:
         if isinstance(stage, s.Call) and stage.name in PRODUCTS and stage.name not in self.state.defs and stage.name not in scope.env:
             if name is not None:
                 raise error("LG424", stage.span, f"`{stage.name}` has no parameters, so it takes no name", hint=f"write `{stage.name}` without `{name}:`")
-            product = self._product(stage, shapes)
+            product = self._product(stage, shapes, scope, spans)
             inner.checks += product.checks
-            return product.shape, stage.name, product.equation
+            return product.shape, stage.name, product
         if isinstance(stage, s.Call) and stage.name not in PRIMITIVES and stage.name not in scope.env:
             d = self.state.defs.get(stage.name)
             if d is not None and d.kind == "block":
@@ -324,15 +327,27 @@ class Dataflow:
                 node, n_params, checks, out = self.calls.block_call(stage, shapes, scope, {})
                 inner.n_params = sy.add(inner.n_params, n_params)
                 inner.checks += checks
-                return out.shape, replace(node, name=name), ""
+                return out.shape, replace(node, name=name), None
             if d is None and stage.name not in ("rearrange", "reduce", *PRODUCTS):
                 raise self.calls.unknown_layer(stage, scope)
         raise error("LG404", stage.span, "a tuple of tensors must flow into `cat`, `add` or a block with several inputs")
 
-    @staticmethod
-    def _product(stage: s.Call, shapes: list[Shape]):
-        """`(a, b) -> einsum "PATTERN"` or `(a, b) -> matmul` (products.py)."""
-        from .products import einsum, matmul  # here: only a product needs it
+    def _product(self, stage: s.Call, shapes: list[Shape], scope: Scope, spans: list[Span]):
+        """`(a, b) -> einsum "PATTERN"`, `(a, b) -> matmul` or `(q, k, v) -> attention` (products.py)."""
+        from .products import ATTENTION_KEYWORDS, attention, einsum, matmul  # here: only a product needs it
+        if stage.name == "attention":
+            if stage.args:
+                raise error("LG426", stage.args[0].span, "`attention` takes only keywords: `causal=`, `dropout=`, `scale=`", hint="write `(q, k, v) -> attention causal=true`")
+            options = {}
+            for keyword in stage.keywords:
+                if keyword.name not in ATTENTION_KEYWORDS:
+                    close = close_match(keyword.name, ATTENTION_KEYWORDS)
+                    raise error("LG426", keyword.span, f"`attention` has no keyword `{keyword.name}`; its keywords are `causal`, `dropout` and `scale`",
+                                hint=f"did you mean `{close}`?" if close else None)
+                if keyword.name in options:
+                    raise error("LG426", keyword.span, f"`{keyword.name}` is given twice")
+                options[keyword.name] = (number(keyword.value, scope, self.state.defs), keyword.value.span)
+            return attention(stage.span, shapes, spans, options)
         if stage.name == "matmul":
             if stage.args or stage.keywords:
                 where = stage.args[0].span if stage.args else stage.keywords[0].span

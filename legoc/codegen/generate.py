@@ -21,6 +21,7 @@ from .formatting import Piece, format_pieces
 from ..ir.nodes import ELEMENTWISE, Bind, ClassIR, Conditional, Ctor, Layer, LayerRef, Method, Node, Parallel, Repeat, Residual, Sequential, Shape, Sizes, Value, bodies, walk
 from .helpers import HELPERS, used_helpers
 from .inplace import fresh_ctor, inplace_relus, is_relu
+from .products import PRODUCT_JOINS, product_call
 from .layout import attribute_names, class_names, is_sequential, keyed, registered
 from .text import comment_safe, doc_escape, doc_lines, docstring_text, repetition_name, shape_text, string_literal
 from ..core.naming import MODULE_ATTRS, py_ident
@@ -147,7 +148,7 @@ class _Writer:
         # (which statedict.py computes the same way) and from nn.Module's own.
         kept = sorted(
             {sym.code for n in walk(ir.body) if isinstance(n, Method) for _, args in n.ops for sym in _arg_symbols(args)}
-            | {sym.code for n in walk(ir.body) if isinstance(n, Bind) for sym in _arg_symbols(n.sizes)}
+            | {sym.code for n in walk(ir.body) if isinstance(n, Bind) for sym in _arg_symbols((*n.sizes, *(v for _, v in n.options)))}
         )
         self.attrs = attribute_names(ir.body)
         taken = set(self.attrs.values()) | MODULE_ATTRS
@@ -389,11 +390,8 @@ class _Writer:
         elif node.join in ELEMENTWISE:
             self.line(f"{target} = {f' {ELEMENTWISE[node.join]} '.join(node.sources)}", node.joined)
             src = target
-        elif node.join == "einsum":
-            self.line(f"{target} = torch.einsum({node.equation!r}, {', '.join(node.sources)})", node.joined)
-            src = target
-        elif node.join == "matmul":
-            self.line(f"{target} = torch.matmul({', '.join(node.sources)})", node.joined)
+        elif node.join in PRODUCT_JOINS:
+            self.line(f"{target} = {product_call(node, {code: f'self.{attr}' for code, attr in self.kept.items()})}", node.joined)
             src = target
         elif not node.stages and src != target:
             self.line(f"{target} = {src}", node.out)

@@ -47,6 +47,7 @@ CODES: dict[str, str] = {
     "LG317": "split does not fit the channels",
     "LG319": "product sizes disagree",
     "LG320": "index outside the axis",
+    "LG321": "attention sizes disagree",
     # Arguments and definitions
     "LG401": "bad argument value",
     "LG402": "wrong arguments",
@@ -60,6 +61,7 @@ CODES: dict[str, str] = {
     "LG423": "`if` expression of two kinds",
     "LG424": "bad einsum or matmul use",
     "LG425": "bad index argument",
+    "LG426": "bad attention use",
     # Lint rules (warnings; docs/lint-rules.md)
     "LG501": "convolution with bias before batch norm",
     "LG502": "two activations in a row",

@@ -351,8 +351,8 @@ KNOWN_ELSEWHERE: dict[str, str] = {
     "sequential": "write the layers one after another, or as a group: `< conv 64; relu >` (named: `features: < ... >`)",
     **_same("use `repeat n layer` for n copies of a layer, or write the layers out", "modulelist", "moduledict"),
     **_same(
-        "legoc has no attention layer yet (no nn.MultiheadAttention, no transformer layers)",
-        "attention", "multiheadattention", "multihead_attention", "multi_head_attention", "mha", "self_attention",
+        "did you mean `mhsa`? (the prelude's multi-head self-attention, timm's keys; `(q, k, v) -> attention` is scaled dot-product attention)",
+        "multiheadattention", "multihead_attention", "multi_head_attention", "mha", "self_attention",
         "selfattention", "transformer", "transformerencoder", "transformerdecoder", "transformerencoderlayer",
         "transformerdecoderlayer",
     ),

@@ -228,7 +228,8 @@ class Bind(Record):
     result before the split (the source itself when nothing comes before).
 
     A product joins with "einsum" (`equation`: torch.einsum's, with the
-    batch axis) or "matmul" (analysis/products.py).
+    batch axis), "matmul" or "attention" (`options`: its keywords given,
+    (name, value), in the order of analysis/products.py's ATTENTION_KEYWORDS).
     """
 
     target: str
@@ -242,6 +243,7 @@ class Bind(Record):
     sizes: tuple[Expr, ...] = ()
     unbind: int | None = None
     equation: str = ""
+    options: tuple[tuple[str, Expr], ...] = ()
 
 
 ELEMENTWISE = {"add": "+", "sub": "-", "mul": "*", "div": "/"}

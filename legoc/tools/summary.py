@@ -148,6 +148,8 @@ def _leaf_cost(op: Op, instance: Instance, batch: int) -> _Cost:
             return _Cost(activations=n)
         if op.kind == "matmul":  # one multiply-add per output element and step of the inner axis
             return _Cost(other_ops=n * ins[0][-1], activations=n)  # type: ignore[index]
+        if op.kind == "attention":  # q k^T, then the weights times v: L*S*E + L*S*Ev per leading index
+            return _Cost(other_ops=batch * prod(out[:-1]) * ins[1][-2] * (ins[0][-1] + out[-1]), activations=n)  # type: ignore[index]
         if op.kind == "einsum":  # one multiply-add per combination of the axes' indices
             return _Cost(other_ops=batch * _einsum_steps(dict(op.kwargs)["equation"], ins), activations=n)  # type: ignore[arg-type]
         return _Cost()  # rearrange (a view or a copy), a recurrent layer's state
