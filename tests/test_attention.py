@@ -202,3 +202,18 @@ def test_attention_exports_with_a_dynamic_length():
     program = torch.export.export(model, xs, dynamic_shapes=tuple({2: t} for _ in range(3)))
     ys = tuple(torch.randn(2, 2, 9, 4) for _ in range(3))
     torch.testing.assert_close(program.module()(*ys), F.scaled_dot_product_attention(*ys, is_causal=True))
+
+
+def test_heads_that_do_not_divide_the_width_name_the_sizes_and_the_fix():
+    spec = (
+        "model M(dim=768, heads=10)(x):\n"
+        "    input x: [T, dim]\n"
+        "    qkv = x -> qkv: linear dim * 3\n"
+        '    (q, k, v) = qkv -> rearrange "t (s h d) -> s h t d" s=3 h=heads -> unbind 0\n'
+        "    output y = (q, k, v) -> attention\n"
+    )
+    d = _error(spec)
+    assert (d.code, d.span.line, d.span.column) == ("LG304", 4, 37)
+    assert d.message == "the input's axis of size 2304 does not split into `(s h d)` with s = 3, h = 10: it is not divisible by 30"
+    assert "the width must be divisible by the number of heads" in d.hint
+    check_source(spec.replace("heads=10", "heads=12"), "t.lego")  # 12 heads of 64
