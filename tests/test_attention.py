@@ -217,3 +217,29 @@ def test_heads_that_do_not_divide_the_width_name_the_sizes_and_the_fix():
     assert d.message == "the input's axis of size 2304 does not split into `(s h d)` with s = 3, h = 10: it is not divisible by 30"
     assert "the width must be divisible by the number of heads" in d.hint
     check_source(spec.replace("heads=10", "heads=12"), "t.lego")  # 12 heads of 64
+
+
+@pytest.mark.parametrize("arguments, timm_kwargs", [("12", {"qkv_bias": True}), ("4 qkv_bias=false", {"qkv_bias": False})])
+def test_the_prelude_mhsa_is_timms_attention(arguments, timm_kwargs):
+    from conftest import timm_create_model
+
+    timm_create_model("test_vit")  # makes timm importable beside this torch (conftest)
+    from timm.models.vision_transformer import Attention
+
+    heads = int(arguments.split()[0])
+    spec = f"model M()(x):\n    input x: [T, 96]\n    output y = x -> attn: mhsa {arguments}\n"
+    compiled, cls = _compile(spec)
+    assert f"self.attn = Mhsa(96, {arguments.replace(' qkv_bias=false', ', qkv_bias=False')})" in compiled.code
+    torch.manual_seed(0)
+    ours = cls().attn.eval()
+    reference = Attention(96, num_heads=heads, **timm_kwargs).eval()
+    assert list(ours.state_dict()) == list(reference.state_dict())
+    ours.load_state_dict(reference.state_dict(), strict=True)
+    x = torch.randn(2, 7, 96)
+    got, want = ours(x), reference(x)
+    assert got.shape == want.shape == (2, 7, 96)
+    assert (got - want).abs().max() <= 1e-5
+    # timm's dropout probabilities are ours: attn_drop on the weights, proj_drop after proj.
+    _, cls = _compile(spec.replace("mhsa 12", "mhsa 12 attn_drop=0.1 proj_drop=0.2").replace("mhsa 4", "mhsa 4 attn_drop=0.1 proj_drop=0.2"))
+    dropping, timms = cls().attn, Attention(96, num_heads=heads, attn_drop=0.1, proj_drop=0.2, **timm_kwargs)
+    assert (dropping.attn_drop, dropping.proj_drop.p) == (timms.attn_drop.p, timms.proj_drop.p) == (0.1, 0.2)
