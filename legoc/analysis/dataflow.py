@@ -24,6 +24,7 @@ from ..ir.symbolic import Expr
 from .arguments import number
 from .calls import Calls
 from .flow import Body, Failed, Flow, Scope, merge_shapes
+from .positions import ARANGE, arange, embedding_bound, is_arange, misused
 from .primitives import PRIMITIVES
 from .signature import show_shape, show_value
 from .split import is_split, misplaced, no_split, split_shapes, unbind_shapes
@@ -38,14 +39,15 @@ class _Tensor:
     """A named tensor of a dataflow body: its shape, where it was defined,
     whether it was used, whether it is an input."""
 
-    __slots__ = ("shape", "span", "used", "is_input", "learned")
+    __slots__ = ("shape", "span", "used", "is_input", "learned", "positions")
 
-    def __init__(self, shape: Shape, span: Span | None, used: bool = False, is_input: bool = False, learned: bool = False):
+    def __init__(self, shape: Shape, span: Span | None, used: bool = False, is_input: bool = False, learned: bool = False, positions: Expr | None = None):
         self.shape = shape
         self.span = span
         self.used = used
         self.is_input = is_input
         self.learned = learned  # a learned tensor (`name: param [...]`): no batch axis
+        self.positions = positions  # computed from `arange`'s positions (no batch axis): their count
 
 
 class _Graph:
@@ -200,6 +202,8 @@ class Dataflow:
         else:
             shape = self._define(g, stmt.name, stmt.name_span, stmt.value, scope, body)
         g.tensors[stmt.name].used = True
+        if g.tensors[stmt.name].positions is not None:
+            raise misused("a model's output", stmt.name_span)
         g.outputs.append(Port(stmt.name, local_ident(stmt.name), shape))
 
     def _lookup(self, g: _Graph, name: s.Name) -> _Tensor:
@@ -228,6 +232,7 @@ class Dataflow:
         tensors = [self._lookup(g, name) for name in p.sources]
         shapes = [tensor.shape for tensor in tensors]
         learned = [tensor.learned for tensor in tensors]
+        count = next((t.positions for t in tensors if t.positions is not None), None)  # positions.py
         stages = list(p.stages)
         if any(learned) and not (len(shapes) > 1 and stages and isinstance(stages[0], s.Merge) and stages[0].mode in ELEMENTWISE):
             name = next(n for n, is_learned in zip(p.sources, learned) if is_learned)
@@ -243,11 +248,18 @@ class Dataflow:
                 early = next((st for st in stages if is_split(st, scope, self.state.defs)), None)
                 raise misplaced(early) if early is not None else no_split(p, parts)
             split = stages.pop()
-        if len(shapes) > 1:
+        positions = stages and is_arange(stages[0], scope, self.state.defs)
+        if positions:  # `pos = idx -> arange`: torch.arange(T, device=idx.device)
+            shape = joined = arange(stages.pop(0), shapes)  # type: ignore[arg-type]
+            join, product, count = ARANGE, None, shape[0]
+        elif len(shapes) > 1:
             if not stages:
                 raise error("LG404", p.span, "a tuple of tensors must flow into `cat`, `add` or a block with several inputs")
             first = stages.pop(0)
-            shape, join, product = self._join(first, shapes, scope, inner, learned, [n.span for n in p.sources])
+            if count is not None and not (isinstance(first, s.Merge) and first.mode in ELEMENTWISE):
+                raise misused("joined but by `add`, `sub`, `mul` or `div`", first.span)
+            no_batch = [is_learned or t.positions is not None for is_learned, t in zip(learned, tensors)]
+            shape, join, product = self._join(first, shapes, scope, inner, no_batch, [n.span for n in p.sources])
             joined = shape
         else:
             shape, joined, product = shapes[0], None, None
@@ -260,6 +272,13 @@ class Dataflow:
                 name = stage.operand.id
                 raise error("LG404", stage.span, f"`{stage.mode} {name}` takes a number; the learned tensor `{name}` joins as a tuple", hint=f"write `(y, {name}) -> {stage.mode}`")
             flow = self.statements.statement(stage, flow, scope, inner)
+        batchless = count is not None and (positions or len(shapes) == 1)
+        if batchless:
+            if split is not None or returned:
+                raise misused("split" if split is not None else "returned by a block", span)
+            bound = embedding_bound(count, tuple(inner.nodes), inner.nodes[0].span if inner.nodes else span)  # type: ignore[arg-type, union-attr]
+            if bound is not None:
+                inner.checks.append(bound)
         code = local_ident(target)
         codes = tuple(f"self.{n}" if is_learned else local_ident(n) for n, is_learned in zip(sources, learned))
         if split is not None:
@@ -275,14 +294,14 @@ class Dataflow:
             locals_ = tuple((local_ident(n.id), shape) for n, shape in zip(parts, part_shapes))
             body.nodes.append(Bind(code, codes, join, joined, tuple(inner.nodes), flow.shape, span, locals_, sizes, unbind, equation, options))
         else:
-            body.nodes.append(Bind(code, codes, join, joined, tuple(inner.nodes), flow.shape, span, equation=equation, options=options))
+            body.nodes.append(Bind(code, codes, join, joined, tuple(inner.nodes), flow.shape, span, equation=equation, options=options, batchless=bool(batchless)))
         body.n_params = sy.add(body.n_params, inner.n_params)
         body.checks += inner.checks
         if split is not None:
             for n, shape in zip(parts, part_shapes):
                 g.tensors[n.id] = _Tensor(shape, n.span)
         elif not returned:
-            g.tensors[target] = _Tensor(flow.shape, span)
+            g.tensors[target] = _Tensor(flow.shape, span, positions=count if batchless else None)
         return flow.shape
 
     def _join(self, stage, shapes: list[Shape], scope: Scope, inner: Body, learned: list[bool], spans: list[Span]):

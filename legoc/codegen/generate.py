@@ -149,6 +149,7 @@ class _Writer:
         kept = sorted(
             {sym.code for n in walk(ir.body) if isinstance(n, Method) for _, args in n.ops for sym in _arg_symbols(args)}
             | {sym.code for n in walk(ir.body) if isinstance(n, Bind) for sym in _arg_symbols((*n.sizes, *(v for _, v in n.options)))}
+            | {sym.code for r in ir.dim_rules if r.cond is not None for sym in sy.free_symbols(r.cond) if sym.key.startswith("p:")}
         )
         self.attrs = attribute_names(ir.body)
         taken = set(self.attrs.values()) | MODULE_ATTRS
@@ -177,6 +178,7 @@ class _Writer:
                 taken.add(attr)
                 self.flags[id(n)] = attr
         self.indent = ""  # forward lines inside an `if`
+        self.batched = True  # whether the shapes written now have the batch axis
 
     def line(self, code: str, shape: Shape | None = None) -> None:
         """Add a forward line, with the shape after it as a trailing comment,
@@ -192,7 +194,7 @@ class _Writer:
 
     def shape(self, shape: Shape) -> str:
         """`shape_text(shape)`, remembered: a model's shapes repeat."""
-        text = self.shape_text.get(shape)
+        text = self.shape_text.get(shape) if self.batched else "[" + shape_text(shape)[4:]  # [T, 768]: no batch axis
         if text is None:
             text = self.shape_text[shape] = shape_text(shape)
         return text
@@ -391,11 +393,14 @@ class _Writer:
             self.line(f"{target} = {f' {ELEMENTWISE[node.join]} '.join(node.sources)}", node.joined)
             src = target
         elif node.join in PRODUCT_JOINS:
-            self.line(f"{target} = {product_call(node, {code: f'self.{attr}' for code, attr in self.kept.items()})}", node.joined)
+            self.batched = not node.batchless
+            self.line(f"{target} = {product_call(node, {code: f'self.{attr}' for code, attr in self.kept.items()}, self.locals)}", node.joined)
             src = target
         elif not node.stages and src != target:
             self.line(f"{target} = {src}", node.out)
+        self.batched = not node.batchless  # positions (analysis/positions.py) have no batch axis
         self.nodes(node.stages, src, target)
+        self.batched = True
         if node.parts:
             self.split(node)
 
@@ -422,7 +427,7 @@ class _Writer:
         bound: set[str] = set()
         for rule in ir.dim_rules:
             for sym in sorted(sy.free_symbols(rule.cond) if rule.cond is not None else {rule.dim}, key=lambda s: s.label):
-                if sym.code in bound:
+                if sym.code in bound or sym.key.startswith("p:"):  # a parameter: an attribute
                     continue
                 port, axis = _where(ir, sym)
                 self.locals.add(sym.code)
@@ -430,7 +435,7 @@ class _Writer:
                 self.line(f"{sym.code} = {port}.shape[{axis + 1}]")
             dim = rule.dim.code
             if rule.cond is not None:
-                test = f"not ({sy.to_text(rule.cond, code=True)})"
+                test = f"not ({sy.to_text(_renamed(rule.cond, {c: f'self.{a}' for c, a in self.kept.items()}), code=True)})"
             else:
                 tests = ([f"{dim} % {rule.multiple} != 0"] if rule.multiple > 1 else []) + (
                     [f"{dim} < {rule.minimum}"] if rule.minimum > 1 else []

@@ -1,8 +1,10 @@
-"""The forward expressions of the products of tensors (analysis/products.py):
+"""The forward expressions of the products of tensors (analysis/products.py)
+and of positions (analysis/positions.py):
 
     torch.einsum("bchw,bdhw->bcd", f, f)
     torch.matmul(a, b)
     torch.nn.functional.scaled_dot_product_attention(q, k, v, is_causal=True)
+    torch.arange(T, device=idx.device)
 
 Attention's dropout applies in training only, as timm's Attention writes
 it: `dropout_p=self.attn_drop if self.training else 0.0` (a block's
@@ -14,15 +16,20 @@ from __future__ import annotations
 from ..ir import symbolic as sy
 from ..ir.nodes import Bind
 
-PRODUCT_JOINS = ("einsum", "matmul", "attention")
+PRODUCT_JOINS = ("einsum", "matmul", "attention", "arange")
 """The joins that products.py writes."""
 
 
-def product_call(node: Bind, attrs: dict[str, str]) -> str:
+def product_call(node: Bind, attrs: dict[str, str], local: set[str]) -> str:
     """The expression of a product's join for a `Bind` whose join is one of
     PRODUCT_JOINS; `attrs` maps a symbol's code to the attribute holding
-    it in forward (`p` -> `self.p`)."""
+    it in forward (`p` -> `self.p`); `local`: forward's local names (a
+    length already read from the input, `T`, is used by its name)."""
     sources = ", ".join(node.sources)
+    if node.join == "arange":  # the positions of the source's first axis after the batch
+        n = node.joined[0]  # type: ignore[index]
+        length = sy.to_text(n, code=True) if sy.is_const(n) or (isinstance(n, sy.Sym) and n.code in local) else f"{node.sources[0]}.shape[1]"
+        return f"torch.arange({length}, device={node.sources[0]}.device)"
     if node.join == "einsum":
         return f"torch.einsum({node.equation!r}, {sources})"
     if node.join == "matmul":

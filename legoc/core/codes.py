@@ -48,6 +48,7 @@ CODES: dict[str, str] = {
     "LG319": "product sizes disagree",
     "LG320": "index outside the axis",
     "LG321": "attention sizes disagree",
+    "LG322": "sequence longer than its position embedding",
     # Arguments and definitions
     "LG401": "bad argument value",
     "LG402": "wrong arguments",
@@ -62,6 +63,7 @@ CODES: dict[str, str] = {
     "LG424": "bad einsum or matmul use",
     "LG425": "bad index argument",
     "LG426": "bad attention use",
+    "LG427": "bad arange use",
     # Lint rules (warnings; docs/lint-rules.md)
     "LG501": "convolution with bias before batch norm",
     "LG502": "two activations in a row",

@@ -230,6 +230,9 @@ class Bind(Record):
     A product joins with "einsum" (`equation`: torch.einsum's, with the
     batch axis), "matmul" or "attention" (`options`: its keywords given,
     (name, value), in the order of analysis/products.py's ATTENTION_KEYWORDS).
+    The join "arange" makes the positions of the source's first axis
+    (analysis/positions.py); `batchless` marks a tensor without a batch
+    axis (those positions, and what layers compute from them).
     """
 
     target: str
@@ -244,6 +247,7 @@ class Bind(Record):
     unbind: int | None = None
     equation: str = ""
     options: tuple[tuple[str, Expr], ...] = ()
+    batchless: bool = False
 
 
 ELEMENTWISE = {"add": "+", "sub": "-", "mul": "*", "div": "/"}
