@@ -25,13 +25,14 @@ from .arguments import number
 from .calls import Calls
 from .flow import Body, Failed, Flow, Scope, merge_shapes
 from .learned import cat_with_learned, learned_keywords
+from .positions import ARANGE, arange, embedding_bound, is_arange, misused
 from .primitives import PRIMITIVES
 from .signature import show_shape, show_value
 from .split import is_split, misplaced, no_split, split_shapes, unbind_shapes
 from .state import State
 from .statements import Statements
 
-PRODUCTS = ("einsum", "matmul")
+PRODUCTS = ("einsum", "matmul", "attention")
 """The joins that multiply tensors (products.py, imported when a spec uses one)."""
 
 
@@ -39,15 +40,19 @@ class _Tensor:
     """A named tensor of a dataflow body: its shape, where it was defined,
     whether it was used, whether it is an input."""
 
-    __slots__ = ("shape", "span", "used", "is_input", "learned", "batched")
+    __slots__ = ("shape", "span", "used", "is_input", "learned", "batched", "positions")
 
-    def __init__(self, shape: Shape, span: Span | None, used: bool = False, is_input: bool = False, learned: bool = False, batched: bool = False):
+    def __init__(
+        self, shape: Shape, span: Span | None, used: bool = False, is_input: bool = False, learned: bool = False, batched: bool = False,
+        positions: Expr | None = None,
+    ):
         self.shape = shape
         self.span = span
         self.used = used
         self.is_input = is_input
         self.learned = learned  # a learned tensor (`name: param [...]`): no batch axis
         self.batched = batched  # ... stored with a batch axis of 1 (`batch=1`): joins as a tensor of the graph
+        self.positions = positions  # computed from `arange`'s positions (no batch axis): their count
 
 
 class _Graph:
@@ -198,6 +203,8 @@ class Dataflow:
         else:
             shape = self._define(g, stmt.name, stmt.name_span, stmt.value, scope, body)
         g.tensors[stmt.name].used = True
+        if g.tensors[stmt.name].positions is not None:
+            raise misused("a model's output", stmt.name_span)
         g.outputs.append(Port(stmt.name, local_ident(stmt.name), shape))
 
     def _lookup(self, g: _Graph, name: s.Name) -> _Tensor:
@@ -226,6 +233,7 @@ class Dataflow:
         tensors = [self._lookup(g, name) for name in p.sources]
         shapes = [tensor.shape for tensor in tensors]
         learned = [tensor.learned for tensor in tensors]
+        count = next((t.positions for t in tensors if t.positions is not None), None)  # positions.py
         stages = list(p.stages)
         joins = (*ELEMENTWISE, "cat") if all(t.batched for t in tensors if t.learned) else ELEMENTWISE
         if any(learned) and not (len(shapes) > 1 and stages and isinstance(stages[0], s.Merge) and stages[0].mode in joins):
@@ -248,21 +256,29 @@ class Dataflow:
                 early = next((st for st in stages if is_split(st, scope, self.state.defs)), None)
                 raise misplaced(early) if early is not None else no_split(p, parts)
             split = stages.pop()
-        if len(shapes) > 1:
+        positions = stages and is_arange(stages[0], scope, self.state.defs)
+        if positions:  # `pos = idx -> arange`: torch.arange(T, device=idx.device)
+            shape = joined = arange(stages.pop(0), shapes)  # type: ignore[arg-type]
+            join, product, count = ARANGE, None, shape[0]
+        elif len(shapes) > 1:
             if not stages:
                 raise error("LG404", p.span, "a tuple of tensors must flow into `cat`, `add` or a block with several inputs")
             first = stages.pop(0)
+            if count is not None and not (isinstance(first, s.Merge) and first.mode in ELEMENTWISE):
+                raise misused("joined but by `add`, `sub`, `mul` or `div`", first.span)
             if all(learned) and isinstance(first, s.Merge):
                 raise error("LG404", first.span, f"`{first.mode}` of learned tensors only has no batch axis; join them with a tensor of the graph")
             if isinstance(first, s.Merge) and first.mode == "cat" and any(learned):  # a class token before the patches' tokens
                 shape, checks = cat_with_learned(first.span, p.sources, shapes, learned)
                 inner.checks += checks
-                join, equation = "cat", ""
+                join, product = "cat", None
             else:
-                shape, join, equation = self._join(first, shapes, scope, inner, [t.learned and not t.batched for t in tensors])
+                no_batch = [is_learned and not t.batched or t.positions is not None for is_learned, t in zip(learned, tensors)]
+                shape, join, product = self._join(first, shapes, scope, inner, no_batch, [n.span for n in p.sources])
             joined = shape
         else:
-            shape, joined, equation = shapes[0], None, ""
+            shape, joined, product = shapes[0], None, None
+        equation, options = (product.equation, product.options) if product is not None else ("", ())
         flow = Flow.start(shape)
         for stage in stages:
             if isinstance(stage, s.Merge):
@@ -271,6 +287,13 @@ class Dataflow:
                 name = stage.operand.id
                 raise error("LG404", stage.span, f"`{stage.mode} {name}` takes a number; the learned tensor `{name}` joins as a tuple", hint=f"write `(y, {name}) -> {stage.mode}`")
             flow = self.statements.statement(stage, flow, scope, inner)
+        batchless = count is not None and (positions or len(shapes) == 1)
+        if batchless:
+            if split is not None or returned:
+                raise misused("split" if split is not None else "returned by a block", span)
+            bound = embedding_bound(count, tuple(inner.nodes), inner.nodes[0].span if inner.nodes else span)  # type: ignore[arg-type, union-attr]
+            if bound is not None:
+                inner.checks.append(bound)
         code = local_ident(target)
         codes = tuple(f"self.{n}" if is_learned else local_ident(n) for n, is_learned in zip(sources, learned))
         if split is not None:
@@ -284,24 +307,28 @@ class Dataflow:
             if join is None and not inner.nodes:
                 code = codes[0]  # `(a, b) = x -> chunk 2`: x.chunk(2, dim=1)
             locals_ = tuple((local_ident(n.id), shape) for n, shape in zip(parts, part_shapes))
-            body.nodes.append(Bind(code, codes, join, joined, tuple(inner.nodes), flow.shape, span, locals_, sizes, unbind, equation))
+            body.nodes.append(Bind(code, codes, join, joined, tuple(inner.nodes), flow.shape, span, locals_, sizes, unbind, equation, options))
         else:
             expand = tuple(len(t.shape) + 1 if t.batched and join == "cat" else 0 for t in tensors)
-            body.nodes.append(Bind(code, codes, join, joined, tuple(inner.nodes), flow.shape, span, equation=equation, expand=expand if any(expand) else ()))
+            body.nodes.append(
+                Bind(code, codes, join, joined, tuple(inner.nodes), flow.shape, span, equation=equation, options=options, batchless=bool(batchless), expand=expand if any(expand) else ())
+            )
         body.n_params = sy.add(body.n_params, inner.n_params)
         body.checks += inner.checks
         if split is not None:
             for n, shape in zip(parts, part_shapes):
                 g.tensors[n.id] = _Tensor(shape, n.span)
         elif not returned:
-            g.tensors[target] = _Tensor(flow.shape, span)
+            g.tensors[target] = _Tensor(flow.shape, span, positions=count if batchless else None)
         return flow.shape
 
-    def _join(self, stage, shapes: list[Shape], scope: Scope, inner: Body, learned: list[bool]):
+    def _join(self, stage, shapes: list[Shape], scope: Scope, inner: Body, learned: list[bool], spans: list[Span]):
         """The first stage after a tuple: `cat`, an elementwise join (`add`,
         `sub`, `mul`, `div`), or a block with as many inputs as the tuple
         has tensors. `learned`: which of the tensors are learned ones (no
-        batch axis: of a rank at most the others')."""
+        batch axis: of a rank at most the others'); `spans`: where the
+        tuple names them. Returns the shape, the join and, for a product
+        (products.py), its `Product`."""
         if isinstance(stage, s.Merge):
             batched = [shape for shape, is_learned in zip(shapes, learned) if not is_learned]
             ranks = {len(shape) for shape in batched}
@@ -316,7 +343,7 @@ class Dataflow:
                 raise error("LG302", stage.span, f"`{stage.mode}` needs tensors of one rank: {', '.join(show_shape(x) for x in shapes)}")
             shape, check = merge_shapes(stage.mode, shapes, stage.span)
             inner.checks.append(check)
-            return shape, stage.mode, ""
+            return shape, stage.mode, None
         name = None
         if isinstance(stage, s.Named) and isinstance(stage.layer, s.Call):
             name, stage = stage.name, stage.layer
@@ -325,9 +352,9 @@ class Dataflow:
         if isinstance(stage, s.Call) and stage.name in PRODUCTS and stage.name not in self.state.defs and stage.name not in scope.env:
             if name is not None:
                 raise error("LG424", stage.span, f"`{stage.name}` has no parameters, so it takes no name", hint=f"write `{stage.name}` without `{name}:`")
-            product = self._product(stage, shapes)
+            product = self._product(stage, shapes, scope, spans)
             inner.checks += product.checks
-            return product.shape, stage.name, product.equation
+            return product.shape, stage.name, product
         if isinstance(stage, s.Call) and stage.name not in PRIMITIVES and stage.name not in scope.env:
             d = self.state.defs.get(stage.name)
             if d is not None and d.kind == "block":
@@ -337,15 +364,27 @@ class Dataflow:
                 node, n_params, checks, out = self.calls.block_call(stage, shapes, scope, {})
                 inner.n_params = sy.add(inner.n_params, n_params)
                 inner.checks += checks
-                return out.shape, replace(node, name=name), ""
+                return out.shape, replace(node, name=name), None
             if d is None and stage.name not in ("rearrange", "reduce", *PRODUCTS):
                 raise self.calls.unknown_layer(stage, scope)
         raise error("LG404", stage.span, "a tuple of tensors must flow into `cat`, `add` or a block with several inputs")
 
-    @staticmethod
-    def _product(stage: s.Call, shapes: list[Shape]):
-        """`(a, b) -> einsum "PATTERN"` or `(a, b) -> matmul` (products.py)."""
-        from .products import einsum, matmul  # here: only a product needs it
+    def _product(self, stage: s.Call, shapes: list[Shape], scope: Scope, spans: list[Span]):
+        """`(a, b) -> einsum "PATTERN"`, `(a, b) -> matmul` or `(q, k, v) -> attention` (products.py)."""
+        from .products import ATTENTION_KEYWORDS, attention, einsum, matmul  # here: only a product needs it
+        if stage.name == "attention":
+            if stage.args:
+                raise error("LG426", stage.args[0].span, "`attention` takes only keywords: `causal=`, `dropout=`, `scale=`", hint="write `(q, k, v) -> attention causal=true`")
+            options = {}
+            for keyword in stage.keywords:
+                if keyword.name not in ATTENTION_KEYWORDS:
+                    close = close_match(keyword.name, ATTENTION_KEYWORDS)
+                    raise error("LG426", keyword.span, f"`attention` has no keyword `{keyword.name}`; its keywords are `causal`, `dropout` and `scale`",
+                                hint=f"did you mean `{close}`?" if close else None)
+                if keyword.name in options:
+                    raise error("LG426", keyword.span, f"`{keyword.name}` is given twice")
+                options[keyword.name] = (number(keyword.value, scope, self.state.defs), keyword.value.span)
+            return attention(stage.span, shapes, spans, options)
         if stage.name == "matmul":
             if stage.args or stage.keywords:
                 where = stage.args[0].span if stage.args else stage.keywords[0].span

@@ -278,7 +278,9 @@ class Definitions:
                     "give the model a fixed input size for that axis",
                 )
         checks = self.state.settle(body.checks)
-        sized = [c for c in checks if c.severity == "error" and sy.free_symbols(c.cond) and not sy.free_symbols(c.cond) & param_syms]
+        # Checks on the input sizes alone, and a length against a position
+        # embedding's rows (positions.py, LG322: `T <= n_positions`).
+        sized = [c for c in checks if c.severity == "error" and sy.free_symbols(c.cond) and (not sy.free_symbols(c.cond) & param_syms or c.code == "LG322")]
         rules = dim_rules(inputs, sized)
         for c in rules.impossible:
             self.state.report(SpecError([self.state.at_user_code(Diagnostic("error", c.span, "no input size satisfies this: " + show_message(c.message), c.notes, c.hint, "LG305"))]))

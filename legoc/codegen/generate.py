@@ -21,9 +21,10 @@ from .formatting import Piece, format_pieces
 from ..ir.nodes import ELEMENTWISE, Bind, ClassIR, Conditional, Ctor, Layer, LayerRef, Method, Node, Parallel, Repeat, Residual, Sequential, Shape, Sizes, Value, bodies, walk
 from .helpers import HELPERS, used_helpers
 from .inplace import fresh_ctor, inplace_relus, is_relu
+from .products import PRODUCT_JOINS, product_call
 from .layout import attribute_names, class_names, is_sequential, keyed, registered
 from .text import comment_safe, doc_escape, doc_lines, docstring_text, repetition_name, shape_text, string_literal
-from .tensors import batch_source, expanded, parameter_ctor
+from .tensors import expanded, parameter_ctor
 from ..core.naming import MODULE_ATTRS, py_ident
 from ..core.resources import read_text
 
@@ -148,7 +149,8 @@ class _Writer:
         # (which statedict.py computes the same way) and from nn.Module's own.
         kept = sorted(
             {sym.code for n in walk(ir.body) if isinstance(n, Method) for _, args in n.ops for sym in _arg_symbols(args)}
-            | {sym.code for n in walk(ir.body) if isinstance(n, Bind) for sym in _arg_symbols(n.sizes)}
+            | {sym.code for n in walk(ir.body) if isinstance(n, Bind) for sym in _arg_symbols((*n.sizes, *(v for _, v in n.options)))}
+            | {sym.code for r in ir.dim_rules if r.cond is not None for sym in sy.free_symbols(r.cond) if sym.key.startswith("p:")}
         )
         self.attrs = attribute_names(ir.body)
         taken = set(self.attrs.values()) | MODULE_ATTRS
@@ -177,6 +179,7 @@ class _Writer:
                 taken.add(attr)
                 self.flags[id(n)] = attr
         self.indent = ""  # forward lines inside an `if`
+        self.batched = True  # whether the shapes written now have the batch axis
 
     def line(self, code: str, shape: Shape | None = None) -> None:
         """Add a forward line, with the shape after it as a trailing comment,
@@ -192,7 +195,7 @@ class _Writer:
 
     def shape(self, shape: Shape) -> str:
         """`shape_text(shape)`, remembered: a model's shapes repeat."""
-        text = self.shape_text.get(shape)
+        text = self.shape_text.get(shape) if self.batched else "[" + shape_text(shape)[4:]  # [T, 768]: no batch axis
         if text is None:
             text = self.shape_text[shape] = shape_text(shape)
         return text
@@ -386,24 +389,21 @@ class _Writer:
             self.line(f"{target} = self.{attr}({', '.join(node.sources)})", node.joined)
             src = target
         elif node.join == "cat":
-            sources = node.sources
-            if node.expand:  # a class token: torchvision's `self.class_token.expand(n, -1, -1)`
-                self.line(f"{(n := self.fresh('n'))} = {batch_source(sources, node.expand)}.shape[0]")
-                sources = expanded(sources, node.expand, n)
+            sources = expanded(node, self.fresh, self.line)  # a class token: `self.class_token.expand(n, -1, -1)`
             self.line(f"{target} = torch.cat([{', '.join(sources)}], dim=1)", node.joined)
             src = target
         elif node.join in ELEMENTWISE:
             self.line(f"{target} = {f' {ELEMENTWISE[node.join]} '.join(node.sources)}", node.joined)
             src = target
-        elif node.join == "einsum":
-            self.line(f"{target} = torch.einsum({node.equation!r}, {', '.join(node.sources)})", node.joined)
-            src = target
-        elif node.join == "matmul":
-            self.line(f"{target} = torch.matmul({', '.join(node.sources)})", node.joined)
+        elif node.join in PRODUCT_JOINS:
+            self.batched = not node.batchless
+            self.line(f"{target} = {product_call(node, {code: f'self.{attr}' for code, attr in self.kept.items()}, self.locals)}", node.joined)
             src = target
         elif not node.stages and src != target:
             self.line(f"{target} = {src}", node.out)
+        self.batched = not node.batchless  # positions (analysis/positions.py) have no batch axis
         self.nodes(node.stages, src, target)
+        self.batched = True
         if node.parts:
             self.split(node)
 
@@ -430,7 +430,7 @@ class _Writer:
         bound: set[str] = set()
         for rule in ir.dim_rules:
             for sym in sorted(sy.free_symbols(rule.cond) if rule.cond is not None else {rule.dim}, key=lambda s: s.label):
-                if sym.code in bound:
+                if sym.code in bound or sym.key.startswith("p:"):  # a parameter: an attribute
                     continue
                 port, axis = _where(ir, sym)
                 self.locals.add(sym.code)
@@ -438,7 +438,7 @@ class _Writer:
                 self.line(f"{sym.code} = {port}.shape[{axis + 1}]")
             dim = rule.dim.code
             if rule.cond is not None:
-                test = f"not ({sy.to_text(rule.cond, code=True)})"
+                test = f"not ({sy.to_text(_renamed(rule.cond, {c: f'self.{a}' for c, a in self.kept.items()}), code=True)})"
             else:
                 tests = ([f"{dim} % {rule.multiple} != 0"] if rule.multiple > 1 else []) + (
                     [f"{dim} < {rule.minimum}"] if rule.minimum > 1 else []

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from ..ir import symbolic as sy
-from ..ir.nodes import Ctor, Value
+from ..ir.nodes import Bind, Ctor, Value
 
 
 def parameter_ctor(c: Ctor, value: Callable[[Value], str]) -> str:
@@ -31,13 +31,14 @@ def parameter_ctor(c: Ctor, value: Callable[[Value], str]) -> str:
     return f"nn.Parameter(torch.full(({dims}{',' if len(c.args) == 1 else ''}), {value(init)}))"
 
 
-def expanded(sources: tuple[str, ...], expand: tuple[int, ...], n: str) -> tuple[str, ...]:
-    """The operands of a `cat` whose learned tensors (`expand`: their rank
-    with the batch axis, 0 for the graph's tensors) take the batch size
-    `n`: `self.class_token.expand(n, -1, -1)`."""
-    return tuple(f"{s}.expand({n}{', -1' * (k - 1)})" if k else s for s, k in zip(sources, expand))
-
-
-def batch_source(sources: tuple[str, ...], expand: tuple[int, ...]) -> str:
-    """The first of a `cat`'s operands that has the batch axis."""
-    return next(s for s, k in zip(sources, expand) if not k)
+def expanded(node: Bind, fresh: Callable[[str], str], line: Callable[[str], None]) -> tuple[str, ...]:
+    """The operands of a "cat" Bind whose learned tensors (`node.expand`:
+    their rank with the batch axis, 0 for the graph's tensors) are
+    expanded over the batch, `self.class_token.expand(n, -1, -1)`, after
+    writing `n = x.shape[0]` with `line` (`fresh` names `n`); the
+    operands as they are where nothing is expanded."""
+    if not node.expand:
+        return node.sources
+    n = fresh("n")
+    line(f"{n} = {next(s for s, k in zip(node.sources, node.expand) if not k)}.shape[0]")
+    return tuple(f"{s}.expand({n}{', -1' * (k - 1)})" if k else s for s, k in zip(node.sources, node.expand))

@@ -230,7 +230,11 @@ class Bind(Record):
     result before the split (the source itself when nothing comes before).
 
     A product joins with "einsum" (`equation`: torch.einsum's, with the
-    batch axis) or "matmul" (analysis/products.py).
+    batch axis), "matmul" or "attention" (`options`: its keywords given,
+    (name, value), in the order of analysis/products.py's ATTENTION_KEYWORDS).
+    The join "arange" makes the positions of the source's first axis
+    (analysis/positions.py); `batchless` marks a tensor without a batch
+    axis (those positions, and what layers compute from them).
 
     `expand`, where not empty, is per source the rank (with the batch axis)
     of a learned tensor stored with a batch axis of 1 that a "cat" expands
@@ -248,6 +252,8 @@ class Bind(Record):
     sizes: tuple[Expr, ...] = ()
     unbind: int | None = None
     equation: str = ""
+    options: tuple[tuple[str, Expr], ...] = ()
+    batchless: bool = False
     expand: tuple[int, ...] = ()
 
 
