@@ -92,6 +92,8 @@ BASE = {
     # index within the total.
     **{name: ([(8, 8, 8)], {"stochastic_depth_prob": 0.2, "first": 1, "total": 16}) for name in ("fused_stage", "mbconv_stage")},
     **{name: ([(8, 8, 8)], {"stochastic_depth_prob": 0.2, "block_id": 1, "total": 16}) for name in ("mbconv", "fused_mbconv")},
+    # ViT's patch embedding: a 16x16 convolution of stride 16
+    "patch_embed": ([(3, 32, 32)], {}),
 }
 # More (input shapes, arguments) tuples for blocks whose parameter must equal
 # an input size, which the tuples above change one at a time: ViT's encoder

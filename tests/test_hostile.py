@@ -535,6 +535,21 @@ class _Allowed:
             for a in args:
                 self.expr(a)
             return
+        if self.attention(node):
+            # `(q, k, v) -> attention` (the prelude's mhsa): its operands, and its
+            # dropout in training only, `self.attn_drop if self.training else 0.0`
+            for a in node.args:
+                self.expr(a)
+            for kw in node.keywords:
+                value = kw.value
+                if isinstance(value, ast.IfExp) and kw.arg == "dropout_p":
+                    if not (isinstance(value.test, ast.Attribute) and isinstance(value.test.value, ast.Name) and (value.test.value.id, value.test.attr) == ("self", "training")):
+                        self.fail(node, "a dropout not decided by self.training")
+                    self.expr(value.body)
+                    self.expr(value.orelse)
+                else:
+                    self.expr(value)
+            return
         if isinstance(f, ast.Attribute) and isinstance(f.value, ast.Name) and f.value.id == "torch" and f.attr in TORCH_FUNCTIONS:
             self.attribute(f)
             if f.attr == "einsum":  # its equation, letters only: torch.einsum("bchw,bdhw->bcd", f, f)
@@ -550,6 +565,16 @@ class _Allowed:
                 self.expr(a)
             return
         self.fail(node, "a call legoc does not write")
+
+    def attention(self, node: ast.Call) -> bool:
+        """`torch.nn.functional.scaled_dot_product_attention(q, k, v, ...)` in
+        forward, with only the keywords legoc writes."""
+        f = node.func
+        return (
+            self.fn == "forward"
+            and ast.unparse(f) == "torch.nn.functional.scaled_dot_product_attention"
+            and all(kw.arg in ("attn_mask", "dropout_p", "is_causal", "scale") for kw in node.keywords)
+        )
 
     def learned_tensor(self, node: ast.Call) -> list | None:
         """`nn.Parameter(torch.full((sizes), init))`, `nn.Parameter(torch.zeros(*sizes))`
@@ -910,6 +935,28 @@ def test_class_tokens_and_attention_are_allowed_only_as_legoc_writes_them(old, n
     code = compile_source(_TOKENS, "m.lego").code
     assert "self.cls.expand(n, -1, -1)" in code and "need_weights=False" in code
     _rejects_smuggled(_TOKENS, old, new)
+
+
+_ATTENTION = """\
+model M():
+    input x: [4, 8]
+    output y = x -> attn: mhsa 2 attn_drop=0.1
+"""
+
+
+@pytest.mark.parametrize(
+    "old, new",
+    [
+        ("self.training", "print(0)"),
+        ("dropout_p=", "enable_gqa=print(0), dropout_p="),
+        ("torch.nn.functional.scaled_dot_product_attention(", "torch.nn.functional.dropout("),
+    ],
+    ids=["a dropout decided otherwise", "another keyword", "another function"],
+)
+def test_attention_is_allowed_only_as_legoc_writes_it(old, new):
+    """`(q, k, v) -> attention` is torch.nn.functional.scaled_dot_product_attention,
+    its dropout given in training only."""
+    _rejects_smuggled(_ATTENTION, old, new)
 
 
 INDEXED = """\
