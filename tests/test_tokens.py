@@ -10,7 +10,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from conftest import load_module
+from conftest import EXAMPLES, load_module
 from legoc.compiler import check_source, compile_source
 from legoc.core.diagnostics import SpecError
 from legoc.tools.instance import bind_inputs, instantiate
@@ -129,3 +129,19 @@ def test_a_tensor_without_a_batch_axis_does_not_join_cat():
     spec = "model M():\n    input x: [5, 32]\n    t: param [1, 32] init=0.0\n    output y = (t, x) -> cat\n"
     d = _error(spec)
     assert d.code == "LG404" and "batch=1" in d.hint
+
+
+def test_both_vit_b_16_specs_count_the_same_work():
+    """torchvision's ViT-B/16 (nn.MultiheadAttention, `mha`) and timm's (the
+    prelude's mhsa over scaled dot-product attention) are one network: the
+    same parameters, and the same mult-adds + other ops, however torchinfo
+    splits them (docs/summary.md)."""
+    totals = []
+    for name in ("vit_b_16", "vit_base_patch16_224"):
+        analysis = check_source((EXAMPLES / f"{name}.lego").read_text(), f"{name}.lego")
+        ir = next(c for c in analysis.classes if c.kind == "model")
+        totals.append(summarize(instantiate(analysis, ir.name, bind_inputs(ir, [])), 1).totals)
+    torchvision, timm = totals
+    assert torchvision.params == timm.params == 86_567_656
+    assert torchvision.mult_adds + torchvision.other_ops == timm.mult_adds + timm.other_ops
+    assert torchvision.mult_adds < timm.mult_adds  # torchinfo counts no work of nn.MultiheadAttention's

@@ -187,8 +187,8 @@ def _leaf_cost(op: Op, batch: int | None, instance: Instance) -> _Cost:
             mult_adds += prod(shape) * batch * out[0]
     other = _other_ops(op.kind, kwargs, ins[0] if ins else (), out, params, batch)
     if op.kind == "MultiheadAttention":  # a module with a child (out_proj): torchinfo's totals leave it out
-        (t, d), heads = out, args[1]
-        return _Cost(params, buffers, 0, batch * (4 * t * d * d + 2 * t * t * d + 3 * heads * t * t), n, 0)
+        t = out[0]  # the projections (weights and biases, as a Linear's count), then q kᵀ and the weighted sum
+        return _Cost(params, buffers, 0, batch * (t * params + 2 * t * t * out[1]), n, 0)
     return _Cost(params, buffers, mult_adds, other, n, n if params else 0)
 
 
