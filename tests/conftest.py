@@ -168,6 +168,7 @@ def timm_create_model(name: str, **kwargs):
         package = types.ModuleType("torchvision")
         package.__path__ = [str(Path(spec.origin).parent)]
         package.__file__ = spec.origin
+        package.__spec__ = spec  # torchvision_definitions' find_spec reads it once the stub is in sys.modules
         sys.modules["torchvision"] = package
     timm = pytest.importorskip("timm")
     return timm.create_model(name, pretrained=False, **kwargs)

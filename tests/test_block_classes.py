@@ -92,6 +92,14 @@ BASE = {
     # index within the total.
     **{name: ([(8, 8, 8)], {"stochastic_depth_prob": 0.2, "first": 1, "total": 16}) for name in ("fused_stage", "mbconv_stage")},
     **{name: ([(8, 8, 8)], {"stochastic_depth_prob": 0.2, "block_id": 1, "total": 16}) for name in ("mbconv", "fused_mbconv")},
+    # ViT's patch embedding: a 16x16 convolution of stride 16
+    "patch_embed": ([(3, 32, 32)], {}),
+}
+# More (input shapes, arguments) tuples for blocks whose parameter must equal
+# an input size, which the tuples above change one at a time: ViT's encoder
+# adds a position embedding of `seq_length` tokens to its input's T.
+MORE = {
+    "encoder": [([(5, 8)], {"seq_length": 5}), ([(5, 12)], {"seq_length": 5, "num_heads": 3})],
 }
 COUNTS = (0, 1, 2, 3)
 
@@ -170,7 +178,7 @@ def argument_tuples(ir) -> list[tuple[list[tuple[int, ...]], dict]]:
             chosen_shapes = s if s is not None else chosen_shapes
             chosen |= v
         tuples.append((chosen_shapes, chosen))
-    return tuples
+    return tuples + [(more_shapes, values | more) for more_shapes, more in MORE.get(ir.name, [])]
 
 
 def build(module, call):
@@ -183,8 +191,14 @@ def build(module, call):
 def leaf_modules(model):
     """(path, module) of every torch layer inside `model`: the modules
     without children, but for an empty nn.Sequential (a repeat of count 0,
-    which legoc's analysis unrolls to no call)."""
-    return [(name, m) for name, m in model.named_modules() if name and not list(m.children()) and not isinstance(m, torch.nn.Sequential)]
+    which legoc's analysis unrolls to no call); an nn.MultiheadAttention is
+    one layer (its out_proj is a Linear whose weights it reads itself)."""
+    attention = {name for name, m in model.named_modules() if isinstance(m, torch.nn.MultiheadAttention)}
+    return [
+        (name, m) for name, m in model.named_modules()
+        if name and name.rpartition(".")[0] not in attention
+        and (name in attention or not list(m.children()) and not isinstance(m, torch.nn.Sequential))
+    ]
 
 
 def run(model, shapes):
@@ -192,7 +206,8 @@ def run(model, shapes):
     axis) and each leaf module's output shape, by path."""
     seen: dict[str, tuple[int, ...]] = {}
     hooks = [
-        m.register_forward_hook(lambda _m, _i, out, name=name: seen.__setitem__(name, tuple(out.shape[1:])))
+        # (nn.MultiheadAttention returns the output and the attention weights, here None)
+        m.register_forward_hook(lambda _m, _i, out, name=name: seen.__setitem__(name, tuple((out[0] if isinstance(out, tuple) else out).shape[1:])))
         for name, m in leaf_modules(model)
     ]
     model.eval()
@@ -220,8 +235,8 @@ def test_block_class_matches_the_analysis_for_every_argument_tuple(spec, block):
         if call.errors:
             try:
                 outs, _ = run(build(module, call), shapes)
-            except (RuntimeError, ValueError, TypeError, ZeroDivisionError):
-                continue  # torch rejects it too
+            except (RuntimeError, ValueError, TypeError, ZeroDivisionError, AssertionError):
+                continue  # torch rejects it too (nn.MultiheadAttention asserts its heads divide the width)
             assert outs != [ints(o) for o in call.outputs], f"{where}: legoc says {call.errors}, but torch builds and runs it as documented"
             continue
         accepted.append(values)

@@ -102,7 +102,7 @@ NN_CLASSES = frozenset(
     BatchNorm1d BatchNorm2d BatchNorm3d LayerNorm GroupNorm ReLU ReLU6 LeakyReLU GELU SiLU Sigmoid
     Tanh Hardsigmoid Hardswish Identity Dropout Softmax LogSoftmax MaxPool1d MaxPool2d MaxPool3d AvgPool1d
     AvgPool2d AvgPool3d AdaptiveAvgPool1d AdaptiveAvgPool2d AdaptiveAvgPool3d Flatten Upsample
-    PixelShuffle Embedding LSTM GRU Sequential
+    PixelShuffle Embedding LSTM GRU MultiheadAttention Sequential
     """.split()
 )
 BASES = frozenset({"Module", "Sequential"})
@@ -110,7 +110,7 @@ TORCH_FUNCTIONS = frozenset({"cat", "split", "einsum", "matmul"})  # einsum, mat
 EINSUM_EQUATION = re.compile(r"[A-Za-z]+(,[A-Za-z]+)*->[A-Za-z]+")
 # Tensor methods of rearrange/reduce recipes (patterns.py), a split's
 # `x.chunk(2, dim=1)` and the input-size checks (`x.shape[2]`).
-TENSOR_METHODS = frozenset({"unflatten", "squeeze", "unsqueeze", "permute", "flatten", "reshape", "mean", "amax", "amin", "sum", "chunk", "unbind"})
+TENSOR_METHODS = frozenset({"unflatten", "squeeze", "unsqueeze", "permute", "flatten", "reshape", "mean", "amax", "amin", "sum", "chunk", "unbind", "expand"})
 # Names the generated code relies on: no parameter or local may shadow them.
 CODE_NAMES = frozenset({"self", "nn", "torch", "super", "range", "min", "max", "ValueError"})
 UPSAMPLE_MODES = frozenset({"nearest", "linear", "bilinear", "bicubic", "trilinear"})
@@ -505,9 +505,11 @@ class _Allowed:
             for a in node.args:
                 self.expr(a)
             return
-        if self.learned_tensor(node):
-            # `name: param [sizes] init=value`: nn.Parameter(torch.full((sizes), value))
-            for a in (*node.args[0].args[0].elts, node.args[0].args[1]):
+        values = self.learned_tensor(node)
+        if values is not None:
+            # `name: param [sizes] init=value`: nn.Parameter(torch.full((sizes), value)),
+            # torch.zeros(sizes) or torch.empty(sizes).normal_(std=value)
+            for a in values:
                 self.expr(a)
             return
         if isinstance(f, ast.Name) and f.id == "range" and self.fn == "__init__":
@@ -533,6 +535,21 @@ class _Allowed:
             for a in args:
                 self.expr(a)
             return
+        if self.attention(node):
+            # `(q, k, v) -> attention` (the prelude's mhsa): its operands, and its
+            # dropout in training only, `self.attn_drop if self.training else 0.0`
+            for a in node.args:
+                self.expr(a)
+            for kw in node.keywords:
+                value = kw.value
+                if isinstance(value, ast.IfExp) and kw.arg == "dropout_p":
+                    if not (isinstance(value.test, ast.Attribute) and isinstance(value.test.value, ast.Name) and (value.test.value.id, value.test.attr) == ("self", "training")):
+                        self.fail(node, "a dropout not decided by self.training")
+                    self.expr(value.body)
+                    self.expr(value.orelse)
+                else:
+                    self.expr(value)
+            return
         if isinstance(f, ast.Attribute) and isinstance(f.value, ast.Name) and f.value.id == "torch" and f.attr in TORCH_FUNCTIONS:
             self.attribute(f)
             if f.attr == "einsum":  # its equation, letters only: torch.einsum("bchw,bdhw->bcd", f, f)
@@ -549,21 +566,41 @@ class _Allowed:
             return
         self.fail(node, "a call legoc does not write")
 
-    def learned_tensor(self, node: ast.Call) -> bool:
-        """`nn.Parameter(torch.full((sizes), init))` in __init__, as legoc writes a learned tensor."""
+    def attention(self, node: ast.Call) -> bool:
+        """`torch.nn.functional.scaled_dot_product_attention(q, k, v, ...)` in
+        forward, with only the keywords legoc writes."""
+        f = node.func
+        return (
+            self.fn == "forward"
+            and ast.unparse(f) == "torch.nn.functional.scaled_dot_product_attention"
+            and all(kw.arg in ("attn_mask", "dropout_p", "is_causal", "scale") for kw in node.keywords)
+        )
+
+    def learned_tensor(self, node: ast.Call) -> list | None:
+        """`nn.Parameter(torch.full((sizes), init))`, `nn.Parameter(torch.zeros(*sizes))`
+        or `nn.Parameter(torch.empty(*sizes).normal_(std=init))` in __init__, as
+        legoc writes a learned tensor: the expressions in it, or None."""
         def attribute(f, owner: str, attr: str) -> bool:
             return isinstance(f, ast.Attribute) and isinstance(f.value, ast.Name) and (f.value.id, f.attr) == (owner, attr)
 
         if not (self.fn == "__init__" and attribute(node.func, "nn", "Parameter") and len(node.args) == 1 and not node.keywords):
-            return False
-        full = node.args[0]
-        return (
-            isinstance(full, ast.Call)
-            and attribute(full.func, "torch", "full")
-            and len(full.args) == 2
-            and not full.keywords
-            and isinstance(full.args[0], ast.Tuple)
-        )
+            return None
+        made = node.args[0]
+        if not isinstance(made, ast.Call):
+            return None
+        if attribute(made.func, "torch", "full") and len(made.args) == 2 and not made.keywords and isinstance(made.args[0], ast.Tuple):
+            return [*made.args[0].elts, made.args[1]]
+        if attribute(made.func, "torch", "zeros") and made.args and not made.keywords:
+            return list(made.args)
+        normal = made.func
+        if (
+            isinstance(normal, ast.Attribute) and normal.attr == "normal_" and not made.args
+            and all(kw.arg == "std" for kw in made.keywords)
+            and isinstance(normal.value, ast.Call) and attribute(normal.value.func, "torch", "empty")
+            and normal.value.args and not normal.value.keywords
+        ):
+            return [*normal.value.args, *(kw.value for kw in made.keywords)]
+        return None
 
     def nn_class(self, node) -> bool:
         return isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == "nn" and node.attr in NN_CLASSES
@@ -867,6 +904,59 @@ def test_learned_tensors_and_indexed_repeats_are_allowed_only_as_legoc_writes_th
     the spec's float arithmetic."""
     assert " / " in compile_source(_SCALED, "m.lego").code
     _rejects_smuggled(_SCALED, old, new)
+
+
+_TOKENS = """\
+model M(dim=8):
+    input x: [4, 8]
+    cls: param [1, dim] batch=1 init=zeros
+    pos: param [5, dim] batch=1 init=normal std=0.02
+    y = (cls, x) -> cat
+    output z = (y, pos) -> add -> attn: mha 2
+"""
+
+
+@pytest.mark.parametrize(
+    "old, new",
+    [
+        ("torch.zeros(1, 1, dim)", "torch.zeros(1, 1, dim, device=\"cuda\")"),
+        ("torch.zeros(1, 1, dim)", "torch.load(1, 1, dim)"),
+        ("torch.empty(1, 5, dim).normal_(std=0.02)", "torch.empty(1, 5, dim).normal_(mean=print(0))"),
+        ("torch.empty(1, 5, dim).normal_(std=0.02)", "torch.empty(1, 5, dim).exponential_(std=0.02)"),
+        ("self.cls.expand(n, -1, -1)", "self.cls.expand(print(n), -1, -1)"),
+        ("need_weights=False", "need_weights=print(0)"),
+    ],
+    ids=["a keyword", "another function", "another keyword of normal_", "another fill", "a call in expand", "a call in a keyword"],
+)
+def test_class_tokens_and_attention_are_allowed_only_as_legoc_writes_them(old, new):
+    """`batch=1` learned tensors are `nn.Parameter(torch.zeros(...))` or
+    `nn.Parameter(torch.empty(...).normal_(std=...))`, expanded in forward;
+    `mha` is called with (x, x, x, need_weights=False)."""
+    code = compile_source(_TOKENS, "m.lego").code
+    assert "self.cls.expand(n, -1, -1)" in code and "need_weights=False" in code
+    _rejects_smuggled(_TOKENS, old, new)
+
+
+_ATTENTION = """\
+model M():
+    input x: [4, 8]
+    output y = x -> attn: mhsa 2 attn_drop=0.1
+"""
+
+
+@pytest.mark.parametrize(
+    "old, new",
+    [
+        ("self.training", "print(0)"),
+        ("dropout_p=", "enable_gqa=print(0), dropout_p="),
+        ("torch.nn.functional.scaled_dot_product_attention(", "torch.nn.functional.dropout("),
+    ],
+    ids=["a dropout decided otherwise", "another keyword", "another function"],
+)
+def test_attention_is_allowed_only_as_legoc_writes_it(old, new):
+    """`(q, k, v) -> attention` is torch.nn.functional.scaled_dot_product_attention,
+    its dropout given in training only."""
+    _rejects_smuggled(_ATTENTION, old, new)
 
 
 INDEXED = """\

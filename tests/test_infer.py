@@ -98,6 +98,7 @@ def test_repeat_first_repetition_may_change_shape():
         ("embedding 50 8; gru 6 num_layers=3; lstm 5 bidirectional=true output=\"hidden\"", (12,)),
         ("embedding 50 8; lstm 4 output=\"hidden\"; linear 2", (12,)),
         ("linear 6 bias=false; bn; dropout 0.1; silu; tanh; sigmoid; hardswish; relu6", (5,)),
+        ("linear 12; mha 3 dropout=0.1; layernorm; mha 4 bias=false; linear 2", (7, 5)),
     ],
 )
 def test_primitives_agree_with_torch(layers, in_shape):

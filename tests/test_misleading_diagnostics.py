@@ -69,8 +69,9 @@ def test_a_tuple_into_a_known_layer_still_needs_a_join():
         ("view", "use `rearrange`"),
         ("mean", "use `reduce`"),
         ("sum", "`reduce`"),
-        ("attention", "no attention layer yet"),
-        ("MultiheadAttention", "no attention layer yet"),
+        ("MultiheadAttention", "did you mean `mha`?"),
+        ("multihead_attention", "or `mhsa`, the prelude's"),
+        ("transformer", "`(q, k, v) -> attention`"),
         ("Conv2d", "did you mean `conv`?"),
         ("BatchNorm2d", "did you mean `bn`?"),
         ("Linear", "did you mean `linear`?"),
@@ -100,6 +101,14 @@ def test_a_product_in_a_sequence_says_it_joins_a_tuple(name):
     assert (d.code, d.span.line, d.span.column) == ("LG424", 3, 5)
     assert d.message == f"`{name}` multiplies the tensors of a tuple, as the first stage after it"
     assert d.hint is not None and "-> " + name in d.hint
+
+
+def test_attention_in_a_sequence_says_it_joins_a_tuple():
+    # attention was an unknown layer ("no attention layer yet") before the primitive
+    d = only(model("attention"))
+    assert (d.code, d.span.line, d.span.column) == ("LG426", 3, 5)
+    assert d.message == "`attention` joins a tuple (q, k, v) or (q, k, v, mask), as the first stage after it"
+    assert d.hint is not None and "(q, k, v) -> attention" in d.hint
 
 
 def test_no_hint_for_a_name_like_nothing():

@@ -116,7 +116,7 @@ LINE = '    rearrange "{}" {}\n'
 @pytest.mark.parametrize(
     "pattern, sizes, dims, column, message",
     [
-        ("c (h p1) (w p2) -> (h w) (p1 p2 c)", "p1=15 p2=16", "3, 224, 224", 18, "does not divide into 15"),
+        ("c (h p1) (w p2) -> (h w) (p1 p2 c)", "p1=15 p2=16", "3, 224, 224", 18, "does not split into `(h p1)` with p1 = 15: it is not divisible by 15"),
         ("c (h p1 w -> c h p1 w", "p1=2", "3, 8, 8", 18, "unbalanced `(`"),
         ("c h w) -> c h w", "", "3, 8, 8", 21, "unbalanced `)`"),
         ("c h w -> c h q", "", "3, 8, 8", 29, "axis `q` is not on the input side"),

@@ -90,7 +90,10 @@ _ints = st.integers(1, 6)
 
 @st.composite
 def _modules(draw):
-    kind = draw(st.sampled_from(["Conv", "ConvTranspose", "Linear", "BatchNorm", "LayerNorm", "GroupNorm", "Embedding", "LSTM", "GRU"]))
+    kind = draw(st.sampled_from(["Conv", "ConvTranspose", "Linear", "BatchNorm", "LayerNorm", "GroupNorm", "Embedding", "LSTM", "GRU", "MultiheadAttention"]))
+    if kind == "MultiheadAttention":  # mha: self-attention, batch first
+        heads = draw(_ints)
+        return "nn.MultiheadAttention", [heads * draw(_ints), heads], {"bias": draw(st.booleans()), "batch_first": True}
     if kind in ("Conv", "ConvTranspose"):
         groups = draw(st.integers(1, 3))
         args = [groups * draw(_ints), groups * draw(_ints)]

@@ -124,3 +124,15 @@ def test_a_conditional_takes_its_test_as_decided_in_each_branch():
     t, u = sy.compare("<", h, out), sy.compare("<", h, c)
     assert sy.cond(t, e, sy.cond(sy.negate(t), c, out)) == sy.cond(t, e, c)
     assert sy.to_text(sy.cond(t, e, sy.cond(u, c, out))) == "a if d < c else b if d < b else c"
+
+
+def test_floordiv_cancels_a_common_constant_factor():
+    # The head width of `qkv -> rearrange "t (s h d) ..." s=3 h=heads` on
+    # dim * 3 channels: (3 * dim) // (3 * heads) is dim // heads.
+    dim, heads = sy.Sym("dim", "dim", "dim"), sy.Sym("heads", "heads", "heads")
+    assert sy.floordiv(sy.mul(dim, sy.Const(3)), sy.mul(heads, sy.Const(3))) == sy.floordiv(dim, heads)
+    assert sy.to_text(sy.floordiv(sy.mul(dim, sy.Const(6)), sy.mul(heads, sy.Const(4)))) == "(dim * 3) // (heads * 2)"
+    assert sy.to_text(sy.floordiv(sy.add(sy.mul(dim, sy.Const(2)), sy.Const(1)), sy.mul(heads, sy.Const(2)))) == "(dim * 2 + 1) // (heads * 2)"
+    for a in range(-7, 8):
+        for b in (-3, -2, 2, 3):
+            assert sy.value_of(sy.substitute(sy.floordiv(sy.mul(dim, sy.Const(3)), sy.mul(heads, sy.Const(3))), {"dim": sy.Const(a), "heads": sy.Const(b)})) == (3 * a) // (3 * b)

@@ -15,6 +15,7 @@ import collections
 import functools
 import math
 import re
+import typing
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -218,6 +219,21 @@ def efficientnet_variants() -> dict[str, dict]:
     return variants
 
 
+def _vit_b_16() -> Callable[..., torch.nn.Module]:
+    """torchvision's vit_b_16(): VisionTransformer(image_size=224,
+    patch_size=16, num_layers=12, num_heads=12, hidden_dim=768,
+    mlp_dim=3072), LayerNorm eps 1e-6; the spec's arguments are its own."""
+    needs = {
+        **torchvision_definitions("ops/misc.py", "MLP"),
+        "OrderedDict": collections.OrderedDict,
+        "NamedTuple": typing.NamedTuple,
+        "math": math,
+    }
+    names = ("VisionTransformer", "Encoder", "EncoderBlock", "MLPBlock", "ConvStemConfig")
+    defs = torchvision_definitions("models/vision_transformer.py", *names, **needs)
+    return lambda **given: defs["VisionTransformer"](**{"image_size": 224, "patch_size": 16, "num_layers": 12, "num_heads": 12, "hidden_dim": 768, "mlp_dim": 3072, **given})
+
+
 @dataclass(frozen=True)
 class Example:
     """examples/NAME.lego against torchvision's model.
@@ -320,6 +336,8 @@ EXAMPLES_TABLE = [
     # B1 to B7 from the file's `# bN:` lines; B1 is compared output for output.
     Example("efficientnet_b0", _efficientnet_b0, (3, 224, 224), variants=tuple(efficientnet_variants().values())),
     Example("efficientnet_v2_s", _efficientnet_v2_s, (3, 224, 224)),
+    # Big (86M parameters): no variant, one comparison at batch 2.
+    Example("vit_b_16", _vit_b_16, (3, 224, 224)),
 ]
 
 # densenet.py's _DenseLayer.forward overloads, run from source without a file

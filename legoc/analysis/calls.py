@@ -155,6 +155,10 @@ class Calls:
         if stmt.name in ("einsum", "matmul"):  # products.py: joins of a tuple
             example = '(f, f) -> einsum "c h w, d h w -> c d"' if stmt.name == "einsum" else "(a, b) -> matmul"
             return error("LG424", stmt.name_span, f"`{stmt.name}` multiplies the tensors of a tuple, as the first stage after it", hint=f"write `y = {example}`")
+        if stmt.name == "arange":  # positions.py: the first stage of a pipeline
+            return error("LG427", stmt.name_span, "`arange` counts the positions of a named tensor, as the first stage of its pipeline", hint="write `pos = idx -> arange`")
+        if stmt.name == "attention":  # products.py: a join of (q, k, v)
+            return error("LG426", stmt.name_span, "`attention` joins a tuple (q, k, v) or (q, k, v, mask), as the first stage after it", hint="write `y = (q, k, v) -> attention`")
         known = sorted(set(PRIMITIVES) | {"rearrange", "reduce", *INDEXING} | {n for n, d in self.state.defs.items() if d.kind == "block"} | {
             n for n, v in scope.env.items() if isinstance(v, LayerRef)
         })

@@ -34,7 +34,8 @@ class Rules:
 
 def dim_rules(inputs: tuple[Port, ...], checks: list[Check]) -> Rules:
     """Rules for the runtime sizes (symbols keyed `dim:...`) of a model's
-    inputs, from the checks that mention only them."""
+    inputs, from the checks that mention only them (and the model's
+    parameters, `p:...`, which forward reads as attributes)."""
     where: dict[Sym, tuple[str, int]] = {}
     for port in inputs:
         for axis, dim in enumerate(port.shape):
@@ -44,12 +45,12 @@ def dim_rules(inputs: tuple[Port, ...], checks: list[Check]) -> Rules:
     parts = [replace(c, cond=part) for c in checks for part in _conjuncts(c.cond)]
     for c in parts:
         syms = frozenset(sy.free_symbols(c.cond))
-        if syms and all(s in where for s in syms):
+        if any(s in where for s in syms) and all(s in where or s.key.startswith("p:") for s in syms):
             groups.setdefault(syms, []).append(c)
     rules: list[DimRule] = []
     impossible: list[Check] = []
     for syms, group in sorted(groups.items(), key=lambda kv: sorted(s.label for s in kv[0])):
-        first = min(syms, key=lambda s: (where[s], s.label))
+        first = min((s for s in syms if s in where), key=lambda s: (where[s], s.label))
         port, axis = where[first]
         if len(syms) > 1:
             rules += [DimRule(first, port, axis, cond=c.cond) for c in group]

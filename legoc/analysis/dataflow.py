@@ -24,13 +24,15 @@ from ..ir.symbolic import Expr
 from .arguments import number
 from .calls import Calls
 from .flow import Body, Failed, Flow, Scope, merge_shapes
+from .learned import cat_with_learned, learned_keywords
+from .positions import ARANGE, arange, embedding_bound, is_arange, misused
 from .primitives import PRIMITIVES
 from .signature import show_shape, show_value
 from .split import is_split, misplaced, no_split, split_shapes, unbind_shapes
 from .state import State
 from .statements import Statements
 
-PRODUCTS = ("einsum", "matmul")
+PRODUCTS = ("einsum", "matmul", "attention")
 """The joins that multiply tensors (products.py, imported when a spec uses one)."""
 
 
@@ -38,14 +40,19 @@ class _Tensor:
     """A named tensor of a dataflow body: its shape, where it was defined,
     whether it was used, whether it is an input."""
 
-    __slots__ = ("shape", "span", "used", "is_input", "learned")
+    __slots__ = ("shape", "span", "used", "is_input", "learned", "batched", "positions")
 
-    def __init__(self, shape: Shape, span: Span | None, used: bool = False, is_input: bool = False, learned: bool = False):
+    def __init__(
+        self, shape: Shape, span: Span | None, used: bool = False, is_input: bool = False, learned: bool = False, batched: bool = False,
+        positions: Expr | None = None,
+    ):
         self.shape = shape
         self.span = span
         self.used = used
         self.is_input = is_input
         self.learned = learned  # a learned tensor (`name: param [...]`): no batch axis
+        self.batched = batched  # ... stored with a batch axis of 1 (`batch=1`): joins as a tensor of the graph
+        self.positions = positions  # computed from `arange`'s positions (no batch axis): their count
 
 
 class _Graph:
@@ -149,7 +156,9 @@ class Dataflow:
 
     def _learned(self, g: _Graph, stmt: s.Learned, scope: Scope, body: Body) -> None:
         """`name: param [C, 1, 1] init=1e-6`: an nn.Parameter attribute
-        `name`, filled with `init`, usable as an elementwise operand."""
+        `name`, filled with `init` (a number, `zeros`, or `normal` with
+        `std=`), usable as an elementwise operand; with `batch=1`, stored
+        with a leading batch axis of 1 and usable in `cat` too."""
         if stmt.name in g.tensors:
             raise error("LG208", stmt.name_span, f"tensor `{stmt.name}` is defined twice")
         dims = []
@@ -161,22 +170,16 @@ class Dataflow:
             dims.append(size)
         if not dims:
             raise error("LG404", stmt.span, "a learned tensor needs at least one axis: `param [C, 1, 1] init=0.0`")
-        init = None
-        for keyword in stmt.keywords:
-            if keyword.name != "init":
-                raise error("LG402", keyword.span, f"a learned tensor takes `init=` (its initial value), not `{keyword.name}=`")
-            init = number(keyword.value, scope, self.state.defs)
-            if isinstance(sy.value_of(init), (bool, str)):
-                raise error("LG401", keyword.value.span, f"`init` is a number, not {show_value(sy.value_of(init))}")
-        if init is None:
-            raise error("LG402", stmt.span, f"the learned tensor `{stmt.name}` needs its initial value: `init=0.0`")
+        kwargs = learned_keywords(stmt, scope, self.state.defs)
+        batched = ("batch", sy.TRUE) in kwargs
         shape = tuple(dims)
         n_params: Expr = sy.ONE
         for dim in shape:
             n_params = sy.mul(n_params, dim)
-        body.nodes.append(Layer("param", Ctor("tensor", "nn.Parameter", shape, (("init", init),)), shape, stmt.span, apply="tensor", name=stmt.name))
+        stored = (sy.ONE, *shape) if batched else shape  # torchvision's class_token: [1, 1, hidden_dim]
+        body.nodes.append(Layer("param", Ctor("tensor", "nn.Parameter", stored, kwargs), stored, stmt.span, apply="tensor", name=stmt.name))
         body.n_params = sy.add(body.n_params, n_params)
-        g.tensors[stmt.name] = _Tensor(shape, stmt.name_span, learned=True)
+        g.tensors[stmt.name] = _Tensor(shape, stmt.name_span, learned=True, batched=batched)
 
     def _recover_line(self, g: _Graph, stmt, exc: Exception) -> None:
         """After a failed line: report it (see `State.recover`) and define what
@@ -187,7 +190,7 @@ class Dataflow:
         for name in value.sources if isinstance(value, s.Pipeline) else ():
             if name.id in g.tensors:
                 g.tensors[name.id].used = True
-        target = stmt.target if isinstance(stmt, s.Assign) else stmt.name if isinstance(stmt, s.Output) else None
+        target = stmt.target if isinstance(stmt, s.Assign) else stmt.name if isinstance(stmt, (s.Output, s.Learned)) else None
         for name in [p.id for p in stmt.parts] if isinstance(stmt, s.Assign) and stmt.parts else [target]:
             if name is not None and name not in g.tensors:
                 g.tensors[name] = _Tensor(flow.shape, None, used=True)
@@ -211,6 +214,8 @@ class Dataflow:
         else:
             shape = self._define(g, stmt.name, stmt.name_span, stmt.value, scope, body)
         g.tensors[stmt.name].used = True
+        if g.tensors[stmt.name].positions is not None:
+            raise misused("a model's output", stmt.name_span)
         g.outputs.append(Port(stmt.name, local_ident(stmt.name), shape))
 
     def _lookup(self, g: _Graph, name: s.Name) -> _Tensor:
@@ -239,12 +244,20 @@ class Dataflow:
         tensors = [self._lookup(g, name) for name in p.sources]
         shapes = [tensor.shape for tensor in tensors]
         learned = [tensor.learned for tensor in tensors]
+        count = next((t.positions for t in tensors if t.positions is not None), None)  # positions.py
         stages = list(p.stages)
-        if any(learned) and not (len(shapes) > 1 and stages and isinstance(stages[0], s.Merge) and stages[0].mode in ELEMENTWISE):
+        joins = (*ELEMENTWISE, "cat") if all(t.batched for t in tensors if t.learned) else ELEMENTWISE
+        if any(learned) and not (len(shapes) > 1 and stages and isinstance(stages[0], s.Merge) and stages[0].mode in joins):
             name = next(n for n, is_learned in zip(p.sources, learned) if is_learned)
+            if g.tensors[name.id].batched:
+                raise error(
+                    "LG404", name.span, f"the learned tensor `{name.id}` is an operand of `cat`, `add`, `sub`, `mul` or `div`, such as `({name.id}, x) -> cat`",
+                    hint="it is one sample's tensor, broadcast over the batch where it joins the graph's tensors",
+                )
             raise error(
                 "LG404", name.span, f"the learned tensor `{name.id}` is an operand of `add`, `sub`, `mul` or `div`, such as `(x, {name.id}) -> mul`",
-                hint="a learned tensor has no batch axis: it scales, shifts or divides the tensors of the batch",
+                hint="a learned tensor has no batch axis: it scales, shifts or divides the tensors of the batch"
+                + ("; with `batch=1` it has one, and joins `cat` too" if stages and isinstance(stages[0], s.Merge) and stages[0].mode == "cat" else ""),
             )
         join = None
         inner = Body.empty()
@@ -257,19 +270,34 @@ class Dataflow:
             else:
                 early = next((st for st in stages if is_split(st, scope, self.state.defs)), None)
                 raise misplaced(early) if early is not None else no_split(p, parts)
-        if len(shapes) > 1:
+        positions = stages and is_arange(stages[0], scope, self.state.defs)
+        if positions:  # `pos = idx -> arange`: torch.arange(T, device=idx.device)
+            shape = joined = arange(stages.pop(0), shapes)  # type: ignore[arg-type]
+            join, product, count = ARANGE, None, shape[0]
+        elif len(shapes) > 1:
+            no_batch = [is_learned and not t.batched or t.positions is not None for is_learned, t in zip(learned, tensors)]
             if not stages and results is not None:  # `(y, skip) = (a, b) -> down 64`: the block joins the tuple
-                shape, join, equation = self._join(results, shapes, scope, inner, learned, several=True)
+                shape, join, product = self._join(results, shapes, scope, inner, no_batch, [n.span for n in p.sources], several=True)
                 results = join
             elif not stages:
                 several = f"to return the tensors, write `return {', '.join(n.id for n in p.sources)}`" if returned else None
                 raise error("LG404", p.span, "a tuple of tensors must flow into `cat`, `add` or a block with several inputs", hint=several)
             else:
                 first = stages.pop(0)
-                shape, join, equation = self._join(first, shapes, scope, inner, learned)
+                if count is not None and not (isinstance(first, s.Merge) and first.mode in ELEMENTWISE):
+                    raise misused("joined but by `add`, `sub`, `mul` or `div`", first.span)
+                if all(learned) and isinstance(first, s.Merge):
+                    raise error("LG404", first.span, f"`{first.mode}` of learned tensors only has no batch axis; join them with a tensor of the graph")
+                if isinstance(first, s.Merge) and first.mode == "cat" and any(learned):  # a class token before the patches' tokens
+                    shape, checks = cat_with_learned(first.span, p.sources, shapes, learned)
+                    inner.checks += checks
+                    join, product = "cat", None
+                else:
+                    shape, join, product = self._join(first, shapes, scope, inner, no_batch, [n.span for n in p.sources])
             joined = shape
         else:
-            shape, joined, equation = shapes[0], None, ""
+            shape, joined, product = shapes[0], None, None
+        equation, options = (product.equation, product.options) if product is not None else ("", ())
         flow = Flow.start(shape)
         for stage in stages:
             if isinstance(stage, s.Merge):
@@ -278,6 +306,13 @@ class Dataflow:
                 name = stage.operand.id
                 raise error("LG404", stage.span, f"`{stage.mode} {name}` takes a number; the learned tensor `{name}` joins as a tuple", hint=f"write `(y, {name}) -> {stage.mode}`")
             flow = self.statements.statement(stage, flow, scope, inner)
+        batchless = count is not None and (positions or len(shapes) == 1)
+        if batchless:
+            if split is not None or returned:
+                raise misused("split" if split is not None else "returned by a block", span)
+            bound = embedding_bound(count, tuple(inner.nodes), inner.nodes[0].span if inner.nodes else span)  # type: ignore[arg-type, union-attr]
+            if bound is not None:
+                inner.checks.append(bound)
         code = local_ident(target)
         codes = tuple(f"self.{n}" if is_learned else local_ident(n) for n, is_learned in zip(sources, learned))
         if results is not None:
@@ -295,16 +330,19 @@ class Dataflow:
             if join is None and not inner.nodes:
                 code = codes[0]  # `(a, b) = x -> chunk 2`: x.chunk(2, dim=1)
             locals_ = tuple((local_ident(n.id), shape) for n, shape in zip(parts, part_shapes))
-            body.nodes.append(Bind(code, codes, join, joined, tuple(inner.nodes), flow.shape, span, locals_, sizes, unbind, equation))
+            body.nodes.append(Bind(code, codes, join, joined, tuple(inner.nodes), flow.shape, span, locals_, sizes, unbind, equation, options))
         else:
-            body.nodes.append(Bind(code, codes, join, joined, tuple(inner.nodes), flow.shape, span, equation=equation))
+            expand = tuple(len(t.shape) + 1 if t.batched and join == "cat" else 0 for t in tensors)
+            body.nodes.append(
+                Bind(code, codes, join, joined, tuple(inner.nodes), flow.shape, span, equation=equation, options=options, batchless=bool(batchless), expand=expand if any(expand) else ())
+            )
         body.n_params = sy.add(body.n_params, inner.n_params)
         body.checks += inner.checks
         if split is not None or results is not None:
             for n, shape in zip(parts, part_shapes):
                 g.tensors[n.id] = _Tensor(shape, n.span)
         elif not returned:
-            g.tensors[target] = _Tensor(flow.shape, span)
+            g.tensors[target] = _Tensor(flow.shape, span, positions=count if batchless else None)
         return flow.shape
 
     def _block_stage(self, stage, scope: Scope) -> s.Call | None:
@@ -345,11 +383,13 @@ class Dataflow:
             )
         return node.results
 
-    def _join(self, stage, shapes: list[Shape], scope: Scope, inner: Body, learned: list[bool], several: bool = False):
+    def _join(self, stage, shapes: list[Shape], scope: Scope, inner: Body, learned: list[bool], spans: list[Span], several: bool = False):
         """The first stage after a tuple: `cat`, an elementwise join (`add`,
         `sub`, `mul`, `div`), or a block with as many inputs as the tuple
         has tensors. `learned`: which of the tensors are learned ones (no
-        batch axis: of a rank at most the others')."""
+        batch axis: of a rank at most the others'); `spans`: where the
+        tuple names them. Returns the shape, the join and, for a product
+        (products.py), its `Product`."""
         if isinstance(stage, s.Merge):
             batched = [shape for shape, is_learned in zip(shapes, learned) if not is_learned]
             ranks = {len(shape) for shape in batched}
@@ -364,7 +404,7 @@ class Dataflow:
                 raise error("LG302", stage.span, f"`{stage.mode}` needs tensors of one rank: {', '.join(show_shape(x) for x in shapes)}")
             shape, check = merge_shapes(stage.mode, shapes, stage.span)
             inner.checks.append(check)
-            return shape, stage.mode, ""
+            return shape, stage.mode, None
         name = None
         if isinstance(stage, s.Named) and isinstance(stage.layer, s.Call):
             name, stage = stage.name, stage.layer
@@ -373,9 +413,9 @@ class Dataflow:
         if isinstance(stage, s.Call) and stage.name in PRODUCTS and stage.name not in self.state.defs and stage.name not in scope.env:
             if name is not None:
                 raise error("LG424", stage.span, f"`{stage.name}` has no parameters, so it takes no name", hint=f"write `{stage.name}` without `{name}:`")
-            product = self._product(stage, shapes)
+            product = self._product(stage, shapes, scope, spans)
             inner.checks += product.checks
-            return product.shape, stage.name, product.equation
+            return product.shape, stage.name, product
         if isinstance(stage, s.Call) and stage.name not in PRIMITIVES and stage.name not in scope.env:
             d = self.state.defs.get(stage.name)
             if d is not None and d.kind == "block":
@@ -385,15 +425,27 @@ class Dataflow:
                 node, n_params, checks, out = self.calls.block_call(stage, shapes, scope, {}, several=several)
                 inner.n_params = sy.add(inner.n_params, n_params)
                 inner.checks += checks
-                return out.shape, replace(node, name=name), ""
+                return out.shape, replace(node, name=name), None
             if d is None and stage.name not in ("rearrange", "reduce", *PRODUCTS):
                 raise self.calls.unknown_layer(stage, scope)
         raise error("LG404", stage.span, "a tuple of tensors must flow into `cat`, `add` or a block with several inputs")
 
-    @staticmethod
-    def _product(stage: s.Call, shapes: list[Shape]):
-        """`(a, b) -> einsum "PATTERN"` or `(a, b) -> matmul` (products.py)."""
-        from .products import einsum, matmul  # here: only a product needs it
+    def _product(self, stage: s.Call, shapes: list[Shape], scope: Scope, spans: list[Span]):
+        """`(a, b) -> einsum "PATTERN"`, `(a, b) -> matmul` or `(q, k, v) -> attention` (products.py)."""
+        from .products import ATTENTION_KEYWORDS, attention, einsum, matmul  # here: only a product needs it
+        if stage.name == "attention":
+            if stage.args:
+                raise error("LG426", stage.args[0].span, "`attention` takes only keywords: `causal=`, `dropout=`, `scale=`", hint="write `(q, k, v) -> attention causal=true`")
+            options = {}
+            for keyword in stage.keywords:
+                if keyword.name not in ATTENTION_KEYWORDS:
+                    close = close_match(keyword.name, ATTENTION_KEYWORDS)
+                    raise error("LG426", keyword.span, f"`attention` has no keyword `{keyword.name}`; its keywords are `causal`, `dropout` and `scale`",
+                                hint=f"did you mean `{close}`?" if close else None)
+                if keyword.name in options:
+                    raise error("LG426", keyword.span, f"`{keyword.name}` is given twice")
+                options[keyword.name] = (number(keyword.value, scope, self.state.defs), keyword.value.span)
+            return attention(stage.span, shapes, spans, options)
         if stage.name == "matmul":
             if stage.args or stage.keywords:
                 where = stage.args[0].span if stage.args else stage.keywords[0].span

@@ -199,6 +199,7 @@ class Definitions:
         limit (LG603) is checked, so a chain of any length must not overflow
         Python's stack."""
         seen = set(seen)
+        learned = False
         while body:
             stmt = body[0]
             if isinstance(stmt, s.Call):
@@ -217,8 +218,13 @@ class Definitions:
                 body = stmt.branches[0]
             elif isinstance(stmt, s.Repeat):
                 body = (stmt.body,)
-            elif isinstance(stmt, s.Assign):
+            elif isinstance(stmt, s.Assign) and learned and len(stmt.value.sources) > 1:
+                # past a join with a learned tensor, `(input, pos_embedding) -> add`, to the layers after it
+                body = tuple(st for st in stmt.value.stages if not isinstance(st, s.Merge)) or body[1:]
+            elif isinstance(stmt, (s.Assign, s.Return)) and (learned or isinstance(stmt, s.Assign)):
                 body = stmt.value.stages
+            elif isinstance(stmt, s.Learned):
+                body, learned = body[1:], True  # a learned tensor reads no input: the lines after it do
             else:
                 return None
         return None
@@ -272,7 +278,9 @@ class Definitions:
                     "give the model a fixed input size for that axis",
                 )
         checks = self.state.settle(body.checks)
-        sized = [c for c in checks if c.severity == "error" and sy.free_symbols(c.cond) and not sy.free_symbols(c.cond) & param_syms]
+        # Checks on the input sizes alone, and a length against a position
+        # embedding's rows (positions.py, LG322: `T <= n_positions`).
+        sized = [c for c in checks if c.severity == "error" and sy.free_symbols(c.cond) and (not sy.free_symbols(c.cond) & param_syms or c.code == "LG322")]
         rules = dim_rules(inputs, sized)
         for c in rules.impossible:
             self.state.report(SpecError([self.state.at_user_code(Diagnostic("error", c.span, "no input size satisfies this: " + show_message(c.message), c.notes, c.hint, "LG305"))]))

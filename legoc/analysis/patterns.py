@@ -63,6 +63,23 @@ def span_in(base: Span, start: int, end: int) -> Span:
     return Span(base.file, base.line, base.column + 1 + start, base.line, base.column + 1 + max(end, start + 1))
 
 
+def _divides(dim: Expr, product: Expr, factors: list[tuple[str, Expr]], names: list[str], span: Span) -> Check:
+    """The check (LG304) that the axis `dim` splits into the group `names`,
+    whose known `factors` (axis name, size) multiply to `product`. Where the
+    group splits attention heads (a factor named or sized by `head...`),
+    the hint says the width must be divisible by the number of heads."""
+    given: list = []
+    for i, (name, size) in enumerate(factors):
+        given += [", " if i else "", f"{name} = ", size]
+    message = ("the input's axis of size ", dim, f" does not split into `({' '.join(names)})` with ", *given, ": it is not divisible by ", product)
+    heads = any("head" in name or any("head" in s.label for s in sy.free_symbols(size)) for name, size in factors)
+    if heads:
+        hint = "the width must be divisible by the number of heads (by 3 * heads where one axis holds q, k and v): change the width or `heads`"
+    else:
+        hint = f"make the axis a multiple of {' * '.join(name for name, _ in factors)}, or change {'their sizes' if len(factors) > 1 else 'its size'}"
+    return Check(sy.eq(sy.mod(dim, product), 0), span, message, hint=hint, code="LG304")
+
+
 def parse_side(text: str, offset: int, base: Span) -> list[_Group]:
     """One side of a pattern (`text`, at `offset` in the pattern) as its
     top-level items. Raises SpecError (LG306) where it is malformed."""
@@ -209,7 +226,7 @@ def compile_pattern(pattern: str, pattern_span: Span, sizes: dict[str, tuple[Exp
                 product = sy.mul(product, known[n])
                 size_of[n] = known[n]
         if unknown:
-            checks.append(Check(sy.eq(sy.mod(dim, product), 0), gspan, ("the input's axis of size ", dim, " does not divide into ", product), code="LG304"))
+            checks.append(_divides(dim, product, [(n, known[n]) for n in elems if n in known], names, gspan))
             size_of[unknown[0]] = sy.floordiv(dim, product)
         else:
             checks.append(Check(sy.eq(dim, product), gspan, ("the input's axis of size ", dim, " is not ", product), code="LG306"))

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from ..ir.symbolic import Const
 from .shape_rules import (
     conv, conv_transpose, linear, bn, layernorm, layernorm2d, groupnorm, elementwise, gelu, softmax, pool, flatten, upsample,
-    pixel_shuffle, embedding, recurrent, stochastic_depth, permute,
+    pixel_shuffle, embedding, recurrent, stochastic_depth, permute, mha,
 )
 from .signature import AUTO, REQUIRED, Call, PrimOut
 
@@ -117,6 +117,7 @@ PRIMITIVES: dict[str, Primitive] = {
         ),
         Primitive("pixel_shuffle", (("upscale_factor", REQUIRED),), pixel_shuffle),
         Primitive("embedding", (("num_embeddings", REQUIRED), ("embedding_dim", REQUIRED)), embedding),
+        Primitive("mha", (("num_heads", REQUIRED), ("dropout", Const(0.0)), ("bias", _T)), mha),
         *(
             Primitive(
                 kind,

@@ -12,9 +12,20 @@ output is summed over. `matmul` is torch.matmul on tensors of one rank
 (at least 2 without the batch axis): the leading axes broadcast, the last
 axis of the first meets the second-to-last of the second.
 
+`attention` is torch's scaled dot-product attention over (q, k, v) or
+(q, k, v, mask): q [..., L, E], k [..., S, E], v [..., S, Ev] give
+[..., L, Ev], the leading axes broadcasting as matmul's do; a mask
+broadcasts to [..., L, S]. Its keywords: `causal` (torch's is_causal,
+not with a mask), `dropout` (on the attention weights, in training only)
+and `scale` (1 / sqrt(E) unless given).
+
+    y = (q, k, v) -> attention causal=true    F.scaled_dot_product_attention(q, k, v, is_causal=True)
+
 Diagnostics: LG218 a malformed pattern or an axis name misused, LG319
 sizes that disagree (an operand's rank, an axis bound to two sizes, the
-inner sizes of a matmul), LG424 the wrong operands or arguments.
+inner sizes of a matmul), LG424 the wrong operands or arguments;
+attention's: LG321 sizes that disagree, LG426 the wrong operands or
+keywords.
 """
 
 from __future__ import annotations
@@ -37,11 +48,13 @@ _ORDINALS = ("first", "second", "third", "fourth", "fifth", "sixth", "seventh", 
 @dataclass(frozen=True)
 class Product:
     """A product's result: its shape (no batch axis), the torch.einsum
-    equation with the batch axis ("" for matmul), and the checks on sizes."""
+    equation with the batch axis ("" for matmul), the checks on sizes, and
+    attention's keywords (name, value), the ones left at their default out."""
 
     shape: Shape
     equation: str
     checks: tuple[Check, ...]
+    options: tuple[tuple[str, Expr], ...] = ()
 
 
 def _nth(i: int) -> str:
@@ -162,3 +175,81 @@ def matmul(span: Span, shapes: list[Shape]) -> Product:
     if agree != sy.TRUE:
         checks.append(Check(agree, span, ("`matmul` broadcasts the leading axes, which must be equal or 1: ", a, " and ", b), code="LG319"))
     return Product((*lead, a[-2], b[-1]), "", tuple(checks))
+
+
+ATTENTION_KEYWORDS = ("dropout", "causal", "scale")
+"""`attention`'s keywords, in the order torch's scaled_dot_product_attention takes them."""
+
+
+def _agree(a: Expr, b: Expr, span: Span, message: tuple, hint: str, checks: list[Check]) -> None:
+    """Sizes `a` and `b` must be equal: an error now where both are known,
+    else a check left for the caller's values (code LG321)."""
+    if sy.is_const(a) and sy.is_const(b):
+        if sy.value_of(a) != sy.value_of(b):
+            raise error("LG321", span, "".join(m if isinstance(m, str) else show_shape(m) if isinstance(m, tuple) else sy.to_text(m) for m in message), hint=hint)
+        return
+    checks.append(Check(sy.eq(a, b), span, message, hint=hint, code="LG321"))
+
+
+def attention(span: Span, shapes: list[Shape], spans: list[Span], options: dict[str, tuple[Expr, Span]]) -> Product:
+    """The shape rule of `(q, k, v) -> attention` and `(q, k, v, mask) -> attention`.
+
+    Args:
+        span: the `attention` stage, where usage errors point.
+        shapes: the operands' shapes, without the batch axis.
+        spans: where each operand is named in the tuple.
+        options: the keywords given, evaluated: name -> (value, span);
+            `causal` a bool, `dropout` a probability, `scale` a positive number.
+
+    Raises:
+        SpecError: LG426 for other than 3 or 4 operands, an unknown keyword,
+            a keyword's value of the wrong kind or range, or `causal=true`
+            with a mask; LG321 for operands of rank below 2 or of different
+            ranks, q's and k's last axes (E) that differ, k's and v's
+            sequence axes (S) that differ, leading axes that do not
+            broadcast, or a mask that does not broadcast to [..., L, S].
+    """
+    if len(shapes) not in (3, 4):
+        raise error("LG426", span, f"`attention` takes (q, k, v) or (q, k, v, mask), but the tuple has {len(shapes)} tensor{'s' if len(shapes) != 1 else ''}",
+                    hint="write `(q, k, v) -> attention`, each of q, k, v [..., length, width]")
+    for name, (value, where) in options.items():
+        v = sy.value_of(value)
+        if name == "causal" and not (v is None or isinstance(v, bool)):
+            raise error("LG426", where, f"`causal` is true or false, not {v!r}", hint="write `causal=true` for a decoder's masking of later positions")
+        if name in ("dropout", "scale") and (isinstance(v, (bool, str)) or (v is not None and not (0 <= v <= 1 if name == "dropout" else v > 0))):
+            what = "a probability from 0 to 1" if name == "dropout" else "a positive number"
+            raise error("LG426", where, f"`{name}` is {what}, not {v!r}", hint=f"write `{name}=0.1`" if name == "dropout" else "leave `scale` out for 1 / sqrt(E)")
+    q, k, v = shapes[:3]
+    names = ("q", "k", "v", "mask")
+    for i, shape in enumerate(shapes[:3]):
+        if len(shape) < 2:
+            raise error("LG321", spans[i], f"`attention`'s {names[i]} needs a length and a width axis besides the batch axis, but it is {show_shape(shape)}",
+                        hint="give each of q, k, v the shape [..., length, width]: `rearrange \"t (h d) -> h t d\"` splits heads")
+    if not len(q) == len(k) == len(v):
+        raise error("LG321", span, f"`attention` needs q, k and v of one rank, but they are {show_shape(q)}, {show_shape(k)} and {show_shape(v)}",
+                    hint="split the heads of q, k and v alike")
+    checks: list[Check] = []
+    _agree(q[-1], k[-1], spans[1], ("`attention` takes the dot product of q's and k's last axes, but q is ", q, " and k is ", k),
+           "give q and k one width (their last axis), or project them to one", checks)
+    _agree(k[-2], v[-2], spans[2], ("`attention` needs one position of v for each of k: k is ", k, " and v is ", v, ", and their second-to-last axes differ"),
+           "give k and v one sequence length (their second-to-last axis)", checks)
+    lead, agree = broadcast([q[:-2], k[:-2], v[:-2]])
+    if agree != sy.TRUE:
+        checks.append(Check(agree, span, ("`attention` broadcasts the leading axes of q, k and v, which must be equal or 1: ", q, ", ", k, " and ", v),
+                            hint="give q, k and v the same leading axes (heads), or 1 where one is shared", code="LG321"))
+    if len(shapes) == 4:
+        mask = shapes[3]
+        causal = options.get("causal")
+        if causal is not None and sy.value_of(causal[0]) is not False:
+            raise error("LG426", causal[1], "`causal=true` masks later positions itself, so it takes no mask (torch forbids both)",
+                        hint="leave out the mask, or fold the causal mask into it")
+        target = (*lead, q[-2], k[-2])
+        if len(mask) > len(target):
+            raise error("LG321", spans[3], f"the mask {show_shape(mask)} has more axes than the attention weights {show_shape(target)}",
+                        hint="a mask broadcasts to [..., L, S]: q's length by k's")
+        for dim, want in zip(mask[::-1], target[::-1]):
+            if dim != sy.ONE:
+                _agree(dim, want, spans[3], ("the mask ", mask, " does not broadcast to the attention weights ", target, " (q's length by k's)"),
+                       "give the mask the shape [L, S], or 1 on the axes it broadcasts over", checks)
+    kept = tuple((name, options[name][0]) for name in ATTENTION_KEYWORDS if name in options)
+    return Product((*lead, q[-2], v[-1]), "", tuple(checks), kept)

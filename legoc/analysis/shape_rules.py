@@ -441,3 +441,36 @@ def recurrent(kind: str, gates: int) -> Callable[[Call], PrimOut]:
         return out
 
     return rule
+
+
+def mha(call: Call) -> PrimOut:
+    """nn.MultiheadAttention(D, num_heads, batch_first=True) as self-attention
+    over one `[T, D]` tensor (queries, keys and values all the input): the
+    input's shape; 4 * D * D weights, and 4 * D biases with `bias`.
+
+    Raises:
+        SpecError: LG302, the input is not `[T, D]`; LG324 (a check), D is
+            not divisible by num_heads.
+    """
+    call.rank((2,), "[T, D]")
+    d, heads, bias = call.shape[1], call["num_heads"], call["bias"]
+    kwargs: list[tuple[str, Value]] = []
+    _kw(kwargs, "dropout", call["dropout"], 0.0)
+    _kw(kwargs, "bias", bias, True)
+    kwargs.append(("batch_first", sy.TRUE))
+    out = PrimOut(call.shape, Ctor("torch", "nn.MultiheadAttention", (d, heads), tuple(kwargs)), apply="attention")
+    out.n_params = sy.add(sy.mul(4, sy.mul(d, d)), sy.cond(bias, sy.mul(4, d), sy.ZERO))
+    out.checks.append(
+        call.check(
+            sy.eq(sy.mod(d, heads), 0),
+            "num_heads",
+            "the embedding size ",
+            d,
+            " is not divisible by num_heads = ",
+            heads,
+            ": each head takes an equal part of it",
+            code="LG324",
+            hint="choose num_heads dividing the embedding size (D = heads * head_dim), or widen the tokens to a multiple of num_heads",
+        )
+    )
+    return out

@@ -18,11 +18,14 @@ from ..analysis.infer import Analysis
 from ..analysis.constraints import describe
 from .formatting import LINE_LENGTH as _LINE_LENGTH
 from .formatting import Piece, format_pieces
-from ..ir.nodes import ELEMENTWISE, Bind, ClassIR, Conditional, Ctor, Layer, LayerRef, Method, Node, Parallel, Repeat, Residual, Sequential, Shape, Sizes, Value, bodies, walk
+from ..ir.nodes import ELEMENTWISE, Bind, ClassIR, Conditional, Ctor, Layer, Method, Node, Parallel, Repeat, Residual, Sequential, Shape, bodies, walk
 from .helpers import HELPERS, used_helpers
 from .inplace import fresh_ctor, inplace_relus, is_relu
+from .products import PRODUCT_JOINS, product_call
 from .layout import attribute_names, class_names, is_sequential, keyed, registered
-from .text import comment_safe, doc_escape, doc_lines, docstring_text, repetition_name, shape_text, string_literal
+from .expressions import arg_symbols, args_text, index_text, renamed, value_text
+from .text import comment_safe, doc_escape, doc_lines, docstring_text, repetition_name, shape_text
+from .tensors import expanded, parameter_ctor
 from ..core.naming import MODULE_ATTRS, py_ident
 from ..core.resources import read_text
 
@@ -146,8 +149,9 @@ class _Writer:
         # as attributes of the same name, moved aside from the layers' names
         # (which statedict.py computes the same way) and from nn.Module's own.
         kept = sorted(
-            {sym.code for n in walk(ir.body) if isinstance(n, Method) for _, args in n.ops for sym in _arg_symbols(args)}
-            | {sym.code for n in walk(ir.body) if isinstance(n, Bind) for sym in _arg_symbols(n.sizes)}
+            {sym.code for n in walk(ir.body) if isinstance(n, Method) for _, args in n.ops for sym in arg_symbols(args)}
+            | {sym.code for n in walk(ir.body) if isinstance(n, Bind) for sym in arg_symbols((*n.sizes, *(v for _, v in n.options)))}
+            | {sym.code for r in ir.dim_rules if r.cond is not None for sym in sy.free_symbols(r.cond) if sym.key.startswith("p:")}
         )
         self.attrs = attribute_names(ir.body)
         taken = set(self.attrs.values()) | MODULE_ATTRS
@@ -176,6 +180,7 @@ class _Writer:
                 taken.add(attr)
                 self.flags[id(n)] = attr
         self.indent = ""  # forward lines inside an `if`
+        self.batched = True  # whether the shapes written now have the batch axis
 
     def line(self, code: str, shape: Shape | None = None) -> None:
         """Add a forward line, with the shape after it as a trailing comment,
@@ -191,7 +196,7 @@ class _Writer:
 
     def shape(self, shape: Shape) -> str:
         """`shape_text(shape)`, remembered: a model's shapes repeat."""
-        text = self.shape_text.get(shape)
+        text = self.shape_text.get(shape) if self.batched else "[" + shape_text(shape)[4:]  # [T, 768]: no batch axis
         if text is None:
             text = self.shape_text[shape] = shape_text(shape)
         return text
@@ -305,9 +310,8 @@ class _Writer:
         """A constructor call; `inplace`: a ReLU that may overwrite its input."""
         if c.kind == "param":
             return f"{c.target}()"
-        if c.kind == "tensor":  # a learned tensor: nn.Parameter(torch.full((C, 1, 1), init))
-            dims = ", ".join(_value(a) for a in c.args)  # type: ignore[arg-type]
-            return f"nn.Parameter(torch.full(({dims}{',' if len(c.args) == 1 else ''}), {_value(dict(c.kwargs)['init'])}))"
+        if c.kind == "tensor":  # a learned tensor: nn.Parameter(torch.full((C, 1, 1), init)), torch.zeros(...), ...
+            return parameter_ctor(c, value_text)
         if c.kind == "sequential":
             items = [self.ctor(a, is_relu(a) and fresh_ctor(prev)) for prev, a in zip((None, *c.args), c.args)]  # type: ignore[arg-type]
             return f"nn.Sequential({', '.join(items)})"
@@ -315,7 +319,7 @@ class _Writer:
         # A block's keywords are its parameters' DSL names; the class takes
         # them under their Python names (`lambda` -> `lambda_`, as analysis does).
         keys = [py_ident(k) if c.kind == "block" else k for k, _ in c.kwargs]
-        args = [_value(a) for a in c.args] + [f"{k}={_value(v)}" for k, (_, v) in zip(keys, c.kwargs)]  # type: ignore[arg-type]
+        args = [value_text(a) for a in c.args] + [f"{k}={value_text(v)}" for k, (_, v) in zip(keys, c.kwargs)]  # type: ignore[arg-type]
         if inplace:
             args.append("inplace=True")
         return f"{target}({', '.join(args)})"
@@ -334,6 +338,8 @@ class _Writer:
                 self.line(f"{dst} = self.{attr}({src})", node.out)
             elif node.apply == "sequence":
                 self.line(f"{dst}, _ = self.{attr}({src})", node.out)
+            elif node.apply == "attention":  # nn.MultiheadAttention as torchvision's ViT calls it
+                self.line(f"{dst}, _ = self.{attr}({src}, {src}, {src}, need_weights=False)", node.out)
             else:
                 hidden = self.fresh("hidden")
                 state = f"({hidden}, _)" if node.apply == "lstm_hidden" else hidden
@@ -345,13 +351,13 @@ class _Writer:
             from ..analysis.patterns import REDUCTIONS  # here: only rearrange and reduce make methods
 
             as_attrs = {code: f"self.{attr}" for code, attr in self.kept.items()}
-            render = lambda args: _args(args, as_attrs)  # noqa: E731
+            render = lambda args: args_text(args, as_attrs)  # noqa: E731
             if len(node.ops) == 1 and node.ops[0][0] in ELEMENTWISE:  # `mul 0.5`: x * 0.5
                 (name, (value,)), = node.ops
-                self.line(f"{dst} = {src} {ELEMENTWISE[name]} {sy.operand_text(_renamed(value, as_attrs))}", node.out)
+                self.line(f"{dst} = {src} {ELEMENTWISE[name]} {sy.operand_text(renamed(value, as_attrs))}", node.out)
                 return
             if len(node.ops) == 1 and node.ops[0][0] in ("select", "slice"):  # `select 0`: x[:, 0]
-                self.line(f"{dst} = {src}[{_index(node.ops[0], as_attrs)}]", node.out)
+                self.line(f"{dst} = {src}[{index_text(node.ops[0], as_attrs)}]", node.out)
                 return
             chain = "".join(
                 f".{name}(dim={render(args)})" if name in REDUCTIONS.values() else f".{name}({render(args)})" for name, args in node.ops
@@ -387,20 +393,21 @@ class _Writer:
             self.line(f"{target} = self.{attr}({', '.join(node.sources)})", node.joined)
             src = target
         elif node.join == "cat":
-            self.line(f"{target} = torch.cat([{', '.join(node.sources)}], dim=1)", node.joined)
+            sources = expanded(node, self.fresh, self.line)  # a class token: `self.class_token.expand(n, -1, -1)`
+            self.line(f"{target} = torch.cat([{', '.join(sources)}], dim=1)", node.joined)
             src = target
         elif node.join in ELEMENTWISE:
             self.line(f"{target} = {f' {ELEMENTWISE[node.join]} '.join(node.sources)}", node.joined)
             src = target
-        elif node.join == "einsum":
-            self.line(f"{target} = torch.einsum({node.equation!r}, {', '.join(node.sources)})", node.joined)
-            src = target
-        elif node.join == "matmul":
-            self.line(f"{target} = torch.matmul({', '.join(node.sources)})", node.joined)
+        elif node.join in PRODUCT_JOINS:
+            self.batched = not node.batchless
+            self.line(f"{target} = {product_call(node, {code: f'self.{attr}' for code, attr in self.kept.items()}, self.locals)}", node.joined)
             src = target
         elif not node.stages and src != target:
             self.line(f"{target} = {src}", node.out)
+        self.batched = not node.batchless  # positions (analysis/positions.py) have no batch axis
         self.nodes(stages, src, target)
+        self.batched = True
         if node.unpack:  # `y, skip = self.down(x)`: a block that returns several tensors
             self.split(node, f"self.{self.attrs[id(node.stages[-1])]}({target if stages or node.join is not None else src})")
         elif node.parts:
@@ -417,7 +424,7 @@ class _Writer:
         elif node.unbind is not None:
             code = f"{self.indent}{names} = {node.target}.unbind({node.unbind + 1})"
         elif node.sizes:
-            sizes = _args(node.sizes, {code: f"self.{attr}" for code, attr in self.kept.items()})
+            sizes = args_text(node.sizes, {code: f"self.{attr}" for code, attr in self.kept.items()})
             code = f"{self.indent}{names} = torch.split({node.target}, [{sizes}], dim=1)"
         else:
             code = f"{self.indent}{names} = {node.target}.chunk({len(node.parts)}, dim=1)"
@@ -431,7 +438,7 @@ class _Writer:
         bound: set[str] = set()
         for rule in ir.dim_rules:
             for sym in sorted(sy.free_symbols(rule.cond) if rule.cond is not None else {rule.dim}, key=lambda s: s.label):
-                if sym.code in bound:
+                if sym.code in bound or sym.key.startswith("p:"):  # a parameter: an attribute
                     continue
                 port, axis = _where(ir, sym)
                 self.locals.add(sym.code)
@@ -439,7 +446,7 @@ class _Writer:
                 self.line(f"{sym.code} = {port}.shape[{axis + 1}]")
             dim = rule.dim.code
             if rule.cond is not None:
-                test = f"not ({sy.to_text(rule.cond, code=True)})"
+                test = f"not ({sy.to_text(renamed(rule.cond, {c: f'self.{a}' for c, a in self.kept.items()}), code=True)})"
             else:
                 tests = ([f"{dim} % {rule.multiple} != 0"] if rule.multiple > 1 else []) + (
                     [f"{dim} < {rule.minimum}"] if rule.minimum > 1 else []
@@ -496,7 +503,7 @@ def _class_pieces(ir: ClassIR, names: dict[str, str], defaults: ClassIR | None) 
     writer = _Writer(ir, names)
     params = ["self"] + [sy.to_text(p, code=True) for p in ir.size_params]
     for p in ir.params:
-        params.append(p.code if p.default is None else f"{p.code}={_value(p.default)}")
+        params.append(p.code if p.default is None else f"{p.code}={value_text(p.default)}")
     docstring = Piece(1, docstring_text(doc_lines(ir, defaults)), "docstring")
     init_def = Piece(1, f"def __init__({', '.join(params)}):", "header")
     if is_sequential(ir) and isinstance(ir.body[0], Repeat) and ir.body[0].each is not None:  # torchvision's AnyStage: named repetitions
@@ -546,54 +553,3 @@ def _where(ir: ClassIR, sym) -> tuple[str, int]:
             if dim == sym:
                 return port.code, axis
     raise AssertionError(f"{sym} is not an input size")
-
-
-def _args(args: tuple, names: dict[str, str]) -> str:
-    """Method arguments: ints, expressions, and tuples of them; symbols are
-    written as `names` says (`p` -> `self.p`)."""
-    out = []
-    for a in args:
-        if isinstance(a, tuple):
-            inner = ", ".join(_args((x,), names) for x in a)
-            out.append(f"({inner}{',' if len(a) == 1 else ''})")
-        elif isinstance(a, int):
-            out.append(str(a))
-        else:
-            out.append(sy.to_text(_renamed(a, names), code=True))
-    return ", ".join(out)
-
-
-def _renamed(e: sy.Expr, names: dict[str, str]) -> sy.Expr:
-    """`e` with its symbols written as `names` says (`p` -> `self.p`)."""
-    return sy.substitute(e, {sym.key: sy.Sym(sym.key, sym.label, names.get(sym.code, sym.code)) for sym in sy.free_symbols(e)})
-
-
-def _index(op: tuple, names: dict[str, str]) -> str:
-    """The subscript of `select` (axis, index) or `slice` (axis, start,
-    end, step; None where left out): `:, 0` or `:, :, 1:`. The batch axis
-    comes first."""
-    name, (axis, *bounds) = op
-    text = [_args((b,), names) if b is not None else "" for b in bounds]
-    if name == "slice":
-        text = [":".join(text if bounds[2] is not None else text[:2])]
-    return ", ".join([":"] * (axis + 1) + text)
-
-
-def _arg_symbols(args: tuple) -> set:
-    found: set = set()
-    for a in args:
-        if isinstance(a, tuple):
-            found |= _arg_symbols(a)
-        elif isinstance(a, sy.Expr):
-            found |= sy.free_symbols(a)
-    return found
-
-
-def _value(v: Value) -> str:
-    if isinstance(v, LayerRef):
-        return v.code
-    if isinstance(v, Sizes):
-        return v.brackets[0] + ", ".join(_value(item) for item in v.items) + v.brackets[1]
-    if isinstance(v, sy.Const) and isinstance(v.value, str):
-        return string_literal(v.value)
-    return sy.to_text(v, code=True)

@@ -48,6 +48,10 @@ CODES: dict[str, str] = {
     "LG317": "split does not fit the channels",
     "LG319": "product sizes disagree",
     "LG320": "index outside the axis",
+    "LG321": "attention sizes disagree",
+    "LG322": "sequence longer than its position embedding",
+    "LG324": "embedding size not divisible by the heads",
+    "LG325": "learned tensor does not fit the tokens",
     # Arguments and definitions
     "LG401": "bad argument value",
     "LG402": "wrong arguments",
@@ -61,6 +65,8 @@ CODES: dict[str, str] = {
     "LG423": "`if` expression of two kinds",
     "LG424": "bad einsum or matmul use",
     "LG425": "bad index argument",
+    "LG426": "bad attention use",
+    "LG427": "bad arange use",
     "LG435": "block with several results used as one tensor",
     # Lint rules (warnings; docs/lint-rules.md)
     "LG501": "convolution with bias before batch norm",

@@ -351,10 +351,15 @@ KNOWN_ELSEWHERE: dict[str, str] = {
     "sequential": "write the layers one after another, or as a group: `< conv 64; relu >` (named: `features: < ... >`)",
     **_same("use `repeat n layer` for n copies of a layer, or write the layers out", "modulelist", "moduledict"),
     **_same(
-        "legoc has no attention layer yet (no nn.MultiheadAttention, no transformer layers)",
-        "attention", "multiheadattention", "multihead_attention", "multi_head_attention", "mha", "self_attention",
+        "did you mean `mhsa`? (the prelude's multi-head self-attention, timm's keys; `(q, k, v) -> attention` is scaled dot-product attention)",
+        "self_attention",
         "selfattention", "transformer", "transformerencoder", "transformerdecoder", "transformerencoderlayer",
         "transformerdecoderlayer",
+    ),
+    **_same(
+        "did you mean `mha`? (nn.MultiheadAttention, self-attention over [T, D], torchvision's keys in_proj_weight, out_proj); "
+        "or `mhsa`, the prelude's multi-head self-attention with timm's keys (qkv, proj)",
+        "multiheadattention", "multihead_attention", "multi_head_attention",
     ),
     **_same("did you mean `matmul`? (`(a, b) -> matmul`, or `einsum` with a pattern)", "bmm", "mm"),
     **_same("did you mean `mul`? (`(a, b) -> mul`)", "multiply", "prod", "times"),

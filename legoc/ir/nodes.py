@@ -92,7 +92,9 @@ class Layer(Record):
     """`x = self.<attr>(x)`: one module applied in sequence.
 
     `apply` says how forward calls it: "call" (the plain form above),
-    "sequence" (a recurrent layer's output sequence) or "lstm_hidden" /
+    "sequence" (a recurrent layer's output sequence), "attention"
+    (`x, _ = self.<attr>(x, x, x, need_weights=False)`: self-attention of
+    nn.MultiheadAttention) or "lstm_hidden" /
     "gru_hidden" (its final hidden state, both directions joined), or
     "tensor": a learned tensor (Ctor kind "tensor"), not applied: the
     joins read it as `self.<attr>`. `hint`
@@ -232,7 +234,15 @@ class Bind(Record):
     result before the split (the source itself when nothing comes before).
 
     A product joins with "einsum" (`equation`: torch.einsum's, with the
-    batch axis) or "matmul" (analysis/products.py).
+    batch axis), "matmul" or "attention" (`options`: its keywords given,
+    (name, value), in the order of analysis/products.py's ATTENTION_KEYWORDS).
+    The join "arange" makes the positions of the source's first axis
+    (analysis/positions.py); `batchless` marks a tensor without a batch
+    axis (those positions, and what layers compute from them).
+
+    `expand`, where not empty, is per source the rank (with the batch axis)
+    of a learned tensor stored with a batch axis of 1 that a "cat" expands
+    over the batch (`self.class_token.expand(n, -1, -1)`), 0 for the others.
 
     `(y, skip) = x -> down 64` (`unpack`): the last stage, or the join
     where there is none, calls a block that returns several tensors, and
@@ -250,6 +260,9 @@ class Bind(Record):
     sizes: tuple[Expr, ...] = ()
     unbind: int | None = None
     equation: str = ""
+    options: tuple[tuple[str, Expr], ...] = ()
+    batchless: bool = False
+    expand: tuple[int, ...] = ()
     unpack: bool = False
 
 

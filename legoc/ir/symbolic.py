@@ -18,6 +18,7 @@ go, and substitution. It re-exports legoc.ir.expressions' names, so that
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
 from . import functions
@@ -240,6 +241,12 @@ def floordiv(a: Expr, b: Expr) -> Expr:
             if isinstance(inner, Op) and inner.name == "floordiv" and _num(inner.args[1]) and isinstance(inner.args[1].value, int) and inner.args[1].value > 0:  # type: ignore[union-attr]
                 e_ = inner.args[1].value  # type: ignore[union-attr]
                 return floordiv(add(inner.args[0], Const(e_ * a.const)), Const(e_ * d))
+    elif not _num(b):  # (g * x) // (g * y) is x // y: (3 * dim) // (3 * heads) is dim // heads
+        coefficients = [v for e in (a, b) for v in (*_as_poly(e)[0].values(), _as_poly(e)[1])]
+        if all(isinstance(v, int) for v in coefficients):
+            g = math.gcd(*coefficients)
+            if g > 1:
+                return floordiv(_div_exact(a, g), _div_exact(b, g))
     return Op("floordiv", (a, b))
 
 

@@ -13,7 +13,7 @@ symbolic input sizes (`H`) unless `bind_inputs` gave them values. No torch.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from ..ir import symbolic as sy
 from ..core.diagnostics import Span
@@ -76,6 +76,8 @@ class Op:
             hold details (a reduce's dims).
         leaf: whether it has no children.
         span: the spec text it comes from.
+        batched: False for an op on positions (`arange`), which have no
+            batch axis: `shape` is then its whole output.
         results: a block that returns several tensors (`return y, skip`):
             all of them, in order (`output` and `shape` are the first's).
     """
@@ -93,6 +95,7 @@ class Op:
     kwargs: tuple[tuple[str, object], ...] = ()
     leaf: bool = True
     span: Span | None = field(default=None, compare=False)
+    batched: bool = True
     results: tuple[int, ...] = ()
 
 
@@ -498,6 +501,14 @@ class _Builder:
                 outs.append(out)
             return self.op(parent, depth, None, node.mode, outs, env.shape(node.out), node.span)
         assert isinstance(node, Bind)
+        start = len(self.ops)
+        src = self.bind(node, env, named, names, prefix, parent, depth)
+        if node.batchless:  # positions and what layers compute from them: no batch axis
+            self.ops[start:] = [replace(op, batched=False) for op in self.ops[start:]]
+        return src
+
+    def bind(self, node: Bind, env: _Env, named: dict[str, int], names: dict[int, str], prefix: str, parent, depth) -> int:
+        """Unroll `target = (sources) -> join -> stages`; returns the tensor after it."""
         sources = [named[s] for s in node.sources]
         src = sources[0]
         if isinstance(node.join, Layer):
@@ -517,7 +528,7 @@ class _Builder:
         return src
 
     def layer(self, node: Layer, env: _Env, inputs: list[int], path: str, parent, depth) -> int:
-        if node.apply in ("call", "sequence"):
+        if node.apply in ("call", "sequence", "attention"):
             return self.module(node.ctor, env, inputs, (node.out,), path, parent, depth, node.span)
         # A recurrent layer whose final hidden state is taken: the module
         # returns the sequence [T, hidden * directions]; forward keeps the state.

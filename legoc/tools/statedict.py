@@ -70,12 +70,15 @@ class _Layout:
             return self.numbered(ir.body, mapping, prefix)
         names = attribute_names(ir.body, set())
         out: list[Entry] = []
+        tensors: list[Entry] = []  # learned tensors: a module's own parameters come first in torch's state_dict
         absent = {id(c) for n in walk(ir.body) if isinstance(n, Conditional) and not _value(n.cond, mapping) for c in walk(n.body)}
         for node in registered(ir.body):
             if id(node) in absent:
                 continue
             key = f"{prefix}{names[id(node)]}."
-            if isinstance(node, Layer):
+            if isinstance(node, Layer) and node.ctor.kind == "tensor":
+                tensors += self.of_ctor(node.ctor, mapping, key)
+            elif isinstance(node, Layer):
                 out += self.of_ctor(node.ctor, mapping, key)
             elif isinstance(node, Repeat):
                 out += self.numbered((node,), mapping, key)
@@ -83,7 +86,7 @@ class _Layout:
                 out += self.numbered(node.body, mapping, key)
             elif isinstance(node, Residual) and node.projection is not None and _value(node.needs_projection, mapping):
                 out += self.of_ctor(node.projection, mapping, key)
-        return out
+        return tensors + out
 
     def numbered(self, nodes: tuple[Node, ...], mapping: dict, prefix: str) -> list[Entry]:
         """The entries of an nn.Sequential holding `nodes` (layers and repeats)."""
@@ -213,6 +216,12 @@ def torch_entries(target: str, args: list, kwargs: dict) -> list[tuple[str, tupl
                     (f"bias_hh_l{layer}{suffix}", (gates,), False),
                 ]
         return out
+    if kind == "MultiheadAttention":  # in_proj_* its own parameters, then its out_proj (a Linear)
+        d, _ = args
+        bias = kwargs.get("bias", True)
+        biases = [("in_proj_bias", (3 * d,), False)] if bias else []
+        out_bias = [("out_proj.bias", (d,), False)] if bias else []
+        return [("in_proj_weight", (3 * d, d), False), *biases, ("out_proj.weight", (d, d), False), *out_bias]
     raise ValueError(f"legoc does not know the state of {target}")
 
 

@@ -9,7 +9,7 @@ of its own. docs/summary.md gives every formula.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from math import prod
 
 from ..ir import symbolic as sy
@@ -92,11 +92,11 @@ def summarize(instance: Instance, batch: int = 1) -> Summary:
         children.setdefault(op.parent, []).append(op.id)
     costs: dict[int, _Cost] = {}
     for op in reversed(instance.ops):  # an op's children come after it, so they are counted first
-        costs[op.id] = _leaf_cost(op, instance, batch) if op.leaf else _Cost.total(costs[c] for c in children.get(op.id, ()))
+        costs[op.id] = _leaf_cost(*_unbatched(op, batch), instance) if op.leaf else _Cost.total(costs[c] for c in children.get(op.id, ()))
     top = _Cost.total(costs[c] for c in children.get(None, []))
     rows = tuple(
         Row(
-            op.path, op.kind, op.depth, ((batch,) if op.kind != "Parameter" else ()) + tuple(_sizes(op.shape)), *costs[op.id].figures(), op.leaf,
+            op.path, op.kind, op.depth, ((batch,) if op.kind != "Parameter" and op.batched else ()) + tuple(_sizes(op.shape)), *costs[op.id].figures(), op.leaf,
             tuple((batch, *_sizes(instance.tensors[t].shape)) for t in op.results),
         )
         for op in instance.ops
@@ -136,7 +136,20 @@ class _Cost:
 _UNKNOWN = _Cost(None, None, None, None, None, None)
 
 
-def _leaf_cost(op: Op, instance: Instance, batch: int) -> _Cost:
+def _unbatched(op: Op, batch: int) -> tuple[Op, int | None]:
+    """An op and the batch its costs scale with. An op without the batch
+    axis (on positions) is counted as torchinfo counts it: its first axis
+    stands for the batch (an embedding of [T] positions: T lookups)."""
+    if op.batched or not op.shape:
+        return op, batch
+    first = sy.value_of(op.shape[0]) if isinstance(op.shape[0], sy.Expr) else op.shape[0]
+    return replace(op, shape=op.shape[1:]), first if isinstance(first, int) else None
+
+
+def _leaf_cost(op: Op, batch: int | None, instance: Instance) -> _Cost:
+    if batch is None:  # a length not known: the parameters still are
+        known = _leaf_cost(op, 1, instance)
+        return _Cost(known.params, known.buffers, None, None, None, None)
     out = _ints(op.shape)
     ins = [_ints(instance.tensors[t].shape) for t in op.inputs]
     if op.kind == "Parameter":  # a learned tensor: parameters, no work of its own
@@ -153,6 +166,8 @@ def _leaf_cost(op: Op, instance: Instance, batch: int) -> _Cost:
             return _Cost(activations=n)
         if op.kind == "matmul":  # one multiply-add per output element and step of the inner axis
             return _Cost(other_ops=n * ins[0][-1], activations=n)  # type: ignore[index]
+        if op.kind == "attention":  # q k^T, then the weights times v: L*S*E + L*S*Ev per leading index
+            return _Cost(other_ops=batch * prod(out[:-1]) * ins[1][-2] * (ins[0][-1] + out[-1]), activations=n)  # type: ignore[index]
         if op.kind == "einsum":  # one multiply-add per combination of the axes' indices
             return _Cost(other_ops=batch * _einsum_steps(dict(op.kwargs)["equation"], ins), activations=n)  # type: ignore[arg-type]
         return _Cost()  # rearrange (a view or a copy), a recurrent layer's state
@@ -175,6 +190,9 @@ def _leaf_cost(op: Op, instance: Instance, batch: int) -> _Cost:
         elif "weight" in name or "bias" in name:  # a recurrent layer's weight_ih_l0, ...
             mult_adds += prod(shape) * batch * out[0]
     other = _other_ops(op.kind, kwargs, ins[0] if ins else (), out, params, batch)
+    if op.kind == "MultiheadAttention":  # a module with a child (out_proj): torchinfo's totals leave it out
+        t = out[0]  # the projections (weights and biases, as a Linear's count), then q kᵀ and the weighted sum
+        return _Cost(params, buffers, 0, batch * (t * params + 2 * t * t * out[1]), n, 0)
     return _Cost(params, buffers, mult_adds, other, n, n if params else 0)
 
 
