@@ -507,6 +507,7 @@ def _class_pieces(ir: ClassIR, names: dict[str, str], defaults: ClassIR | None) 
     writer.init += [f"self.{attr} = {sy.to_text(flagged[key].skip, code=True)}" for key, attr in writer.flags.items()]  # type: ignore[union-attr]
     for node in registered(ir.body):
         writer.register(node)
+    writer.init += [f"self.{target} = self.{source}" for target, source in ir.ties]  # analysis/ties.py: as torch ties weights
     writer.dim_checks(ir, names[ir.name])
     if ir.graph:
         writer.nodes(ir.body, ir.inputs[0].code, ir.inputs[0].code)

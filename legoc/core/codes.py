@@ -33,6 +33,7 @@ CODES: dict[str, str] = {
     "LG217": "bad repetition name pattern",
     "LG218": "bad einsum pattern",
     "LG219": "unbind parts and names disagree",
+    "LG220": "tie names no tensor",
     # Shapes
     "LG301": "shapes do not match",
     "LG302": "input of the wrong rank",
@@ -49,6 +50,7 @@ CODES: dict[str, str] = {
     "LG320": "index outside the axis",
     "LG321": "attention sizes disagree",
     "LG322": "sequence longer than its position embedding",
+    "LG323": "tied tensors of different shapes",
     # Arguments and definitions
     "LG401": "bad argument value",
     "LG402": "wrong arguments",
@@ -64,6 +66,7 @@ CODES: dict[str, str] = {
     "LG425": "bad index argument",
     "LG426": "bad attention use",
     "LG427": "bad arange use",
+    "LG428": "bad tie",
     # Lint rules (warnings; docs/lint-rules.md)
     "LG501": "convolution with bias before batch norm",
     "LG502": "two activations in a row",
