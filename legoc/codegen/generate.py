@@ -394,7 +394,9 @@ class _Writer:
             src = target
         elif node.join in PRODUCT_JOINS:
             self.batched = not node.batchless
-            self.line(f"{target} = {product_call(node, {code: f'self.{attr}' for code, attr in self.kept.items()}, self.locals)}", node.joined)
+            *before, call = product_call(node, {code: f"self.{attr}" for code, attr in self.kept.items()}, self.locals)
+            self.forward += [self.indent + line for line in before]
+            self.line(f"{target} = {call}", node.joined)
             src = target
         elif not node.stages and src != target:
             self.line(f"{target} = {src}", node.out)
