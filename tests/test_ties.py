@@ -72,3 +72,22 @@ def test_tensors_of_different_shapes_do_not_tie():
     assert d.message == "tied tensors must have one shape, but `lm_head.weight` is [vocab + 1, dim] and `transformer.wte.weight` is [vocab, dim]"
     d = _error(SPEC.replace("model LM(vocab=100, dim=8)", "model LM(vocab=100, dim=8, out=50)").replace("linear vocab bias", "linear out bias"))
     assert d.code == "LG323" and "[50, 8]" in d.message
+
+
+def test_the_summary_counts_the_tied_tensor_as_torchinfo_and_states_the_unique_count():
+    import torchinfo
+
+    from legoc.tools.instance import bind_inputs, instantiate
+    from legoc.tools.summary import summarize, to_text
+
+    compiled = compile_source(SPEC, "t.lego")
+    ir = compiled.analysis.classes[-1]
+    summary = summarize(instantiate(compiled.analysis, "LM", bind_inputs(ir, [(None, (5,))])), 2)
+    model = load_module(compiled.code).LM()
+    stats = torchinfo.summary(model, input_data=[torch.randint(0, 100, (2, 5))], depth=100, verbose=0)
+    assert summary.totals.params == stats.total_params == 2 * 800 + 16
+    assert summary.tied == 800
+    text = to_text(summary)
+    assert "Total params:" in text and "  unique:" in text
+    unique = next(line for line in text.splitlines() if line.startswith("  unique:"))
+    assert "816" in unique and sum(p.numel() for p in model.parameters()) == 816

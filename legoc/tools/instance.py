@@ -106,6 +106,7 @@ class Instance:
     tensors: tuple[Tensor, ...]
     inputs: tuple[int, ...]
     outputs: tuple[tuple[str, int], ...]
+    tied: tuple[str, ...] = ()  # the state_dict keys of tensors another module holds too (analysis/ties.py)
 
     def token_ids(self) -> tuple[bool, ...]:
         """For each model input, whether it holds token ids (an embedding
@@ -211,6 +212,7 @@ def instantiate(analysis: Analysis, model: str, sizes: dict[str, sy.Expr] | None
         tuple(builder.tensors),
         tuple(inputs),
         tuple((port.name, t) for port, t in zip(ir.outputs, outputs)),
+        tuple(builder.tied),
     )
 
 
@@ -385,6 +387,7 @@ class _Builder:
         self.names = names
         self.ops: list[Op] = []
         self.tensors: list[Tensor] = []
+        self.tied: list[str] = []
 
     def tensor(self, shape: Shape, producer: int | None, name: str | None = None) -> int:
         self.tensors.append(Tensor(len(self.tensors), shape, producer, name))
@@ -421,6 +424,7 @@ class _Builder:
         if is_sequential(ir):
             return [self.numbered(ir.body, env, inputs[0], prefix, parent, depth)]
         names = attribute_names(ir.body, set())
+        self.tied += [f"{prefix}{target}" for target, _ in ir.ties]
         named = {port.code: t for port, t in zip(ir.inputs, inputs)}
         cur = inputs[0]
         for node in ir.body:
