@@ -35,7 +35,7 @@ from legoc.ir import symbolic as sy
 from legoc.compiler import check_source, compile_source
 from legoc.core.diagnostics import SpecError
 from legoc.tools.instance import InstanceError, call_block, instantiate_block
-from legoc.ir.nodes import LayerRef, Repeat, walk
+from legoc.ir.nodes import Layer, LayerRef, Repeat, walk
 from legoc.tools.summary import summarize
 
 # Specs whose blocks repeat a layer a number of times given by an argument,
@@ -94,6 +94,8 @@ BASE = {
     **{name: ([(8, 8, 8)], {"stochastic_depth_prob": 0.2, "block_id": 1, "total": 16}) for name in ("mbconv", "fused_mbconv")},
     # ViT's patch embedding: a 16x16 convolution of stride 16
     "patch_embed": ([(3, 32, 32)], {}),
+    # GPT-2's embeddings and blocks: token ids [T], T at most n_positions, heads dividing the width.
+    "gpt2_model": ([(8,)], {"vocab_size": 16, "n_positions": 8, "n_embd": 8, "n_layer": 1, "n_head": 2, "pdrop": 0.1}),
 }
 # More (input shapes, arguments) tuples for blocks whose parameter must equal
 # an input size, which the tuples above change one at a time: ViT's encoder
@@ -201,9 +203,10 @@ def leaf_modules(model):
     ]
 
 
-def run(model, shapes):
+def run(model, shapes, tokens: bool = False):
     """Forward pass in eval mode on a batch of 2; the output shapes (no batch
-    axis) and each leaf module's output shape, by path."""
+    axis) and each leaf module's output shape, by path. With `tokens`, the
+    inputs are token ids (an embedding reads them)."""
     seen: dict[str, tuple[int, ...]] = {}
     hooks = [
         # (nn.MultiheadAttention returns the output and the attention weights, here None)
@@ -213,7 +216,8 @@ def run(model, shapes):
     model.eval()
     generator = torch.Generator().manual_seed(0)
     with torch.no_grad():
-        out = model(*(torch.randn(2, *shape, generator=generator) for shape in shapes))
+        make = (lambda shape: torch.randint(0, 8, (2, *shape), generator=generator)) if tokens else (lambda shape: torch.randn(2, *shape, generator=generator))
+        out = model(*(make(shape) for shape in shapes))
     for h in hooks:
         h.remove()
     outs = list(out.values()) if isinstance(out, dict) else [out]
@@ -229,13 +233,14 @@ def test_block_class_matches_the_analysis_for_every_argument_tuple(spec, block):
     analysis, module = compiled(spec)
     ir = next(c for c in analysis.classes if c.name == block and c.kind == "block")
     accepted: list[dict] = []
+    tokens = any(isinstance(n, Layer) and n.ctor.target == "nn.Embedding" for n in walk(ir.body))
     for shapes, values in argument_tuples(ir):
         where = f"{block} on {shapes} with {values}"
         call = call_block(analysis, block, shapes, values)
         if call.errors:
             try:
-                outs, _ = run(build(module, call), shapes)
-            except (RuntimeError, ValueError, TypeError, ZeroDivisionError, AssertionError):
+                outs, _ = run(build(module, call), shapes, tokens)
+            except (RuntimeError, ValueError, TypeError, ZeroDivisionError, AssertionError, IndexError):
                 continue  # torch rejects it too (nn.MultiheadAttention asserts its heads divide the width)
             assert outs != [ints(o) for o in call.outputs], f"{where}: legoc says {call.errors}, but torch builds and runs it as documented"
             continue
@@ -252,10 +257,11 @@ def test_block_class_matches_the_analysis_for_every_argument_tuple(spec, block):
         assert len(modules) == len(leaves), where
         n_params = sum(p.numel() for p in model.parameters())
         assert n_params == sy.value_of(call.n_params) == summarize(instance).totals.params, where
-        outs, seen = run(model, shapes)
+        outs, seen = run(model, shapes, tokens)
         assert outs == [ints(o) for o in call.outputs], where
         assert outs == [ints(instance.tensors[t].shape) for _, t in instance.outputs], where
-        assert seen == {op.path: ints(op.shape) for op in leaves}, where
+        # (positions have no batch axis: the hook's shape[1:] leaves out their first)
+        assert seen == {op.path: ints(op.shape) if op.batched else ints(op.shape)[1:] for op in leaves}, where
     assert len(accepted) >= 3, f"only {len(accepted)} argument tuples of {block} are valid: choose others (BASE)"
     for name, by_count in count_values(ir).items():
         for count in (0, 1):

@@ -153,7 +153,13 @@ def _dynamic_shapes(example: Example) -> tuple[dict[int, object], ...]:
             if e not in dims:
                 rule = example.rule(e)
                 if rule is not None and rule.cond is not None:
-                    raise NotImplementedError(f"{example.name}: no Dim for the rule on {e.label}")
+                    # A rule over the model's parameters (GPT-2's T <= n_positions) that
+                    # every size of the exported range meets needs no Dim of its own.
+                    defaults = {f"p:{p.name}": p.default for p in example.ir.params if isinstance(p.default, sy.Expr)}
+                    cond = sy.substitute(rule.cond, defaults)
+                    if not all(sy.value_of(sy.substitute(cond, {e.key: sy.Const(n)})) is True for n in range(MIN_SIDE, MAX_SIDE + 1)):
+                        raise NotImplementedError(f"{example.name}: no Dim for the rule on {e.label}")
+                    rule = None
                 multiple, minimum = (rule.multiple, rule.minimum) if rule else (1, 1)
                 low = max(MIN_SIDE, minimum)
                 if multiple > 1:

@@ -58,7 +58,7 @@ def test_a_length_past_the_embedding_is_a_run_time_error_or_a_compile_time_one()
         model(torch.zeros(1, 17, dtype=torch.long))
     d = _error(SPEC.replace("[T]", "[32]"))
     assert (d.code, d.span.line, d.span.column) == ("LG322", 5, 21)
-    assert d.message == "positions 0 to 32 - 1 index an embedding of 16 rows: the length must be at most 16"
+    assert d.message == "the positions of a sequence of length 32 index an embedding of 16 rows: the length must be at most 16"
     assert d.hint
     # In one pipeline, and within a block: the rule reaches the model's input.
     spec = (

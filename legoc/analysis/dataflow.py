@@ -127,6 +127,10 @@ class Dataflow:
             return
         if isinstance(stmt, s.Learned):
             self._learned(g, stmt, scope, body)
+        elif isinstance(stmt, s.Tie):
+            from .ties import tie  # here: only a spec that ties weights needs it
+
+            tie(stmt, body, self.state.cache)
         elif isinstance(stmt, s.Assign) and stmt.parts:
             taken = {st.target for st in d.body if isinstance(st, s.Assign)} | set(g.tensors)
             temp = next(n for n in ("parts", *(f"parts{i}" for i in range(2, len(taken) + 3))) if n not in taken)

@@ -123,6 +123,8 @@ class Definitions:
         names = [n.id for n in d.inputs] if d.inputs is not None else [None]
         first = self._first_layer(d.body, set())
         sequence = first is not None and not (first in PRIMITIVES and PRIMITIVES[first].channels_first)
+        if sequence and first == "embedding":
+            sequence = "tokens"  # a rank-1 input an embedding reads: token ids [T]
         shapes = [_input_symbols(index, name, rank, span, sequence) for index, (name, rank) in enumerate(zip(names, ranks))]
         taken: dict[str, str] = {}
         for sym in (x for shape in shapes for x in shape):
@@ -161,7 +163,7 @@ class Definitions:
         size_params = tuple(sym for shape in shapes for sym in shape if sym in needed)
         return ClassIR(
             "block", d.name, tuple(params), size_params, inputs, outputs, tuple(body.nodes),
-            body.n_params, keep, stride, tuple(checks), d.doc, d.span, graph=d.inputs is not None,
+            body.n_params, keep, stride, tuple(checks), d.doc, d.span, graph=d.inputs is not None, ties=tuple(body.ties),
         )
 
     def _params(self, d: s.Definition) -> tuple[list[ParamIR], dict[str, Value]]:
@@ -286,7 +288,7 @@ class Definitions:
             self.state.report(SpecError([self.state.at_user_code(Diagnostic("error", c.span, "no input size satisfies this: " + show_message(c.message), c.notes, c.hint, "LG305"))]))
         return ClassIR(
             "model", d.name, tuple(params), (), inputs, outputs, tuple(body.nodes), body.n_params,
-            keep, stride, tuple(checks), d.doc, d.span, graph=graph, dim_rules=rules.rules,
+            keep, stride, tuple(checks), d.doc, d.span, graph=graph, dim_rules=rules.rules, ties=tuple(body.ties),
         )
 
     def _input_shape(self, stmt: s.Input, scope: Scope) -> Shape:
@@ -379,16 +381,20 @@ def _ranks(ranks: tuple[int, ...]) -> str:
     return ", ".join(map(str, ranks))
 
 
-def _input_symbols(index: int, name: str | None, rank: int, span: Span, sequence: bool) -> Shape:
+def _input_symbols(index: int, name: str | None, rank: int, span: Span, sequence: bool | str) -> Shape:
     """Symbols for a block input's sizes: `[in_channels, H, W]` for the
     first, `[skip_channels, skip_H, skip_W]` for one named `skip` after it.
     A rank-2 input read first by a sequence layer (linear, layernorm, lstm,
-    rearrange, ...) is `[T, in_features]`; by a convolution, `[in_channels, L]`."""
+    rearrange, ...) is `[T, in_features]`; by a convolution, `[in_channels, L]`.
+    A rank-1 input read first by an embedding (`sequence` is "tokens") is
+    token ids, `[T]`."""
     labels = _SPATIAL.get(rank)
     if labels is None:
         raise error("LG302", span, f"block inputs must have rank 1 to 4, not {rank}")
     prefix = "in" if index == 0 else name
-    if rank == 2 and sequence:
+    if rank == 1 and sequence == "tokens":
+        names = [("T" if index == 0 else f"{name}_T", "seq_len" if index == 0 else f"{name}_seq_len")]
+    elif rank == 2 and sequence:
         names = [("T" if index == 0 else f"{name}_T", "seq_len" if index == 0 else f"{name}_seq_len"), (f"{prefix}_features",) * 2]
     elif index == 0:
         first = "in_features" if rank == 1 else "in_channels"

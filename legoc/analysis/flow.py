@@ -98,6 +98,7 @@ class Body:
     n_params: Expr
     checks: list[Check]
     failed: bool = False
+    ties: list[tuple[str, str]] = field(default_factory=list)  # ties.py: (target path, source path)
 
     @staticmethod
     def empty() -> "Body":

@@ -63,7 +63,7 @@ def embedding_bound(count: Expr, nodes: tuple[Node, ...], span: Span) -> Check |
     if not (isinstance(first, Layer) and first.ctor.target == "nn.Embedding"):
         return None
     rows = first.ctor.args[0]
-    return Check(sy.compare("<=", count, rows), span, ("positions 0 to ", count, " - 1 index an embedding of ", rows, " rows: the length must be at most ", rows),
+    return Check(sy.compare("<=", count, rows), span, ("the positions of a sequence of length ", count, " index an embedding of ", rows, " rows: the length must be at most ", rows),
                  hint="give the position embedding as many rows as the longest sequence (GPT-2's n_positions)", code="LG322")
 
 

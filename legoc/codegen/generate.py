@@ -401,7 +401,9 @@ class _Writer:
             src = target
         elif node.join in PRODUCT_JOINS:
             self.batched = not node.batchless
-            self.line(f"{target} = {product_call(node, {code: f'self.{attr}' for code, attr in self.kept.items()}, self.locals)}", node.joined)
+            *before, call = product_call(node, {code: f"self.{attr}" for code, attr in self.kept.items()}, self.locals)
+            self.forward += [self.indent + line for line in before]
+            self.line(f"{target} = {call}", node.joined)
             src = target
         elif not node.stages and src != target:
             self.line(f"{target} = {src}", node.out)
@@ -518,6 +520,7 @@ def _class_pieces(ir: ClassIR, names: dict[str, str], defaults: ClassIR | None) 
     writer.init += [f"self.{attr} = {sy.to_text(flagged[key].skip, code=True)}" for key, attr in writer.flags.items()]  # type: ignore[union-attr]
     for node in registered(ir.body):
         writer.register(node)
+    writer.init += [f"self.{target} = self.{source}" for target, source in ir.ties]  # analysis/ties.py: as torch ties weights
     writer.dim_checks(ir, names[ir.name])
     if ir.graph:
         writer.nodes(ir.body, ir.inputs[0].code, ir.inputs[0].code)

@@ -20,16 +20,24 @@ PRODUCT_JOINS = ("einsum", "matmul", "attention", "arange")
 """The joins that products.py writes."""
 
 
-def product_call(node: Bind, attrs: dict[str, str], local: set[str]) -> str:
-    """The expression of a product's join for a `Bind` whose join is one of
-    PRODUCT_JOINS; `attrs` maps a symbol's code to the attribute holding
-    it in forward (`p` -> `self.p`); `local`: forward's local names (a
-    length already read from the input, `T`, is used by its name)."""
-    sources = ", ".join(node.sources)
+def product_call(node: Bind, attrs: dict[str, str], local: set[str]) -> list[str]:
+    """The lines of a product's join for a `Bind` whose join is one of
+    PRODUCT_JOINS: statements, then the joined expression. `attrs` maps a
+    symbol's code to the attribute holding it in forward (`p` -> `self.p`);
+    `local`: forward's local names (a length already read from the input,
+    `T`, is used by its name, else read first: `T = idx.shape[1]`)."""
     if node.join == "arange":  # the positions of the source's first axis after the batch
-        n = node.joined[0]  # type: ignore[index]
-        length = sy.to_text(n, code=True) if sy.is_const(n) or (isinstance(n, sy.Sym) and n.code in local) else f"{node.sources[0]}.shape[1]"
-        return f"torch.arange({length}, device={node.sources[0]}.device)"
+        n, src, lines = node.joined[0], node.sources[0], []  # type: ignore[index]
+        if isinstance(n, sy.Sym) and n.code not in local:
+            lines.append(f"{n.code} = {src}.shape[1]")
+            local.add(n.code)
+        length = sy.to_text(n, code=True) if sy.is_const(n) or isinstance(n, sy.Sym) else f"{src}.shape[1]"
+        return [*lines, f"torch.arange({length}, device={src}.device)"]
+    return [_call(node, attrs)]
+
+
+def _call(node: Bind, attrs: dict[str, str]) -> str:
+    sources = ", ".join(node.sources)
     if node.join == "einsum":
         return f"torch.einsum({node.equation!r}, {sources})"
     if node.join == "matmul":

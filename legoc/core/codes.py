@@ -33,6 +33,7 @@ CODES: dict[str, str] = {
     "LG217": "bad repetition name pattern",
     "LG218": "bad einsum pattern",
     "LG219": "unbind parts and names disagree",
+    "LG220": "tie names no tensor",
     "LG229": "block results and names disagree",
     # Shapes
     "LG301": "shapes do not match",
@@ -50,6 +51,7 @@ CODES: dict[str, str] = {
     "LG320": "index outside the axis",
     "LG321": "attention sizes disagree",
     "LG322": "sequence longer than its position embedding",
+    "LG323": "tied tensors of different shapes",
     "LG324": "embedding size not divisible by the heads",
     "LG325": "learned tensor does not fit the tokens",
     # Arguments and definitions
@@ -67,6 +69,7 @@ CODES: dict[str, str] = {
     "LG425": "bad index argument",
     "LG426": "bad attention use",
     "LG427": "bad arange use",
+    "LG428": "bad tie",
     "LG435": "block with several results used as one tensor",
     # Lint rules (warnings; docs/lint-rules.md)
     "LG501": "convolution with bias before batch norm",

@@ -330,6 +330,8 @@ class ClassIR(Record):
         doc: the definition's comment lines.
         graph: whether the body is a dataflow graph of named tensors.
         dim_rules: for a model, what its symbolic input sizes must satisfy.
+        ties: tied weights (analysis/ties.py), (target, source) attribute
+            paths: `self.lm_head.weight = self.transformer.wte.weight`.
     """
 
     kind: str
@@ -347,6 +349,7 @@ class ClassIR(Record):
     span: Span = field(compare=False)
     graph: bool = False
     dim_rules: tuple[DimRule, ...] = ()
+    ties: tuple[tuple[str, str], ...] = ()
 
     @property
     def input(self) -> Shape:

@@ -40,7 +40,7 @@ class ToSyntax:
         self.rules = {
             "start": self.start, "definition": self.definition, "params": self.params, "param": self.param,
             "inputs": self.inputs, "line": self.line, "assign": self.assign, "split_assign": self.split_assign, "return_stmt": self.return_stmt, "return_many": self.return_many,
-            "output": self.output, "learned": self.learned, "scale": self.scale, "pipeline": self.pipeline, "source": self.source, "merge": self.merge,
+            "output": self.output, "learned": self.learned, "tie": self.tie, "path": self.path, "scale": self.scale, "pipeline": self.pipeline, "source": self.source, "merge": self.merge,
             "seq": self.seq, "call": self.call, "keyword": self.keyword, "named": self.named,
             "residual": self.residual, "residual_first": self.residual_first, "parallel": self.parallel, "repeat": self.repeat, "input": self.input,
             "group": self.group, "shape": self.shape, "binop": self.binop, "neg": self.neg, "int": self.int,
@@ -161,6 +161,13 @@ class ToSyntax:
         if str(kind) != "param":
             raise error("LG101", token_span(self.file, kind), f"expected `param` before a learned tensor's shape, not `{kind}`", hint="write `name: param [C, 1, 1] init=0.0`")
         return s.Learned(str(name), shape.dims if isinstance(shape, s.Input) else tuple(shape), tuple(keywords), self._span(node), token_span(self.file, name))
+
+    def tie(self, node, children):
+        (target, target_span), (source, source_span) = children
+        return s.Tie(target, source, self._span(node), target_span, source_span)
+
+    def path(self, node, children):
+        return tuple(str(t) for t in children), self._span(node)
 
     def pipeline(self, node, children):
         sources, *stages = children

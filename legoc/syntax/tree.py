@@ -216,6 +216,18 @@ class Scale(Record):
 
 
 @node
+class Tie(Record):
+    """`lm_head.weight = transformer.wte.weight`: the module at the left
+    path takes the tensor at the right one (weight tying)."""
+
+    target: tuple[str, ...]
+    source: tuple[str, ...]
+    span: Span = _span()
+    target_span: Span = _span()
+    source_span: Span = _span()
+
+
+@node
 class Learned(Record):
     """`name: param [C, 1, 1] init=1e-6`: a learned tensor of a dataflow
     body (an nn.Parameter attribute `name`), batch axis excluded."""
@@ -285,7 +297,7 @@ class Conditional(Record):
     span: Span = _span()
 
 
-Stmt = Call | Group | Named | Residual | Parallel | Repeat | Input | Assign | Return | Output | Learned | Scale | Conditional
+Stmt = Call | Group | Named | Residual | Parallel | Repeat | Input | Assign | Return | Output | Learned | Scale | Conditional | Tie
 
 # ----------------------------------------------------------------- definitions
 

@@ -109,6 +109,7 @@ class Instance:
     tensors: tuple[Tensor, ...]
     inputs: tuple[int, ...]
     outputs: tuple[tuple[str, int], ...]
+    tied: tuple[str, ...] = ()  # the state_dict keys of tensors another module holds too (analysis/ties.py)
 
     def token_ids(self) -> tuple[bool, ...]:
         """For each model input, whether it holds token ids (an embedding
@@ -214,6 +215,7 @@ def instantiate(analysis: Analysis, model: str, sizes: dict[str, sy.Expr] | None
         tuple(builder.tensors),
         tuple(inputs),
         tuple((port.name, t) for port, t in zip(ir.outputs, outputs)),
+        tuple(builder.tied),
     )
 
 
@@ -389,6 +391,7 @@ class _Builder:
         self.ops: list[Op] = []
         self.tensors: list[Tensor] = []
         self.returned: list[int] = []  # the results of the last block call
+        self.tied: list[str] = []
 
     def tensor(self, shape: Shape, producer: int | None, name: str | None = None) -> int:
         self.tensors.append(Tensor(len(self.tensors), shape, producer, name))
@@ -425,6 +428,7 @@ class _Builder:
         if is_sequential(ir):
             return [self.numbered(ir.body, env, inputs[0], prefix, parent, depth)]
         names = attribute_names(ir.body, set())
+        self.tied += [f"{prefix}{target}" for target, _ in ir.ties]
         named = {port.code: t for port, t in zip(ir.inputs, inputs)}
         cur = inputs[0]
         for node in ir.body:

@@ -75,6 +75,7 @@ class Summary:
     inputs: tuple[tuple[str, tuple], ...]
     rows: tuple[Row, ...]
     totals: Totals
+    tied: int | None = 0  # parameters "Total params" counts twice: a tied tensor (`lm_head.weight = wte.weight`)
 
 
 def summarize(instance: Instance, batch: int = 1) -> Summary:
@@ -102,7 +103,21 @@ def summarize(instance: Instance, batch: int = 1) -> Summary:
         for op in instance.ops
     )
     inputs = tuple((t.name or "x", (batch, *_sizes(t.shape))) for t in (instance.tensors[i] for i in instance.inputs))
-    return Summary(instance.model, instance.class_name, batch, inputs, rows, _totals(instance, top, batch))
+    return Summary(instance.model, instance.class_name, batch, inputs, rows, _totals(instance, top, batch), _tied(instance))
+
+
+def _tied(instance: Instance) -> int | None:
+    """The parameters of the tensors that a tie puts in a second module."""
+    count = 0
+    for key in instance.tied:
+        path, name = key.rsplit(".", 1)
+        op = next(op for op in instance.ops if op.path == path)
+        args = [sy.value_of(a) for a in op.args]
+        kwargs = {k: sy.value_of(v) for k, v in op.kwargs}
+        if None in args or None in kwargs.values():
+            return None
+        count += sum(prod(shape) for entry, shape, _ in torch_entries(op.target or "", args, kwargs) if entry == name)
+    return count
 
 
 # ------------------------------------------------------------------ counting
@@ -317,7 +332,8 @@ def to_text(summary: Summary, depth: int | None = 3) -> str:
     t = summary.totals
     mb = lambda v: UNKNOWN if v is None else f"{v:,.2f}"  # noqa: E731
     figures = [
-        ("Total params", _number(t.params), ""),
+        ("Total params", _number(t.params), "a tied tensor counts in each module that holds it, as in torchinfo" if summary.tied else ""),
+        *([("  unique", _number(None if t.params is None or summary.tied is None else t.params - summary.tied), "model.parameters(): a tied tensor once")] if summary.tied else []),
         ("  trainable", _number(t.trainable), ""),
         ("  non-trainable", _number(t.non_trainable), ""),
         ("Buffers", _number(t.buffers), "running statistics, not parameters"),
