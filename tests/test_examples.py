@@ -43,6 +43,7 @@ CASES = {
     "regnet_y_400mf": ("RegNetY-400MF", (2, 3, 224, 224), (2, 1000)),
     "efficientnet_b0": ("EfficientNet-B0", (1, 3, 224, 224), (1, 1000)),
     "efficientnet_v2_s": ("EfficientNetV2-S", (1, 3, 224, 224), (1, 1000)),
+    "swin_t": ("Swin-T", (1, 3, 224, 224), (1, 1000)),
     # Not in the reference table: checked against the compiler's inference.
     "multitask": (None, (2, 3, 64, 48), {"label": (2, 10), "mask": (2, 21, 64, 48)}),
     "shufflenet_unit": (None, (2, 24, 56, 56), (2, 240, 28, 28)),

@@ -15,6 +15,7 @@ needs.
 from __future__ import annotations
 
 from ..ir.nodes import ClassIR, Ctor, Layer, Repeat, Residual, walk
+from . import swin_source as swin
 
 MAKE_DIVISIBLE = '''def _make_divisible(v, divisor, min_value=None):
     """torchvision's _make_divisible: v rounded to a multiple of divisor."""
@@ -83,6 +84,11 @@ HELPERS: dict[str, str] = {
     "StochasticDepth": STOCHASTIC_DEPTH,
     "LayerNorm2d": LAYER_NORM_2D,
     "Permute": PERMUTE,
+    "_patch_merging_pad": swin.PATCH_MERGING_PAD,
+    "PatchMerging": swin.PATCH_MERGING,
+    "_get_relative_position_bias": swin.GET_RELATIVE_POSITION_BIAS,
+    "shifted_window_attention": swin.SHIFTED_WINDOW_ATTENTION_FN,
+    "ShiftedWindowAttention": swin.SHIFTED_WINDOW_ATTENTION,
 }
 
 
@@ -109,4 +115,5 @@ def used_helpers(classes: tuple[ClassIR, ...] | list[ClassIR]) -> list[str]:
             else:
                 continue
             used.update(c.target for c in found if c.kind == "torch" and c.target in HELPERS)
+    used.update(f for name in list(used) for f in swin.NEEDS.get(name, ()))
     return [name for name in HELPERS if name in used]

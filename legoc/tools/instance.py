@@ -540,6 +540,11 @@ class _Builder:
             return self.op(parent, depth, path, ref.code.removeprefix("nn."), inputs, out, span, target=ref.code)
         args = tuple(self.value(a, env) for a in ctor.args)
         kwargs = tuple((k, self.value(v, env)) for k, v in ctor.kwargs)
+        if ctor.kind == "torch" and ctor.target == "PatchMerging":  # torchvision's (Swin): forward calls its norm, then its reduction
+            index, four = self.container(parent, depth, path, "PatchMerging", inputs, span), sy.mul(sy.Const(4), args[0])
+            norm = self.op(index, depth + 1, f"{path}.norm", "LayerNorm", inputs, (*out[:-1], four), span, target="nn.LayerNorm", args=(four,), kwargs=())
+            linear = (four, out[-1])
+            return self.close(index, self.op(index, depth + 1, f"{path}.reduction", "Linear", [norm], out, span, target="nn.Linear", args=linear, kwargs=(("bias", sy.FALSE),)))
         if ctor.kind == "torch":
             return self.op(parent, depth, path, ctor.target.removeprefix("nn."), inputs, out, span, target=ctor.target, args=args, kwargs=kwargs)
         callee = self.classes[ctor.target]

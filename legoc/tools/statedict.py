@@ -213,6 +213,13 @@ def torch_entries(target: str, args: list, kwargs: dict) -> list[tuple[str, tupl
                     (f"bias_hh_l{layer}{suffix}", (gates,), False),
                 ]
         return out
+    if kind == "ShiftedWindowAttention":  # torchvision's (Swin): its own table and index, then qkv and proj
+        dim, (wh, ww), _, heads = args
+        table = [("relative_position_bias_table", ((2 * wh - 1) * (2 * ww - 1), heads), False), ("relative_position_index", (wh * ww * wh * ww,), True)]
+        return table + [("qkv.weight", (3 * dim, dim), False), ("qkv.bias", (3 * dim,), False), ("proj.weight", (dim, dim), False), ("proj.bias", (dim,), False)]
+    if kind == "PatchMerging":  # torchvision's (Swin): reduction is registered before norm
+        (dim,) = args
+        return [("reduction.weight", (2 * dim, 4 * dim), False), ("norm.weight", (4 * dim,), False), ("norm.bias", (4 * dim,), False)]
     raise ValueError(f"legoc does not know the state of {target}")
 
 
