@@ -46,8 +46,11 @@ def shifted_window_attention(call: Call) -> PrimOut:
     out.n_params = sy.add(sy.add(sy.mul(sy.mul(4, dim), dim), sy.mul(4, dim)), table)
     out.checks += [
         call.check(
-            sy.eq(sy.mod(dim, heads), 0), "num_heads", "the width ", dim, " is not divisible by num_heads=", heads,
-            code="LG327", hint="each head takes dim // num_heads channels: choose a number of heads that divides the width (Swin-T: 3, 6, 12, 24 heads for 96, 192, 384, 768)",
+            sy.eq(sy.mod(dim, heads), 0), "num_heads", "the width ", dim, " (the input's last axis) is not divisible by num_heads=", heads,
+            code="LG327", hint=(
+                "each head takes width // num_heads channels: choose heads that divide the width (Swin-T: 3, 6, 12, 24 heads for 96, 192, 384, 768); "
+                "the input is channels last, [H, W, C]: after a convolution, `permute (1, 2, 0)` first"
+            ),
         ),
         call.check(
             sy.both(sy.compare(">=", shift, sy.ZERO), sy.compare("<", shift, window)), "shift_size", "`shift_size` ", shift,

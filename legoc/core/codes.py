@@ -47,6 +47,8 @@ CODES: dict[str, str] = {
     "LG317": "split does not fit the channels",
     "LG319": "product sizes disagree",
     "LG320": "index outside the axis",
+    "LG327": "attention heads do not divide the width",
+    "LG328": "window shift outside the window",
     # Arguments and definitions
     "LG401": "bad argument value",
     "LG402": "wrong arguments",

@@ -1,0 +1,142 @@
+"""The Swin Transformer's layers (`shifted_window_attention`, `patch_merging`),
+differential against torchvision's own modules: the shapes legoc infers are
+the shapes the generated module computes (padded, shifted, unshifted), the
+state_dict is torchvision's key for key, the outputs are torchvision's on
+the same weights, `legoc summary` counts the attention's products as
+torch's FLOP counter does, and misuse gives located diagnostics."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from torch.utils.flop_counter import FlopCounterMode
+
+from conftest import load_module, torchvision_definitions
+from legoc.compiler import check_source, compile_source
+from legoc.core.diagnostics import SpecError
+from legoc.ir import symbolic as sy
+from legoc.tools.instance import instantiate
+from legoc.tools.statedict import state_dict_layout
+from legoc.tools.summary import summarize
+
+
+def _torchvision():
+    names = ("_patch_merging_pad", "_get_relative_position_bias", "PatchMerging", "shifted_window_attention", "ShiftedWindowAttention")
+    return torchvision_definitions("models/swin_transformer.py", *names)
+
+
+def _spec(h: int, w: int, c: int, layer: str) -> str:
+    return f"model M():\n    input [{h}, {w}, {c}]\n    {layer}\n"
+
+
+def _compile(spec: str):
+    compiled = compile_source(spec, "t.lego")
+    module = getattr(load_module(compiled.code), "M")()
+    ir = compiled.analysis.defaults["M"]
+    return compiled, module, tuple(sy.value_of(e) for e in ir.output)
+
+
+ATTENTION = [
+    # (H, W, C, window, shift, heads): shifted windows with their mask, a
+    # map padded to the window, a window covering the whole map (shift set to 0)
+    (8, 8, 8, 4, 2, 2),
+    (10, 6, 12, 4, 2, 3),
+    (7, 7, 6, 7, 3, 2),
+    (6, 6, 4, 3, 0, 1),
+]
+
+
+@pytest.mark.parametrize("h, w, c, window, shift, heads", ATTENTION)
+def test_window_attention_is_torchvisions(h, w, c, window, shift, heads):
+    compiled, module, shape = _compile(_spec(h, w, c, f"attn: shifted_window_attention {window} {shift} {heads}"))
+    reference = _torchvision()["ShiftedWindowAttention"](c, [window, window], [shift, shift], heads)
+    generator = torch.Generator().manual_seed(0)
+    with torch.no_grad():
+        for p in reference.parameters():
+            p.copy_(torch.randn(p.shape, generator=generator))
+    keys = [(k, tuple(v.shape)) for k, v in reference.state_dict().items()]
+    assert [(k.removeprefix("attn."), v) for k, v in module.state_dict().items() for v in [tuple(v.shape)]] == keys
+    assert [(e.key.removeprefix("attn."), e.shape) for e in state_dict_layout(compiled.analysis, "M")] == keys
+    module.attn.load_state_dict(reference.state_dict(), strict=True)
+    x = torch.randn(2, h, w, c, generator=generator)
+    with torch.no_grad():
+        got, expected = module(x), reference(x)
+    assert tuple(got.shape[1:]) == shape == (h, w, c)
+    assert (got - expected).abs().max().item() <= 1e-5
+
+
+@pytest.mark.parametrize("h, w, c", [(8, 8, 4), (7, 5, 6), (1, 2, 3)])
+def test_patch_merging_is_torchvisions(h, w, c):
+    compiled, module, shape = _compile(_spec(h, w, c, "down: patch_merging"))
+    reference = _torchvision()["PatchMerging"](c)
+    generator = torch.Generator().manual_seed(0)
+    with torch.no_grad():
+        for p in reference.parameters():
+            p.copy_(torch.randn(p.shape, generator=generator))
+    assert [k.removeprefix("down.") for k in module.state_dict()] == list(reference.state_dict()) == ["reduction.weight", "norm.weight", "norm.bias"]
+    assert [e.key for e in state_dict_layout(compiled.analysis, "M")] == list(module.state_dict())
+    module.down.load_state_dict(reference.state_dict(), strict=True)
+    x = torch.randn(2, h, w, c, generator=generator)
+    with torch.no_grad():
+        got, expected = module(x), reference(x)
+    assert tuple(got.shape[1:]) == shape == ((h + 1) // 2, (w + 1) // 2, 2 * c)
+    assert (got - expected).abs().max().item() <= 1e-5
+
+
+@pytest.mark.parametrize("h, w, c, window, shift, heads", ATTENTION[:2])
+def test_summary_counts_the_attention_as_torchs_flop_counter(h, w, c, window, shift, heads):
+    """Other ops of the attention's row: its qkv and proj layers and its two
+    products, the multiply-adds torch's FLOP counter finds (half its FLOPs)."""
+    compiled, module, _ = _compile(_spec(h, w, c, f"attn: shifted_window_attention {window} {shift} {heads}"))
+    (row,) = [r for r in summarize(instantiate(compiled.analysis, "M"), batch=2).rows if r.kind == "ShiftedWindowAttention"]
+    counter = FlopCounterMode(display=False)
+    with counter, torch.no_grad():
+        module(torch.randn(2, h, w, c))
+    assert row.mult_adds == 0  # torchinfo sees no call of its linear layers
+    assert row.other_ops * 2 == counter.get_total_flops()
+    assert row.params == sum(p.numel() for p in module.parameters())
+
+
+def test_a_channels_last_block_names_its_width_in_features():
+    """A block whose first layer reads the last axis of a rank-3 input
+    (layernorm, linear, Swin's layers) takes it as [H, W, C]: its width is
+    `in_features`, known to the constructor."""
+    spec = (
+        "block swin_block(heads):\n"
+        "    res add < layernorm; shifted_window_attention 4 2 heads >\n"
+        "    res add < layernorm; linear 2 * in_features; gelu; linear in_features >\n"
+        "model M():\n"
+        "    input [8, 8, 6]\n"
+        "    swin_block 3\n"
+    )
+    compiled, module, shape = _compile(spec)
+    block = next(c for c in compiled.analysis.classes if c.name == "swin_block")
+    assert [sy.to_text(e) for e in block.inputs[0].shape] == ["H", "W", "in_features"]
+    assert "SwinBlock(6, 3)" in compiled.code
+    assert tuple(module(torch.randn(2, 8, 8, 6)).shape[1:]) == shape == (8, 8, 6)
+
+
+def _error(spec: str):
+    with pytest.raises(SpecError) as info:
+        check_source(spec, "t.lego")
+    return info.value.diagnostics[0]
+
+
+@pytest.mark.parametrize(
+    "layer, code, column, text",
+    [
+        ("shifted_window_attention 4 2 5", "LG327", 34, "the width 8 (the input's last axis) is not divisible by num_heads=5"),
+        ("shifted_window_attention 4 4 2", "LG328", 32, "`shift_size` 4 is not from 0 to the window size 4 - 1"),
+        ("shifted_window_attention 0 0 2", "LG401", 30, "`window_size` must be at least 1, not 0"),
+    ],
+)
+def test_misuse_is_located(layer, code, column, text):
+    diagnostic = _error(_spec(8, 8, 8, layer))
+    assert (diagnostic.code, diagnostic.span.line, diagnostic.span.column, diagnostic.message) == (code, 3, column, text)
+    assert diagnostic.hint or code == "LG401"
+
+
+def test_a_channels_first_map_is_a_rank_error_for_patch_merging():
+    diagnostic = _error("model M():\n    input [8, 8]\n    patch_merging\n")
+    assert diagnostic.code == "LG302" and (diagnostic.span.line, diagnostic.span.column) == (3, 5)
+    assert "[H, W, C] (channels last" in diagnostic.message
