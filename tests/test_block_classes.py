@@ -92,6 +92,9 @@ BASE = {
     # index within the total.
     **{name: ([(8, 8, 8)], {"stochastic_depth_prob": 0.2, "first": 1, "total": 16}) for name in ("fused_stage", "mbconv_stage")},
     **{name: ([(8, 8, 8)], {"stochastic_depth_prob": 0.2, "block_id": 1, "total": 16}) for name in ("mbconv", "fused_mbconv")},
+    # Swin's blocks on channels-last [H, W, C] maps: heads dividing C, a shift inside the window.
+    "swin_block": ([(8, 8, 8)], {"num_heads": 2, "window_size": 4, "shift_size": 2, "stochastic_depth_prob": 0.1}),
+    "swin_stage": ([(8, 8, 8)], {"num_heads": 2, "window_size": 4, "first": 0, "total": 4, "stochastic_depth_prob": 0.1}),
 }
 COUNTS = (0, 1, 2, 3)
 
@@ -180,11 +183,23 @@ def build(module, call):
     return getattr(module, call.class_name)(*args)
 
 
+# Modules whose forward applies their children's weights itself (torchvision's
+# Swin attention: F.linear with qkv's and proj's): leaves of the forward pass.
+APPLIES_ITS_CHILDREN = ("ShiftedWindowAttention",)
+
+
 def leaf_modules(model):
     """(path, module) of every torch layer inside `model`: the modules
     without children, but for an empty nn.Sequential (a repeat of count 0,
-    which legoc's analysis unrolls to no call)."""
-    return [(name, m) for name, m in model.named_modules() if name and not list(m.children()) and not isinstance(m, torch.nn.Sequential)]
+    which legoc's analysis unrolls to no call); a module that applies its
+    children's weights itself is a leaf, its children are not."""
+    inner = [name + "." for name, m in model.named_modules() if type(m).__name__ in APPLIES_ITS_CHILDREN]
+    return [
+        (name, m)
+        for name, m in model.named_modules()
+        if name and not name.startswith(tuple(inner))
+        and (type(m).__name__ in APPLIES_ITS_CHILDREN or not list(m.children()) and not isinstance(m, torch.nn.Sequential))
+    ]
 
 
 def run(model, shapes):

@@ -140,3 +140,68 @@ def test_a_channels_first_map_is_a_rank_error_for_patch_merging():
     diagnostic = _error("model M():\n    input [8, 8]\n    patch_merging\n")
     assert diagnostic.code == "LG302" and (diagnostic.span.line, diagnostic.span.column) == (3, 5)
     assert "[H, W, C] (channels last" in diagnostic.message
+
+
+# ------------------------------------------------------------ roll
+
+
+ROLLS = [
+    # (input shape, the stage, torch.roll's shifts and dims on the batched tensor)
+    ((5, 6, 3), "roll (-2, -3) dims=(0, 1)", (-2, -3), (1, 2)),
+    ((5, 6, 3), "roll 4 dims=-1", 4, 3),
+    ((4, 7), "roll (1, 9) dims=(1, 0)", (1, 9), (2, 1)),
+]
+
+
+@pytest.mark.parametrize("shape, stage, shifts, dims", ROLLS)
+def test_roll_is_torchs(shape, stage, shifts, dims):
+    spec = f"model M()(x):\n    input x: [{', '.join(map(str, shape))}]\n    output y = x -> {stage}\n"
+    compiled = compile_source(spec, "t.lego")
+    module = getattr(load_module(compiled.code), "M")()
+    x = torch.randn(2, *shape)
+    assert torch.equal(module(x), torch.roll(x, shifts=shifts, dims=dims))
+    assert tuple(sy.value_of(e) for e in compiled.analysis.classes[-1].outputs[0].shape) == shape
+    assert f"torch.roll(x, shifts={shifts}, dims={dims})".replace(" ", "") in compiled.code.replace(" ", "")
+
+
+def test_roll_by_a_blocks_parameter_shifts_back_and_forth():
+    """Swin's cyclic shift and its reverse, by a block's parameter: the
+    module keeps it (`self.shift`), rolls as torch.roll does, and the two
+    rolls cancel."""
+    spec = (
+        "block cyclic_shift(shift)(x):\n"
+        "    return x -> roll (-shift, -shift) dims=(0, 1)\n"
+        "block shifted(shift)(x):\n"
+        "    y = x -> cyclic_shift shift\n"
+        "    return y -> roll (shift, shift) dims=(0, 1)\n"
+        "model M()(x):\n"
+        "    input x: [7, 7, 4]\n"
+        "    y = x -> cyclic_shift 3\n"
+        "    z = x -> shifted 2\n"
+        "    output w = (x, z) -> sub\n"
+        "    output y\n"
+    )
+    compiled = compile_source(spec, "t.lego")
+    assert "torch.roll(x, shifts=(-self.shift, -self.shift), dims=(1, 2))" in compiled.code
+    x = torch.randn(2, 7, 7, 4)
+    out = load_module(compiled.code).M()(x)
+    w, y = out["w"], out["y"]
+    assert torch.equal(y, torch.roll(x, shifts=(-3, -3), dims=(1, 2))) and not torch.equal(y, x)
+    assert torch.equal(w, torch.zeros_like(x))
+
+
+@pytest.mark.parametrize(
+    "stage, column, text",
+    [
+        ("roll (1, 2)", 21, "`roll` needs `dims=`, the axes it shifts"),
+        ("roll (1, 2) dims=0", 38, "`roll` has 2 shifts but 1 dim"),
+        ("roll 1 dims=3", 33, "`roll` shifts axis 3, but the tensor [4, 5, 6] has axes 0 to 2 (the batch axis is not counted)"),
+        ("roll 1.5 dims=0", 26, "a shift of `roll` is an integer, not 1.5"),
+        ("roll (1, 1) dims=(0, -3)", 42, "`roll` shifts axis 0 twice"),
+        ("roll 1 dim=0", 28, "`roll` has no keyword `dim`"),
+    ],
+)
+def test_roll_misuse_is_located(stage, column, text):
+    diagnostic = _error(f"model M()(x):\n    input x: [4, 5, 6]\n    output y = x -> {stage}\n")
+    assert (diagnostic.code, diagnostic.span.line, diagnostic.span.column, diagnostic.message) == ("LG432", 3, column, text)
+    assert diagnostic.hint

@@ -64,6 +64,10 @@ class Calls:
             return self.pattern(stmt, flow, scope)
         if name in INDEXING and name not in self.state.defs:
             return index(stmt, flow, scope, self.state.defs)
+        if name == "roll" and name not in self.state.defs:
+            from .roll import roll  # here: only a spec that rolls needs it
+
+            return roll(stmt, flow, scope, self.state.defs)
         prim = PRIMITIVES.get(name)
         if prim is not None:
             return self.primitive(stmt, prim, flow, scope, fill)
@@ -155,7 +159,7 @@ class Calls:
         if stmt.name in ("einsum", "matmul"):  # products.py: joins of a tuple
             example = '(f, f) -> einsum "c h w, d h w -> c d"' if stmt.name == "einsum" else "(a, b) -> matmul"
             return error("LG424", stmt.name_span, f"`{stmt.name}` multiplies the tensors of a tuple, as the first stage after it", hint=f"write `y = {example}`")
-        known = sorted(set(PRIMITIVES) | {"rearrange", "reduce", *INDEXING} | {n for n, d in self.state.defs.items() if d.kind == "block"} | {
+        known = sorted(set(PRIMITIVES) | {"rearrange", "reduce", "roll", *INDEXING} | {n for n, d in self.state.defs.items() if d.kind == "block"} | {
             n for n, v in scope.env.items() if isinstance(v, LayerRef)
         })
         return error("LG201", stmt.name_span, f"unknown layer `{stmt.name}`", hint=layer_hint(stmt.name, known))

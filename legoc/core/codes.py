@@ -62,6 +62,7 @@ CODES: dict[str, str] = {
     "LG423": "`if` expression of two kinds",
     "LG424": "bad einsum or matmul use",
     "LG425": "bad index argument",
+    "LG432": "bad roll argument",
     # Lint rules (warnings; docs/lint-rules.md)
     "LG501": "convolution with bias before batch norm",
     "LG502": "two activations in a row",

@@ -464,7 +464,7 @@ class _Builder:
             return self.close(index, self.numbered(body, env, cur, f"{path}.", index, depth + 1))
         if isinstance(node, Method):
             reduce = [args for name, args in node.ops if name in REDUCTIONS.values()]
-            kind = node.ops[0][0] if node.ops and node.ops[0][0] in (*ELEMENTWISE, "select", "slice") else "reduce" if reduce else "rearrange"
+            kind = node.ops[0][0] if node.ops and node.ops[0][0] in (*ELEMENTWISE, "select", "slice", "roll") else "reduce" if reduce else "rearrange"
             return self.op(parent, depth, None, kind, [cur], env.shape(node.out), node.span)
         if isinstance(node, Conditional):
             if env.const(node.cond, "a condition"):
