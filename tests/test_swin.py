@@ -205,3 +205,41 @@ def test_roll_misuse_is_located(stage, column, text):
     diagnostic = _error(f"model M()(x):\n    input x: [4, 5, 6]\n    output y = x -> {stage}\n")
     assert (diagnostic.code, diagnostic.span.line, diagnostic.span.column, diagnostic.message) == ("LG432", 3, column, text)
     assert diagnostic.hint
+
+
+# ------------------------------------------------------------ W-MSA in the language
+
+
+WINDOW_ATTENTION = """
+block window_attention(dim, num_heads, window_size, map_width)(x):
+    windows = x -> rearrange "(nh wh) (nw ww) c -> (nh nw) (wh ww) c" wh=window_size ww=window_size
+    (q, k, v) = windows -> qkv: linear 3 * dim -> rearrange "n t (three h d) -> three n h t d" three=3 h=num_heads -> unbind 0
+    q = q -> mul (dim // num_heads) ** -0.5
+    attn = (q, k) -> einsum "n h t d, n h s d -> n h t s"
+    attn = attn -> softmax dim=-1
+    y = (attn, v) -> matmul -> rearrange "n h t d -> n t (h d)" -> proj: linear dim
+    return y -> rearrange "(nh nw) (wh ww) c -> (nh wh) (nw ww) c" nw=map_width // window_size wh=window_size ww=window_size
+
+model M()(x):
+    input x: [8, 12, 6]
+    output y = x -> attn: window_attention 6 2 4 12
+"""
+
+
+def test_window_attention_written_in_the_language_is_torchvisions_without_bias_or_shift():
+    """Swin's W-MSA from the language's own pieces: the windows on a
+    non-batch axis (rearrange), the heads as another, the products
+    (einsum, matmul), softmax, and the windows merged back; it is
+    torchvision's shifted_window_attention with a zero relative position
+    bias and no shift, on the same weights. (The bias table, its index
+    buffer and the shifted windows' mask are `shifted_window_attention`'s.)"""
+    compiled = compile_source(WINDOW_ATTENTION, "t.lego")
+    model = load_module(compiled.code).M().eval()
+    function = torchvision_definitions("models/swin_transformer.py", "shifted_window_attention")["shifted_window_attention"]
+    x = torch.randn(2, 8, 12, 6, generator=torch.Generator().manual_seed(0))
+    a = model.attn
+    with torch.no_grad():
+        got = model(x)
+        expected = function(x, a.qkv.weight, a.proj.weight, torch.zeros(1, 2, 16, 16), [4, 4], 2, [0, 0], qkv_bias=a.qkv.bias, proj_bias=a.proj.bias, training=False)
+    assert got.shape == expected.shape == (2, 8, 12, 6)
+    assert (got - expected).abs().max().item() <= 1e-6
