@@ -243,3 +243,23 @@ def test_window_attention_written_in_the_language_is_torchvisions_without_bias_o
         expected = function(x, a.qkv.weight, a.proj.weight, torch.zeros(1, 2, 16, 16), [4, 4], 2, [0, 0], qkv_bias=a.qkv.bias, proj_bias=a.proj.bias, training=False)
     assert got.shape == expected.shape == (2, 8, 12, 6)
     assert (got - expected).abs().max().item() <= 1e-6
+
+
+def test_swin_t_drops_paths_with_torchvisions_probabilities():
+    """Stochastic depth 0.2, growing linearly over Swin-T's 12 blocks as
+    torchvision's sd_prob: the spec's probabilities are torchvision's, block
+    for block (eval mode hides them from the outputs' comparison)."""
+    from test_torchvision_examples import _compiled, _swin_t
+
+    module, model_name, _ = _compiled("swin_t")
+    ours = getattr(module, model_name)()
+    reference = _swin_t()()
+    theirs = {name: m.p for name, m in reference.named_modules() if type(m).__name__ == "StochasticDepth"}
+    got = {name.rsplit(".", 1)[0]: m.p for name, m in ours.named_modules() if type(m).__name__ == "StochasticDepth"}
+    assert len(theirs) == 12 and set(got) == {name.rsplit(".", 1)[0] for name in theirs}
+    for name, p in theirs.items():
+        assert got[name.rsplit(".", 1)[0]] == pytest.approx(p, rel=1e-12, abs=1e-15), name
+    assert max(theirs.values()) == pytest.approx(0.2)
+    assert [m.shift_size for m in ours.modules() if type(m).__name__ == "ShiftedWindowAttention"] == [
+        m.shift_size for m in reference.modules() if type(m).__name__ == "ShiftedWindowAttention"
+    ]
