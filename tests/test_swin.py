@@ -98,8 +98,8 @@ def test_summary_counts_the_attention_as_torchs_flop_counter(h, w, c, window, sh
 
 
 def test_a_channels_last_block_names_its_width_in_features():
-    """A block whose first layer reads the last axis of a rank-3 input
-    (layernorm, linear, Swin's layers) takes it as [H, W, C]: its width is
+    """A block whose first layer is a channels-last one (layernorm, Swin's
+    layers) takes its rank-3 input as [H, W, C]: its width is
     `in_features`, known to the constructor."""
     spec = (
         "block swin_block(heads):\n"

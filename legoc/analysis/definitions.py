@@ -377,8 +377,8 @@ def _input_symbols(index: int, name: str | None, rank: int, span: Span, sequence
     first, `[skip_channels, skip_H, skip_W]` for one named `skip` after it.
     A rank-2 input read first by a sequence layer (linear, layernorm, lstm,
     rearrange, ...) is `[T, in_features]`; by a convolution, `[in_channels, L]`.
-    A rank-3 input read first by a layer of the last axis (`last`: linear,
-    layernorm, Swin's layers) is channels last, `[H, W, in_features]`."""
+    A rank-3 input read first by a channels-last layer (`last`: layernorm,
+    Swin's layers) is `[H, W, in_features]`."""
     labels = _SPATIAL.get(rank)
     if labels is None:
         raise error("LG302", span, f"block inputs must have rank 1 to 4, not {rank}")

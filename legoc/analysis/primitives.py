@@ -148,7 +148,9 @@ PRIMITIVES: dict[str, Primitive] = {
     ]
 }
 
-CHANNELS_LAST = frozenset({"linear", "layernorm", "shifted_window_attention", "patch_merging"})
+CHANNELS_LAST = frozenset({"layernorm", "shifted_window_attention", "patch_merging"})
 """The primitives that read a rank-3 input as [H, W, C], channels last: a
 block whose first layer is one of them names its input [H, W, in_features]
-(definitions.py), so its width is known to the constructor."""
+(definitions.py), so its width is known to the constructor. (`linear`
+reads the last axis too, but a block starting with one keeps its naming,
+[in_channels, H, W], whose last size is a run-time one.)"""
