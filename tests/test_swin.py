@@ -65,6 +65,31 @@ def test_window_attention_is_torchvisions(h, w, c, window, shift, heads):
     assert (got - expected).abs().max().item() <= 1e-5
 
 
+@pytest.mark.parametrize(
+    "window, shift, h, w",
+    [((4, 4), (2, 2), 8, 8), ((7, 7), (3, 3), 14, 14), ((3, 5), (1, 2), 9, 11), ((4, 2), (2, 1), 7, 5), ((5, 3), (2, 1), 5, 7)],
+)
+def test_relative_position_index_and_mask_are_torchvisions(window, shift, h, w):
+    """The generated class computes its `relative_position_index` buffer
+    itself: its values are torchvision's before any state_dict is loaded
+    (loading would overwrite them). Rectangular windows, and a map that one
+    window covers along one axis only (the shift 0 there, the mask along
+    the other), give torchvision's outputs too."""
+    compiled, _, _ = _compile(_spec(8, 8, 4, "attn: shifted_window_attention 4 2 2"))
+    ours = load_module(compiled.code).ShiftedWindowAttention(4, list(window), list(shift), 2)
+    reference = _torchvision()["ShiftedWindowAttention"](4, list(window), list(shift), 2)
+    assert ours.relative_position_index.dtype == reference.relative_position_index.dtype
+    assert torch.equal(ours.relative_position_index, reference.relative_position_index)
+    generator = torch.Generator().manual_seed(0)
+    with torch.no_grad():
+        for p in reference.parameters():
+            p.copy_(torch.randn(p.shape, generator=generator))
+    ours.load_state_dict(reference.state_dict(), strict=True)
+    x = torch.randn(2, h, w, 4, generator=generator)
+    with torch.no_grad():
+        assert (ours(x) - reference(x)).abs().max().item() <= 1e-5
+
+
 @pytest.mark.parametrize("h, w, c", [(8, 8, 4), (7, 5, 6), (1, 2, 3)])
 def test_patch_merging_is_torchvisions(h, w, c):
     compiled, module, shape = _compile(_spec(h, w, c, "down: patch_merging"))

@@ -1,5 +1,6 @@
-"""Shape rules of the Swin Transformer's layers, as torchvision writes them
-(torchvision/models/swin_transformer.py), on channels-last [H, W, C] maps:
+"""Shape rules of the Swin Transformer's layers, which behave as
+torchvision's (torchvision/models/swin_transformer.py), on channels-last
+[H, W, C] maps:
 
     attn: shifted_window_attention 7 3 3     # ShiftedWindowAttention(C, [7, 7], [3, 3], 3)
     patch_merging                            # PatchMerging(C): [H, W, C] -> [ceil(H/2), ceil(W/2), 2C]
@@ -8,8 +9,8 @@
 ShiftedWindowAttention (W-MSA, or SW-MSA with a shift): the qkv and proj
 linear layers, the relative position bias table and its index buffer,
 the cyclic shift (torch.roll), the window partition, the shifted-window
-mask and the reverse, all in torchvision's own code, which the generated
-file defines (codegen/helpers.py). As torchvision's, it pads the map to a
+mask and the reverse, in code the generated file defines
+(codegen/swin_source.py, legoc's own, equivalent to torchvision's). As torchvision's, it pads the map to a
 multiple of the window and sets the shift to 0 where the window covers
 the (padded) map, at run time, so any H and W work. `patch_merging` is
 torchvision's PatchMerging (x0..x3 strided slices joined on channels,

@@ -1,5 +1,6 @@
 """The module classes torch.nn lacks, and torchvision's functions, written
-into the generated file.
+into the generated file (the Swin Transformer's, legoc's own, in
+codegen/swin_source.py).
 
 The generated file imports nothing but torch, so a layer that torchvision
 defines itself (`torchvision.ops.StochasticDepth`, ConvNeXt's
@@ -84,10 +85,11 @@ HELPERS: dict[str, str] = {
     "StochasticDepth": STOCHASTIC_DEPTH,
     "LayerNorm2d": LAYER_NORM_2D,
     "Permute": PERMUTE,
-    "_patch_merging_pad": swin.PATCH_MERGING_PAD,
     "PatchMerging": swin.PATCH_MERGING,
-    "_get_relative_position_bias": swin.GET_RELATIVE_POSITION_BIAS,
-    "shifted_window_attention": swin.SHIFTED_WINDOW_ATTENTION_FN,
+    "relative_position_index": swin.RELATIVE_POSITION_INDEX,
+    "split_windows": swin.SPLIT_WINDOWS,
+    "join_windows": swin.JOIN_WINDOWS,
+    "shifted_window_mask": swin.SHIFTED_WINDOW_MASK,
     "ShiftedWindowAttention": swin.SHIFTED_WINDOW_ATTENTION,
 }
 

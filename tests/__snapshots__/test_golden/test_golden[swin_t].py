@@ -53,178 +53,84 @@ class Permute(nn.Module):
         return torch.permute(x, self.dims)
 
 
-def _patch_merging_pad(x):
-    """torchvision's _patch_merging_pad: [..., H, W, C] padded to even H and W,
-    its four 2x2 neighbours joined on channels: [..., H/2, W/2, 4C]."""
-    H, W, _ = x.shape[-3:]
-    x = torch.nn.functional.pad(x, (0, 0, 0, W % 2, 0, H % 2))
-    x0 = x[..., 0::2, 0::2, :]  # ... H/2 W/2 C
-    x1 = x[..., 1::2, 0::2, :]  # ... H/2 W/2 C
-    x2 = x[..., 0::2, 1::2, :]  # ... H/2 W/2 C
-    x3 = x[..., 1::2, 1::2, :]  # ... H/2 W/2 C
-    x = torch.cat([x0, x1, x2, x3], -1)  # ... H/2 W/2 4*C
-    return x
-
-
 class PatchMerging(nn.Module):
-    """torchvision.models.swin_transformer.PatchMerging: [B, H, W, C] to
-    [B, H/2, W/2, 2C] (a layer norm over 4C, a linear layer without bias)."""
+    """Swin's patch merging, equivalent to torchvision's PatchMerging:
+    [B, H, W, C] to [B, ceil(H/2), ceil(W/2), 2C]. An odd H or W is padded
+    with zeros; the four vectors of each 2 x 2 neighbourhood are joined on
+    the channels, (row, column) (0, 0), (1, 0), (0, 1), (1, 1), then
+    normalized over 4C and projected to 2C without bias."""
 
-    def __init__(self, dim, norm_layer=nn.LayerNorm):
+    def __init__(self, dim):
         super().__init__()
-        self.dim = dim
         self.reduction = nn.Linear(4 * dim, 2 * dim, bias=False)
-        self.norm = norm_layer(4 * dim)
+        self.norm = nn.LayerNorm(4 * dim)
 
     def forward(self, x):
-        x = _patch_merging_pad(x)
-        x = self.norm(x)
-        x = self.reduction(x)  # ... H/2 W/2 2*C
-        return x
+        B, H, W, C = x.shape
+        x = torch.nn.functional.pad(x, (0, 0, 0, W % 2, 0, H % 2))
+        h, w = (H + 1) // 2, (W + 1) // 2
+        x = x.view(B, h, 2, w, 2, C)  # [B, H/2, row, W/2, column, C]
+        x = x.permute(0, 1, 3, 4, 2, 5).reshape(B, h, w, 4 * C)  # [B, H/2, W/2, 4C]
+        return self.reduction(self.norm(x))
 
 
-def _get_relative_position_bias(
-    relative_position_bias_table, relative_position_index, window_size
-):
-    """torchvision's _get_relative_position_bias: the table's rows for each
-    pair of positions in a window, [1, heads, N, N]."""
-    N = window_size[0] * window_size[1]
-    relative_position_bias = relative_position_bias_table[relative_position_index]
-    relative_position_bias = relative_position_bias.view(N, N, -1)
-    relative_position_bias = (
-        relative_position_bias.permute(2, 0, 1).contiguous().unsqueeze(0)
-    )
-    return relative_position_bias
+def relative_position_index(window_size):
+    """The bias table's row for each pair (i, j) of positions in a [Wh, Ww]
+    window (positions in row-major order): [Wh * Ww * Wh * Ww], int64. The
+    row is that of i's offset from j, (dy, dx) with -Wh < dy < Wh and
+    -Ww < dx < Ww: (dy + Wh - 1) * (2 Ww - 1) + dx + Ww - 1."""
+    height, width = window_size
+    rows = torch.arange(height).repeat_interleave(width)  # [N]
+    cols = torch.arange(width).repeat(height)  # [N]
+    dy = rows[:, None] - rows[None, :] + height - 1  # [N, N]
+    dx = cols[:, None] - cols[None, :] + width - 1  # [N, N]
+    return (dy * (2 * width - 1) + dx).flatten()
 
 
-def shifted_window_attention(
-    input,
-    qkv_weight,
-    proj_weight,
-    relative_position_bias,
-    window_size,
-    num_heads,
-    shift_size,
-    attention_dropout=0.0,
-    dropout=0.0,
-    qkv_bias=None,
-    proj_bias=None,
-    training=True,
-):
-    """torchvision's shifted_window_attention (Swin V1): window-based
-    multi-head self attention with relative position bias, on windows
-    shifted by shift_size (W-MSA / SW-MSA). input: [B, H, W, C]."""
-    B, H, W, C = input.shape
-    # pad feature maps to multiples of window size
-    pad_r = (window_size[1] - W % window_size[1]) % window_size[1]
-    pad_b = (window_size[0] - H % window_size[0]) % window_size[0]
-    x = torch.nn.functional.pad(input, (0, 0, 0, pad_r, 0, pad_b))
-    _, pad_H, pad_W, _ = x.shape
+def split_windows(x, window_size):
+    """[B, H, W, C] (H and W multiples of the window [Wh, Ww]) to its
+    windows: [B, nW, N, C], windows and their N = Wh * Ww positions in
+    row-major order."""
+    B, H, W, C = x.shape
+    Wh, Ww = window_size
+    x = x.view(B, H // Wh, Wh, W // Ww, Ww, C).transpose(2, 3)
+    return x.reshape(B, -1, Wh * Ww, C)
 
-    shift_size = shift_size.copy()
-    # If window size is larger than feature size, there is no need to shift window
-    if window_size[0] >= pad_H:
-        shift_size[0] = 0
-    if window_size[1] >= pad_W:
-        shift_size[1] = 0
 
-    # cyclic shift
-    if sum(shift_size) > 0:
-        x = torch.roll(x, shifts=(-shift_size[0], -shift_size[1]), dims=(1, 2))
+def join_windows(x, window_size, height, width):
+    """split_windows reversed: [B, nW, N, C] to [B, height, width, C]."""
+    B, _, _, C = x.shape
+    Wh, Ww = window_size
+    x = x.view(B, height // Wh, width // Ww, Wh, Ww, C).transpose(2, 3)
+    return x.reshape(B, height, width, C)
 
-    # partition windows
-    num_windows = (pad_H // window_size[0]) * (pad_W // window_size[1])
-    x = x.view(
-        B,
-        pad_H // window_size[0],
-        window_size[0],
-        pad_W // window_size[1],
-        window_size[1],
-        C,
-    )
-    x = x.permute(0, 1, 3, 2, 4, 5).reshape(
-        B * num_windows, window_size[0] * window_size[1], C
-    )  # B*nW, Ws*Ws, C
 
-    # multi-head attention
-    qkv = torch.nn.functional.linear(x, qkv_weight, qkv_bias)
-    qkv = qkv.reshape(x.size(0), x.size(1), 3, num_heads, C // num_heads).permute(
-        2, 0, 3, 1, 4
-    )
-    q, k, v = qkv[0], qkv[1], qkv[2]
-    q = q * (C // num_heads) ** -0.5
-    attn = q.matmul(k.transpose(-2, -1))
-    # add relative position bias
-    attn = attn + relative_position_bias
-
-    if sum(shift_size) > 0:
-        # generate attention mask
-        attn_mask = x.new_zeros((pad_H, pad_W))
-        h_slices = (
-            (0, -window_size[0]),
-            (-window_size[0], -shift_size[0]),
-            (-shift_size[0], None),
-        )
-        w_slices = (
-            (0, -window_size[1]),
-            (-window_size[1], -shift_size[1]),
-            (-shift_size[1], None),
-        )
-        count = 0
-        for h in h_slices:
-            for w in w_slices:
-                attn_mask[h[0] : h[1], w[0] : w[1]] = count
-                count += 1
-        attn_mask = attn_mask.view(
-            pad_H // window_size[0],
-            window_size[0],
-            pad_W // window_size[1],
-            window_size[1],
-        )
-        attn_mask = attn_mask.permute(0, 2, 1, 3).reshape(
-            num_windows, window_size[0] * window_size[1]
-        )
-        attn_mask = attn_mask.unsqueeze(1) - attn_mask.unsqueeze(2)
-        attn_mask = attn_mask.masked_fill(attn_mask != 0, float(-100.0)).masked_fill(
-            attn_mask == 0, float(0.0)
-        )
-        attn = attn.view(
-            x.size(0) // num_windows, num_windows, num_heads, x.size(1), x.size(1)
-        )
-        attn = attn + attn_mask.unsqueeze(1).unsqueeze(0)
-        attn = attn.view(-1, num_heads, x.size(1), x.size(1))
-
-    attn = torch.nn.functional.softmax(attn, dim=-1)
-    attn = torch.nn.functional.dropout(attn, p=attention_dropout, training=training)
-
-    x = attn.matmul(v).transpose(1, 2).reshape(x.size(0), x.size(1), C)
-    x = torch.nn.functional.linear(x, proj_weight, proj_bias)
-    x = torch.nn.functional.dropout(x, p=dropout, training=training)
-
-    # reverse windows
-    x = x.view(
-        B,
-        pad_H // window_size[0],
-        pad_W // window_size[1],
-        window_size[0],
-        window_size[1],
-        C,
-    )
-    x = x.permute(0, 1, 3, 2, 4, 5).reshape(B, pad_H, pad_W, C)
-
-    # reverse cyclic shift
-    if sum(shift_size) > 0:
-        x = torch.roll(x, shifts=(shift_size[0], shift_size[1]), dims=(1, 2))
-
-    # unpad features
-    x = x[:, :H, :W, :].contiguous()
-    return x
+def shifted_window_mask(height, width, window_size, shift_size, like):
+    """SW-MSA's additive mask on a [height, width] map (whole windows) rolled
+    by -shift_size: [nW, N, N], -100 between two positions of a window that
+    come from different regions of the map (one wrapped around, the other
+    not), 0 otherwise, in the dtype and on the device of the tensor `like`.
+    Along each axis, the last `shift` positions wrapped around; they share
+    a window only with the last positions that did not."""
+    wrapped_rows = torch.arange(height, device=like.device) >= height - shift_size[0]
+    wrapped_cols = torch.arange(width, device=like.device) >= width - shift_size[1]
+    region = 2 * wrapped_rows[:, None].long() + wrapped_cols[None, :].long()
+    region = split_windows(region[None, :, :, None], window_size)[0, :, :, 0]
+    apart = region[:, :, None] != region[:, None, :]  # [nW, N, N]
+    return apart.to(like.dtype) * -100.0
 
 
 class ShiftedWindowAttention(nn.Module):
-    """torchvision.models.swin_transformer.ShiftedWindowAttention: see
-    shifted_window_attention. The relative position bias table is a
-    parameter, its index a buffer (both in the state_dict)."""
+    """Swin's window attention, equivalent to torchvision's
+    ShiftedWindowAttention: [B, H, W, C] to [B, H, W, C]. Multi-head self
+    attention within windows of window_size [Wh, Ww] (W-MSA),
+    softmax(q k^T / sqrt(d) + bias) v, the bias learned for each relative
+    position (a table, (2 Wh - 1) (2 Ww - 1) x num_heads, and its index, a
+    buffer); with a shift, the map is rolled
+    by -shift_size first and back after, and a mask keeps apart the
+    positions a window gathers from both ends of the map (SW-MSA). The map
+    is padded to whole windows (bottom, right); along an axis that one
+    window covers, the shift is 0."""
 
     def __init__(
         self,
@@ -238,73 +144,52 @@ class ShiftedWindowAttention(nn.Module):
         dropout=0.0,
     ):
         super().__init__()
-        if len(window_size) != 2 or len(shift_size) != 2:
-            raise ValueError("window_size and shift_size must be of length 2")
         self.window_size = window_size
         self.shift_size = shift_size
         self.num_heads = num_heads
         self.attention_dropout = attention_dropout
         self.dropout = dropout
-
-        self.qkv = nn.Linear(dim, dim * 3, bias=qkv_bias)
+        self.qkv = nn.Linear(dim, 3 * dim, bias=qkv_bias)
         self.proj = nn.Linear(dim, dim, bias=proj_bias)
-
-        self.define_relative_position_bias_table()
-        self.define_relative_position_index()
-
-    def define_relative_position_bias_table(self):
-        # define a parameter table of relative position bias
+        offsets = (2 * window_size[0] - 1) * (2 * window_size[1] - 1)
         self.relative_position_bias_table = nn.Parameter(
-            torch.zeros(
-                (2 * self.window_size[0] - 1) * (2 * self.window_size[1] - 1),
-                self.num_heads,
-            )
-        )  # 2*Wh-1 * 2*Ww-1, nH
-        nn.init.trunc_normal_(self.relative_position_bias_table, std=0.02)
-
-    def define_relative_position_index(self):
-        # get pair-wise relative position index for each token inside the window
-        coords_h = torch.arange(self.window_size[0])
-        coords_w = torch.arange(self.window_size[1])
-        coords = torch.stack(
-            torch.meshgrid(coords_h, coords_w, indexing="ij")
-        )  # 2, Wh, Ww
-        coords_flatten = torch.flatten(coords, 1)  # 2, Wh*Ww
-        relative_coords = (
-            coords_flatten[:, :, None] - coords_flatten[:, None, :]
-        )  # 2, Wh*Ww, Wh*Ww
-        relative_coords = relative_coords.permute(
-            1, 2, 0
-        ).contiguous()  # Wh*Ww, Wh*Ww, 2
-        relative_coords[:, :, 0] += self.window_size[0] - 1  # shift to start from 0
-        relative_coords[:, :, 1] += self.window_size[1] - 1
-        relative_coords[:, :, 0] *= 2 * self.window_size[1] - 1
-        relative_position_index = relative_coords.sum(-1).flatten()  # Wh*Ww*Wh*Ww
-        self.register_buffer("relative_position_index", relative_position_index)
-
-    def get_relative_position_bias(self):
-        return _get_relative_position_bias(
-            self.relative_position_bias_table,
-            self.relative_position_index,
-            self.window_size,
+            torch.zeros(offsets, num_heads)
         )
+        nn.init.trunc_normal_(self.relative_position_bias_table, std=0.02)
+        index = relative_position_index(window_size)
+        self.register_buffer("relative_position_index", index)
 
     def forward(self, x):
-        relative_position_bias = self.get_relative_position_bias()
-        return shifted_window_attention(
-            x,
-            self.qkv.weight,
-            self.proj.weight,
-            relative_position_bias,
-            self.window_size,
-            self.num_heads,
-            shift_size=self.shift_size,
-            attention_dropout=self.attention_dropout,
-            dropout=self.dropout,
-            qkv_bias=self.qkv.bias,
-            proj_bias=self.proj.bias,
-            training=self.training,
-        )
+        B, H, W, C = x.shape
+        Wh, Ww = self.window_size
+        x = torch.nn.functional.pad(x, (0, 0, 0, -W % Ww, 0, -H % Wh))
+        height, width = x.shape[1], x.shape[2]
+        dy = self.shift_size[0] if Wh < height else 0
+        dx = self.shift_size[1] if Ww < width else 0
+        if dy or dx:
+            x = torch.roll(x, (-dy, -dx), dims=(1, 2))
+        windows = split_windows(x, self.window_size)  # [B, nW, N, C]
+        qkv = torch.nn.functional.linear(windows, self.qkv.weight, self.qkv.bias)
+        qkv = qkv.unflatten(-1, (3, self.num_heads, C // self.num_heads))
+        q, k, v = qkv.permute(3, 0, 1, 4, 2, 5).unbind(0)  # [B, nW, heads, N, C/heads]
+        q = q * (C // self.num_heads) ** -0.5
+        N = Wh * Ww
+        bias = self.relative_position_bias_table[self.relative_position_index]
+        bias = bias.view(N, N, self.num_heads).permute(2, 0, 1)  # [heads, N, N]
+        if dy or dx:
+            mask = shifted_window_mask(height, width, self.window_size, (dy, dx), x)
+            bias = bias + mask[:, None]  # [nW, heads, N, N]
+        attn = torch.matmul(q, k.transpose(-2, -1)) + bias  # [B, nW, heads, N, N]
+        attn = torch.softmax(attn, dim=-1)
+        attn = torch.nn.functional.dropout(attn, self.attention_dropout, self.training)
+        y = torch.matmul(attn, v)  # [B, nW, heads, N, C/heads]
+        y = y.transpose(2, 3).flatten(3)  # [B, nW, N, C]
+        y = torch.nn.functional.linear(y, self.proj.weight, self.proj.bias)
+        y = torch.nn.functional.dropout(y, self.dropout, self.training)
+        x = join_windows(y, self.window_size, height, width)
+        if dy or dx:
+            x = torch.roll(x, (dy, dx), dims=(1, 2))
+        return x[:, :H, :W].contiguous()
 
 
 class PatchEmbed(nn.Sequential):
