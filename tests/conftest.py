@@ -74,7 +74,8 @@ def build_example(name: str, side: int) -> BuiltExample:
     input size set to `side`."""
     from legoc.ir import symbolic as sy
     from legoc.compiler import compile_source
-    from legoc.tools.instance import bind_inputs, instantiate, model_names
+    from legoc.tools.inputs import bind_inputs
+    from legoc.tools.instance import instantiate, model_names
 
     compiled = compile_source((EXAMPLES / f"{name}.lego").read_text(), f"{name}.lego")
     (model,) = model_names(compiled.analysis)

@@ -74,6 +74,7 @@ CONTEXTS = {
     "lstm": Context((5, 6), {"hidden_size": "4"}),
     "gru": Context((5, 6), {"hidden_size": "4"}),
     "mha": Context((5, 6), {"num_heads": "2"}),
+    "shifted_window_attention": Context((6, 6, 4), {"window_size": "3", "num_heads": "2"}),
 }
 VALUES = ["0", "1", "2", "3", "-1", "1.5", "0.5", "1e-05", "true", "false", '"nearest"', '"x"']
 VALUES += [v for v in os.environ.get("LEGOC_ARGUMENT_VALUES", "").split(";") if v]

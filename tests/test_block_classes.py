@@ -96,6 +96,9 @@ BASE = {
     "patch_embed": ([(3, 32, 32)], {}),
     # GPT-2's embeddings and blocks: token ids [T], T at most n_positions, heads dividing the width.
     "gpt2_model": ([(8,)], {"vocab_size": 16, "n_positions": 8, "n_embd": 8, "n_layer": 1, "n_head": 2, "pdrop": 0.1}),
+    # Swin's blocks on channels-last [H, W, C] maps: heads dividing C, a shift inside the window.
+    "swin_block": ([(8, 8, 8)], {"num_heads": 2, "window_size": 4, "shift_size": 2, "stochastic_depth_prob": 0.1}),
+    "swin_stage": ([(8, 8, 8)], {"num_heads": 2, "window_size": 4, "first": 0, "total": 4, "stochastic_depth_prob": 0.1}),
 }
 # More (input shapes, arguments) tuples for blocks whose parameter must equal
 # an input size, which the tuples above change one at a time: ViT's encoder
@@ -190,16 +193,22 @@ def build(module, call):
     return getattr(module, call.class_name)(*args)
 
 
+# Modules whose forward applies their children's weights itself (torchvision's
+# Swin attention: F.linear with qkv's and proj's): leaves of the forward pass.
+APPLIES_ITS_CHILDREN = ("ShiftedWindowAttention", "MultiheadAttention")
+
+
 def leaf_modules(model):
     """(path, module) of every torch layer inside `model`: the modules
     without children, but for an empty nn.Sequential (a repeat of count 0,
-    which legoc's analysis unrolls to no call); an nn.MultiheadAttention is
-    one layer (its out_proj is a Linear whose weights it reads itself)."""
-    attention = {name for name, m in model.named_modules() if isinstance(m, torch.nn.MultiheadAttention)}
+    which legoc's analysis unrolls to no call); a module that applies its
+    children's weights itself is a leaf, its children are not."""
+    inner = [name + "." for name, m in model.named_modules() if type(m).__name__ in APPLIES_ITS_CHILDREN]
     return [
-        (name, m) for name, m in model.named_modules()
-        if name and name.rpartition(".")[0] not in attention
-        and (name in attention or not list(m.children()) and not isinstance(m, torch.nn.Sequential))
+        (name, m)
+        for name, m in model.named_modules()
+        if name and not name.startswith(tuple(inner))
+        and (type(m).__name__ in APPLIES_ITS_CHILDREN or not list(m.children()) and not isinstance(m, torch.nn.Sequential))
     ]
 
 

@@ -20,7 +20,8 @@ from conftest import EXAMPLES, example_names
 from legoc.cli import main
 from legoc.compiler import check_source
 from legoc.tools.diagram import dot_string, mermaid_string, to_dot, to_mermaid
-from legoc.tools.instance import Instance, bind_inputs, instantiate, model_names
+from legoc.tools.inputs import bind_inputs
+from legoc.tools.instance import Instance, instantiate, model_names
 
 with warnings.catch_warnings():  # pydot's parser uses pyparsing names that newer pyparsing deprecates
     warnings.simplefilter("ignore", DeprecationWarning)

@@ -54,7 +54,8 @@ from hypothesis import strategies as st
 from legoc.ir import symbolic as sy
 from legoc.compiler import compile_source
 from legoc.core.diagnostics import SpecError
-from legoc.tools.instance import InstanceError, bind_inputs, instantiate
+from legoc.tools.inputs import bind_inputs
+from legoc.tools.instance import InstanceError, instantiate
 from legoc.codegen.layout import class_names
 from legoc.tools.statedict import state_dict_layout
 from legoc.tools.summary import summarize

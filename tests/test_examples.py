@@ -45,12 +45,14 @@ CASES = {
     "efficientnet_v2_s": ("EfficientNetV2-S", (1, 3, 224, 224), (1, 1000)),
     "vit_b_16": ("ViT-B/16", (1, 3, 224, 224), (1, 1000)),
     "vit_base_patch16_224": ("ViT-B/16 (timm)", (1, 3, 224, 224), (1, 1000)),
+    "swin_t": ("Swin-T", (1, 3, 224, 224), (1, 1000)),
+    "gpt2": ("GPT-2 small", (1, 16), (1, 16, 50257)),
     # Not in the reference table: checked against the compiler's inference.
     "multitask": (None, (2, 3, 64, 48), {"label": (2, 10), "mask": (2, 21, 64, 48)}),
     "shufflenet_unit": (None, (2, 24, 56, 56), (2, 240, 28, 28)),
     "style_transfer": (None, (2, 3, 64, 64), {"gram1": (2, 64, 64), "gram2": (2, 128, 128), "gram3": (2, 256, 256), "gram4": (2, 512, 512)}),
 }
-TOKEN_INPUTS = {"rnn_lm": 33278}  # examples whose input is token ids, and their vocabulary
+TOKEN_INPUTS = {"rnn_lm": 33278, "gpt2": 50257}  # examples whose input is token ids, and their vocabulary
 
 
 def test_every_example_has_a_case():

@@ -41,7 +41,8 @@ from legoc.ir import symbolic as sy
 from legoc.codegen.helpers import HELPERS
 from legoc.compiler import compile_source
 from legoc.core.diagnostics import SourceFile, SpecError, render
-from legoc.tools.instance import InstanceError, bind_inputs
+from legoc.tools.inputs import bind_inputs
+from legoc.tools.instance import InstanceError
 from legoc.tools.statedict import state_dict_layout
 
 ROOT = Path(__file__).resolve().parent.parent

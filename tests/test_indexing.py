@@ -14,7 +14,8 @@ from conftest import load_module
 from legoc.compiler import check_source, compile_source
 from legoc.core.diagnostics import SpecError
 from legoc.ir import symbolic as sy
-from legoc.tools.instance import bind_inputs, instantiate
+from legoc.tools.inputs import bind_inputs
+from legoc.tools.instance import instantiate
 from legoc.tools.summary import summarize
 
 

@@ -18,7 +18,8 @@ from legoc.compiler import check_source, compile_source
 from legoc.core.diagnostics import SpecError
 from legoc.ir import symbolic as sy
 from legoc.tools.diagram import to_dot
-from legoc.tools.instance import bind_inputs, instantiate
+from legoc.tools.inputs import bind_inputs
+from legoc.tools.instance import instantiate
 from legoc.tools.statedict import state_dict_layout
 from legoc.tools.summary import summarize, to_json, to_text
 

@@ -77,7 +77,8 @@ def test_tensors_of_different_shapes_do_not_tie():
 def test_the_summary_counts_the_tied_tensor_as_torchinfo_and_states_the_unique_count():
     import torchinfo
 
-    from legoc.tools.instance import bind_inputs, instantiate
+    from legoc.tools.inputs import bind_inputs
+    from legoc.tools.instance import instantiate
     from legoc.tools.summary import summarize, to_text
 
     compiled = compile_source(SPEC, "t.lego")

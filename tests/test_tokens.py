@@ -13,7 +13,8 @@ import torch.nn.functional as F
 from conftest import EXAMPLES, load_module
 from legoc.compiler import check_source, compile_source
 from legoc.core.diagnostics import SpecError
-from legoc.tools.instance import bind_inputs, instantiate
+from legoc.tools.inputs import bind_inputs
+from legoc.tools.instance import instantiate
 from legoc.tools.statedict import state_dict_layout
 from legoc.tools.summary import summarize
 

@@ -207,6 +207,21 @@ def _efficientnet_v2_s() -> Callable[..., torch.nn.Module]:
     return build
 
 
+def _swin_t() -> Callable[..., torch.nn.Module]:
+    """torchvision's swin_t(): patch 4, embed_dim 96, depths (2, 2, 6, 2), heads (3, 6, 12, 24), window 7, stochastic depth 0.2."""
+    needs = {
+        **torchvision_definitions("ops/misc.py", "MLP", "Permute"),
+        **torchvision_definitions("ops/stochastic_depth.py", "StochasticDepth", "stochastic_depth"),
+    }
+    names = ("_patch_merging_pad", "_get_relative_position_bias", "PatchMerging", "shifted_window_attention", "ShiftedWindowAttention", "SwinTransformerBlock", "SwinTransformer")
+    defined = torchvision_definitions("models/swin_transformer.py", *names, **needs)
+
+    def build(classes=1000, embed_dim=96, window_size=7, stochastic_depth_prob=0.2):
+        return defined["SwinTransformer"]([4, 4], embed_dim, [2, 2, 6, 2], [3, 6, 12, 24], [window_size, window_size], stochastic_depth_prob=stochastic_depth_prob, num_classes=classes)
+
+    return build
+
+
 def efficientnet_variants() -> dict[str, dict]:
     """examples/efficientnet_b0.lego's comment lines `# b3: width_mult=1.2
     depth_mult=1.4 dropout=0.3`, each setting read as `--set` reads it
@@ -338,6 +353,14 @@ EXAMPLES_TABLE = [
     Example("efficientnet_v2_s", _efficientnet_v2_s, (3, 224, 224)),
     # Big (86M parameters): no variant, one comparison at batch 2.
     Example("vit_b_16", _vit_b_16, (3, 224, 224)),
+    Example(
+        "swin_t",
+        _swin_t,
+        # 112 x 112: maps of 28, 14, 7 and 4 (padded to 7), so shifted windows and their masks, an unshifted
+        # last-but-one stage and a padded last one are all compared; the spec's 224 gives the same weights
+        (3, 112, 112),
+        variants=({"classes": 10, "embed_dim": 48, "window_size": 4},),
+    ),
 ]
 
 # densenet.py's _DenseLayer.forward overloads, run from source without a file

@@ -245,7 +245,8 @@ def test_a_block_named_like_a_helper_yields_its_name():
 def test_summary_and_state_dict_of_the_new_primitives_equal_torchinfos():
     import torchinfo
 
-    from legoc.tools.instance import bind_inputs, instantiate
+    from legoc.tools.inputs import bind_inputs
+    from legoc.tools.instance import instantiate
     from legoc.tools.statedict import state_dict_layout
     from legoc.tools.summary import summarize
 

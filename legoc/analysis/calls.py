@@ -64,6 +64,10 @@ class Calls:
             return self.pattern(stmt, flow, scope)
         if name in INDEXING and name not in self.state.defs:
             return index(stmt, flow, scope, self.state.defs)
+        if name == "roll" and name not in self.state.defs:
+            from .roll import roll  # here: only a spec that rolls needs it
+
+            return roll(stmt, flow, scope, self.state.defs)
         prim = PRIMITIVES.get(name)
         if prim is not None:
             return self.primitive(stmt, prim, flow, scope, fill)
@@ -159,7 +163,7 @@ class Calls:
             return error("LG427", stmt.name_span, "`arange` counts the positions of a named tensor, as the first stage of its pipeline", hint="write `pos = idx -> arange`")
         if stmt.name == "attention":  # products.py: a join of (q, k, v)
             return error("LG426", stmt.name_span, "`attention` joins a tuple (q, k, v) or (q, k, v, mask), as the first stage after it", hint="write `y = (q, k, v) -> attention`")
-        known = sorted(set(PRIMITIVES) | {"rearrange", "reduce", *INDEXING} | {n for n, d in self.state.defs.items() if d.kind == "block"} | {
+        known = sorted(set(PRIMITIVES) | {"rearrange", "reduce", "roll", *INDEXING} | {n for n, d in self.state.defs.items() if d.kind == "block"} | {
             n for n, v in scope.env.items() if isinstance(v, LayerRef)
         })
         return error("LG201", stmt.name_span, f"unknown layer `{stmt.name}`", hint=layer_hint(stmt.name, known))

@@ -31,7 +31,7 @@ from .constraints import dim_rules
 from .dataflow import Dataflow
 from .flow import Failed, Flow, Scope
 from .names import check_names
-from .primitives import PRIMITIVES
+from .primitives import CHANNELS_LAST, PRIMITIVES
 from .signature import show_message, show_value
 from .state import State
 from .statements import Statements
@@ -125,7 +125,8 @@ class Definitions:
         sequence = first is not None and not (first in PRIMITIVES and PRIMITIVES[first].channels_first)
         if sequence and first == "embedding":
             sequence = "tokens"  # a rank-1 input an embedding reads: token ids [T]
-        shapes = [_input_symbols(index, name, rank, span, sequence) for index, (name, rank) in enumerate(zip(names, ranks))]
+        last = first in CHANNELS_LAST and first not in self.state.defs
+        shapes = [_input_symbols(index, name, rank, span, sequence, last) for index, (name, rank) in enumerate(zip(names, ranks))]
         taken: dict[str, str] = {}
         for sym in (x for shape in shapes for x in shape):
             if sym.code in taken:
@@ -381,19 +382,23 @@ def _ranks(ranks: tuple[int, ...]) -> str:
     return ", ".join(map(str, ranks))
 
 
-def _input_symbols(index: int, name: str | None, rank: int, span: Span, sequence: bool | str) -> Shape:
+def _input_symbols(index: int, name: str | None, rank: int, span: Span, sequence: bool | str, last: bool = False) -> Shape:
     """Symbols for a block input's sizes: `[in_channels, H, W]` for the
     first, `[skip_channels, skip_H, skip_W]` for one named `skip` after it.
     A rank-2 input read first by a sequence layer (linear, layernorm, lstm,
     rearrange, ...) is `[T, in_features]`; by a convolution, `[in_channels, L]`.
     A rank-1 input read first by an embedding (`sequence` is "tokens") is
-    token ids, `[T]`."""
+    token ids, `[T]`. A rank-3 input read first by a channels-last layer
+    (`last`: layernorm, Swin's layers) is `[H, W, in_features]`."""
     labels = _SPATIAL.get(rank)
     if labels is None:
         raise error("LG302", span, f"block inputs must have rank 1 to 4, not {rank}")
     prefix = "in" if index == 0 else name
     if rank == 1 and sequence == "tokens":
         names = [("T" if index == 0 else f"{name}_T", "seq_len" if index == 0 else f"{name}_seq_len")]
+    elif rank == 3 and last:
+        names = [(label, code) if index == 0 else (f"{name}_{label}", f"{name}_{code}") for label, code in labels] + [(f"{prefix}_features",) * 2]
+        return tuple(Sym(f"in:{index}:{axis}", label, code) for axis, (label, code) in enumerate(names))
     elif rank == 2 and sequence:
         names = [("T" if index == 0 else f"{name}_T", "seq_len" if index == 0 else f"{name}_seq_len"), (f"{prefix}_features",) * 2]
     elif index == 0:

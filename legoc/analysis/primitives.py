@@ -17,6 +17,7 @@ from .shape_rules import (
     pixel_shuffle, embedding, recurrent, stochastic_depth, permute, mha,
 )
 from .signature import AUTO, REQUIRED, Call, PrimOut
+from .swin import patch_merging, shifted_window_attention
 
 
 class Primitive:
@@ -132,5 +133,25 @@ PRIMITIVES: dict[str, Primitive] = {
             )
             for kind, gates in (("lstm", 4), ("gru", 3))
         ),
+        # torchvision's Swin Transformer layers, on channels-last [H, W, C] maps (swin.py)
+        Primitive(
+            "shifted_window_attention",
+            (
+                ("window_size", REQUIRED),
+                ("shift_size", Const(0)),
+                ("num_heads", REQUIRED),
+                ("attention_dropout", Const(0.0)),
+                ("dropout", Const(0.0)),
+            ),
+            shifted_window_attention,
+        ),
+        Primitive("patch_merging", (), patch_merging),
     ]
 }
+
+CHANNELS_LAST = frozenset({"layernorm", "shifted_window_attention", "patch_merging"})
+"""The primitives that read a rank-3 input as [H, W, C], channels last: a
+block whose first layer is one of them names its input [H, W, in_features]
+(definitions.py), so its width is known to the constructor. (`linear`
+reads the last axis too, but a block starting with one keeps its naming,
+[in_channels, H, W], whose last size is a run-time one.)"""

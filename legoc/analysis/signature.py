@@ -140,14 +140,15 @@ class Call:
 # The type of each primitive keyword, by name (PyTorch's names mean one thing).
 INT_PARAMS = frozenset(
     "out_channels kernel_size stride padding dilation groups out_features num_groups output_padding "
-    "upscale_factor num_embeddings embedding_dim output_size dim dims scale_factor hidden_size num_layers num_heads".split()
+    "upscale_factor num_embeddings embedding_dim output_size dim dims scale_factor hidden_size num_layers "
+    "window_size shift_size num_heads".split()
 )
 POSITIVE_PARAMS = frozenset(
     "out_channels kernel_size stride dilation groups out_features num_groups upscale_factor "
-    "num_embeddings embedding_dim output_size scale_factor hidden_size num_layers num_heads".split()
+    "num_embeddings embedding_dim output_size scale_factor hidden_size num_layers window_size num_heads".split()
 )
 BOOL_PARAMS = frozenset("bias affine elementwise_affine align_corners bidirectional ceil_mode".split())
-FLOAT_PARAMS = frozenset("eps momentum p negative_slope dropout".split())
+FLOAT_PARAMS = frozenset("eps momentum p negative_slope dropout attention_dropout".split())
 STR_PARAMS = frozenset({"mode", "output", "approximate"})
 
 
@@ -177,6 +178,7 @@ _RANGES: dict[str, tuple[Callable[[Expr], Expr], str]] = {
     "output_padding": (lambda v: sy.compare(">=", v, sy.ZERO), "must not be negative"),
     "p": _PROBABILITY,
     "dropout": _PROBABILITY,
+    "attention_dropout": _PROBABILITY,
     "momentum": _PROBABILITY,
     "eps": (lambda v: sy.compare(">=", v, sy.ZERO), "must not be negative"),
 }

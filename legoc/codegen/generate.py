@@ -359,6 +359,9 @@ class _Writer:
             if len(node.ops) == 1 and node.ops[0][0] in ("select", "slice"):  # `select 0`: x[:, 0]
                 self.line(f"{dst} = {src}[{index_text(node.ops[0], as_attrs)}]", node.out)
                 return
+            if len(node.ops) == 1 and node.ops[0][0] == "roll":  # torch.roll(x, shifts=(-3, -3), dims=(1, 2))
+                self.line(f"{dst} = torch.roll({src}, shifts={render(node.ops[0][1][:1])}, dims={render(node.ops[0][1][1:])})", node.out)
+                return
             chain = "".join(
                 f".{name}(dim={render(args)})" if name in REDUCTIONS.values() else f".{name}({render(args)})" for name, args in node.ops
             )

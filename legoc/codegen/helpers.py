@@ -1,5 +1,6 @@
 """The module classes torch.nn lacks, and torchvision's functions, written
-into the generated file.
+into the generated file (the Swin Transformer's, legoc's own, in
+codegen/swin_source.py).
 
 The generated file imports nothing but torch, so a layer that torchvision
 defines itself (`torchvision.ops.StochasticDepth`, ConvNeXt's
@@ -15,6 +16,7 @@ needs.
 from __future__ import annotations
 
 from ..ir.nodes import ClassIR, Ctor, Layer, Repeat, Residual, walk
+from . import swin_source as swin
 
 MAKE_DIVISIBLE = '''def _make_divisible(v, divisor, min_value=None):
     """torchvision's _make_divisible: v rounded to a multiple of divisor."""
@@ -83,6 +85,12 @@ HELPERS: dict[str, str] = {
     "StochasticDepth": STOCHASTIC_DEPTH,
     "LayerNorm2d": LAYER_NORM_2D,
     "Permute": PERMUTE,
+    "PatchMerging": swin.PATCH_MERGING,
+    "relative_position_index": swin.RELATIVE_POSITION_INDEX,
+    "split_windows": swin.SPLIT_WINDOWS,
+    "join_windows": swin.JOIN_WINDOWS,
+    "shifted_window_mask": swin.SHIFTED_WINDOW_MASK,
+    "ShiftedWindowAttention": swin.SHIFTED_WINDOW_ATTENTION,
 }
 
 
@@ -109,4 +117,5 @@ def used_helpers(classes: tuple[ClassIR, ...] | list[ClassIR]) -> list[str]:
             else:
                 continue
             used.update(c.target for c in found if c.kind == "torch" and c.target in HELPERS)
+    used.update(f for name in list(used) for f in swin.NEEDS.get(name, ()))
     return [name for name in HELPERS if name in used]

@@ -54,6 +54,8 @@ CODES: dict[str, str] = {
     "LG323": "tied tensors of different shapes",
     "LG324": "embedding size not divisible by the heads",
     "LG325": "learned tensor does not fit the tokens",
+    "LG327": "attention heads do not divide the width",
+    "LG328": "window shift outside the window",
     # Arguments and definitions
     "LG401": "bad argument value",
     "LG402": "wrong arguments",
@@ -70,6 +72,7 @@ CODES: dict[str, str] = {
     "LG426": "bad attention use",
     "LG427": "bad arange use",
     "LG428": "bad tie",
+    "LG432": "bad roll argument",
     "LG435": "block with several results used as one tensor",
     # Lint rules (warnings; docs/lint-rules.md)
     "LG501": "convolution with bias before batch norm",

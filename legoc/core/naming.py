@@ -366,6 +366,11 @@ KNOWN_ELSEWHERE: dict[str, str] = {
     **_same("did you mean `sub`? (`(a, b) -> sub`)", "subtract", "minus"),
     **_same("did you mean `div`? (`(a, b) -> div`)", "divide", "true_divide"),
     "rnn": "legoc's recurrent layers are `lstm` and `gru`",
+    **_same(
+        "did you mean `shifted_window_attention`? (torchvision's Swin attention: `shifted_window_attention window_size shift_size num_heads`)",
+        "window_attention", "windowattention", "swin_attention", "w_msa", "sw_msa",
+    ),
+    **_same("did you mean `roll`? (`roll (-3, -3) dims=(0, 1)`, torch.roll over the axes after the batch)", "cyclic_shift", "shift"),
 }
 
 

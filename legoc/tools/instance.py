@@ -8,7 +8,7 @@ every tensor. `legoc summary` (summary.py) counts parameters and mult-adds
 over it; `legoc graph` (diagram.py) draws it.
 
 Shapes are `symbolic.Expr`s without the batch axis, over the model's
-symbolic input sizes (`H`) unless `bind_inputs` gave them values. No torch.
+symbolic input sizes (`H`) unless inputs.bind_inputs gave them values. No torch.
 """
 
 from __future__ import annotations
@@ -122,60 +122,6 @@ def model_names(analysis: Analysis) -> list[str]:
     return [ir.name for ir in analysis.classes if ir.kind == "model"]
 
 
-def bind_inputs(ir: ClassIR, given: list[tuple[str | None, tuple[int, ...]]]) -> dict[str, sy.Expr]:
-    """Values for a model's symbolic input sizes from `--input` shapes.
-
-    `given` holds (input name or None, shape without batch) pairs; unnamed
-    ones go to the inputs in order. Every size must be positive, agree with
-    the spec's fixed sizes, and meet the model's rules (`H` a multiple of 16).
-
-    Raises:
-        InstanceError: with a message naming the input and the axis.
-    """
-    ports = {p.name: p for p in ir.inputs}
-    chosen: dict[str, tuple[int, ...]] = {}
-    order = iter(ir.inputs)
-    for name, shape in given:
-        if name is None:
-            port = next((p for p in order if p.name not in chosen), None)
-            if port is None:
-                raise InstanceError(f"{ir.name} has {len(ir.inputs)} input(s), but --input was given {len(given)} times")
-        elif name in ports:
-            port = ports[name]
-            if port.name in chosen:
-                raise InstanceError(f"--input gives input `{name}` twice")
-        else:
-            raise InstanceError(f"{ir.name} has no input `{name}`; its inputs are {', '.join(ports)}")
-        chosen[port.name] = shape
-    mapping: dict[str, sy.Expr] = {}
-    for port in ir.inputs:
-        if port.name not in chosen:
-            continue
-        shape = chosen[port.name]
-        spec = "[" + ", ".join(sy.to_text(e) for e in port.shape) + "]"
-        if len(shape) != len(port.shape):
-            raise InstanceError(f"input `{port.name}` is {spec} in the spec ({len(port.shape)} sizes, no batch axis), but --input gives {len(shape)}")
-        for axis, (size, expected) in enumerate(zip(shape, port.shape)):
-            if size < 1:
-                raise InstanceError(f"input `{port.name}`: size {size} on axis {axis + 1} is not positive")
-            if isinstance(expected, sy.Sym):
-                if mapping.setdefault(expected.key, sy.Const(size)) != sy.Const(size):
-                    raise InstanceError(f"input `{port.name}`: {expected.label} is given two values")
-            elif sy.value_of(expected) != size:
-                raise InstanceError(f"input `{port.name}` is {spec} in the spec, so axis {axis + 1} must be {sy.to_text(expected)}, not {size}")
-    for rule in ir.dim_rules:
-        if rule.cond is not None:
-            ok = sy.value_of(sy.substitute(rule.cond, mapping))
-        else:
-            value = sy.value_of(sy.substitute(rule.dim, mapping))
-            ok = None if value is None else value % rule.multiple == 0 and value >= rule.minimum
-        if ok is False:
-            from ..analysis.constraints import describe
-
-            raise InstanceError(f"input `{rule.port}`, axis {rule.axis + 1}: {describe(rule)}")
-    return mapping
-
-
 @deep
 def instantiate(analysis: Analysis, model: str, sizes: dict[str, sy.Expr] | None = None) -> Instance:
     """Unroll model `model` of `analysis`, built with its default arguments.
@@ -183,7 +129,7 @@ def instantiate(analysis: Analysis, model: str, sizes: dict[str, sy.Expr] | None
     Args:
         analysis: from `compiler.check_source`.
         model: the DSL name of one of its models.
-        sizes: values for its symbolic input sizes (`bind_inputs`); sizes
+        sizes: values for its symbolic input sizes (inputs.bind_inputs); sizes
             left out stay symbolic in the shapes.
 
     Raises:
@@ -475,7 +421,7 @@ class _Builder:
             return self.close(index, self.numbered(body, env, cur, f"{path}.", index, depth + 1))
         if isinstance(node, Method):
             reduce = [args for name, args in node.ops if name in REDUCTIONS.values()]
-            kind = node.ops[0][0] if node.ops and node.ops[0][0] in (*ELEMENTWISE, "select", "slice") else "reduce" if reduce else "rearrange"
+            kind = node.ops[0][0] if node.ops and node.ops[0][0] in (*ELEMENTWISE, "select", "slice", "roll") else "reduce" if reduce else "rearrange"
             return self.op(parent, depth, None, kind, [cur], env.shape(node.out), node.span)
         if isinstance(node, Conditional):
             if env.const(node.cond, "a condition"):
@@ -562,6 +508,11 @@ class _Builder:
             return self.op(parent, depth, path, ref.code.removeprefix("nn."), inputs, out, span, target=ref.code)
         args = tuple(self.value(a, env) for a in ctor.args)
         kwargs = tuple((k, self.value(v, env)) for k, v in ctor.kwargs)
+        if ctor.kind == "torch" and ctor.target == "PatchMerging":  # torchvision's (Swin): forward calls its norm, then its reduction
+            index, four = self.container(parent, depth, path, "PatchMerging", inputs, span), sy.mul(sy.Const(4), args[0])
+            norm = self.op(index, depth + 1, f"{path}.norm", "LayerNorm", inputs, (*out[:-1], four), span, target="nn.LayerNorm", args=(four,), kwargs=())
+            linear = (four, out[-1])
+            return self.close(index, self.op(index, depth + 1, f"{path}.reduction", "Linear", [norm], out, span, target="nn.Linear", args=linear, kwargs=(("bias", sy.FALSE),)))
         if ctor.kind == "torch":
             return self.op(parent, depth, path, ctor.target.removeprefix("nn."), inputs, out, span, target=ctor.target, args=args, kwargs=kwargs)
         callee = self.classes[ctor.target]

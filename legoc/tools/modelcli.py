@@ -12,7 +12,8 @@ import sys
 
 from ..ir import symbolic as sy
 from ..analysis.infer import Analysis
-from .instance import Instance, InstanceError, bind_inputs, instantiate, model_names
+from .inputs import bind_inputs
+from .instance import Instance, InstanceError, instantiate, model_names
 from ..core.limits import INT64_MAX, Limits
 from .settings import add_set_option, settings_of
 

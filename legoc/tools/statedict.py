@@ -222,6 +222,13 @@ def torch_entries(target: str, args: list, kwargs: dict) -> list[tuple[str, tupl
         biases = [("in_proj_bias", (3 * d,), False)] if bias else []
         out_bias = [("out_proj.bias", (d,), False)] if bias else []
         return [("in_proj_weight", (3 * d, d), False), *biases, ("out_proj.weight", (d, d), False), *out_bias]
+    if kind == "ShiftedWindowAttention":  # torchvision's (Swin): its own table and index, then qkv and proj
+        dim, (wh, ww), _, heads = args
+        table = [("relative_position_bias_table", ((2 * wh - 1) * (2 * ww - 1), heads), False), ("relative_position_index", (wh * ww * wh * ww,), True)]
+        return table + [("qkv.weight", (3 * dim, dim), False), ("qkv.bias", (3 * dim,), False), ("proj.weight", (dim, dim), False), ("proj.bias", (dim,), False)]
+    if kind == "PatchMerging":  # torchvision's (Swin): reduction is registered before norm
+        (dim,) = args
+        return [("reduction.weight", (2 * dim, 4 * dim), False), ("norm.weight", (4 * dim,), False), ("norm.bias", (4 * dim,), False)]
     raise ValueError(f"legoc does not know the state of {target}")
 
 

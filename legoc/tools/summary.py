@@ -196,6 +196,8 @@ def _leaf_cost(op: Op, batch: int | None, instance: Instance) -> _Cost:
     if out is None or any(i is None for i in ins):
         return _Cost(params, buffers, None, None, None, None)
     n = batch * prod(out)
+    if op.kind == "ShiftedWindowAttention":  # torchinfo sees no call of its qkv and proj (F.linear): no mult-adds, no gradient bytes
+        return _Cost(params, buffers, 0, batch * _window_attention_ops(ins[0], args[1][0]), n, 0)  # type: ignore[arg-type]
     mult_adds = 0
     for name, shape, buffer in entries:  # torchinfo's LayerInfo.calculate_macs
         if buffer:
@@ -218,6 +220,16 @@ def _einsum_steps(equation: str, ins) -> int:
     for letters, shape in zip(equation.split("->")[0].split(","), ins):
         sizes.update(zip(letters[1:], shape))
     return prod(sizes.values())
+
+
+def _window_attention_ops(shape: tuple[int, ...], window: int) -> int:
+    """Swin's window attention on one [H, W, C] map, padded to a multiple
+    of the window (T positions, N = window² per window), in multiply-adds:
+    the qkv and proj linear layers, T·4C², and the two products of
+    attention, q·kᵀ and its product with v, 2·T·N·C (docs/summary.md)."""
+    h, w, c = shape
+    tokens = -(-h // window) * window * (-(-w // window) * window)
+    return tokens * (4 * c * c + 2 * window * window * c)
 
 
 _INTERPOLATION = {"linear": 2, "bilinear": 4, "bicubic": 16, "trilinear": 8}

@@ -1,0 +1,64 @@
+"""A model's symbolic input sizes given values by `--input` shapes
+(`legoc summary --input 3,256,256`), checked against the spec's fixed
+sizes and its input-size rules. No torch.
+"""
+
+from __future__ import annotations
+
+from ..ir import symbolic as sy
+from ..ir.nodes import ClassIR
+from .instance import InstanceError
+
+
+def bind_inputs(ir: ClassIR, given: list[tuple[str | None, tuple[int, ...]]]) -> dict[str, sy.Expr]:
+    """Values for a model's symbolic input sizes from `--input` shapes.
+
+    `given` holds (input name or None, shape without batch) pairs; unnamed
+    ones go to the inputs in order. Every size must be positive, agree with
+    the spec's fixed sizes, and meet the model's rules (`H` a multiple of 16).
+
+    Raises:
+        InstanceError: with a message naming the input and the axis.
+    """
+    ports = {p.name: p for p in ir.inputs}
+    chosen: dict[str, tuple[int, ...]] = {}
+    order = iter(ir.inputs)
+    for name, shape in given:
+        if name is None:
+            port = next((p for p in order if p.name not in chosen), None)
+            if port is None:
+                raise InstanceError(f"{ir.name} has {len(ir.inputs)} input(s), but --input was given {len(given)} times")
+        elif name in ports:
+            port = ports[name]
+            if port.name in chosen:
+                raise InstanceError(f"--input gives input `{name}` twice")
+        else:
+            raise InstanceError(f"{ir.name} has no input `{name}`; its inputs are {', '.join(ports)}")
+        chosen[port.name] = shape
+    mapping: dict[str, sy.Expr] = {}
+    for port in ir.inputs:
+        if port.name not in chosen:
+            continue
+        shape = chosen[port.name]
+        spec = "[" + ", ".join(sy.to_text(e) for e in port.shape) + "]"
+        if len(shape) != len(port.shape):
+            raise InstanceError(f"input `{port.name}` is {spec} in the spec ({len(port.shape)} sizes, no batch axis), but --input gives {len(shape)}")
+        for axis, (size, expected) in enumerate(zip(shape, port.shape)):
+            if size < 1:
+                raise InstanceError(f"input `{port.name}`: size {size} on axis {axis + 1} is not positive")
+            if isinstance(expected, sy.Sym):
+                if mapping.setdefault(expected.key, sy.Const(size)) != sy.Const(size):
+                    raise InstanceError(f"input `{port.name}`: {expected.label} is given two values")
+            elif sy.value_of(expected) != size:
+                raise InstanceError(f"input `{port.name}` is {spec} in the spec, so axis {axis + 1} must be {sy.to_text(expected)}, not {size}")
+    for rule in ir.dim_rules:
+        if rule.cond is not None:
+            ok = sy.value_of(sy.substitute(rule.cond, mapping))
+        else:
+            value = sy.value_of(sy.substitute(rule.dim, mapping))
+            ok = None if value is None else value % rule.multiple == 0 and value >= rule.minimum
+        if ok is False:
+            from ..analysis.constraints import describe
+
+            raise InstanceError(f"input `{rule.port}`, axis {rule.axis + 1}: {describe(rule)}")
+    return mapping
