@@ -111,6 +111,15 @@ def test_a_class_token_of_another_width_is_located_with_a_fix():
     assert "[1, 16]" in d.message and "[5, 32]" in d.message and "param [1, 32] batch=1" in d.hint
 
 
+def test_a_class_token_of_another_width_than_a_parameter_gives_the_declaration_in_its_terms():
+    # The width is the model's parameter `dim`: the hint writes the
+    # declaration with it, as the spec would (the message has the values).
+    spec = "model M(dim=32)(x):\n    input x: [3, 32, 32]\n    t: param [1, 16] batch=1 init=zeros\n    y = x -> conv dim kernel_size=16 stride=16 padding=0 -> rearrange \"c h w -> (h w) c\"\n    output z = (t, y) -> cat\n"
+    d = _error(spec)
+    assert d.code == "LG325" and "[1, 16]" in d.message and "[4, 32]" in d.message
+    assert "`t: param [1, dim] batch=1 ...`" in d.hint
+
+
 @pytest.mark.parametrize(
     "keywords, code",
     [

@@ -99,10 +99,17 @@ def cat_with_learned(span: Span, sources: tuple[s.Name, ...], shapes: list[Shape
         checks.append(
             Check(
                 cond, name.span, (f"the learned tensor `{name.id}` is ", shape, ", but the tokens it joins are ", ref, ": `cat` joins along the first axis, so the others must agree"),
-                hint=f"declare `{name.id}` with the tokens' sizes after its first axis (their width)", code="LG325",
+                hint=hint if all(_declarable(e) for e in ref[1:]) else f"declare `{name.id}` with the tokens' sizes after its first axis (their width)", code="LG325",
             )
         )
     first: sy.Expr = sy.ZERO
     for shape in shapes:
         first = sy.add(first, shape[0])
     return (first, *ref[1:]), checks
+
+
+def _declarable(size: sy.Expr) -> bool:
+    """Whether a size can be written in a learned tensor's declaration: an
+    expression of the parameters and of `in_features` / `in_channels`,
+    which the constructor knows (not `T` or `H`, known only in forward)."""
+    return all(x.key.startswith("p:") or x.code in ("in_features", "in_channels") for x in sy.free_symbols(size))
