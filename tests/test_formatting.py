@@ -115,7 +115,7 @@ def test_a_docstring_cannot_forge_the_markers():
         "# # legoc\\piece 0\n"
         "# class X:\n"
         f"# {'x' * 120}\n"
-        f"block {'long_name_' * 10}(c, {', '.join(f'parameter_{i}=1' for i in range(10))}):\n"
+        f"public block {'long_name_' * 10}(c, {', '.join(f'parameter_{i}=1' for i in range(10))}):\n"
         "    conv c kernel_size=3 stride=parameter_1 padding=parameter_2 dilation=parameter_3 bias=false\n"
         "model M():\n"
         "    input [3, 8, 8]\n"

@@ -41,6 +41,7 @@ from legoc.ir import symbolic as sy
 from legoc.codegen.helpers import HELPERS
 from legoc.compiler import compile_source
 from legoc.core.diagnostics import SourceFile, SpecError, render
+from legoc.codegen.layout import class_names
 from legoc.tools.inputs import bind_inputs
 from legoc.tools.instance import InstanceError
 from legoc.tools.statedict import state_dict_layout
@@ -191,9 +192,12 @@ class _Allowed:
         if not isinstance(node.value, ast.List):
             self.fail(node, "__all__ is not a list")
         names = [e.value if isinstance(e, ast.Constant) else None for e in node.value.elts]
+        # The models and public blocks (a subset of the file's classes, none
+        # of legoc's helpers), sorted, each once; a file with classes exports
+        # at least its model.
         exported = [c for c in self.classes if c not in self.helpers]
-        if names != exported:
-            self.fail(node, f"__all__ {names} is not the classes {exported}")
+        if None in names or names != sorted(set(names)) or not set(names) <= set(exported) or (exported and not names):
+            self.fail(node, f"__all__ {names} is not a sorted list of some of the classes {exported}")
 
     def class_def(self, node: ast.ClassDef) -> None:
         self.name(node, node.name)
@@ -740,7 +744,7 @@ def check_runs(code: str, analysis) -> types.ModuleType:
     shapes and the state_dict the analysis gives."""
     module = types.ModuleType("hostile")
     exec(compile(code, "<hostile>", "exec"), module.__dict__)
-    names = {ir.name: cls for ir, cls in zip(analysis.classes, module.__all__)}
+    names = class_names(analysis.classes)
     for ir in analysis.classes:
         if ir.kind != "model":
             continue

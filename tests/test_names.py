@@ -159,3 +159,20 @@ def test_the_same_name_in_two_classes_is_fine():
     spec = "block b(c):\n    conv1: conv c\n\nmodel N():\n    input [3, 8, 8]\n    conv1: b 4\n"
     model = run_and_compare(spec, (3, 8, 8))
     assert "conv1.conv1.weight" in model.state_dict()
+
+
+def test_all_lists_the_models_and_public_blocks_sorted():
+    # ruff's RUF022 wants __all__ sorted; a vendored file exports its models
+    # and the blocks written `public block`, not every helper block (two
+    # files that both define a `stage` would both export `Stage`).
+    spec = (
+        "public block unit(c):\n    conv c\n\n"
+        "block stage(c):\n    unit c\n    unit c\n\n"
+        "model Zeta():\n    input [3, 8, 8]\n    stage 4\n\n"
+        "model Alpha():\n    input [3, 8, 8]\n    unit 4\n"
+    )
+    code = compile_source(spec, "t.lego").code
+    namespace: dict = {}
+    exec(code, namespace)
+    assert namespace["__all__"] == ["Alpha", "Unit", "Zeta"]
+    assert "Stage" in namespace  # generated, only not exported

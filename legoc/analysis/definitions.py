@@ -164,7 +164,7 @@ class Definitions:
         size_params = tuple(sym for shape in shapes for sym in shape if sym in needed)
         return ClassIR(
             "block", d.name, tuple(params), size_params, inputs, outputs, tuple(body.nodes),
-            body.n_params, keep, stride, tuple(checks), d.doc, d.span, graph=d.inputs is not None, ties=tuple(body.ties),
+            body.n_params, keep, stride, tuple(checks), d.doc, d.span, graph=d.inputs is not None, ties=tuple(body.ties), public=d.public,
         )
 
     def _params(self, d: s.Definition) -> tuple[list[ParamIR], dict[str, Value]]:
@@ -289,7 +289,7 @@ class Definitions:
             self.state.report(SpecError([self.state.at_user_code(Diagnostic("error", c.span, "no input size satisfies this: " + show_message(c.message), c.notes, c.hint, "LG305"))]))
         return ClassIR(
             "model", d.name, tuple(params), (), inputs, outputs, tuple(body.nodes), body.n_params,
-            keep, stride, tuple(checks), d.doc, d.span, graph=graph, dim_rules=rules.rules, ties=tuple(body.ties),
+            keep, stride, tuple(checks), d.doc, d.span, graph=graph, dim_rules=rules.rules, ties=tuple(body.ties), public=True,
         )
 
     def _input_shape(self, stmt: s.Input, scope: Scope) -> Shape:

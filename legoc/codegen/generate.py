@@ -86,7 +86,8 @@ def generate(analysis: Analysis, source_name: str) -> str:
     if any("_make_divisible(" in p.text for c in classes for p in c.parts() if p is not None):
         helpers.insert(0, "_make_divisible")  # a width multiplier's make_divisible: torchvision's function
     # One name a line, as black writes a list with a trailing comma.
-    exported = Piece(0, "\n".join(["__all__ = [", *(f'    "{names[ir.name]}",' for ir in analysis.classes), "]"]) if analysis.classes else "__all__ = []")
+    public = sorted(names[ir.name] for ir in analysis.classes if ir.public)  # the models and `public block`s, as ruff's RUF022 sorts
+    exported = Piece(0, "__all__ = [" + ", ".join(f'"{name}"' for name in public) + "]")
     texts = format_pieces([exported] + [p for c in classes for p in c.parts()])
     views, at = [], 1
     for c in classes:

@@ -332,6 +332,8 @@ class ClassIR(Record):
         dim_rules: for a model, what its symbolic input sizes must satisfy.
         ties: tied weights (analysis/ties.py), (target, source) attribute
             paths: `self.lm_head.weight = self.transformer.wte.weight`.
+        public: whether the generated file's `__all__` lists the class (a
+            model, or a `public block`).
     """
 
     kind: str
@@ -350,6 +352,7 @@ class ClassIR(Record):
     graph: bool = False
     dim_rules: tuple[DimRule, ...] = ()
     ties: tuple[tuple[str, str], ...] = ()
+    public: bool = False
 
     @property
     def input(self) -> Shape:

@@ -89,7 +89,7 @@ class ToSyntax:
         return s.Program(self.file, tuple(children))
 
     def definition(self, node, children):
-        kind, name, params, inputs, *lines = children
+        public, kind, name, params, inputs, *lines = children
         body = tuple(stmt for line in lines for stmt in line)
         return s.Definition(
             kind=str(kind),
@@ -99,6 +99,7 @@ class ToSyntax:
             body=body,
             doc=self._doc_comment(kind.line),
             span=token_span(self.file, name),
+            public=public is not None or str(kind) == "model",
         )
 
     def _doc_comment(self, line: int) -> tuple[str, ...]:

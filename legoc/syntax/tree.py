@@ -317,6 +317,8 @@ class Definition(Record):
 
     `inputs` names a dataflow block's input tensors (None: one unnamed
     input). `doc` holds the comment lines written right above the definition.
+    `public`: a model, or a block written `public block`, whose class the
+    generated file lists in `__all__`.
     """
 
     kind: str
@@ -326,6 +328,7 @@ class Definition(Record):
     body: tuple[Stmt, ...]
     doc: tuple[str, ...]
     span: Span = _span()
+    public: bool = False
 
 
 @node

@@ -4,9 +4,7 @@
 
 from torch import nn
 
-__all__ = [
-    "ConvNet",
-]
+__all__ = ["ConvNet"]
 
 
 class ConvNet(nn.Module):

@@ -4,9 +4,7 @@
 
 from torch import nn
 
-__all__ = [
-    "ConvNetRearrange",
-]
+__all__ = ["ConvNetRearrange"]
 
 
 class ConvNetRearrange(nn.Module):

@@ -5,13 +5,7 @@
 import torch
 from torch import nn
 
-__all__ = [
-    "Stem",
-    "CnBlock",
-    "CnStage",
-    "Downsample",
-    "ConvNeXt",
-]
+__all__ = ["ConvNeXt"]
 
 
 class StochasticDepth(nn.Module):

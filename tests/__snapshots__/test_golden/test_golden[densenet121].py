@@ -5,12 +5,7 @@
 import torch
 from torch import nn
 
-__all__ = [
-    "DenseLayer",
-    "Transition",
-    "DenseFeatures",
-    "DenseNet121",
-]
+__all__ = ["DenseNet121"]
 
 
 class DenseLayer(nn.Module):

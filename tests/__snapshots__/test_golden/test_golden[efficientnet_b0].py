@@ -5,14 +5,7 @@
 import torch
 from torch import nn
 
-__all__ = [
-    "ConvBnSilu",
-    "SqueezeExcitation",
-    "ConvBnLinear",
-    "Mbconv",
-    "MbconvStage",
-    "EfficientNet",
-]
+__all__ = ["EfficientNet"]
 
 
 def _make_divisible(v, divisor, min_value=None):

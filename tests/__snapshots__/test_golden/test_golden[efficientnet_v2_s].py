@@ -5,16 +5,7 @@
 import torch
 from torch import nn
 
-__all__ = [
-    "ConvBnSilu",
-    "ConvBnLinear",
-    "FusedMbconv",
-    "FusedStage",
-    "SqueezeExcitation",
-    "Mbconv",
-    "MbconvStage",
-    "EfficientNetV2",
-]
+__all__ = ["EfficientNetV2"]
 
 
 def _make_divisible(v, divisor, min_value=None):

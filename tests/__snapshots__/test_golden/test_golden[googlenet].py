@@ -5,11 +5,7 @@
 import torch
 from torch import nn
 
-__all__ = [
-    "BasicConv2d",
-    "Inception",
-    "GoogLeNet",
-]
+__all__ = ["GoogLeNet"]
 
 
 class BasicConv2d(nn.Module):

@@ -5,13 +5,7 @@
 import torch
 from torch import nn
 
-__all__ = [
-    "CausalSelfAttention",
-    "Mlp",
-    "Gpt2Block",
-    "Gpt2Model",
-    "GPT2",
-]
+__all__ = ["GPT2"]
 
 
 class CausalSelfAttention(nn.Module):

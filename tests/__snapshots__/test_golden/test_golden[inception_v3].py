@@ -5,16 +5,7 @@
 import torch
 from torch import nn
 
-__all__ = [
-    "BasicConv2d",
-    "InceptionA",
-    "InceptionB",
-    "BasicConv2dFactorised",
-    "InceptionC",
-    "InceptionD",
-    "InceptionE",
-    "Inception3",
-]
+__all__ = ["Inception3"]
 
 
 class BasicConv2d(nn.Module):

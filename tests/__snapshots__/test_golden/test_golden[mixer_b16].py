@@ -4,10 +4,7 @@
 
 from torch import nn
 
-__all__ = [
-    "MixerLayer",
-    "MixerB16",
-]
+__all__ = ["MixerB16"]
 
 
 class MixerLayer(nn.Module):

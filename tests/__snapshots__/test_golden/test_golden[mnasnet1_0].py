@@ -4,11 +4,7 @@
 
 from torch import nn
 
-__all__ = [
-    "InvertedResidual",
-    "Stack",
-    "MNASNet",
-]
+__all__ = ["MNASNet"]
 
 
 def _make_divisible(v, divisor, min_value=None):

@@ -4,11 +4,7 @@
 
 from torch import nn
 
-__all__ = [
-    "ConvBnRelu6",
-    "InvertedResidual",
-    "MobileNetV2",
-]
+__all__ = ["MobileNetV2"]
 
 
 def _make_divisible(v, divisor, min_value=None):

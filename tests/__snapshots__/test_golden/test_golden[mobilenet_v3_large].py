@@ -4,13 +4,7 @@
 
 from torch import nn
 
-__all__ = [
-    "ConvBnAct",
-    "SqueezeExcitation",
-    "ConvBn",
-    "InvertedResidual",
-    "MobileNetV3",
-]
+__all__ = ["MobileNetV3"]
 
 
 def _make_divisible(v, divisor, min_value=None):

@@ -4,13 +4,7 @@
 
 from torch import nn
 
-__all__ = [
-    "Conv3x3BnAct",
-    "Stage",
-    "Classifier",
-    "Segmenter",
-    "MultiTask",
-]
+__all__ = ["MultiTask"]
 
 
 class Conv3x3BnAct(nn.Sequential):

@@ -4,14 +4,7 @@
 
 from torch import nn
 
-__all__ = [
-    "ConvBnRelu",
-    "SqueezeExcitation",
-    "Conv1x1Bn",
-    "ResBottleneckBlock",
-    "AnyStage",
-    "RegNetY400MF",
-]
+__all__ = ["RegNetY400MF"]
 
 
 class ConvBnRelu(nn.Sequential):

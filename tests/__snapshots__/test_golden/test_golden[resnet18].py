@@ -4,12 +4,7 @@
 
 from torch import nn
 
-__all__ = [
-    "Conv1x1Bn",
-    "Basic",
-    "Stage",
-    "ResNet18",
-]
+__all__ = ["ResNet18"]
 
 
 class Conv1x1Bn(nn.Sequential):

@@ -4,12 +4,7 @@
 
 from torch import nn
 
-__all__ = [
-    "Conv1x1Bn",
-    "Bottleneck",
-    "Stage",
-    "ResNet50",
-]
+__all__ = ["ResNet50"]
 
 
 class Conv1x1Bn(nn.Sequential):

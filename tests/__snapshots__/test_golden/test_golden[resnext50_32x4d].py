@@ -4,12 +4,7 @@
 
 from torch import nn
 
-__all__ = [
-    "Conv1x1Bn",
-    "Bottleneck",
-    "Stage",
-    "ResNeXt50_32x4d",
-]
+__all__ = ["ResNeXt50_32x4d"]
 
 
 class Conv1x1Bn(nn.Sequential):

@@ -4,9 +4,7 @@
 
 from torch import nn
 
-__all__ = [
-    "RNNLanguageModel",
-]
+__all__ = ["RNNLanguageModel"]
 
 
 class RNNLanguageModel(nn.Module):

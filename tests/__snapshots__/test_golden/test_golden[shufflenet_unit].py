@@ -5,11 +5,7 @@
 import torch
 from torch import nn
 
-__all__ = [
-    "ShuffleConcat",
-    "ShuffleAdd",
-    "ShuffleNetStage",
-]
+__all__ = ["ShuffleNetStage"]
 
 
 class ShuffleConcat(nn.Module):

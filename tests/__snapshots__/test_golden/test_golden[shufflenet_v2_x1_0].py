@@ -5,11 +5,7 @@
 import torch
 from torch import nn
 
-__all__ = [
-    "DownUnit",
-    "Unit",
-    "ShuffleNetV2",
-]
+__all__ = ["ShuffleNetV2"]
 
 
 class DownUnit(nn.Module):

@@ -5,10 +5,7 @@
 import torch
 from torch import nn
 
-__all__ = [
-    "Fire",
-    "SqueezeNet1_1",
-]
+__all__ = ["SqueezeNet1_1"]
 
 
 class Fire(nn.Module):

@@ -5,9 +5,7 @@
 import torch
 from torch import nn
 
-__all__ = [
-    "StyleTransfer",
-]
+__all__ = ["StyleTransfer"]
 
 
 class StyleTransfer(nn.Module):

@@ -4,9 +4,7 @@
 
 from torch import nn
 
-__all__ = [
-    "SuperResolution",
-]
+__all__ = ["SuperResolution"]
 
 
 class SuperResolution(nn.Module):

@@ -4,9 +4,7 @@
 
 from torch import nn
 
-__all__ = [
-    "SuperResolutionRearrange",
-]
+__all__ = ["SuperResolutionRearrange"]
 
 
 class SuperResolutionRearrange(nn.Module):

@@ -5,12 +5,7 @@
 import torch
 from torch import nn
 
-__all__ = [
-    "PatchEmbed",
-    "SwinBlock",
-    "SwinStage",
-    "SwinTransformer",
-]
+__all__ = ["SwinTransformer"]
 
 
 class StochasticDepth(nn.Module):

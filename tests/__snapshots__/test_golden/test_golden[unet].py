@@ -5,12 +5,7 @@
 import torch
 from torch import nn
 
-__all__ = [
-    "DoubleConv",
-    "Down",
-    "Up",
-    "UNet",
-]
+__all__ = ["UNet"]
 
 
 class DoubleConv(nn.Sequential):

@@ -5,12 +5,7 @@
 import torch
 from torch import nn
 
-__all__ = [
-    "DoubleConv",
-    "Down",
-    "Up",
-    "UNetBilinear",
-]
+__all__ = ["UNetBilinear"]
 
 
 class DoubleConv(nn.Sequential):

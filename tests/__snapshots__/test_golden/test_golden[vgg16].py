@@ -4,9 +4,7 @@
 
 from torch import nn
 
-__all__ = [
-    "VGG16",
-]
+__all__ = ["VGG16"]
 
 
 class VGG16(nn.Module):

@@ -5,13 +5,7 @@
 import torch
 from torch import nn
 
-__all__ = [
-    "MlpBlock",
-    "EncoderBlock",
-    "EncoderLayers",
-    "Encoder",
-    "VisionTransformer",
-]
+__all__ = ["VisionTransformer"]
 
 
 class MlpBlock(nn.Sequential):

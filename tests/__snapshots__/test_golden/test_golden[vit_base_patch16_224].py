@@ -5,13 +5,7 @@
 import torch
 from torch import nn
 
-__all__ = [
-    "PatchEmbed",
-    "Mhsa",
-    "Mlp",
-    "VitBlock",
-    "VisionTransformer",
-]
+__all__ = ["VisionTransformer"]
 
 
 class PatchEmbed(nn.Module):

@@ -4,12 +4,7 @@
 
 from torch import nn
 
-__all__ = [
-    "Conv1x1Bn",
-    "Bottleneck",
-    "Stage",
-    "WideResNet50_2",
-]
+__all__ = ["WideResNet50_2"]
 
 
 class Conv1x1Bn(nn.Sequential):
