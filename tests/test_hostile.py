@@ -296,6 +296,13 @@ class _Allowed:
     def stmt(self, node) -> None:
         if isinstance(node, ast.Assign) and self.tie(node):
             return
+        if isinstance(node, ast.AnnAssign) and self.fn == "__init__":
+            # An attribute that stays None unless a condition builds its
+            # module, typed for mypy: exactly `self.NAME: nn.Module | None = None`.
+            if ast.unparse(node.annotation) != "nn.Module | None" or not (isinstance(node.value, ast.Constant) and node.value.value is None and node.simple == 0):
+                self.fail(node, "an annotated assignment other than `self.NAME: nn.Module | None = None`")
+            self.target(node.target)
+            return
         if isinstance(node, ast.Assign):
             if len(node.targets) != 1:
                 self.fail(node, "chained assignment")
@@ -661,6 +668,8 @@ def _targets(node) -> list[ast.Name]:
         return [n for t in node.targets for n in names(t)]
     if isinstance(node, (ast.comprehension, ast.For)):  # a loop: only `for i in range(n)` in __init__ (_Allowed.for_)
         return names(node.target)
+    if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Attribute):
+        return []  # `self.attr: nn.Module | None = None` binds no local (_Allowed.stmt checks the rest)
     if isinstance(node, (ast.AugAssign, ast.AnnAssign, ast.With, ast.NamedExpr, ast.Global, ast.Nonlocal, ast.Import, ast.ImportFrom)):
         raise Rejected(f"line {node.lineno}: {type(node).__name__} is not written by legoc")
     return []

@@ -215,7 +215,7 @@ class _Writer:
 
     def register(self, node: Node) -> None:
         """The `__init__` lines that build one module-owning node (under an
-        `if`, with the attribute None where the condition does not hold)."""
+        `if`, the attribute first set to None, typed `nn.Module | None`)."""
         cond = self.condition.get(id(node))
         if cond is None:
             self.build(node)
@@ -223,7 +223,7 @@ class _Writer:
         start = len(self.init)
         self.build(node)
         built = ["\n".join("    " + line for line in code.split("\n")) for code in self.init[start:]]
-        self.init[start:] = [f"if {sy.to_text(cond, code=True)}:", *built, "else:", f"    self.{self.attrs[id(node)]} = None"]
+        self.init[start:] = [f"self.{self.attrs[id(node)]}: nn.Module | None = None", f"if {sy.to_text(cond, code=True)}:", *built]
 
     def build(self, node: Node) -> None:
         """The `__init__` lines that build one module-owning node, always."""
@@ -251,10 +251,8 @@ class _Writer:
             if node.needs_projection == sy.TRUE:
                 self.init.append(f"self.{attr} = {built}")
             else:
-                self.init.append(f"if {sy.to_text(node.needs_projection, code=True)}:")
-                self.init.append(f"    self.{attr} = {built}")
-                self.init.append("else:")
-                self.init.append(f"    self.{attr} = None")
+                # None, or the module: typed for mypy, as torchvision's `downsample: Optional[nn.Module]`
+                self.init += [f"self.{attr}: nn.Module | None = None", f"if {sy.to_text(node.needs_projection, code=True)}:", f"    self.{attr} = {built}"]
 
     def named_repetitions(self, node: Repeat, owner: str) -> None:
         """The loop that adds named repetitions to `owner`, as torchvision's

@@ -81,5 +81,7 @@ def apply(name: str, args: tuple[Expr, ...]) -> Expr:
         return args[0]
     if name == "pow" and args[1] == Const(1):
         return args[0]
+    if name == "int" and type(args[0]) is Op and args[0].name in ("round", "ceil", "int", "make_divisible"):
+        return args[0]  # int(round(x)) is round(x), an int already (ruff's RUF046)
     return Op(name, args)
 

@@ -30,10 +30,9 @@ class DenseLayer(nn.Module):
         self.conv2 = nn.Conv2d(
             bn_size * growth, growth, kernel_size=3, padding=1, bias=False
         )
+        self.dropout: nn.Module | None = None
         if drop_rate > 0:
             self.dropout = nn.Dropout(p=drop_rate)
-        else:
-            self.dropout = None
 
     def forward(self, x):
         identity = x

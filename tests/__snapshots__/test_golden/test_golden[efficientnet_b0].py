@@ -192,12 +192,11 @@ class Mbconv(nn.Module):
                 momentum=momentum,
             ),
         )
+        self.stochastic_depth: nn.Module | None = None
         if stride == 1 and in_channels == out:
             self.stochastic_depth = StochasticDepth(
                 block_id * stochastic_depth_prob / total, "row"
             )
-        else:
-            self.stochastic_depth = None
 
     def forward(self, x):
         identity = x

@@ -97,38 +97,35 @@ class ResBottleneckBlock(nn.Module):
         se_ratio,
     ):
         super().__init__()
+        self.proj: nn.Module | None = None
         if in_channels != width_out or stride != 1:
             self.proj = Conv1x1Bn(in_channels, width_out, stride=stride)
-        else:
-            self.proj = None
         self.f = nn.Sequential()
         self.f.add_module(
             "a",
             ConvBnRelu(
-                in_channels,
-                int(round(bottleneck_multiplier * width_out)),
-                kernel_size=1,
+                in_channels, round(bottleneck_multiplier * width_out), kernel_size=1
             ),
         )
         self.f.add_module(
             "b",
             ConvBnRelu(
-                int(round(bottleneck_multiplier * width_out)),
-                int(round(bottleneck_multiplier * width_out)),
+                round(bottleneck_multiplier * width_out),
+                round(bottleneck_multiplier * width_out),
                 stride=stride,
-                groups=int(round(bottleneck_multiplier * width_out)) // group_width,
+                groups=round(bottleneck_multiplier * width_out) // group_width,
             ),
         )
         if se_ratio > 0:
             self.f.add_module(
                 "se",
                 SqueezeExcitation(
-                    int(round(bottleneck_multiplier * width_out)),
-                    int(round(in_channels * se_ratio)),
+                    round(bottleneck_multiplier * width_out),
+                    round(in_channels * se_ratio),
                 ),
             )
         self.f.add_module(
-            "c", Conv1x1Bn(int(round(bottleneck_multiplier * width_out)), width_out)
+            "c", Conv1x1Bn(round(bottleneck_multiplier * width_out), width_out)
         )
         self.activation = nn.ReLU(inplace=True)
 

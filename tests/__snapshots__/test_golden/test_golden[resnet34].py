@@ -40,10 +40,9 @@ class Basic(nn.Module):
         self.relu1 = nn.ReLU(inplace=True)
         self.conv2 = nn.Conv2d(c, c, kernel_size=3, padding=1, bias=False)
         self.bn2 = nn.BatchNorm2d(c)
+        self.downsample: nn.Module | None = None
         if in_channels != c or stride != 1:
             self.downsample = Conv1x1Bn(in_channels, c, stride=stride)
-        else:
-            self.downsample = None
         self.relu2 = nn.ReLU(inplace=True)
 
     def forward(self, x):

@@ -43,10 +43,9 @@ class Bottleneck(nn.Module):
         self.relu2 = nn.ReLU(inplace=True)
         self.conv3 = nn.Conv2d(c, c * expansion, kernel_size=1, bias=False)
         self.bn3 = nn.BatchNorm2d(c * expansion)
+        self.downsample: nn.Module | None = None
         if in_channels != c * expansion or stride != 1:
             self.downsample = Conv1x1Bn(in_channels, c * expansion, stride=stride)
-        else:
-            self.downsample = None
         self.relu3 = nn.ReLU(inplace=True)
 
     def forward(self, x):

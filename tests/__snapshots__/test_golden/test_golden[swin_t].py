@@ -127,6 +127,9 @@ class ShiftedWindowAttention(nn.Module):
     is padded to whole windows (bottom, right); along an axis that one
     window covers, the shift is 0."""
 
+    # A buffer, typed as torch's own modules type theirs.
+    relative_position_index: torch.Tensor
+
     def __init__(
         self,
         dim,
@@ -155,7 +158,7 @@ class ShiftedWindowAttention(nn.Module):
         self.register_buffer("relative_position_index", index)
 
     def forward(self, x):
-        B, H, W, C = x.shape
+        _, H, W, C = x.shape
         Wh, Ww = self.window_size
         x = torch.nn.functional.pad(x, (0, 0, 0, -W % Ww, 0, -H % Wh))
         height, width = x.shape[1], x.shape[2]

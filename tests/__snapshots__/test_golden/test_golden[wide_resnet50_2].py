@@ -50,10 +50,9 @@ class Bottleneck(nn.Module):
         self.relu2 = nn.ReLU(inplace=True)
         self.conv3 = nn.Conv2d(mid_channels, planes * 4, kernel_size=1, bias=False)
         self.bn3 = nn.BatchNorm2d(planes * 4)
+        self.downsample: nn.Module | None = None
         if in_channels != planes * 4 or stride != 1:
             self.downsample = Conv1x1Bn(in_channels, planes * 4, stride=stride)
-        else:
-            self.downsample = None
         self.relu3 = nn.ReLU(inplace=True)
 
     def forward(self, x):
