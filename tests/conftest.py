@@ -70,8 +70,8 @@ class BuiltExample:
 
 
 def build_example(name: str, side: int) -> BuiltExample:
-    """Compile examples/NAME.lego and unroll its model with every symbolic
-    input size set to `side`."""
+    """Compile examples/NAME.lego and unroll its model, built with its default
+    arguments, with every symbolic input size set to `side`."""
     from legoc.ir import symbolic as sy
     from legoc.compiler import compile_source
     from legoc.tools.inputs import bind_inputs
@@ -79,7 +79,9 @@ def build_example(name: str, side: int) -> BuiltExample:
 
     compiled = compile_source((EXAMPLES / f"{name}.lego").read_text(), f"{name}.lego")
     (model,) = model_names(compiled.analysis)
-    ir = next(c for c in compiled.analysis.classes if c.name == model)
+    # The model with its default arguments: an input size that is a model
+    # parameter (`input [in_chans, 224, 224]`) is its default, as built.
+    ir = compiled.analysis.defaults[model]
     sizes = tuple(tuple(side if sy.value_of(e) is None else sy.value_of(e) for e in port.shape) for port in ir.inputs)
     instance = instantiate(compiled.analysis, model, bind_inputs(ir, [(None, s) for s in sizes]))
     return BuiltExample(compiled, ir, sizes, instance, instance.token_ids())

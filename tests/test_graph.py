@@ -14,11 +14,12 @@ from legoc.core.diagnostics import SpecError
 
 def unet_spec(input_shape: str) -> str:
     text = (EXAMPLES / "unet.lego").read_text()
-    return text.replace("input x: [3, H, W]", f"input x: {input_shape}")
+    assert "input x: [n_channels, H, W]" in text
+    return text.replace("input x: [n_channels, H, W]", f"input x: {input_shape}")
 
 
 def test_symbolic_unet_checks_its_input_size_in_forward():
-    result = compile_source(unet_spec("[3, H, W]"), "unet.lego")
+    result = compile_source(unet_spec("[n_channels, H, W]"), "unet.lego")
     (ir,) = [c for c in result.analysis.classes if c.kind == "model"]
     assert [(str(r.dim), r.multiple) for r in ir.dim_rules] == [("H", 16), ("W", 16)]
     assert "H must be a multiple of 16: forward raises ValueError otherwise." in result.code
@@ -34,13 +35,13 @@ def test_symbolic_unet_checks_its_input_size_in_forward():
 
 def test_fixed_unet_input_that_breaks_a_skip_is_a_compile_error_at_the_join():
     with pytest.raises(SpecError) as info:
-        check_source(unet_spec("[3, 250, 250]"), "unet.lego")
+        check_source(unet_spec("[n_channels, 250, 250]"), "unet.lego")
     first = info.value.diagnostics[0]
     text = (EXAMPLES / "unet.lego").read_text().splitlines()
     line = next(i for i, t in enumerate(text, 1) if "-> cat ->" in t)
     assert (first.span.line, first.span.column) == (line, text[line - 1].index("cat") + 1)
     assert "[512, 31, 31] and [512, 30, 30]" in first.message
-    call_line = next(i for i, t in enumerate(text, 1) if "(x5, x4) -> up 512" in t)
+    call_line = next(i for i, t in enumerate(text, 1) if "(x5, x4) -> up1: up 512" in t)
     assert [n.span.line for n in first.notes] == [call_line]
 
 

@@ -32,6 +32,9 @@ class Example:
 EXAMPLES_TABLE = [
     # 86,567,656 parameters: one comparison, at batch 2.
     Example("vit_base_patch16_224", "vit_base_patch16_224", (3, 224, 224)),
+    # 59,880,472 parameters: timm's MlpMixer, its keys (stem.proj,
+    # blocks.N.mlp_tokens.fc1, norm, head).
+    Example("mixer_b16", "mixer_b16_224", (3, 224, 224)),
 ]
 
 

@@ -8,77 +8,104 @@ from torch import nn
 __all__ = ["UNet"]
 
 
-class DoubleConv(nn.Sequential):
-    """(3x3 convolution, batch norm, ReLU) twice: milesial's DoubleConv, one flat
-    sequence as there, so that its weights sit at the same indices (0, 1, 3, 4).
+class DoubleConv(nn.Module):
+    """(3x3 convolution, batch norm, ReLU) twice: milesial's DoubleConv, its
+    layers one nn.Sequential `double_conv` as there (weights at 0, 1, 3, 4).
 
     Input: [B, in_channels, H, W].
-    Output: [B, c, H, W].
+    Output: [B, out_channels, H, W].
     """
 
-    def __init__(self, in_channels, c):
-        super().__init__(
-            # [B, c, H, W]
-            nn.Conv2d(in_channels, c, kernel_size=3, padding=1, bias=False),
-            nn.BatchNorm2d(c),  # [B, c, H, W]
-            nn.ReLU(inplace=True),  # [B, c, H, W]
-            nn.Conv2d(c, c, kernel_size=3, padding=1, bias=False),  # [B, c, H, W]
-            nn.BatchNorm2d(c),  # [B, c, H, W]
-            nn.ReLU(inplace=True),  # [B, c, H, W]
+    def __init__(self, in_channels, out_channels):
+        super().__init__()
+        self.double_conv = nn.Sequential(
+            # [B, out_channels, H, W]
+            nn.Conv2d(in_channels, out_channels, kernel_size=3, padding=1, bias=False),
+            nn.BatchNorm2d(out_channels),  # [B, out_channels, H, W]
+            nn.ReLU(inplace=True),  # [B, out_channels, H, W]
+            # [B, out_channels, H, W]
+            nn.Conv2d(out_channels, out_channels, kernel_size=3, padding=1, bias=False),
+            nn.BatchNorm2d(out_channels),  # [B, out_channels, H, W]
+            nn.ReLU(inplace=True),  # [B, out_channels, H, W]
         )
 
+    def forward(self, x):
+        x = self.double_conv(x)  # [B, out_channels, H, W]
+        return x
 
-class Down(nn.Sequential):
+
+class Down(nn.Module):
     """Halve the size with a 2x2 max pool, then a double convolution: Down.
 
     Input: [B, in_channels, H, W].
-    Output: [B, c, H // 2, W // 2].
+    Output: [B, out_channels, H // 2, W // 2].
     """
 
-    def __init__(self, in_channels, c):
-        super().__init__(
+    def __init__(self, in_channels, out_channels):
+        super().__init__()
+        self.maxpool_conv = nn.Sequential(
             nn.MaxPool2d(kernel_size=2),  # [B, in_channels, H // 2, W // 2]
-            DoubleConv(in_channels, c),  # [B, c, H // 2, W // 2]
+            DoubleConv(in_channels, out_channels),  # [B, out_channels, H // 2, W // 2]
         )
+
+    def forward(self, x):
+        x = self.maxpool_conv(x)  # [B, out_channels, H // 2, W // 2]
+        return x
 
 
 class Up(nn.Module):
-    """Double the size with a transposed convolution, join the skip tensor from
-    the encoder on channels, then a double convolution: Up (bilinear=False).
+    """Double the size with a transposed convolution (to in_channels // 2, which
+    is out_channels in every Up of the U-Net), join the skip tensor x2 from the
+    encoder before it on channels, then a double convolution: Up
+    (bilinear=False).
 
-    Inputs: x [B, in_channels, H, W], skip [B, skip_channels, skip_H, skip_W].
-    Output: [B, c, skip_H, skip_W].
+    Inputs: x1 [B, in_channels, H, W], x2 [B, x2_channels, x2_H, x2_W].
+    Output: [B, out_channels, x2_H, x2_W].
     """
 
-    def __init__(self, in_channels, skip_channels, c):
+    def __init__(self, in_channels, x2_channels, out_channels):
         super().__init__()
-        self.conv_transpose = nn.ConvTranspose2d(
-            in_channels, c, kernel_size=2, stride=2
-        )
-        self.double_conv = DoubleConv(c + skip_channels, c)
+        self.up = nn.ConvTranspose2d(in_channels, out_channels, kernel_size=2, stride=2)
+        self.conv = DoubleConv(out_channels + x2_channels, out_channels)
 
-    def forward(self, x, skip):
-        x = self.conv_transpose(x)  # [B, c, H * 2, W * 2]
-        out = torch.cat([skip, x], dim=1)  # [B, c + skip_channels, skip_H, skip_W]
-        out = self.double_conv(out)  # [B, c, skip_H, skip_W]
+    def forward(self, x1, x2):
+        x1 = self.up(x1)  # [B, out_channels, H * 2, W * 2]
+        out = torch.cat([x2, x1], dim=1)  # [B, out_channels + x2_channels, x2_H, x2_W]
+        out = self.conv(out)  # [B, out_channels, x2_H, x2_W]
         return out
+
+
+class OutConv(nn.Module):
+    """A 1x1 convolution to the classes: OutConv.
+
+    Input: [B, in_channels, H, W].
+    Output: [B, out_channels, H, W].
+    """
+
+    def __init__(self, in_channels, out_channels):
+        super().__init__()
+        self.conv = nn.Conv2d(in_channels, out_channels, kernel_size=1)
+
+    def forward(self, x):
+        x = self.conv(x)  # [B, out_channels, H, W]
+        return x
 
 
 class UNet(nn.Module):
     """U-Net: Ronneberger et al. 2015. Reference code: milesial/Pytorch-UNet,
     unet/unet_model.py, UNet(3, 2, bilinear=False).
 
-    Inputs: x [B, 3, H, W].
-    Output: [B, classes, H, W].
+    Inputs: x [B, n_channels, H, W].
+    Output: [B, n_classes, H, W].
     H must be a multiple of 16: forward raises ValueError otherwise.
     W must be a multiple of 16: forward raises ValueError otherwise.
     With the default arguments the output is [B, 2, H, W].
     Trainable parameters with the default arguments: 31,037,698.
     """
 
-    def __init__(self, classes=2):
+    def __init__(self, n_channels=3, n_classes=2):
         super().__init__()
-        self.double_conv = DoubleConv(3, 64)
+        self.inc = DoubleConv(n_channels, 64)
         self.down1 = Down(64, 128)
         self.down2 = Down(128, 256)
         self.down3 = Down(256, 512)
@@ -87,7 +114,7 @@ class UNet(nn.Module):
         self.up2 = Up(512, 256, 256)
         self.up3 = Up(256, 128, 128)
         self.up4 = Up(128, 64, 64)
-        self.conv = nn.Conv2d(64, classes, kernel_size=1)
+        self.outc = OutConv(64, n_classes)
 
     def forward(self, x):
         H = x.shape[2]
@@ -96,7 +123,7 @@ class UNet(nn.Module):
         W = x.shape[3]
         if W % 16 != 0:
             raise ValueError(f"UNet: W must be a multiple of 16 (axis 3 of x), got {W}")
-        x1 = self.double_conv(x)  # [B, 64, H, W]
+        x1 = self.inc(x)  # [B, 64, H, W]
         x2 = self.down1(x1)  # [B, 128, H // 2, W // 2]
         x3 = self.down2(x2)  # [B, 256, H // 4, W // 4]
         x4 = self.down3(x3)  # [B, 512, H // 8, W // 8]
@@ -105,5 +132,5 @@ class UNet(nn.Module):
         y = self.up2(y, x3)  # [B, 256, H // 4, W // 4]
         y = self.up3(y, x2)  # [B, 128, H // 2, W // 2]
         y = self.up4(y, x1)  # [B, 64, H, W]
-        logits = self.conv(y)  # [B, classes, H, W]
+        logits = self.outc(y)  # [B, n_classes, H, W]
         return logits
