@@ -167,7 +167,7 @@ class _Allowed:
         imports = []
         while body and isinstance(body[0], (ast.Import, ast.ImportFrom)):
             imports.append(ast.unparse(body.pop(0)))
-        if imports not in (["from torch import nn"], ["import torch", "from torch import nn"]):
+        if imports not in [[*first, last] for first in ([], ["import torch"]) for last in ("from torch import nn", "from torch import Tensor, nn")]:
             self.fail(self.tree, f"imports {imports}")
         if not body or not isinstance(body[0], ast.Assign):
             self.fail(self.tree, "no __all__")
@@ -225,14 +225,22 @@ class _Allowed:
 
     def method(self, cls: ast.ClassDef, fn: ast.FunctionDef) -> None:
         a = fn.args
-        if fn.decorator_list or fn.returns or a.posonlyargs or a.vararg or a.kwonlyargs or a.kw_defaults or a.kwarg:
+        if fn.decorator_list or a.posonlyargs or a.vararg or a.kwonlyargs or a.kw_defaults or a.kwarg:
             self.fail(fn, "a method signature legoc does not write")
+        # The annotations legoc writes: `__init__(...) -> None`, and forward's
+        # tensors, `forward(self, x: Tensor) -> Tensor` (or a tuple or dict of them).
+        returns = ast.unparse(fn.returns) if fn.returns is not None else None
+        if fn.name == "__init__" and returns != "None" or fn.name == "forward" and not re.fullmatch(r"Tensor|tuple\[Tensor(, Tensor)+\]|dict\[str, Tensor\]", returns or ""):
+            self.fail(fn, f"a return annotation legoc does not write: {returns}")
         params = [arg.arg for arg in a.args]
         if not params or params[0] != "self" or len(set(params)) != len(params):
             self.fail(fn, f"parameters {params}")
         for arg in a.args:
-            if arg.annotation is not None:
+            typed = arg.annotation is not None and fn.name == "forward" and arg.arg != "self" and ast.unparse(arg.annotation) == "Tensor"
+            if arg.annotation is not None and not typed:
                 self.fail(arg, "an annotation")
+            if fn.name == "forward" and arg.arg != "self" and not typed:
+                self.fail(arg, "an input without its `Tensor` annotation")
             self.name(arg, arg.arg)
         if fn.name == "forward" and a.defaults:
             self.fail(fn, "forward with defaults")
@@ -828,7 +836,7 @@ def test_every_example_passes_the_allow_list(name):
 
 
 SMUGGLED = {
-    "an import": ("from torch import nn\n", "from torch import nn\nimport os\n"),
+    "an import": ("from torch import Tensor, nn\n", "from torch import Tensor, nn\nimport os\n"),
     "eval": ("x = self.relu(x)", "x = eval(x)"),
     "a dunder attribute": ("x = self.relu(x)", "x = self.__class__(x)"),
     "getattr": ("x = self.relu(x)", "x = getattr(self, 'relu')(x)"),
@@ -836,7 +844,9 @@ SMUGGLED = {
     "a builtin": ("x = self.relu(x)", "x = print(x)"),
     "a lambda": ("x = self.relu(x)", "x = (lambda y: y)(x)"),
     "a module-level statement": ("\n\nclass M(", "\nprint(1)\n\n\nclass M("),
-    "a shadowing parameter": ("def __init__(self):", "def __init__(self, nn=1):"),
+    "a shadowing parameter": ("def __init__(self) -> None:", "def __init__(self, nn=1) -> None:"),
+    "another annotation": ("def forward(self, x: Tensor) -> Tensor:", "def forward(self, x: Tensor) -> print(1):"),
+    "an annotation on an argument": ("def __init__(self) -> None:", "def __init__(self, a: print(1) = 1) -> None:"),
     "a non-shape comment": ("x = self.relu(x)  # [B, 3, 8, 8]", "x = self.relu(x)  # hello"),
     "a docstring closed early": ('    """The model `M`.', '    """The model `M`."""; import os; """'),
     "a shadowed builtin": ("x = self.relu(x)", "ValueError = self.relu(x)\n        x = ValueError"),

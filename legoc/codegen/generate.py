@@ -82,10 +82,10 @@ def generate(analysis: Analysis, source_name: str) -> str:
     classes = [_class_pieces(ir, names, analysis.defaults.get(ir.name) if ir.kind == "model" else None) for ir in analysis.classes]
     helpers = used_helpers(analysis.classes)
     uses_torch = bool(helpers) or any("torch." in p.text for c in classes for p in (*c.forward_lines, *c.init_lines))
-    imports = (["import torch"] if uses_torch else []) + ["from torch import nn"]
+    typed = any(c.forward_def is not None for c in classes)  # forward's `x: Tensor`, as torchvision annotates it
+    imports = (["import torch"] if uses_torch else []) + ["from torch import Tensor, nn" if typed else "from torch import nn"]
     if any("_make_divisible(" in p.text for c in classes for p in c.parts() if p is not None):
         helpers.insert(0, "_make_divisible")  # a width multiplier's make_divisible: torchvision's function
-    # One name a line, as black writes a list with a trailing comma.
     public = sorted(names[ir.name] for ir in analysis.classes if ir.public)  # the models and `public block`s, as ruff's RUF022 sorts
     exported = Piece(0, "__all__ = [" + ", ".join(f'"{name}"' for name in public) + "]")
     texts = format_pieces([exported] + [p for c in classes for p in c.parts()])
@@ -509,7 +509,7 @@ def _class_pieces(ir: ClassIR, names: dict[str, str], defaults: ClassIR | None) 
     for p in ir.params:
         params.append(p.code if p.default is None else f"{p.code}={value_text(p.default)}")
     docstring = Piece(1, docstring_text(doc_lines(ir, defaults)), "docstring")
-    init_def = Piece(1, f"def __init__({', '.join(params)}):", "header")
+    init_def = Piece(1, f"def __init__({', '.join(params)}) -> None:", "header")
     if is_sequential(ir) and isinstance(ir.body[0], Repeat) and ir.body[0].each is not None:  # torchvision's AnyStage: named repetitions
         writer.init = ["super().__init__()"]
         writer.named_repetitions(ir.body[0], "self")
@@ -537,9 +537,17 @@ def _class_pieces(ir: ClassIR, names: dict[str, str], defaults: ClassIR | None) 
         docstring=docstring,
         init_def=init_def,
         init_lines=tuple(_piece(2, line) for line in writer.init),
-        forward_def=Piece(1, f"def forward({', '.join(['self', *(p.code for p in ir.inputs)])}):", "header"),
+        forward_def=Piece(1, f"def forward({', '.join(['self', *(f'{p.code}: Tensor' for p in ir.inputs)])}) -> {_returns(ir)}:", "header"),
         forward_lines=tuple(_piece(2, line) for line in writer.forward),
     )
+
+
+def _returns(ir: ClassIR) -> str:
+    """forward's return annotation: one tensor, a block's tuple of them
+    (`return y, skip`) or a model's dict of its outputs."""
+    if len(ir.outputs) == 1:
+        return "Tensor"
+    return f"tuple[{', '.join(['Tensor'] * len(ir.outputs))}]" if ir.kind == "block" else "dict[str, Tensor]"
 
 
 def _piece(depth: int, line: str) -> Piece:

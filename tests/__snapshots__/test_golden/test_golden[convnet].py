@@ -2,7 +2,7 @@
 # Do not edit: change the .lego source and run legoc again.
 """PyTorch modules for ConvNet."""
 
-from torch import nn
+from torch import Tensor, nn
 
 __all__ = ["ConvNet"]
 
@@ -20,7 +20,7 @@ class ConvNet(nn.Module):
     Trainable parameters with the default arguments: 21,840.
     """
 
-    def __init__(self, classes=10):
+    def __init__(self, classes=10) -> None:
         super().__init__()
         self.conv1 = nn.Conv2d(1, 10, kernel_size=5)
         self.maxpool1 = nn.MaxPool2d(kernel_size=2)
@@ -36,7 +36,7 @@ class ConvNet(nn.Module):
         self.linear2 = nn.Linear(50, classes)
         self.log_softmax = nn.LogSoftmax(dim=1)
 
-    def forward(self, x):
+    def forward(self, x: Tensor) -> Tensor:
         x = self.conv1(x)  # [B, 10, 24, 24]
         x = self.maxpool1(x)  # [B, 10, 12, 12]
         x = self.relu1(x)  # [B, 10, 12, 12]

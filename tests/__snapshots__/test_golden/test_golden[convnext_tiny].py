@@ -3,7 +3,7 @@
 """PyTorch modules for ConvNeXt."""
 
 import torch
-from torch import nn
+from torch import Tensor, nn
 
 __all__ = ["ConvNeXt"]
 
@@ -70,7 +70,7 @@ class Stem(nn.Sequential):
     Output: [B, c, H // 4, W // 4].
     """
 
-    def __init__(self, in_channels, c):
+    def __init__(self, in_channels, c) -> None:
         super().__init__(
             # [B, c, H // 4, W // 4]
             nn.Conv2d(in_channels, c, kernel_size=4, stride=4),
@@ -91,7 +91,7 @@ class CnBlock(nn.Module):
     Output: [B, in_channels, H, W].
     """
 
-    def __init__(self, in_channels, stochastic_depth_prob, layer_scale=1e-06):
+    def __init__(self, in_channels, stochastic_depth_prob, layer_scale=1e-06) -> None:
         super().__init__()
         self.layer_scale = nn.Parameter(torch.full((in_channels, 1, 1), layer_scale))
         self.block = nn.Sequential(
@@ -108,7 +108,7 @@ class CnBlock(nn.Module):
         )
         self.stochastic_depth = StochasticDepth(stochastic_depth_prob, "row")
 
-    def forward(self, input):
+    def forward(self, input: Tensor) -> Tensor:
         result = self.block(input)  # [B, in_channels, H, W]
         result = self.layer_scale * result  # [B, in_channels, H, W]
         result = self.stochastic_depth(result)  # [B, in_channels, H, W]
@@ -127,7 +127,7 @@ class CnStage(nn.Sequential):
 
     def __init__(
         self, in_channels, n, first, total, stochastic_depth_prob, layer_scale
-    ):
+    ) -> None:
         super().__init__(
             # [B, in_channels, H, W]
             *(
@@ -150,7 +150,7 @@ class Downsample(nn.Sequential):
     Output: [B, c, H // 2, W // 2].
     """
 
-    def __init__(self, in_channels, c):
+    def __init__(self, in_channels, c) -> None:
         super().__init__(
             LayerNorm2d(in_channels, eps=1e-06),  # [B, in_channels, H, W]
             # [B, c, H // 2, W // 2]
@@ -173,7 +173,9 @@ class ConvNeXt(nn.Module):
     Trainable parameters with the default arguments: 28,589,128.
     """
 
-    def __init__(self, classes=1000, stochastic_depth_prob=0.1, layer_scale=1e-06):
+    def __init__(
+        self, classes=1000, stochastic_depth_prob=0.1, layer_scale=1e-06
+    ) -> None:
         super().__init__()
         self.features = nn.Sequential(
             Stem(3, 96),  # [B, 96, 56, 56]
@@ -196,7 +198,7 @@ class ConvNeXt(nn.Module):
             nn.Linear(768, classes),  # [B, classes]
         )
 
-    def forward(self, x):
+    def forward(self, x: Tensor) -> Tensor:
         x = self.features(x)  # [B, 768, 7, 7]
         x = self.avgpool(x)  # [B, 768, 1, 1]
         x = self.classifier(x)  # [B, classes]

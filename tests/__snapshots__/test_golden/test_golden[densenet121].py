@@ -3,7 +3,7 @@
 """PyTorch modules for DenseNet121."""
 
 import torch
-from torch import nn
+from torch import Tensor, nn
 
 __all__ = ["DenseNet121"]
 
@@ -20,7 +20,7 @@ class DenseLayer(nn.Module):
     Output: [B, growth + in_channels, H, W].
     """
 
-    def __init__(self, in_channels, growth, bn_size=4, drop_rate=0.0):
+    def __init__(self, in_channels, growth, bn_size=4, drop_rate=0.0) -> None:
         super().__init__()
         self.norm1 = nn.BatchNorm2d(in_channels)
         self.relu1 = nn.ReLU(inplace=True)
@@ -34,7 +34,7 @@ class DenseLayer(nn.Module):
         if drop_rate > 0:
             self.dropout = nn.Dropout(p=drop_rate)
 
-    def forward(self, x):
+    def forward(self, x: Tensor) -> Tensor:
         identity = x
         x = self.norm1(x)  # [B, in_channels, H, W]
         x = self.relu1(x)  # [B, in_channels, H, W]
@@ -56,14 +56,14 @@ class Transition(nn.Module):
     Output: [B, in_channels // 2, H // 2, W // 2].
     """
 
-    def __init__(self, in_channels):
+    def __init__(self, in_channels) -> None:
         super().__init__()
         self.norm = nn.BatchNorm2d(in_channels)
         self.relu = nn.ReLU(inplace=True)
         self.conv = nn.Conv2d(in_channels, in_channels // 2, kernel_size=1, bias=False)
         self.pool = nn.AvgPool2d(kernel_size=2, stride=2)
 
-    def forward(self, x):
+    def forward(self, x: Tensor) -> Tensor:
         x = self.norm(x)  # [B, in_channels, H, W]
         x = self.relu(x)  # [B, in_channels, H, W]
         x = self.conv(x)  # [B, in_channels // 2, H, W]
@@ -84,7 +84,7 @@ class DenseFeatures(nn.Module):
 
     def __init__(
         self, in_channels, growth=32, num_init_features=64, bn_size=4, drop_rate=0.0
-    ):
+    ) -> None:
         super().__init__()
         self.conv0 = nn.Conv2d(
             in_channels,
@@ -152,7 +152,7 @@ class DenseFeatures(nn.Module):
             growth * 28 + (growth * 15 + num_init_features // 2) // 4
         )
 
-    def forward(self, x):
+    def forward(self, x: Tensor) -> Tensor:
         x = self.conv0(x)  # [B, num_init_features, (H + 1) // 2, (W + 1) // 2]
         x = self.norm0(x)  # [B, num_init_features, (H + 1) // 2, (W + 1) // 2]
         x = self.relu0(x)  # [B, num_init_features, (H + 1) // 2, (W + 1) // 2]
@@ -189,7 +189,7 @@ class DenseNet121(nn.Module):
 
     def __init__(
         self, classes=1000, growth=32, num_init_features=64, bn_size=4, drop_rate=0.0
-    ):
+    ) -> None:
         super().__init__()
         self.features = DenseFeatures(3, growth, num_init_features, bn_size, drop_rate)
         self.relu = nn.ReLU()
@@ -199,7 +199,7 @@ class DenseNet121(nn.Module):
             growth * 28 + (growth * 15 + num_init_features // 2) // 4, classes
         )
 
-    def forward(self, x):
+    def forward(self, x: Tensor) -> Tensor:
         # [B, growth * 28 + (growth * 15 + num_init_features // 2) // 4, 7, 7]
         x = self.features(x)
         # [B, growth * 28 + (growth * 15 + num_init_features // 2) // 4, 7, 7]

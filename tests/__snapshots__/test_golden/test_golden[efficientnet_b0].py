@@ -3,7 +3,7 @@
 """PyTorch modules for EfficientNet."""
 
 import torch
-from torch import nn
+from torch import Tensor, nn
 
 __all__ = ["EfficientNet"]
 
@@ -58,7 +58,7 @@ class ConvBnSilu(nn.Sequential):
 
     def __init__(
         self, in_channels, c, kernel_size=3, stride=1, groups=1, eps=1e-05, momentum=0.1
-    ):
+    ) -> None:
         super().__init__(
             # [B, c, (H - (kernel_size + 1) % 2 - 1) // stride + 1, (W - (kernel_size + 1) % 2 - 1) // stride + 1]
             nn.Conv2d(
@@ -86,7 +86,7 @@ class SqueezeExcitation(nn.Module):
     Output: [B, in_channels, H, W].
     """
 
-    def __init__(self, in_channels, squeeze_channels):
+    def __init__(self, in_channels, squeeze_channels) -> None:
         super().__init__()
         self.avgpool = nn.AdaptiveAvgPool2d(1)
         self.fc1 = nn.Conv2d(in_channels, squeeze_channels, kernel_size=1)
@@ -94,7 +94,7 @@ class SqueezeExcitation(nn.Module):
         self.fc2 = nn.Conv2d(squeeze_channels, in_channels, kernel_size=1)
         self.scale_activation = nn.Sigmoid()
 
-    def forward(self, x):
+    def forward(self, x: Tensor) -> Tensor:
         scale = self.avgpool(x)  # [B, in_channels, 1, 1]
         scale = self.fc1(scale)  # [B, squeeze_channels, 1, 1]
         scale = self.activation(scale)  # [B, squeeze_channels, 1, 1]
@@ -112,7 +112,7 @@ class ConvBnLinear(nn.Sequential):
     Output: [B, c, H, W].
     """
 
-    def __init__(self, in_channels, c, eps=1e-05, momentum=0.1):
+    def __init__(self, in_channels, c, eps=1e-05, momentum=0.1) -> None:
         super().__init__(
             nn.Conv2d(in_channels, c, kernel_size=1, bias=False),  # [B, c, H, W]
             nn.BatchNorm2d(c, eps=eps, momentum=momentum),  # [B, c, H, W]
@@ -148,7 +148,7 @@ class Mbconv(nn.Module):
         stochastic_depth_prob,
         eps=1e-05,
         momentum=0.1,
-    ):
+    ) -> None:
         super().__init__()
         self.use_res_connect = (
             in_channels == out
@@ -198,7 +198,7 @@ class Mbconv(nn.Module):
                 block_id * stochastic_depth_prob / total, "row"
             )
 
-    def forward(self, x):
+    def forward(self, x: Tensor) -> Tensor:
         identity = x
         # [B, out, (H - (kernel + 1) % 2 - 1) // stride + 1, (W - (kernel + 1) % 2 - 1) // stride + 1]
         x = self.block(x)
@@ -233,7 +233,7 @@ class MbconvStage(nn.Sequential):
         stochastic_depth_prob,
         eps=1e-05,
         momentum=0.1,
-    ):
+    ) -> None:
         super().__init__(
             # [B, out, (H - (kernel + 1) % 2 - 1) // stride + 1, (W - (kernel + 1) % 2 - 1) // stride + 1]
             Mbconv(
@@ -292,7 +292,7 @@ class EfficientNet(nn.Module):
         stochastic_depth_prob=0.2,
         norm_eps=1e-05,
         norm_momentum=0.1,
-    ):
+    ) -> None:
         super().__init__()
         self.features = nn.Sequential(
             # [B, make_divisible(width_mult * 32, 8), 112, 112]
@@ -446,7 +446,7 @@ class EfficientNet(nn.Module):
             nn.Linear(_make_divisible(width_mult * 320, 8) * 4, classes),
         )
 
-    def forward(self, x):
+    def forward(self, x: Tensor) -> Tensor:
         x = self.features(x)  # [B, make_divisible(width_mult * 320, 8) * 4, 7, 7]
         x = self.avgpool(x)  # [B, make_divisible(width_mult * 320, 8) * 4, 1, 1]
         x = self.flatten(x)  # [B, make_divisible(width_mult * 320, 8) * 4]

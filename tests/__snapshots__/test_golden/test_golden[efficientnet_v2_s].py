@@ -3,7 +3,7 @@
 """PyTorch modules for EfficientNetV2."""
 
 import torch
-from torch import nn
+from torch import Tensor, nn
 
 __all__ = ["EfficientNetV2"]
 
@@ -58,7 +58,7 @@ class ConvBnSilu(nn.Sequential):
 
     def __init__(
         self, in_channels, c, kernel_size=3, stride=1, groups=1, eps=0.001, momentum=0.1
-    ):
+    ) -> None:
         super().__init__(
             # [B, c, (H - (kernel_size + 1) % 2 - 1) // stride + 1, (W - (kernel_size + 1) % 2 - 1) // stride + 1]
             nn.Conv2d(
@@ -85,7 +85,7 @@ class ConvBnLinear(nn.Sequential):
     Output: [B, c, H, W].
     """
 
-    def __init__(self, in_channels, c, eps=0.001, momentum=0.1):
+    def __init__(self, in_channels, c, eps=0.001, momentum=0.1) -> None:
         super().__init__(
             nn.Conv2d(in_channels, c, kernel_size=1, bias=False),  # [B, c, H, W]
             nn.BatchNorm2d(c, eps=eps, momentum=momentum),  # [B, c, H, W]
@@ -117,7 +117,7 @@ class FusedMbconv(nn.Module):
         stochastic_depth_prob,
         eps=0.001,
         momentum=0.1,
-    ):
+    ) -> None:
         super().__init__()
         self.use_res_connect = (
             in_channels == out
@@ -180,7 +180,7 @@ class FusedMbconv(nn.Module):
                 block_id * stochastic_depth_prob / total, "row"
             )
 
-    def forward(self, x):
+    def forward(self, x: Tensor) -> Tensor:
         identity = x
         # [B, out, (H - (kernel + 1) % 2 - 1) // stride + 1, (W - (kernel + 1) % 2 - 1) // stride + 1]
         x = self.block(x)
@@ -213,7 +213,7 @@ class FusedStage(nn.Sequential):
         first,
         total,
         stochastic_depth_prob,
-    ):
+    ) -> None:
         super().__init__(
             # [B, out, (H - (kernel + 1) % 2 - 1) // stride + 1, (W - (kernel + 1) % 2 - 1) // stride + 1]
             FusedMbconv(
@@ -252,7 +252,7 @@ class SqueezeExcitation(nn.Module):
     Output: [B, in_channels, H, W].
     """
 
-    def __init__(self, in_channels, squeeze_channels):
+    def __init__(self, in_channels, squeeze_channels) -> None:
         super().__init__()
         self.avgpool = nn.AdaptiveAvgPool2d(1)
         self.fc1 = nn.Conv2d(in_channels, squeeze_channels, kernel_size=1)
@@ -260,7 +260,7 @@ class SqueezeExcitation(nn.Module):
         self.fc2 = nn.Conv2d(squeeze_channels, in_channels, kernel_size=1)
         self.scale_activation = nn.Sigmoid()
 
-    def forward(self, x):
+    def forward(self, x: Tensor) -> Tensor:
         scale = self.avgpool(x)  # [B, in_channels, 1, 1]
         scale = self.fc1(scale)  # [B, squeeze_channels, 1, 1]
         scale = self.activation(scale)  # [B, squeeze_channels, 1, 1]
@@ -299,7 +299,7 @@ class Mbconv(nn.Module):
         stochastic_depth_prob,
         eps=0.001,
         momentum=0.1,
-    ):
+    ) -> None:
         super().__init__()
         self.use_res_connect = (
             in_channels == out
@@ -349,7 +349,7 @@ class Mbconv(nn.Module):
                 block_id * stochastic_depth_prob / total, "row"
             )
 
-    def forward(self, x):
+    def forward(self, x: Tensor) -> Tensor:
         identity = x
         # [B, out, (H - (kernel + 1) % 2 - 1) // stride + 1, (W - (kernel + 1) % 2 - 1) // stride + 1]
         x = self.block(x)
@@ -380,7 +380,7 @@ class MbconvStage(nn.Sequential):
         first,
         total,
         stochastic_depth_prob,
-    ):
+    ) -> None:
         super().__init__(
             # [B, out, (H - (kernel + 1) % 2 - 1) // stride + 1, (W - (kernel + 1) % 2 - 1) // stride + 1]
             Mbconv(
@@ -425,7 +425,7 @@ class EfficientNetV2(nn.Module):
     Trainable parameters with the default arguments: 21,458,488.
     """
 
-    def __init__(self, classes=1000, dropout=0.2, stochastic_depth_prob=0.2):
+    def __init__(self, classes=1000, dropout=0.2, stochastic_depth_prob=0.2) -> None:
         super().__init__()
         self.features = nn.Sequential(
             ConvBnSilu(3, 24, stride=2),  # [B, 24, 112, 112]
@@ -450,7 +450,7 @@ class EfficientNetV2(nn.Module):
             nn.Linear(1280, classes),  # [B, classes]
         )
 
-    def forward(self, x):
+    def forward(self, x: Tensor) -> Tensor:
         x = self.features(x)  # [B, 1280, 7, 7]
         x = self.avgpool(x)  # [B, 1280, 1, 1]
         x = self.flatten(x)  # [B, 1280]

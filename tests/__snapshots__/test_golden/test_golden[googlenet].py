@@ -3,7 +3,7 @@
 """PyTorch modules for GoogLeNet."""
 
 import torch
-from torch import nn
+from torch import Tensor, nn
 
 __all__ = ["GoogLeNet"]
 
@@ -17,7 +17,7 @@ class BasicConv2d(nn.Module):
     Output: [B, c, (H - kernel_size + padding * 2) // stride + 1, (W - kernel_size + padding * 2) // stride + 1].
     """
 
-    def __init__(self, in_channels, c, kernel_size=1, stride=1, padding=0):
+    def __init__(self, in_channels, c, kernel_size=1, stride=1, padding=0) -> None:
         super().__init__()
         self.conv = nn.Conv2d(
             in_channels,
@@ -30,7 +30,7 @@ class BasicConv2d(nn.Module):
         self.bn = nn.BatchNorm2d(c, eps=0.001)
         self.relu = nn.ReLU(inplace=True)
 
-    def forward(self, x):
+    def forward(self, x: Tensor) -> Tensor:
         # [B, c, (H - kernel_size + padding * 2) // stride + 1, (W - kernel_size + padding * 2) // stride + 1]
         x = self.conv(x)
         # [B, c, (H - kernel_size + padding * 2) // stride + 1, (W - kernel_size + padding * 2) // stride + 1]
@@ -53,7 +53,9 @@ class Inception(nn.Module):
     Output: [B, ch1x1 + ch3x3 + ch5x5 + pool_proj, H, W].
     """
 
-    def __init__(self, in_channels, ch1x1, ch3x3red, ch3x3, ch5x5red, ch5x5, pool_proj):
+    def __init__(
+        self, in_channels, ch1x1, ch3x3red, ch3x3, ch5x5red, ch5x5, pool_proj
+    ) -> None:
         super().__init__()
         self.branch1 = BasicConv2d(in_channels, ch1x1)
         self.branch2 = nn.Sequential(
@@ -70,7 +72,7 @@ class Inception(nn.Module):
             BasicConv2d(in_channels, pool_proj),  # [B, pool_proj, H, W]
         )
 
-    def forward(self, x):
+    def forward(self, x: Tensor) -> Tensor:
         branch = self.branch1(x)  # [B, ch1x1, H, W]
         branch_1 = self.branch2(x)  # [B, ch3x3, H, W]
         branch_2 = self.branch3(x)  # [B, ch5x5, H, W]
@@ -93,7 +95,7 @@ class GoogLeNet(nn.Module):
     Trainable parameters with the default arguments: 6,624,904.
     """
 
-    def __init__(self, classes=1000, dropout=0.2):
+    def __init__(self, classes=1000, dropout=0.2) -> None:
         super().__init__()
         self.conv1 = BasicConv2d(3, 64, kernel_size=7, stride=2, padding=3)
         self.maxpool1 = nn.MaxPool2d(kernel_size=3, stride=2, ceil_mode=True)
@@ -116,7 +118,7 @@ class GoogLeNet(nn.Module):
         self.dropout = nn.Dropout(p=dropout)
         self.fc = nn.Linear(1024, classes)
 
-    def forward(self, x):
+    def forward(self, x: Tensor) -> Tensor:
         x = self.conv1(x)  # [B, 64, 112, 112]
         x = self.maxpool1(x)  # [B, 64, 56, 56]
         x = self.conv2(x)  # [B, 64, 56, 56]

@@ -3,7 +3,7 @@
 """PyTorch modules for GPT2."""
 
 import torch
-from torch import nn
+from torch import Tensor, nn
 
 __all__ = ["GPT2"]
 
@@ -17,7 +17,7 @@ class CausalSelfAttention(nn.Module):
     Output: [B, T, in_features].
     """
 
-    def __init__(self, in_features, n_head, pdrop=0.1):
+    def __init__(self, in_features, n_head, pdrop=0.1) -> None:
         super().__init__()
         self.n_head = n_head
         self.pdrop = pdrop
@@ -25,7 +25,7 @@ class CausalSelfAttention(nn.Module):
         self.c_proj = nn.Linear(in_features // n_head * n_head, in_features)
         self.resid_dropout = nn.Dropout(p=pdrop)
 
-    def forward(self, x):
+    def forward(self, x: Tensor) -> Tensor:
         qkv = self.c_attn(x)  # [B, T, in_features * 3]
         # [B, 3, n_head, T, in_features // n_head]
         parts = qkv.unflatten(2, (3, self.n_head, -1)).permute(0, 2, 3, 1, 4)
@@ -49,14 +49,14 @@ class Mlp(nn.Module):
     Output: [B, T, in_features].
     """
 
-    def __init__(self, in_features, pdrop=0.1):
+    def __init__(self, in_features, pdrop=0.1) -> None:
         super().__init__()
         self.c_fc = nn.Linear(in_features, in_features * 4)
         self.act = nn.GELU(approximate="tanh")
         self.c_proj = nn.Linear(in_features * 4, in_features)
         self.dropout = nn.Dropout(p=pdrop)
 
-    def forward(self, x):
+    def forward(self, x: Tensor) -> Tensor:
         x = self.c_fc(x)  # [B, T, in_features * 4]
         x = self.act(x)  # [B, T, in_features * 4]
         x = self.c_proj(x)  # [B, T, in_features]
@@ -72,14 +72,14 @@ class Gpt2Block(nn.Module):
     Output: [B, T, in_features].
     """
 
-    def __init__(self, in_features, n_head, pdrop=0.1):
+    def __init__(self, in_features, n_head, pdrop=0.1) -> None:
         super().__init__()
         self.ln_1 = nn.LayerNorm(in_features)
         self.attn = CausalSelfAttention(in_features, n_head, pdrop)
         self.ln_2 = nn.LayerNorm(in_features)
         self.mlp = Mlp(in_features, pdrop)
 
-    def forward(self, x):
+    def forward(self, x: Tensor) -> Tensor:
         a = self.ln_1(x)  # [B, T, in_features]
         a = self.attn(a)  # [B, T, in_features]
         x1 = x + a  # [B, T, in_features]
@@ -97,7 +97,7 @@ class Gpt2Model(nn.Module):
     Output: [B, T, n_embd].
     """
 
-    def __init__(self, vocab_size, n_positions, n_embd, n_layer, n_head, pdrop):
+    def __init__(self, vocab_size, n_positions, n_embd, n_layer, n_head, pdrop) -> None:
         super().__init__()
         self.wte = nn.Embedding(vocab_size, n_embd)
         self.wpe = nn.Embedding(n_positions, n_embd)
@@ -107,7 +107,7 @@ class Gpt2Model(nn.Module):
         )
         self.ln_f = nn.LayerNorm(n_embd)
 
-    def forward(self, idx):
+    def forward(self, idx: Tensor) -> Tensor:
         tok = self.wte(idx)  # [B, T, n_embd]
         seq_len = idx.shape[1]
         pos = torch.arange(seq_len, device=idx.device)  # [T]
@@ -137,7 +137,7 @@ class GPT2(nn.Module):
         n_layer=12,
         n_head=12,
         pdrop=0.1,
-    ):
+    ) -> None:
         super().__init__()
         self.n_positions = n_positions
         self.transformer = Gpt2Model(
@@ -146,7 +146,7 @@ class GPT2(nn.Module):
         self.lm_head = nn.Linear(n_embd, vocab_size, bias=False)
         self.lm_head.weight = self.transformer.wte.weight
 
-    def forward(self, idx):
+    def forward(self, idx: Tensor) -> Tensor:
         T = idx.shape[1]
         if not (T <= self.n_positions):
             raise ValueError(

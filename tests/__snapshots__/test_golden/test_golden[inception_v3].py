@@ -3,7 +3,7 @@
 """PyTorch modules for Inception3."""
 
 import torch
-from torch import nn
+from torch import Tensor, nn
 
 __all__ = ["Inception3"]
 
@@ -17,7 +17,7 @@ class BasicConv2d(nn.Module):
     Output: [B, c, (H - kernel_size + padding * 2) // stride + 1, (W - kernel_size + padding * 2) // stride + 1].
     """
 
-    def __init__(self, in_channels, c, kernel_size=1, stride=1, padding=0):
+    def __init__(self, in_channels, c, kernel_size=1, stride=1, padding=0) -> None:
         super().__init__()
         self.conv = nn.Conv2d(
             in_channels,
@@ -30,7 +30,7 @@ class BasicConv2d(nn.Module):
         self.bn = nn.BatchNorm2d(c, eps=0.001)
         self.relu = nn.ReLU(inplace=True)
 
-    def forward(self, x):
+    def forward(self, x: Tensor) -> Tensor:
         # [B, c, (H - kernel_size + padding * 2) // stride + 1, (W - kernel_size + padding * 2) // stride + 1]
         x = self.conv(x)
         # [B, c, (H - kernel_size + padding * 2) // stride + 1, (W - kernel_size + padding * 2) // stride + 1]
@@ -48,7 +48,7 @@ class InceptionA(nn.Module):
     Output: [B, pool_features + 224, H, W].
     """
 
-    def __init__(self, in_channels, pool_features):
+    def __init__(self, in_channels, pool_features) -> None:
         super().__init__()
         self.branch1x1 = BasicConv2d(in_channels, 64)
         self.branch5x5_1 = BasicConv2d(in_channels, 48)
@@ -59,7 +59,7 @@ class InceptionA(nn.Module):
         self.avgpool = nn.AvgPool2d(kernel_size=3, stride=1, padding=1)
         self.branch_pool = BasicConv2d(in_channels, pool_features)
 
-    def forward(self, x):
+    def forward(self, x: Tensor) -> Tensor:
         branch = self.branch1x1(x)  # [B, 64, H, W]
         branch_1 = self.branch5x5_1(x)  # [B, 48, H, W]
         branch_1 = self.branch5x5_2(branch_1)  # [B, 64, H, W]
@@ -81,7 +81,7 @@ class InceptionB(nn.Module):
     Output: [B, in_channels + 480, (H + 1) // 2 - 1, (W + 1) // 2 - 1].
     """
 
-    def __init__(self, in_channels):
+    def __init__(self, in_channels) -> None:
         super().__init__()
         self.branch3x3 = BasicConv2d(in_channels, 384, kernel_size=3, stride=2)
         self.branch3x3dbl_1 = BasicConv2d(in_channels, 64)
@@ -89,7 +89,7 @@ class InceptionB(nn.Module):
         self.branch3x3dbl_3 = BasicConv2d(96, 96, kernel_size=3, stride=2)
         self.maxpool = nn.MaxPool2d(kernel_size=3, stride=2)
 
-    def forward(self, x):
+    def forward(self, x: Tensor) -> Tensor:
         branch = self.branch3x3(x)  # [B, 384, (H + 1) // 2 - 1, (W + 1) // 2 - 1]
         branch_1 = self.branch3x3dbl_1(x)  # [B, 64, H, W]
         branch_1 = self.branch3x3dbl_2(branch_1)  # [B, 96, H, W]
@@ -111,7 +111,7 @@ class BasicConv2dFactorised(nn.Module):
     Output: [B, c, H - (kh + 1) % 2, W - (kw + 1) % 2].
     """
 
-    def __init__(self, in_channels, c, kh, kw):
+    def __init__(self, in_channels, c, kh, kw) -> None:
         super().__init__()
         self.conv = nn.Conv2d(
             in_channels,
@@ -123,7 +123,7 @@ class BasicConv2dFactorised(nn.Module):
         self.bn = nn.BatchNorm2d(c, eps=0.001)
         self.relu = nn.ReLU(inplace=True)
 
-    def forward(self, x):
+    def forward(self, x: Tensor) -> Tensor:
         x = self.conv(x)  # [B, c, H - (kh + 1) % 2, W - (kw + 1) % 2]
         x = self.bn(x)  # [B, c, H - (kh + 1) % 2, W - (kw + 1) % 2]
         x = self.relu(x)  # [B, c, H - (kh + 1) % 2, W - (kw + 1) % 2]
@@ -138,7 +138,7 @@ class InceptionC(nn.Module):
     Output: [B, 768, H, W].
     """
 
-    def __init__(self, in_channels, channels_7x7):
+    def __init__(self, in_channels, channels_7x7) -> None:
         super().__init__()
         self.branch1x1 = BasicConv2d(in_channels, 192)
         self.branch7x7_1 = BasicConv2d(in_channels, channels_7x7)
@@ -152,7 +152,7 @@ class InceptionC(nn.Module):
         self.avgpool = nn.AvgPool2d(kernel_size=3, stride=1, padding=1)
         self.branch_pool = BasicConv2d(in_channels, 192)
 
-    def forward(self, x):
+    def forward(self, x: Tensor) -> Tensor:
         branch = self.branch1x1(x)  # [B, 192, H, W]
         branch_1 = self.branch7x7_1(x)  # [B, channels_7x7, H, W]
         branch_1 = self.branch7x7_2(branch_1)  # [B, channels_7x7, H, W]
@@ -176,7 +176,7 @@ class InceptionD(nn.Module):
     Output: [B, in_channels + 512, (H + 1) // 2 - 1, (W + 1) // 2 - 1].
     """
 
-    def __init__(self, in_channels):
+    def __init__(self, in_channels) -> None:
         super().__init__()
         self.branch3x3_1 = BasicConv2d(in_channels, 192)
         self.branch3x3_2 = BasicConv2d(192, 320, kernel_size=3, stride=2)
@@ -186,7 +186,7 @@ class InceptionD(nn.Module):
         self.branch7x7x3_4 = BasicConv2d(192, 192, kernel_size=3, stride=2)
         self.maxpool = nn.MaxPool2d(kernel_size=3, stride=2)
 
-    def forward(self, x):
+    def forward(self, x: Tensor) -> Tensor:
         branch = self.branch3x3_1(x)  # [B, 192, H, W]
         # [B, 320, (H + 1) // 2 - 1, (W + 1) // 2 - 1]
         branch = self.branch3x3_2(branch)
@@ -211,7 +211,7 @@ class InceptionE(nn.Module):
     Output: [B, 2048, H, W].
     """
 
-    def __init__(self, in_channels):
+    def __init__(self, in_channels) -> None:
         super().__init__()
         self.branch1x1 = BasicConv2d(in_channels, 320)
         self.branch3x3_1 = BasicConv2d(in_channels, 384)
@@ -224,7 +224,7 @@ class InceptionE(nn.Module):
         self.avgpool = nn.AvgPool2d(kernel_size=3, stride=1, padding=1)
         self.branch_pool = BasicConv2d(in_channels, 192)
 
-    def forward(self, x):
+    def forward(self, x: Tensor) -> Tensor:
         branch = self.branch1x1(x)  # [B, 320, H, W]
         branch_1 = self.branch3x3_1(x)  # [B, 384, H, W]
         branch_2 = self.branch3x3_2a(branch_1)  # [B, 384, H, W]
@@ -255,7 +255,7 @@ class Inception3(nn.Module):
     Trainable parameters with the default arguments: 23,834,568.
     """
 
-    def __init__(self, classes=1000, dropout=0.5):
+    def __init__(self, classes=1000, dropout=0.5) -> None:
         super().__init__()
         self.Conv2d_1a_3x3 = BasicConv2d(3, 32, kernel_size=3, stride=2)
         self.Conv2d_2a_3x3 = BasicConv2d(32, 32, kernel_size=3)
@@ -280,7 +280,7 @@ class Inception3(nn.Module):
         self.flatten = nn.Flatten()
         self.fc = nn.Linear(2048, classes)
 
-    def forward(self, x):
+    def forward(self, x: Tensor) -> Tensor:
         x = self.Conv2d_1a_3x3(x)  # [B, 32, 149, 149]
         x = self.Conv2d_2a_3x3(x)  # [B, 32, 147, 147]
         x = self.Conv2d_2b_3x3(x)  # [B, 64, 147, 147]

@@ -2,7 +2,7 @@
 # Do not edit: change the .lego source and run legoc again.
 """PyTorch modules for MlpMixer."""
 
-from torch import nn
+from torch import Tensor, nn
 
 __all__ = ["MlpMixer"]
 
@@ -15,11 +15,11 @@ class PatchEmbed(nn.Module):
     Output: [B, H // 16 * (W // 16), embed_dim].
     """
 
-    def __init__(self, in_channels, embed_dim):
+    def __init__(self, in_channels, embed_dim) -> None:
         super().__init__()
         self.proj = nn.Conv2d(in_channels, embed_dim, kernel_size=16, stride=16)
 
-    def forward(self, x):
+    def forward(self, x: Tensor) -> Tensor:
         x = self.proj(x)  # [B, embed_dim, H // 16, W // 16]
         x = x.flatten(2, 3)  # [B, embed_dim, H // 16 * (W // 16)]
         x = x.permute(0, 2, 1)  # [B, H // 16 * (W // 16), embed_dim]
@@ -33,7 +33,7 @@ class Mlp(nn.Module):
     Output: [B, T, in_features].
     """
 
-    def __init__(self, in_features, hidden_features, drop=0.0):
+    def __init__(self, in_features, hidden_features, drop=0.0) -> None:
         super().__init__()
         self.fc1 = nn.Linear(in_features, hidden_features)
         self.act = nn.GELU()
@@ -41,7 +41,7 @@ class Mlp(nn.Module):
         self.fc2 = nn.Linear(hidden_features, in_features)
         self.drop2 = nn.Dropout(p=drop)
 
-    def forward(self, x):
+    def forward(self, x: Tensor) -> Tensor:
         x = self.fc1(x)  # [B, T, hidden_features]
         x = self.act(x)  # [B, T, hidden_features]
         x = self.drop1(x)  # [B, T, hidden_features]
@@ -58,14 +58,16 @@ class MixerBlock(nn.Module):
     Output: [B, T, in_features].
     """
 
-    def __init__(self, seq_len, in_features, tokens_dim, channels_dim, drop=0.0):
+    def __init__(
+        self, seq_len, in_features, tokens_dim, channels_dim, drop=0.0
+    ) -> None:
         super().__init__()
         self.norm1 = nn.LayerNorm(in_features, eps=1e-06)
         self.mlp_tokens = Mlp(seq_len, tokens_dim, drop=drop)
         self.norm2 = nn.LayerNorm(in_features, eps=1e-06)
         self.mlp_channels = Mlp(in_features, channels_dim, drop=drop)
 
-    def forward(self, x):
+    def forward(self, x: Tensor) -> Tensor:
         t = self.norm1(x)  # [B, T, in_features]
         t = t.permute(0, 2, 1)  # [B, in_features, T]
         t = self.mlp_tokens(t)  # [B, in_features, T]
@@ -98,7 +100,7 @@ class MlpMixer(nn.Module):
         channels_mlp_ratio=4.0,
         drop_rate=0.0,
         proj_drop_rate=0.0,
-    ):
+    ) -> None:
         super().__init__()
         self.stem = PatchEmbed(in_chans, embed_dim)
         self.blocks = nn.Sequential(
@@ -118,7 +120,7 @@ class MlpMixer(nn.Module):
         self.head_drop = nn.Dropout(p=drop_rate)
         self.head = nn.Linear(embed_dim, num_classes)
 
-    def forward(self, x):
+    def forward(self, x: Tensor) -> Tensor:
         x = self.stem(x)  # [B, 196, embed_dim]
         x = self.blocks(x)  # [B, 196, embed_dim]
         x = self.norm(x)  # [B, 196, embed_dim]

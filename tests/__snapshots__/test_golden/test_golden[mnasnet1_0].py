@@ -2,7 +2,7 @@
 # Do not edit: change the .lego source and run legoc again.
 """PyTorch modules for MNASNet."""
 
-from torch import nn
+from torch import Tensor, nn
 
 __all__ = ["MNASNet"]
 
@@ -29,7 +29,7 @@ class InvertedResidual(nn.Module):
     Output: [B, out, (H - (kernel_size + 1) % 2 - 1) // stride + 1, (W - (kernel_size + 1) % 2 - 1) // stride + 1].
     """
 
-    def __init__(self, in_channels, out, kernel_size=3, stride=1, expansion=6):
+    def __init__(self, in_channels, out, kernel_size=3, stride=1, expansion=6) -> None:
         super().__init__()
         self.use_res_connect = (
             in_channels == out
@@ -62,7 +62,7 @@ class InvertedResidual(nn.Module):
             nn.BatchNorm2d(out, momentum=0.00029999999999996696),
         )
 
-    def forward(self, x):
+    def forward(self, x: Tensor) -> Tensor:
         identity = x
         # [B, out, (H - (kernel_size + 1) % 2 - 1) // stride + 1, (W - (kernel_size + 1) % 2 - 1) // stride + 1]
         x = self.layers(x)
@@ -80,7 +80,9 @@ class Stack(nn.Sequential):
     Output: [B, out, (H - (kernel_size + 1) % 2 - 1) // stride - (kernel_size + 1) % 2 + 1, (W - (kernel_size + 1) % 2 - 1) // stride - (kernel_size + 1) % 2 + 1].
     """
 
-    def __init__(self, in_channels, out, kernel_size=3, stride=1, expansion=6, n=1):
+    def __init__(
+        self, in_channels, out, kernel_size=3, stride=1, expansion=6, n=1
+    ) -> None:
         super().__init__(
             # [B, out, (H - (kernel_size + 1) % 2 - 1) // stride + 1, (W - (kernel_size + 1) % 2 - 1) // stride + 1]
             InvertedResidual(in_channels, out, kernel_size, stride, expansion),
@@ -108,7 +110,7 @@ class MNASNet(nn.Module):
     Trainable parameters with the default arguments: 4,383,312.
     """
 
-    def __init__(self, alpha=1.0, classes=1000, dropout=0.2):
+    def __init__(self, alpha=1.0, classes=1000, dropout=0.2) -> None:
         super().__init__()
         self.layers = nn.Sequential(
             # [B, make_divisible(alpha * 32, 8), 112, 112]
@@ -214,7 +216,7 @@ class MNASNet(nn.Module):
             nn.Linear(1280, classes),  # [B, classes]
         )
 
-    def forward(self, x):
+    def forward(self, x: Tensor) -> Tensor:
         x = self.layers(x)  # [B, 1280, 7, 7]
         x = x.mean(dim=(2, 3))  # [B, 1280]
         x = self.classifier(x)  # [B, classes]

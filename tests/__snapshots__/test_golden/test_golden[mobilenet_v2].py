@@ -2,7 +2,7 @@
 # Do not edit: change the .lego source and run legoc again.
 """PyTorch modules for MobileNetV2."""
 
-from torch import nn
+from torch import Tensor, nn
 
 __all__ = ["MobileNetV2"]
 
@@ -26,7 +26,7 @@ class ConvBnRelu6(nn.Sequential):
     Output: [B, c, (H - (kernel_size + 1) % 2 - 1) // stride + 1, (W - (kernel_size + 1) % 2 - 1) // stride + 1].
     """
 
-    def __init__(self, in_channels, c, kernel_size=3, stride=1, groups=1):
+    def __init__(self, in_channels, c, kernel_size=3, stride=1, groups=1) -> None:
         super().__init__(
             # [B, c, (H - (kernel_size + 1) % 2 - 1) // stride + 1, (W - (kernel_size + 1) % 2 - 1) // stride + 1]
             nn.Conv2d(
@@ -57,7 +57,7 @@ class InvertedResidual(nn.Module):
     Output: [B, oup, (H - 1) // stride + 1, (W - 1) // stride + 1].
     """
 
-    def __init__(self, in_channels, oup, stride, t):
+    def __init__(self, in_channels, oup, stride, t) -> None:
         super().__init__()
         self.use_res_connect = in_channels == oup and stride == 1
         self.conv = nn.Sequential(
@@ -80,7 +80,7 @@ class InvertedResidual(nn.Module):
             nn.BatchNorm2d(oup),
         )
 
-    def forward(self, x):
+    def forward(self, x: Tensor) -> Tensor:
         identity = x
         x = self.conv(x)  # [B, oup, (H - 1) // stride + 1, (W - 1) // stride + 1]
         if self.use_res_connect:
@@ -102,7 +102,7 @@ class MobileNetV2(nn.Module):
     Trainable parameters with the default arguments: 3,504,872.
     """
 
-    def __init__(self, classes=1000, width_mult=1.0, dropout=0.2):
+    def __init__(self, classes=1000, width_mult=1.0, dropout=0.2) -> None:
         super().__init__()
         self.features = nn.Sequential(
             # [B, make_divisible(width_mult * 32, 8), 112, 112]
@@ -219,7 +219,7 @@ class MobileNetV2(nn.Module):
             nn.Linear(_make_divisible(max(width_mult, 1.0) * 1280, 8), classes),
         )
 
-    def forward(self, x):
+    def forward(self, x: Tensor) -> Tensor:
         # [B, make_divisible(max(width_mult, 1.0) * 1280, 8), 7, 7]
         x = self.features(x)
         x = self.avgpool(x)  # [B, make_divisible(max(width_mult, 1.0) * 1280, 8), 1, 1]

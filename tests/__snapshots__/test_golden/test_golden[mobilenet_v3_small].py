@@ -2,7 +2,7 @@
 # Do not edit: change the .lego source and run legoc again.
 """PyTorch modules for MobileNetV3."""
 
-from torch import nn
+from torch import Tensor, nn
 
 __all__ = ["MobileNetV3"]
 
@@ -28,7 +28,7 @@ class ConvBnAct(nn.Sequential):
 
     def __init__(
         self, in_channels, c, kernel_size=3, stride=1, groups=1, act=nn.Hardswish
-    ):
+    ) -> None:
         super().__init__(
             # [B, c, (H - (kernel_size + 1) % 2 - 1) // stride + 1, (W - (kernel_size + 1) % 2 - 1) // stride + 1]
             nn.Conv2d(
@@ -57,7 +57,7 @@ class SqueezeExcitation(nn.Module):
     Output: [B, in_channels, H, W].
     """
 
-    def __init__(self, in_channels, squeeze_channels):
+    def __init__(self, in_channels, squeeze_channels) -> None:
         super().__init__()
         self.avgpool = nn.AdaptiveAvgPool2d(1)
         self.fc1 = nn.Conv2d(in_channels, squeeze_channels, kernel_size=1)
@@ -65,7 +65,7 @@ class SqueezeExcitation(nn.Module):
         self.fc2 = nn.Conv2d(squeeze_channels, in_channels, kernel_size=1)
         self.scale_activation = nn.Hardsigmoid()
 
-    def forward(self, input):
+    def forward(self, input: Tensor) -> Tensor:
         scale = self.avgpool(input)  # [B, in_channels, 1, 1]
         scale = self.fc1(scale)  # [B, squeeze_channels, 1, 1]
         scale = self.activation(scale)  # [B, squeeze_channels, 1, 1]
@@ -82,7 +82,7 @@ class ConvBn(nn.Sequential):
     Output: [B, c, H, W].
     """
 
-    def __init__(self, in_channels, c):
+    def __init__(self, in_channels, c) -> None:
         super().__init__(
             nn.Conv2d(in_channels, c, kernel_size=1, bias=False),  # [B, c, H, W]
             nn.BatchNorm2d(c, eps=0.001, momentum=0.01),  # [B, c, H, W]
@@ -112,7 +112,7 @@ class InvertedResidual(nn.Module):
         act=nn.ReLU,
         stride=1,
         width_mult=1.0,
-    ):
+    ) -> None:
         super().__init__()
         self.use_res_connect = (
             in_channels == _make_divisible(out * width_mult, 8)
@@ -162,7 +162,7 @@ class InvertedResidual(nn.Module):
             ),
         )
 
-    def forward(self, x):
+    def forward(self, x: Tensor) -> Tensor:
         identity = x
         # [B, make_divisible(out * width_mult, 8), (H - (kernel + 1) % 2 - 1) // stride + 1, (W - (kernel + 1) % 2 - 1) // stride + 1]
         x = self.block(x)
@@ -185,7 +185,7 @@ class MobileNetV3(nn.Module):
     Trainable parameters with the default arguments: 2,542,856.
     """
 
-    def __init__(self, classes=1000, width_mult=1.0, dropout=0.2):
+    def __init__(self, classes=1000, width_mult=1.0, dropout=0.2) -> None:
         super().__init__()
         self.features = nn.Sequential(
             # [B, make_divisible(width_mult * 16, 8), 112, 112]
@@ -331,7 +331,7 @@ class MobileNetV3(nn.Module):
             nn.Linear(_make_divisible(width_mult * 1024, 8), classes),  # [B, classes]
         )
 
-    def forward(self, x):
+    def forward(self, x: Tensor) -> Tensor:
         x = self.features(x)  # [B, make_divisible(width_mult * 96, 8) * 6, 7, 7]
         x = self.avgpool(x)  # [B, make_divisible(width_mult * 96, 8) * 6, 1, 1]
         x = self.flatten(x)  # [B, make_divisible(width_mult * 96, 8) * 6]

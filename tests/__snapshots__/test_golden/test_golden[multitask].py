@@ -2,7 +2,7 @@
 # Do not edit: change the .lego source and run legoc again.
 """PyTorch modules for MultiTask."""
 
-from torch import nn
+from torch import Tensor, nn
 
 __all__ = ["MultiTask"]
 
@@ -14,7 +14,7 @@ class Conv3x3BnAct(nn.Sequential):
     Output: [B, c, (H - 1) // stride + 1, (W - 1) // stride + 1].
     """
 
-    def __init__(self, in_channels, c, stride=1, act=nn.ReLU):
+    def __init__(self, in_channels, c, stride=1, act=nn.ReLU) -> None:
         super().__init__(
             # [B, c, (H - 1) // stride + 1, (W - 1) // stride + 1]
             nn.Conv2d(
@@ -32,7 +32,7 @@ class Stage(nn.Sequential):
     Output: [B, c, (H + 1) // 2, (W + 1) // 2].
     """
 
-    def __init__(self, in_channels, c):
+    def __init__(self, in_channels, c) -> None:
         super().__init__(
             Conv3x3BnAct(in_channels, c),  # [B, c, H, W]
             Conv3x3BnAct(c, c, stride=2),  # [B, c, (H + 1) // 2, (W + 1) // 2]
@@ -46,7 +46,7 @@ class Classifier(nn.Sequential):
     Output: [B, classes].
     """
 
-    def __init__(self, in_channels, classes):
+    def __init__(self, in_channels, classes) -> None:
         super().__init__(
             nn.AdaptiveAvgPool2d(1),  # [B, in_channels, 1, 1]
             nn.Flatten(),  # [B, in_channels]
@@ -62,7 +62,7 @@ class Segmenter(nn.Sequential):
     Output: [B, classes, H * 8, W * 8].
     """
 
-    def __init__(self, in_channels, classes):
+    def __init__(self, in_channels, classes) -> None:
         super().__init__(
             nn.Conv2d(in_channels, classes, kernel_size=1),  # [B, classes, H, W]
             # [B, classes, H * 8, W * 8]
@@ -81,7 +81,7 @@ class MultiTask(nn.Module):
     Trainable parameters with the default arguments: 291,455.
     """
 
-    def __init__(self, classes=10, segments=21):
+    def __init__(self, classes=10, segments=21) -> None:
         super().__init__()
         self.stage1 = Stage(3, 32)
         self.stage2 = Stage(32, 64)
@@ -89,7 +89,7 @@ class MultiTask(nn.Module):
         self.classifier = Classifier(128, classes)
         self.segmenter = Segmenter(128, segments)
 
-    def forward(self, image):
+    def forward(self, image: Tensor) -> dict[str, Tensor]:
         features = self.stage1(image)  # [B, 32, (H + 1) // 2, (W + 1) // 2]
         features = self.stage2(features)  # [B, 64, (H + 3) // 4, (W + 3) // 4]
         features = self.stage3(features)  # [B, 128, (H + 7) // 8, (W + 7) // 8]

@@ -2,7 +2,7 @@
 # Do not edit: change the .lego source and run legoc again.
 """PyTorch modules for RegNetY400MF."""
 
-from torch import nn
+from torch import Tensor, nn
 
 __all__ = ["RegNetY400MF"]
 
@@ -15,7 +15,7 @@ class ConvBnRelu(nn.Sequential):
     Output: [B, c, (H - (kernel_size + 1) % 2 - 1) // stride + 1, (W - (kernel_size + 1) % 2 - 1) // stride + 1].
     """
 
-    def __init__(self, in_channels, c, kernel_size=3, stride=1, groups=1):
+    def __init__(self, in_channels, c, kernel_size=3, stride=1, groups=1) -> None:
         super().__init__(
             # [B, c, (H - (kernel_size + 1) % 2 - 1) // stride + 1, (W - (kernel_size + 1) % 2 - 1) // stride + 1]
             nn.Conv2d(
@@ -42,7 +42,7 @@ class SqueezeExcitation(nn.Module):
     Output: [B, in_channels, H, W].
     """
 
-    def __init__(self, in_channels, squeeze):
+    def __init__(self, in_channels, squeeze) -> None:
         super().__init__()
         self.avgpool = nn.AdaptiveAvgPool2d(1)
         self.fc1 = nn.Conv2d(in_channels, squeeze, kernel_size=1)
@@ -50,7 +50,7 @@ class SqueezeExcitation(nn.Module):
         self.fc2 = nn.Conv2d(squeeze, in_channels, kernel_size=1)
         self.scale_activation = nn.Sigmoid()
 
-    def forward(self, input):
+    def forward(self, input: Tensor) -> Tensor:
         scale = self.avgpool(input)  # [B, in_channels, 1, 1]
         scale = self.fc1(scale)  # [B, squeeze, 1, 1]
         scale = self.activation(scale)  # [B, squeeze, 1, 1]
@@ -67,7 +67,7 @@ class Conv1x1Bn(nn.Sequential):
     Output: [B, c, (H - 1) // stride + 1, (W - 1) // stride + 1].
     """
 
-    def __init__(self, in_channels, c, stride=1):
+    def __init__(self, in_channels, c, stride=1) -> None:
         super().__init__(
             # [B, c, (H - 1) // stride + 1, (W - 1) // stride + 1]
             nn.Conv2d(in_channels, c, kernel_size=1, stride=stride, bias=False),
@@ -95,7 +95,7 @@ class ResBottleneckBlock(nn.Module):
         group_width,
         bottleneck_multiplier,
         se_ratio,
-    ):
+    ) -> None:
         super().__init__()
         self.proj: nn.Module | None = None
         if in_channels != width_out or stride != 1:
@@ -129,7 +129,7 @@ class ResBottleneckBlock(nn.Module):
         )
         self.activation = nn.ReLU(inplace=True)
 
-    def forward(self, x):
+    def forward(self, x: Tensor) -> Tensor:
         identity = x if self.proj is None else self.proj(x)
         x = self.f(x)  # [B, width_out, (H - 1) // stride + 1, (W - 1) // stride + 1]
         x = x + identity  # [B, width_out, (H - 1) // stride + 1, (W - 1) // stride + 1]
@@ -156,7 +156,7 @@ class AnyStage(nn.Sequential):
         bottleneck_multiplier,
         se_ratio,
         stage,
-    ):
+    ) -> None:
         super().__init__()
         for i in range(depth):
             self.add_module(
@@ -208,7 +208,7 @@ class RegNetY400MF(nn.Module):
         group_width=8,
         bottleneck_multiplier=1.0,
         se_ratio=0.25,
-    ):
+    ) -> None:
         super().__init__()
         self.stem = ConvBnRelu(3, stem_width, stride=2)
         self.trunk_output = nn.Sequential()
@@ -234,7 +234,7 @@ class RegNetY400MF(nn.Module):
         self.flatten = nn.Flatten()
         self.fc = nn.Linear(440, classes)
 
-    def forward(self, x):
+    def forward(self, x: Tensor) -> Tensor:
         x = self.stem(x)  # [B, stem_width, 112, 112]
         x = self.trunk_output(x)  # [B, 440, 7, 7]
         x = self.avgpool(x)  # [B, 440, 1, 1]

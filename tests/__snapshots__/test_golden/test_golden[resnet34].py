@@ -2,7 +2,7 @@
 # Do not edit: change the .lego source and run legoc again.
 """PyTorch modules for ResNet34."""
 
-from torch import nn
+from torch import Tensor, nn
 
 __all__ = ["ResNet34"]
 
@@ -14,7 +14,7 @@ class Conv1x1Bn(nn.Sequential):
     Output: [B, c, (H - 1) // stride + 1, (W - 1) // stride + 1].
     """
 
-    def __init__(self, in_channels, c, stride=1):
+    def __init__(self, in_channels, c, stride=1) -> None:
         super().__init__(
             # [B, c, (H - 1) // stride + 1, (W - 1) // stride + 1]
             nn.Conv2d(in_channels, c, kernel_size=1, stride=stride, bias=False),
@@ -31,7 +31,7 @@ class Basic(nn.Module):
     Output: [B, c, (H - 1) // stride + 1, (W - 1) // stride + 1].
     """
 
-    def __init__(self, in_channels, c, stride=1):
+    def __init__(self, in_channels, c, stride=1) -> None:
         super().__init__()
         self.conv1 = nn.Conv2d(
             in_channels, c, kernel_size=3, stride=stride, padding=1, bias=False
@@ -45,7 +45,7 @@ class Basic(nn.Module):
             self.downsample = Conv1x1Bn(in_channels, c, stride=stride)
         self.relu2 = nn.ReLU(inplace=True)
 
-    def forward(self, x):
+    def forward(self, x: Tensor) -> Tensor:
         identity = x if self.downsample is None else self.downsample(x)
         x = self.conv1(x)  # [B, c, (H - 1) // stride + 1, (W - 1) // stride + 1]
         x = self.bn1(x)  # [B, c, (H - 1) // stride + 1, (W - 1) // stride + 1]
@@ -64,7 +64,7 @@ class Stage(nn.Sequential):
     Output: [B, c, (H - 1) // stride + 1, (W - 1) // stride + 1].
     """
 
-    def __init__(self, in_channels, c, n, stride=2):
+    def __init__(self, in_channels, c, n, stride=2) -> None:
         super().__init__(
             # [B, c, (H - 1) // stride + 1, (W - 1) // stride + 1]
             Basic(in_channels, c, stride=stride),
@@ -83,7 +83,7 @@ class ResNet34(nn.Module):
     Trainable parameters with the default arguments: 21,797,672.
     """
 
-    def __init__(self, classes=1000):
+    def __init__(self, classes=1000) -> None:
         super().__init__()
         self.conv1 = nn.Conv2d(3, 64, kernel_size=7, stride=2, padding=3, bias=False)
         self.bn1 = nn.BatchNorm2d(64)
@@ -97,7 +97,7 @@ class ResNet34(nn.Module):
         self.flatten = nn.Flatten()
         self.fc = nn.Linear(512, classes)
 
-    def forward(self, x):
+    def forward(self, x: Tensor) -> Tensor:
         x = self.conv1(x)  # [B, 64, 112, 112]
         x = self.bn1(x)  # [B, 64, 112, 112]
         x = self.relu(x)  # [B, 64, 112, 112]

@@ -2,7 +2,7 @@
 # Do not edit: change the .lego source and run legoc again.
 """PyTorch modules for RNNModel."""
 
-from torch import nn
+from torch import Tensor, nn
 
 __all__ = ["RNNModel"]
 
@@ -25,7 +25,9 @@ class RNNModel(nn.Module):
     Trainable parameters with the default arguments: 13,987,678.
     """
 
-    def __init__(self, ntoken=33278, ninp=200, nhid=200, nlayers=2, dropout=0.5):
+    def __init__(
+        self, ntoken=33278, ninp=200, nhid=200, nlayers=2, dropout=0.5
+    ) -> None:
         super().__init__()
         self.encoder = nn.Embedding(ntoken, ninp)
         self.drop1 = nn.Dropout(p=dropout)
@@ -36,7 +38,7 @@ class RNNModel(nn.Module):
         self.decoder = nn.Linear(nhid, ntoken)
         self.log_softmax = nn.LogSoftmax(dim=2)
 
-    def forward(self, x):
+    def forward(self, x: Tensor) -> Tensor:
         x = self.encoder(x)  # [B, T, ninp]
         x = self.drop1(x)  # [B, T, ninp]
         x, _ = self.rnn(x)  # [B, T, nhid]

@@ -3,7 +3,7 @@
 """PyTorch modules for ShuffleNetStage."""
 
 import torch
-from torch import nn
+from torch import Tensor, nn
 
 __all__ = ["ShuffleNetStage"]
 
@@ -17,7 +17,7 @@ class ShuffleConcat(nn.Module):
     Output: [B, c + in_channels, (H + 1) // 2, (W + 1) // 2].
     """
 
-    def __init__(self, in_channels, c, bottleneck, g=3, first_groups=3):
+    def __init__(self, in_channels, c, bottleneck, g=3, first_groups=3) -> None:
         super().__init__()
         self.g = g
         self.conv1 = nn.Conv2d(
@@ -39,7 +39,7 @@ class ShuffleConcat(nn.Module):
         self.shortcut = nn.AvgPool2d(kernel_size=3, stride=2, padding=1)
         self.relu2 = nn.ReLU(inplace=True)
 
-    def forward(self, x):
+    def forward(self, x: Tensor) -> Tensor:
         identity = self.shortcut(x)
         x = self.conv1(x)  # [B, bottleneck, H, W]
         x = self.bn1(x)  # [B, bottleneck, H, W]
@@ -64,7 +64,7 @@ class ShuffleAdd(nn.Module):
     Output: [B, c, H, W].
     """
 
-    def __init__(self, in_channels, c, g=3):
+    def __init__(self, in_channels, c, g=3) -> None:
         super().__init__()
         self.g = g
         self.conv1 = nn.Conv2d(in_channels, c // 4, kernel_size=1, groups=g, bias=False)
@@ -76,7 +76,7 @@ class ShuffleAdd(nn.Module):
         self.bn3 = nn.BatchNorm2d(c)
         self.relu2 = nn.ReLU(inplace=True)
 
-    def forward(self, x):
+    def forward(self, x: Tensor) -> Tensor:
         identity = x
         x = self.conv1(x)  # [B, c // 4, H, W]
         x = self.bn1(x)  # [B, c // 4, H, W]
@@ -102,14 +102,14 @@ class ShuffleNetStage(nn.Module):
     Trainable parameters with the default arguments: 39,792.
     """
 
-    def __init__(self, g=3):
+    def __init__(self, g=3) -> None:
         super().__init__()
         self.shuffle_concat = ShuffleConcat(24, 216, 60, g=g, first_groups=1)
         self.shuffle_add_blocks = nn.Sequential(
             *(ShuffleAdd(240, 240, g=g) for _ in range(3))
         )
 
-    def forward(self, x):
+    def forward(self, x: Tensor) -> Tensor:
         x = self.shuffle_concat(x)  # [B, 240, 28, 28]
         x = self.shuffle_add_blocks(x)  # [B, 240, 28, 28]
         return x

@@ -3,7 +3,7 @@
 """PyTorch modules for ShuffleNetV2."""
 
 import torch
-from torch import nn
+from torch import Tensor, nn
 
 __all__ = ["ShuffleNetV2"]
 
@@ -20,7 +20,7 @@ class DownUnit(nn.Module):
     Output: [B, oup // 2 * 2, (H + 1) // 2, (W + 1) // 2].
     """
 
-    def __init__(self, in_channels, oup):
+    def __init__(self, in_channels, oup) -> None:
         super().__init__()
         self.branch1 = nn.Sequential(
             # [B, in_channels, (H + 1) // 2, (W + 1) // 2]
@@ -61,7 +61,7 @@ class DownUnit(nn.Module):
             nn.ReLU(inplace=True),  # [B, oup // 2, (H + 1) // 2, (W + 1) // 2]
         )
 
-    def forward(self, x):
+    def forward(self, x: Tensor) -> Tensor:
         left = self.branch1(x)  # [B, oup // 2, (H + 1) // 2, (W + 1) // 2]
         right = self.branch2(x)  # [B, oup // 2, (H + 1) // 2, (W + 1) // 2]
         # [B, oup // 2 * 2, (H + 1) // 2, (W + 1) // 2]
@@ -80,7 +80,7 @@ class Unit(nn.Module):
     Output: [B, in_channels // 2 * 2, H, W].
     """
 
-    def __init__(self, in_channels):
+    def __init__(self, in_channels) -> None:
         super().__init__()
         self.branch2 = nn.Sequential(
             # [B, in_channels // 2, H, W]
@@ -103,7 +103,7 @@ class Unit(nn.Module):
             nn.ReLU(inplace=True),  # [B, in_channels // 2, H, W]
         )
 
-    def forward(self, x):
+    def forward(self, x: Tensor) -> Tensor:
         # [B, in_channels // 2, H, W], [B, in_channels // 2, H, W]
         x1, x2 = x.chunk(2, dim=1)
         x2 = self.branch2(x2)  # [B, in_channels // 2, H, W]
@@ -133,7 +133,7 @@ class ShuffleNetV2(nn.Module):
         stage3_out=232,
         stage4_out=464,
         conv5_out=1024,
-    ):
+    ) -> None:
         super().__init__()
         self.conv1 = nn.Sequential(
             # [B, 24, 112, 112]
@@ -166,7 +166,7 @@ class ShuffleNetV2(nn.Module):
         )
         self.fc = nn.Linear(conv5_out, classes)
 
-    def forward(self, x):
+    def forward(self, x: Tensor) -> Tensor:
         x = self.conv1(x)  # [B, 24, 112, 112]
         x = self.maxpool(x)  # [B, 24, 56, 56]
         x = self.stage2(x)  # [B, stage2_out // 2 * 2, 28, 28]

@@ -3,7 +3,7 @@
 """PyTorch modules for SqueezeNet1_1."""
 
 import torch
-from torch import nn
+from torch import Tensor, nn
 
 __all__ = ["SqueezeNet1_1"]
 
@@ -18,7 +18,7 @@ class Fire(nn.Module):
     Output: [B, e1 + e3, H, W].
     """
 
-    def __init__(self, in_channels, s, e1, e3):
+    def __init__(self, in_channels, s, e1, e3) -> None:
         super().__init__()
         self.squeeze = nn.Conv2d(in_channels, s, kernel_size=1)
         self.squeeze_activation = nn.ReLU(inplace=True)
@@ -27,7 +27,7 @@ class Fire(nn.Module):
         self.expand3x3 = nn.Conv2d(s, e3, kernel_size=3, padding=1)
         self.expand3x3_activation = nn.ReLU(inplace=True)
 
-    def forward(self, x):
+    def forward(self, x: Tensor) -> Tensor:
         x = self.squeeze(x)  # [B, s, H, W]
         x = self.squeeze_activation(x)  # [B, s, H, W]
         branch = self.expand1x1(x)  # [B, e1, H, W]
@@ -51,7 +51,7 @@ class SqueezeNet1_1(nn.Module):
     Trainable parameters with the default arguments: 1,235,496.
     """
 
-    def __init__(self, classes=1000, dropout=0.5):
+    def __init__(self, classes=1000, dropout=0.5) -> None:
         super().__init__()
         self.features = nn.Sequential(
             nn.Conv2d(3, 64, kernel_size=3, stride=2),  # [B, 64, 111, 111]
@@ -76,7 +76,7 @@ class SqueezeNet1_1(nn.Module):
         )
         self.flatten = nn.Flatten()
 
-    def forward(self, x):
+    def forward(self, x: Tensor) -> Tensor:
         x = self.features(x)  # [B, 512, 13, 13]
         x = self.classifier(x)  # [B, classes, 1, 1]
         x = self.flatten(x)  # [B, classes]

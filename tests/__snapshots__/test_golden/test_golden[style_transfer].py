@@ -3,7 +3,7 @@
 """PyTorch modules for StyleTransfer."""
 
 import torch
-from torch import nn
+from torch import Tensor, nn
 
 __all__ = ["StyleTransfer"]
 
@@ -34,7 +34,7 @@ class StyleTransfer(nn.Module):
     Trainable parameters with the default arguments: 7,635,264.
     """
 
-    def __init__(self):
+    def __init__(self) -> None:
         super().__init__()
         self.slice1 = nn.Sequential(
             nn.Conv2d(3, 64, kernel_size=3, padding=1),  # [B, 64, 64, 64]
@@ -68,7 +68,7 @@ class StyleTransfer(nn.Module):
             nn.ReLU(inplace=True),  # [B, 512, 8, 8]
         )
 
-    def forward(self, x):
+    def forward(self, x: Tensor) -> dict[str, Tensor]:
         relu1_2 = self.slice1(x)  # [B, 64, 64, 64]
         relu2_2 = self.slice2(relu1_2)  # [B, 128, 32, 32]
         relu3_3 = self.slice3(relu2_2)  # [B, 256, 16, 16]

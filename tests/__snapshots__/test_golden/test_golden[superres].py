@@ -2,7 +2,7 @@
 # Do not edit: change the .lego source and run legoc again.
 """PyTorch modules for SuperResolution."""
 
-from torch import nn
+from torch import Tensor, nn
 
 __all__ = ["SuperResolution"]
 
@@ -20,7 +20,7 @@ class SuperResolution(nn.Module):
     Trainable parameters with the default arguments: 59,657.
     """
 
-    def __init__(self, upscale_factor=3):
+    def __init__(self, upscale_factor=3) -> None:
         super().__init__()
         self.conv1 = nn.Conv2d(1, 64, kernel_size=5, padding=2)
         self.relu1 = nn.ReLU(inplace=True)
@@ -33,7 +33,7 @@ class SuperResolution(nn.Module):
         )
         self.pixel_shuffle = nn.PixelShuffle(upscale_factor)
 
-    def forward(self, x):
+    def forward(self, x: Tensor) -> Tensor:
         x = self.conv1(x)  # [B, 64, H, W]
         x = self.relu1(x)  # [B, 64, H, W]
         x = self.conv2(x)  # [B, 64, H, W]

@@ -2,7 +2,7 @@
 # Do not edit: change the .lego source and run legoc again.
 """PyTorch modules for SuperResolutionRearrange."""
 
-from torch import nn
+from torch import Tensor, nn
 
 __all__ = ["SuperResolutionRearrange"]
 
@@ -19,7 +19,7 @@ class SuperResolutionRearrange(nn.Module):
     Trainable parameters with the default arguments: 59,657.
     """
 
-    def __init__(self, upscale_factor=3):
+    def __init__(self, upscale_factor=3) -> None:
         super().__init__()
         self.upscale_factor = upscale_factor
         self.conv1 = nn.Conv2d(1, 64, kernel_size=5, padding=2)
@@ -32,7 +32,7 @@ class SuperResolutionRearrange(nn.Module):
             32, upscale_factor * upscale_factor, kernel_size=3, padding=1
         )
 
-    def forward(self, x):
+    def forward(self, x: Tensor) -> Tensor:
         x = self.conv1(x)  # [B, 64, H, W]
         x = self.relu1(x)  # [B, 64, H, W]
         x = self.conv2(x)  # [B, 64, H, W]

@@ -3,7 +3,7 @@
 """PyTorch modules for SwinTransformer."""
 
 import torch
-from torch import nn
+from torch import Tensor, nn
 
 __all__ = ["SwinTransformer"]
 
@@ -199,7 +199,7 @@ class PatchEmbed(nn.Sequential):
     Output: [B, (H - patch_size) // patch_size + 1, (W - patch_size) // patch_size + 1, embed_dim].
     """
 
-    def __init__(self, in_channels, embed_dim, patch_size):
+    def __init__(self, in_channels, embed_dim, patch_size) -> None:
         super().__init__(
             # [B, embed_dim, (H - patch_size) // patch_size + 1, (W - patch_size) // patch_size + 1]
             nn.Conv2d(
@@ -231,7 +231,7 @@ class SwinBlock(nn.Module):
 
     def __init__(
         self, in_features, num_heads, window_size, shift_size, stochastic_depth_prob
-    ):
+    ) -> None:
         super().__init__()
         self.norm1 = nn.LayerNorm(in_features)
         self.attn = ShiftedWindowAttention(
@@ -248,7 +248,7 @@ class SwinBlock(nn.Module):
         )
         self.stochastic_depth2 = StochasticDepth(stochastic_depth_prob, "row")
 
-    def forward(self, x):
+    def forward(self, x: Tensor) -> Tensor:
         identity = x
         x = self.norm1(x)  # [B, H, W, in_features]
         x = self.attn(x)  # [B, H, W, in_features]
@@ -282,7 +282,7 @@ class SwinStage(nn.Sequential):
         first,
         total,
         stochastic_depth_prob,
-    ):
+    ) -> None:
         super().__init__(
             # [B, H, W, in_features]
             *(
@@ -317,7 +317,7 @@ class SwinTransformer(nn.Module):
 
     def __init__(
         self, classes=1000, embed_dim=96, window_size=7, stochastic_depth_prob=0.2
-    ):
+    ) -> None:
         super().__init__()
         self.features = nn.Sequential(
             PatchEmbed(3, embed_dim, 4),  # [B, 56, 56, embed_dim]
@@ -339,7 +339,7 @@ class SwinTransformer(nn.Module):
         self.flatten = nn.Flatten()
         self.head = nn.Linear(embed_dim * 8, classes)
 
-    def forward(self, x):
+    def forward(self, x: Tensor) -> Tensor:
         x = self.features(x)  # [B, 7, 7, embed_dim * 8]
         x = self.norm(x)  # [B, 7, 7, embed_dim * 8]
         x = self.permute(x)  # [B, embed_dim * 8, 7, 7]

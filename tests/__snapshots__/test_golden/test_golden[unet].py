@@ -3,7 +3,7 @@
 """PyTorch modules for UNet."""
 
 import torch
-from torch import nn
+from torch import Tensor, nn
 
 __all__ = ["UNet"]
 
@@ -16,7 +16,7 @@ class DoubleConv(nn.Module):
     Output: [B, out_channels, H, W].
     """
 
-    def __init__(self, in_channels, out_channels):
+    def __init__(self, in_channels, out_channels) -> None:
         super().__init__()
         self.double_conv = nn.Sequential(
             # [B, out_channels, H, W]
@@ -29,7 +29,7 @@ class DoubleConv(nn.Module):
             nn.ReLU(inplace=True),  # [B, out_channels, H, W]
         )
 
-    def forward(self, x):
+    def forward(self, x: Tensor) -> Tensor:
         x = self.double_conv(x)  # [B, out_channels, H, W]
         return x
 
@@ -41,14 +41,14 @@ class Down(nn.Module):
     Output: [B, out_channels, H // 2, W // 2].
     """
 
-    def __init__(self, in_channels, out_channels):
+    def __init__(self, in_channels, out_channels) -> None:
         super().__init__()
         self.maxpool_conv = nn.Sequential(
             nn.MaxPool2d(kernel_size=2),  # [B, in_channels, H // 2, W // 2]
             DoubleConv(in_channels, out_channels),  # [B, out_channels, H // 2, W // 2]
         )
 
-    def forward(self, x):
+    def forward(self, x: Tensor) -> Tensor:
         x = self.maxpool_conv(x)  # [B, out_channels, H // 2, W // 2]
         return x
 
@@ -63,12 +63,12 @@ class Up(nn.Module):
     Output: [B, out_channels, x2_H, x2_W].
     """
 
-    def __init__(self, in_channels, x2_channels, out_channels):
+    def __init__(self, in_channels, x2_channels, out_channels) -> None:
         super().__init__()
         self.up = nn.ConvTranspose2d(in_channels, out_channels, kernel_size=2, stride=2)
         self.conv = DoubleConv(out_channels + x2_channels, out_channels)
 
-    def forward(self, x1, x2):
+    def forward(self, x1: Tensor, x2: Tensor) -> Tensor:
         x1 = self.up(x1)  # [B, out_channels, H * 2, W * 2]
         out = torch.cat([x2, x1], dim=1)  # [B, out_channels + x2_channels, x2_H, x2_W]
         out = self.conv(out)  # [B, out_channels, x2_H, x2_W]
@@ -82,11 +82,11 @@ class OutConv(nn.Module):
     Output: [B, out_channels, H, W].
     """
 
-    def __init__(self, in_channels, out_channels):
+    def __init__(self, in_channels, out_channels) -> None:
         super().__init__()
         self.conv = nn.Conv2d(in_channels, out_channels, kernel_size=1)
 
-    def forward(self, x):
+    def forward(self, x: Tensor) -> Tensor:
         x = self.conv(x)  # [B, out_channels, H, W]
         return x
 
@@ -103,7 +103,7 @@ class UNet(nn.Module):
     Trainable parameters with the default arguments: 31,037,698.
     """
 
-    def __init__(self, n_channels=3, n_classes=2):
+    def __init__(self, n_channels=3, n_classes=2) -> None:
         super().__init__()
         self.inc = DoubleConv(n_channels, 64)
         self.down1 = Down(64, 128)
@@ -116,7 +116,7 @@ class UNet(nn.Module):
         self.up4 = Up(128, 64, 64)
         self.outc = OutConv(64, n_classes)
 
-    def forward(self, x):
+    def forward(self, x: Tensor) -> Tensor:
         H = x.shape[2]
         if H % 16 != 0:
             raise ValueError(f"UNet: H must be a multiple of 16 (axis 2 of x), got {H}")

@@ -3,7 +3,7 @@
 """PyTorch modules for UNetBilinear."""
 
 import torch
-from torch import nn
+from torch import Tensor, nn
 
 __all__ = ["UNetBilinear"]
 
@@ -17,7 +17,7 @@ class DoubleConv(nn.Module):
     Output: [B, out_channels, H, W].
     """
 
-    def __init__(self, in_channels, out_channels, mid_channels):
+    def __init__(self, in_channels, out_channels, mid_channels) -> None:
         super().__init__()
         self.double_conv = nn.Sequential(
             # [B, mid_channels, H, W]
@@ -30,7 +30,7 @@ class DoubleConv(nn.Module):
             nn.ReLU(inplace=True),  # [B, out_channels, H, W]
         )
 
-    def forward(self, x):
+    def forward(self, x: Tensor) -> Tensor:
         x = self.double_conv(x)  # [B, out_channels, H, W]
         return x
 
@@ -42,7 +42,7 @@ class Down(nn.Module):
     Output: [B, out_channels, H // 2, W // 2].
     """
 
-    def __init__(self, in_channels, out_channels):
+    def __init__(self, in_channels, out_channels) -> None:
         super().__init__()
         self.maxpool_conv = nn.Sequential(
             nn.MaxPool2d(kernel_size=2),  # [B, in_channels, H // 2, W // 2]
@@ -50,7 +50,7 @@ class Down(nn.Module):
             DoubleConv(in_channels, out_channels, out_channels),
         )
 
-    def forward(self, x):
+    def forward(self, x: Tensor) -> Tensor:
         x = self.maxpool_conv(x)  # [B, out_channels, H // 2, W // 2]
         return x
 
@@ -65,12 +65,12 @@ class Up(nn.Module):
     Output: [B, out_channels, x2_H, x2_W].
     """
 
-    def __init__(self, in_channels, x2_channels, out_channels, mid_channels):
+    def __init__(self, in_channels, x2_channels, out_channels, mid_channels) -> None:
         super().__init__()
         self.up = nn.Upsample(scale_factor=2, mode="bilinear", align_corners=True)
         self.conv = DoubleConv(in_channels + x2_channels, out_channels, mid_channels)
 
-    def forward(self, x1, x2):
+    def forward(self, x1: Tensor, x2: Tensor) -> Tensor:
         x1 = self.up(x1)  # [B, in_channels, H * 2, W * 2]
         out = torch.cat([x2, x1], dim=1)  # [B, in_channels + x2_channels, x2_H, x2_W]
         out = self.conv(out)  # [B, out_channels, x2_H, x2_W]
@@ -84,11 +84,11 @@ class OutConv(nn.Module):
     Output: [B, out_channels, H, W].
     """
 
-    def __init__(self, in_channels, out_channels):
+    def __init__(self, in_channels, out_channels) -> None:
         super().__init__()
         self.conv = nn.Conv2d(in_channels, out_channels, kernel_size=1)
 
-    def forward(self, x):
+    def forward(self, x: Tensor) -> Tensor:
         x = self.conv(x)  # [B, out_channels, H, W]
         return x
 
@@ -105,7 +105,7 @@ class UNetBilinear(nn.Module):
     Trainable parameters with the default arguments: 17,263,042.
     """
 
-    def __init__(self, n_channels=3, n_classes=2):
+    def __init__(self, n_channels=3, n_classes=2) -> None:
         super().__init__()
         self.inc = DoubleConv(n_channels, 64, 64)
         self.down1 = Down(64, 128)
@@ -118,7 +118,7 @@ class UNetBilinear(nn.Module):
         self.up4 = Up(64, 64, 64, 64)
         self.outc = OutConv(64, n_classes)
 
-    def forward(self, x):
+    def forward(self, x: Tensor) -> Tensor:
         H = x.shape[2]
         if H % 16 != 0:
             raise ValueError(

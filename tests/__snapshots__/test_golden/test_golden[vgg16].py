@@ -2,7 +2,7 @@
 # Do not edit: change the .lego source and run legoc again.
 """PyTorch modules for VGG16."""
 
-from torch import nn
+from torch import Tensor, nn
 
 __all__ = ["VGG16"]
 
@@ -18,7 +18,7 @@ class VGG16(nn.Module):
     Trainable parameters with the default arguments: 138,357,544.
     """
 
-    def __init__(self, classes=1000, dropout=0.5):
+    def __init__(self, classes=1000, dropout=0.5) -> None:
         super().__init__()
         self.features = nn.Sequential(
             nn.Conv2d(3, 64, kernel_size=3, padding=1),  # [B, 64, 224, 224]
@@ -65,7 +65,7 @@ class VGG16(nn.Module):
             nn.Linear(4096, classes),  # [B, classes]
         )
 
-    def forward(self, x):
+    def forward(self, x: Tensor) -> Tensor:
         x = self.features(x)  # [B, 512, 7, 7]
         x = self.avgpool(x)  # [B, 512, 7, 7]
         x = self.flatten(x)  # [B, 25088]

@@ -3,7 +3,7 @@
 """PyTorch modules for VisionTransformer."""
 
 import torch
-from torch import nn
+from torch import Tensor, nn
 
 __all__ = ["VisionTransformer"]
 
@@ -16,7 +16,7 @@ class MlpBlock(nn.Sequential):
     Output: [B, T, in_features].
     """
 
-    def __init__(self, in_features, mlp_dim, dropout=0.0):
+    def __init__(self, in_features, mlp_dim, dropout=0.0) -> None:
         super().__init__(
             nn.Linear(in_features, mlp_dim),  # [B, T, mlp_dim]
             nn.GELU(),  # [B, T, mlp_dim]
@@ -37,7 +37,7 @@ class EncoderBlock(nn.Module):
 
     def __init__(
         self, in_features, num_heads, mlp_dim, dropout=0.0, attention_dropout=0.0
-    ):
+    ) -> None:
         super().__init__()
         self.ln_1 = nn.LayerNorm(in_features, eps=1e-06)
         self.self_attention = nn.MultiheadAttention(
@@ -47,7 +47,7 @@ class EncoderBlock(nn.Module):
         self.ln_2 = nn.LayerNorm(in_features, eps=1e-06)
         self.mlp = MlpBlock(in_features, mlp_dim, dropout)
 
-    def forward(self, input):
+    def forward(self, input: Tensor) -> Tensor:
         x = self.ln_1(input)  # [B, T, in_features]
         x, _ = self.self_attention(x, x, x, need_weights=False)  # [B, T, in_features]
         x = self.dropout(x)  # [B, T, in_features]
@@ -73,7 +73,7 @@ class EncoderLayers(nn.Sequential):
         mlp_dim,
         dropout=0.0,
         attention_dropout=0.0,
-    ):
+    ) -> None:
         super().__init__()
         for i in range(num_layers):
             self.add_module(
@@ -101,7 +101,7 @@ class Encoder(nn.Module):
         mlp_dim,
         dropout=0.0,
         attention_dropout=0.0,
-    ):
+    ) -> None:
         super().__init__()
         self.pos_embedding = nn.Parameter(
             torch.empty(1, seq_length, in_features).normal_(std=0.02)
@@ -112,7 +112,7 @@ class Encoder(nn.Module):
         )
         self.ln = nn.LayerNorm(in_features, eps=1e-06)
 
-    def forward(self, input):
+    def forward(self, input: Tensor) -> Tensor:
         x = input + self.pos_embedding  # [B, T, in_features]
         out = self.dropout(x)  # [B, T, in_features]
         out = self.layers(out)  # [B, T, in_features]
@@ -139,7 +139,7 @@ class VisionTransformer(nn.Module):
         dropout=0.0,
         attention_dropout=0.0,
         num_classes=1000,
-    ):
+    ) -> None:
         super().__init__()
         self.class_token = nn.Parameter(torch.zeros(1, 1, hidden_dim))
         self.conv_proj = nn.Conv2d(3, hidden_dim, kernel_size=16, stride=16)
@@ -149,7 +149,7 @@ class VisionTransformer(nn.Module):
         self.heads = nn.Sequential()
         self.heads.add_module("head", nn.Linear(hidden_dim, num_classes))
 
-    def forward(self, x):
+    def forward(self, x: Tensor) -> Tensor:
         x = self.conv_proj(x)  # [B, hidden_dim, 14, 14]
         x = x.flatten(2, 3)  # [B, hidden_dim, 196]
         x = x.permute(0, 2, 1)  # [B, 196, hidden_dim]

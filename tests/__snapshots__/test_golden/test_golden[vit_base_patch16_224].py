@@ -3,7 +3,7 @@
 """PyTorch modules for VisionTransformer."""
 
 import torch
-from torch import nn
+from torch import Tensor, nn
 
 __all__ = ["VisionTransformer"]
 
@@ -16,11 +16,11 @@ class PatchEmbed(nn.Module):
     Output: [B, H // 16 * (W // 16), embed_dim].
     """
 
-    def __init__(self, in_channels, embed_dim):
+    def __init__(self, in_channels, embed_dim) -> None:
         super().__init__()
         self.proj = nn.Conv2d(in_channels, embed_dim, kernel_size=16, stride=16)
 
-    def forward(self, x):
+    def forward(self, x: Tensor) -> Tensor:
         x = self.proj(x)  # [B, embed_dim, H // 16, W // 16]
         x = x.flatten(2, 3)  # [B, embed_dim, H // 16 * (W // 16)]
         x = x.permute(0, 2, 1)  # [B, H // 16 * (W // 16), embed_dim]
@@ -39,7 +39,7 @@ class Mhsa(nn.Module):
 
     def __init__(
         self, in_features, num_heads, qkv_bias=True, attn_drop=0.0, proj_drop=0.0
-    ):
+    ) -> None:
         super().__init__()
         self.attn_drop = attn_drop
         self.num_heads = num_heads
@@ -47,7 +47,7 @@ class Mhsa(nn.Module):
         self.proj = nn.Linear(in_features // num_heads * num_heads, in_features)
         self.proj_drop = nn.Dropout(p=proj_drop)
 
-    def forward(self, x):
+    def forward(self, x: Tensor) -> Tensor:
         qkv = self.qkv(x)  # [B, T, in_features * 3]
         # [B, 3, num_heads, T, in_features // num_heads]
         parts = qkv.unflatten(2, (3, self.num_heads, -1)).permute(0, 2, 3, 1, 4)
@@ -71,7 +71,7 @@ class Mlp(nn.Module):
     Output: [B, T, in_features].
     """
 
-    def __init__(self, in_features, hidden_features, drop=0.0):
+    def __init__(self, in_features, hidden_features, drop=0.0) -> None:
         super().__init__()
         self.fc1 = nn.Linear(in_features, hidden_features)
         self.act = nn.GELU()
@@ -79,7 +79,7 @@ class Mlp(nn.Module):
         self.fc2 = nn.Linear(hidden_features, in_features)
         self.drop2 = nn.Dropout(p=drop)
 
-    def forward(self, x):
+    def forward(self, x: Tensor) -> Tensor:
         x = self.fc1(x)  # [B, T, hidden_features]
         x = self.act(x)  # [B, T, hidden_features]
         x = self.drop1(x)  # [B, T, hidden_features]
@@ -104,7 +104,7 @@ class VitBlock(nn.Module):
         qkv_bias=True,
         proj_drop=0.0,
         attn_drop=0.0,
-    ):
+    ) -> None:
         super().__init__()
         self.norm1 = nn.LayerNorm(in_features, eps=1e-06)
         self.attn = Mhsa(
@@ -117,7 +117,7 @@ class VitBlock(nn.Module):
         self.norm2 = nn.LayerNorm(in_features, eps=1e-06)
         self.mlp = Mlp(in_features, mlp_hidden, drop=proj_drop)
 
-    def forward(self, x):
+    def forward(self, x: Tensor) -> Tensor:
         a = self.norm1(x)  # [B, T, in_features]
         a = self.attn(a)  # [B, T, in_features]
         x = x + a  # [B, T, in_features]
@@ -149,7 +149,7 @@ class VisionTransformer(nn.Module):
         pos_drop_rate=0.0,
         proj_drop_rate=0.0,
         attn_drop_rate=0.0,
-    ):
+    ) -> None:
         super().__init__()
         self.cls_token = nn.Parameter(torch.empty(1, 1, embed_dim).normal_(std=1e-06))
         self.pos_embed = nn.Parameter(torch.empty(1, 197, embed_dim).normal_(std=0.02))
@@ -173,7 +173,7 @@ class VisionTransformer(nn.Module):
         self.head_drop = nn.Dropout(p=drop_rate)
         self.head = nn.Linear(embed_dim, num_classes)
 
-    def forward(self, x):
+    def forward(self, x: Tensor) -> Tensor:
         x = self.patch_embed(x)  # [B, 196, embed_dim]
         n = x.shape[0]
         # [B, 197, embed_dim]

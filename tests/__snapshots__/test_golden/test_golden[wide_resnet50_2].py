@@ -2,7 +2,7 @@
 # Do not edit: change the .lego source and run legoc again.
 """PyTorch modules for WideResNet50_2."""
 
-from torch import nn
+from torch import Tensor, nn
 
 __all__ = ["WideResNet50_2"]
 
@@ -14,7 +14,7 @@ class Conv1x1Bn(nn.Sequential):
     Output: [B, c, (H - 1) // stride + 1, (W - 1) // stride + 1].
     """
 
-    def __init__(self, in_channels, c, stride=1):
+    def __init__(self, in_channels, c, stride=1) -> None:
         super().__init__(
             # [B, c, (H - 1) // stride + 1, (W - 1) // stride + 1]
             nn.Conv2d(in_channels, c, kernel_size=1, stride=stride, bias=False),
@@ -32,7 +32,7 @@ class Bottleneck(nn.Module):
     Output: [B, planes * 4, (H - 1) // stride + 1, (W - 1) // stride + 1].
     """
 
-    def __init__(self, in_channels, planes, mid_channels, stride=1, groups=1):
+    def __init__(self, in_channels, planes, mid_channels, stride=1, groups=1) -> None:
         super().__init__()
         self.conv1 = nn.Conv2d(in_channels, mid_channels, kernel_size=1, bias=False)
         self.bn1 = nn.BatchNorm2d(mid_channels)
@@ -55,7 +55,7 @@ class Bottleneck(nn.Module):
             self.downsample = Conv1x1Bn(in_channels, planes * 4, stride=stride)
         self.relu3 = nn.ReLU(inplace=True)
 
-    def forward(self, x):
+    def forward(self, x: Tensor) -> Tensor:
         identity = x if self.downsample is None else self.downsample(x)
         x = self.conv1(x)  # [B, mid_channels, H, W]
         x = self.bn1(x)  # [B, mid_channels, H, W]
@@ -85,7 +85,9 @@ class Stage(nn.Sequential):
     Output: [B, planes * 4, (H - 1) // stride + 1, (W - 1) // stride + 1].
     """
 
-    def __init__(self, in_channels, planes, n, stride=2, groups=1, width_per_group=64):
+    def __init__(
+        self, in_channels, planes, n, stride=2, groups=1, width_per_group=64
+    ) -> None:
         super().__init__(
             # [B, planes * 4, (H - 1) // stride + 1, (W - 1) // stride + 1]
             Bottleneck(
@@ -120,7 +122,7 @@ class WideResNet50_2(nn.Module):
     Trainable parameters with the default arguments: 68,883,240.
     """
 
-    def __init__(self, classes=1000, groups=1, width_per_group=128):
+    def __init__(self, classes=1000, groups=1, width_per_group=128) -> None:
         super().__init__()
         self.conv1 = nn.Conv2d(3, 64, kernel_size=7, stride=2, padding=3, bias=False)
         self.bn1 = nn.BatchNorm2d(64)
@@ -138,7 +140,7 @@ class WideResNet50_2(nn.Module):
         self.flatten = nn.Flatten()
         self.fc = nn.Linear(2048, classes)
 
-    def forward(self, x):
+    def forward(self, x: Tensor) -> Tensor:
         x = self.conv1(x)  # [B, 64, 112, 112]
         x = self.bn1(x)  # [B, 64, 112, 112]
         x = self.relu(x)  # [B, 64, 112, 112]
