@@ -300,6 +300,29 @@ class DimRule(Record):
 
 
 @node
+class InitRule(Record):
+    """One `init` line of a model (analysis/inits.py), for codegen/inits.py.
+
+    select: "kind" (every module of the torch `classes`), "layer" (the
+        model's attribute `path`) or "block" (attribute `path` of every
+        instance of the block named `classes[0]`).
+    weight, bias: the `nn.init` calls, Ctor("init", "nn.init.normal_",
+        args after the tensor, kwargs), or None to leave the tensor as is.
+    bias_optional: some of the modules have no bias (`if m.bias is not None`).
+    cond: the construction-time condition (`if zero_init_residual`), or None.
+    """
+
+    select: str
+    classes: tuple[str, ...]
+    path: str
+    weight: Ctor | None
+    bias: Ctor | None
+    bias_optional: bool
+    cond: Expr | None
+    span: Span = field(compare=False)
+
+
+@node
 class ParamIR(Record):
     """A constructor parameter from the DSL, with its default (None: required)."""
 
@@ -332,6 +355,7 @@ class ClassIR(Record):
         dim_rules: for a model, what its symbolic input sizes must satisfy.
         ties: tied weights (analysis/ties.py), (target, source) attribute
             paths: `self.lm_head.weight = self.transformer.wte.weight`.
+        inits: a model's `init` lines (analysis/inits.py), in spec order.
     """
 
     kind: str
@@ -350,6 +374,7 @@ class ClassIR(Record):
     graph: bool = False
     dim_rules: tuple[DimRule, ...] = ()
     ties: tuple[tuple[str, str], ...] = ()
+    inits: tuple[InitRule, ...] = ()
 
     @property
     def input(self) -> Shape:
