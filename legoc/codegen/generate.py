@@ -527,7 +527,7 @@ def _class_pieces(ir: ClassIR, names: dict[str, str], defaults: ClassIR | None) 
     if ir.inits:
         from .inits import init_lines  # here: only a model with `init` lines needs it
 
-        writer.init += init_lines(ir.inits, names)
+        writer.init += init_lines(ir.inits, names, {p.code for p in ir.params})
     writer.dim_checks(ir, names[ir.name])
     if ir.graph:
         writer.nodes(ir.body, ir.inputs[0].code, ir.inputs[0].code)

@@ -25,9 +25,14 @@ from ..core.naming import py_ident
 from .expressions import value_text
 
 
-def init_lines(rules: tuple[InitRule, ...], names: dict[str, str]) -> list[str]:
+def init_lines(rules: tuple[InitRule, ...], names: dict[str, str], taken: set[str]) -> list[str]:
     """The lines (4-space indents relative to `__init__`'s body) that
-    initialise a model's tensors; `names` maps block names to class names."""
+    initialise a model's tensors; `names` maps block names to class names,
+    `taken` holds the constructor's parameters, which the loop's variable
+    (`m`, as torchvision's) must not hide from a later condition."""
+    var = "m"
+    while var in taken:
+        var += "_"
     lines: list[str] = []
     groups: list[tuple[object, list[InitRule]]] = []
     for rule in rules:
@@ -47,12 +52,12 @@ def init_lines(rules: tuple[InitRule, ...], names: dict[str, str]) -> list[str]:
             for rule in group:
                 lines += [pad + line for line in _tensors(rule, f"self.{py_ident(rule.path)}")]
             continue
-        lines.append(pad + "for m in self.modules():")
+        lines.append(f"{pad}for {var} in self.modules():")
         for index, rule in enumerate(group):
             classes = _classes(rule, names)
             test = classes[0] if len(classes) == 1 else f"({', '.join(classes)})"
-            lines.append(f"{pad}    {'if' if index == 0 else 'elif'} isinstance(m, {test}):")
-            module = "m" if rule.select == "kind" else f"m.{py_ident(rule.path)}"
+            lines.append(f"{pad}    {'if' if index == 0 else 'elif'} isinstance({var}, {test}):")
+            module = var if rule.select == "kind" else f"{var}.{py_ident(rule.path)}"
             lines += [f"{pad}        {line}" for line in _tensors(rule, module)]
     return lines
 
