@@ -80,3 +80,71 @@ def test_zero_init_residual_zeroes_each_blocks_last_bn():
     assert all(torch.all(b.bn2.weight == 0) and torch.all(b.bn1.weight == 1) for b in blocks)
     default = _generated("resnet18", "ResNet18")
     assert all(torch.all(m.bn2.weight == 1) for m in default.modules() if type(m).__name__ == "Basic")
+
+
+SPEC = """\
+block unit(c):
+    res add <
+        conv1: conv c bias=false
+        bn1: bn
+    >
+
+model Net(classes=10, zero=false):
+    input [3, 16, 16]
+    stem: conv 8 bias=false
+    unit 8
+    avgpool
+    flatten
+    fc: linear classes
+    init conv: kaiming_normal mode=fan_out nonlinearity=relu
+"""
+
+
+def _error(text: str):
+    with pytest.raises(SpecError) as info:
+        compile_source(text, "n.lego")
+    return info.value.diagnostics[0]
+
+
+@pytest.mark.parametrize(
+    "line, code, column, message",
+    [
+        ("init conv: kaiming mode=fan_out", "LG235", 16, "unknown initialisation scheme `kaiming`; did you mean `kaiming_normal`?"),
+        ("init lstm: normal std=0.01", "LG236", 10, "model `Net` has no `lstm` layer to initialise"),
+        ("init fc2: normal std=0.01", "LG236", 10, "model `Net` has no layer named `fc2` and `fc2` is no layer kind"),
+        ("init convv: normal std=0.01", "LG236", 10, "has no layer named `convv`"),
+        ("init unit.bn2: weight=0", "LG236", 10, "block `unit` has no layer named `bn2`"),
+        ("init stage.bn1: weight=0", "LG236", 10, "model `Net` uses no block `stage`"),
+        ("init conv: kaiming_normal mode=fan_middle", "LG237", 36, "`kaiming_normal` takes mode=fan_in or fan_out, not `fan_middle`"),
+        ("init conv: normal gain=2", "LG237", 23, "`normal` takes no argument `gain`"),
+        ("init conv: uniform 1 2 3", "LG237", 28, "`uniform` takes at most 2 positional arguments"),
+        ('init fc: normal std="a"', "LG237", 25, "expected a number"),
+        ("init conv: weight=0 bias=0", "LG237", 5, "the `conv` layers have no bias"),
+        ("init fc: ones weight=1", "LG237", 19, "`weight` is initialised twice"),
+        ("init fc: constant", "LG237", 14, "`constant` needs `val`"),
+        ("init bn: width=1", "LG237", 14, "`width=` is no argument"),
+        ("init conv: zeros if H > 2", "LG202", 25, "H"),
+    ],
+)
+def test_misuse_is_a_located_diagnostic(line, code, column, message):
+    d = _error(SPEC.replace("init conv: kaiming_normal mode=fan_out nonlinearity=relu", line))
+    assert (d.code, d.span.line, d.span.column) == (code, 14, column), d.message
+    assert message in d.message
+
+
+def test_an_init_line_in_a_block_is_misplaced():
+    d = _error(SPEC.replace("        bn1: bn\n    >\n", "        bn1: bn\n    >\n    init conv: zeros\n", 1))
+    assert (d.code, d.span.line, d.span.column) == ("LG236", 6, 5), d.message
+    assert d.message == "`init` lines belong in a model, not in block `unit`"
+
+
+def test_a_named_layer_and_a_condition():
+    text = SPEC.replace("    init conv:", "    init fc: normal std=0.01 bias=0 if zero\n    init unit.bn1: zeros\n    init conv:")
+    code = compile_source(text, "n.lego").code
+    assert "        if zero:\n            nn.init.normal_(self.fc.weight, std=0.01)\n            nn.init.constant_(self.fc.bias, 0)\n" in code
+    module = load_module(code)
+    torch.manual_seed(0)
+    plain, zeroed = module.Net(), module.Net(zero=True)
+    assert plain.fc.bias.abs().sum() > 0 and torch.all(zeroed.fc.bias == 0)
+    assert abs(zeroed.fc.weight.std().item() - 0.01) < 0.003
+    assert all(torch.all(m.bn1.weight == 0) for m in plain.modules() if type(m).__name__ == "Unit")
