@@ -30,7 +30,6 @@ from .calls import Calls, numeric, subst_check
 from .constraints import dim_rules
 from .dataflow import Dataflow
 from .flow import Failed, Flow, Scope
-from .inits import analyse_inits, split_inits
 from .names import check_names
 from .primitives import CHANNELS_LAST, PRIMITIVES
 from .signature import show_message, show_value
@@ -120,7 +119,10 @@ class Definitions:
         """A block's ClassIR: its parameters and input sizes as symbols,
         its body sequential or dataflow."""
         check_names(d)
-        split_inits(d)  # LG236: `init` lines belong in a model
+        if any(isinstance(st, s.Init) for st in d.body):
+            from .inits import split_inits  # here: only a spec with `init` lines needs it
+
+            split_inits(d)  # LG236: `init` lines belong in a model
         params, env = self._params(d)
         names = [n.id for n in d.inputs] if d.inputs is not None else [None]
         first = self._first_layer(d.body, set())
@@ -244,7 +246,11 @@ class Definitions:
             Failed: it had errors, reported already.
         """
         check_names(d)
-        d, inits = split_inits(d)
+        inits: tuple[s.Init, ...] = ()
+        if any(isinstance(st, s.Init) for st in d.body):
+            from .inits import split_inits  # here: only a spec with `init` lines needs it
+
+            d, inits = split_inits(d)
         params, env = self._params(d)
         count = 0
         while count < len(d.body) and isinstance(d.body[count], s.Input):
@@ -295,6 +301,8 @@ class Definitions:
             keep, stride, tuple(checks), d.doc, d.span, graph=graph, dim_rules=rules.rules, ties=tuple(body.ties),
         )
         if inits:
+            from .inits import analyse_inits
+
             ir = replace(ir, inits=analyse_inits(inits, ir, self.state.cache, scope, self.state.defs))
         return ir
 
