@@ -123,7 +123,7 @@ def _error(text: str):
         ("init fc: ones weight=1", "LG237", 19, "`weight` is initialised twice"),
         ("init fc: constant", "LG237", 14, "`constant` needs `val`"),
         ("init bn: width=1", "LG237", 14, "`width=` is no argument"),
-        ("init conv: zeros if H > 2", "LG202", 25, "H"),
+        ("if H > 2: init conv: zeros", "LG202", 8, "H"),
     ],
 )
 def test_misuse_is_a_located_diagnostic(line, code, column, message):
@@ -139,7 +139,7 @@ def test_an_init_line_in_a_block_is_misplaced():
 
 
 def test_a_named_layer_and_a_condition():
-    text = SPEC.replace("    init conv:", "    init fc: normal std=0.01 bias=0 if zero\n    init unit.bn1: zeros\n    init conv:")
+    text = SPEC.replace("    init conv:", "    if zero: init fc: normal std=0.01 bias=0\n    init unit.bn1: zeros\n    init conv:")
     code = compile_source(text, "n.lego").code
     assert "        if zero:\n            nn.init.normal_(self.fc.weight, std=0.01)\n            nn.init.constant_(self.fc.bias, 0)\n" in code
     module = load_module(code)

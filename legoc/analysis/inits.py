@@ -3,14 +3,14 @@
     init conv: kaiming_normal mode=fan_out nonlinearity=relu
     init bn: weight=1 bias=0
     init fc: normal std=0.01 bias=0
-    init bottleneck.bn3: weight=0 if zero_init_residual
+    if zero_init_residual: init bottleneck.bn3: weight=0
 
 The target is a layer kind (a primitive: every module of the classes it
 builds in the model, its blocks included), a named layer of the model, or
 `block.layer`, a named layer of every instance of a block. The scheme
 (`nn.init`'s name without the underscore) sets the weight; `weight=V` alone
-sets it to a constant and `bias=V` sets the bias to a constant. A trailing
-`if TEST` (over the model's parameters) decides at construction time.
+sets it to a constant and `bias=V` sets the bias to a constant. A leading
+`if TEST:` (over the model's parameters) decides at construction time.
 codegen/inits.py writes them as torchvision does, a loop over
 `self.modules()` with isinstance tests at the end of `__init__`.
 

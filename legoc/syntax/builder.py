@@ -167,7 +167,7 @@ class ToSyntax:
         return s.Tie(target, source, self._span(node), target_span, source_span)
 
     def init(self, node, children):
-        target, *rest, cond = children
+        cond, target, *rest = children
         if isinstance(target, tuple):
             target, target_span = target
         else:
