@@ -119,7 +119,8 @@ def _error(text: str):
         ("init conv: normal gain=2", "LG237", 23, "`normal` takes no argument `gain`"),
         ("init conv: uniform 1 2 3", "LG237", 28, "`uniform` takes at most 2 positional arguments"),
         ('init fc: normal std="a"', "LG237", 25, "expected a number"),
-        ("init conv: weight=0 bias=0", "LG237", 5, "the `conv` layers have no bias"),
+        ("init conv: weight=0 bias=0", "LG237", 5, "the `conv` layers (nn.Conv2d) have no bias"),
+        ("init avgpool: zeros", "LG237", 5, "the `avgpool` layers (nn.AdaptiveAvgPool2d) have no weight"),
         ("init fc: ones weight=1", "LG237", 19, "`weight` is initialised twice"),
         ("init fc: constant", "LG237", 14, "`constant` needs `val`"),
         ("init bn: width=1", "LG237", 14, "`width=` is no argument"),
@@ -148,3 +149,23 @@ def test_a_named_layer_and_a_condition():
     assert plain.fc.bias.abs().sum() > 0 and torch.all(zeroed.fc.bias == 0)
     assert abs(zeroed.fc.weight.std().item() - 0.01) < 0.003
     assert all(torch.all(m.bn1.weight == 0) for m in plain.modules() if type(m).__name__ == "Unit")
+
+
+def test_tensors_a_parameter_may_remove_are_guarded():
+    text = """\
+model Net(affine=true, bias=true):
+    input [3, 8, 8]
+    conv: conv 4 bias=bias
+    norm: bn affine=affine
+    init conv: normal std=0.1 bias=0.5
+    init bn: weight=2 bias=1
+"""
+    code = compile_source(text, "n.lego").code
+    assert "if m.weight is not None:\n" in code and "if m.bias is not None:\n" in code
+    module = load_module(code)
+    plain, bare = module.Net(), module.Net(affine=False, bias=False)
+    assert torch.all(plain.conv.bias == 0.5) and torch.all(plain.norm.weight == 2) and torch.all(plain.norm.bias == 1)
+    assert bare.conv.bias is None and bare.norm.weight is None
+    with pytest.raises(SpecError) as info:
+        compile_source(text.replace("bn affine=affine", "bn affine=false"), "n.lego")
+    assert info.value.diagnostics[0].code == "LG237"

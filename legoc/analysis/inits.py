@@ -104,9 +104,28 @@ def _ctors(ctor: Ctor) -> list[Ctor]:
     return out
 
 
-def _has_bias(layer: Layer) -> bool | None:
-    """Whether the layer has a bias: True, False, or None (a parameter decides)."""
-    value = dict(layer.ctor.kwargs).get("bias", sy.TRUE)
+def _switch(target: str, tensor: str) -> str | None:
+    """The keyword that decides whether a module of class `target` has the
+    tensor (`bias` for a convolution's bias, `affine` for a batch norm's
+    weight and bias), "" where it always has it, None where it never does."""
+    if target.startswith(("nn.Conv", "nn.ConvTranspose")) or target == "nn.Linear":
+        return "" if tensor == "weight" else "bias"
+    if target.startswith(("nn.BatchNorm", "nn.InstanceNorm")) or target == "nn.GroupNorm":
+        return "affine"
+    if target in ("nn.LayerNorm", "LayerNorm2d"):
+        return "elementwise_affine"
+    if target == "nn.Embedding" and tensor == "weight":
+        return ""
+    return None
+
+
+def has_tensor(layer: Layer, tensor: str) -> bool | None:
+    """Whether the layer's module has `tensor` ("weight" or "bias"): True,
+    False, or None where one of its arguments (a parameter) decides."""
+    switch = _switch(layer.ctor.target, tensor)
+    if not switch:
+        return switch == ""
+    value = dict(layer.ctor.kwargs).get(switch, sy.TRUE)
     if isinstance(value, sy.Expr) and sy.is_const(value):
         return bool(sy.value_of(value))
     return None
@@ -143,14 +162,18 @@ def _rule(stmt: s.Init, model: ClassIR, blocks: dict[str, ClassIR | None], scope
         raise error("LG237", stmt.target_span, f"`{target}` is not a layer of torch.nn: initialise the layers inside it",
                     hint=f"write `init {target}.LAYER: ...` or `init KIND: ...`")  # fmt: skip
     weight, bias = _calls(stmt, scope, defs)
-    biases = {_has_bias(n) for n in chosen}
-    if bias is not None and biases == {False}:
-        raise error("LG237", stmt.span, f"the `{target}` layers have no bias (bias=false)", hint="drop `bias=`")
+    found = {}
+    for tensor, call in (("weight", weight), ("bias", bias)):
+        found[tensor] = {has_tensor(n, tensor) for n in chosen}
+        if call is not None and found[tensor] == {False}:
+            classes = ", ".join(sorted({n.ctor.target for n in chosen}))
+            raise error("LG237", stmt.span, f"the `{target}` layers ({classes}) have no {tensor} for `init` to set",
+                        hint=f"drop `{tensor}=`" if tensor == "bias" or weight is None else "init layers with a weight: conv, linear, bn, layernorm, embedding")  # fmt: skip
     cond = None
     if stmt.cond is not None:
         cond = condition(stmt.cond, scope, defs)
         require_construction_time(cond, stmt.cond.span, "an `init` line's condition")
-    return InitRule(select, classes, path, weight, bias, biases != {True}, cond, stmt.span)
+    return InitRule(select, classes, path, weight, bias, found["bias"] != {True}, cond, stmt.span, weight_optional=found["weight"] != {True})
 
 
 def _calls(stmt: s.Init, scope: Scope, defs) -> tuple[Ctor | None, Ctor | None]:

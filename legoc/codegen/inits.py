@@ -68,13 +68,13 @@ def _classes(rule: InitRule, names: dict[str, str]) -> list[str]:
 
 def _tensors(rule: InitRule, module: str) -> list[str]:
     out = []
-    if rule.weight is not None:
-        out.append(_call(rule.weight, f"{module}.weight"))
-    if rule.bias is not None:
-        if rule.bias_optional:
-            out += [f"if {module}.bias is not None:", "    " + _call(rule.bias, f"{module}.bias")]
+    for tensor, call, optional in (("weight", rule.weight, rule.weight_optional), ("bias", rule.bias, rule.bias_optional)):
+        if call is None:
+            continue
+        if optional:
+            out += [f"if {module}.{tensor} is not None:", "    " + _call(call, f"{module}.{tensor}")]
         else:
-            out.append(_call(rule.bias, f"{module}.bias"))
+            out.append(_call(call, f"{module}.{tensor}"))
     return out
 
 

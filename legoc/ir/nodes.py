@@ -308,7 +308,8 @@ class InitRule(Record):
         instance of the block named `classes[0]`).
     weight, bias: the `nn.init` calls, Ctor("init", "nn.init.normal_",
         args after the tensor, kwargs), or None to leave the tensor as is.
-    bias_optional: some of the modules have no bias (`if m.bias is not None`).
+    bias_optional, weight_optional: some of the modules may have no bias
+        (`if m.bias is not None`), or no weight (batch norm's `affine`).
     cond: the construction-time condition (`if zero_init_residual`), or None.
     """
 
@@ -320,6 +321,7 @@ class InitRule(Record):
     bias_optional: bool
     cond: Expr | None
     span: Span = field(compare=False)
+    weight_optional: bool = False
 
 
 @node
