@@ -115,6 +115,11 @@ EINSUM_EQUATION = re.compile(r"[A-Za-z]+(,[A-Za-z]+)*->[A-Za-z]+")
 TENSOR_METHODS = frozenset({"unflatten", "squeeze", "unsqueeze", "permute", "flatten", "reshape", "mean", "amax", "amin", "sum", "chunk", "unbind", "expand"})
 # Names the generated code relies on: no parameter or local may shadow them.
 CODE_NAMES = frozenset({"self", "nn", "torch", "super", "range", "min", "max", "ValueError"})
+# `init` lines (codegen/inits.py): nn.init's functions and string arguments.
+INIT_FUNCTIONS = frozenset(
+    "kaiming_normal_ kaiming_uniform_ xavier_uniform_ xavier_normal_ orthogonal_ normal_ trunc_normal_ uniform_ constant_ ones_ zeros_".split()
+)
+INIT_WORDS = frozenset("fan_in fan_out linear conv1d conv2d conv3d sigmoid tanh relu leaky_relu selu".split())
 UPSAMPLE_MODES = frozenset({"nearest", "linear", "bilinear", "bicubic", "trilinear"})
 # The message of an input-size check: `f"{Class}: {rule} (axis {n} of {input}), got {size}"`.
 CHECK_MESSAGE = re.compile(r"(?P<cls>[A-Za-z_][A-Za-z0-9_]*): [^{}\\\n]+ \(axis \d+ of [A-Za-z_][A-Za-z0-9_]*\), got ")
@@ -322,8 +327,12 @@ class _Allowed:
                 self.stmt(s)
         elif isinstance(node, ast.Raise):
             self.raise_(node)
+        elif isinstance(node, ast.For) and self.fn == "__init__" and self.init_loop(node):
+            return
         elif isinstance(node, ast.For) and self.fn == "__init__":
             self.for_(node)
+        elif isinstance(node, ast.Expr) and self.fn == "__init__" and self.init_call(node.value, "self"):
+            return
         elif isinstance(node, ast.Expr) and self.fn == "__init__":
             self.add_module(node, node.value)
         elif isinstance(node, ast.Return) and self.fn == "forward":
@@ -344,6 +353,71 @@ class _Allowed:
                 self.fail(node, f"self.{node.attr} replaces an attribute of nn.Module")
             return
         self.fail(node, "an assignment target legoc does not write")
+
+    def init_loop(self, node: ast.For) -> bool:
+        """`for m in self.modules(): if isinstance(m, nn.Conv2d): nn.init...`
+        (codegen/inits.py): an if/elif chain over isinstance tests of
+        nn classes or generated classes, whose bodies are nn.init calls on
+        `m.weight`, `m.bias` or `m.NAME.weight` (a bias maybe guarded)."""
+        it = node.iter
+        if not (isinstance(it, ast.Call) and not it.args and isinstance(it.func, ast.Attribute) and it.func.attr == "modules"
+                and isinstance(it.func.value, ast.Name) and it.func.value.id == "self"):  # fmt: skip
+            return False
+        if node.orelse or not (isinstance(node.target, ast.Name) and node.target.id.strip("_") == "m") or len(node.body) != 1:
+            self.fail(node, "a loop over self.modules() legoc does not write")
+        var = node.target.id
+        if var in self.params:
+            self.fail(node, f"the loop's variable `{var}` hides a parameter")
+        branch = node.body[0]
+        while branch is not None:
+            if not isinstance(branch, ast.If):
+                self.fail(node, "a loop body other than isinstance tests")
+            test = branch.test
+            if not (isinstance(test, ast.Call) and isinstance(test.func, ast.Name) and test.func.id == "isinstance" and len(test.args) == 2
+                    and isinstance(test.args[0], ast.Name) and test.args[0].id == var):  # fmt: skip
+                self.fail(branch, "a test other than isinstance(m, ...)")
+            kinds = test.args[1].elts if isinstance(test.args[1], ast.Tuple) else [test.args[1]]
+            for k in kinds:
+                if not (self.nn_class(k) or isinstance(k, ast.Name) and k.id in self.classes):
+                    self.fail(branch, "isinstance of something other than a torch.nn or generated class")
+            for s in branch.body:
+                if isinstance(s, ast.If) and self.bias_guard(s.test, var) and len(s.body) == 1 and not s.orelse:
+                    s = s.body[0]
+                if not (isinstance(s, ast.Expr) and self.init_call(s.value, var)):
+                    self.fail(s, "a statement other than an nn.init call")
+            branch = branch.orelse[0] if len(branch.orelse) == 1 else None if not branch.orelse else self.fail(branch, "else")
+        return True
+
+    def bias_guard(self, test, root: str) -> bool:
+        return (isinstance(test, ast.Compare) and len(test.ops) == 1 and isinstance(test.ops[0], ast.IsNot)
+                and self.init_tensor(test.left, root) and isinstance(test.comparators[0], ast.Constant) and test.comparators[0].value is None)  # fmt: skip
+
+    def init_tensor(self, e, root: str) -> bool:
+        names = []
+        while isinstance(e, ast.Attribute):
+            names.append(e.attr)
+            e = e.value
+        return isinstance(e, ast.Name) and e.id == root and 1 <= len(names) <= 2 and names[0] in ("weight", "bias") and all(n.isidentifier() for n in names)
+
+    def init_call(self, call, root: str) -> bool:
+        """`nn.init.kaiming_normal_(m.weight, mode="fan_out", ...)`: an nn.init
+        function on a module's weight or bias, with numbers, parameters and
+        nn.init's own words as arguments."""
+        f = call.func if isinstance(call, ast.Call) else None
+        if not (isinstance(f, ast.Attribute) and isinstance(f.value, ast.Attribute) and f.value.attr == "init"
+                and isinstance(f.value.value, ast.Name) and f.value.value.id == "nn"):  # fmt: skip
+            return False
+        if f.attr not in INIT_FUNCTIONS or not call.args or not self.init_tensor(call.args[0], root):
+            self.fail(call, "an nn.init call legoc does not write")
+        for a in [*call.args[1:], *(kw.value for kw in call.keywords)]:
+            if isinstance(a, ast.Constant) and isinstance(a.value, str):
+                if a.value not in INIT_WORDS:
+                    self.fail(call, f"nn.init argument {a.value!r}")
+            else:
+                self.expr(a)
+        for kw in call.keywords:
+            self.name(kw, kw.arg)
+        return True
 
     def for_(self, node: ast.For) -> None:
         # Named repetitions: `for i in range(n): self[.attr].add_module(f"block{s}-{i}", Block(...))`

@@ -119,6 +119,10 @@ class Definitions:
         """A block's ClassIR: its parameters and input sizes as symbols,
         its body sequential or dataflow."""
         check_names(d)
+        if any(isinstance(st, s.Init) for st in d.body):
+            from .inits import split_inits  # here: only a spec with `init` lines needs it
+
+            split_inits(d)  # LG236: `init` lines belong in a model
         params, env = self._params(d)
         names = [n.id for n in d.inputs] if d.inputs is not None else [None]
         first = self._first_layer(d.body, set())
@@ -242,6 +246,11 @@ class Definitions:
             Failed: it had errors, reported already.
         """
         check_names(d)
+        inits: tuple[s.Init, ...] = ()
+        if any(isinstance(st, s.Init) for st in d.body):
+            from .inits import split_inits  # here: only a spec with `init` lines needs it
+
+            d, inits = split_inits(d)
         params, env = self._params(d)
         count = 0
         while count < len(d.body) and isinstance(d.body[count], s.Input):
@@ -287,10 +296,15 @@ class Definitions:
         rules = dim_rules(inputs, sized)
         for c in rules.impossible:
             self.state.report(SpecError([self.state.at_user_code(Diagnostic("error", c.span, "no input size satisfies this: " + show_message(c.message), c.notes, c.hint, "LG305"))]))
-        return ClassIR(
+        ir = ClassIR(
             "model", d.name, tuple(params), (), inputs, outputs, tuple(body.nodes), body.n_params,
             keep, stride, tuple(checks), d.doc, d.span, graph=graph, dim_rules=rules.rules, ties=tuple(body.ties), public=True,
         )
+        if inits:
+            from .inits import analyse_inits
+
+            ir = replace(ir, inits=analyse_inits(inits, ir, self.state.cache, scope, self.state.defs))
+        return ir
 
     def _input_shape(self, stmt: s.Input, scope: Scope) -> Shape:
         """The shape of an `input` line: a name not bound in `scope` is a

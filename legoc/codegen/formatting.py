@@ -140,7 +140,7 @@ def _stand_in(index: int, piece: Piece) -> str:
     if piece.kind == "docstring":  # a docstring must open a class (depth 1)
         context = ["class _:"]
     else:
-        context = ["class _:", "def _(self):", "if _:"][: piece.depth]
+        context = (["class _:", "def _(self):"] + ["if _:"] * max(piece.depth - 2, 0))[: piece.depth]  # `init` loops nest deeper
     lines = [_INDENT * depth + line for depth, line in enumerate(context)]
     pad = _INDENT * piece.depth
     lines += [pad + _START + str(index), piece.indented()]

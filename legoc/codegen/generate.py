@@ -523,6 +523,10 @@ def _class_pieces(ir: ClassIR, names: dict[str, str], defaults: ClassIR | None) 
     for node in registered(ir.body):
         writer.register(node)
     writer.init += [f"self.{target} = self.{source}" for target, source in ir.ties]  # analysis/ties.py: as torch ties weights
+    if ir.inits:
+        from .inits import init_lines  # here: only a model with `init` lines needs it
+
+        writer.init += init_lines(ir.inits, names, {p.code for p in ir.params})
     writer.dim_checks(ir, names[ir.name])
     if ir.graph:
         writer.nodes(ir.body, ir.inputs[0].code, ir.inputs[0].code)

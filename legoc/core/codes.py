@@ -35,6 +35,9 @@ CODES: dict[str, str] = {
     "LG219": "unbind parts and names disagree",
     "LG220": "tie names no tensor",
     "LG229": "block results and names disagree",
+    "LG235": "unknown initialisation scheme",
+    "LG236": "init names no layer",
+    "LG237": "bad initialisation argument",
     # Shapes
     "LG301": "shapes do not match",
     "LG302": "input of the wrong rank",

@@ -300,6 +300,31 @@ class DimRule(Record):
 
 
 @node
+class InitRule(Record):
+    """One `init` line of a model (analysis/inits.py), for codegen/inits.py.
+
+    select: "kind" (every module of the torch `classes`), "layer" (the
+        model's attribute `path`) or "block" (attribute `path` of every
+        instance of the block named `classes[0]`).
+    weight, bias: the `nn.init` calls, Ctor("init", "nn.init.normal_",
+        args after the tensor, kwargs), or None to leave the tensor as is.
+    bias_optional, weight_optional: some of the modules may have no bias
+        (`if m.bias is not None`), or no weight (batch norm's `affine`).
+    cond: the construction-time condition (`if zero_init_residual`), or None.
+    """
+
+    select: str
+    classes: tuple[str, ...]
+    path: str
+    weight: Ctor | None
+    bias: Ctor | None
+    bias_optional: bool
+    cond: Expr | None
+    span: Span = field(compare=False)
+    weight_optional: bool = False
+
+
+@node
 class ParamIR(Record):
     """A constructor parameter from the DSL, with its default (None: required)."""
 
@@ -334,6 +359,7 @@ class ClassIR(Record):
             paths: `self.lm_head.weight = self.transformer.wte.weight`.
         public: whether the generated file's `__all__` lists the class (a
             model, or a `public block`).
+        inits: a model's `init` lines (analysis/inits.py), in spec order.
     """
 
     kind: str
@@ -353,6 +379,7 @@ class ClassIR(Record):
     dim_rules: tuple[DimRule, ...] = ()
     ties: tuple[tuple[str, str], ...] = ()
     public: bool = False
+    inits: tuple[InitRule, ...] = ()
 
     @property
     def input(self) -> Shape:

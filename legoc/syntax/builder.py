@@ -40,7 +40,7 @@ class ToSyntax:
         self.rules = {
             "start": self.start, "definition": self.definition, "params": self.params, "param": self.param,
             "inputs": self.inputs, "line": self.line, "assign": self.assign, "split_assign": self.split_assign, "return_stmt": self.return_stmt, "return_many": self.return_many,
-            "output": self.output, "learned": self.learned, "tie": self.tie, "path": self.path, "scale": self.scale, "pipeline": self.pipeline, "source": self.source, "merge": self.merge,
+            "output": self.output, "learned": self.learned, "tie": self.tie, "init": self.init, "path": self.path, "scale": self.scale, "pipeline": self.pipeline, "source": self.source, "merge": self.merge,
             "seq": self.seq, "call": self.call, "keyword": self.keyword, "named": self.named,
             "residual": self.residual, "residual_first": self.residual_first, "parallel": self.parallel, "repeat": self.repeat, "input": self.input,
             "group": self.group, "shape": self.shape, "binop": self.binop, "neg": self.neg, "int": self.int,
@@ -166,6 +166,16 @@ class ToSyntax:
     def tie(self, node, children):
         (target, target_span), (source, source_span) = children
         return s.Tie(target, source, self._span(node), target_span, source_span)
+
+    def init(self, node, children):
+        cond, target, *rest = children
+        if isinstance(target, tuple):
+            target, target_span = target
+        else:
+            target, target_span = (str(target),), token_span(self.file, target)
+        scheme = rest[0] if rest and isinstance(rest[0], s.Call) else None
+        keywords = tuple(k for k in rest if isinstance(k, s.Keyword))
+        return s.Init(target, scheme, keywords, cond, self._span(node), target_span)
 
     def path(self, node, children):
         return tuple(str(t) for t in children), self._span(node)

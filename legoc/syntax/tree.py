@@ -228,6 +228,23 @@ class Tie(Record):
 
 
 @node
+class Init(Record):
+    """`init conv: kaiming_normal mode=fan_out nonlinearity=relu`: how a
+    model initialises the layers of a kind (`conv`), a named layer (`fc`)
+    or a block's named layer (`bottleneck.bn3`), where `cond` holds
+    (`if zero_init_residual: init bottleneck.bn3: weight=0`).
+    `scheme` is the call after the colon (None for `weight=1 bias=0`
+    alone); `keywords` are the ones written without a scheme."""
+
+    target: tuple[str, ...]
+    scheme: Call | None
+    keywords: tuple[Keyword, ...]
+    cond: ExprNode | None
+    span: Span = _span()
+    target_span: Span = _span()
+
+
+@node
 class Learned(Record):
     """`name: param [C, 1, 1] init=1e-6`: a learned tensor of a dataflow
     body (an nn.Parameter attribute `name`), batch axis excluded."""
@@ -297,7 +314,7 @@ class Conditional(Record):
     span: Span = _span()
 
 
-Stmt = Call | Group | Named | Residual | Parallel | Repeat | Input | Assign | Return | Output | Learned | Scale | Conditional | Tie
+Stmt = Call | Group | Named | Residual | Parallel | Repeat | Input | Assign | Return | Output | Learned | Scale | Conditional | Tie | Init
 
 # ----------------------------------------------------------------- definitions
 
@@ -361,6 +378,8 @@ def _children(node) -> tuple:
         return (node.body, node.test, node.orelse)
     if isinstance(node, Conditional):
         return (node.test, node.layer)
+    if isinstance(node, Init):
+        return tuple(x for x in (node.scheme, *(kw.value for kw in node.keywords), node.cond) if x is not None)
     if isinstance(node, Neg):
         return (node.operand,)
     if isinstance(node, Func):

@@ -83,7 +83,7 @@ class ResNet34(nn.Module):
     Trainable parameters with the default arguments: 21,797,672.
     """
 
-    def __init__(self, classes=1000) -> None:
+    def __init__(self, classes=1000, zero_init_residual=False) -> None:
         super().__init__()
         self.conv1 = nn.Conv2d(3, 64, kernel_size=7, stride=2, padding=3, bias=False)
         self.bn1 = nn.BatchNorm2d(64)
@@ -96,6 +96,16 @@ class ResNet34(nn.Module):
         self.avgpool = nn.AdaptiveAvgPool2d(1)
         self.flatten = nn.Flatten()
         self.fc = nn.Linear(512, classes)
+        for m in self.modules():
+            if isinstance(m, nn.Conv2d):
+                nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
+            elif isinstance(m, nn.BatchNorm2d):
+                nn.init.constant_(m.weight, 1)
+                nn.init.constant_(m.bias, 0)
+        if zero_init_residual:
+            for m in self.modules():
+                if isinstance(m, Basic):
+                    nn.init.constant_(m.bn2.weight, 0)
 
     def forward(self, x: Tensor) -> Tensor:
         x = self.conv1(x)  # [B, 64, 112, 112]

@@ -64,6 +64,14 @@ class VGG16(nn.Module):
             nn.Dropout(p=dropout),  # [B, 4096]
             nn.Linear(4096, classes),  # [B, classes]
         )
+        for m in self.modules():
+            if isinstance(m, nn.Conv2d):
+                nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
+                if m.bias is not None:
+                    nn.init.constant_(m.bias, 0)
+            elif isinstance(m, nn.Linear):
+                nn.init.normal_(m.weight, mean=0, std=0.01)
+                nn.init.constant_(m.bias, 0)
 
     def forward(self, x: Tensor) -> Tensor:
         x = self.features(x)  # [B, 512, 7, 7]

@@ -1,0 +1,240 @@
+"""Weight initialisation written in a model: `init` lines.
+
+    init conv: kaiming_normal mode=fan_out nonlinearity=relu
+    init bn: weight=1 bias=0
+    init fc: normal std=0.01 bias=0
+    if zero_init_residual: init bottleneck.bn3: weight=0
+
+The target is a layer kind (a primitive: every module of the classes it
+builds in the model, its blocks included), a named layer of the model, or
+`block.layer`, a named layer of every instance of a block. The scheme
+(`nn.init`'s name without the underscore) sets the weight; `weight=V` alone
+sets it to a constant and `bias=V` sets the bias to a constant. A leading
+`if TEST:` (over the model's parameters) decides at construction time.
+codegen/inits.py writes them as torchvision does, a loop over
+`self.modules()` with isinstance tests at the end of `__init__`.
+
+Diagnostics: LG235 an unknown scheme, LG236 a target that names no layer
+(or an `init` line outside a model), LG237 a bad argument.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from ..core.diagnostics import error
+from ..core.naming import close_match
+from ..ir import symbolic as sy
+from ..ir.nodes import ClassIR, Ctor, InitRule, Layer, Node, walk
+from ..syntax import tree as s
+from .arguments import condition, number
+from .conditional import require_construction_time
+from .flow import Scope
+from .primitives import PRIMITIVES
+
+_NUMBER = "number"
+_NONLINEARITIES = ("linear", "conv1d", "conv2d", "conv3d", "sigmoid", "tanh", "relu", "leaky_relu", "selu")
+# scheme: (nn.init function, its parameters in order with what each takes)
+SCHEMES: dict[str, tuple[str, tuple[tuple[str, object], ...]]] = {
+    "kaiming_normal": ("kaiming_normal_", (("a", _NUMBER), ("mode", ("fan_in", "fan_out")), ("nonlinearity", _NONLINEARITIES))),
+    "kaiming_uniform": ("kaiming_uniform_", (("a", _NUMBER), ("mode", ("fan_in", "fan_out")), ("nonlinearity", _NONLINEARITIES))),
+    "xavier_uniform": ("xavier_uniform_", (("gain", _NUMBER),)),
+    "xavier_normal": ("xavier_normal_", (("gain", _NUMBER),)),
+    "orthogonal": ("orthogonal_", (("gain", _NUMBER),)),
+    "normal": ("normal_", (("mean", _NUMBER), ("std", _NUMBER))),
+    "trunc_normal": ("trunc_normal_", (("mean", _NUMBER), ("std", _NUMBER), ("a", _NUMBER), ("b", _NUMBER))),
+    "uniform": ("uniform_", (("a", _NUMBER), ("b", _NUMBER))),
+    "constant": ("constant_", (("val", _NUMBER),)),
+    "ones": ("ones_", ()),
+    "zeros": ("zeros_", ()),
+}
+_REQUIRED = {"constant": ("val",)}
+
+
+def split_inits(d: s.Definition) -> tuple[s.Definition, tuple[s.Init, ...]]:
+    """A definition without its `init` lines, and those lines.
+
+    Raises:
+        SpecError: LG236 an `init` line in a block (it belongs in the model).
+    """
+    inits = tuple(st for st in d.body if isinstance(st, s.Init))
+    if not inits:
+        return d, ()
+    if d.kind != "model":
+        raise error("LG236", inits[0].span, f"`init` lines belong in a model, not in block `{d.name}`",
+                    hint="write `init BLOCK.LAYER: ...` in the model that uses the block")  # fmt: skip
+    return replace(d, body=tuple(st for st in d.body if not isinstance(st, s.Init))), inits
+
+
+def analyse_inits(inits: tuple[s.Init, ...], model: ClassIR, blocks: dict[str, ClassIR | None], scope: Scope, defs) -> tuple[InitRule, ...]:
+    """The model's `init` lines as IR, checked against its layers.
+
+    Args:
+        inits: the lines, in spec order.
+        model: the analysed model (its body's layers).
+        blocks: the analysed blocks by name (State.cache).
+        scope: the model's parameters.
+        defs: the definitions by name.
+
+    Raises:
+        SpecError: LG235, LG236, LG237 (see the module's docstring).
+    """
+    return tuple(_rule(stmt, model, blocks, scope, defs) for stmt in inits)
+
+
+def _layers(body: tuple[Node, ...], blocks: dict[str, ClassIR | None], seen: set[str]) -> list[Layer]:
+    """Every layer of a body and of the blocks it calls (each block once)."""
+    found = []
+    for n in walk(body):
+        if not isinstance(n, Layer):
+            continue
+        found.append(n)
+        for ctor in _ctors(n.ctor):
+            if ctor.kind == "block" and ctor.target not in seen and blocks.get(ctor.target) is not None:
+                seen.add(ctor.target)
+                found += _layers(blocks[ctor.target].body, blocks, seen)  # type: ignore[union-attr]
+    return found
+
+
+def _ctors(ctor: Ctor) -> list[Ctor]:
+    out = [ctor]
+    for a in ctor.args:
+        if isinstance(a, Ctor):
+            out += _ctors(a)
+    return out
+
+
+def _switch(target: str, tensor: str) -> str | None:
+    """The keyword that decides whether a module of class `target` has the
+    tensor (`bias` for a convolution's bias, `affine` for a batch norm's
+    weight and bias), "" where it always has it, None where it never does."""
+    if target.startswith(("nn.Conv", "nn.ConvTranspose")) or target == "nn.Linear":
+        return "" if tensor == "weight" else "bias"
+    if target.startswith(("nn.BatchNorm", "nn.InstanceNorm")) or target == "nn.GroupNorm":
+        return "affine"
+    if target in ("nn.LayerNorm", "LayerNorm2d"):
+        return "elementwise_affine"
+    if target == "nn.Embedding" and tensor == "weight":
+        return ""
+    return None
+
+
+def has_tensor(layer: Layer, tensor: str) -> bool | None:
+    """Whether the layer's module has `tensor` ("weight" or "bias"): True,
+    False, or None where one of its arguments (a parameter) decides."""
+    switch = _switch(layer.ctor.target, tensor)
+    if not switch:
+        return switch == ""
+    value = dict(layer.ctor.kwargs).get(switch, sy.TRUE)
+    if isinstance(value, sy.Expr) and sy.is_const(value):
+        return bool(sy.value_of(value))
+    return None
+
+
+def _rule(stmt: s.Init, model: ClassIR, blocks: dict[str, ClassIR | None], scope: Scope, defs) -> InitRule:
+    layers = _layers(model.body, blocks, set())
+    target = ".".join(stmt.target)
+    if len(stmt.target) == 1 and stmt.target[0] in PRIMITIVES:
+        kind = stmt.target[0]
+        chosen = [n for n in layers if n.hint == kind and n.ctor.kind == "torch" and n.apply != "tensor"]
+        if not chosen:
+            raise error("LG236", stmt.target_span, f"model `{model.name}` has no `{kind}` layer to initialise")
+        select, classes, path = "kind", tuple(sorted({n.ctor.target for n in chosen})), ""
+    elif len(stmt.target) == 1:
+        named = [n for n in walk(model.body) if isinstance(n, Layer) and n.name == target]
+        if not named:
+            names = sorted({n.name for n in walk(model.body) if isinstance(n, Layer) and n.name} | set(PRIMITIVES))
+            guess = close_match(target, names)
+            raise error("LG236", stmt.target_span, f"model `{model.name}` has no layer named `{target}` and `{target}` is no layer kind",
+                        hint=f"did you mean `{guess}`?" if guess else "name a layer kind (`conv`, `bn`, `linear`) or a named layer of the model")  # fmt: skip
+        chosen, select, classes, path = named, "layer", (), target
+    else:
+        block, *rest = stmt.target
+        ir = blocks.get(block)
+        if ir is None or not any(ctor.kind == "block" and ctor.target == block for n in layers for ctor in _ctors(n.ctor)):
+            raise error("LG236", stmt.target_span, f"model `{model.name}` uses no block `{block}`",
+                        hint="write `init BLOCK.LAYER:` with a block the model calls")  # fmt: skip
+        chosen = [n for n in walk(ir.body) if isinstance(n, Layer) and n.name == rest[0]] if len(rest) == 1 else []
+        if not chosen:
+            raise error("LG236", stmt.target_span, f"block `{block}` has no layer named `{'.'.join(rest)}`")
+        select, classes, path = "block", (block,), rest[0]
+    if any(n.ctor.kind != "torch" or n.apply == "tensor" for n in chosen):
+        raise error("LG237", stmt.target_span, f"`{target}` is not a layer of torch.nn: initialise the layers inside it",
+                    hint=f"write `init {target}.LAYER: ...` or `init KIND: ...`")  # fmt: skip
+    weight, bias = _calls(stmt, scope, defs)
+    found = {}
+    for tensor, call in (("weight", weight), ("bias", bias)):
+        found[tensor] = {has_tensor(n, tensor) for n in chosen}
+        if call is not None and found[tensor] == {False}:
+            classes = ", ".join(sorted({n.ctor.target for n in chosen}))
+            raise error("LG237", stmt.span, f"the `{target}` layers ({classes}) have no {tensor} for `init` to set",
+                        hint=f"drop `{tensor}=`" if tensor == "bias" or weight is None else "init layers with a weight: conv, linear, bn, layernorm, embedding")  # fmt: skip
+    cond = None
+    if stmt.cond is not None:
+        cond = condition(stmt.cond, scope, defs)
+        require_construction_time(cond, stmt.cond.span, "an `init` line's condition")
+    return InitRule(select, classes, path, weight, bias, found["bias"] != {True}, cond, stmt.span, weight_optional=found["weight"] != {True})
+
+
+def _calls(stmt: s.Init, scope: Scope, defs) -> tuple[Ctor | None, Ctor | None]:
+    """The weight's and the bias's `nn.init` calls."""
+    keywords = list(stmt.keywords)
+    weight = None
+    if stmt.scheme is not None:
+        weight, extra = _scheme(stmt.scheme, scope, defs)
+        keywords += extra
+    constants: dict[str, Ctor] = {}
+    for k in keywords:
+        if k.name not in ("weight", "bias"):
+            raise error("LG237", k.span, f"`{k.name}=` is no argument of an `init` line without a scheme", hint="write `weight=V`, `bias=V` or a scheme")
+        if k.name in constants or (k.name == "weight" and weight is not None):
+            raise error("LG237", k.span, f"`{k.name}` is initialised twice in this line")
+        constants[k.name] = Ctor("init", "constant_", (_number(k.value, scope, defs),))
+    return constants.get("weight", weight), constants.get("bias")
+
+
+def _number(expr: s.ExprNode, scope: Scope, defs) -> sy.Expr:
+    value = number(expr, scope, defs)
+    if isinstance(sy.value_of(value), (str, bool)):
+        raise error("LG237", expr.span, f"expected a number, not {sy.value_of(value)!r}")
+    return value
+
+
+def _scheme(call: s.Call, scope: Scope, defs) -> tuple[Ctor, list[s.Keyword]]:
+    """A scheme's call, and the `bias=`/`weight=` keywords written after it."""
+    if call.name not in SCHEMES:
+        guess = close_match(call.name, sorted(SCHEMES))
+        raise error("LG235", call.name_span, f"unknown initialisation scheme `{call.name}`" + (f"; did you mean `{guess}`?" if guess else ""),
+                    hint="schemes: " + ", ".join(SCHEMES))  # fmt: skip
+    function, params = SCHEMES[call.name]
+    if len(call.args) > len(params):
+        raise error("LG237", call.args[len(params)].span, f"`{call.name}` takes at most {len(params)} positional arguments ({', '.join(p for p, _ in params) or 'none'})")
+    given: dict[str, s.ExprNode] = {name: arg for (name, _), arg in zip(params, call.args)}
+    extra = []
+    for k in call.keywords:
+        if k.name in ("weight", "bias"):
+            extra.append(k)
+            continue
+        if k.name not in dict(params):
+            raise error("LG237", k.span, f"`{call.name}` takes no argument `{k.name}`", hint=f"it takes {', '.join(p for p, _ in params) or 'none'}")
+        if k.name in given:
+            raise error("LG237", k.span, f"`{k.name}` is given twice")
+        given[k.name] = k.value
+    for name in _REQUIRED.get(call.name, ()):
+        if name not in given:
+            raise error("LG237", call.span, f"`{call.name}` needs `{name}`: `{call.name} 0.5`")
+    args = []
+    for name, kind in params:
+        if name not in given:
+            continue
+        expr = given[name]
+        if kind == _NUMBER:
+            args.append((name, _number(expr, scope, defs)))
+            continue
+        word = expr.id if isinstance(expr, s.Name) else expr.value if isinstance(expr, s.Literal) else None
+        if word not in kind:  # type: ignore[operator]
+            raise error("LG237", expr.span, f"`{call.name}` takes {name}={' or '.join(kind)}, not `{word if isinstance(word, str) else '...'}`")  # type: ignore[arg-type]
+        args.append((name, sy.Const(word)))
+    if call.name in ("uniform", "constant") and len(args) == len(params):  # positional, as torchvision writes them: uniform_(w, -0.1, 0.1)
+        return Ctor("init", function, tuple(v for _, v in args)), extra
+    return Ctor("init", function, (), tuple(args)), extra
