@@ -110,12 +110,14 @@ BASES = frozenset({"Module", "Sequential"})
 TORCH_FUNCTIONS = frozenset({"cat", "split", "einsum", "matmul", "arange"})  # einsum, matmul: products.py; arange: positions.py
 EINSUM_EQUATION = re.compile(r"[A-Za-z]+(,[A-Za-z]+)*->[A-Za-z]+")
 # Tensor methods of rearrange/reduce recipes (patterns.py), a split's
-# `x.chunk(2, dim=1)` and the input-size checks (`x.shape[2]`).
-TENSOR_METHODS = frozenset({"unflatten", "squeeze", "unsqueeze", "permute", "flatten", "reshape", "mean", "amax", "amin", "sum", "chunk", "unbind", "expand"})
+# `x.chunk(2, dim=1)` and the input checks (`x.shape[2]`, `x.dim()`).
+TENSOR_METHODS = frozenset({"unflatten", "squeeze", "unsqueeze", "permute", "flatten", "reshape", "mean", "amax", "amin", "sum", "chunk", "unbind", "expand", "dim"})
 # Names the generated code relies on: no parameter or local may shadow them.
 CODE_NAMES = frozenset({"self", "nn", "torch", "super", "range", "min", "max", "ValueError"})
 UPSAMPLE_MODES = frozenset({"nearest", "linear", "bilinear", "bicubic", "trilinear"})
 # The message of an input-size check: `f"{Class}: {rule} (axis {n} of {input}), got {size}"`.
+# The message of an input's rank check: `f"{Class}: input {x} must be [B, 3, H, W] (rank 4), got rank {x.dim()}"`.
+RANK_MESSAGE = re.compile(r"(?P<cls>[A-Za-z_][A-Za-z0-9_]*): input (?P<input>[A-Za-z_][A-Za-z0-9_]*) must be \[B(, [^\[\]{}\\\n]+)*\] \(rank \d+\), got rank ")
 CHECK_MESSAGE = re.compile(r"(?P<cls>[A-Za-z_][A-Za-z0-9_]*): [^{}\\\n]+ \(axis \d+ of [A-Za-z_][A-Za-z0-9_]*\), got ")
 # A shape comment: `# [B, c, H // 2, (W - 1) // stride + 1]`.
 # Sizes are expressions: arithmetic, calls (`make_divisible(...)`), floats
@@ -301,8 +303,8 @@ class _Allowed:
             self.expr(node.test)
             for s in node.body + node.orelse:
                 self.stmt(s)
-        elif isinstance(node, ast.Raise):
-            self.raise_(node)
+        elif isinstance(node, ast.Expr) and self.fn == "forward":
+            self.assert_(node)
         elif isinstance(node, ast.For) and self.fn == "__init__":
             self.for_(node)
         elif isinstance(node, ast.Expr) and self.fn == "__init__":
@@ -368,23 +370,32 @@ class _Allowed:
             self.fail(node, "a module name legoc does not write")
         self.expr(call.args[1])
 
-    def raise_(self, node: ast.Raise) -> None:
-        exc = node.exc
-        if self.fn != "forward" or node.cause is not None or not isinstance(exc, ast.Call):
-            self.fail(node, "a raise legoc does not write")
-        if not (isinstance(exc.func, ast.Name) and exc.func.id == "ValueError" and len(exc.args) == 1 and not exc.keywords):
-            self.fail(node, "only ValueError(message) is raised")
-        message = exc.args[0]
+    def assert_(self, node: ast.Expr) -> None:
+        """An input check (codegen/checks.py): `torch._assert(test, f"...")`
+        in forward, whose message is the f-string of a rank check
+        (`f"{Class}: input {x} must be [B, ...] (rank n), got rank {x.dim()}"`)
+        or of a size check (`f"{Class}: {rule} (axis n of {x}), got {size}"`)."""
+        call = node.value
+        if not (self.fn == "forward" and isinstance(call, ast.Call) and ast.unparse(call.func) == "torch._assert" and len(call.args) == 2 and not call.keywords):
+            self.fail(node, "a statement legoc does not write")
+        test, message = call.args
+        self.expr(test)
         if not isinstance(message, ast.JoinedStr) or len(message.values) != 2:
-            self.fail(node, "the message is not the f-string of an input-size check")
+            self.fail(node, "the message is not the f-string of an input check")
         text, value = message.values
         if not (isinstance(text, ast.Constant) and isinstance(text.value, str)):
             self.fail(node, "the message does not start with text")
+        if not (isinstance(value, ast.FormattedValue) and value.conversion == -1 and value.format_spec is None):
+            self.fail(node, "a formatted value legoc does not write")
+        rank = RANK_MESSAGE.fullmatch(text.value)
+        if rank is not None and rank.group("cls") == self.cls:
+            shown = value.value  # `{x.dim()}`, of the input the message names
+            if not (ast.unparse(shown) == f"{rank.group('input')}.dim()" and rank.group("input") in self.params - {"self"}):
+                self.fail(node, "the rank message formats something other than the input's rank")
+            return
         m = CHECK_MESSAGE.fullmatch(text.value)
         if m is None or m.group("cls") != self.cls:
             self.fail(node, f"message text {text.value!r}")
-        if not (isinstance(value, ast.FormattedValue) and value.conversion == -1 and value.format_spec is None):
-            self.fail(node, "a formatted value legoc does not write")
         if not (isinstance(value.value, ast.Name) and value.value.id in self.locals):
             self.fail(node, "the message formats something other than a local size")
 
@@ -832,6 +843,10 @@ SMUGGLED = {
     "a module method called": ("x = self.relu(x)", "x = self.train(x)"),
     "an unknown nn class": ("nn.ReLU()", "nn.Module()"),
     "an f-string outside a size check": ("x = self.relu(x)", 'x = self.relu(f"{x}")'),
+    "another call as a statement": ("torch._assert(", "torch.save("),
+    "an input check's message formatting a call": ("got rank {x.dim()}", "got rank {self.train()}"),
+    "an input check naming another class": ('f"M: input x', 'f"N: input x'),
+    "an expression statement": ("x = self.relu(x)", "self.relu(x)\n        x = self.relu(x)"),
     "an encoding declaration": ("# Generated by legoc", "# coding: utf-7 Generated by legoc"),
 }
 

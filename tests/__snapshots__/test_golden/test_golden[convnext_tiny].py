@@ -203,6 +203,10 @@ class ConvNeXt(nn.Module):
         )
 
     def forward(self, x):
+        torch._assert(
+            x.dim() == 4,
+            f"ConvNeXt: input x must be [B, 3, 224, 224] (rank 4), got rank {x.dim()}",
+        )
         x = self.features(x)  # [B, 768, 7, 7]
         x = self.avgpool(x)  # [B, 768, 1, 1]
         x = self.classifier(x)  # [B, classes]

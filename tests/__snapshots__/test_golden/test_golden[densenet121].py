@@ -206,6 +206,10 @@ class DenseNet121(nn.Module):
         )
 
     def forward(self, x):
+        torch._assert(
+            x.dim() == 4,
+            f"DenseNet121: input x must be [B, 3, 224, 224] (rank 4), got rank {x.dim()}",
+        )
         # [B, growth * 28 + (growth * 15 + num_init_features // 2) // 4, 7, 7]
         x = self.features(x)
         # [B, growth * 28 + (growth * 15 + num_init_features // 2) // 4, 7, 7]

@@ -462,6 +462,10 @@ class EfficientNetV2(nn.Module):
         )
 
     def forward(self, x):
+        torch._assert(
+            x.dim() == 4,
+            f"EfficientNetV2: input x must be [B, 3, 224, 224] (rank 4), got rank {x.dim()}",
+        )
         x = self.features(x)  # [B, 1280, 7, 7]
         x = self.avgpool(x)  # [B, 1280, 1, 1]
         x = self.flatten(x)  # [B, 1280]

@@ -121,6 +121,10 @@ class GoogLeNet(nn.Module):
         self.fc = nn.Linear(1024, classes)
 
     def forward(self, x):
+        torch._assert(
+            x.dim() == 4,
+            f"GoogLeNet: input x must be [B, 3, 224, 224] (rank 4), got rank {x.dim()}",
+        )
         x = self.conv1(x)  # [B, 64, 112, 112]
         x = self.maxpool1(x)  # [B, 64, 56, 56]
         x = self.conv2(x)  # [B, 64, 56, 56]

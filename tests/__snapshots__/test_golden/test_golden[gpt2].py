@@ -130,7 +130,7 @@ class GPT2(nn.Module):
 
     Inputs: idx [B, T].
     Output: [B, T, vocab_size].
-    T must satisfy T <= n_positions: forward raises ValueError otherwise.
+    T must satisfy T <= n_positions: forward raises AssertionError otherwise.
     With the default arguments the output is [B, T, 50257].
     Trainable parameters with the default arguments: 124,439,808.
     """
@@ -153,11 +153,15 @@ class GPT2(nn.Module):
         self.lm_head.weight = self.transformer.wte.weight
 
     def forward(self, idx):
+        torch._assert(
+            idx.dim() == 2,
+            f"GPT2: input idx must be [B, T] (rank 2), got rank {idx.dim()}",
+        )
         T = idx.shape[1]
-        if not (T <= self.n_positions):
-            raise ValueError(
-                f"GPT2: T must satisfy T <= n_positions (axis 1 of idx), got {T}"
-            )
+        torch._assert(
+            T <= self.n_positions,
+            f"GPT2: T must satisfy T <= n_positions (axis 1 of idx), got {T}",
+        )
         h = self.transformer(idx)  # [B, T, n_embd]
         logits = self.lm_head(h)  # [B, T, vocab_size]
         return logits

@@ -2,6 +2,7 @@
 # Do not edit: change the .lego source and run legoc again.
 """PyTorch modules for MixerB16."""
 
+import torch
 from torch import nn
 
 __all__ = [
@@ -78,6 +79,10 @@ class MixerB16(nn.Module):
         self.linear2 = nn.Linear(dim, classes)
 
     def forward(self, x):
+        torch._assert(
+            x.dim() == 4,
+            f"MixerB16: input x must be [B, 3, 224, 224] (rank 4), got rank {x.dim()}",
+        )
         # [B, 224 // patch * (224 // patch), patch * patch * 3]
         x = (
             x.unflatten(3, (-1, self.patch))

@@ -2,6 +2,7 @@
 # Do not edit: change the .lego source and run legoc again.
 """PyTorch modules for MobileNetV3."""
 
+import torch
 from torch import nn
 
 __all__ = [
@@ -382,6 +383,10 @@ class MobileNetV3(nn.Module):
         )
 
     def forward(self, x):
+        torch._assert(
+            x.dim() == 4,
+            f"MobileNetV3: input x must be [B, 3, 224, 224] (rank 4), got rank {x.dim()}",
+        )
         x = self.features(x)  # [B, make_divisible(width_mult * 160, 8) * 6, 7, 7]
         x = self.avgpool(x)  # [B, make_divisible(width_mult * 160, 8) * 6, 1, 1]
         x = self.flatten(x)  # [B, make_divisible(width_mult * 160, 8) * 6]

@@ -2,6 +2,7 @@
 # Do not edit: change the .lego source and run legoc again.
 """PyTorch modules for MultiTask."""
 
+import torch
 from torch import nn
 
 __all__ = [
@@ -96,6 +97,10 @@ class MultiTask(nn.Module):
         self.segmenter = Segmenter(128, segments)
 
     def forward(self, image):
+        torch._assert(
+            image.dim() == 4,
+            f"MultiTask: input image must be [B, 3, H, W] (rank 4), got rank {image.dim()}",
+        )
         features = self.stage1(image)  # [B, 32, (H + 1) // 2, (W + 1) // 2]
         features = self.stage2(features)  # [B, 64, (H + 3) // 4, (W + 3) // 4]
         features = self.stage3(features)  # [B, 128, (H + 7) // 8, (W + 7) // 8]

@@ -2,6 +2,7 @@
 # Do not edit: change the .lego source and run legoc again.
 """PyTorch modules for RegNetY400MF."""
 
+import torch
 from torch import nn
 
 __all__ = [
@@ -245,6 +246,10 @@ class RegNetY400MF(nn.Module):
         self.fc = nn.Linear(440, classes)
 
     def forward(self, x):
+        torch._assert(
+            x.dim() == 4,
+            f"RegNetY400MF: input x must be [B, 3, 224, 224] (rank 4), got rank {x.dim()}",
+        )
         x = self.stem(x)  # [B, stem_width, 112, 112]
         x = self.trunk_output(x)  # [B, 440, 7, 7]
         x = self.avgpool(x)  # [B, 440, 1, 1]

@@ -2,6 +2,7 @@
 # Do not edit: change the .lego source and run legoc again.
 """PyTorch modules for ResNeXt50_32x4d."""
 
+import torch
 from torch import nn
 
 __all__ = [
@@ -144,6 +145,10 @@ class ResNeXt50_32x4d(nn.Module):
         self.fc = nn.Linear(2048, classes)
 
     def forward(self, x):
+        torch._assert(
+            x.dim() == 4,
+            f"ResNeXt50_32x4d: input x must be [B, 3, 224, 224] (rank 4), got rank {x.dim()}",
+        )
         x = self.conv1(x)  # [B, 64, 112, 112]
         x = self.bn1(x)  # [B, 64, 112, 112]
         x = self.relu(x)  # [B, 64, 112, 112]

@@ -2,6 +2,7 @@
 # Do not edit: change the .lego source and run legoc again.
 """PyTorch modules for RNNLanguageModel."""
 
+import torch
 from torch import nn
 
 __all__ = [
@@ -34,6 +35,10 @@ class RNNLanguageModel(nn.Module):
         self.linear = nn.Linear(nhid, ntoken)
 
     def forward(self, x):
+        torch._assert(
+            x.dim() == 2,
+            f"RNNLanguageModel: input x must be [B, T] (rank 2), got rank {x.dim()}",
+        )
         x = self.embedding(x)  # [B, T, ninp]
         x = self.dropout1(x)  # [B, T, ninp]
         x, _ = self.lstm(x)  # [B, T, nhid]

@@ -171,6 +171,10 @@ class ShuffleNetV2(nn.Module):
         self.fc = nn.Linear(conv5_out, classes)
 
     def forward(self, x):
+        torch._assert(
+            x.dim() == 4,
+            f"ShuffleNetV2: input x must be [B, 3, 224, 224] (rank 4), got rank {x.dim()}",
+        )
         x = self.conv1(x)  # [B, 24, 112, 112]
         x = self.maxpool(x)  # [B, 24, 56, 56]
         x = self.stage2(x)  # [B, stage2_out // 2 * 2, 28, 28]

@@ -80,6 +80,10 @@ class SqueezeNet1_1(nn.Module):
         self.flatten = nn.Flatten()
 
     def forward(self, x):
+        torch._assert(
+            x.dim() == 4,
+            f"SqueezeNet1_1: input x must be [B, 3, 224, 224] (rank 4), got rank {x.dim()}",
+        )
         x = self.features(x)  # [B, 512, 13, 13]
         x = self.classifier(x)  # [B, classes, 1, 1]
         x = self.flatten(x)  # [B, classes]

@@ -342,6 +342,10 @@ class SwinTransformer(nn.Module):
         self.head = nn.Linear(embed_dim * 8, classes)
 
     def forward(self, x):
+        torch._assert(
+            x.dim() == 4,
+            f"SwinTransformer: input x must be [B, 3, 224, 224] (rank 4), got rank {x.dim()}",
+        )
         x = self.features(x)  # [B, 7, 7, embed_dim * 8]
         x = self.norm(x)  # [B, 7, 7, embed_dim * 8]
         x = self.permute(x)  # [B, embed_dim * 8, 7, 7]

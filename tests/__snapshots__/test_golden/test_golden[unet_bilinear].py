@@ -74,8 +74,8 @@ class UNetBilinear(nn.Module):
 
     Inputs: x [B, 3, H, W].
     Output: [B, classes, H, W].
-    H must be a multiple of 16: forward raises ValueError otherwise.
-    W must be a multiple of 16: forward raises ValueError otherwise.
+    H must be a multiple of 16: forward raises AssertionError otherwise.
+    W must be a multiple of 16: forward raises AssertionError otherwise.
     With the default arguments the output is [B, 2, H, W].
     Trainable parameters with the default arguments: 17,263,042.
     """
@@ -94,16 +94,20 @@ class UNetBilinear(nn.Module):
         self.conv = nn.Conv2d(64, classes, kernel_size=1)
 
     def forward(self, x):
+        torch._assert(
+            x.dim() == 4,
+            f"UNetBilinear: input x must be [B, 3, H, W] (rank 4), got rank {x.dim()}",
+        )
         H = x.shape[2]
-        if H % 16 != 0:
-            raise ValueError(
-                f"UNetBilinear: H must be a multiple of 16 (axis 2 of x), got {H}"
-            )
+        torch._assert(
+            H % 16 == 0,
+            f"UNetBilinear: H must be a multiple of 16 (axis 2 of x), got {H}",
+        )
         W = x.shape[3]
-        if W % 16 != 0:
-            raise ValueError(
-                f"UNetBilinear: W must be a multiple of 16 (axis 3 of x), got {W}"
-            )
+        torch._assert(
+            W % 16 == 0,
+            f"UNetBilinear: W must be a multiple of 16 (axis 3 of x), got {W}",
+        )
         x1 = self.double_conv(x)  # [B, 64, H, W]
         x2 = self.down1(x1)  # [B, 128, H // 2, W // 2]
         x3 = self.down2(x2)  # [B, 256, H // 4, W // 4]

@@ -2,6 +2,7 @@
 # Do not edit: change the .lego source and run legoc again.
 """PyTorch modules for VGG16."""
 
+import torch
 from torch import nn
 
 __all__ = [
@@ -68,6 +69,10 @@ class VGG16(nn.Module):
         )
 
     def forward(self, x):
+        torch._assert(
+            x.dim() == 4,
+            f"VGG16: input x must be [B, 3, 224, 224] (rank 4), got rank {x.dim()}",
+        )
         x = self.features(x)  # [B, 512, 7, 7]
         x = self.avgpool(x)  # [B, 512, 7, 7]
         x = self.flatten(x)  # [B, 25088]

@@ -2,6 +2,7 @@
 # Do not edit: change the .lego source and run legoc again.
 """PyTorch modules for WideResNet50_2."""
 
+import torch
 from torch import nn
 
 __all__ = [
@@ -145,6 +146,10 @@ class WideResNet50_2(nn.Module):
         self.fc = nn.Linear(2048, classes)
 
     def forward(self, x):
+        torch._assert(
+            x.dim() == 4,
+            f"WideResNet50_2: input x must be [B, 3, 224, 224] (rank 4), got rank {x.dim()}",
+        )
         x = self.conv1(x)  # [B, 64, 112, 112]
         x = self.bn1(x)  # [B, 64, 112, 112]
         x = self.relu(x)  # [B, 64, 112, 112]
