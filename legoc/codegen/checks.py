@@ -6,10 +6,12 @@ torchvision writes them: `torch._assert(condition, message)`.
 it as a node instead of failing on control flow over a traced size, and
 `torch.export` turns it into a guard on the input's shape. A model checks
 each input's rank first (`x.dim() == 4`; a 3-D image would otherwise reach
-`x.shape[3]` and fail with an IndexError), then each rule of
-analysis/constraints.py on its symbolic sizes. Every message names the class,
-the input, the axis and the rule: `UNet: H must be a multiple of 16 (axis 2
-of x), got 250`.
+`x.shape[3]` and fail with an IndexError, or run as one unbatched image),
+then each rule of analysis/constraints.py on its symbolic sizes. Every
+message names the class, the input and the rule (`UNet: input x must be
+[B, 3, H, W] (rank 4)`), a size's message the axis and the size given too
+(`UNet: H must be a multiple of 16 (axis 2 of x), got 250`; under FX the
+size reads `Proxy(getitem)`, as in torchvision's ViT).
 """
 
 from __future__ import annotations
@@ -58,10 +60,11 @@ def input_checks(ir: ClassIR, class_name: str, kept: dict[str, str]) -> tuple[li
 
 
 def _rank_check(port: Port, class_name: str) -> str:
-    """`torch._assert(x.dim() == 4, ...)`: the batch axis and the port's."""
+    """`torch._assert(x.dim() == 4, "...")`: the batch axis and the port's.
+    The message is a constant: FX would write a traced rank into it as
+    `Proxy(dim_1)`."""
     rank = len(port.shape) + 1
-    message = f"{class_name}: input {port.code} must be {shape_text(port.shape)} (rank {rank})"
-    return f'torch._assert({port.code}.dim() == {rank}, f"{message}, got rank {{{port.code}.dim()}}")'
+    return f'torch._assert({port.code}.dim() == {rank}, "{class_name}: input {port.code} must be {shape_text(port.shape)} (rank {rank})")'
 
 
 def _where(ir: ClassIR, sym) -> tuple[str, int]:

@@ -40,10 +40,7 @@ class ConvNet(nn.Module):
         self.log_softmax = nn.LogSoftmax(dim=1)
 
     def forward(self, x):
-        torch._assert(
-            x.dim() == 4,
-            f"ConvNet: input x must be [B, 1, 28, 28] (rank 4), got rank {x.dim()}",
-        )
+        torch._assert(x.dim() == 4, "ConvNet: input x must be [B, 1, 28, 28] (rank 4)")
         x = self.conv1(x)  # [B, 10, 24, 24]
         x = self.maxpool1(x)  # [B, 10, 12, 12]
         x = self.relu1(x)  # [B, 10, 12, 12]

@@ -39,8 +39,7 @@ class ConvNetRearrange(nn.Module):
 
     def forward(self, x):
         torch._assert(
-            x.dim() == 4,
-            f"ConvNetRearrange: input x must be [B, 1, 28, 28] (rank 4), got rank {x.dim()}",
+            x.dim() == 4, "ConvNetRearrange: input x must be [B, 1, 28, 28] (rank 4)"
         )
         x = self.conv1(x)  # [B, 10, 24, 24]
         x = self.maxpool1(x)  # [B, 10, 12, 12]

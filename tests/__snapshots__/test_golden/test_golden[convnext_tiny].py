@@ -204,8 +204,7 @@ class ConvNeXt(nn.Module):
 
     def forward(self, x):
         torch._assert(
-            x.dim() == 4,
-            f"ConvNeXt: input x must be [B, 3, 224, 224] (rank 4), got rank {x.dim()}",
+            x.dim() == 4, "ConvNeXt: input x must be [B, 3, 224, 224] (rank 4)"
         )
         x = self.features(x)  # [B, 768, 7, 7]
         x = self.avgpool(x)  # [B, 768, 1, 1]

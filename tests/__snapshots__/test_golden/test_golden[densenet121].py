@@ -207,8 +207,7 @@ class DenseNet121(nn.Module):
 
     def forward(self, x):
         torch._assert(
-            x.dim() == 4,
-            f"DenseNet121: input x must be [B, 3, 224, 224] (rank 4), got rank {x.dim()}",
+            x.dim() == 4, "DenseNet121: input x must be [B, 3, 224, 224] (rank 4)"
         )
         # [B, growth * 28 + (growth * 15 + num_init_features // 2) // 4, 7, 7]
         x = self.features(x)

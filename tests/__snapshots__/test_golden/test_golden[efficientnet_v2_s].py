@@ -463,8 +463,7 @@ class EfficientNetV2(nn.Module):
 
     def forward(self, x):
         torch._assert(
-            x.dim() == 4,
-            f"EfficientNetV2: input x must be [B, 3, 224, 224] (rank 4), got rank {x.dim()}",
+            x.dim() == 4, "EfficientNetV2: input x must be [B, 3, 224, 224] (rank 4)"
         )
         x = self.features(x)  # [B, 1280, 7, 7]
         x = self.avgpool(x)  # [B, 1280, 1, 1]

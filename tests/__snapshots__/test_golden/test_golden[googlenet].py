@@ -122,8 +122,7 @@ class GoogLeNet(nn.Module):
 
     def forward(self, x):
         torch._assert(
-            x.dim() == 4,
-            f"GoogLeNet: input x must be [B, 3, 224, 224] (rank 4), got rank {x.dim()}",
+            x.dim() == 4, "GoogLeNet: input x must be [B, 3, 224, 224] (rank 4)"
         )
         x = self.conv1(x)  # [B, 64, 112, 112]
         x = self.maxpool1(x)  # [B, 64, 56, 56]

@@ -153,10 +153,7 @@ class GPT2(nn.Module):
         self.lm_head.weight = self.transformer.wte.weight
 
     def forward(self, idx):
-        torch._assert(
-            idx.dim() == 2,
-            f"GPT2: input idx must be [B, T] (rank 2), got rank {idx.dim()}",
-        )
+        torch._assert(idx.dim() == 2, "GPT2: input idx must be [B, T] (rank 2)")
         T = idx.shape[1]
         torch._assert(
             T <= self.n_positions,

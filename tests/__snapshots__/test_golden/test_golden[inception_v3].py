@@ -291,8 +291,7 @@ class Inception3(nn.Module):
 
     def forward(self, x):
         torch._assert(
-            x.dim() == 4,
-            f"Inception3: input x must be [B, 3, 299, 299] (rank 4), got rank {x.dim()}",
+            x.dim() == 4, "Inception3: input x must be [B, 3, 299, 299] (rank 4)"
         )
         x = self.Conv2d_1a_3x3(x)  # [B, 32, 149, 149]
         x = self.Conv2d_2a_3x3(x)  # [B, 32, 147, 147]

@@ -80,8 +80,7 @@ class MixerB16(nn.Module):
 
     def forward(self, x):
         torch._assert(
-            x.dim() == 4,
-            f"MixerB16: input x must be [B, 3, 224, 224] (rank 4), got rank {x.dim()}",
+            x.dim() == 4, "MixerB16: input x must be [B, 3, 224, 224] (rank 4)"
         )
         # [B, 224 // patch * (224 // patch), patch * patch * 3]
         x = (

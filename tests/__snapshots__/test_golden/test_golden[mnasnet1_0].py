@@ -221,8 +221,7 @@ class MNASNet(nn.Module):
 
     def forward(self, x):
         torch._assert(
-            x.dim() == 4,
-            f"MNASNet: input x must be [B, 3, 224, 224] (rank 4), got rank {x.dim()}",
+            x.dim() == 4, "MNASNet: input x must be [B, 3, 224, 224] (rank 4)"
         )
         x = self.layers(x)  # [B, 1280, 7, 7]
         x = x.mean(dim=(2, 3))  # [B, 1280]

@@ -226,8 +226,7 @@ class MobileNetV2(nn.Module):
 
     def forward(self, x):
         torch._assert(
-            x.dim() == 4,
-            f"MobileNetV2: input x must be [B, 3, 224, 224] (rank 4), got rank {x.dim()}",
+            x.dim() == 4, "MobileNetV2: input x must be [B, 3, 224, 224] (rank 4)"
         )
         # [B, make_divisible(max(width_mult, 1.0) * 1280, 8), 7, 7]
         x = self.features(x)

@@ -340,8 +340,7 @@ class MobileNetV3(nn.Module):
 
     def forward(self, x):
         torch._assert(
-            x.dim() == 4,
-            f"MobileNetV3: input x must be [B, 3, 224, 224] (rank 4), got rank {x.dim()}",
+            x.dim() == 4, "MobileNetV3: input x must be [B, 3, 224, 224] (rank 4)"
         )
         x = self.features(x)  # [B, make_divisible(width_mult * 96, 8) * 6, 7, 7]
         x = self.avgpool(x)  # [B, make_divisible(width_mult * 96, 8) * 6, 1, 1]

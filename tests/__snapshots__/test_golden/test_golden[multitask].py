@@ -98,8 +98,7 @@ class MultiTask(nn.Module):
 
     def forward(self, image):
         torch._assert(
-            image.dim() == 4,
-            f"MultiTask: input image must be [B, 3, H, W] (rank 4), got rank {image.dim()}",
+            image.dim() == 4, "MultiTask: input image must be [B, 3, H, W] (rank 4)"
         )
         features = self.stage1(image)  # [B, 32, (H + 1) // 2, (W + 1) // 2]
         features = self.stage2(features)  # [B, 64, (H + 3) // 4, (W + 3) // 4]

@@ -247,8 +247,7 @@ class RegNetY400MF(nn.Module):
 
     def forward(self, x):
         torch._assert(
-            x.dim() == 4,
-            f"RegNetY400MF: input x must be [B, 3, 224, 224] (rank 4), got rank {x.dim()}",
+            x.dim() == 4, "RegNetY400MF: input x must be [B, 3, 224, 224] (rank 4)"
         )
         x = self.stem(x)  # [B, stem_width, 112, 112]
         x = self.trunk_output(x)  # [B, 440, 7, 7]

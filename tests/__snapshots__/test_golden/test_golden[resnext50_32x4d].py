@@ -146,8 +146,7 @@ class ResNeXt50_32x4d(nn.Module):
 
     def forward(self, x):
         torch._assert(
-            x.dim() == 4,
-            f"ResNeXt50_32x4d: input x must be [B, 3, 224, 224] (rank 4), got rank {x.dim()}",
+            x.dim() == 4, "ResNeXt50_32x4d: input x must be [B, 3, 224, 224] (rank 4)"
         )
         x = self.conv1(x)  # [B, 64, 112, 112]
         x = self.bn1(x)  # [B, 64, 112, 112]

@@ -35,10 +35,7 @@ class RNNLanguageModel(nn.Module):
         self.linear = nn.Linear(nhid, ntoken)
 
     def forward(self, x):
-        torch._assert(
-            x.dim() == 2,
-            f"RNNLanguageModel: input x must be [B, T] (rank 2), got rank {x.dim()}",
-        )
+        torch._assert(x.dim() == 2, "RNNLanguageModel: input x must be [B, T] (rank 2)")
         x = self.embedding(x)  # [B, T, ninp]
         x = self.dropout1(x)  # [B, T, ninp]
         x, _ = self.lstm(x)  # [B, T, nhid]

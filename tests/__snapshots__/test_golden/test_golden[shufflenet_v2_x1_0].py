@@ -172,8 +172,7 @@ class ShuffleNetV2(nn.Module):
 
     def forward(self, x):
         torch._assert(
-            x.dim() == 4,
-            f"ShuffleNetV2: input x must be [B, 3, 224, 224] (rank 4), got rank {x.dim()}",
+            x.dim() == 4, "ShuffleNetV2: input x must be [B, 3, 224, 224] (rank 4)"
         )
         x = self.conv1(x)  # [B, 24, 112, 112]
         x = self.maxpool(x)  # [B, 24, 56, 56]

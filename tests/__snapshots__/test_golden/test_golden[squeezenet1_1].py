@@ -81,8 +81,7 @@ class SqueezeNet1_1(nn.Module):
 
     def forward(self, x):
         torch._assert(
-            x.dim() == 4,
-            f"SqueezeNet1_1: input x must be [B, 3, 224, 224] (rank 4), got rank {x.dim()}",
+            x.dim() == 4, "SqueezeNet1_1: input x must be [B, 3, 224, 224] (rank 4)"
         )
         x = self.features(x)  # [B, 512, 13, 13]
         x = self.classifier(x)  # [B, classes, 1, 1]

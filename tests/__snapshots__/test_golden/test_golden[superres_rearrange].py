@@ -38,7 +38,7 @@ class SuperResolutionRearrange(nn.Module):
     def forward(self, x):
         torch._assert(
             x.dim() == 4,
-            f"SuperResolutionRearrange: input x must be [B, 1, H, W] (rank 4), got rank {x.dim()}",
+            "SuperResolutionRearrange: input x must be [B, 1, H, W] (rank 4)",
         )
         x = self.conv1(x)  # [B, 64, H, W]
         x = self.relu1(x)  # [B, 64, H, W]

@@ -95,10 +95,7 @@ class UNet(nn.Module):
         self.conv = nn.Conv2d(64, classes, kernel_size=1)
 
     def forward(self, x):
-        torch._assert(
-            x.dim() == 4,
-            f"UNet: input x must be [B, 3, H, W] (rank 4), got rank {x.dim()}",
-        )
+        torch._assert(x.dim() == 4, "UNet: input x must be [B, 3, H, W] (rank 4)")
         H = x.shape[2]
         torch._assert(
             H % 16 == 0, f"UNet: H must be a multiple of 16 (axis 2 of x), got {H}"

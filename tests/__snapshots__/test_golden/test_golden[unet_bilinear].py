@@ -95,8 +95,7 @@ class UNetBilinear(nn.Module):
 
     def forward(self, x):
         torch._assert(
-            x.dim() == 4,
-            f"UNetBilinear: input x must be [B, 3, H, W] (rank 4), got rank {x.dim()}",
+            x.dim() == 4, "UNetBilinear: input x must be [B, 3, H, W] (rank 4)"
         )
         H = x.shape[2]
         torch._assert(

@@ -69,10 +69,7 @@ class VGG16(nn.Module):
         )
 
     def forward(self, x):
-        torch._assert(
-            x.dim() == 4,
-            f"VGG16: input x must be [B, 3, 224, 224] (rank 4), got rank {x.dim()}",
-        )
+        torch._assert(x.dim() == 4, "VGG16: input x must be [B, 3, 224, 224] (rank 4)")
         x = self.features(x)  # [B, 512, 7, 7]
         x = self.avgpool(x)  # [B, 512, 7, 7]
         x = self.flatten(x)  # [B, 25088]

@@ -157,8 +157,7 @@ class VisionTransformer(nn.Module):
 
     def forward(self, x):
         torch._assert(
-            x.dim() == 4,
-            f"VisionTransformer: input x must be [B, 3, 224, 224] (rank 4), got rank {x.dim()}",
+            x.dim() == 4, "VisionTransformer: input x must be [B, 3, 224, 224] (rank 4)"
         )
         x = self.conv_proj(x)  # [B, hidden_dim, 14, 14]
         x = x.flatten(2, 3)  # [B, hidden_dim, 196]

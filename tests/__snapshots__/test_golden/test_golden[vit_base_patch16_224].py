@@ -181,8 +181,7 @@ class VisionTransformer(nn.Module):
 
     def forward(self, x):
         torch._assert(
-            x.dim() == 4,
-            f"VisionTransformer: input x must be [B, 3, 224, 224] (rank 4), got rank {x.dim()}",
+            x.dim() == 4, "VisionTransformer: input x must be [B, 3, 224, 224] (rank 4)"
         )
         x = self.patch_embed(x)  # [B, 196, embed_dim]
         n = x.shape[0]

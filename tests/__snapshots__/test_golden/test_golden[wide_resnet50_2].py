@@ -147,8 +147,7 @@ class WideResNet50_2(nn.Module):
 
     def forward(self, x):
         torch._assert(
-            x.dim() == 4,
-            f"WideResNet50_2: input x must be [B, 3, 224, 224] (rank 4), got rank {x.dim()}",
+            x.dim() == 4, "WideResNet50_2: input x must be [B, 3, 224, 224] (rank 4)"
         )
         x = self.conv1(x)  # [B, 64, 112, 112]
         x = self.bn1(x)  # [B, 64, 112, 112]
