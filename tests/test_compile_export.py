@@ -134,9 +134,16 @@ def test_compile_fullgraph(example, fresh_dynamo):
 
 def test_export(example):
     """torch.export at the example input; the exported program computes the
-    eager output."""
+    eager output, and refuses an input without its batch axis (the rank
+    that forward's `torch._assert` checks: torch's own input check, which
+    does not keep legoc's message, refuses it first)."""
     program = torch.export.export(example.model, example.inputs)
     torch.testing.assert_close(_eager(program.module(), example.inputs), example.expected, **TOLERANCE)
+    for index in range(len(example.inputs)):
+        bad = list(example.inputs)
+        bad[index] = bad[index][0]
+        with pytest.raises(AssertionError, match="Guard failed"):  # torch 2.13: `Guard failed: x.size()[0] == 2`
+            _eager(program.module(), bad)
 
 
 def _dynamic_shapes(example: Example) -> tuple[dict[int, object], ...]:

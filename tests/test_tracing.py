@@ -33,7 +33,9 @@ from torch import nn
 from legoc.analysis.constraints import describe
 from legoc.ir import symbolic as sy
 
-from conftest import build_example, example_names, load_module, torchvision_module
+from legoc.compiler import check_source
+
+from conftest import EXAMPLES, build_example, example_names, load_module, torchvision_module
 
 SIDE = 32  # every symbolic size: a multiple of every example's rule (UNet's 16)
 
@@ -52,6 +54,7 @@ class Example:
     ir: object
     token_ids: tuple[bool, ...]
     inputs: tuple[torch.Tensor, ...]
+    traced: torch.fx.GraphModule | None = None
 
     def make_inputs(self, side) -> tuple[torch.Tensor, ...]:
         """One item per input, `side(e)` for each symbolic size `e`."""
@@ -70,7 +73,13 @@ def example(request) -> Example:
     model = getattr(load_module(built.compiled.code, name), built.instance.class_name)().eval()
     example = Example(name, model, built.ir, built.token_ids, ())
     example.inputs = example.make_inputs(lambda e: SIDE)
+    example.traced = torch.fx.symbolic_trace(model)
     return example
+
+
+def _has_size_rules(name: str) -> bool:
+    analysis = check_source((EXAMPLES / f"{name}.lego").read_text(), f"{name}.lego")
+    return any(c.dim_rules for c in analysis.classes if c.kind == "model")
 
 
 def _rank_message(example: Example, index: int) -> str:
@@ -83,7 +92,7 @@ def _rank_message(example: Example, index: int) -> str:
 def test_symbolic_trace_gives_the_eager_output(example):
     """symbolic_trace succeeds; every check is a torch._assert node; the
     traced module's output equals eager's."""
-    traced = torch.fx.symbolic_trace(example.model)
+    traced = example.traced
     asserts = [n for n in traced.graph.nodes if n.op == "call_function" and n.target is torch._assert]
     assert len(asserts) >= len(example.ir.inputs) + len(example.ir.dim_rules)
     with torch.no_grad():
@@ -102,9 +111,8 @@ def test_a_wrong_rank_raises_the_documented_message(example):
         with pytest.raises(AssertionError) as eager:
             example.model(*bad)
         assert str(eager.value) == message
-        traced = torch.fx.symbolic_trace(example.model)
         with pytest.raises(AssertionError) as in_graph:
-            traced(*bad)
+            example.traced(*bad)
         assert str(in_graph.value) == message
         with pytest.raises(Exception, match=re.escape(message)):
             torch.export.export(example.model, tuple(bad))
@@ -124,14 +132,13 @@ def _breaking(example: Example, rule) -> int:
     raise AssertionError(f"{example.name}: no size breaks {describe(rule)}")
 
 
+@pytest.mark.parametrize("example", [n for n in example_names() if _has_size_rules(n)], indirect=True)
 def test_a_wrong_size_raises_the_documented_message(example):
     """For each size rule: an input breaking it raises AssertionError with
     `Class: H must be a multiple of 16 (axis 2 of x), got 33`, eagerly and
     traced (where FX keeps the message up to its value); export refuses it
     with the message."""
-    if not example.ir.dim_rules:
-        pytest.skip(f"{example.name} has no input-size rule")
-    traced = torch.fx.symbolic_trace(example.model)
+    assert example.ir.dim_rules
     for rule in example.ir.dim_rules:
         n = _breaking(example, rule)
         bad = example.make_inputs(lambda e: n if e == rule.dim else SIDE)
@@ -141,7 +148,7 @@ def test_a_wrong_size_raises_the_documented_message(example):
             example.model(*bad)
         assert str(eager.value) == message
         with pytest.raises(AssertionError) as in_graph:
-            traced(*bad)
+            example.traced(*bad)
         assert str(in_graph.value).startswith(message.rsplit(", got", 1)[0])
         with pytest.raises(Exception) as exported:
             torch.export.export(example.model, bad)
@@ -200,3 +207,14 @@ def test_create_feature_extractor(name, nodes, size):
     if name == "unet":
         with pytest.raises(AssertionError, match=r"^UNet: H must be a multiple of 16 \(axis 2 of x\)"):
             extractor(torch.randn(1, 3, size + 1, size))
+
+
+def test_export_refuses_a_dynamic_size_that_ignores_the_rule():
+    """The UNet's `torch._assert(H % 16 == 0, ...)` is a guard for
+    torch.export: a dynamic H declared as any size is refused, with torch's
+    fix `16 * Dim` (tests/test_compile_export.py exports it so)."""
+    built = build_example("unet", SIDE)
+    model = getattr(load_module(built.compiled.code, "unet"), built.instance.class_name)().eval()
+    H = torch.export.Dim("H", min=SIDE, max=1024)
+    with pytest.raises(torch._dynamo.exc.UserError, match=r"% 16"):
+        torch.export.export(model, (torch.randn(1, 3, SIDE, SIDE),), dynamic_shapes=({2: H},))
