@@ -20,7 +20,10 @@ regions, the four neighbours of patch merging joined in torchvision's
 order. The attention applies its `qkv` and `proj` weights with
 `torch.nn.functional.linear`, as torchvision's does, so torchinfo sees the
 same calls (tools/summary.py counts them so). Generated files import
-nothing but torch, hence `torch.nn.functional.` in full.
+nothing but torch, hence `torch.nn.functional.` in full. The attention's
+computation is a function, `shifted_window_attention`, which the file
+passes to `torch.fx.wrap` as torchvision does: its padding and shift depend
+on the map's size, so `torch.fx.symbolic_trace` keeps it as one call.
 """
 
 RELATIVE_POSITION_INDEX = '''def relative_position_index(window_size):
