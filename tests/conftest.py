@@ -148,20 +148,29 @@ def _torchvision_definitions(path: str, names: tuple[str, ...], needs: tuple) ->
     return {name: env[name] for name in names}
 
 
-def timm_create_model(name: str, **kwargs):
-    """timm's `timm.create_model(name, pretrained=False, **kwargs)`: a
-    reference of exactness from timm's pure-Python model code (a test
-    dependency, pyproject.toml).
+def torchvision_module(name: str) -> types.ModuleType:
+    """torchvision's pure-Python module `torchvision.<name>`
+    ("models.feature_extraction"), imported from its source folder without
+    running torchvision's package `__init__`.
 
-    timm imports torchvision (its transforms, `FrozenBatchNorm2d`), whose
-    package `__init__` registers meta kernels for compiled ops that the
+    That `__init__` registers meta kernels for compiled ops that the
     torchvision build pairing with torch 2.13.0 cannot load beside torch's
     CPU build ("operator torchvision::nms does not exist"). So the first
     call puts in `sys.modules` a `torchvision` package whose `__init__` is
     empty and whose submodules are torchvision's own files, read from its
-    source folder as they are imported; nothing compiled is loaded. Skips
-    the test when timm or torchvision is not installed.
+    source folder as they are imported; nothing compiled is loaded (a
+    submodule that needs it fails to import). Skips the test when
+    torchvision is not installed.
     """
+    import importlib
+
+    torchvision_package()
+    return importlib.import_module(f"torchvision.{name}")
+
+
+def torchvision_package() -> types.ModuleType:
+    """The `torchvision` package of `torchvision_module`, with an empty
+    `__init__`, put in `sys.modules` on the first call."""
     import importlib.util
 
     if "torchvision" not in sys.modules:
@@ -173,6 +182,20 @@ def timm_create_model(name: str, **kwargs):
         package.__file__ = spec.origin
         package.__spec__ = spec  # torchvision_definitions' find_spec reads it once the stub is in sys.modules
         sys.modules["torchvision"] = package
+    return sys.modules["torchvision"]
+
+
+def timm_create_model(name: str, **kwargs):
+    """timm's `timm.create_model(name, pretrained=False, **kwargs)`: a
+    reference of exactness from timm's pure-Python model code (a test
+    dependency, pyproject.toml).
+
+    timm imports torchvision (its transforms, `FrozenBatchNorm2d`): the
+    first call installs torchvision's package without its `__init__`
+    (`torchvision_package`) before timm imports it. Skips the test when timm
+    or torchvision is not installed.
+    """
+    torchvision_package()
     timm = pytest.importorskip("timm")
     return timm.create_model(name, pretrained=False, **kwargs)
 

@@ -10,7 +10,7 @@ exports with `torch.export.export`, and both give the eager model's output.
 - `torch.export.export` at the example's input; for a model with symbolic
   input sizes (`H`, `W`, `T`), again with dynamic shapes: the batch axis and
   every symbolic size. A size with a rule (`H` a multiple of 16: forward
-  raises ValueError otherwise) is declared as the rule says, `16 * Dim(...)`,
+  fails its `torch._assert` otherwise) is declared as the rule says, `16 * Dim(...)`,
   and a size breaking the rule is refused by the exported program.
 
 PyTorch's own limits, not anything legoc emits:
@@ -113,8 +113,8 @@ def fresh_dynamo():
 def test_compile_fullgraph(example, fresh_dynamo):
     """torch.compile(fullgraph=True) traces the whole forward as one graph and
     computes the eager output; an input size breaking the model's rule still
-    fails, with legoc's message (under fullgraph=True dynamo reports the
-    ValueError as an unsupported exception)."""
+    fails, with legoc's message (the `torch._assert` of codegen/checks.py;
+    dynamo reports the AssertionError as a failed fake-tensor call)."""
     rnn = any(isinstance(m, nn.RNNBase) for m in example.model.modules())
     with torch._dynamo.config.patch(allow_rnn=rnn):
         compiled = torch.compile(example.model, fullgraph=True, backend=BACKEND)
@@ -126,17 +126,24 @@ def test_compile_fullgraph(example, fresh_dynamo):
         if rule.multiple > 1:
             bad = example.make_inputs(BATCH, lambda e: SIDE + 1 if e == rule.dim else SIDE)
             message = f"{rule.dim.label} must be a multiple of {rule.multiple}"
-            with pytest.raises(ValueError, match=message):
+            with pytest.raises(AssertionError, match=message):
                 _eager(example.model, bad)
-            with pytest.raises(Exception, match=message):  # dynamo's Unsupported, naming the ValueError
+            with pytest.raises(Exception, match=message):  # dynamo's TorchRuntimeError, naming the AssertionError
                 _eager(compiled, bad)
 
 
 def test_export(example):
     """torch.export at the example input; the exported program computes the
-    eager output."""
+    eager output, and refuses an input without its batch axis (the rank
+    that forward's `torch._assert` checks: torch's own input check, which
+    does not keep legoc's message, refuses it first)."""
     program = torch.export.export(example.model, example.inputs)
     torch.testing.assert_close(_eager(program.module(), example.inputs), example.expected, **TOLERANCE)
+    for index in range(len(example.inputs)):
+        bad = list(example.inputs)
+        bad[index] = bad[index][0]
+        with pytest.raises(AssertionError, match="Guard failed"):  # torch 2.13: `Guard failed: x.size()[0] == 2`
+            _eager(program.module(), bad)
 
 
 def _dynamic_shapes(example: Example) -> tuple[dict[int, object], ...]:

@@ -23,7 +23,8 @@ state_dict layout. A spec that legoc accepts and torch rejects is a failure
 (shape inference lied), and so is a valid spec that legoc rejects. For a
 symbolic input, more sizes are tried: a size legoc's input-size rules accept
 must run in torch with the inferred shapes, and a size they reject must make
-the generated `forward` raise ValueError.
+the generated `forward` fail its `torch._assert` input check (AssertionError
+with the class's message).
 
 The generator tracks shapes with a small simulator of the language's rules
 (docs/language.md), written independently of legoc, so that the specs it
@@ -1590,10 +1591,12 @@ def _check_rejected(cls, shapes: Sizes, batch: int, why: str) -> None:
     model = cls().eval()
     try:
         _forward(model, [torch.randn(batch, *shape) for shape in shapes])
-    except ValueError:
-        return
+    except AssertionError as exc:
+        if str(exc).startswith(f"{cls.__name__}: "):  # the input check's message, `UNet: H must be ...`
+            return
+        raise AssertionError(f"sizes {shapes}: bind_inputs rejects them ({why}), but forward fails an assertion that is not its input check: {exc!r}") from None
     except Exception as exc:  # noqa: BLE001
-        raise AssertionError(f"sizes {shapes}: bind_inputs rejects them ({why}), but forward fails in torch instead of raising ValueError: {exc!r}") from None
+        raise AssertionError(f"sizes {shapes}: bind_inputs rejects them ({why}), but forward fails in torch instead of its input check: {exc!r}") from None
     raise AssertionError(f"sizes {shapes}: bind_inputs rejects them ({why}), but the generated forward runs")
 
 

@@ -22,14 +22,14 @@ def test_symbolic_unet_checks_its_input_size_in_forward():
     result = compile_source(unet_spec("[n_channels, H, W]"), "unet.lego")
     (ir,) = [c for c in result.analysis.classes if c.kind == "model"]
     assert [(str(r.dim), r.multiple) for r in ir.dim_rules] == [("H", 16), ("W", 16)]
-    assert "H must be a multiple of 16: forward raises ValueError otherwise." in result.code
+    assert "H must be a multiple of 16: forward raises AssertionError otherwise." in result.code
     module = load_module(result.code)
     model = module.UNet().eval()
     with torch.no_grad():
         assert model(torch.randn(1, 3, 32, 48)).shape == (1, 2, 32, 48)
-        with pytest.raises(ValueError, match=r"H must be a multiple of 16 .*got 250"):
+        with pytest.raises(AssertionError, match=r"UNet: H must be a multiple of 16 .*got 250"):
             model(torch.randn(1, 3, 250, 256))
-        with pytest.raises(ValueError, match=r"W must be a multiple of 16 .*got 250"):
+        with pytest.raises(AssertionError, match=r"UNet: W must be a multiple of 16 .*got 250"):
             model(torch.randn(1, 3, 256, 250))
 
 

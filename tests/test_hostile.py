@@ -111,8 +111,8 @@ BASES = frozenset({"Module", "Sequential"})
 TORCH_FUNCTIONS = frozenset({"cat", "split", "einsum", "matmul", "arange"})  # einsum, matmul: products.py; arange: positions.py
 EINSUM_EQUATION = re.compile(r"[A-Za-z]+(,[A-Za-z]+)*->[A-Za-z]+")
 # Tensor methods of rearrange/reduce recipes (patterns.py), a split's
-# `x.chunk(2, dim=1)` and the input-size checks (`x.shape[2]`).
-TENSOR_METHODS = frozenset({"unflatten", "squeeze", "unsqueeze", "permute", "flatten", "reshape", "mean", "amax", "amin", "sum", "chunk", "unbind", "expand"})
+# `x.chunk(2, dim=1)` and the input checks (`x.shape[2]`, `x.dim()`).
+TENSOR_METHODS = frozenset({"unflatten", "squeeze", "unsqueeze", "permute", "flatten", "reshape", "mean", "amax", "amin", "sum", "chunk", "unbind", "expand", "dim"})
 # Names the generated code relies on: no parameter or local may shadow them.
 CODE_NAMES = frozenset({"self", "nn", "torch", "super", "range", "min", "max", "ValueError"})
 # `init` lines (codegen/inits.py): nn.init's functions and string arguments.
@@ -122,6 +122,8 @@ INIT_FUNCTIONS = frozenset(
 INIT_WORDS = frozenset("fan_in fan_out linear conv1d conv2d conv3d sigmoid tanh relu leaky_relu selu".split())
 UPSAMPLE_MODES = frozenset({"nearest", "linear", "bilinear", "bicubic", "trilinear"})
 # The message of an input-size check: `f"{Class}: {rule} (axis {n} of {input}), got {size}"`.
+# The message of an input's rank check: `"{Class}: input {x} must be [B, 3, H, W] (rank 4)"`.
+RANK_MESSAGE = re.compile(r"(?P<cls>[A-Za-z_][A-Za-z0-9_]*): input (?P<input>[A-Za-z_][A-Za-z0-9_]*) must be \[B(, [^\[\]{}\\\n]+)*\] \(rank (?P<rank>\d+)\)")
 CHECK_MESSAGE = re.compile(r"(?P<cls>[A-Za-z_][A-Za-z0-9_]*): [^{}\\\n]+ \(axis \d+ of [A-Za-z_][A-Za-z0-9_]*\), got ")
 # A shape comment: `# [B, c, H // 2, (W - 1) // stride + 1]`.
 # Sizes are expressions: arithmetic, calls (`make_divisible(...)`), floats
@@ -182,7 +184,14 @@ class _Allowed:
         # exactly as legoc writes it; they are not exported.
         self.helpers: list[str] = []
         while body and isinstance(body[0], (ast.ClassDef, ast.FunctionDef)) and _is_helper(body[0]) and body[0].name not in self.helpers:
-            self.helpers.append(body.pop(0).name)
+            name = body.pop(0).name
+            self.helpers.append(name)
+            # what a helper's source has after its definition: only
+            # `torch.fx.wrap("shifted_window_attention")`, exactly
+            for after in ast.parse(HELPERS[name]).body[1:]:
+                if not (body and ast.dump(body[0]) == ast.dump(after)):
+                    self.fail(self.tree, f"the helper {name} without what follows its definition")
+                body.pop(0)
         self.dunder_all(all_node)
         if not body:
             return
@@ -325,8 +334,8 @@ class _Allowed:
             self.expr(node.test)
             for s in node.body + node.orelse:
                 self.stmt(s)
-        elif isinstance(node, ast.Raise):
-            self.raise_(node)
+        elif isinstance(node, ast.Expr) and self.fn == "forward":
+            self.assert_(node)
         elif isinstance(node, ast.For) and self.fn == "__init__" and self.init_loop(node):
             return
         elif isinstance(node, ast.For) and self.fn == "__init__":
@@ -461,23 +470,33 @@ class _Allowed:
             self.fail(node, "a module name legoc does not write")
         self.expr(call.args[1])
 
-    def raise_(self, node: ast.Raise) -> None:
-        exc = node.exc
-        if self.fn != "forward" or node.cause is not None or not isinstance(exc, ast.Call):
-            self.fail(node, "a raise legoc does not write")
-        if not (isinstance(exc.func, ast.Name) and exc.func.id == "ValueError" and len(exc.args) == 1 and not exc.keywords):
-            self.fail(node, "only ValueError(message) is raised")
-        message = exc.args[0]
+    def assert_(self, node: ast.Expr) -> None:
+        """An input check (codegen/checks.py): `torch._assert(test, f"...")`
+        in forward: a rank check, `x.dim() == n` with the constant message
+        `"{Class}: input {x} must be [B, ...] (rank n)"`, or a size check
+        whose message is the f-string `f"{Class}: {rule} (axis n of {x}), got {size}"`."""
+        call = node.value
+        if not (self.fn == "forward" and isinstance(call, ast.Call) and ast.unparse(call.func) == "torch._assert" and len(call.args) == 2 and not call.keywords):
+            self.fail(node, "a statement legoc does not write")
+        test, message = call.args
+        self.expr(test)
+        if isinstance(message, ast.Constant) and isinstance(message.value, str):
+            rank = RANK_MESSAGE.fullmatch(message.value)
+            if rank is None or rank.group("cls") != self.cls or rank.group("input") not in self.params - {"self"}:
+                self.fail(node, f"rank message {message.value!r}")
+            if ast.unparse(test) != f"{rank.group('input')}.dim() == {rank.group('rank')}":
+                self.fail(node, "a rank check of something else")
+            return
         if not isinstance(message, ast.JoinedStr) or len(message.values) != 2:
-            self.fail(node, "the message is not the f-string of an input-size check")
+            self.fail(node, "the message is not the f-string of an input check")
         text, value = message.values
         if not (isinstance(text, ast.Constant) and isinstance(text.value, str)):
             self.fail(node, "the message does not start with text")
+        if not (isinstance(value, ast.FormattedValue) and value.conversion == -1 and value.format_spec is None):
+            self.fail(node, "a formatted value legoc does not write")
         m = CHECK_MESSAGE.fullmatch(text.value)
         if m is None or m.group("cls") != self.cls:
             self.fail(node, f"message text {text.value!r}")
-        if not (isinstance(value, ast.FormattedValue) and value.conversion == -1 and value.format_spec is None):
-            self.fail(node, "a formatted value legoc does not write")
         if not (isinstance(value.value, ast.Name) and value.value.id in self.locals):
             self.fail(node, "the message formats something other than a local size")
 
@@ -929,6 +948,11 @@ SMUGGLED = {
     "a module method called": ("x = self.relu(x)", "x = self.train(x)"),
     "an unknown nn class": ("nn.ReLU()", "nn.Module()"),
     "an f-string outside a size check": ("x = self.relu(x)", 'x = self.relu(f"{x}")'),
+    "another call as a statement": ("torch._assert(", "torch.save("),
+    "an input check's message formatting a call": ('"M: input x must be [B, 3, 8, 8] (rank 4)"', 'f"M: input x must be [B, 3, 8, 8] (rank 4) {self.train()}"'),
+    "an input check naming another class": ('"M: input x', '"N: input x'),
+    "a rank check of another rank": ("x.dim() == 4", "x.dim() == 5"),
+    "an expression statement": ("x = self.relu(x)", "self.relu(x)\n        x = self.relu(x)"),
     "an encoding declaration": ("# Generated by legoc", "# coding: utf-7 Generated by legoc"),
 }
 
@@ -1083,6 +1107,25 @@ def test_attention_is_allowed_only_as_legoc_writes_it(old, new):
     """`(q, k, v) -> attention` is torch.nn.functional.scaled_dot_product_attention,
     its dropout given in training only."""
     _rejects_smuggled(_ATTENTION, old, new)
+
+
+
+_SWIN = "model M():\n    input [8, 8, 4]\n    shifted_window_attention 4 2 2\n"
+
+
+@pytest.mark.parametrize(
+    "old, new",
+    [
+        ('torch.fx.wrap("shifted_window_attention")', 'torch.fx.wrap("eval")'),
+        ('torch.fx.wrap("shifted_window_attention")', 'torch.fx.wrap("shifted_window_attention")\nprint(0)'),
+        ('torch.fx.wrap("shifted_window_attention")', ""),
+    ],
+    ids=["another function wrapped", "a statement after the wrap", "the wrap left out"],
+)
+def test_a_helpers_fx_wrap_is_allowed_only_as_legoc_writes_it(old, new):
+    """The one module-level statement a helper brings, `torch.fx.wrap` of
+    the Swin function (codegen/swin_source.py), exactly where it is written."""
+    _rejects_smuggled(_SWIN, old, new)
 
 
 INDEXED = """\

@@ -15,7 +15,6 @@ from typing import Generic, TypeVar
 from ..core.version import __version__
 from ..ir import symbolic as sy
 from ..analysis.infer import Analysis
-from ..analysis.constraints import describe
 from .formatting import LINE_LENGTH as _LINE_LENGTH
 from .formatting import Piece, format_pieces
 from ..ir.nodes import ELEMENTWISE, Bind, ClassIR, Conditional, Ctor, Layer, Method, Node, Parallel, Repeat, Residual, Sequential, Shape, bodies, walk
@@ -26,6 +25,7 @@ from .layout import attribute_names, class_names, is_sequential, keyed, register
 from .expressions import arg_symbols, args_text, index_text, renamed, value_text
 from .text import comment_safe, doc_escape, doc_lines, docstring_text, repetition_name, shape_text
 from .tensors import expanded, parameter_ctor
+from .checks import input_checks
 from ..core.naming import MODULE_ATTRS, py_ident
 from ..core.resources import read_text
 
@@ -438,28 +438,11 @@ class _Writer:
             self.forward += [f"{self.indent}# {shapes}", code]
 
     def dim_checks(self, ir: ClassIR, class_name: str) -> None:
-        """Read the symbolic input sizes and check the model's rules on them."""
-        bound: set[str] = set()
-        for rule in ir.dim_rules:
-            for sym in sorted(sy.free_symbols(rule.cond) if rule.cond is not None else {rule.dim}, key=lambda s: s.label):
-                if sym.code in bound or sym.key.startswith("p:"):  # a parameter: an attribute
-                    continue
-                port, axis = _where(ir, sym)
-                self.locals.add(sym.code)
-                bound.add(sym.code)
-                self.line(f"{sym.code} = {port}.shape[{axis + 1}]")
-            dim = rule.dim.code
-            if rule.cond is not None:
-                test = f"not ({sy.to_text(renamed(rule.cond, {c: f'self.{a}' for c, a in self.kept.items()}), code=True)})"
-            else:
-                tests = ([f"{dim} % {rule.multiple} != 0"] if rule.multiple > 1 else []) + (
-                    [f"{dim} < {rule.minimum}"] if rule.minimum > 1 else []
-                )
-                test = " or ".join(tests)
-            place = f"axis {rule.axis + 1} of {rule.port}"
-            message = f"{class_name}: {describe(rule)} ({place})"
-            self.line(f"if {test}:")
-            self.line(f'    raise ValueError(f"{message}, got {{{dim}}}")')
+        """`torch._assert` the input's rank and the model's size rules (checks.py)."""
+        lines, bound = input_checks(ir, class_name, self.kept)
+        self.locals |= bound
+        for line in lines:
+            self.line(line)
 
     def residual(self, node: Residual, src: str, dst: str) -> None:
         if node.skip == sy.FALSE:  # `shortcut none` on a body that never keeps the shape
@@ -563,10 +546,3 @@ def _piece(depth: int, line: str) -> Piece:
         return Piece(depth, text, "comment")
     return Piece(depth, text, "header" if text.endswith(":") else "statement")
 
-
-def _where(ir: ClassIR, sym) -> tuple[str, int]:
-    for port in ir.inputs:
-        for axis, dim in enumerate(port.shape):
-            if dim == sym:
-                return port.code, axis
-    raise AssertionError(f"{sym} is not an input size")

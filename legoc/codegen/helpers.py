@@ -90,6 +90,7 @@ HELPERS: dict[str, str] = {
     "split_windows": swin.SPLIT_WINDOWS,
     "join_windows": swin.JOIN_WINDOWS,
     "shifted_window_mask": swin.SHIFTED_WINDOW_MASK,
+    "shifted_window_attention": swin.SHIFTED_WINDOW_ATTENTION_FUNCTION,
     "ShiftedWindowAttention": swin.SHIFTED_WINDOW_ATTENTION,
 }
 

@@ -20,7 +20,10 @@ regions, the four neighbours of patch merging joined in torchvision's
 order. The attention applies its `qkv` and `proj` weights with
 `torch.nn.functional.linear`, as torchvision's does, so torchinfo sees the
 same calls (tools/summary.py counts them so). Generated files import
-nothing but torch, hence `torch.nn.functional.` in full.
+nothing but torch, hence `torch.nn.functional.` in full. The attention's
+computation is a function, `shifted_window_attention`, which the file
+passes to `torch.fx.wrap` as torchvision does: its padding and shift depend
+on the map's size, so `torch.fx.symbolic_trace` keeps it as one call.
 """
 
 RELATIVE_POSITION_INDEX = '''def relative_position_index(window_size):
@@ -68,6 +71,57 @@ JOIN_WINDOWS = '''def join_windows(x, window_size, height, width):
     x = x.view(B, height // Wh, width // Ww, Wh, Ww, C).transpose(2, 3)
     return x.reshape(B, height, width, C)'''
 """Window merging, which ShiftedWindowAttention calls."""
+
+SHIFTED_WINDOW_ATTENTION_FUNCTION = '''def shifted_window_attention(
+    x,
+    qkv_weight,
+    qkv_bias,
+    proj_weight,
+    proj_bias,
+    bias,
+    window_size,
+    shift_size,
+    num_heads,
+    attention_dropout,
+    dropout,
+    training,
+):
+    """ShiftedWindowAttention's computation on x [B, H, W, C], with the
+    relative position bias [heads, N, N] already gathered from its table. A
+    function that torch.fx keeps as one call (`torch.fx.wrap` below, as
+    torchvision does): the padding and the shift depend on H and W."""
+    _, H, W, C = x.shape
+    Wh, Ww = window_size
+    x = torch.nn.functional.pad(x, (0, 0, 0, -W % Ww, 0, -H % Wh))
+    height, width = x.shape[1], x.shape[2]
+    dy = shift_size[0] if Wh < height else 0
+    dx = shift_size[1] if Ww < width else 0
+    if dy or dx:
+        x = torch.roll(x, (-dy, -dx), dims=(1, 2))
+    windows = split_windows(x, window_size)  # [B, nW, N, C]
+    qkv = torch.nn.functional.linear(windows, qkv_weight, qkv_bias)
+    qkv = qkv.unflatten(-1, (3, num_heads, C // num_heads))
+    q, k, v = qkv.permute(3, 0, 1, 4, 2, 5).unbind(0)  # [B, nW, heads, N, C/heads]
+    q = q * (C // num_heads) ** -0.5
+    if dy or dx:
+        mask = shifted_window_mask(height, width, window_size, (dy, dx), x)
+        bias = bias + mask[:, None]  # [nW, heads, N, N]
+    attn = torch.matmul(q, k.transpose(-2, -1)) + bias  # [B, nW, heads, N, N]
+    attn = torch.softmax(attn, dim=-1)
+    attn = torch.nn.functional.dropout(attn, attention_dropout, training)
+    y = torch.matmul(attn, v)  # [B, nW, heads, N, C/heads]
+    y = y.transpose(2, 3).flatten(3)  # [B, nW, N, C]
+    y = torch.nn.functional.linear(y, proj_weight, proj_bias)
+    y = torch.nn.functional.dropout(y, dropout, training)
+    x = join_windows(y, window_size, height, width)
+    if dy or dx:
+        x = torch.roll(x, (dy, dx), dims=(1, 2))
+    return x[:, :H, :W].contiguous()
+
+
+torch.fx.wrap("shifted_window_attention")'''
+"""Window attention's computation, which ShiftedWindowAttention calls; FX
+traces it as one call."""
 
 PATCH_MERGING = '''class PatchMerging(nn.Module):
     """Swin's patch merging, equivalent to torchvision's PatchMerging:
@@ -133,39 +187,26 @@ SHIFTED_WINDOW_ATTENTION = '''class ShiftedWindowAttention(nn.Module):
         self.register_buffer("relative_position_index", index)
 
     def forward(self, x):
-        _, H, W, C = x.shape
-        Wh, Ww = self.window_size
-        x = torch.nn.functional.pad(x, (0, 0, 0, -W % Ww, 0, -H % Wh))
-        height, width = x.shape[1], x.shape[2]
-        dy = self.shift_size[0] if Wh < height else 0
-        dx = self.shift_size[1] if Ww < width else 0
-        if dy or dx:
-            x = torch.roll(x, (-dy, -dx), dims=(1, 2))
-        windows = split_windows(x, self.window_size)  # [B, nW, N, C]
-        qkv = torch.nn.functional.linear(windows, self.qkv.weight, self.qkv.bias)
-        qkv = qkv.unflatten(-1, (3, self.num_heads, C // self.num_heads))
-        q, k, v = qkv.permute(3, 0, 1, 4, 2, 5).unbind(0)  # [B, nW, heads, N, C/heads]
-        q = q * (C // self.num_heads) ** -0.5
-        N = Wh * Ww
+        N = self.window_size[0] * self.window_size[1]
         bias = self.relative_position_bias_table[self.relative_position_index]
         bias = bias.view(N, N, self.num_heads).permute(2, 0, 1)  # [heads, N, N]
-        if dy or dx:
-            mask = shifted_window_mask(height, width, self.window_size, (dy, dx), x)
-            bias = bias + mask[:, None]  # [nW, heads, N, N]
-        attn = torch.matmul(q, k.transpose(-2, -1)) + bias  # [B, nW, heads, N, N]
-        attn = torch.softmax(attn, dim=-1)
-        attn = torch.nn.functional.dropout(attn, self.attention_dropout, self.training)
-        y = torch.matmul(attn, v)  # [B, nW, heads, N, C/heads]
-        y = y.transpose(2, 3).flatten(3)  # [B, nW, N, C]
-        y = torch.nn.functional.linear(y, self.proj.weight, self.proj.bias)
-        y = torch.nn.functional.dropout(y, self.dropout, self.training)
-        x = join_windows(y, self.window_size, height, width)
-        if dy or dx:
-            x = torch.roll(x, (dy, dx), dims=(1, 2))
-        return x[:, :H, :W].contiguous()'''
+        return shifted_window_attention(
+            x,
+            self.qkv.weight,
+            self.qkv.bias,
+            self.proj.weight,
+            self.proj.bias,
+            bias,
+            self.window_size,
+            self.shift_size,
+            self.num_heads,
+            self.attention_dropout,
+            self.dropout,
+            self.training,
+        )'''
 """Window attention, torchvision's ShiftedWindowAttention's equivalent."""
 
 NEEDS: dict[str, tuple[str, ...]] = {
-    "ShiftedWindowAttention": ("relative_position_index", "shifted_window_mask", "split_windows", "join_windows"),
+    "ShiftedWindowAttention": ("relative_position_index", "shifted_window_attention", "shifted_window_mask", "split_windows", "join_windows"),
 }
 """The functions each class calls, which the file defines with it."""

@@ -31,7 +31,7 @@ def doc_lines(ir: ClassIR, defaults: ClassIR | None) -> list[str]:
         doc.append(f"Output: {shape_text(ir.output)}.")
     for rule in ir.dim_rules:
         rule_text = describe(rule)
-        doc.append(f"{rule_text[0].upper()}{rule_text[1:]}: forward raises ValueError otherwise.")
+        doc.append(f"{rule_text[0].upper()}{rule_text[1:]}: forward raises AssertionError otherwise.")
     if defaults is not None:
         count = sy.value_of(defaults.n_params)
         changed = [p for p, q in zip(defaults.outputs, ir.outputs) if p.shape != q.shape]

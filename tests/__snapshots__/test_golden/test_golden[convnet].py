@@ -2,6 +2,7 @@
 # Do not edit: change the .lego source and run legoc again.
 """PyTorch modules for ConvNet."""
 
+import torch
 from torch import Tensor, nn
 
 __all__ = ["ConvNet"]
@@ -37,6 +38,7 @@ class ConvNet(nn.Module):
         self.log_softmax = nn.LogSoftmax(dim=1)
 
     def forward(self, x: Tensor) -> Tensor:
+        torch._assert(x.dim() == 4, "ConvNet: input x must be [B, 1, 28, 28] (rank 4)")
         x = self.conv1(x)  # [B, 10, 24, 24]
         x = self.maxpool1(x)  # [B, 10, 12, 12]
         x = self.relu1(x)  # [B, 10, 12, 12]

@@ -2,6 +2,7 @@
 # Do not edit: change the .lego source and run legoc again.
 """PyTorch modules for ConvNetRearrange."""
 
+import torch
 from torch import Tensor, nn
 
 __all__ = ["ConvNetRearrange"]
@@ -35,6 +36,9 @@ class ConvNetRearrange(nn.Module):
         self.log_softmax = nn.LogSoftmax(dim=1)
 
     def forward(self, x: Tensor) -> Tensor:
+        torch._assert(
+            x.dim() == 4, "ConvNetRearrange: input x must be [B, 1, 28, 28] (rank 4)"
+        )
         x = self.conv1(x)  # [B, 10, 24, 24]
         x = self.maxpool1(x)  # [B, 10, 12, 12]
         x = self.relu1(x)  # [B, 10, 12, 12]

@@ -199,6 +199,9 @@ class ConvNeXt(nn.Module):
         )
 
     def forward(self, x: Tensor) -> Tensor:
+        torch._assert(
+            x.dim() == 4, "ConvNeXt: input x must be [B, 3, 224, 224] (rank 4)"
+        )
         x = self.features(x)  # [B, 768, 7, 7]
         x = self.avgpool(x)  # [B, 768, 1, 1]
         x = self.classifier(x)  # [B, classes]

@@ -200,6 +200,9 @@ class DenseNet121(nn.Module):
         )
 
     def forward(self, x: Tensor) -> Tensor:
+        torch._assert(
+            x.dim() == 4, "DenseNet121: input x must be [B, 3, 224, 224] (rank 4)"
+        )
         # [B, growth * 28 + (growth * 15 + num_init_features // 2) // 4, 7, 7]
         x = self.features(x)
         # [B, growth * 28 + (growth * 15 + num_init_features // 2) // 4, 7, 7]

@@ -447,6 +447,9 @@ class EfficientNet(nn.Module):
         )
 
     def forward(self, x: Tensor) -> Tensor:
+        torch._assert(
+            x.dim() == 4, "EfficientNet: input x must be [B, 3, 224, 224] (rank 4)"
+        )
         x = self.features(x)  # [B, make_divisible(width_mult * 320, 8) * 4, 7, 7]
         x = self.avgpool(x)  # [B, make_divisible(width_mult * 320, 8) * 4, 1, 1]
         x = self.flatten(x)  # [B, make_divisible(width_mult * 320, 8) * 4]

@@ -451,6 +451,9 @@ class EfficientNetV2(nn.Module):
         )
 
     def forward(self, x: Tensor) -> Tensor:
+        torch._assert(
+            x.dim() == 4, "EfficientNetV2: input x must be [B, 3, 224, 224] (rank 4)"
+        )
         x = self.features(x)  # [B, 1280, 7, 7]
         x = self.avgpool(x)  # [B, 1280, 1, 1]
         x = self.flatten(x)  # [B, 1280]

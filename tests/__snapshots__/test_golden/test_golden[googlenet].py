@@ -119,6 +119,9 @@ class GoogLeNet(nn.Module):
         self.fc = nn.Linear(1024, classes)
 
     def forward(self, x: Tensor) -> Tensor:
+        torch._assert(
+            x.dim() == 4, "GoogLeNet: input x must be [B, 3, 224, 224] (rank 4)"
+        )
         x = self.conv1(x)  # [B, 64, 112, 112]
         x = self.maxpool1(x)  # [B, 64, 56, 56]
         x = self.conv2(x)  # [B, 64, 56, 56]

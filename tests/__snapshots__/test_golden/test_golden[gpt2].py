@@ -124,7 +124,7 @@ class GPT2(nn.Module):
 
     Inputs: idx [B, T].
     Output: [B, T, vocab_size].
-    T must satisfy T <= n_positions: forward raises ValueError otherwise.
+    T must satisfy T <= n_positions: forward raises AssertionError otherwise.
     With the default arguments the output is [B, T, 50257].
     Trainable parameters with the default arguments: 124,439,808.
     """
@@ -147,11 +147,12 @@ class GPT2(nn.Module):
         self.lm_head.weight = self.transformer.wte.weight
 
     def forward(self, idx: Tensor) -> Tensor:
+        torch._assert(idx.dim() == 2, "GPT2: input idx must be [B, T] (rank 2)")
         T = idx.shape[1]
-        if not (T <= self.n_positions):
-            raise ValueError(
-                f"GPT2: T must satisfy T <= n_positions (axis 1 of idx), got {T}"
-            )
+        torch._assert(
+            T <= self.n_positions,
+            f"GPT2: T must satisfy T <= n_positions (axis 1 of idx), got {T}",
+        )
         h = self.transformer(idx)  # [B, T, n_embd]
         logits = self.lm_head(h)  # [B, T, vocab_size]
         return logits

@@ -281,6 +281,9 @@ class Inception3(nn.Module):
         self.fc = nn.Linear(2048, classes)
 
     def forward(self, x: Tensor) -> Tensor:
+        torch._assert(
+            x.dim() == 4, "Inception3: input x must be [B, 3, 299, 299] (rank 4)"
+        )
         x = self.Conv2d_1a_3x3(x)  # [B, 32, 149, 149]
         x = self.Conv2d_2a_3x3(x)  # [B, 32, 147, 147]
         x = self.Conv2d_2b_3x3(x)  # [B, 64, 147, 147]

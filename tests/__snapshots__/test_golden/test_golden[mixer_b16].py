@@ -2,6 +2,7 @@
 # Do not edit: change the .lego source and run legoc again.
 """PyTorch modules for MlpMixer."""
 
+import torch
 from torch import Tensor, nn
 
 __all__ = ["MlpMixer"]
@@ -121,6 +122,9 @@ class MlpMixer(nn.Module):
         self.head = nn.Linear(embed_dim, num_classes)
 
     def forward(self, x: Tensor) -> Tensor:
+        torch._assert(
+            x.dim() == 4, "MlpMixer: input x must be [B, in_chans, 224, 224] (rank 4)"
+        )
         x = self.stem(x)  # [B, 196, embed_dim]
         x = self.blocks(x)  # [B, 196, embed_dim]
         x = self.norm(x)  # [B, 196, embed_dim]

@@ -2,6 +2,7 @@
 # Do not edit: change the .lego source and run legoc again.
 """PyTorch modules for MNASNet."""
 
+import torch
 from torch import Tensor, nn
 
 __all__ = ["MNASNet"]
@@ -217,6 +218,9 @@ class MNASNet(nn.Module):
         )
 
     def forward(self, x: Tensor) -> Tensor:
+        torch._assert(
+            x.dim() == 4, "MNASNet: input x must be [B, 3, 224, 224] (rank 4)"
+        )
         x = self.layers(x)  # [B, 1280, 7, 7]
         x = x.mean(dim=(2, 3))  # [B, 1280]
         x = self.classifier(x)  # [B, classes]

@@ -2,6 +2,7 @@
 # Do not edit: change the .lego source and run legoc again.
 """PyTorch modules for MobileNetV2."""
 
+import torch
 from torch import Tensor, nn
 
 __all__ = ["MobileNetV2"]
@@ -220,6 +221,9 @@ class MobileNetV2(nn.Module):
         )
 
     def forward(self, x: Tensor) -> Tensor:
+        torch._assert(
+            x.dim() == 4, "MobileNetV2: input x must be [B, 3, 224, 224] (rank 4)"
+        )
         # [B, make_divisible(max(width_mult, 1.0) * 1280, 8), 7, 7]
         x = self.features(x)
         x = self.avgpool(x)  # [B, make_divisible(max(width_mult, 1.0) * 1280, 8), 1, 1]

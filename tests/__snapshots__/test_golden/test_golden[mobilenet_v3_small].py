@@ -2,6 +2,7 @@
 # Do not edit: change the .lego source and run legoc again.
 """PyTorch modules for MobileNetV3."""
 
+import torch
 from torch import Tensor, nn
 
 __all__ = ["MobileNetV3"]
@@ -332,6 +333,9 @@ class MobileNetV3(nn.Module):
         )
 
     def forward(self, x: Tensor) -> Tensor:
+        torch._assert(
+            x.dim() == 4, "MobileNetV3: input x must be [B, 3, 224, 224] (rank 4)"
+        )
         x = self.features(x)  # [B, make_divisible(width_mult * 96, 8) * 6, 7, 7]
         x = self.avgpool(x)  # [B, make_divisible(width_mult * 96, 8) * 6, 1, 1]
         x = self.flatten(x)  # [B, make_divisible(width_mult * 96, 8) * 6]

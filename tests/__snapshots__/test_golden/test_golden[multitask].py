@@ -2,6 +2,7 @@
 # Do not edit: change the .lego source and run legoc again.
 """PyTorch modules for MultiTask."""
 
+import torch
 from torch import Tensor, nn
 
 __all__ = ["MultiTask"]
@@ -90,6 +91,9 @@ class MultiTask(nn.Module):
         self.segmenter = Segmenter(128, segments)
 
     def forward(self, image: Tensor) -> dict[str, Tensor]:
+        torch._assert(
+            image.dim() == 4, "MultiTask: input image must be [B, 3, H, W] (rank 4)"
+        )
         features = self.stage1(image)  # [B, 32, (H + 1) // 2, (W + 1) // 2]
         features = self.stage2(features)  # [B, 64, (H + 3) // 4, (W + 3) // 4]
         features = self.stage3(features)  # [B, 128, (H + 7) // 8, (W + 7) // 8]

@@ -2,6 +2,7 @@
 # Do not edit: change the .lego source and run legoc again.
 """PyTorch modules for RegNetY400MF."""
 
+import torch
 from torch import Tensor, nn
 
 __all__ = ["RegNetY400MF"]
@@ -235,6 +236,9 @@ class RegNetY400MF(nn.Module):
         self.fc = nn.Linear(440, classes)
 
     def forward(self, x: Tensor) -> Tensor:
+        torch._assert(
+            x.dim() == 4, "RegNetY400MF: input x must be [B, 3, 224, 224] (rank 4)"
+        )
         x = self.stem(x)  # [B, stem_width, 112, 112]
         x = self.trunk_output(x)  # [B, 440, 7, 7]
         x = self.avgpool(x)  # [B, 440, 1, 1]

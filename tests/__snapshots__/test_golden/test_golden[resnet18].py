@@ -2,6 +2,7 @@
 # Do not edit: change the .lego source and run legoc again.
 """PyTorch modules for ResNet18."""
 
+import torch
 from torch import Tensor, nn
 
 __all__ = ["ResNet18"]
@@ -108,6 +109,9 @@ class ResNet18(nn.Module):
                     nn.init.constant_(m.bn2.weight, 0)
 
     def forward(self, x: Tensor) -> Tensor:
+        torch._assert(
+            x.dim() == 4, "ResNet18: input x must be [B, 3, 224, 224] (rank 4)"
+        )
         x = self.conv1(x)  # [B, 64, 112, 112]
         x = self.bn1(x)  # [B, 64, 112, 112]
         x = self.relu(x)  # [B, 64, 112, 112]

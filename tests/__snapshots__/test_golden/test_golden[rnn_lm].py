@@ -2,6 +2,7 @@
 # Do not edit: change the .lego source and run legoc again.
 """PyTorch modules for RNNModel."""
 
+import torch
 from torch import Tensor, nn
 
 __all__ = ["RNNModel"]
@@ -39,6 +40,7 @@ class RNNModel(nn.Module):
         self.log_softmax = nn.LogSoftmax(dim=2)
 
     def forward(self, x: Tensor) -> Tensor:
+        torch._assert(x.dim() == 2, "RNNModel: input x must be [B, T] (rank 2)")
         x = self.encoder(x)  # [B, T, ninp]
         x = self.drop1(x)  # [B, T, ninp]
         x, _ = self.rnn(x)  # [B, T, nhid]

@@ -110,6 +110,9 @@ class ShuffleNetStage(nn.Module):
         )
 
     def forward(self, x: Tensor) -> Tensor:
+        torch._assert(
+            x.dim() == 4, "ShuffleNetStage: input x must be [B, 24, 56, 56] (rank 4)"
+        )
         x = self.shuffle_concat(x)  # [B, 240, 28, 28]
         x = self.shuffle_add_blocks(x)  # [B, 240, 28, 28]
         return x

@@ -167,6 +167,9 @@ class ShuffleNetV2(nn.Module):
         self.fc = nn.Linear(conv5_out, classes)
 
     def forward(self, x: Tensor) -> Tensor:
+        torch._assert(
+            x.dim() == 4, "ShuffleNetV2: input x must be [B, 3, 224, 224] (rank 4)"
+        )
         x = self.conv1(x)  # [B, 24, 112, 112]
         x = self.maxpool(x)  # [B, 24, 56, 56]
         x = self.stage2(x)  # [B, stage2_out // 2 * 2, 28, 28]

@@ -77,6 +77,9 @@ class SqueezeNet1_1(nn.Module):
         self.flatten = nn.Flatten()
 
     def forward(self, x: Tensor) -> Tensor:
+        torch._assert(
+            x.dim() == 4, "SqueezeNet1_1: input x must be [B, 3, 224, 224] (rank 4)"
+        )
         x = self.features(x)  # [B, 512, 13, 13]
         x = self.classifier(x)  # [B, classes, 1, 1]
         x = self.flatten(x)  # [B, classes]

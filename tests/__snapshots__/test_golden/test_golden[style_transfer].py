@@ -69,6 +69,9 @@ class StyleTransfer(nn.Module):
         )
 
     def forward(self, x: Tensor) -> dict[str, Tensor]:
+        torch._assert(
+            x.dim() == 4, "StyleTransfer: input x must be [B, 3, 64, 64] (rank 4)"
+        )
         relu1_2 = self.slice1(x)  # [B, 64, 64, 64]
         relu2_2 = self.slice2(relu1_2)  # [B, 128, 32, 32]
         relu3_3 = self.slice3(relu2_2)  # [B, 256, 16, 16]

@@ -2,6 +2,7 @@
 # Do not edit: change the .lego source and run legoc again.
 """PyTorch modules for SuperResolution."""
 
+import torch
 from torch import Tensor, nn
 
 __all__ = ["SuperResolution"]
@@ -34,6 +35,9 @@ class SuperResolution(nn.Module):
         self.pixel_shuffle = nn.PixelShuffle(upscale_factor)
 
     def forward(self, x: Tensor) -> Tensor:
+        torch._assert(
+            x.dim() == 4, "SuperResolution: input x must be [B, 1, H, W] (rank 4)"
+        )
         x = self.conv1(x)  # [B, 64, H, W]
         x = self.relu1(x)  # [B, 64, H, W]
         x = self.conv2(x)  # [B, 64, H, W]

@@ -2,6 +2,7 @@
 # Do not edit: change the .lego source and run legoc again.
 """PyTorch modules for SuperResolutionRearrange."""
 
+import torch
 from torch import Tensor, nn
 
 __all__ = ["SuperResolutionRearrange"]
@@ -33,6 +34,10 @@ class SuperResolutionRearrange(nn.Module):
         )
 
     def forward(self, x: Tensor) -> Tensor:
+        torch._assert(
+            x.dim() == 4,
+            "SuperResolutionRearrange: input x must be [B, 1, H, W] (rank 4)",
+        )
         x = self.conv1(x)  # [B, 64, H, W]
         x = self.relu1(x)  # [B, 64, H, W]
         x = self.conv2(x)  # [B, 64, H, W]

@@ -115,6 +115,56 @@ def shifted_window_mask(height, width, window_size, shift_size, like):
     return apart.to(like.dtype) * -100.0
 
 
+def shifted_window_attention(
+    x,
+    qkv_weight,
+    qkv_bias,
+    proj_weight,
+    proj_bias,
+    bias,
+    window_size,
+    shift_size,
+    num_heads,
+    attention_dropout,
+    dropout,
+    training,
+):
+    """ShiftedWindowAttention's computation on x [B, H, W, C], with the
+    relative position bias [heads, N, N] already gathered from its table. A
+    function that torch.fx keeps as one call (`torch.fx.wrap` below, as
+    torchvision does): the padding and the shift depend on H and W."""
+    _, H, W, C = x.shape
+    Wh, Ww = window_size
+    x = torch.nn.functional.pad(x, (0, 0, 0, -W % Ww, 0, -H % Wh))
+    height, width = x.shape[1], x.shape[2]
+    dy = shift_size[0] if Wh < height else 0
+    dx = shift_size[1] if Ww < width else 0
+    if dy or dx:
+        x = torch.roll(x, (-dy, -dx), dims=(1, 2))
+    windows = split_windows(x, window_size)  # [B, nW, N, C]
+    qkv = torch.nn.functional.linear(windows, qkv_weight, qkv_bias)
+    qkv = qkv.unflatten(-1, (3, num_heads, C // num_heads))
+    q, k, v = qkv.permute(3, 0, 1, 4, 2, 5).unbind(0)  # [B, nW, heads, N, C/heads]
+    q = q * (C // num_heads) ** -0.5
+    if dy or dx:
+        mask = shifted_window_mask(height, width, window_size, (dy, dx), x)
+        bias = bias + mask[:, None]  # [nW, heads, N, N]
+    attn = torch.matmul(q, k.transpose(-2, -1)) + bias  # [B, nW, heads, N, N]
+    attn = torch.softmax(attn, dim=-1)
+    attn = torch.nn.functional.dropout(attn, attention_dropout, training)
+    y = torch.matmul(attn, v)  # [B, nW, heads, N, C/heads]
+    y = y.transpose(2, 3).flatten(3)  # [B, nW, N, C]
+    y = torch.nn.functional.linear(y, proj_weight, proj_bias)
+    y = torch.nn.functional.dropout(y, dropout, training)
+    x = join_windows(y, window_size, height, width)
+    if dy or dx:
+        x = torch.roll(x, (dy, dx), dims=(1, 2))
+    return x[:, :H, :W].contiguous()
+
+
+torch.fx.wrap("shifted_window_attention")
+
+
 class ShiftedWindowAttention(nn.Module):
     """Swin's window attention, equivalent to torchvision's
     ShiftedWindowAttention: [B, H, W, C] to [B, H, W, C]. Multi-head self
@@ -158,36 +208,23 @@ class ShiftedWindowAttention(nn.Module):
         self.register_buffer("relative_position_index", index)
 
     def forward(self, x):
-        _, H, W, C = x.shape
-        Wh, Ww = self.window_size
-        x = torch.nn.functional.pad(x, (0, 0, 0, -W % Ww, 0, -H % Wh))
-        height, width = x.shape[1], x.shape[2]
-        dy = self.shift_size[0] if Wh < height else 0
-        dx = self.shift_size[1] if Ww < width else 0
-        if dy or dx:
-            x = torch.roll(x, (-dy, -dx), dims=(1, 2))
-        windows = split_windows(x, self.window_size)  # [B, nW, N, C]
-        qkv = torch.nn.functional.linear(windows, self.qkv.weight, self.qkv.bias)
-        qkv = qkv.unflatten(-1, (3, self.num_heads, C // self.num_heads))
-        q, k, v = qkv.permute(3, 0, 1, 4, 2, 5).unbind(0)  # [B, nW, heads, N, C/heads]
-        q = q * (C // self.num_heads) ** -0.5
-        N = Wh * Ww
+        N = self.window_size[0] * self.window_size[1]
         bias = self.relative_position_bias_table[self.relative_position_index]
         bias = bias.view(N, N, self.num_heads).permute(2, 0, 1)  # [heads, N, N]
-        if dy or dx:
-            mask = shifted_window_mask(height, width, self.window_size, (dy, dx), x)
-            bias = bias + mask[:, None]  # [nW, heads, N, N]
-        attn = torch.matmul(q, k.transpose(-2, -1)) + bias  # [B, nW, heads, N, N]
-        attn = torch.softmax(attn, dim=-1)
-        attn = torch.nn.functional.dropout(attn, self.attention_dropout, self.training)
-        y = torch.matmul(attn, v)  # [B, nW, heads, N, C/heads]
-        y = y.transpose(2, 3).flatten(3)  # [B, nW, N, C]
-        y = torch.nn.functional.linear(y, self.proj.weight, self.proj.bias)
-        y = torch.nn.functional.dropout(y, self.dropout, self.training)
-        x = join_windows(y, self.window_size, height, width)
-        if dy or dx:
-            x = torch.roll(x, (dy, dx), dims=(1, 2))
-        return x[:, :H, :W].contiguous()
+        return shifted_window_attention(
+            x,
+            self.qkv.weight,
+            self.qkv.bias,
+            self.proj.weight,
+            self.proj.bias,
+            bias,
+            self.window_size,
+            self.shift_size,
+            self.num_heads,
+            self.attention_dropout,
+            self.dropout,
+            self.training,
+        )
 
 
 class PatchEmbed(nn.Sequential):
@@ -340,6 +377,9 @@ class SwinTransformer(nn.Module):
         self.head = nn.Linear(embed_dim * 8, classes)
 
     def forward(self, x: Tensor) -> Tensor:
+        torch._assert(
+            x.dim() == 4, "SwinTransformer: input x must be [B, 3, 224, 224] (rank 4)"
+        )
         x = self.features(x)  # [B, 7, 7, embed_dim * 8]
         x = self.norm(x)  # [B, 7, 7, embed_dim * 8]
         x = self.permute(x)  # [B, embed_dim * 8, 7, 7]

@@ -99,8 +99,8 @@ class UNetBilinear(nn.Module):
 
     Inputs: x [B, n_channels, H, W].
     Output: [B, n_classes, H, W].
-    H must be a multiple of 16: forward raises ValueError otherwise.
-    W must be a multiple of 16: forward raises ValueError otherwise.
+    H must be a multiple of 16: forward raises AssertionError otherwise.
+    W must be a multiple of 16: forward raises AssertionError otherwise.
     With the default arguments the output is [B, 2, H, W].
     Trainable parameters with the default arguments: 17,263,042.
     """
@@ -119,16 +119,19 @@ class UNetBilinear(nn.Module):
         self.outc = OutConv(64, n_classes)
 
     def forward(self, x: Tensor) -> Tensor:
+        torch._assert(
+            x.dim() == 4, "UNetBilinear: input x must be [B, n_channels, H, W] (rank 4)"
+        )
         H = x.shape[2]
-        if H % 16 != 0:
-            raise ValueError(
-                f"UNetBilinear: H must be a multiple of 16 (axis 2 of x), got {H}"
-            )
+        torch._assert(
+            H % 16 == 0,
+            f"UNetBilinear: H must be a multiple of 16 (axis 2 of x), got {H}",
+        )
         W = x.shape[3]
-        if W % 16 != 0:
-            raise ValueError(
-                f"UNetBilinear: W must be a multiple of 16 (axis 3 of x), got {W}"
-            )
+        torch._assert(
+            W % 16 == 0,
+            f"UNetBilinear: W must be a multiple of 16 (axis 3 of x), got {W}",
+        )
         x1 = self.inc(x)  # [B, 64, H, W]
         x2 = self.down1(x1)  # [B, 128, H // 2, W // 2]
         x3 = self.down2(x2)  # [B, 256, H // 4, W // 4]

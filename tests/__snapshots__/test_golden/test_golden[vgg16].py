@@ -2,6 +2,7 @@
 # Do not edit: change the .lego source and run legoc again.
 """PyTorch modules for VGG16."""
 
+import torch
 from torch import Tensor, nn
 
 __all__ = ["VGG16"]
@@ -74,6 +75,7 @@ class VGG16(nn.Module):
                 nn.init.constant_(m.bias, 0)
 
     def forward(self, x: Tensor) -> Tensor:
+        torch._assert(x.dim() == 4, "VGG16: input x must be [B, 3, 224, 224] (rank 4)")
         x = self.features(x)  # [B, 512, 7, 7]
         x = self.avgpool(x)  # [B, 512, 7, 7]
         x = self.flatten(x)  # [B, 25088]

@@ -150,6 +150,9 @@ class VisionTransformer(nn.Module):
         self.heads.add_module("head", nn.Linear(hidden_dim, num_classes))
 
     def forward(self, x: Tensor) -> Tensor:
+        torch._assert(
+            x.dim() == 4, "VisionTransformer: input x must be [B, 3, 224, 224] (rank 4)"
+        )
         x = self.conv_proj(x)  # [B, hidden_dim, 14, 14]
         x = x.flatten(2, 3)  # [B, hidden_dim, 196]
         x = x.permute(0, 2, 1)  # [B, 196, hidden_dim]

@@ -174,6 +174,9 @@ class VisionTransformer(nn.Module):
         self.head = nn.Linear(embed_dim, num_classes)
 
     def forward(self, x: Tensor) -> Tensor:
+        torch._assert(
+            x.dim() == 4, "VisionTransformer: input x must be [B, 3, 224, 224] (rank 4)"
+        )
         x = self.patch_embed(x)  # [B, 196, embed_dim]
         n = x.shape[0]
         # [B, 197, embed_dim]
