@@ -60,7 +60,7 @@ model Two():
     output small = fused -> maxpool 2
 """
     result = compile_source(spec, "two.lego")
-    assert "def forward(self, image, depth):" in result.code
+    assert "def forward(self, image: Tensor, depth: Tensor) -> dict[str, Tensor]:" in result.code
     assert "features = both  # [B, 8, 16, 16]" in result.code
     assert 'return {"features": features, "small": small}' in result.code
     model = load_module(result.code).Two()
@@ -74,7 +74,7 @@ model Two():
 def test_names_that_are_python_keywords_become_safe_locals():
     spec = "model M():\n    input lambda: [4]\n    class = lambda -> linear 2\n    output self = class\n"
     code = compile_source(spec, "k.lego").code
-    assert "def forward(self, lambda_):" in code
+    assert "def forward(self, lambda_: Tensor) -> Tensor:" in code
     assert "class_ = self.linear(lambda_)" in code
     model = load_module(code).M()
     assert "return self_" in code

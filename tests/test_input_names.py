@@ -64,7 +64,7 @@ def test_depthwise_separable_block_with_several_input_channels(channels):
 
 def test_block_constructor_takes_in_channels_once():
     code = compile_source(SEPARABLE, "t.lego").code
-    assert "def __init__(self, in_channels, out, stride=1):" in code
+    assert "def __init__(self, in_channels, out, stride=1) -> None:" in code
     assert "Separable(c, 16)" in code
 
 

@@ -82,7 +82,7 @@ def test_symbolic_input_gives_symbolic_shapes_and_unknown_compute():
     doc = summary_json(str(EXAMPLES / "unet.lego"))
     assert doc["inputs"] == [{"name": "x", "shape": [1, 3, "H", "W"]}]
     first = doc["rows"][0]
-    assert first["path"] == "double_conv" and first["output_shape"] == [1, 64, "H", "W"]
+    assert first["path"] == "inc" and first["output_shape"] == [1, 64, "H", "W"]
     assert first["params"] == 38_848 and first["mult_adds"] is None
     assert doc["totals"]["params"] == 31_037_698 and doc["totals"]["mult_adds"] is None
     text = run("summary", str(EXAMPLES / "unet.lego")).stdout

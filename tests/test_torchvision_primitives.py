@@ -55,7 +55,7 @@ def test_ceil_mode_shapes_equal_torchs_for_every_input_size(kind, k, s, p, d):
         try:
             want = tuple(layer(x).shape[1:])
         except RuntimeError:
-            with pytest.raises((RuntimeError, ValueError)):
+            with pytest.raises((RuntimeError, AssertionError)):  # torch's error, or legoc's input check (torch._assert)
                 model(x)
             continue
         got = tuple(sy.value_of(sy.substitute(e, {"dim:H": sy.Const(h)})) for e in ir.output)
@@ -163,7 +163,7 @@ def test_generated_helpers_are_written_once_and_pass_the_allow_list():
     assert "self.layernorm2d = LayerNorm2d(8, eps=1e-06)" in code
     # Only where used.
     _, _, plain = _model("model Net():\n    input [3, 8, 8]\n    conv 4\n")
-    assert "StochasticDepth" not in plain and "LayerNorm2d" not in plain and "import torch\n" not in plain
+    assert "StochasticDepth" not in plain and "LayerNorm2d" not in plain
 
 
 def test_stochastic_depth_equals_torchvisions():

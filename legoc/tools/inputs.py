@@ -36,14 +36,17 @@ def bind_inputs(ir: ClassIR, given: list[tuple[str | None, tuple[int, ...]]]) ->
             raise InstanceError(f"{ir.name} has no input `{name}`; its inputs are {', '.join(ports)}")
         chosen[port.name] = shape
     mapping: dict[str, sy.Expr] = {}
+    # A size the spec writes as a model parameter (`input x: [n_channels, H,
+    # W]`) is that parameter's default, not a size --input may choose.
+    defaults = {f"p:{p.name}": p.default for p in ir.params if isinstance(p.default, sy.Expr)}
     for port in ir.inputs:
         if port.name not in chosen:
             continue
         shape = chosen[port.name]
-        spec = "[" + ", ".join(sy.to_text(e) for e in port.shape) + "]"
+        spec = "[" + ", ".join(sy.to_text(sy.substitute(e, defaults)) for e in port.shape) + "]"
         if len(shape) != len(port.shape):
             raise InstanceError(f"input `{port.name}` is {spec} in the spec ({len(port.shape)} sizes, no batch axis), but --input gives {len(shape)}")
-        for axis, (size, expected) in enumerate(zip(shape, port.shape)):
+        for axis, (size, expected) in enumerate(zip(shape, (sy.substitute(e, defaults) for e in port.shape))):
             if size < 1:
                 raise InstanceError(f"input `{port.name}`: size {size} on axis {axis + 1} is not positive")
             if isinstance(expected, sy.Sym):
