@@ -169,3 +169,15 @@ model Net(affine=true, bias=true):
     with pytest.raises(SpecError) as info:
         compile_source(text.replace("bn affine=affine", "bn affine=false"), "n.lego")
     assert info.value.diagnostics[0].code == "LG237"
+
+
+def test_a_convolutions_bias_is_guarded_as_torch_types_it():
+    # torch types Conv2d.bias `Tensor | None`: the call on it is guarded, as
+    # torchvision's VGG writes it, also for a named layer whose bias always
+    # exists, so that mypy accepts the generated module.
+    text = "model Net():\n    input [3, 8, 8]\n    first: conv 4\n    init first: normal std=0.1 bias=0\n    init conv: zeros bias=1\n"
+    code = compile_source(text, "n.lego").code
+    assert "        if self.first.bias is not None:\n            nn.init.constant_(self.first.bias, 0)\n" in code
+    assert "                if m.bias is not None:\n                    nn.init.constant_(m.bias, 1)\n" in code
+    net = load_module(code).Net()
+    assert torch.all(net.first.bias == 1) and torch.all(net.first.weight == 0)

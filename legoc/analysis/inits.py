@@ -173,7 +173,10 @@ def _rule(stmt: s.Init, model: ClassIR, blocks: dict[str, ClassIR | None], scope
     if stmt.cond is not None:
         cond = condition(stmt.cond, scope, defs)
         require_construction_time(cond, stmt.cond.span, "an `init` line's condition")
-    return InitRule(select, classes, path, weight, bias, found["bias"] != {True}, cond, stmt.span, weight_optional=found["weight"] != {True})
+    # torch types a convolution's bias `Tensor | None` even where it has one:
+    # guarded too (`if m.bias is not None`, as torchvision's VGG), so that mypy accepts the call.
+    bias_optional = found["bias"] != {True} or any(n.ctor.target.startswith("nn.Conv") for n in chosen)
+    return InitRule(select, classes, path, weight, bias, bias_optional, cond, stmt.span, weight_optional=found["weight"] != {True})
 
 
 def _calls(stmt: s.Init, scope: Scope, defs) -> tuple[Ctor | None, Ctor | None]:

@@ -71,10 +71,7 @@ def _tensors(rule: InitRule, module: str) -> list[str]:
     for tensor, call, optional in (("weight", rule.weight, rule.weight_optional), ("bias", rule.bias, rule.bias_optional)):
         if call is None:
             continue
-        # torch types a convolution's bias `Tensor | None`: guarded as
-        # torchvision's VGG guards it, which mypy then accepts.
-        typed_optional = tensor == "bias" and any(str(c).startswith(("nn.Conv", "nn.ConvTranspose")) for c in rule.classes)
-        if optional or typed_optional:
+        if optional:
             out += [f"if {module}.{tensor} is not None:", "    " + _call(call, f"{module}.{tensor}")]
         else:
             out.append(_call(call, f"{module}.{tensor}"))

@@ -309,7 +309,8 @@ class InitRule(Record):
     weight, bias: the `nn.init` calls, Ctor("init", "nn.init.normal_",
         args after the tensor, kwargs), or None to leave the tensor as is.
     bias_optional, weight_optional: some of the modules may have no bias
-        (`if m.bias is not None`), or no weight (batch norm's `affine`).
+        (`if m.bias is not None`), or torch types it optional (a
+        convolution's), or no weight (batch norm's `affine`).
     cond: the construction-time condition (`if zero_init_residual`), or None.
     """
 
