@@ -19,6 +19,7 @@ from ..ir import symbolic as sy
 from ..ir.nodes import Check, Shape, Value
 from ..syntax import tree as s
 from .arguments import number
+from .conditional import run_time_sizes
 from .flow import Scope, merge_shapes
 from .signature import show_shape, show_value
 
@@ -99,17 +100,10 @@ def cat_with_learned(span: Span, sources: tuple[s.Name, ...], shapes: list[Shape
         checks.append(
             Check(
                 cond, name.span, (f"the learned tensor `{name.id}` is ", shape, ", but the tokens it joins are ", ref, ": `cat` joins along the first axis, so the others must agree"),
-                hint=hint if all(_declarable(e) for e in ref[1:]) else f"declare `{name.id}` with the tokens' sizes after its first axis (their width)", code="LG325",
+                hint=hint if not any(run_time_sizes(e) for e in ref[1:]) else f"declare `{name.id}` with the tokens' sizes after its first axis (their width)", code="LG325",
             )
         )
     first: sy.Expr = sy.ZERO
     for shape in shapes:
         first = sy.add(first, shape[0])
     return (first, *ref[1:]), checks
-
-
-def _declarable(size: sy.Expr) -> bool:
-    """Whether a size can be written in a learned tensor's declaration: an
-    expression of the parameters and of `in_features` / `in_channels`,
-    which the constructor knows (not `T` or `H`, known only in forward)."""
-    return all(x.key.startswith("p:") or x.code in ("in_features", "in_channels") for x in sy.free_symbols(size))
