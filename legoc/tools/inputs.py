@@ -43,10 +43,11 @@ def bind_inputs(ir: ClassIR, given: list[tuple[str | None, tuple[int, ...]]]) ->
         if port.name not in chosen:
             continue
         shape = chosen[port.name]
-        spec = "[" + ", ".join(sy.to_text(sy.substitute(e, defaults)) for e in port.shape) + "]"
-        if len(shape) != len(port.shape):
-            raise InstanceError(f"input `{port.name}` is {spec} in the spec ({len(port.shape)} sizes, no batch axis), but --input gives {len(shape)}")
-        for axis, (size, expected) in enumerate(zip(shape, (sy.substitute(e, defaults) for e in port.shape))):
+        declared = [sy.substitute(e, defaults) for e in port.shape]
+        spec = "[" + ", ".join(sy.to_text(e) for e in declared) + "]"
+        if len(shape) != len(declared):
+            raise InstanceError(f"input `{port.name}` is {spec} in the spec ({len(declared)} sizes, no batch axis), but --input gives {len(shape)}")
+        for axis, (size, expected) in enumerate(zip(shape, declared)):
             if size < 1:
                 raise InstanceError(f"input `{port.name}`: size {size} on axis {axis + 1} is not positive")
             if isinstance(expected, sy.Sym):
