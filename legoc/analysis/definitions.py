@@ -35,6 +35,7 @@ from .primitives import CHANNELS_LAST, PRIMITIVES
 from .signature import show_message, show_value
 from .state import State
 from .statements import Statements
+from .unify import forced_equalities, substitute_ir
 
 KEYWORDS = frozenset("block model input output return res add cat shortcut repeat min max true false".split())
 _SPATIAL = {1: (), 2: (("L", "length"),), 3: (("H", "height"), ("W", "width")), 4: (("D", "depth"), ("H", "height"), ("W", "width"))}
@@ -151,24 +152,35 @@ class Definitions:
         else:
             ports = [Port(n.id, n.id, shape) for n, shape in zip(d.inputs, shapes)]
             body, inputs, outputs = self.dataflow.graph(d, ports, scope)
-            out = outputs[0].shape
-            # Seen from an enclosing residual, channels compare by size, and
-            # another axis is kept only where the output visibly has the
-            # input's size.
-            kept = [len(ranks) == 1 and len(out) == len(shapes[0]) and a == b for a, b in zip(out, shapes[0])]
-            keep = (None,) + tuple(sy.TRUE if k else sy.FALSE for k in kept[1:]) + (sy.FALSE,) * (len(out) - len(kept))
-            # An axis whose output has the input's size for every size has
-            # a whole stride of 1 (squeeze-and-excitation: `(scale, x) -> mul`).
-            stride = tuple(sy.ONE if k else None for k in kept) + (None,) * (len(out) - len(kept))
+            keep, stride = (), ()  # once the sizes it forces equal are one (below)
         if self.state.failed[-1]:
             self.state.settle_known(body.checks)
             raise Failed()  # its errors are reported; its shapes are not to be trusted
         checks = self.state.settle(body.checks)
-        needed = set().union(*(_ctor_symbols(n) for n in body.nodes)) if body.nodes else set()
-        size_params = tuple(sym for shape in shapes for sym in shape if sym in needed)
+        # Sizes the checks force equal are one symbol (unify.py); the checks
+        # keep the original ones, which each call maps from its tensors.
+        unified = forced_equalities(checks)
+        sub = sy.substituter(unified)
+        nodes = tuple(body.nodes)
+        if unified:
+            nodes, inputs, outputs = substitute_ir(nodes, sub), substitute_ir(inputs, sub), substitute_ir(outputs, sub)
+        if d.inputs is None:
+            keep, stride = substitute_ir(keep, sub), substitute_ir(stride, sub)
+        else:
+            out, first = outputs[0].shape, inputs[0].shape
+            # Seen from an enclosing residual, channels compare by size, and
+            # another axis is kept only where the output visibly has the
+            # input's size.
+            kept = [len(ranks) == 1 and len(out) == len(first) and a == b for a, b in zip(out, first)]
+            keep = (None,) + tuple(sy.TRUE if k else sy.FALSE for k in kept[1:]) + (sy.FALSE,) * (len(out) - len(kept))
+            # An axis whose output has the input's size for every size has
+            # a whole stride of 1 (squeeze-and-excitation: `(scale, x) -> mul`).
+            stride = tuple(sy.ONE if k else None for k in kept) + (None,) * (len(out) - len(kept))
+        needed = set().union(*(_ctor_symbols(n) for n in nodes)) if nodes else set()
+        size_params = tuple(sym for shape in shapes for sym in shape if sym in needed and sym.key not in unified)
         return ClassIR(
-            "block", d.name, tuple(params), size_params, inputs, outputs, tuple(body.nodes),
-            body.n_params, keep, stride, tuple(checks), d.doc, d.span, graph=d.inputs is not None, ties=tuple(body.ties), public=d.public,
+            "block", d.name, tuple(params), size_params, inputs, outputs, nodes,
+            sub(body.n_params), keep, stride, tuple(checks), d.doc, d.span, graph=d.inputs is not None, ties=tuple(body.ties), public=d.public,
         )
 
     def _params(self, d: s.Definition) -> tuple[list[ParamIR], dict[str, Value]]:

@@ -54,3 +54,9 @@ class Record:
 
 def _compared(node: Record) -> tuple:
     return tuple(getattr(node, name) for name in (f.name for f in fields(node) if f.compare))
+
+
+def field_values(node: Record) -> dict[str, object]:
+    """The fields a node is built from (those of its `__init__`), by name,
+    with their values: `dataclasses.replace(node, **changed)` rebuilds it."""
+    return {name: getattr(node, name) for name in (f.name for f in fields(node) if f.init)}  # type: ignore[arg-type]

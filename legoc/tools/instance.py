@@ -227,10 +227,12 @@ def call_block(analysis: Analysis, block: str, shapes: list[tuple[int, ...]], va
     if unknown:
         raise InstanceError(f"block `{block}` has no parameter `{sorted(unknown)[0]}`")
     mapping: dict[str, sy.Expr] = {}
-    for shape, port in zip(shapes, ir.inputs):
-        for size, sym in zip(shape, port.shape):
-            assert isinstance(sym, sy.Sym)  # a block's input sizes are its own symbols (legoc/analysis/definitions.py)
-            mapping[sym.key] = sy.Const(size)
+    for index, shape in enumerate(shapes):
+        for axis, size in enumerate(shape):
+            # The checks name every input size by position, also those the
+            # block's shapes write as another size they must equal
+            # (legoc/analysis/unify.py).
+            mapping[f"in:{index}:{axis}"] = sy.Const(size)
     given: list = []
     for p in ir.params:
         value = values.get(p.name, p.default)

@@ -60,14 +60,14 @@ class ShuffleAdd(nn.Module):
     """Fig. 2 (b): grouped 1x1 compress, channel shuffle, 3x3 depthwise, grouped
     1x1 expand, added to the input.
 
-    Input: [B, in_channels, H, W].
+    Input: [B, c, H, W].
     Output: [B, c, H, W].
     """
 
-    def __init__(self, in_channels, c, g=3) -> None:
+    def __init__(self, c, g=3) -> None:
         super().__init__()
         self.g = g
-        self.conv1 = nn.Conv2d(in_channels, c // 4, kernel_size=1, groups=g, bias=False)
+        self.conv1 = nn.Conv2d(c, c // 4, kernel_size=1, groups=g, bias=False)
         self.bn1 = nn.BatchNorm2d(c // 4)
         self.relu1 = nn.ReLU(inplace=True)
         self.conv2 = nn.Conv2d(c // 4, c // 4, kernel_size=3, padding=1, groups=c // 4)
@@ -106,7 +106,7 @@ class ShuffleNetStage(nn.Module):
         super().__init__()
         self.shuffle_concat = ShuffleConcat(24, 216, 60, g=g, first_groups=1)
         self.shuffle_add_blocks = nn.Sequential(
-            *(ShuffleAdd(240, 240, g=g) for _ in range(3))
+            *(ShuffleAdd(240, g=g) for _ in range(3))
         )
 
     def forward(self, x: Tensor) -> Tensor:

@@ -88,8 +88,8 @@ class Encoder(nn.Module):
     """torchvision's Encoder: the position embedding E_pos (Eq. 1) added to the
     tokens, dropout, the layers, then the final LayerNorm (Eq. 4).
 
-    Inputs: input [B, T, in_features].
-    Output: [B, T, in_features].
+    Inputs: input [B, seq_length, in_features].
+    Output: [B, seq_length, in_features].
     """
 
     def __init__(
@@ -113,10 +113,10 @@ class Encoder(nn.Module):
         self.ln = nn.LayerNorm(in_features, eps=1e-06)
 
     def forward(self, input: Tensor) -> Tensor:
-        x = input + self.pos_embedding  # [B, T, in_features]
-        out = self.dropout(x)  # [B, T, in_features]
-        out = self.layers(out)  # [B, T, in_features]
-        out = self.ln(out)  # [B, T, in_features]
+        x = input + self.pos_embedding  # [B, seq_length, in_features]
+        out = self.dropout(x)  # [B, seq_length, in_features]
+        out = self.layers(out)  # [B, seq_length, in_features]
+        out = self.ln(out)  # [B, seq_length, in_features]
         return out
 
 
