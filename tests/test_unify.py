@@ -170,3 +170,25 @@ model M():
     ir = _block(compiled.analysis, "unit")
     assert [s.code for s in ir.size_params] == ["in_channels"]
     assert "Unit(8, 16, stride=2)" in compiled.code
+
+
+def test_a_product_forces_its_inner_sizes_equal():
+    # matmul's inner sizes: b's rows must be x's width d, so b is [d, b_features].
+    spec = """\
+block mix(d)(a, b):
+    x = a -> linear d
+    return (x, b) -> matmul
+
+model M():
+    input a: [5, 8]
+    input b: [16, 7]
+    output z = (a, b) -> mix 16
+"""
+    compiled = compile_source(spec, "t.lego")
+    ir = _block(compiled.analysis, "mix")
+    assert _shapes(ir) == ["a [T, in_features]", "b [d, b_features]"]
+    assert [s.code for s in ir.size_params] == ["in_features"]
+    module = load_module(compiled.code)
+    assert module.Mix(8, 16)(torch.randn(2, 5, 8), torch.randn(2, 16, 7)).shape == (2, 5, 7)
+    assert module.M()(torch.randn(2, 5, 8), torch.randn(2, 16, 7)).shape == (2, 5, 7)
+    assert call_block(compiled.analysis, "mix", [(5, 8), (12, 7)], {"d": 16}).errors != ()
