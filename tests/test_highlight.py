@@ -1,0 +1,337 @@
+"""Highlighting: the Pygments lexer (legoc/tools/highlight.py) and the VS Code
+extension's TextMate grammar (editors/vscode/syntaxes/lego.tmLanguage.json).
+
+Both lex every example, the prelude, every corpus file and every ```lego fence
+of the docs that legoc parses without an error token, and give keywords,
+numbers, strings, comments and names their kinds. Their word lists cannot
+drift from the language: every word literal of legoc/grammar/legoc.lark is a
+keyword (or a builtin function) in both, the builtin layers are the
+primitives and the layers analysis knows by name, and the prelude's blocks
+are the prelude's. The TextMate grammar runs in a real TextMate engine
+(textmate-grammar-python, over the Oniguruma regexes VS Code uses).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from functools import cache
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from pygments.lexers import get_lexer_by_name, get_lexer_for_filename
+from pygments.token import Comment, Error, Keyword, Name, Number, Operator, String, Token
+from textmate_grammar.parsers.base import LanguageParser
+
+from legoc.core.diagnostics import SpecError
+from legoc.syntax.parser import parse
+from legoc.tools import highlight
+from legoc.tools.highlight import LegoLexer
+from test_fuzz import grammar_specs
+
+ROOT = Path(__file__).resolve().parent.parent
+GRAMMAR = ROOT / "legoc" / "grammar" / "legoc.lark"
+PRELUDE = ROOT / "legoc" / "grammar" / "prelude.lego"
+TMLANGUAGE = ROOT / "editors" / "vscode" / "syntaxes" / "lego.tmLanguage.json"
+SPECS = sorted([*ROOT.glob("examples/*.lego"), PRELUDE, *ROOT.glob("tests/corpus/*.lego")])
+DOCS = sorted([*ROOT.glob("docs/*.md"), ROOT / "README.md"])
+
+
+def grammar_words() -> set[str]:
+    """The word literals of the grammar: `"block"`, `"if"`, `"add"`, ..."""
+    text = "\n".join(line.split("//")[0] for line in GRAMMAR.read_text(encoding="utf-8").splitlines())
+    return set(re.findall(r'"([a-z_]+)"', text))
+
+
+def parses(text: str) -> bool:
+    try:
+        parse(text, "<test>")
+    except SpecError:
+        return False
+    return True
+
+
+def doc_fences() -> list[tuple[str, str]]:
+    """Every ```lego fence of the docs and the README that legoc parses."""
+    fences = []
+    for path in DOCS:
+        for i, m in enumerate(re.finditer(r"^```lego\n(.*?)^```", path.read_text(encoding="utf-8"), re.S | re.M)):
+            if parses(m.group(1)):
+                fences.append((f"{path.name}#{i}", m.group(1)))
+    return fences
+
+
+def parsed_specs() -> list[Path]:
+    return [p for p in SPECS if parses(p.read_text(encoding="utf-8"))]
+
+
+def test_the_specs_are_there():
+    """The corpus the other tests walk is not empty by mistake."""
+    assert len(parsed_specs()) > 80
+    assert len(doc_fences()) > 40
+
+
+# ------------------------------------------------------------------ Pygments
+
+
+def pygments_tokens(text: str) -> list[tuple[object, str]]:
+    return [(t, v) for t, v in LegoLexer().get_tokens(text) if v.strip()]
+
+
+def kind(text: str, word: str) -> object:
+    """The token type of the first token `word` of `text`."""
+    return next(t for t, v in pygments_tokens(text) if v == word)
+
+
+def test_the_entry_point_finds_the_lexer():
+    """The `pygments.lexers` entry point of pyproject.toml (legoc is installed)."""
+    assert isinstance(get_lexer_by_name("lego"), LegoLexer)
+    assert isinstance(get_lexer_for_filename("resnet50.lego"), LegoLexer)
+
+
+@pytest.mark.parametrize("path", parsed_specs(), ids=lambda p: str(p.relative_to(ROOT)))
+def test_pygments_lexes_every_spec_without_errors(path):
+    text = path.read_text(encoding="utf-8")
+    tokens = list(LegoLexer().get_tokens(text))
+    assert [v for t, v in tokens if t in Error] == []
+    assert "".join(v for _, v in tokens) == (text if text.endswith("\n") else text + "\n")
+
+
+@pytest.mark.parametrize("name,text", doc_fences(), ids=[n for n, _ in doc_fences()])
+def test_pygments_lexes_every_doc_fence_without_errors(name, text):
+    assert [v for t, v in LegoLexer().get_tokens(text) if t in Error] == []
+
+
+def test_pygments_marks_what_it_cannot_read():
+    """The test above can fail: a stray character is an error token."""
+    assert [v for t, v in LegoLexer().get_tokens("model M():\n    relu $\n") if t in Error] == ["$"]
+
+
+@given(text=grammar_specs())
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+def test_pygments_lexes_grammar_generated_specs_without_errors(text):
+    assert [v for t, v in LegoLexer().get_tokens(text) if t in Error] == []
+
+
+SAMPLE = """\
+# A comment
+public block down(c, stride=2, act=relu)(x):
+    y = x -> cat < conv1: conv c kernel_size=3 | maxpool 2 > -> dropout 0.5
+    if stride != 1 and not false: conv1x1_bn c
+    repeat 2 as i "b{i}": conv (1 if i < 2 else min(2, 3)) bias=true
+    return y
+model M(n=1_000, eps=1e-5):
+    input [3, 32, 32]
+    res add < conv 8 > shortcut none
+    output z = x
+"""
+
+
+@pytest.mark.parametrize(
+    "word,expected",
+    [
+        ("# A comment", Comment.Single),
+        ("public", Keyword.Declaration),
+        ("block", Keyword.Declaration),
+        ("model", Keyword.Declaration),
+        ("down", Name.Class),
+        ("M", Name.Class),
+        ("c", Name.Variable),
+        ("stride", Name.Variable),
+        ("x", Name.Variable),
+        ("conv1", Name.Label),
+        ("conv", Name.Builtin),
+        ("maxpool", Name.Builtin),
+        ("conv1x1_bn", Name.Builtin.Pseudo),
+        ("kernel_size", Name.Attribute),
+        ("min", Name.Function.Magic),
+        ('"b{i}"', String.Double),
+        ("0.5", Number.Float),
+        ("1e-5", Number.Float),
+        ("1_000", Number.Integer),
+        ("->", Operator),
+        ("and", Operator.Word),
+        ("not", Operator.Word),
+        ("false", Keyword.Constant),
+        ("none", Keyword.Constant),
+        ("cat", Keyword.Pseudo),
+        ("if", Keyword),
+        ("repeat", Keyword),
+        ("return", Keyword),
+        ("output", Keyword),
+        ("y", Name),
+    ],
+)
+def test_pygments_token_kinds(word, expected):
+    assert kind(SAMPLE, word) == expected
+
+
+def pygments_word_kind(word: str) -> object:
+    """How the lexer reads `word` as the layer of a statement."""
+    return kind(f"model M():\n    {word}\n", word)
+
+
+def test_every_grammar_word_is_a_keyword_in_pygments():
+    words = grammar_words()
+    assert {"block", "model", "res", "shortcut", "repeat", "true", "make_divisible"} <= words
+    functions = {w for w in words if pygments_word_kind(w) in Name.Function.Magic}
+    keywords = {w for w in words if pygments_word_kind(w) in Keyword or pygments_word_kind(w) in Operator.Word}
+    assert functions == set(highlight.FUNCTIONS)
+    assert keywords == words - functions, f"not keywords in the lexer: {sorted(words - functions - keywords)}"
+    listed = {*highlight.DECLARATIONS, *highlight.KEYWORDS, *highlight.MERGES, *highlight.WORD_OPERATORS, *highlight.CONSTANTS, *highlight.FUNCTIONS}
+    assert listed == words, f"the lexer's words that the grammar lacks: {sorted(listed - words)}"
+
+
+def builtin_layers() -> set[str]:
+    """Every layer name a spec may call without defining it."""
+    from legoc.analysis.dataflow import PRODUCTS
+    from legoc.analysis.indexing import INDEXING
+    from legoc.analysis.primitives import PRIMITIVES
+    from legoc.analysis.split import SPLITS
+
+    return {*PRIMITIVES, *PRODUCTS, *INDEXING, *SPLITS, "rearrange", "reduce", "roll", "arange", "param"}
+
+
+def prelude_blocks() -> set[str]:
+    return set(re.findall(r"^(?:public )?block ([A-Za-z_][A-Za-z0-9_]*)", PRELUDE.read_text(encoding="utf-8"), re.M))
+
+
+def test_the_builtin_lists_are_the_compilers():
+    assert set(highlight.PRIMITIVES) == builtin_layers(), (
+        f"add {sorted(builtin_layers() - set(highlight.PRIMITIVES))}, remove {sorted(set(highlight.PRIMITIVES) - builtin_layers())}"
+        " in legoc/tools/highlight.py and editors/vscode/syntaxes/lego.tmLanguage.json"
+    )
+    assert set(highlight.PRELUDE) == prelude_blocks()
+    assert all(pygments_word_kind(w) == Name.Builtin for w in builtin_layers())
+    assert all(pygments_word_kind(w) == Name.Builtin.Pseudo for w in prelude_blocks())
+    assert pygments_word_kind("bottleneck") == Name
+
+
+# ------------------------------------------------------------------ TextMate
+
+
+@cache
+def textmate() -> LanguageParser:
+    return LanguageParser(json.loads(TMLANGUAGE.read_text(encoding="utf-8")))
+
+
+def textmate_tokens(text: str) -> list[tuple[str, list[str]]]:
+    """The tokens of `text` but blanks, each with its scopes (innermost last)."""
+    element = textmate().parse_string(text)
+    if element is None:  # an empty text
+        return []
+    return [(v, [x for s in scopes for x in s.split()]) for _, v, scopes in element.flatten() if v.strip()]
+
+
+def scope(text: str, word: str) -> str:
+    """The innermost scope of the first token `word` of `text`."""
+    return next(scopes[-1] for v, scopes in textmate_tokens(text) if v == word)
+
+
+def test_the_textmate_grammar_is_json_for_vscode():
+    grammar = json.loads(TMLANGUAGE.read_text(encoding="utf-8"))
+    assert grammar["scopeName"] == "source.lego"
+    assert grammar["patterns"] and grammar["repository"]
+    names = set()
+
+    def walk(node):
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if key == "name" and isinstance(value, str):
+                    names.update(value.split())
+                if key == "include" and value.startswith("#"):
+                    assert value[1:] in grammar["repository"], f"undefined rule {value}"
+                walk(value)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item)
+
+    walk(grammar["repository"])
+    assert all(n.endswith(".lego") for n in names), sorted(n for n in names if not n.endswith(".lego"))
+
+
+@pytest.mark.parametrize("path", parsed_specs(), ids=lambda p: str(p.relative_to(ROOT)))
+def test_textmate_lexes_every_spec_without_invalid_tokens(path):
+    tokens = textmate_tokens(path.read_text(encoding="utf-8"))
+    assert tokens
+    assert [(v, s) for v, s in tokens if any(x.startswith("invalid") for x in s)] == []
+
+
+@pytest.mark.parametrize("name,text", doc_fences(), ids=[n for n, _ in doc_fences()])
+def test_textmate_lexes_every_doc_fence_without_invalid_tokens(name, text):
+    assert [(v, s) for v, s in textmate_tokens(text) if any(x.startswith("invalid") for x in s)] == []
+
+
+def test_textmate_marks_what_it_cannot_read():
+    """The test above can fail: a stray character is invalid."""
+    assert [v for v, s in textmate_tokens("model M():\n    relu $\n") if s[-1].startswith("invalid")] == ["$"]
+
+
+@pytest.mark.parametrize(
+    "word,expected",
+    [
+        ("#", "punctuation.definition.comment.lego"),
+        (" A comment", "comment.line.number-sign.lego"),
+        ("public", "keyword.declaration.public.lego"),
+        ("block", "keyword.declaration.block.lego"),
+        ("model", "keyword.declaration.model.lego"),
+        ("down", "entity.name.function.block.lego"),
+        ("M", "entity.name.type.model.lego"),
+        ("c", "variable.parameter.lego"),
+        ("stride", "variable.parameter.lego"),
+        ("x", "variable.parameter.lego"),
+        ("conv1", "entity.name.tag.layer.lego"),
+        ("conv", "support.function.primitive.lego"),
+        ("maxpool", "support.function.primitive.lego"),
+        ("conv1x1_bn", "support.function.prelude.lego"),
+        ("kernel_size", "variable.parameter.keyword.lego"),
+        ("min", "support.function.builtin.lego"),
+        ("b{i}", "string.quoted.double.lego"),
+        ("0.5", "constant.numeric.float.lego"),
+        ("1e-5", "constant.numeric.float.lego"),
+        ("1_000", "constant.numeric.integer.lego"),
+        ("->", "keyword.operator.arrow.lego"),
+        ("!=", "keyword.operator.comparison.lego"),
+        ("<", "punctuation.section.group.begin.lego"),
+        ("|", "punctuation.separator.branch.lego"),
+        ("and", "keyword.operator.logical.lego"),
+        ("false", "constant.language.lego"),
+        ("none", "constant.language.lego"),
+        ("cat", "keyword.operator.merge.lego"),
+        ("if", "keyword.control.conditional.lego"),
+        ("repeat", "keyword.control.lego"),
+        ("return", "keyword.control.lego"),
+        ("y", "variable.other.lego"),
+    ],
+)
+def test_textmate_scopes(word, expected):
+    assert scope(SAMPLE, word) == expected
+
+
+def test_textmate_comparisons_in_conditions():
+    """`<` in a condition compares; elsewhere it opens a group."""
+    assert scope("model M():\n    repeat 2 as i conv (1 if i < 2 else 3)\n", "<") == "keyword.operator.comparison.lego"
+
+
+def textmate_word_scope(word: str) -> str:
+    return scope(f"model M():\n    {word}\n", word)
+
+
+def test_every_grammar_word_is_a_keyword_in_textmate():
+    words = grammar_words()
+    functions = {w for w in words if textmate_word_scope(w).startswith("support.function.builtin.")}
+    keywords = {w for w in words if textmate_word_scope(w).startswith(("keyword.", "constant.language."))}
+    assert functions == set(highlight.FUNCTIONS)
+    assert keywords == words - functions, f"not keywords in the TextMate grammar: {sorted(words - functions - keywords)}"
+
+
+def test_the_textmate_builtins_are_the_compilers():
+    layers = {w for w in builtin_layers() if textmate_word_scope(w) == "support.function.primitive.lego"}
+    assert layers == builtin_layers(), f"not primitives in the TextMate grammar: {sorted(builtin_layers() - layers)}"
+    assert all(textmate_word_scope(w) == "support.function.prelude.lego" for w in prelude_blocks())
+    # and no more than those: a user's block is a plain name
+    assert textmate_word_scope("bottleneck") == "variable.other.lego"
+    grammar = json.loads(TMLANGUAGE.read_text(encoding="utf-8"))
+    (pattern,) = [p["match"] for p in grammar["repository"]["expression"]["patterns"] if p.get("name") == "support.function.primitive.lego"]
+    assert set(re.findall(r"[a-z_0-9]+", pattern.removeprefix("\\b(?:").removesuffix(")\\b"))) == builtin_layers()
