@@ -14,6 +14,8 @@ are the prelude's. The TextMate grammar runs in a real TextMate engine
 from __future__ import annotations
 
 import json
+import shutil
+import subprocess
 import re
 from functools import cache
 from pathlib import Path
@@ -218,9 +220,9 @@ def textmate() -> LanguageParser:
 
 def textmate_tokens(text: str) -> list[tuple[str, list[str]]]:
     """The tokens of `text` but blanks, each with its scopes (innermost last)."""
-    element = textmate().parse_string(text)
-    if element is None:  # an empty text
+    if not text.strip():  # textmate-grammar-python 0.6.1 fails on a blank text
         return []
+    element = textmate().parse_string(text)
     return [(v, [x for s in scopes for x in s.split()]) for _, v, scopes in element.flatten() if v.strip()]
 
 
@@ -335,3 +337,73 @@ def test_the_textmate_builtins_are_the_compilers():
     grammar = json.loads(TMLANGUAGE.read_text(encoding="utf-8"))
     (pattern,) = [p["match"] for p in grammar["repository"]["expression"]["patterns"] if p.get("name") == "support.function.primitive.lego"]
     assert set(re.findall(r"[a-z_0-9]+", pattern.removeprefix("\\b(?:").removesuffix(")\\b"))) == builtin_layers()
+
+
+@given(text=grammar_specs())
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+def test_textmate_lexes_grammar_generated_specs_without_invalid_tokens(text):
+    assert [(v, s) for v, s in textmate_tokens(text) if any(x.startswith("invalid") for x in s)] == []
+
+
+# ------------------------------------------------------------------ VS Code
+
+VSCODE = ROOT / "editors" / "vscode"
+
+
+def test_the_vscode_extension_is_coherent():
+    """package.json names the files that are there, one language id, the
+    grammar's scope, and a main script that starts `legoc lsp`."""
+    package = json.loads((VSCODE / "package.json").read_text(encoding="utf-8"))
+    (language,) = package["contributes"]["languages"]
+    assert language["id"] == "lego" and language["extensions"] == [".lego"]
+    assert "onLanguage:lego" in package["activationEvents"]
+    configuration = json.loads((VSCODE / language["configuration"]).read_text(encoding="utf-8"))
+    assert configuration["comments"]["lineComment"] == "#"
+    grammars = package["contributes"]["grammars"]
+    for grammar in grammars:
+        assert json.loads((VSCODE / grammar["path"]).read_text(encoding="utf-8"))["scopeName"] == grammar["scopeName"]
+    assert [g["scopeName"] for g in grammars if g.get("language") == "lego"] == ["source.lego"]
+    main = (VSCODE / package["main"]).read_text(encoding="utf-8")
+    assert "vscode-languageclient/node" in main and "vscode-languageclient" in package["dependencies"]
+    settings = package["contributes"]["configuration"]["properties"]
+    assert settings["legoc.server.path"]["default"] == "legoc" and settings["legoc.server.args"]["default"] == ["lsp"]
+    assert 'config.get("server.path", "legoc")' in main and 'config.get("server.args", ["lsp"])' in main
+    assert (VSCODE / "README.md").exists()
+
+
+def test_the_indentation_rules():
+    """A line that ends in `:` or opens a group `<` indents the next; `>` dedents."""
+    rules = json.loads((VSCODE / "language-configuration.json").read_text(encoding="utf-8"))["indentationRules"]
+    increase, decrease = re.compile(rules["increaseIndentPattern"]), re.compile(rules["decreaseIndentPattern"])
+    for line in ("block b(c):", "model M(n=1):  # the model", "    res add <", "    if s != 1:", "    x = y -> add <"):
+        assert increase.search(line), line
+    for line in ("    conv1: conv 64", "# a comment:", "    relu  # see: this", "    >"):
+        assert not increase.search(line), line
+    assert decrease.search("    > shortcut conv1x1_bn c") and not decrease.search("    conv 8")
+
+
+def node_textmate() -> str | None:
+    """Why VS Code's own engine cannot run here, or None when it can."""
+    if shutil.which("node") is None:
+        return "node is not installed"
+    if not (VSCODE / "node_modules" / "vscode-textmate").exists():
+        return "vscode-textmate is not installed (`npm install` in editors/vscode)"
+    return None
+
+
+@pytest.mark.skipif(node_textmate() is not None, reason=str(node_textmate()))
+def test_vscode_textmate_agrees_with_the_python_engine():
+    """VS Code's engine (vscode-textmate, editors/vscode/test/tokenize.js)
+    gives every character of every spec the scope the Python engine gives."""
+    specs = parsed_specs()
+    done = subprocess.run(["node", str(VSCODE / "test" / "tokenize.js"), *map(str, specs)], capture_output=True, text=True, check=True, timeout=120)
+    lines = done.stdout.splitlines()
+    assert len(lines) == len(specs)
+
+    def characters(tokens):
+        return [(n, c, scopes[-1]) for n, text, scopes in tokens for c in text if not c.isspace()]
+
+    for path, line in zip(specs, lines):
+        element = textmate().parse_string(path.read_text(encoding="utf-8"))
+        python = [(pos[0], v, [x for s in scopes for x in s.split()]) for pos, v, scopes in element.flatten()]
+        assert characters(json.loads(line)) == characters(python), path.name
