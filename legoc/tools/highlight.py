@@ -79,7 +79,6 @@ class LegoLexer(RegexLexer):
     aliases = ["lego", "legoc"]
     filenames = ["*.lego"]
     mimetypes = ["text/x-lego"]
-    url = "https://github.com/legoc/legoc"
 
     tokens = {
         "root": [
