@@ -1,14 +1,17 @@
 """Highlighting: the Pygments lexer (legoc/tools/highlight.py) and the VS Code
 extension's TextMate grammar (editors/vscode/syntaxes/lego.tmLanguage.json).
 
-Both lex every example, the prelude, every corpus file and every ```lego fence
-of the docs that legoc parses without an error token, and give keywords,
-numbers, strings, comments and names their kinds. Their word lists cannot
-drift from the language: every word literal of legoc/grammar/legoc.lark is a
-keyword (or a builtin function) in both, the builtin layers are the
-primitives and the layers analysis knows by name, and the prelude's blocks
-are the prelude's. The TextMate grammar runs in a real TextMate engine
-(textmate-grammar-python, over the Oniguruma regexes VS Code uses).
+Both lex every example, the prelude and every corpus file that legoc parses,
+every ```lego fence of the docs and text derived from the grammar without an
+error token, and give keywords, numbers, strings, comments and names their
+kinds. Their word lists cannot drift from the language: every word literal
+of legoc/grammar/legoc.lark is a keyword (or a builtin function) in both,
+the builtin layers are the primitives and the layers analysis knows by
+name, and the prelude's blocks are the prelude's. The TextMate grammar runs
+in a TextMate engine, textmate-grammar-python (over Oniguruma, the regex
+library of VS Code's engine); where node and editors/vscode's npm packages
+are installed, VS Code's own engine (vscode-textmate) must agree with it on
+every character of every spec.
 """
 
 from __future__ import annotations
@@ -55,12 +58,12 @@ def parses(text: str) -> bool:
 
 
 def doc_fences() -> list[tuple[str, str]]:
-    """Every ```lego fence of the docs and the README that legoc parses."""
+    """Every ```lego fence of the docs and the README, also the excerpts
+    that are not whole specs: the docs show them highlighted."""
     fences = []
     for path in DOCS:
         for i, m in enumerate(re.finditer(r"^```lego\n(.*?)^```", path.read_text(encoding="utf-8"), re.S | re.M)):
-            if parses(m.group(1)):
-                fences.append((f"{path.name}#{i}", m.group(1)))
+            fences.append((f"{path.name}#{i}", m.group(1)))
     return fences
 
 
@@ -71,7 +74,7 @@ def parsed_specs() -> list[Path]:
 def test_the_specs_are_there():
     """The corpus the other tests walk is not empty by mistake."""
     assert len(parsed_specs()) > 80
-    assert len(doc_fences()) > 40
+    assert len(doc_fences()) > 60
 
 
 # ------------------------------------------------------------------ Pygments
