@@ -26,7 +26,7 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 from pygments.lexers import get_lexer_by_name, get_lexer_for_filename
-from pygments.token import Comment, Error, Keyword, Name, Number, Operator, String, Token
+from pygments.token import Comment, Error, Keyword, Name, Number, Operator, Punctuation, String
 from textmate_grammar.parsers.base import LanguageParser
 
 from legoc.core.diagnostics import SpecError
@@ -223,6 +223,13 @@ def textmate_tokens(text: str) -> list[tuple[str, list[str]]]:
     return [(v, [x for s in scopes for x in s.split()]) for _, v, scopes in element.flatten() if v.strip()]
 
 
+def textmate_tokens_at(text: str) -> list[tuple[int, str, list[str]]]:
+    """(line, token, scopes) for every token but blanks."""
+    if not text.strip():
+        return []
+    return [(line, v, [x for s in scopes for x in s.split()]) for (line, _), v, scopes in textmate().parse_string(text).flatten() if v.strip()]
+
+
 def scope(text: str, word: str) -> str:
     """The innermost scope of the first token `word` of `text`."""
     return next(scopes[-1] for v, scopes in textmate_tokens(text) if v == word)
@@ -336,13 +343,104 @@ def test_the_textmate_builtins_are_the_compilers():
     assert set(re.findall(r"[a-z_0-9]+", pattern.removeprefix("\\b(?:").removesuffix(")\\b"))) == builtin_layers()
 
 
+# ------------------------------------------------------------------ both
+
+# What each lexer says a character is, in words both can be mapped to.
+PYGMENTS_KINDS = [
+    (Comment, "comment"),
+    (String, "string"),
+    (Number.Float, "float"),
+    (Number.Integer, "integer"),
+    (Keyword, "keyword"),
+    (Operator.Word, "keyword"),
+    (Name.Class, "definition"),
+    (Name.Variable, "parameter"),
+    (Name.Label, "layer name"),
+    (Name.Attribute, "keyword argument"),
+    (Name.Builtin.Pseudo, "prelude"),
+    (Name.Builtin, "primitive"),
+    (Name.Function.Magic, "function"),
+    (Operator, "punctuation"),
+    (Punctuation, "punctuation"),
+    (Name, "name"),
+]
+TEXTMATE_KINDS = [
+    ("comment.", "comment"),
+    ("punctuation.definition.comment.", "comment"),
+    ("string.", "string"),
+    ("punctuation.definition.string.", "string"),
+    ("constant.numeric.float.", "float"),
+    ("constant.numeric.integer.", "integer"),
+    ("keyword.operator.arrow.", "punctuation"),
+    ("keyword.operator.comparison.", "punctuation"),
+    ("keyword.operator.arithmetic.", "punctuation"),
+    ("keyword.operator.assignment.", "punctuation"),
+    ("keyword.", "keyword"),
+    ("constant.language.", "keyword"),
+    ("entity.name.function.", "definition"),
+    ("entity.name.type.", "definition"),
+    ("variable.parameter.keyword.", "keyword argument"),
+    ("variable.parameter.", "parameter"),
+    ("entity.name.tag.", "layer name"),
+    ("support.function.primitive.", "primitive"),
+    ("support.function.prelude.", "prelude"),
+    ("support.function.builtin.", "function"),
+    ("variable.other.", "name"),
+    ("punctuation.", "punctuation"),
+]
+
+
+def pygments_kinds(text: str) -> list[tuple[int, str, str]]:
+    """(line, character, kind) for every character but blanks."""
+    out, line = [], 0
+    for token, value in LegoLexer(stripnl=False).get_tokens(text):
+        for c in value:
+            line += c == "\n"
+            if not c.isspace():
+                out.append((line, c, next((k for t, k in PYGMENTS_KINDS if token in t), str(token))))
+    return out
+
+
+def textmate_kinds(text: str) -> list[tuple[int, str, str]]:
+    if not text.strip():
+        return []
+    out = []
+    for (line, _), value, scopes in textmate().parse_string(text).flatten():
+        innermost = [x for s in scopes for x in s.split()][-1]
+        out.extend((line, c, next((k for p, k in TEXTMATE_KINDS if innermost.startswith(p)), innermost)) for c in value if not c.isspace())
+    return out
+
+
+@pytest.mark.parametrize(
+    "name,text",
+    [*((str(p.relative_to(ROOT)), p.read_text(encoding="utf-8")) for p in parsed_specs()), *doc_fences()],
+    ids=[*(str(p.relative_to(ROOT)) for p in parsed_specs()), *(n for n, _ in doc_fences())],
+)
+def test_the_two_lexers_agree(name, text):
+    """Pygments and the TextMate grammar give every character of every spec
+    and doc fence the same kind: keyword, number, layer name, ..."""
+    assert pygments_kinds(text) == textmate_kinds(text)
+
+
+def test_the_kinds_tell_tokens_apart():
+    """The comparison above can fail: the kinds are not all one."""
+    text = 'model M(c=1):\n    conv1: conv c * 2 bias=false  # x\n    conv_bn 1.5 "s" -> min(1, 2)\n'
+    expected = ["keyword", "definition", "punctuation", "parameter", "punctuation", "integer", "punctuation", "punctuation"]
+    expected += ["layer name", "punctuation", "primitive", "name", "punctuation", "integer", "keyword argument", "punctuation", "keyword", "comment"]
+    expected += ["prelude", "float", "string", "punctuation", "function", "punctuation", "integer", "punctuation", "integer", "punctuation"]
+    for kinds in (pygments_kinds(text), textmate_kinds(text)):
+        merged = [k for i, (line, c, k) in enumerate(kinds) if i == 0 or (line, k) != kinds[i - 1][::2] or c in "(),:=*-"]
+        assert merged == expected
+
+
 @given(text=grammar_specs())
 @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 def test_both_lexers_read_grammar_generated_specs(text):
     """Text derived from legoc.lark (tests/test_fuzz.py), every construct
-    of the language: no error token in either lexer."""
+    of the language: no error token in either lexer, and they agree."""
     assert [v for t, v in LegoLexer().get_tokens(text) if t in Error] == []
     assert [(v, s) for v, s in textmate_tokens(text) if any(x.startswith("invalid") for x in s)] == []
+    assert pygments_kinds(text) == textmate_kinds(text)
 
 
 # ------------------------------------------------------------------ VS Code
@@ -392,18 +490,22 @@ def node_textmate() -> str | None:
 
 
 @pytest.mark.skipif(node_textmate() is not None, reason=str(node_textmate()))
-def test_vscode_textmate_agrees_with_the_python_engine():
+def test_vscode_textmate_agrees_with_the_python_engine(tmp_path):
     """VS Code's engine (vscode-textmate, editors/vscode/test/tokenize.js)
-    gives every character of every spec the scope the Python engine gives."""
-    specs = parsed_specs()
-    done = subprocess.run(["node", str(VSCODE / "test" / "tokenize.js"), *map(str, specs)], capture_output=True, text=True, check=True, timeout=120)
+    gives every character of every spec and doc fence the scope the Python
+    engine gives."""
+    texts = [p.read_text(encoding="utf-8") for p in parsed_specs()] + [t for _, t in doc_fences()]
+    files = []
+    for i, text in enumerate(texts):
+        files.append(tmp_path / f"{i}.lego")
+        files[-1].write_text(text, encoding="utf-8")
+    done = subprocess.run(["node", str(VSCODE / "test" / "tokenize.js"), *map(str, files)], capture_output=True, text=True, check=True, timeout=120)
     lines = done.stdout.splitlines()
-    assert len(lines) == len(specs)
+    assert len(lines) == len(texts) > 150
 
     def characters(tokens):
         return [(n, c, scopes[-1]) for n, text, scopes in tokens for c in text if not c.isspace()]
 
-    for path, line in zip(specs, lines):
-        element = textmate().parse_string(path.read_text(encoding="utf-8"))
-        python = [(pos[0], v, [x for s in scopes for x in s.split()]) for pos, v, scopes in element.flatten()]
-        assert characters(json.loads(line)) == characters(python), path.name
+    for text, line in zip(texts, lines):
+        python = [(line, v, scopes) for line, v, scopes in textmate_tokens_at(text)]
+        assert characters(json.loads(line)) == characters(python), text

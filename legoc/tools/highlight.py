@@ -121,14 +121,22 @@ class LegoLexer(RegexLexer):
         "head": [
             include("space"),
             (r":", Punctuation, "#pop"),
-            (r"[(,]", Punctuation, "parameter"),
-            (r"\n", Whitespace),
+            (r"\n", Whitespace, "#pop"),  # no `:`: the head ends with its line
+            (r"\(", Punctuation, ("parentheses", "parameter")),
             include("expression"),
         ],
-        # A parameter's (or an input's) name, after the `(` or `,` before it.
-        "parameter": [
+        # A head's parentheses: they may span lines.
+        "parentheses": [
             include("space"),
             (r"\n", Whitespace),
+            (r"\(", Punctuation, ("parentheses", "parameter")),
+            (r"\)", Punctuation, "#pop"),
+            (r",", Punctuation, "parameter"),
+            include("expression"),
+        ],
+        # A parameter's (or an input's) name, after the `(` or `,` before it on its line.
+        "parameter": [
+            (r"[ \t\f]+", Whitespace),
             (_NAME, Name.Variable, "#pop"),
             default("#pop"),
         ],
