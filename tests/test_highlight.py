@@ -23,6 +23,7 @@ import re
 from functools import cache
 from pathlib import Path
 
+import onigurumacffi
 import pytest
 from hypothesis import HealthCheck, given, settings
 from pygments.lexers import get_lexer_by_name, get_lexer_for_filename
@@ -38,7 +39,8 @@ from test_fuzz import grammar_specs
 ROOT = Path(__file__).resolve().parent.parent
 GRAMMAR = ROOT / "legoc" / "grammar" / "legoc.lark"
 PRELUDE = ROOT / "legoc" / "grammar" / "prelude.lego"
-TMLANGUAGE = ROOT / "editors" / "vscode" / "syntaxes" / "lego.tmLanguage.json"
+VSCODE = ROOT / "editors" / "vscode"
+TMLANGUAGE = VSCODE / "syntaxes" / "lego.tmLanguage.json"
 SPECS = sorted([*ROOT.glob("examples/*.lego"), PRELUDE, *ROOT.glob("tests/corpus/*.lego")])
 DOCS = sorted([*ROOT.glob("docs/*.md"), ROOT / "README.md"])
 
@@ -257,6 +259,29 @@ def test_the_textmate_grammar_is_json_for_vscode():
     assert all(n.endswith(".lego") for n in names), sorted(n for n in names if not n.endswith(".lego"))
 
 
+@pytest.mark.parametrize("path", sorted(VSCODE.glob("syntaxes/*.json")), ids=lambda p: p.name)
+def test_every_textmate_regex_compiles_in_oniguruma(path):
+    """Each `match`, `begin`, `end` and `while` of the grammars (also the
+    Markdown injection's, which no test runs) is a valid Oniguruma regex."""
+    regexes = []
+
+    def walk(node):
+        if isinstance(node, dict):
+            regexes.extend(v for k, v in node.items() if k in ("match", "begin", "end", "while"))
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item)
+
+    walk(json.loads(path.read_text(encoding="utf-8")))
+    assert len(regexes) > 3
+    for regex in regexes:
+        onigurumacffi.compile(regex)
+    with pytest.raises(onigurumacffi.OnigError):
+        onigurumacffi.compile("a(b")  # the check can fail
+
+
 @pytest.mark.parametrize("path", parsed_specs(), ids=lambda p: str(p.relative_to(ROOT)))
 def test_textmate_lexes_every_spec_without_invalid_tokens(path):
     tokens = textmate_tokens(path.read_text(encoding="utf-8"))
@@ -444,8 +469,6 @@ def test_both_lexers_read_grammar_generated_specs(text):
 
 
 # ------------------------------------------------------------------ VS Code
-
-VSCODE = ROOT / "editors" / "vscode"
 
 
 def test_the_vscode_extension_is_coherent():
