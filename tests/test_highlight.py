@@ -11,12 +11,15 @@ name, and the prelude's blocks are the prelude's. The TextMate grammar runs
 in a TextMate engine, textmate-grammar-python (over Oniguruma, the regex
 library of VS Code's engine); where node and editors/vscode's npm packages
 are installed, VS Code's own engine (vscode-textmate) must agree with it on
-every character of every spec.
+every character of every spec. The Vim syntax file (editors/vim/) has
+the same word lists and, where Vim is installed, highlights every spec
+and doc fence without an error.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import re
@@ -532,3 +535,92 @@ def test_vscode_textmate_agrees_with_the_python_engine(tmp_path):
     for text, line in zip(texts, lines):
         python = [(line, v, scopes) for line, v, scopes in textmate_tokens_at(text)]
         assert characters(json.loads(line)) == characters(python), text
+
+
+# ------------------------------------------------------------------ Vim
+
+VIM = ROOT / "editors" / "vim"
+
+
+def vim_keywords() -> dict[str, set[str]]:
+    """The words of each `syn keyword` group of editors/vim/syntax/lego.vim."""
+    groups: dict[str, set[str]] = {}
+    for line in (VIM / "syntax" / "lego.vim").read_text(encoding="utf-8").splitlines():
+        if line.startswith("syn keyword "):
+            group, *words = line.split()[2:]
+            groups.setdefault(group, set()).update(w for w in words if "=" not in w and w != "skipwhite")
+    return groups
+
+
+def test_the_vim_word_lists_are_the_lexers():
+    assert vim_keywords() == {
+        "legoDeclaration": set(highlight.DECLARATIONS),
+        "legoKeyword": set(highlight.KEYWORDS),
+        "legoMerge": set(highlight.MERGES),
+        "legoOperatorWord": set(highlight.WORD_OPERATORS),
+        "legoConstant": set(highlight.CONSTANTS),
+        "legoFunction": set(highlight.FUNCTIONS),
+        "legoPrimitive": builtin_layers(),
+        "legoPrelude": prelude_blocks(),
+    }
+
+
+def vim_groups(tmp_path: Path, texts: list[str]) -> list[list[tuple[int, int, str]]]:
+    """Each text's (line, column, syntax group) for every character but
+    blanks, as Vim highlights it with editors/vim on its runtime path."""
+    files = []
+    for i, text in enumerate(texts):
+        files.append(tmp_path / f"{i}.lego")
+        files[-1].write_text(text, encoding="utf-8")
+    out = tmp_path / "groups.tsv"
+    command = ["vim", "-Nu", "NONE", "-i", "NONE", "-es", "--cmd", f"set rtp^={VIM}", "-c", "filetype plugin on", "-c", "syntax on", "-S", str(VIM / "test" / "dump.vim"), *map(str, files)]
+    subprocess.run(command, env={**os.environ, "DUMP_OUT": str(out)}, check=True, timeout=120, stdin=subprocess.DEVNULL, capture_output=True)
+    groups: list[list[tuple[int, int, str]]] = [[] for _ in texts]
+    for row in out.read_text(encoding="utf-8").splitlines():
+        i, line, column, group = row.split("\t")
+        groups[int(i)].append((int(line), int(column), group))
+    return groups
+
+
+needs_vim = pytest.mark.skipif(shutil.which("vim") is None, reason="vim is not installed")
+
+
+@needs_vim
+def test_vim_highlights_every_spec_without_errors(tmp_path):
+    texts = [p.read_text(encoding="utf-8") for p in parsed_specs()] + [t for _, t in doc_fences()]
+    for text, groups in zip(texts, vim_groups(tmp_path, texts), strict=True):
+        assert groups and [(line, column) for line, column, group in groups if not group.startswith("lego") or group == "legoError"] == [], text
+    # the check can fail: a stray character is an error
+    assert vim_groups(tmp_path, ["model M():\n    relu $\n"])[0][-1] == (2, 10, "legoError")
+
+
+@needs_vim
+@pytest.mark.parametrize(
+    "word,expected",
+    [
+        ("# A comment", "legoComment"),
+        ("public", "legoDeclaration"),
+        ("down", "legoDefinitionName"),
+        ("conv1", "legoLayerName"),
+        ("conv", "legoPrimitive"),
+        ("conv1x1_bn", "legoPrelude"),
+        ("kernel_size", "legoKeywordArgument"),
+        ("min", "legoFunction"),
+        ('"b{i}"', "legoString"),
+        ("0.5", "legoFloat"),
+        ("1e-5", "legoFloat"),
+        ("1_000", "legoInteger"),
+        ("->", "legoOperator"),
+        ("and", "legoOperatorWord"),
+        ("none", "legoConstant"),
+        ("cat", "legoMerge"),
+        ("repeat", "legoKeyword"),
+        ("y", "legoName"),
+    ],
+)
+def test_vim_groups(tmp_path, word, expected):
+    lines = SAMPLE.splitlines()
+    line = next(n for n, text in enumerate(lines, 1) if re.search(rf"(?<![\w\"]){re.escape(word)}(?![\w\"])", text))
+    column = re.search(rf"(?<![\w\"]){re.escape(word)}(?![\w\"])", lines[line - 1]).start() + 1
+    groups = {(l, c): g for l, c, g in vim_groups(tmp_path, [SAMPLE])[0]}
+    assert {groups[(line, column + i)] for i in range(len(word)) if not word[i].isspace()} == {expected}

@@ -8,7 +8,8 @@ fences and `*.lego` files. Pygments is an optional extra
 
 The word lists mirror the language, not a guess of it: tests/test_highlight.py
 checks that every word literal of legoc/grammar/legoc.lark is a keyword (or a
-builtin function) here and in the TextMate grammar of editors/vscode/, that
+builtin function) here, in the TextMate grammar of editors/vscode/ and in
+the Vim syntax file of editors/vim/, that
 `PRIMITIVES` holds every name legoc/analysis/primitives.py registers and
 the layers analysis treats by name, and `PRELUDE` every block of
 legoc/grammar/prelude.lego.
