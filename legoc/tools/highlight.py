@@ -67,13 +67,14 @@ class LegoLexer(RegexLexer):
     `Keyword.Constant`, `and or not` `Operator.Word`; a defined block's or
     model's name `Name.Class`, its parameters `Name.Variable`; a layer's
     name (`conv1:`) `Name.Label`; a keyword argument (`stride=2`, no space
-    before the `=`)
-    `Name.Attribute`; the primitives `Name.Builtin`, the prelude's blocks
-    `Name.Builtin.Pseudo`, `min max round ceil int make_divisible`
-    `Name.Function.Magic`; `->` and the arithmetic, comparison and `=`
-    operators `Operator`; `< > | ; , : ( ) [ ] .` and a line continuation
-    `\\` `Punctuation`. Every text that legoc parses lexes without an
-    `Error` token.
+    before the `=`) `Name.Attribute`; the primitives `Name.Builtin`, the
+    prelude's blocks `Name.Builtin.Pseudo`, `min max round ceil int
+    make_divisible` `Name.Function.Magic`; `->`, the arithmetic and
+    comparison operators (with `<` and `>` in a condition) and `=`
+    `Operator`; `< > | ; , : ( ) [ ] .` and a line continuation `\\`
+    `Punctuation`. Every text that legoc parses lexes without an `Error`
+    token (tests/test_highlight.py), and each token's kind is the one the
+    TextMate grammar gives it.
     """
 
     name = "Lego"
