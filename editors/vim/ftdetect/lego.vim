@@ -1,0 +1,2 @@
+" .lego files are legoc specs.
+autocmd BufRead,BufNewFile *.lego setfiletype lego
