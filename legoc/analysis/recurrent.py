@@ -22,6 +22,7 @@ from dataclasses import replace
 from ..core.diagnostics import Span, error
 from ..ir import symbolic as sy
 from ..ir.nodes import Check, Layer, Shape
+from ..ir.symbolic import Expr
 from ..syntax import tree as s
 from .flow import Body, Flow, Scope
 from .signature import show_shape
@@ -45,7 +46,9 @@ def state_shape(node: Layer) -> Shape:
     kwargs = dict(node.ctor.kwargs)
     layers = kwargs.get("num_layers", sy.ONE)
     dirs = sy.cond(kwargs.get("bidirectional", sy.FALSE), sy.Const(2), sy.ONE)  # type: ignore[arg-type]
-    return (sy.mul(layers, dirs), node.ctor.args[1])  # type: ignore[arg-type]
+    hidden = node.ctor.args[1]
+    assert isinstance(hidden, Expr)
+    return (sy.mul(layers, dirs), hidden)  # type: ignore[arg-type]
 
 
 def with_state(statements, stage, shapes: list[Shape], spans: list[Span], scope: Scope, inner: Body, returns: bool) -> Layer:
@@ -63,12 +66,13 @@ def with_state(statements, stage, shapes: list[Shape], spans: list[Span], scope:
             LG330 / LG331, a state's sizes that are known to disagree.
     """
     call = stage.layer if isinstance(stage, s.Named) else stage
+    assert isinstance(call, s.Call)  # recurrent_call(stage) is not None
     names = RECURRENT[call.name]
     if len(shapes) not in (1, 1 + len(names)):
-        state = ", ".join(f"{n}0" for n in names)
+        given = ", ".join(f"{n}0" for n in names)
         raise error(
             "LG239", call.name_span, f"`{call.name}` takes the sequence and its initial state, ({', '.join(('x', *(f'{n}0' for n in names)))}), but the tuple has {len(shapes)} tensors",
-            hint=f"write `(x, {state}) -> {call.name} ...`, or `x -> {call.name} ...` to start from the zero state",
+            hint=f"write `(x, {given}) -> {call.name} ...`, or `x -> {call.name} ...` to start from the zero state",
         )
     sub = Body.empty()
     statements.statement(stage, Flow.start(shapes[0]), scope, sub)

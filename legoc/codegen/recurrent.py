@@ -12,7 +12,7 @@ contiguous, as cuDNN requires of `hx`).
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from ..ir.nodes import Layer, Shape
 
