@@ -15,7 +15,8 @@ import torch
 from torch import nn
 
 from conftest import load_module
-from legoc.compiler import compile_source
+from legoc.compiler import check_source, compile_source
+from legoc.core.diagnostics import SpecError
 from legoc.ir import symbolic as sy
 from legoc.tools.inputs import bind_inputs
 from legoc.tools.instance import instantiate
@@ -197,3 +198,28 @@ def test_summary_shows_the_state_results(compiled):
     rnn = next(op for op in instance.ops if op.path == "rnn")
     assert rnn.inputs == instance.inputs  # the sequence and the state flow into it
     assert [t for _, t in instance.outputs] == list(rnn.results)
+
+
+def test_a_blocks_state_check_travels_to_its_call():
+    """A block's state whose rows depend on its parameters is checked at each
+    call: three layers given a state of two rows fail there (LG330), with a
+    note at the call; two layers pass."""
+    spec = """\
+block stage(n, layers)(x, h0):
+    (y, h) = (x, h0) -> gru n num_layers=layers
+    return y, h
+
+model Net():
+    input x: [T, 8]
+    input h0: [2, 16]
+    (y, h) = (x, h0) -> stage 16 LAYERS
+    output y
+    output h
+"""
+    with pytest.raises(SpecError) as caught:
+        check_source(spec.replace("LAYERS", "3"), "stage.lego")
+    (d,) = caught.value.diagnostics
+    assert (d.code, d.span.line, d.span.column) == ("LG330", 2, 18)
+    assert d.message == "`gru`'s initial h has one row per layer and direction, 3, not 2"
+    assert [(n.message, n.span.line) for n in d.notes] == [("in this call of `stage`", 8)]
+    check_source(spec.replace("LAYERS", "2"), "stage.lego")
