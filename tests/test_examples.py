@@ -27,7 +27,7 @@ CASES = {
     "convnet_rearrange": ("ConvNet (einops docs)", (2, 1, 28, 28), (2, 10)),
     "superres_rearrange": ("Super-resolution (sub-pixel CNN, Shi et al. 2016)", (2, 1, 32, 32), (2, 1, 96, 96)),
     "mixer_b16": ("MLP-Mixer B/16", (2, 3, 224, 224), (2, 1000)),
-    "rnn_lm": ("LSTM language model", (2, 35), (2, 35, 33278)),
+    "rnn_lm": ("LSTM language model", (2, 35), {"log_probs": (2, 35, 33278), "h": (2, 2, 200), "c": (2, 2, 200)}),
     "mobilenet_v2": ("MobileNetV2", (2, 3, 224, 224), (2, 1000)),
     "squeezenet1_1": ("SqueezeNet 1.1", (2, 3, 224, 224), (2, 1000)),
     "resnext50_32x4d": ("ResNeXt-50 (32x4d)", (2, 3, 224, 224), (2, 1000)),
@@ -53,6 +53,7 @@ CASES = {
     "style_transfer": (None, (2, 3, 64, 64), {"gram1": (2, 64, 64), "gram2": (2, 128, 128), "gram3": (2, 256, 256), "gram4": (2, 512, 512)}),
 }
 TOKEN_INPUTS = {"rnn_lm": 33278, "gpt2": 50257}  # examples whose input is token ids, and their vocabulary
+MORE_INPUTS = {"rnn_lm": ((2, 2, 200), (2, 2, 200))}  # the batched shapes of an example's inputs after the first (the LSTM's h0, c0)
 
 
 def test_every_example_has_a_case():
@@ -93,8 +94,9 @@ def test_model_matches_reference_and_inference(name):
     model = getattr(module, module.__all__[-1])().eval()
     torch.manual_seed(0)
     x = torch.randint(0, TOKEN_INPUTS[name], in_shape) if name in TOKEN_INPUTS else torch.randn(*in_shape)
+    more = [torch.randn(*shape) for shape in MORE_INPUTS.get(name, ())]
     with torch.no_grad():
-        y = model(x)
+        y = model(x, *more)
     count = sum(p.numel() for p in model.parameters())
 
     if row_name is not None:

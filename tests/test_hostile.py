@@ -112,7 +112,7 @@ TORCH_FUNCTIONS = frozenset({"cat", "split", "einsum", "matmul", "arange"})  # e
 EINSUM_EQUATION = re.compile(r"[A-Za-z]+(,[A-Za-z]+)*->[A-Za-z]+")
 # Tensor methods of rearrange/reduce recipes (patterns.py), a split's
 # `x.chunk(2, dim=1)` and the input checks (`x.shape[2]`, `x.dim()`).
-TENSOR_METHODS = frozenset({"unflatten", "squeeze", "unsqueeze", "permute", "flatten", "reshape", "mean", "amax", "amin", "sum", "chunk", "unbind", "expand", "dim"})
+TENSOR_METHODS = frozenset({"unflatten", "squeeze", "unsqueeze", "permute", "flatten", "reshape", "mean", "amax", "amin", "sum", "chunk", "unbind", "expand", "dim", "transpose", "contiguous"})  # transpose, contiguous: a recurrent layer's state (codegen/recurrent.py)
 # Names the generated code relies on: no parameter or local may shadow them.
 CODE_NAMES = frozenset({"self", "nn", "torch", "super", "range", "min", "max", "ValueError"})
 # `init` lines (codegen/inits.py): nn.init's functions and string arguments.

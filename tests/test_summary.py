@@ -123,7 +123,8 @@ def test_named_inputs():
 
 def test_token_ids_are_int64_in_the_input_size():
     doc = summary_json(str(EXAMPLES / "rnn_lm.lego"), "--input", "35", "--batch", "20")
-    assert doc["totals"]["input_mb"] == pytest.approx(20 * 35 * 8 / 1e6)
+    # the token ids int64; the LSTM's initial state h0, c0 ([20, 2, 200] each) float32
+    assert doc["totals"]["input_mb"] == pytest.approx((20 * 35 * 8 + 2 * 20 * 2 * 200 * 4) / 1e6)
 
 
 def test_a_spec_with_errors_is_reported_like_legoc_file(tmp_path):

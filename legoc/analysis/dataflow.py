@@ -27,6 +27,7 @@ from .flow import Body, Failed, Flow, Scope, merge_shapes
 from .learned import cat_with_learned, learned_keywords
 from .positions import ARANGE, arange, embedding_bound, is_arange, misused
 from .primitives import PRIMITIVES
+from .recurrent import receivers, recurrent_call, with_state
 from .signature import show_shape, show_value
 from .split import is_split, misplaced, no_split, split_shapes, unbind_shapes
 from .state import State
@@ -269,8 +270,8 @@ class Dataflow:
         if parts:
             if stages and is_split(stages[-1], scope, self.state.defs):
                 split = stages.pop()
-            elif stages and self._block_stage(stages[-1], scope) is not None:
-                results = stages.pop()  # `(y, skip) = x -> down 64`: a block that returns several tensors
+            elif stages and (self._block_stage(stages[-1], scope) is not None or recurrent_call(stages[-1], scope, self.state.defs) is not None):
+                results = stages.pop()  # `(y, skip) = x -> down 64`: a block that returns several tensors; `(y, h, c) = x -> lstm 64`
             else:
                 early = next((st for st in stages if is_split(st, scope, self.state.defs)), None)
                 raise misplaced(early) if early is not None else no_split(p, parts)
@@ -365,6 +366,9 @@ class Dataflow:
         results, one per name (LG229 where they disagree)."""
         if isinstance(stage, Layer):
             node, call = stage, None
+        elif recurrent_call(stage, scope, self.state.defs) is not None:  # `(y, h, c) = x -> lstm 64`: from the zero state
+            node = with_state(self.statements, stage, [flow.shape], [], scope, inner, returns=True)
+            inner.nodes.append(node)
         else:
             call = self._block_stage(stage, scope)
             assert call is not None
@@ -376,6 +380,9 @@ class Dataflow:
             inner.nodes.append(node)
             inner.n_params = sy.add(inner.n_params, n_params)
             inner.checks += checks
+        if node.apply == "state":  # recurrent.py
+            receivers(node, node.span, parts)
+            return node.results
         count = len(node.results) or 1
         if count != len(parts):
             names = ", ".join(p.id for p in parts)
@@ -409,6 +416,9 @@ class Dataflow:
             shape, check = merge_shapes(stage.mode, shapes, stage.span)
             inner.checks.append(check)
             return shape, stage.mode, None
+        if recurrent_call(stage, scope, self.state.defs) is not None:  # `(x, h0, c0) -> lstm 64`: recurrent.py
+            node = with_state(self.statements, stage, shapes, spans, scope, inner, returns=several)
+            return node.out, node, None
         name = None
         if isinstance(stage, s.Named) and isinstance(stage.layer, s.Call):
             name, stage = stage.name, stage.layer

@@ -22,7 +22,7 @@ from .signature import show_message
 
 # Codes of errors that do not depend on the shapes flowing in: after a first
 # error in a definition, whose shapes are then unknown, only these are reported.
-SHAPE_FREE = frozenset({"LG201", "LG202", "LG203", "LG204", "LG205", "LG206", "LG207", "LG208", "LG209", "LG401", "LG402", "LG403", "LG404", "LG406"}) | {"LG229", "LG435"}  # a block's number of results: not its sizes
+SHAPE_FREE = frozenset({"LG201", "LG202", "LG203", "LG204", "LG205", "LG206", "LG207", "LG208", "LG209", "LG401", "LG402", "LG403", "LG404", "LG406"}) | {"LG229", "LG435", "LG238", "LG239", "LG436"}  # a block's (a recurrent layer's) number of results or inputs: not their sizes
 
 
 class State:

@@ -26,6 +26,7 @@ from .expressions import arg_symbols, args_text, index_text, renamed, value_text
 from .text import comment_safe, doc_escape, doc_lines, docstring_text, repetition_name, shape_text
 from .tensors import expanded, parameter_ctor
 from .checks import input_checks
+from .recurrent import is_state_call, state_call
 from ..core.naming import MODULE_ATTRS, py_ident
 from ..core.resources import read_text
 
@@ -387,10 +388,17 @@ class _Writer:
     def bind(self, node: Bind) -> None:
         """`target = (sources) -> join -> stages` as plain assignments."""
         target, src = node.target, node.sources[0]
+        if is_state_call(node.join):  # `(y, h, c) = (x, h0, c0) -> lstm 64`: recurrent.py
+            whole = node.unpack and not node.stages
+            state_call(node.join, self.attrs[id(node.join)], node.sources, node.parts if whole else (), target, self.line)  # type: ignore[arg-type]
+            if whole:
+                return None
         if node.unpack and not node.stages:  # `y, skip = self.down(a, b)`: the block joins the tuple
             return self.split(node, f"self.{self.attrs[id(node.join)]}({', '.join(node.sources)})")
         stages = node.stages[:-1] if node.unpack else node.stages
-        if isinstance(node.join, Layer):
+        if is_state_call(node.join):
+            src = target
+        elif isinstance(node.join, Layer):
             attr = self.attrs[id(node.join)]
             self.line(f"{target} = self.{attr}({', '.join(node.sources)})", node.joined)
             src = target
@@ -412,7 +420,9 @@ class _Writer:
         self.batched = not node.batchless  # positions (analysis/positions.py) have no batch axis
         self.nodes(stages, src, target)
         self.batched = True
-        if node.unpack:  # `y, skip = self.down(x)`: a block that returns several tensors
+        if node.unpack and is_state_call(node.stages[-1]):  # `(y, h, c) = x -> lstm 64`: from the zero state
+            state_call(node.stages[-1], self.attrs[id(node.stages[-1])], (target if stages or node.join is not None else src,), node.parts, target, self.line)  # type: ignore[arg-type]
+        elif node.unpack:  # `y, skip = self.down(x)`: a block that returns several tensors
             self.split(node, f"self.{self.attrs[id(node.stages[-1])]}({target if stages or node.join is not None else src})")
         elif node.parts:
             self.split(node)

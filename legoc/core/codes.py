@@ -38,6 +38,8 @@ CODES: dict[str, str] = {
     "LG235": "unknown initialisation scheme",
     "LG236": "init names no layer",
     "LG237": "bad initialisation argument",
+    "LG238": "recurrent results and names disagree",
+    "LG239": "recurrent layer given a tuple of the wrong length",
     # Shapes
     "LG301": "shapes do not match",
     "LG302": "input of the wrong rank",
@@ -59,6 +61,9 @@ CODES: dict[str, str] = {
     "LG325": "learned tensor does not fit the tokens",
     "LG327": "attention heads do not divide the width",
     "LG328": "window shift outside the window",
+    "LG329": "recurrent state of the wrong rank",
+    "LG330": "recurrent state's rows are not the layers and directions",
+    "LG331": "recurrent state's width is not the hidden size",
     # Arguments and definitions
     "LG401": "bad argument value",
     "LG402": "wrong arguments",
@@ -77,6 +82,7 @@ CODES: dict[str, str] = {
     "LG428": "bad tie",
     "LG432": "bad roll argument",
     "LG435": "block with several results used as one tensor",
+    "LG436": "recurrent state with the final hidden state only",
     # Lint rules (warnings; docs/lint-rules.md)
     "LG501": "convolution with bias before batch norm",
     "LG502": "two activations in a row",

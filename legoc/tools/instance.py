@@ -78,8 +78,10 @@ class Op:
         span: the spec text it comes from.
         batched: False for an op on positions (`arange`), which have no
             batch axis: `shape` is then its whole output.
-        results: a block that returns several tensors (`return y, skip`):
-            all of them, in order (`output` and `shape` are the first's).
+        results: a block that returns several tensors (`return y, skip`),
+            or a recurrent layer that returns its state (`(y, h, c) = x ->
+            lstm 64`): all of them, in order (`output` and `shape` are the
+            first's).
     """
 
     id: int
@@ -482,6 +484,14 @@ class _Builder:
     def layer(self, node: Layer, env: _Env, inputs: list[int], path: str, parent, depth) -> int:
         if node.apply in ("call", "sequence", "attention"):
             return self.module(node.ctor, env, inputs, (node.out,), path, parent, depth, node.span)
+        if node.apply == "state":  # a recurrent layer with its state (analysis/recurrent.py): the sequence, then each state tensor
+            out = self.module(node.ctor, env, inputs, (node.out,), path, parent, depth, node.span)
+            op = self.ops[self.tensors[out].producer]  # type: ignore[index]
+            states = tuple(self.tensor(env.shape(shape), op.id) for shape in node.results[1:])
+            if states:
+                self.ops[op.id] = replace(op, results=(out, *states))
+            self.returned = [out, *states]
+            return out
         # A recurrent layer whose final hidden state is taken: the module
         # returns the sequence [T, hidden * directions]; forward keeps the state.
         kwargs = dict(node.ctor.kwargs)

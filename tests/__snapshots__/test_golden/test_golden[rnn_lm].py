@@ -15,14 +15,17 @@ class RNNModel(nn.Module):
     decoder to the vocabulary (33,278 words: WikiText-2), log-softmax. Zaremba
     et al. 2014, "Recurrent Neural Network Regularization", is the model it
     follows. Layers carry the reference's names (encoder, rnn, decoder), so its
-    weights load as they are. Unlike the reference, the batch axis comes first
-    ([B, T] token ids in, [B, T, ntoken] log-probabilities out, where the
-    reference flattens to [T * B, ntoken]), and the LSTM starts from a zero
-    state and does not return its final state.
+    weights load as they are. As the reference's forward(input, hidden), it
+    takes the LSTM's initial state and returns its final one, so that a long
+    text runs in pieces (truncated backpropagation through time, generation).
+    Unlike the reference, the batch axis comes first: [B, T] token ids in,
+    [B, T, ntoken] log-probabilities out (the reference flattens to [T * B,
+    ntoken]), and the state h, c is [B, nlayers, nhid] where the reference's
+    is [nlayers, B, nhid] (its transpose).
 
-    Input: [B, T].
-    Output: [B, T, ntoken].
-    With the default arguments the output is [B, T, 33278].
+    Inputs: tokens [B, T], h0 [B, nlayers, nhid], c0 [B, nlayers, nhid].
+    Returns a dict of tensors: 'log_probs' [B, T, ntoken], 'h' [B, nlayers, nhid], 'c' [B, nlayers, nhid].
+    With the default arguments the outputs are 'log_probs' [B, T, 33278], 'h' [B, 2, 200], 'c' [B, 2, 200].
     Trainable parameters with the default arguments: 13,987,678.
     """
 
@@ -39,12 +42,24 @@ class RNNModel(nn.Module):
         self.decoder = nn.Linear(nhid, ntoken)
         self.log_softmax = nn.LogSoftmax(dim=2)
 
-    def forward(self, x: Tensor) -> Tensor:
-        torch._assert(x.dim() == 2, "RNNModel: input x must be [B, T] (rank 2)")
-        x = self.encoder(x)  # [B, T, ninp]
-        x = self.drop1(x)  # [B, T, ninp]
-        x, _ = self.rnn(x)  # [B, T, nhid]
-        x = self.drop2(x)  # [B, T, nhid]
-        x = self.decoder(x)  # [B, T, ntoken]
-        x = self.log_softmax(x)  # [B, T, ntoken]
-        return x
+    def forward(self, tokens: Tensor, h0: Tensor, c0: Tensor) -> dict[str, Tensor]:
+        torch._assert(
+            tokens.dim() == 2, "RNNModel: input tokens must be [B, T] (rank 2)"
+        )
+        torch._assert(
+            h0.dim() == 3, "RNNModel: input h0 must be [B, nlayers, nhid] (rank 3)"
+        )
+        torch._assert(
+            c0.dim() == 3, "RNNModel: input c0 must be [B, nlayers, nhid] (rank 3)"
+        )
+        emb = self.encoder(tokens)  # [B, T, ninp]
+        emb = self.drop1(emb)  # [B, T, ninp]
+        # [B, T, nhid]
+        seq, (h, c) = self.rnn(
+            emb, (h0.transpose(0, 1).contiguous(), c0.transpose(0, 1).contiguous())
+        )
+        h, c = h.transpose(0, 1), c.transpose(0, 1)  # [B, nlayers, nhid]
+        log_probs = self.drop2(seq)  # [B, T, nhid]
+        log_probs = self.decoder(log_probs)  # [B, T, ntoken]
+        log_probs = self.log_softmax(log_probs)  # [B, T, ntoken]
+        return {"log_probs": log_probs, "h": h, "c": c}
