@@ -88,10 +88,14 @@ def _layers(body: tuple[Node, ...], blocks: dict[str, ClassIR | None], seen: set
     """Every layer of a body and of the blocks it calls (each block once)."""
     found = []
     for n in walk(body):
-        if not isinstance(n, Layer):
+        if isinstance(n, Repeat):  # the blocks a repeat builds (`repeat depth vit_block ...`)
+            ctors = [c for top in (n.first, n.rest) if top is not None for c in _ctors(top)]
+        elif isinstance(n, Layer):
+            found.append(n)
+            ctors = _ctors(n.ctor)
+        else:
             continue
-        found.append(n)
-        for ctor in _ctors(n.ctor):
+        for ctor in ctors:
             if ctor.kind == "block" and ctor.target not in seen and blocks.get(ctor.target) is not None:
                 seen.add(ctor.target)
                 found += _layers(blocks[ctor.target].body, blocks, seen)  # type: ignore[union-attr]
@@ -152,6 +156,8 @@ def _rule(stmt: s.Init, model: ClassIR, blocks: dict[str, ClassIR | None], scope
         if not chosen:
             raise error("LG236", stmt.target_span, f"model `{model.name}` has no `{kind}` layer to initialise")
         select, classes, path = "kind", tuple(sorted({n.ctor.target for n in chosen})), ""
+    elif len(parts) > 1 and target in (grouped := {path: n for found in named_paths(model.body).values() for path, n in found.items()}):
+        chosen, select, classes, path = [grouped[target]], "layer", (), target  # `heads.head`: a layer in a group
     elif len(parts) == 1:
         paths = named_paths(model.body)
         if target not in paths:
