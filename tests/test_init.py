@@ -184,6 +184,13 @@ def _error(text: str):
         ("init fc: constant", "LG237", 14, "`constant` needs `val`"),
         ("init bn: width=1", "LG237", 14, "`width=` is no argument"),
         ("if H > 2: init conv: zeros", "LG202", 8, "H"),
+        ("init fc.gamma: zeros", "LG241", 10, "`fc` is a layer of model `Net`, not a block: `fc.gamma` names nothing in it"),
+        ("init unit.lstm: zeros", "LG236", 10, "block `unit` has no `lstm` layer"),
+        ("init bn: normal std=(1 / fan_in) ** 0.5", "LG438", 5, "`fan_in` needs a weight with a fan-in and a fan-out (conv, linear, embedding); the `bn` layers (nn.BatchNorm2d) have none"),
+        ("init unit.bn1: lecun_normal", "LG438", 5, "`lecun_normal` needs a weight with a fan-in"),
+        ("init fc.bias: zeros bias=0", "LG439", 25, "`init fc.bias:` sets only the bias: it takes a scheme and no `weight=` or `bias=`"),
+        ("init fc.weight: weight=1", "LG439", 21, "sets only the weight"),
+        ("init fc: normal std=fan", "LG202", 25, "unknown name `fan`"),
     ],
 )
 def test_misuse_is_a_located_diagnostic(line, code, column, message):
@@ -240,3 +247,38 @@ def test_a_convolutions_bias_is_guarded_as_torch_types_it():
     assert "                if m.bias is not None:\n                    nn.init.constant_(m.bias, 1)\n" in code
     net = load_module(code).Net()
     assert torch.all(net.first.bias == 1) and torch.all(net.first.weight == 0)
+
+
+def test_an_ambiguous_layer_name():
+    text = "model Net():\n    input [4]\n    a: < head: linear 4 >\n    b: < head: linear 4 >\n    init head: zeros\n"
+    d = _error(text)
+    assert (d.code, d.span.line, d.span.column) == ("LG242", 5, 10), d.message
+    assert d.message == "model `Net` has several layers named `head` (a.head, b.head): `init` names one"
+    code = compile_source(text.replace("init head:", "init b.head:"), "n.lego").code
+    assert "        if isinstance(self.b.head, nn.Linear):\n            nn.init.zeros_(self.b.head.weight)\n" in code
+    net = load_module(code).Net()
+    assert torch.all(net.b.head.weight == 0) and net.a.head.weight.abs().sum() > 0
+
+
+def test_fans_tensors_kinds_in_blocks_and_order():
+    # a block's line after a kind's applies after it (self.modules() visits a
+    # block before its layers: it gets a loop of its own); `fan_out` is
+    # torch.nn.init's; consecutive weight and bias lines share a branch.
+    text = SPEC.replace(
+        "    init conv: kaiming_normal mode=fan_out nonlinearity=relu\n",
+        "    init bn: weight=1 bias=0\n    init unit.bn1: weight=0\n    init unit.conv: normal std=(2 / fan_out) ** 0.5\n"
+        "    init fc: zeros\n    init fc.bias: normal std=0.5\n    init stem: uniform -1 / fan_in 1 / fan_in\n",
+    )
+    code = compile_source(text, "n.lego").code
+    assert "                for layer in m.modules():\n                    if isinstance(layer, nn.Conv2d):\n" in code
+    assert "                        fan_out = layer.weight.shape[0] * layer.weight[0][0].numel()\n" in code
+    assert "        nn.init.zeros_(self.fc.weight)\n        nn.init.normal_(self.fc.bias, std=0.5)\n" in code
+    assert "        fan_in = self.stem.weight[0].numel()\n" in code
+    torch.manual_seed(0)
+    net = load_module(code).Net()
+    unit = next(m for m in net.modules() if type(m).__name__ == "Unit")
+    assert torch.all(unit.bn1.weight == 0) and torch.all(unit.bn1.bias == 0)
+    conv = unit.conv1  # 8 -> 8 channels, 3x3: fan_out 8 * 9
+    assert abs(conv.weight.std().item() - (2 / 72) ** 0.5) < 0.02
+    assert torch.all(net.fc.weight == 0) and abs(net.fc.bias.std().item() - 0.5) < 0.4
+    assert net.stem.weight.abs().max().item() <= 1 / 27

@@ -38,6 +38,8 @@ CODES: dict[str, str] = {
     "LG235": "unknown initialisation scheme",
     "LG236": "init names no layer",
     "LG237": "bad initialisation argument",
+    "LG241": "init names a tensor of no block",
+    "LG242": "init names an ambiguous layer",
     # Shapes
     "LG301": "shapes do not match",
     "LG302": "input of the wrong rank",
@@ -77,6 +79,8 @@ CODES: dict[str, str] = {
     "LG428": "bad tie",
     "LG432": "bad roll argument",
     "LG435": "block with several results used as one tensor",
+    "LG438": "init fan of a layer without one",
+    "LG439": "init of one tensor with weight= or bias=",
     # Lint rules (warnings; docs/lint-rules.md)
     "LG501": "convolution with bias before batch norm",
     "LG502": "two activations in a row",
