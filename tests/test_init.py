@@ -282,3 +282,15 @@ def test_fans_tensors_kinds_in_blocks_and_order():
     assert abs(conv.weight.std().item() - (2 / 72) ** 0.5) < 0.02
     assert torch.all(net.fc.weight == 0) and abs(net.fc.bias.std().item() - 0.5) < 0.4
     assert net.stem.weight.abs().max().item() <= 1 / 27
+
+
+def test_a_learned_tensor_truncated_normal():
+    # timm's pos_embed: trunc_normal_(std=.02), truncated at -2 and 2 (absolute)
+    text = "model Net():\n    input x: [4, 8]\n    pos: param [4, 8] batch=1 init=trunc_normal std=1.5\n    output y = (x, pos) -> add\n"
+    code = compile_source(text, "n.lego").code
+    assert "self.pos = nn.Parameter(nn.init.trunc_normal_(torch.empty(1, 4, 8), std=1.5))" in code
+    torch.manual_seed(0)
+    pos = load_module(code).Net().pos
+    assert pos.abs().max().item() <= 2 and 0.8 < pos.std().item() < 1.3  # a normal of std 1.5 cut at 2 has std 1.02
+    d = _error(text.replace("init=trunc_normal std=1.5", "init=zeros std=1.5"))
+    assert d.code == "LG402" and "`std=` only with `init=normal` or `init=trunc_normal`" in d.message

@@ -131,7 +131,6 @@ class MlpMixer(nn.Module):
                         nn.init.normal_(layer.bias, std=1e-06)
             elif isinstance(m, nn.Conv2d):
                 fan_in = m.weight[0].numel()
-                # lecun_normal, as timm's: std sqrt(1 / fan_in) after truncation at 2 std
                 std = (1 / fan_in) ** 0.5 / 0.87962566103423978
                 nn.init.trunc_normal_(m.weight, std=std, a=-2 * std, b=2 * std)
                 if m.bias is not None:

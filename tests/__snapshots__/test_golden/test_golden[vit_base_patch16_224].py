@@ -152,7 +152,9 @@ class VisionTransformer(nn.Module):
     ) -> None:
         super().__init__()
         self.cls_token = nn.Parameter(torch.empty(1, 1, embed_dim).normal_(std=1e-06))
-        self.pos_embed = nn.Parameter(torch.empty(1, 197, embed_dim).normal_(std=0.02))
+        self.pos_embed = nn.Parameter(
+            nn.init.trunc_normal_(torch.empty(1, 197, embed_dim), std=0.02)
+        )
         self.patch_embed = PatchEmbed(3, embed_dim)
         self.pos_drop = nn.Dropout(p=pos_drop_rate)
         self.blocks = nn.Sequential(
