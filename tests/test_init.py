@@ -294,3 +294,31 @@ def test_a_learned_tensor_truncated_normal():
     assert pos.abs().max().item() <= 2 and 0.8 < pos.std().item() < 1.3  # a normal of std 1.5 cut at 2 has std 1.02
     d = _error(text.replace("init=trunc_normal std=1.5", "init=zeros std=1.5"))
     assert d.code == "LG402" and "`std=` only with `init=normal` or `init=trunc_normal`" in d.message
+
+
+def _near(value: float, expected: float) -> bool:
+    return abs(value - expected) <= TOLERANCE * expected
+
+
+def test_rnn_lm_starts_as_pytorch_examples():
+    # word_language_model's init_weights: encoder and decoder uniform(-0.1, 0.1), decoder bias 0
+    torch.manual_seed(0)
+    with torch.no_grad():
+        model = _generated("rnn_lm", "RNNModel")
+    for weight in (model.encoder.weight, model.decoder.weight):
+        assert weight.abs().max().item() <= 0.1 and _near(weight.std().item(), 0.2 / 12**0.5)
+    assert torch.all(model.decoder.bias == 0)
+    assert _near(model.rnn.weight_ih_l0.std().item(), 1 / (200 * 3) ** 0.5)  # the LSTM keeps PyTorch's uniform(-1/sqrt(nhid), ...)
+
+
+def test_gpt2_starts_as_hugging_face():
+    # GPT2PreTrainedModel._init_weights: N(0, 0.02), zero biases, c_proj N(0, 0.02 / sqrt(2 n_layer))
+    torch.manual_seed(0)
+    with torch.no_grad():
+        model = _generated("gpt2", "GPT2", n_layer=2)
+    block = model.transformer.h[1]
+    assert _near(block.attn.c_attn.weight.std().item(), 0.02) and _near(block.mlp.c_fc.weight.std().item(), 0.02)
+    assert _near(block.attn.c_proj.weight.std().item(), 0.01) and _near(block.mlp.c_proj.weight.std().item(), 0.01)
+    assert _near(model.transformer.wte.weight.std().item(), 0.02) and _near(model.transformer.wpe.weight.std().item(), 0.02)
+    assert torch.all(block.attn.c_attn.bias == 0) and torch.all(block.mlp.c_proj.bias == 0) and torch.all(block.ln_1.weight == 1)
+    assert model.lm_head.weight is model.transformer.wte.weight

@@ -58,15 +58,20 @@ def init_lines(rules: tuple[InitRule, ...], names: dict[str, str], taken: set[st
                     lines += [pad + line for line in _tensors(rule, module)]
             continue
         lines.append(f"{pad}for {var} in self.modules():")
-        for index, rule in enumerate(group):
-            classes = _classes(rule, names)
-            lines.append(f"{pad}    {'if' if index == 0 else 'elif'} isinstance({var}, {_test(classes)}):")
+        branches: list[tuple[list[str], list[str]]] = []
+        for rule in group:
             if rule.select == "block_kind":
-                lines += [f"{pad}        for {inner} in {var}.modules():", f"{pad}            if isinstance({inner}, {_test(list(rule.inner))}):"]
-                lines += [f"{pad}                {line}" for line in _tensors(rule, inner)]
-                continue
-            module = var if rule.select == "kind" else f"{var}.{py_ident(rule.path)}"
-            lines += [f"{pad}        {line}" for line in _tensors(rule, module)]
+                body = [f"for {inner} in {var}.modules():", f"    if isinstance({inner}, {_test(list(rule.inner))}):"]
+                body += [f"        {line}" for line in _tensors(rule, inner)]
+            else:
+                body = _tensors(rule, var if rule.select == "kind" else f"{var}.{py_ident(rule.path)}")
+            if branches and branches[-1][1] == body:  # the same statements: one test of both classes (ruff's SIM114)
+                branches[-1][0].extend(_classes(rule, names))
+            else:
+                branches.append((_classes(rule, names), body))
+        for index, (classes, body) in enumerate(branches):
+            lines.append(f"{pad}    {'if' if index == 0 else 'elif'} isinstance({var}, {_test(classes)}):")
+            lines += [f"{pad}        {line}" for line in body]
     return lines
 
 

@@ -38,6 +38,9 @@ class RNNModel(nn.Module):
         self.drop2 = nn.Dropout(p=dropout)
         self.decoder = nn.Linear(nhid, ntoken)
         self.log_softmax = nn.LogSoftmax(dim=2)
+        nn.init.uniform_(self.encoder.weight, -0.1, 0.1)
+        nn.init.uniform_(self.decoder.weight, -0.1, 0.1)
+        nn.init.constant_(self.decoder.bias, 0)
 
     def forward(self, x: Tensor) -> Tensor:
         torch._assert(x.dim() == 2, "RNNModel: input x must be [B, T] (rank 2)")
