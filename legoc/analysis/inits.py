@@ -5,17 +5,26 @@
     init fc: normal std=0.01 bias=0
     if zero_init_residual: init bottleneck.bn3: weight=0
 
+    init mlp.linear.bias: normal std=1e-6
+    init conv_proj: trunc_normal std=(1 / fan_in) ** 0.5
+
 The target is a layer kind (a primitive: every module of the classes it
-builds in the model, its blocks included), a named layer of the model, or
-`block.layer`, a named layer of every instance of a block. The scheme
-(`nn.init`'s name without the underscore) sets the weight; `weight=V` alone
-sets it to a constant and `bias=V` sets the bias to a constant. A leading
-`if TEST:` (over the model's parameters) decides at construction time.
-codegen/inits.py writes them as torchvision does, a loop over
-`self.modules()` with isinstance tests at the end of `__init__`.
+builds in the model, its blocks included), a named layer of the model
+(`heads.head` in a group), `block.layer`, a named layer of every instance
+of a block, or `block.kind`, the modules of a kind inside each instance;
+`.weight` or `.bias` after it names that tensor alone. The scheme
+(`nn.init`'s name without the underscore, or timm's `lecun_normal`) sets
+the weight; its arguments may use `fan_in` and `fan_out`, the weight's;
+`weight=V` alone sets it to a constant and `bias=V` sets the bias to a
+constant. A leading `if TEST:` (over the model's parameters) decides at
+construction time. codegen/inits.py writes them as torchvision does, a
+loop over `self.modules()` with isinstance tests at the end of `__init__`.
 
 Diagnostics: LG235 an unknown scheme, LG236 a target that names no layer
-(or an `init` line outside a model), LG237 a bad argument.
+(or an `init` line outside a model), LG237 a bad argument, LG241 a tensor
+of a layer named as a block's layer, LG242 a layer name several groups
+hold, LG438 fans of a layer without them, LG439 `weight=`/`bias=` in a
+line that names one tensor.
 """
 
 from __future__ import annotations

@@ -13,8 +13,14 @@ written as torchvision writes ResNet's and VGG's:
                 nn.init.constant_(m.bn3.weight, 0)
 
 Consecutive kind and block lines under one condition share one loop (a new
-loop starts where a class would be tested twice, so a later line overrides
-an earlier one); a named layer's line is a statement on `self.NAME`.
+loop starts where a class would be tested twice, or for a block's line
+after a kind's, so a later line overrides an earlier one); a named layer's
+line is a statement on `self.NAME` (tested with isinstance inside a group:
+`if isinstance(self.heads.head, nn.Linear):`). A kind inside a block is a
+loop over the instance's modules (`for layer in m.modules():`); the fans a
+scheme uses come first (`fan_in = m.weight[0].numel()`), and timm's
+`lecun_normal` is `nn.init.trunc_normal_` with std sqrt(1 / fan_in)
+corrected for the truncation at two std.
 """
 
 from __future__ import annotations
