@@ -318,6 +318,10 @@ class _Allowed:
     def stmt(self, node) -> None:
         if isinstance(node, ast.Assign) and self.tie(node):
             return
+        if isinstance(node, ast.Assign) and self.fn == "__init__" and self.init_local(node, _self_chain(node.value)):
+            return
+        if isinstance(node, ast.If) and self.fn == "__init__" and self.layer_guard(node):
+            return
         if isinstance(node, ast.AnnAssign) and self.fn == "__init__":
             # An attribute that stays None unless a condition builds its
             # module, typed for mypy: exactly `self.NAME: nn.Module | None = None`.
@@ -389,12 +393,73 @@ class _Allowed:
             for k in kinds:
                 if not (self.nn_class(k) or isinstance(k, ast.Name) and k.id in self.classes):
                     self.fail(branch, "isinstance of something other than a torch.nn or generated class")
-            for s in branch.body:
-                if isinstance(s, ast.If) and self.bias_guard(s.test, var) and len(s.body) == 1 and not s.orelse:
-                    s = s.body[0]
-                if not (isinstance(s, ast.Expr) and self.init_call(s.value, var)):
-                    self.fail(s, "a statement other than an nn.init call")
+            if len(branch.body) == 1 and isinstance(branch.body[0], ast.For):
+                self.block_loop(branch.body[0], var)
+            else:
+                self.init_body(branch.body, var)
             branch = branch.orelse[0] if len(branch.orelse) == 1 else None if not branch.orelse else self.fail(branch, "else")
+        return True
+
+    def init_body(self, body: list, root: str) -> None:
+        """nn.init calls on `root`'s weight and bias (a tensor maybe guarded
+        with `is not None`), after the fans they use (`init_local`)."""
+        for s in body:
+            if isinstance(s, ast.Assign) and self.init_local(s, root):
+                continue
+            if isinstance(s, ast.If) and self.bias_guard(s.test, root) and not s.orelse:
+                self.init_body(s.body, root)
+                continue
+            if not (isinstance(s, ast.Expr) and self.init_call(s.value, root)):
+                self.fail(s, "a statement other than an nn.init call")
+
+    def block_loop(self, node: ast.For, outer: str) -> None:
+        """`for layer in m.modules(): if isinstance(layer, nn.Linear): ...`:
+        the modules of one kind inside a block's instance (`init mlp.linear`)."""
+        var = node.target.id if isinstance(node.target, ast.Name) else ""
+        if not (var.strip("_") == "layer" and ast.unparse(node.iter) == f"{outer}.modules()" and not node.orelse and len(node.body) == 1
+                and isinstance(node.body[0], ast.If) and not node.body[0].orelse):  # fmt: skip
+            self.fail(node, "a loop over a block's modules legoc does not write")
+        if var in self.params:
+            self.fail(node, f"the loop's variable `{var}` hides a parameter")
+        test = node.body[0].test
+        kinds = test.args[1].elts if isinstance(test, ast.Call) and len(test.args) == 2 and isinstance(test.args[1], ast.Tuple) else [test.args[1]] if isinstance(test, ast.Call) and len(test.args) == 2 else []
+        if not (isinstance(test, ast.Call) and ast.unparse(test.func) == "isinstance" and ast.unparse(test.args[0]) == var and kinds and all(self.nn_class(k) for k in kinds)):
+            self.fail(node, "a test other than isinstance(layer, nn.X)")
+        self.init_body(node.body[0].body, var)
+
+    def init_local(self, node: ast.Assign, root: str | None) -> bool:
+        """The fans of `root`'s weight, `fan_in = m.weight[0].numel()` and
+        `fan_out = m.weight.shape[0] * m.weight[0][0].numel()`, and
+        lecun_normal's `std = (1 / fan_in) ** 0.5 / 0.87962566103423978`,
+        exactly as codegen/inits.py writes them."""
+        if root is None or len(node.targets) != 1:
+            return False
+        written = {
+            "fan_in": f"{root}.weight[0].numel()",
+            "fan_out": f"{root}.weight.shape[0] * {root}.weight[0][0].numel()",
+            "std": "(1 / fan_in) ** 0.5 / 0.87962566103423978",
+        }
+        target = node.targets[0]
+        return isinstance(target, ast.Name) and target.id in written and ast.dump(node.value) == ast.dump(ast.parse(written[target.id], mode="eval").body)
+
+    def layer_guard(self, node: ast.If) -> bool:
+        """`if isinstance(self.heads.head, nn.Linear): nn.init...`: a layer in
+        a group, tested as torchvision tests it, then initialised; `if
+        self.conv_proj.bias is not None: nn.init...`: a named layer's
+        optional tensor."""
+        test = node.test
+        if isinstance(test, ast.Compare) and isinstance(test.left, ast.Attribute) and test.left.attr in ("weight", "bias"):
+            root = _self_chain(test.left.value)  # `if self.conv_proj.bias is not None:`
+            if root is None or not self.bias_guard(test, root) or node.orelse:
+                return False
+            self.init_body(node.body, root)
+            return True
+        if not (isinstance(test, ast.Call) and ast.unparse(test.func) == "isinstance" and len(test.args) == 2 and not test.keywords):
+            return False
+        root = _self_chain(test.args[0])
+        if root is None or not self.nn_class(test.args[1]) or node.orelse:
+            self.fail(node, "an isinstance test legoc does not write")
+        self.init_body(node.body, root)
         return True
 
     def bias_guard(self, test, root: str) -> bool:
@@ -406,6 +471,8 @@ class _Allowed:
         while isinstance(e, ast.Attribute):
             names.append(e.attr)
             e = e.value
+        if isinstance(e, ast.Name) and e.id == "self" and "." in root:  # a layer in a group: `self.heads.head.weight`
+            return ast.unparse(e) + "." + ".".join(reversed(names[1:])) == root and len(names) > 1 and names[0] in ("weight", "bias")
         return isinstance(e, ast.Name) and e.id == root and 1 <= len(names) <= 2 and names[0] in ("weight", "bias") and all(n.isidentifier() for n in names)
 
     def init_call(self, call, root: str) -> bool:
@@ -741,6 +808,11 @@ class _Allowed:
             and normal.value.args and not normal.value.keywords
         ):
             return [*normal.value.args, *(kw.value for kw in made.keywords)]
+        if (  # nn.init.trunc_normal_(torch.empty(*sizes), std=init): timm's pos_embed
+            ast.unparse(made.func) == "nn.init.trunc_normal_" and len(made.args) == 1 and all(kw.arg == "std" for kw in made.keywords)
+            and isinstance(made.args[0], ast.Call) and attribute(made.args[0].func, "torch", "empty") and made.args[0].args and not made.args[0].keywords
+        ):  # fmt: skip
+            return [*made.args[0].args, *(kw.value for kw in made.keywords)]
         return None
 
     def nn_class(self, node) -> bool:
@@ -754,6 +826,30 @@ class _Allowed:
 
     def attribute_name(self, node, name: str) -> None:
         self.name(node, name)
+
+
+def _self_chain(e) -> str | None:
+    """`self.a.b` for the weight's owner in `self.a.b.weight[0].numel()`
+    (any expression whose innermost attribute chain starts at self and reaches
+    `.weight`), else None."""
+    for sub in ast.walk(e):
+        if isinstance(sub, ast.Attribute) and sub.attr == "weight":
+            owner = sub.value
+            parts = []
+            while isinstance(owner, ast.Attribute) and IDENT.fullmatch(owner.attr):
+                parts.append(owner.attr)
+                owner = owner.value
+            if isinstance(owner, ast.Name) and owner.id == "self" and parts:
+                return "self." + ".".join(reversed(parts))
+            return None
+    if isinstance(e, ast.Attribute):  # isinstance(self.heads.head, ...)
+        parts = []
+        while isinstance(e, ast.Attribute) and IDENT.fullmatch(e.attr):
+            parts.append(e.attr)
+            e = e.value
+        if isinstance(e, ast.Name) and e.id == "self" and parts:
+            return "self." + ".".join(reversed(parts))
+    return None
 
 
 def _targets(node) -> list[ast.Name]:

@@ -23,18 +23,20 @@ from .conditional import run_time_sizes
 from .flow import Scope, merge_shapes
 from .signature import show_shape, show_value
 
-INITS = ("zeros", "normal")
-"""The named initialisations: `torch.zeros(...)` and `torch.empty(...).normal_(std=...)`."""
+INITS = ("zeros", "normal", "trunc_normal")
+"""The named initialisations: `torch.zeros(...)`, `torch.empty(...).normal_(std=...)`
+and `nn.init.trunc_normal_(torch.empty(...), std=...)` (timm's position embedding)."""
 
 
 def learned_keywords(stmt: s.Learned, scope: Scope, defs) -> tuple[tuple[str, Value], ...]:
     """The constructor keywords of learned tensor `stmt`: ("init", a number
-    or the Const "zeros" / "normal"), ("std", ...) with `normal`, and
+    or the Const "zeros" / "normal" / "trunc_normal"), ("std", ...) with
+    `normal` and `trunc_normal`, and
     ("batch", TRUE) with `batch=1`.
 
     Raises:
         SpecError: LG402, a keyword other than init, std and batch, `std`
-            without `init=normal`, or no `init`; LG401, a value of the wrong
+            without `init=normal` or `init=trunc_normal`, or no `init`; LG401, a value of the wrong
             kind (`init` not a number or an initialisation's name, `std`
             not a non-negative number, `batch` other than 1).
     """
@@ -49,7 +51,7 @@ def learned_keywords(stmt: s.Learned, scope: Scope, defs) -> tuple[tuple[str, Va
                 continue
             init = number(value, scope, defs)
             if isinstance(sy.value_of(init), (bool, str)):
-                raise error("LG401", value.span, f"`init` is a number, `zeros` or `normal`, not {show_value(sy.value_of(init))}")
+                raise error("LG401", value.span, f"`init` is a number, `zeros`, `normal` or `trunc_normal`, not {show_value(sy.value_of(init))}")
         elif keyword.name == "std":
             std_value = number(value, scope, defs)
             v = sy.value_of(std_value)
@@ -68,9 +70,9 @@ def learned_keywords(stmt: s.Learned, scope: Scope, defs) -> tuple[tuple[str, Va
             raise error("LG402", keyword.span, f"a learned tensor takes `init=` (its initial value), `std=` and `batch=1`, not `{keyword.name}=`")
     if init is None:
         raise error("LG402", stmt.span, f"the learned tensor `{stmt.name}` needs its initial value: `init=0.0`, `init=zeros` or `init=normal std=0.02`")
-    if std is not None and init != sy.Const("normal"):
+    if std is not None and init not in (sy.Const("normal"), sy.Const("trunc_normal")):
         where = next(k for k in stmt.keywords if k.name == "std")
-        raise error("LG402", where.span, "a learned tensor takes `init=` (its initial value), and `std=` only with `init=normal`", hint="write `init=normal std=0.02`, or leave `std=` out")
+        raise error("LG402", where.span, "a learned tensor takes `init=` (its initial value), and `std=` only with `init=normal` or `init=trunc_normal`", hint="write `init=normal std=0.02`, or leave `std=` out")
     return (("init", init), *((std,) if std else ()), *((("batch", sy.TRUE),) if batch else ()))
 
 

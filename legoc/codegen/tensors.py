@@ -19,13 +19,16 @@ from ..ir.nodes import Bind, Ctor, Value
 def parameter_ctor(c: Ctor, value: Callable[[Value], str]) -> str:
     """`nn.Parameter(...)` for a learned tensor's Ctor (kind "tensor"; args
     its stored sizes, kwargs "init" and "std"): `torch.full((C, 1, 1),
-    init)` for a number, `torch.zeros(...)`, or `torch.empty(...).normal_(
-    std=...)` (torchvision's pos_embedding). `value` writes a value."""
+    init)` for a number, `torch.zeros(...)`, `torch.empty(...).normal_(
+    std=...)` (torchvision's pos_embedding) or `nn.init.trunc_normal_(
+    torch.empty(...), std=...)` (timm's pos_embed). `value` writes a value."""
     dims = ", ".join(value(a) for a in c.args)  # type: ignore[arg-type]
     kwargs = dict(c.kwargs)
     init, std = kwargs["init"], kwargs.get("std")
     if init == sy.Const("zeros"):
         return f"nn.Parameter(torch.zeros({dims}))"
+    if init == sy.Const("trunc_normal"):  # timm's pos_embed: trunc_normal_(std=.02), truncated at -2 and 2
+        return f"nn.Parameter(nn.init.trunc_normal_(torch.empty({dims}){'' if std is None else f', std={value(std)}'}))"
     if init == sy.Const("normal"):
         return f"nn.Parameter(torch.empty({dims}).normal_({'' if std is None else f'std={value(std)}'}))"
     return f"nn.Parameter(torch.full(({dims}{',' if len(c.args) == 1 else ''}), {value(init)}))"

@@ -40,6 +40,8 @@ CODES: dict[str, str] = {
     "LG237": "bad initialisation argument",
     "LG238": "recurrent results and names disagree",
     "LG239": "recurrent layer given a tuple of the wrong length",
+    "LG241": "init names a tensor of no block",
+    "LG242": "init names an ambiguous layer",
     # Shapes
     "LG301": "shapes do not match",
     "LG302": "input of the wrong rank",
@@ -83,6 +85,8 @@ CODES: dict[str, str] = {
     "LG432": "bad roll argument",
     "LG435": "block with several results used as one tensor",
     "LG436": "recurrent state with the final hidden state only",
+    "LG438": "init fan of a layer without one",
+    "LG439": "init of one tensor with weight= or bias=",
     # Lint rules (warnings; docs/lint-rules.md)
     "LG501": "convolution with bias before batch norm",
     "LG502": "two activations in a row",

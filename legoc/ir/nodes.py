@@ -304,14 +304,19 @@ class InitRule(Record):
     """One `init` line of a model (analysis/inits.py), for codegen/inits.py.
 
     select: "kind" (every module of the torch `classes`), "layer" (the
-        model's attribute `path`) or "block" (attribute `path` of every
-        instance of the block named `classes[0]`).
+        model's attribute `path`, `heads.head` inside a group, whose class
+        is then `layer_class`), "block" (attribute `path` of every
+        instance of the block named `classes[0]`) or "block_kind" (every
+        module of the torch classes `inner` inside each instance of the
+        block `classes[0]`).
     weight, bias: the `nn.init` calls, Ctor("init", "nn.init.normal_",
         args after the tensor, kwargs), or None to leave the tensor as is.
     bias_optional, weight_optional: some of the modules may have no bias
         (`if m.bias is not None`), or torch types it optional (a
         convolution's), or no weight (batch norm's `affine`).
     cond: the construction-time condition (`if zero_init_residual`), or None.
+    fans: which of `fan_in`, `fan_out` (of the module's weight) the calls
+        use, to be computed before them.
     """
 
     select: str
@@ -323,6 +328,9 @@ class InitRule(Record):
     cond: Expr | None
     span: Span = field(compare=False)
     weight_optional: bool = False
+    inner: tuple[str, ...] = ()
+    fans: tuple[str, ...] = ()
+    layer_class: str = ""
 
 
 @node

@@ -230,8 +230,9 @@ class Tie(Record):
 @node
 class Init(Record):
     """`init conv: kaiming_normal mode=fan_out nonlinearity=relu`: how a
-    model initialises the layers of a kind (`conv`), a named layer (`fc`)
-    or a block's named layer (`bottleneck.bn3`), where `cond` holds
+    model initialises the layers of a kind (`conv`), a named layer (`fc`,
+    `heads.head`), a block's named layer (`bottleneck.bn3`) or kind
+    (`mlp.linear`), or one tensor of them (`mlp.linear.bias`), where `cond` holds
     (`if zero_init_residual: init bottleneck.bn3: weight=0`).
     `scheme` is the call after the colon (None for `weight=1 bias=0`
     alone); `keywords` are the ones written without a scheme."""

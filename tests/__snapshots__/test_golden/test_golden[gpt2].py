@@ -145,6 +145,16 @@ class GPT2(nn.Module):
         )
         self.lm_head = nn.Linear(n_embd, vocab_size, bias=False)
         self.lm_head.weight = self.transformer.wte.weight
+        for m in self.modules():
+            if isinstance(m, nn.Linear):
+                nn.init.normal_(m.weight, std=0.02)
+                if m.bias is not None:
+                    nn.init.constant_(m.bias, 0)
+            elif isinstance(m, nn.Embedding):
+                nn.init.normal_(m.weight, std=0.02)
+        for m in self.modules():
+            if isinstance(m, (CausalSelfAttention, Mlp)):
+                nn.init.normal_(m.c_proj.weight, std=0.02 / (n_layer * 2) ** 0.5)
 
     def forward(self, idx: Tensor) -> Tensor:
         torch._assert(idx.dim() == 2, "GPT2: input idx must be [B, T] (rank 2)")

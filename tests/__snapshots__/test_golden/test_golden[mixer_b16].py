@@ -120,6 +120,26 @@ class MlpMixer(nn.Module):
         self.norm = nn.LayerNorm(embed_dim, eps=1e-06)
         self.head_drop = nn.Dropout(p=drop_rate)
         self.head = nn.Linear(embed_dim, num_classes)
+        for m in self.modules():
+            if isinstance(m, nn.Linear):
+                nn.init.xavier_uniform_(m.weight)
+                nn.init.constant_(m.bias, 0)
+        for m in self.modules():
+            if isinstance(m, Mlp):
+                for layer in m.modules():
+                    if isinstance(layer, nn.Linear):
+                        nn.init.normal_(layer.bias, std=1e-06)
+            elif isinstance(m, nn.Conv2d):
+                fan_in = m.weight[0].numel()
+                std = (1 / fan_in) ** 0.5 / 0.87962566103423978
+                nn.init.trunc_normal_(m.weight, std=std, a=-2 * std, b=2 * std)
+                if m.bias is not None:
+                    nn.init.constant_(m.bias, 0)
+            elif isinstance(m, nn.LayerNorm):
+                nn.init.constant_(m.weight, 1)
+                nn.init.constant_(m.bias, 0)
+        nn.init.zeros_(self.head.weight)
+        nn.init.constant_(self.head.bias, 0)
 
     def forward(self, x: Tensor) -> Tensor:
         torch._assert(

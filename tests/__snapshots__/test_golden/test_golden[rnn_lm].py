@@ -41,6 +41,9 @@ class RNNModel(nn.Module):
         self.drop2 = nn.Dropout(p=dropout)
         self.decoder = nn.Linear(nhid, ntoken)
         self.log_softmax = nn.LogSoftmax(dim=2)
+        nn.init.uniform_(self.encoder.weight, -0.1, 0.1)
+        nn.init.uniform_(self.decoder.weight, -0.1, 0.1)
+        nn.init.constant_(self.decoder.bias, 0)
 
     def forward(self, tokens: Tensor, h0: Tensor, c0: Tensor) -> dict[str, Tensor]:
         torch._assert(

@@ -148,6 +148,19 @@ class VisionTransformer(nn.Module):
         )
         self.heads = nn.Sequential()
         self.heads.add_module("head", nn.Linear(hidden_dim, num_classes))
+        for m in self.modules():
+            if isinstance(m, MlpBlock):
+                for layer in m.modules():
+                    if isinstance(layer, nn.Linear):
+                        nn.init.xavier_uniform_(layer.weight)
+                        nn.init.normal_(layer.bias, std=1e-06)
+        fan_in = self.conv_proj.weight[0].numel()
+        nn.init.trunc_normal_(self.conv_proj.weight, std=(1 / fan_in) ** 0.5)
+        if self.conv_proj.bias is not None:
+            nn.init.constant_(self.conv_proj.bias, 0)
+        if isinstance(self.heads.head, nn.Linear):
+            nn.init.zeros_(self.heads.head.weight)
+            nn.init.constant_(self.heads.head.bias, 0)
 
     def forward(self, x: Tensor) -> Tensor:
         torch._assert(

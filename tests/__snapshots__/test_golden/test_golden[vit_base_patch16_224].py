@@ -152,7 +152,9 @@ class VisionTransformer(nn.Module):
     ) -> None:
         super().__init__()
         self.cls_token = nn.Parameter(torch.empty(1, 1, embed_dim).normal_(std=1e-06))
-        self.pos_embed = nn.Parameter(torch.empty(1, 197, embed_dim).normal_(std=0.02))
+        self.pos_embed = nn.Parameter(
+            nn.init.trunc_normal_(torch.empty(1, 197, embed_dim), std=0.02)
+        )
         self.patch_embed = PatchEmbed(3, embed_dim)
         self.pos_drop = nn.Dropout(p=pos_drop_rate)
         self.blocks = nn.Sequential(
@@ -172,6 +174,11 @@ class VisionTransformer(nn.Module):
         self.norm = nn.LayerNorm(embed_dim, eps=1e-06)
         self.head_drop = nn.Dropout(p=drop_rate)
         self.head = nn.Linear(embed_dim, num_classes)
+        for m in self.modules():
+            if isinstance(m, nn.Linear):
+                nn.init.trunc_normal_(m.weight, std=0.02)
+                if m.bias is not None:
+                    nn.init.constant_(m.bias, 0)
 
     def forward(self, x: Tensor) -> Tensor:
         torch._assert(
