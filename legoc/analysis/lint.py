@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import re
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from ..ir import symbolic as sy
 from ..syntax import tree as s
-from ..core.diagnostics import Diagnostic, Note, Span
+from ..core.diagnostics import Diagnostic, Fix, Note, Span
 from ..ir.nodes import Bind, ClassIR, Conditional, Ctor, Layer, LayerRef, Node, Parallel, Repeat, Residual, Sequential, Value, walk
 
 ACTIVATIONS = frozenset("nn.ReLU nn.ReLU6 nn.LeakyReLU nn.GELU nn.SiLU nn.Sigmoid nn.Tanh nn.Hardsigmoid nn.Hardswish".split())
@@ -42,6 +42,9 @@ def layer_order(classes: tuple[ClassIR, ...], skip_file: str) -> list[Diagnostic
                 if last is None or first is None:
                     continue
                 diag = _rule(last, first, a.span, b.span)  # type: ignore[union-attr]
+                if diag is not None and diag.code == "LG501" and isinstance(a, Layer) and a.ctor.kind == "torch":
+                    end = Span(a.span.file, a.span.end_line, a.span.end_column, a.span.end_line, a.span.end_column)
+                    diag = replace(diag, fix=Fix(end, " bias=false", "pass `bias=false`"))  # the convolution itself, not a block ending in one
                 if diag is not None:
                     found.append(diag)
         for node in walk(ir.body):

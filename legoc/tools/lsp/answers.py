@@ -1,0 +1,192 @@
+"""The language server's answers that are text: hover (a layer call's
+signature, resolved arguments, input and output shapes and parameter
+count; a block's comment), the outline of blocks and models, and
+completion items (primitives, the prelude's and the spec's blocks, and a
+call's keyword arguments with PyTorch's names). Built from
+legoc/tools/lsp/document.py's `Document`; only `outline` makes protocol
+objects, and imports lsprotocol to do so.
+"""
+
+from __future__ import annotations
+
+import re
+
+from ...analysis.primitives import PRIMITIVES
+from ...analysis.signature import AUTO, REQUIRED, show_shape
+from ...compiler import prelude
+from ...core.diagnostics import Span
+from ...ir import nodes as ir
+from ...syntax import tree as s
+from .document import Document
+
+
+def hover(doc: Document, line: int, column: int) -> tuple[str, Span] | None:
+    """Markdown for the name at (`line`, `column`) and its span: a layer
+    call, or a block or model's name in its header; None elsewhere."""
+    call = doc.call_at(line, column)
+    if call is not None:
+        return _call_text(doc, call), call.name_span
+    word = doc.word_at(line, column)
+    if word is None:
+        return None
+    d = doc.definition(word[0])
+    if d is None or d.span.line != line:
+        return None
+    return _definition_text(d, doc.analysed(d.name)), word[1]
+
+
+def _call_text(doc: Document, call: s.Call) -> str:
+    parts = []
+    prim = PRIMITIVES.get(call.name)
+    block = doc.definition(call.name) or _prelude(call.name)
+    if prim is not None:
+        parts.append(f"```lego\n{call.name}({_params(prim.params)})\n```\nprimitive")
+    elif block is not None:
+        parts.append(f"```lego\n{block.kind} {block.name}({', '.join(_param(p) for p in block.params)})\n```")
+        if block.doc:
+            parts.append("\n".join(block.doc))
+    node = _layer_at(doc, call)
+    if node is not None:
+        parts.append(f"`{_ctor(node.ctor)}`")
+        shapes = _inputs(doc, node)
+        if shapes is not None:
+            parts.append(f"input: `{shapes}`")
+        parts.append(f"output: `{show_shape(node.out)}`")
+        if node.ctor.kind == "block":
+            callee = doc.analysed(node.ctor.target)
+            if callee is not None:
+                parts.append(f"parameters: `{callee.n_params}` (over `{callee.name}`'s own parameters)")
+    return "\n\n".join(parts)
+
+
+def _definition_text(d: s.Definition, cls: ir.ClassIR | None) -> str:
+    parts = [f"```lego\n{d.kind} {d.name}({', '.join(_param(p) for p in d.params)})\n```"]
+    if d.doc:
+        parts.append("\n".join(d.doc))
+    if cls is not None:
+        parts.append(f"input: `{show_shape(cls.input)}`, output: `{show_shape(cls.output)}`, parameters: `{cls.n_params}`")
+    return "\n\n".join(parts)
+
+
+def _prelude(name: str) -> s.Definition | None:
+    return next((d for d in prelude().definitions if d.name == name), None)
+
+
+def _param(p: s.Param) -> str:
+    return p.name if p.default is None else f"{p.name}={_expr(p.default)}"
+
+
+def _expr(e) -> str:
+    if isinstance(e, s.Literal):
+        return str(e.value).lower() if isinstance(e.value, bool) else repr(e.value) if isinstance(e.value, str) else str(e.value)
+    if isinstance(e, s.Name):
+        return e.id
+    return "..."
+
+
+def _params(params) -> str:
+    out = []
+    for name, default in params:
+        if default is REQUIRED:
+            out.append(name)
+        elif default is AUTO:
+            out.append(f"{name}=auto")
+        else:
+            out.append(f"{name}={_value(default)}")
+    return ", ".join(out)
+
+
+def _value(v) -> str:
+    if isinstance(v, ir.Ctor):
+        return _ctor(v)
+    if isinstance(v, ir.LayerRef):
+        return v.code
+    if isinstance(v, ir.Sizes):
+        inner = ", ".join(str(x) for x in v.items)
+        return f"({inner})" if v.brackets == "()" else f"[{inner}]"
+    return str(v)
+
+
+def _ctor(c: ir.Ctor) -> str:
+    """A constructor call as the generated code writes it, roughly:
+    `nn.Conv2d(in_channels, 64, kernel_size=3, bias=False)`."""
+    args = [_value(a) for a in c.args] + [f"{k}={_value(v)}" for k, v in c.kwargs]
+    return f"{c.target}({', '.join(args)})"
+
+
+def _layer_at(doc: Document, call: s.Call) -> ir.Layer | None:
+    for cls in doc.checked.classes:
+        if cls.span.file != doc.name:
+            continue
+        for node in ir.walk(cls.body):
+            if isinstance(node, ir.Layer) and node.span == call.span:
+                return node
+    return None
+
+
+def _inputs(doc: Document, target: ir.Node) -> str | None:
+    """The shape going into `target`: the output of the statement before
+    it in its body, or the input of its body (a class's, a residual's, a
+    branch's)."""
+    for cls in doc.checked.classes:
+        if cls.span.file != doc.name or not cls.inputs:
+            continue
+        stack: list[tuple[tuple, ir.Shape]] = [(cls.body, cls.input)]
+        while stack:
+            body, shape = stack.pop()
+            for node in body:
+                if node is target:
+                    return show_shape(shape)
+                if not isinstance(node, ir.Bind):
+                    stack += [(b, shape) for b in ir.bodies(node)]
+                shape = getattr(node, "out", shape)
+    return None
+
+
+def outline(doc: Document, to_range) -> list:
+    """The document symbols: each block and model with its named layers
+    and tensors as children (`to_range` converts a span)."""
+    from lsprotocol import types as t
+
+    kinds = {"block": t.SymbolKind.Class, "model": t.SymbolKind.Module, "layer": t.SymbolKind.Field, "tensor": t.SymbolKind.Variable}
+    tops: dict[str, t.DocumentSymbol] = {}
+    ends = {d.name: _last_line(d) for d in doc.definitions}
+    for sym in doc.symbols():
+        if sym.container is None:
+            whole = Span(sym.span.file, sym.span.line, 1, ends.get(sym.name, sym.span.line) + 1, 1)
+            tops[sym.name] = t.DocumentSymbol(sym.name, kinds[sym.kind], to_range(whole), to_range(sym.span), detail=sym.kind, children=[])
+        elif sym.container in tops:
+            tops[sym.container].children.append(t.DocumentSymbol(sym.name, kinds[sym.kind], to_range(sym.span), to_range(sym.span)))  # type: ignore[union-attr]
+    return list(tops.values())
+
+
+def _last_line(d: s.Definition) -> int:
+    lines = [n.span.end_line for n in s.walk(s.Group(tuple(d.body))) if getattr(n, "span", None) is not None and n.span.file == d.span.file]
+    return max(lines, default=d.span.line)
+
+
+_CALL = re.compile(r"(?:^|[:<|>]|->)\s*([A-Za-z_][A-Za-z0-9_]*)\s+[^<>|]*$")
+
+
+def completions(doc: Document, before: str) -> list[tuple[str, str, str, str | None, str]]:
+    """Completion items for a cursor with `before` the text of its line
+    before it: (label, kind name of lsprotocol's CompletionItemKind,
+    detail, documentation, text to insert). After a call's name, its
+    keyword arguments first (PyTorch's names, `name=`), then every layer:
+    the primitives, the prelude's blocks and the spec's."""
+    items = []
+    called = _CALL.search(before.split("#", 1)[0])
+    if called is not None:
+        name = called.group(1)
+        prim = PRIMITIVES.get(name)
+        block = doc.definition(name) or _prelude(name)
+        params = [p for p, _ in prim.params] if prim is not None else [p.name for p in block.params] if block is not None else []
+        items += [(f"{p}=", "Property", f"keyword of `{name}`", None, f"{p}=") for p in params]
+    for name, prim in PRIMITIVES.items():
+        items.append((name, "Function", f"{name}({_params(prim.params)})", "primitive", name))
+    for d in prelude().definitions:
+        items.append((d.name, "Class", f"block {d.name}({', '.join(_param(p) for p in d.params)})", "\n".join(d.doc) or "prelude block", d.name))
+    for d in doc.definitions:
+        if d.kind == "block":
+            items.append((d.name, "Class", f"block {d.name}({', '.join(_param(p) for p in d.params)})", "\n".join(d.doc) or None, d.name))
+    return items
