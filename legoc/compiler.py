@@ -122,13 +122,14 @@ def analyze_program(
 
 @deep
 def analyze_partial(
-    program: syntax.Program, broken: frozenset[str] = frozenset(), limits: Limits = DEFAULT
+    program: syntax.Program, broken: frozenset[str] = frozenset(), limits: Limits = DEFAULT, reuse=None
 ) -> tuple[Analysis | None, tuple[Diagnostic, ...], tuple[ClassIR, ...]]:
     """`analyze_program`, and the classes analysed: all of them, or where
     the program has errors those analysed before and around them (the
-    language server's shapes of the definitions without errors)."""
+    language server's shapes of the definitions without errors). `reuse`:
+    the blocks of earlier runs to reuse (analysis/reuse.py; `analyze`)."""
     try:
-        analysis = analyze(program, prelude(), broken, limits)
+        analysis = analyze(program, prelude(), broken, limits, reuse)
     except SpecError as exc:
         found = exc.diagnostics + tuple(layer_order(exc.classes, PRELUDE_NAME))
         return None, found + tuple(unused_parameters(program, exc.diagnostics, broken)), tuple(exc.classes)

@@ -80,13 +80,18 @@ def check_document(text: str, name: str, config: Config | None = None, settings:
     if settings:
         program = with_settings(program, settings, strict=False)
     _, diags, classes = analyze_partial(program, broken, config.limits)
-    diags = found + diags
+    return Checked(reported(found + diags, name, text, config), program, classes)
+
+
+def reported(diags, name: str, text: str, config: Config) -> list[Diagnostic]:
+    """The diagnostics of the spec `name` (source `text`) that `config` and
+    its `# legoc: ignore` comments keep, each once, in source order."""
     sources = {name: SourceFile(name, text)}
     unique: dict[tuple, Diagnostic] = {}
     for d in diags:
         if keep(d, config, sources):
             unique.setdefault((d.span.file, d.span.line, d.span.column, d.code, d.message), d)
-    return Checked(sorted(unique.values(), key=lambda d: (d.span.line, d.span.column, d.code)), program, classes)
+    return sorted(unique.values(), key=lambda d: (d.span.line, d.span.column, d.code))
 
 
 STDIN = "-"

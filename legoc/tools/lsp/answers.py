@@ -25,12 +25,12 @@ def hover(doc: Document, line: int, column: int) -> tuple[str, Span] | None:
     call, or a block or model's name in its header; None elsewhere."""
     call = doc.call_at(line, column)
     if call is not None:
-        return _call_text(doc, call), call.name_span
+        return _call_text(doc, call), doc.absolute(call.name_span)
     word = doc.word_at(line, column)
     if word is None:
         return None
     d = doc.definition(word[0])
-    if d is None or d.span.line != line:
+    if d is None or doc.absolute(d.span).line != line:
         return None
     return _definition_text(d, doc.analysed(d.name)), word[1]
 
@@ -115,8 +115,8 @@ def _ctor(c: ir.Ctor) -> str:
 
 
 def _layer_at(doc: Document, call: s.Call) -> ir.Layer | None:
-    for cls in doc.checked.classes:
-        if cls.span.file != doc.name:
+    for cls in doc.classes:
+        if not doc.mine(cls.span):
             continue
         for node in ir.walk(cls.body):
             if isinstance(node, ir.Layer) and node.span == call.span:
@@ -128,8 +128,8 @@ def _inputs(doc: Document, target: ir.Node) -> str | None:
     """The shape going into `target`: the output of the statement before
     it in its body, or the input of its body (a class's, a residual's, a
     branch's)."""
-    for cls in doc.checked.classes:
-        if cls.span.file != doc.name or not cls.inputs:
+    for cls in doc.classes:
+        if not doc.mine(cls.span) or not cls.inputs:
             continue
         stack: list[tuple[tuple, ir.Shape]] = [(cls.body, cls.input)]
         while stack:
@@ -150,7 +150,7 @@ def outline(doc: Document, to_range) -> list:
 
     kinds = {"block": t.SymbolKind.Class, "model": t.SymbolKind.Module, "layer": t.SymbolKind.Field, "tensor": t.SymbolKind.Variable}
     tops: dict[str, t.DocumentSymbol] = {}
-    ends = {d.name: _last_line(d) for d in doc.definitions}
+    ends = {d.name: doc.absolute(Span(d.span.file, _last_line(d), 1, _last_line(d), 1)).line for d in doc.definitions}
     for sym in doc.symbols():
         if sym.container is None:
             whole = Span(sym.span.file, sym.span.line, 1, ends.get(sym.name, sym.span.line) + 1, 1)

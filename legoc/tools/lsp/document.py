@@ -1,7 +1,8 @@
 """The language server's view of one spec, without pygls: what `legoc
-check` finds in it (tools/check.py's `check_document`: the diagnostics, the
-syntax tree after error recovery, the classes analysed) and the questions
-an editor asks of that: the shape at the end of each statement, the
+check` finds in it (the diagnostics, the syntax tree after error recovery,
+the classes analysed; the stages `check_document` runs, one top-level
+definition at a time so that an edit re-does only what it touches) and
+the questions an editor asks of that: the shape at the end of each statement, the
 definitions of blocks, models and named tensors and their uses.
 
 Positions here are legoc's: lines and columns 1-based, ends exclusive
@@ -14,11 +15,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import hashlib
+import re
+from dataclasses import replace
+
+from ...analysis.reuse import Reuse
 from ...analysis.signature import show_shape
-from ...core.diagnostics import Diagnostic, Fix, Span
+from ...compiler import analyze_partial
+from ...core.diagnostics import Diagnostic, Fix, Note, Span
 from ...ir import nodes as ir
 from ...syntax import tree as s
-from ..check import Checked, check_document
+from ...syntax.parser import parse_recovering
+from ..check import reported
 from ..config import Config
 
 
@@ -45,28 +53,106 @@ class Symbol:
     container: str | None = None
 
 
+class Session:
+    """What the server keeps of one open file between analyses, so that an
+    edit costs the definitions it touches: the parse of each top-level
+    definition by its text, the blocks analysed (analysis/reuse.py) and
+    the shapes shown for each class analysed."""
+
+    def __init__(self) -> None:
+        self.parses: dict[str, tuple] = {}
+        self.reuse = Reuse()
+        self.shapes: dict[int, tuple] = {}
+
+
+_DEFINITION = re.compile(r"(public\s+)?(block|model)\b")
+
+
+def chunks(text: str) -> list[tuple[int, str]]:
+    """`text` cut before each top-level definition (with the comment lines
+    right above it, its doc): (the number of its first line, 1-based, its
+    text). Joined, the pieces are `text`."""
+    lines = text.split("\n")
+    starts = [0]
+    for i, line in enumerate(lines):
+        if i and _DEFINITION.match(line):
+            j = i
+            while j > starts[-1] and lines[j - 1].startswith("#"):
+                j -= 1
+            if j > starts[-1]:
+                starts.append(j)
+    bounds = starts + [len(lines)]
+    return [(a + 1, "\n".join(lines[a:b]) + ("\n" if b < len(lines) else "")) for a, b in zip(bounds, bounds[1:])]
+
+
 class Document:
-    """One spec, analysed as `legoc check` analyses it.
+    """One spec, analysed as `legoc check` analyses it (parse with error
+    recovery, shape inference, lint rules, `# legoc: ignore` and the
+    configuration's rules), one top-level definition at a time: each is
+    parsed on its own under a name of its own (`chunk_file`), so that its
+    parse and its blocks' analysis (in `session`) stay valid while other
+    definitions are edited; every span the document hands out is the file's
+    (`absolute`).
 
     Attributes:
         text, name: the source and the file name diagnostics report.
-        checked: `check_document`'s result (diagnostics, program, classes).
+        diagnostics: every diagnostic, in source order, at the file's spans.
+        classes: the classes analysed (where the spec has errors, those
+            shape inference did analyse), at their definitions' own spans.
+        definitions: the spec's blocks and models (syntax trees).
     """
 
-    def __init__(self, text: str, name: str, config: Config | None = None):
+    def __init__(self, text: str, name: str, config: Config | None = None, session: Session | None = None):
         self.text, self.name = text, name
         self.lines = text.split("\n")
-        self.checked: Checked = check_document(text, name, config)
+        config = config or Config()
+        session = session or Session()
+        self.session = session
+        self.offsets: dict[str, int] = {}
+        definitions: list[s.Definition] = []
+        found: list[Diagnostic] = []
+        broken: set[str] = set()
+        parses = {}
+        for first, piece in chunks(text):
+            key = f"{name}#{hashlib.blake2b(piece.encode(), digest_size=8).hexdigest()}"
+            while key in self.offsets:  # the same text twice (a definition repeated)
+                key += "+"
+            self.offsets[key] = first - 1
+            parsed = session.parses.get(key)
+            if parsed is None or parsed[0] != piece:
+                program, errors, bad = parse_recovering(piece, key, config.limits)
+                parsed = (piece, program.definitions, errors, bad)
+            parses[key] = parsed
+            definitions += parsed[1]
+            found += parsed[2]
+            broken |= parsed[3]
+            if parsed[3] and not parsed[1]:
+                # A definition blanked whole (an error in its header): the whole
+                # file's recovery counts its lines as the definition's above too
+                # (syntax/recovery.py's broken_definitions), so does this.
+                broken |= {d.name for d in definitions[-1:]}
+        session.parses = parses
+        self.definitions = tuple(definitions)
+        program = s.Program(name, self.definitions)
+        _, diags, self.classes = analyze_partial(program, frozenset(broken), config.limits, session.reuse)
+        self.diagnostics = reported([self._absolute_diagnostic(d) for d in (*found, *diags)], name, text, config)
         self._hints: list[Hint] | None = None
 
-    @property
-    def diagnostics(self):
-        """Every diagnostic of the spec, in source order (`check_text`'s)."""
-        return self.checked.diagnostics
+    def mine(self, span: Span) -> bool:
+        """Whether `span` is in this file (not the prelude's, nor stale)."""
+        return span.file in self.offsets
 
-    @property
-    def definitions(self) -> tuple[s.Definition, ...]:
-        return self.checked.program.definitions
+    def absolute(self, span: Span) -> Span:
+        """`span` of a definition's own text as the file's span."""
+        off = self.offsets.get(span.file)
+        if off is None:
+            return span
+        return Span(self.name, span.line + off, span.column, span.end_line + off, span.end_column)
+
+    def _absolute_diagnostic(self, d: Diagnostic) -> Diagnostic:
+        notes = tuple(Note(n.message, None if n.span is not None and "#" in n.span.file and not self.mine(n.span) else n.span and self.absolute(n.span)) for n in d.notes)
+        fix = d.fix and Fix(self.absolute(d.fix.span), d.fix.replacement, d.fix.title)
+        return replace(d, span=self.absolute(d.span), notes=notes, fix=fix)
 
     # ------------------------------------------------------------- shapes
 
@@ -79,19 +165,33 @@ class Document:
         if self._hints is None:
             found: dict[int, Hint] = {}
             done: set[str] = set()
-            for cls in self.checked.classes:
-                if cls.span.file != self.name or cls.name in done:
+            shapes = {}
+            for cls in self.classes:
+                if not self.mine(cls.span) or cls.name in done:
                     continue  # the prelude's, or a block analysed again for another rank
                 done.add(cls.name)
-                for node in ir.walk(cls.body):
-                    span = getattr(node, "span", None)
-                    out = getattr(node, "out", None)
-                    if span is None or out is None or span.file != self.name or span.end_line in found:
-                        continue
-                    end = span.end_column if span.end_line == span.line or isinstance(node, ir.Layer) else self._line_end(span.end_line)
-                    found[span.end_line] = Hint(span.end_line, end, show_shape(out), node)
+                cached = self.session.shapes.get(id(cls))
+                if cached is None or cached[0] is not cls:
+                    cached = (cls, self._class_hints(cls))
+                shapes[id(cls)] = cached
+                off = self.offsets[cls.span.file]
+                for line, column, label, node in cached[1]:
+                    found.setdefault(line + off, Hint(line + off, column, label, node))
+            self.session.shapes = shapes
             self._hints = sorted(found.values(), key=lambda h: h.line)
         return self._hints
+
+    def _class_hints(self, cls: ir.ClassIR) -> list[tuple]:
+        """(line, column, label, node) for one class, at its own spans."""
+        found: dict[int, tuple] = {}
+        for node in ir.walk(cls.body):
+            span = getattr(node, "span", None)
+            out = getattr(node, "out", None)
+            if span is None or out is None or span.file != cls.span.file or span.end_line in found:
+                continue
+            end = span.end_column if span.end_line == span.line or isinstance(node, ir.Layer) else self._line_end(self.absolute(span).end_line)
+            found[span.end_line] = (span.end_line, end, show_shape(out), node)
+        return list(found.values())
 
     def hint_at(self, line: int) -> Hint | None:
         """The shape shown at the end of `line` (1-based), if any."""
@@ -110,16 +210,16 @@ class Document:
         tensors), in source order."""
         found = []
         for d in self.definitions:
-            found.append(Symbol(d.name, d.kind, _name_span(d)))
+            found.append(Symbol(d.name, d.kind, self.absolute(_name_span(d))))
             for node in _statements(d.body):
                 if isinstance(node, s.Named) and not node.pattern:
-                    found.append(Symbol(node.name, "layer", node.name_span, d.name))
+                    found.append(Symbol(node.name, "layer", self.absolute(node.name_span), d.name))
                 elif isinstance(node, s.Assign):
-                    found += [Symbol(p.id, "tensor", p.span, d.name) for p in node.parts] or [Symbol(node.target, "tensor", node.target_span, d.name)]
+                    found += [Symbol(p.id, "tensor", self.absolute(p.span), d.name) for p in node.parts] or [Symbol(node.target, "tensor", self.absolute(node.target_span), d.name)]
                 elif isinstance(node, (s.Output, s.Learned)):
-                    found.append(Symbol(node.name, "tensor", node.name_span, d.name))
+                    found.append(Symbol(node.name, "tensor", self.absolute(node.name_span), d.name))
             for inp in d.inputs or ():
-                found.append(Symbol(inp.id, "tensor", inp.span, d.name))
+                found.append(Symbol(inp.id, "tensor", self.absolute(inp.span), d.name))
         return found
 
     def definition_of(self, line: int, column: int) -> Symbol | None:
@@ -149,9 +249,9 @@ class Document:
                 continue
             for node in s.walk(s.Group(tuple(d.body))):
                 if target.kind in ("block", "model") and isinstance(node, s.Call) and node.name == target.name:
-                    found.append(node.name_span)
-                elif target.kind == "tensor" and isinstance(node, s.Name) and node.id == target.name and node.span != target.span:
-                    found.append(node.span)
+                    found.append(self.absolute(node.name_span))
+                elif target.kind == "tensor" and isinstance(node, s.Name) and node.id == target.name and self.absolute(node.span) != target.span:
+                    found.append(self.absolute(node.span))
         return found
 
     def enclosing(self, line: int) -> s.Definition | None:
@@ -159,7 +259,7 @@ class Document:
         starts at or before it)."""
         inside = None
         for d in self.definitions:
-            if d.span.line <= line:
+            if self.absolute(d.span).line <= line:
                 inside = d
         return inside
 
@@ -187,7 +287,7 @@ class Document:
         """The layer call whose name is at (`line`, `column`)."""
         for d in self.definitions:
             for node in s.walk(s.Group(tuple(d.body))):
-                if isinstance(node, s.Call) and _inside(node.name_span, line, column):
+                if isinstance(node, s.Call) and _inside(self.absolute(node.name_span), line, column):
                     return node
         return None
 
@@ -204,16 +304,16 @@ class Document:
             return fix
         for d in self.definitions:
             for node in s.walk(s.Group(tuple(d.body))):
-                if isinstance(node, s.Call) and node.span == diag.span:
+                if isinstance(node, s.Call) and self.absolute(node.span) == diag.span:
                     bias = next((kw for kw in node.keywords if kw.name == "bias"), None)
                     if bias is not None:
-                        return Fix(bias.span, "bias=false", fix.title)
+                        return Fix(self.absolute(bias.span), "bias=false", fix.title)
         return fix
 
     def analysed(self, name: str) -> ir.ClassIR | None:
         """The first analysed class of the block or model `name` (the
         prelude's too)."""
-        return next((c for c in self.checked.classes if c.name == name), None)
+        return next((c for c in self.classes if c.name == name), None)
 
 
 def _statements(body):

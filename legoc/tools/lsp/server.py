@@ -30,6 +30,7 @@ if TYPE_CHECKING:
 DEBOUNCE = 0.2
 """Seconds after the last change before a spec is analysed again."""
 
+COMPLETION_KINDS = {"Function": t.CompletionItemKind.Function, "Class": t.CompletionItemKind.Class, "Property": t.CompletionItemKind.Property}
 SEVERITY = {"error": t.DiagnosticSeverity.Error, "warning": t.DiagnosticSeverity.Warning}
 
 
@@ -75,6 +76,7 @@ class LegocServer(LanguageServer):
     def __init__(self) -> None:
         super().__init__("legoc", __version__)
         self.documents: dict[str, Document] = {}
+        self.sessions: dict[str, object] = {}  # document.py's Session: what the next analysis of a file reuses
         self.pending: dict[str, asyncio.TimerHandle] = {}
 
     def analyse(self, uri: str) -> Document:
@@ -82,10 +84,10 @@ class LegocServer(LanguageServer):
         handle = self.pending.pop(uri, None)
         if handle is not None:
             handle.cancel()
-        from .document import Document
+        from .document import Document, Session
 
         text_doc = self.workspace.get_text_document(uri)
-        doc = Document(text_doc.source, _file_name(uri))
+        doc = Document(text_doc.source, _file_name(uri), session=self.sessions.setdefault(uri, Session()))
         self.documents[uri] = doc
         diags = [to_diagnostic(d, uri, doc) for d in doc.diagnostics if d.span.file == doc.name]
         self.text_document_publish_diagnostics(t.PublishDiagnosticsParams(uri=uri, diagnostics=diags, version=text_doc.version))
@@ -133,6 +135,7 @@ def create() -> LegocServer:
         if handle is not None:
             handle.cancel()
         ls.documents.pop(uri, None)
+        ls.sessions.pop(uri, None)
         ls.text_document_publish_diagnostics(t.PublishDiagnosticsParams(uri=uri, diagnostics=[]))
 
     @server.feature(t.TEXT_DOCUMENT_INLAY_HINT)
@@ -177,7 +180,7 @@ def create() -> LegocServer:
         doc = ls.documents.get(uri) or ls.document(uri)  # names from the last analysis: typing need not wait for a new one
         line = ls.workspace.get_text_document(uri).lines[params.position.line] if params.position.line < len(ls.workspace.get_text_document(uri).lines) else ""
         items = [
-            t.CompletionItem(label, kind=getattr(t.CompletionItemKind, kind), detail=detail, documentation=doc_text, insert_text=insert)
+            t.CompletionItem(label, kind=COMPLETION_KINDS[kind], detail=detail, documentation=doc_text, insert_text=insert)
             for label, kind, detail, doc_text, insert in _answers().completions(doc, line[: params.position.character])
         ]
         return t.CompletionList(is_incomplete=False, items=items)

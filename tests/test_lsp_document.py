@@ -1,0 +1,76 @@
+"""The language server's analysis (legoc/tools/lsp/document.py) against
+`legoc check`'s: the same diagnostics for every example and for specs
+with errors, though it parses one top-level definition at a time; and
+after edits, reusing the last analysis (analysis/reuse.py), the same
+diagnostics and shapes as a fresh analysis of the edited text."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from legoc.tools.check import check_text
+from legoc.tools.lsp.document import Document, Session, chunks
+
+EXAMPLES = sorted((Path(__file__).resolve().parent.parent / "examples").glob("*.lego"))
+
+
+def _view(doc: Document):
+    return [(d.code, d.span, d.message, d.notes, d.hint) for d in doc.diagnostics], [(h.line, h.column, h.label) for h in doc.hints()]
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.stem)
+def test_examples_as_check_sees_them(path):
+    text = path.read_text(encoding="utf-8")
+    assert "".join(piece for _, piece in chunks(text)) == text
+    doc = Document(text, path.name)
+    assert doc.diagnostics == check_text(text, path.name)
+    assert doc.hints() or "model" not in text
+
+
+BROKEN = [
+    ("conv c kernel_size=1 bias=false", "conv c kernel_size=1 bias=falsy"),  # an unknown name
+    ("bn1: bn\n", "bn1: bnn\n"),  # an unknown layer
+    ("stage 64 3 stride=1", "stage 64 3 strid=1"),  # an unknown keyword
+    ("relu: relu\n", "relu: relu\n    linear\n"),  # a wrong shape
+    ("block stage(c, n, stride=2):", "block stage(c, n, stride=2:"),  # a syntax error
+]
+
+
+@pytest.mark.parametrize("old,new", BROKEN)
+def test_errors_as_check_sees_them(old, new):
+    text = (EXAMPLES[0].parent / "resnet50.lego").read_text(encoding="utf-8")
+    assert old in text
+    broken = text.replace(old, new, 1)
+    fresh = Document(broken, "resnet50.lego")
+    assert [(d.code, d.span, d.message) for d in fresh.diagnostics] == [(d.code, d.span, d.message) for d in check_text(broken, "resnet50.lego")]
+    assert any(d.severity == "error" for d in fresh.diagnostics)
+
+
+def test_edits_reusing_the_last_analysis_give_a_fresh_analysis():
+    text = (EXAMPLES[0].parent / "resnet50.lego").read_text(encoding="utf-8")
+    session = Session()
+    edits = [
+        text,
+        text.replace("# The bottleneck block", "# The bottleneck block (edited)"),  # a doc comment: re-analysed
+        "# a new first line\n" + text,  # everything moves down a line
+        text.replace("bn3: bn", "bn3: bnn"),  # an error inside a reused block
+        text.replace("conv c * expansion kernel_size=1 bias=false", "conv c * expansion kernel_size=1"),  # LG501 in a block
+        text.replace("layer4: stage 512 3", "layer4: stage 512 3\n    relu\n    relu"),  # LG502 in the model
+        text,  # back
+    ]
+    for k, edited in enumerate(edits):
+        reused = Document(edited, "resnet50.lego", session=session)
+        assert _view(reused) == _view(Document(edited, "resnet50.lego")), k
+    assert session.reuse.entries  # the blocks were recorded, so the later runs did reuse them
+
+
+def test_a_reused_block_reports_its_warnings_again():
+    text = "block twice(c)(x):\n    y = x -> conv c\n    z = x -> conv c\n    return y\n\n# The model.\nmodel M():\n    input [3, 8, 8]\n    twice 8\n"
+    session = Session()
+    for k in range(3):
+        edited = text.replace("# The model.", f"# The model, edit {k}.")
+        doc = Document(edited, "t.lego", session=session)
+        assert [(d.code, d.span.line) for d in doc.diagnostics] == [("LG507", 3)], k
+    assert ("twice", (3,)) in session.reuse.entries
