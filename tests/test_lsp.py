@@ -161,3 +161,15 @@ def test_the_compiler_and_check_do_not_import_pygls(tmp_path):
     result = _python(code)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_the_settings_are_those_legoc_check_finds(tmp_path):
+    from legoc.tools.lsp.server import create
+
+    (tmp_path / "pyproject.toml").write_text('[tool.legoc]\nignore = ["LG501"]\n')
+    (tmp_path / "specs").mkdir()
+    name, config = create().settings((tmp_path / "specs" / "net.lego").as_uri())
+    assert name.endswith("net.lego") and config.ignore == ("LG501",)
+    doc = Document("model M():\n    input [3, 8, 8]\n    conv 16\n    bn\n", name, config)
+    assert doc.diagnostics == []
+    assert [d.code for d in Document("model M():\n    input [3, 8, 8]\n    conv 16\n    bn\n", name).diagnostics] == ["LG501"]

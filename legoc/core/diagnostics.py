@@ -44,13 +44,13 @@ class Fix:
     title: str
 
 
-_DID_YOU_MEAN = re.compile(r"did you mean `([A-Za-z_][A-Za-z0-9_]*)`\?")
+_DID_YOU_MEAN = r"did you mean `([A-Za-z_][A-Za-z0-9_]*)`\?"  # compiled at the first error (re caches it)
 
 
 def did_you_mean_fix(span: Span, hint: str | None) -> Fix | None:
     """The fix of a "did you mean `NAME`?" hint: `NAME` in place of the
     name at `span` (None for any other hint)."""
-    found = _DID_YOU_MEAN.fullmatch(hint or "")
+    found = re.fullmatch(_DID_YOU_MEAN, hint or "")
     return Fix(span, found.group(1), f"replace with `{found.group(1)}`") if found else None
 
 

@@ -13,10 +13,13 @@ typing pauses (`DEBOUNCE` seconds).
 from __future__ import annotations
 
 import asyncio
+import os
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from lsprotocol import types as t
 from pygls.lsp.server import LanguageServer
+from pygls.uris import to_fs_path
 
 from ...core.diagnostics import Diagnostic, Span
 from ...core.version import __version__
@@ -76,7 +79,8 @@ class LegocServer(LanguageServer):
     def __init__(self) -> None:
         super().__init__("legoc", __version__)
         self.documents: dict[str, Document] = {}
-        self.sessions: dict[str, object] = {}  # document.py's Session: what the next analysis of a file reuses
+        self.sessions: dict[str, object] = {}
+        self.configs: dict[str, object] = {}  # [tool.legoc] settings by folder  # document.py's Session: what the next analysis of a file reuses
         self.pending: dict[str, asyncio.TimerHandle] = {}
 
     def analyse(self, uri: str) -> Document:
@@ -87,11 +91,34 @@ class LegocServer(LanguageServer):
         from .document import Document, Session
 
         text_doc = self.workspace.get_text_document(uri)
-        doc = Document(text_doc.source, _file_name(uri), session=self.sessions.setdefault(uri, Session()))
+        name, config = self.settings(uri)
+        doc = Document(text_doc.source, name, config, session=self.sessions.setdefault(uri, Session()))
         self.documents[uri] = doc
         diags = [to_diagnostic(d, uri, doc) for d in doc.diagnostics if d.span.file == doc.name]
         self.text_document_publish_diagnostics(t.PublishDiagnosticsParams(uri=uri, diagnostics=diags, version=text_doc.version))
         return doc
+
+    def settings(self, uri: str):
+        """The name `uri` is checked under (its path relative to the
+        server's working directory, the workspace, as `legoc check` run
+        there names it, for `per-file-ignores`) and the `[tool.legoc]`
+        settings of the nearest pyproject.toml above it, as `legoc check`
+        finds them (the defaults where there is none or it is not valid)."""
+        from ..config import Config, ConfigError, discover
+
+        path = to_fs_path(uri)
+        if path is None:
+            return _file_name(uri), Config()
+        folder = os.path.dirname(os.path.abspath(path))
+        config = self.configs.get(folder)
+        if config is None:
+            try:
+                config = discover(Path(folder))
+            except (ConfigError, OSError):
+                config = Config()
+            self.configs[folder] = config
+        rel = os.path.relpath(path)
+        return (path if rel.startswith("..") else rel), config
 
     def document(self, uri: str) -> Document:
         """The analysis of `uri`'s current text (analysing it now if a
