@@ -128,17 +128,23 @@ def analyze_partial(
     the program has errors those analysed before and around them (the
     language server's shapes of the definitions without errors). `reuse`:
     the blocks of earlier runs to reuse (analysis/reuse.py; `analyze`)."""
+    memo = reuse.memo if reuse is not None else None
     try:
         analysis = analyze(program, prelude(), broken, limits, reuse)
     except SpecError as exc:
-        found = exc.diagnostics + tuple(layer_order(exc.classes, PRELUDE_NAME))
-        return None, found + tuple(unused_parameters(program, exc.diagnostics, broken)), tuple(exc.classes)
+        found = exc.diagnostics + tuple(layer_order(exc.classes, PRELUDE_NAME, memo))
+        found += tuple(unused_parameters(program, exc.diagnostics, broken, memo))
+        if reuse is not None:
+            reuse.prune((*exc.classes, *program.definitions))
+        return None, found, tuple(exc.classes)
     found = (
         analysis.diagnostics
-        + tuple(layer_order(analysis.classes, PRELUDE_NAME))
-        + tuple(unused_parameters(program, (), broken))
+        + tuple(layer_order(analysis.classes, PRELUDE_NAME, memo))
+        + tuple(unused_parameters(program, (), broken, memo))
         + tuple(empty_spec(program, broken))
     )
+    if reuse is not None:
+        reuse.prune((*analysis.classes, *program.definitions))
     return replace(analysis, diagnostics=found), found, analysis.classes
 
 

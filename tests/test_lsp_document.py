@@ -58,6 +58,8 @@ def test_edits_reusing_the_last_analysis_give_a_fresh_analysis():
         text.replace("bn3: bn", "bn3: bnn"),  # an error inside a reused block
         text.replace("conv c * expansion kernel_size=1 bias=false", "conv c * expansion kernel_size=1"),  # LG501 in a block
         text.replace("layer4: stage 512 3", "layer4: stage 512 3\n    relu\n    relu"),  # LG502 in the model
+        text.replace("stride=2):", "stride=2, extra=1):"),  # LG506 in a block
+        text.replace("stride=2):", "stride=2, extra=1):").replace("fc: linear classes", "fc: linear classes\n    relu"),  # and it is reused
         text,  # back
     ]
     for k, edited in enumerate(edits):

@@ -48,6 +48,13 @@ class Reuse:
         self.entries: dict[tuple[str, tuple[int, ...]], Entry] = {}
         self._frames: list[_Frame] = []
         self._valid: dict[tuple[str, tuple[int, ...]], bool] = {}
+        self.memo: dict = {}  # lint.py's per class and per definition results, by object
+
+    def prune(self, live) -> None:
+        """Forget the `memo` entries of objects not in `live` (the classes
+        and definitions of the run just done)."""
+        ids = {id(x) for x in live}
+        self.memo = {k: v for k, v in self.memo.items() if k[1] in ids}
 
     def begin_run(self) -> None:
         """Forget what the last run decided (not what it recorded)."""
