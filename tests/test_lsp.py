@@ -173,3 +173,23 @@ def test_the_settings_are_those_legoc_check_finds(tmp_path):
     doc = Document("model M():\n    input [3, 8, 8]\n    conv 16\n    bn\n", name, config)
     assert doc.diagnostics == []
     assert [d.code for d in Document("model M():\n    input [3, 8, 8]\n    conv 16\n    bn\n", name).diagnostics] == ["LG501"]
+
+
+def test_formatting_is_offered_only_with_legoc_fmt(monkeypatch):
+    import types
+
+    from legoc.tools.lsp.server import create
+
+    assert t.TEXT_DOCUMENT_FORMATTING not in create().protocol.fm.features
+    fmt = types.ModuleType("legoc.tools.fmt")
+    fmt.format_text = lambda text: text.replace("  ", " ")  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "legoc.tools.fmt", fmt)
+    assert t.TEXT_DOCUMENT_FORMATTING in create().protocol.fm.features
+
+
+def test_help():
+    import subprocess
+
+    result = subprocess.run([sys.executable, "-m", "legoc", "lsp", "--help"], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0
+    assert "language server" in result.stdout.lower() and "legoc[lsp]" in result.stdout
