@@ -97,6 +97,8 @@ async def test_session(client: LanguageClient):
     text = hover.contents.value
     assert "conv(out_channels" in text and "nn.Conv2d(" in text
     assert "input: `[16, 32, 32]`" in text and "output: `[32, 16, 16]`" in text
+    hover = await client.text_document_hover_async(t.HoverParams(t.TextDocumentIdentifier(URI), t.Position(7, 5)))
+    assert "parameters: `448`" in hover.contents.value  # conv 3 -> 16, 3x3, with its bias
     hover = await client.text_document_hover_async(t.HoverParams(t.TextDocumentIdentifier(URI), t.Position(1, 8)))
     assert "Two convolutions, the second one misspelt." in hover.contents.value
 

@@ -76,3 +76,16 @@ def test_a_reused_block_reports_its_warnings_again():
         doc = Document(edited, "t.lego", session=session)
         assert [(d.code, d.span.line) for d in doc.diagnostics] == [("LG507", 3)], k
     assert ("twice", (3,)) in session.reuse.entries
+
+
+def test_hover_counts_parameters_as_torchvision():
+    from legoc.tools.lsp import answers
+
+    doc = Document((EXAMPLES[0].parent / "resnet50.lego").read_text(encoding="utf-8"), "resnet50.lego")
+    layer1 = next(d for d in doc.definitions if d.name == "ResNet50").body[5]  # layer1: stage 64 3 stride=1
+    call = layer1.layer
+    text, _ = answers.hover(doc, doc.absolute(call.name_span).line, doc.absolute(call.name_span).column)
+    assert "parameters: `215,808`" in text and "input: `[64, 56, 56]`" in text and "output: `[256, 56, 56]`" in text
+    header = doc.absolute(next(d for d in doc.definitions if d.name == "ResNet50").span)
+    text, _ = answers.hover(doc, header.line, header.column)
+    assert "parameters: `25,557,032`" in text  # sum(p.numel() for p in torchvision.models.resnet50().parameters())

@@ -16,6 +16,7 @@ from ...analysis.signature import AUTO, REQUIRED, show_shape
 from ...compiler import prelude
 from ...core.diagnostics import Span
 from ...ir import nodes as ir
+from ...ir import symbolic as sy
 from ...syntax import tree as s
 from .document import Document
 
@@ -55,8 +56,34 @@ def _call_text(doc: Document, call: s.Call) -> str:
         if node.ctor.kind == "block":
             callee = doc.analysed(node.ctor.target)
             if callee is not None:
-                parts.append(f"parameters: `{callee.n_params}` (over `{callee.name}`'s own parameters)")
+                parts.append(f"parameters: `{_count(_call_params(callee, node.ctor))}`")
     return "\n\n".join(parts)
+
+
+def _call_params(callee: ir.ClassIR, ctor: ir.Ctor):
+    """The parameter count of a block call: the block's count with the
+    call's input sizes and arguments (and the defaults of the others)."""
+    mapping = {}
+    n = len(callee.size_params)
+    for size, value in zip(callee.size_params, ctor.args[:n]):
+        if isinstance(size, sy.Sym):
+            mapping[size.key] = value
+    given = dict(zip((p.name for p in callee.params), ctor.args[n:]))
+    given.update(ctor.kwargs)
+    for p in callee.params:
+        value = given.get(p.name, p.default)
+        if isinstance(value, sy.Expr):
+            mapping[f"p:{p.name}"] = value
+    try:
+        return sy.substituter(mapping)(callee.n_params)
+    except Exception:  # a value that does not compute (a layer where a number is meant): the formula
+        return callee.n_params
+
+
+def _count(e) -> str:
+    """A parameter count: `1,234,567`, or the formula where it is symbolic."""
+    value = sy.value_of(e)
+    return f"{value:,}" if isinstance(value, int) else str(e)
 
 
 def _definition_text(d: s.Definition, cls: ir.ClassIR | None) -> str:
@@ -64,7 +91,8 @@ def _definition_text(d: s.Definition, cls: ir.ClassIR | None) -> str:
     if d.doc:
         parts.append("\n".join(d.doc))
     if cls is not None:
-        parts.append(f"input: `{show_shape(cls.input)}`, output: `{show_shape(cls.output)}`, parameters: `{cls.n_params}`")
+        count = _count(_call_params(cls, ir.Ctor("block", cls.name, tuple(cls.size_params))))  # its parameters' defaults
+        parts.append(f"input: `{show_shape(cls.input)}`, output: `{show_shape(cls.output)}`, parameters: `{count}`")
     return "\n\n".join(parts)
 
 
@@ -91,6 +119,8 @@ def _params(params) -> str:
             out.append(name)
         elif default is AUTO:
             out.append(f"{name}=auto")
+        elif isinstance(default, sy.Const) and isinstance(default.value, bool):
+            out.append(f"{name}={str(default.value).lower()}")
         else:
             out.append(f"{name}={_value(default)}")
     return ", ".join(out)
