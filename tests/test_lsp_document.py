@@ -89,3 +89,15 @@ def test_hover_counts_parameters_as_torchvision():
     header = doc.absolute(next(d for d in doc.definitions if d.name == "ResNet50").span)
     text, _ = answers.hover(doc, header.line, header.column)
     assert "parameters: `25,557,032`" in text  # sum(p.numel() for p in torchvision.models.resnet50().parameters())
+
+
+def test_hover_counts_a_torch_layers_parameters_with_the_models_defaults():
+    from legoc.tools.lsp import answers
+
+    text = (EXAMPLES[0].parent / "resnet50.lego").read_text(encoding="utf-8")
+    doc = Document(text, "resnet50.lego")
+    lines = text.split("\n")
+    conv1 = next(i for i, line in enumerate(lines, 1) if "conv1: conv 64 kernel_size=7" in line)
+    fc = next(i for i, line in enumerate(lines, 1) if "fc: linear classes" in line)
+    assert "parameters: `9,408`" in answers.hover(doc, conv1, lines[conv1 - 1].index("conv 64") + 1)[0]
+    assert "parameters: `2,049,000`" in answers.hover(doc, fc, lines[fc - 1].index("linear") + 1)[0]  # classes=1000

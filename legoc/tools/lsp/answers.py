@@ -57,6 +57,10 @@ def _call_text(doc: Document, call: s.Call) -> str:
             callee = doc.analysed(node.ctor.target)
             if callee is not None:
                 parts.append(f"parameters: `{_count(_call_params(callee, node.ctor))}`")
+        elif node.ctor.kind == "torch":
+            count = _torch_params(node.ctor, _defaults(doc, node))
+            if count is not None:
+                parts.append(f"parameters: `{count:,}`")
     return "\n\n".join(parts)
 
 
@@ -78,6 +82,47 @@ def _call_params(callee: ir.ClassIR, ctor: ir.Ctor):
         return sy.substituter(mapping)(callee.n_params)
     except Exception:  # a value that does not compute (a layer where a number is meant): the formula
         return callee.n_params
+
+
+def _defaults(doc: Document, node: ir.Layer) -> dict:
+    """The defaults of the parameters of the model `node` is in, as a
+    substitution (empty for a block's layer: its sizes are the caller's)."""
+    for cls in doc.classes:
+        if cls.kind == "model" and doc.mine(cls.span) and any(n is node for n in ir.walk(cls.body)):
+            return {f"p:{p.name}": p.default for p in cls.params if isinstance(p.default, sy.Expr)}
+    return {}
+
+
+def _torch_params(ctor: ir.Ctor, defaults: dict) -> int | None:
+    """A torch module's trainable parameter count where its arguments are
+    constants, with `defaults` substituted (legoc state-dict's table,
+    tools/statedict.py), else None."""
+    from ..statedict import torch_entries
+
+    sub = sy.substituter(defaults)
+
+    def const(v):
+        if isinstance(v, ir.Sizes):
+            items = [const(x) for x in v.items]
+            return None if None in items else tuple(items)
+        return sy.value_of(sub(v)) if isinstance(v, sy.Expr) else v
+
+    args = [const(a) for a in ctor.args]
+    kwargs = {k: const(v) for k, v in ctor.kwargs}
+    if None in args or None in kwargs.values():
+        return None
+    try:
+        entries = torch_entries(ctor.target, args, kwargs)
+    except (ValueError, TypeError, KeyError):
+        return None
+    total = 0
+    for _, shape, buffer in entries:
+        if not buffer:
+            size = 1
+            for n in shape:
+                size *= n
+            total += size
+    return total
 
 
 def _count(e) -> str:
