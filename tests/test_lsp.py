@@ -90,6 +90,11 @@ async def test_session(client: LanguageClient):
     expected = {h.line: h.label for h in Document(FIXED, "net.lego").hints()}
     assert shown == expected
     assert shown[9] == "[32, 16, 16]" and shown[3] == "[c, H, W]" and shown[12] == "[classes]"
+    # ... and as the generated module's shape comments say, batch axis aside
+    import legoc
+
+    comments = [line.split("# [B, ", 1)[1] for line in legoc.compile(FIXED).split("\n") if "# [B, " in line]
+    assert comments == [shown[n][1:] for n in (3, 4, 8, 9, 10, 11, 12)]
     assert hints[0].position == t.Position(2, len("    conv c"))
 
     # 5. hover on a layer call: signature, arguments, input and output shapes
