@@ -200,3 +200,20 @@ def test_help():
     result = subprocess.run([sys.executable, "-m", "legoc", "lsp", "--help"], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0
     assert "language server" in result.stdout.lower() and "legoc[lsp]" in result.stdout
+
+
+def test_positions_count_the_clients_code_units():
+    from pygls.workspace.position_codec import PositionCodec
+
+    from legoc.core.diagnostics import Span
+    from legoc.tools.lsp.server import Positions
+
+    lines = ["    conv 16 \U0001f642 rellu", "    bn"]  # a character outside the BMP: two UTF-16 units
+    pos = Positions(lines, PositionCodec(t.PositionEncodingKind.Utf16))
+    span = Span("x", 1, 15, 1, 20)  # `rellu`, 1-based characters
+    assert lines[0][span.column - 1 : span.end_column - 1] == "rellu"
+    assert pos.range(span) == t.Range(t.Position(0, 15), t.Position(0, 20))
+    assert pos.legoc(t.Position(0, 15)) == (1, 15)
+    assert pos.legoc(t.Position(1, 4)) == (2, 5)
+    utf32 = Positions(lines, PositionCodec(t.PositionEncodingKind.Utf32))
+    assert utf32.range(span) == t.Range(t.Position(0, 14), t.Position(0, 19))

@@ -3,9 +3,9 @@ features, answering from legoc/tools/lsp/document.py's `Document` (one per
 open file, rebuilt after each change) and legoc/tools/lsp/answers.py (hover
 text, completion items).
 
-Positions: legoc's spans are 1-based (line, column), the protocol's 0-based
-(line, character); a column counts characters, as the protocol's UTF-16
-does for all but characters outside the Basic Multilingual Plane.
+Positions: legoc's spans are 1-based (line, column), a column counting
+characters; the protocol's are 0-based, in the code units of the encoding
+agreed with the client (`Positions`).
 Diagnostics are published on open at once and after changes once the
 typing pauses (`DEBOUNCE` seconds).
 """
@@ -37,12 +37,47 @@ COMPLETION_KINDS = {"Function": t.CompletionItemKind.Function, "Class": t.Comple
 SEVERITY = {"error": t.DiagnosticSeverity.Error, "warning": t.DiagnosticSeverity.Warning}
 
 
-def to_range(span: Span) -> t.Range:
-    """A legoc span (1-based, end exclusive) as a protocol range (0-based)."""
-    return t.Range(t.Position(span.line - 1, span.column - 1), t.Position(span.end_line - 1, max(span.end_column - 1, 0)))
+class Positions:
+    """Positions in one document between legoc (lines and columns 1-based,
+    a column counting characters) and the protocol (0-based, a character
+    counting the code units of the encoding agreed with the client: UTF-16
+    unless it asked for another). `lines` is the text the spans are of."""
+
+    def __init__(self, lines: list[str], codec) -> None:
+        self.lines, self.codec = lines, codec
+
+    def _text(self, line: int) -> str:
+        return self.lines[line - 1] if 0 < line <= len(self.lines) else ""
+
+    def position(self, line: int, column: int) -> t.Position:
+        """legoc's (line, column) for the protocol."""
+        text = self._text(line)
+        char = max(column - 1, 0)
+        if not text.isascii():
+            char = self.codec.client_num_units(text[:char])
+        return t.Position(line - 1, char)
+
+    def range(self, span: Span) -> t.Range:
+        """A legoc span (end exclusive) as a protocol range."""
+        return t.Range(self.position(span.line, span.column), self.position(span.end_line, span.end_column))
+
+    def legoc(self, pos: t.Position) -> tuple[int, int]:
+        """The protocol's position as legoc's (line, column)."""
+        text = self._text(pos.line + 1)
+        char = pos.character
+        if not text.isascii():
+            units = 0
+            for i, ch in enumerate(text):
+                if units >= pos.character:
+                    char = i
+                    break
+                units += self.codec.client_num_units(ch)
+            else:
+                char = len(text)
+        return pos.line + 1, char + 1
 
 
-def to_diagnostic(diag: Diagnostic, uri: str, doc: Document) -> t.Diagnostic:
+def to_diagnostic(diag: Diagnostic, uri: str, doc: Document, pos: Positions) -> t.Diagnostic:
     """One legoc diagnostic for the protocol: notes with a place become
     related information (in this file; the prelude's have no URI) and the
     others and the hint join the message; a fix travels in `data`."""
@@ -50,15 +85,15 @@ def to_diagnostic(diag: Diagnostic, uri: str, doc: Document) -> t.Diagnostic:
     related = []
     for note in diag.notes:
         if note.span is not None and note.span.file == doc.name:
-            related.append(t.DiagnosticRelatedInformation(t.Location(uri, to_range(note.span)), note.message))
+            related.append(t.DiagnosticRelatedInformation(t.Location(uri, pos.range(note.span)), note.message))
         else:
             message += f"\nnote: {note.message}"
     if diag.hint:
         message += f"\nhelp: {diag.hint}"
     fix = doc.fix_of(diag)
-    data = None if fix is None else {"title": fix.title, "range": _json_range(fix.span), "text": fix.replacement}
+    data = None if fix is None else {"title": fix.title, "range": _json_range(pos.range(fix.span)), "text": fix.replacement}
     return t.Diagnostic(
-        range=to_range(diag.span),
+        range=pos.range(diag.span),
         message=message,
         severity=SEVERITY.get(diag.severity, t.DiagnosticSeverity.Error),
         code=diag.code or None,
@@ -68,8 +103,7 @@ def to_diagnostic(diag: Diagnostic, uri: str, doc: Document) -> t.Diagnostic:
     )
 
 
-def _json_range(span: Span) -> dict:
-    r = to_range(span)
+def _json_range(r: t.Range) -> dict:
     return {"start": {"line": r.start.line, "character": r.start.character}, "end": {"line": r.end.line, "character": r.end.character}}
 
 
@@ -94,9 +128,14 @@ class LegocServer(LanguageServer):
         name, config = self.settings(uri)
         doc = Document(text_doc.source, name, config, session=self.sessions.setdefault(uri, Session()))
         self.documents[uri] = doc
-        diags = [to_diagnostic(d, uri, doc) for d in doc.diagnostics if d.span.file == doc.name]
+        pos = self.positions(doc)
+        diags = [to_diagnostic(d, uri, doc, pos) for d in doc.diagnostics if d.span.file == doc.name]
         self.text_document_publish_diagnostics(t.PublishDiagnosticsParams(uri=uri, diagnostics=diags, version=text_doc.version))
         return doc
+
+    def positions(self, doc: Document) -> Positions:
+        """Position conversion for `doc`'s text."""
+        return Positions(doc.lines, self.workspace.position_codec)
 
     def settings(self, uri: str):
         """The name `uri` is checked under (its path relative to the
@@ -168,9 +207,10 @@ def create() -> LegocServer:
     @server.feature(t.TEXT_DOCUMENT_INLAY_HINT)
     def inlay_hints(ls: LegocServer, params: t.InlayHintParams) -> list[t.InlayHint]:
         doc = ls.document(params.text_document.uri)
+        pos = ls.positions(doc)
         first, last = params.range.start.line + 1, params.range.end.line + 1
         return [
-            t.InlayHint(t.Position(h.line - 1, h.column - 1), f"  {h.label}", kind=t.InlayHintKind.Type, padding_left=True)
+            t.InlayHint(pos.position(h.line, h.column), f"  {h.label}", kind=t.InlayHintKind.Type, padding_left=True)
             for h in doc.hints()
             if first <= h.line <= last
         ]
@@ -178,37 +218,42 @@ def create() -> LegocServer:
     @server.feature(t.TEXT_DOCUMENT_HOVER)
     def hover(ls: LegocServer, params: t.HoverParams) -> t.Hover | None:
         doc = ls.document(params.text_document.uri)
-        found = _answers().hover(doc, params.position.line + 1, params.position.character + 1)
+        pos = ls.positions(doc)
+        found = _answers().hover(doc, *pos.legoc(params.position))
         if found is None:
             return None
         text, span = found
-        return t.Hover(t.MarkupContent(t.MarkupKind.Markdown, text), to_range(span))
+        return t.Hover(t.MarkupContent(t.MarkupKind.Markdown, text), pos.range(span))
 
     @server.feature(t.TEXT_DOCUMENT_DEFINITION)
     def definition(ls: LegocServer, params: t.DefinitionParams) -> t.Location | None:
         doc = ls.document(params.text_document.uri)
-        sym = doc.definition_of(params.position.line + 1, params.position.character + 1)
-        return None if sym is None else t.Location(params.text_document.uri, to_range(sym.span))
+        pos = ls.positions(doc)
+        sym = doc.definition_of(*pos.legoc(params.position))
+        return None if sym is None else t.Location(params.text_document.uri, pos.range(sym.span))
 
     @server.feature(t.TEXT_DOCUMENT_REFERENCES)
     def references(ls: LegocServer, params: t.ReferenceParams) -> list[t.Location]:
         doc = ls.document(params.text_document.uri)
-        spans = doc.references(params.position.line + 1, params.position.character + 1, params.context.include_declaration)
-        return [t.Location(params.text_document.uri, to_range(sp)) for sp in spans]
+        pos = ls.positions(doc)
+        spans = doc.references(*pos.legoc(params.position), params.context.include_declaration)
+        return [t.Location(params.text_document.uri, pos.range(sp)) for sp in spans]
 
     @server.feature(t.TEXT_DOCUMENT_DOCUMENT_SYMBOL)
     def symbols(ls: LegocServer, params: t.DocumentSymbolParams) -> list[t.DocumentSymbol]:
         doc = ls.document(params.text_document.uri)
-        return _answers().outline(doc, to_range)
+        return _answers().outline(doc, ls.positions(doc).range)
 
     @server.feature(t.TEXT_DOCUMENT_COMPLETION, t.CompletionOptions(trigger_characters=[" "]))
     def completion(ls: LegocServer, params: t.CompletionParams) -> t.CompletionList:
         uri = params.text_document.uri
         doc = ls.documents.get(uri) or ls.document(uri)  # names from the last analysis: typing need not wait for a new one
-        line = ls.workspace.get_text_document(uri).lines[params.position.line] if params.position.line < len(ls.workspace.get_text_document(uri).lines) else ""
+        lines = ls.workspace.get_text_document(uri).source.split("\n")
+        line_no, column = Positions(lines, ls.workspace.position_codec).legoc(params.position)
+        line = lines[line_no - 1][: column - 1] if line_no <= len(lines) else ""
         items = [
             t.CompletionItem(label, kind=COMPLETION_KINDS[kind], detail=detail, documentation=doc_text, insert_text=insert)
-            for label, kind, detail, doc_text, insert in _answers().completions(doc, line[: params.position.character])
+            for label, kind, detail, doc_text, insert in _answers().completions(doc, line)
         ]
         return t.CompletionList(is_incomplete=False, items=items)
 
