@@ -217,3 +217,24 @@ def test_positions_count_the_clients_code_units():
     assert pos.legoc(t.Position(1, 4)) == (2, 5)
     utf32 = Positions(lines, PositionCodec(t.PositionEncodingKind.Utf32))
     assert utf32.range(span) == t.Range(t.Position(0, 14), t.Position(0, 19))
+
+
+def test_an_internal_error_is_shown_and_the_server_goes_on(monkeypatch):
+    from legoc.tools.lsp import document
+    from legoc.tools.lsp.server import create
+
+    server = create()
+    for _ in server.protocol.lsp_initialize(t.InitializeParams(capabilities=t.ClientCapabilities())):  # a generator: run it through
+        pass
+    shown, published = [], []
+    monkeypatch.setattr(server, "window_show_message", shown.append)
+    monkeypatch.setattr(server, "text_document_publish_diagnostics", published.append)
+    server.workspace.put_text_document(t.TextDocumentItem(URI, "lego", 1, BROKEN))
+    real = document.analyze_partial
+    with monkeypatch.context() as patch:
+        patch.setattr(document, "analyze_partial", lambda program, *a, **k: 1 / 0 if program.definitions else real(program, *a, **k))
+        doc = server.analyse(URI)
+    assert doc.text == "" and "internal error" in shown[0].message and "ZeroDivisionError" in shown[0].message
+    assert published[0].diagnostics == []
+    assert [d.code for d in server.analyse(URI).diagnostics] == ["LG201"]
+    assert published[1].diagnostics[0].code == "LG201"

@@ -126,10 +126,16 @@ class LegocServer(LanguageServer):
 
         text_doc = self.workspace.get_text_document(uri)
         name, config = self.settings(uri)
-        doc = Document(text_doc.source, name, config, session=self.sessions.setdefault(uri, Session()))
+        try:
+            doc = Document(text_doc.source, name, config, session=self.sessions.setdefault(uri, Session()))
+            pos = self.positions(doc)
+            diags = [to_diagnostic(d, uri, doc, pos) for d in doc.diagnostics if d.span.file == doc.name]
+        except Exception as exc:  # a bug in legoc: say so, keep serving, start afresh next time
+            self.sessions.pop(uri, None)
+            message = f"legoc: internal error on {name}: {type(exc).__name__}: {exc}. This is a bug in legoc, not in your spec; please report it with the spec."
+            self.window_show_message(t.ShowMessageParams(t.MessageType.Error, message))
+            doc, diags = Document("", name, config), []
         self.documents[uri] = doc
-        pos = self.positions(doc)
-        diags = [to_diagnostic(d, uri, doc, pos) for d in doc.diagnostics if d.span.file == doc.name]
         self.text_document_publish_diagnostics(t.PublishDiagnosticsParams(uri=uri, diagnostics=diags, version=text_doc.version))
         return doc
 
