@@ -101,3 +101,33 @@ def test_hover_counts_a_torch_layers_parameters_with_the_models_defaults():
     fc = next(i for i, line in enumerate(lines, 1) if "fc: linear classes" in line)
     assert "parameters: `9,408`" in answers.hover(doc, conv1, lines[conv1 - 1].index("conv 64") + 1)[0]
     assert "parameters: `2,049,000`" in answers.hover(doc, fc, lines[fc - 1].index("linear") + 1)[0]  # classes=1000
+
+
+def _apply(text: str, fix) -> str:
+    lines = text.split("\n")
+    sp = fix.span
+    assert sp.line == sp.end_line
+    line = lines[sp.line - 1]
+    lines[sp.line - 1] = line[: sp.column - 1] + fix.replacement + line[sp.end_column - 1 :]
+    return "\n".join(lines)
+
+
+FIXABLE = [
+    ("LG201", "model M():\n    input [3, 8, 8]\n    conv 16\n    rellu\n"),
+    ("LG201", "model M():\n    input [3, 8, 8]\n    conv 16\n    ReLU\n"),
+    ("LG202", "model M(width=16):\n    input [3, 8, 8]\n    conv widht\n"),
+    ("LG501", "model M():\n    input [3, 8, 8]\n    conv 16\n    bn\n"),
+    ("LG501", "model M():\n    input [3, 8, 8]\n    conv 16 bias=true\n    bn\n"),
+    ("LG301", "model M():\n    input [3, 8, 8]\n    conv 16\n    res add <\n        conv 32\n        relu\n    >\n"),
+    ("LG301", "block b(c):\n    res add < conv c; relu >\nmodel M():\n    input [3, 8, 8]\n    b 16\n"),
+]
+
+
+@pytest.mark.parametrize("code,text", FIXABLE)
+def test_each_fix_resolves_its_diagnostic(code, text):
+    doc = Document(text, "t.lego")
+    (diag,) = [d for d in doc.diagnostics if d.code != "LG506"]  # a misspelt parameter is also an unused one
+    assert diag.code == code
+    fix = doc.fix_of(diag)
+    assert fix is not None
+    assert Document(_apply(text, fix), "t.lego").diagnostics == []

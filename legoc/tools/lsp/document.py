@@ -298,8 +298,12 @@ class Document:
     def fix_of(self, diag: Diagnostic) -> Fix | None:
         """The edit that resolves `diag`, from its `fix`, adjusted to the
         text: LG501's `bias=false` replaces a `bias=` keyword the call
-        already has rather than adding a second one."""
+        already has rather than adding a second one; and for LG301's
+        "add `shortcut conv1x1_bn`" (a residual whose body changes the
+        shape), that shortcut after the residual's `>`."""
         fix = diag.fix
+        if diag.code == "LG301" and (diag.hint or "").startswith("add `shortcut conv1x1_bn`"):
+            return self._shortcut_fix(diag)
         if fix is None or diag.code != "LG501":
             return fix
         for d in self.definitions:
@@ -309,6 +313,21 @@ class Document:
                     if bias is not None:
                         return Fix(self.absolute(bias.span), "bias=false", fix.title)
         return fix
+
+    def _shortcut_fix(self, diag: Diagnostic) -> Fix | None:
+        """LG301's "add `shortcut conv1x1_bn`" as an edit: the shortcut
+        after the `>` of the residual the diagnostic is at (one without a
+        shortcut, whose `>` ends it)."""
+        for d in self.definitions:
+            for node in _statements(d.body):
+                if isinstance(node, s.Residual) and node.shortcut is None and not node.optional and self.absolute(node.span) == diag.span:
+                    end = self.absolute(node.span)
+                    text = self.lines[end.end_line - 1] if end.end_line <= len(self.lines) else ""
+                    if text[end.end_column - 2 : end.end_column - 1] != ">":
+                        return None
+                    at = Span(self.name, end.end_line, end.end_column, end.end_line, end.end_column)
+                    return Fix(at, " shortcut conv1x1_bn", "add `shortcut conv1x1_bn`")
+        return None
 
     def analysed(self, name: str) -> ir.ClassIR | None:
         """The first analysed class of the block or model `name` (the
