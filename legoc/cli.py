@@ -9,6 +9,7 @@
     legoc graph FILE [--format mermaid|dot] ...    a diagram (legoc/tools/diagram.py)
     legoc state-dict FILE [--format text|json]     state_dict keys and shapes
                                                    (legoc/tools/statedict.py)
+    legoc lsp                                      the language server (legoc/tools/lsp/)
     legoc help [COMMAND]                           `legoc --help`, `legoc COMMAND --help`
     legoc --version
 
@@ -48,6 +49,7 @@ COMMANDS = {
     "summary": "print a model's layers, output shapes, parameters, mult-adds and memory",
     "graph": "draw a model as a Mermaid or Graphviz diagram",
     "state-dict": "print a model's state_dict keys and shapes, in torch's order",
+    "lsp": "run the language server over standard input and output (needs pip install 'legoc[lsp]')",
     "help": "show this help, or a command's: `legoc help check`",
 }
 
@@ -79,6 +81,8 @@ def _tool(command: str):
         from .tools import diagram as module
     elif command == "state-dict":
         from .tools import statedict as module
+    elif command == "lsp":
+        from .tools import lsp as module
     else:
         raise ValueError(f"no module runs `{command}`")
     return module

@@ -14,6 +14,7 @@ from functools import lru_cache
 from .syntax import tree as syntax
 from .core.diagnostics import Diagnostic, SourceFile, SpecError
 from .analysis.infer import Analysis, analyze
+from .ir.nodes import ClassIR
 from .core.limits import DEFAULT, Limits, deep
 from .analysis.lint import empty_spec, layer_order, unused_parameters
 from .syntax.parser import parse
@@ -115,18 +116,36 @@ def analyze_program(
     (None when the program has errors) and every diagnostic found: errors,
     then warnings.
     """
+    analysis, found, _ = analyze_partial(program, broken, limits)
+    return analysis, found
+
+
+@deep
+def analyze_partial(
+    program: syntax.Program, broken: frozenset[str] = frozenset(), limits: Limits = DEFAULT, reuse=None
+) -> tuple[Analysis | None, tuple[Diagnostic, ...], tuple[ClassIR, ...]]:
+    """`analyze_program`, and the classes analysed: all of them, or where
+    the program has errors those analysed before and around them (the
+    language server's shapes of the definitions without errors). `reuse`:
+    the blocks of earlier runs to reuse (analysis/reuse.py; `analyze`)."""
+    memo = reuse.memo if reuse is not None else None
     try:
-        analysis = analyze(program, prelude(), broken, limits)
+        analysis = analyze(program, prelude(), broken, limits, reuse)
     except SpecError as exc:
-        found = exc.diagnostics + tuple(layer_order(exc.classes, PRELUDE_NAME))
-        return None, found + tuple(unused_parameters(program, exc.diagnostics, broken))
+        found = exc.diagnostics + tuple(layer_order(exc.classes, PRELUDE_NAME, memo))
+        found += tuple(unused_parameters(program, exc.diagnostics, broken, memo))
+        if reuse is not None:
+            reuse.prune((*exc.classes, *program.definitions))
+        return None, found, tuple(exc.classes)
     found = (
         analysis.diagnostics
-        + tuple(layer_order(analysis.classes, PRELUDE_NAME))
-        + tuple(unused_parameters(program, (), broken))
+        + tuple(layer_order(analysis.classes, PRELUDE_NAME, memo))
+        + tuple(unused_parameters(program, (), broken, memo))
         + tuple(empty_spec(program, broken))
     )
-    return replace(analysis, diagnostics=found), found
+    if reuse is not None:
+        reuse.prune((*analysis.classes, *program.definitions))
+    return replace(analysis, diagnostics=found), found, analysis.classes
 
 
 @dataclass(frozen=True)

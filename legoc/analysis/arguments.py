@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from ..ir import symbolic as sy
 from ..syntax import tree as s
-from ..core.diagnostics import Span, error
+from ..core.diagnostics import Span, did_you_mean_fix, error
 from ..core.naming import close_match
 from ..ir.nodes import Check, LayerRef, Sizes, Value
 from ..ir.functions import ARITY
@@ -80,7 +80,7 @@ def evaluate(expr: s.ExprNode, scope: Scope, defs) -> Value:
         function = close_match(expr.id, FUNCTIONS)
         if not close and (function or expr.id in _PYTHON_FUNCTIONS):
             hint = f"did you mean `{function}(...)`?" if function else f"the functions are {', '.join(f'`{f}`' for f in FUNCTIONS)}"
-        raise error("LG202", expr.span, f"unknown name `{expr.id}`", hint=hint)
+        raise error("LG202", expr.span, f"unknown name `{expr.id}`", hint=hint, fix=did_you_mean_fix(expr.span, hint))
     if isinstance(expr, s.Tuple):
         return Sizes(tuple(number(item, scope, defs) for item in expr.items))
     if isinstance(expr, s.IfExp):  # `(stride if i == 0 else 1)`: decided when the module is built

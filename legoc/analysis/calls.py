@@ -21,7 +21,7 @@ from dataclasses import replace
 
 from ..ir import symbolic as sy
 from ..syntax import tree as s
-from ..core.diagnostics import Diagnostic, Note, Span, SpecError, error
+from ..core.diagnostics import Diagnostic, Note, Span, SpecError, did_you_mean_fix, error
 from ..core.naming import layer_hint
 from ..ir.nodes import Check, ClassIR, Ctor, Layer, LayerRef, Method, Shape, Sizes
 from ..ir.symbolic import Expr
@@ -166,7 +166,8 @@ class Calls:
         known = sorted(set(PRIMITIVES) | {"rearrange", "reduce", "roll", *INDEXING} | {n for n, d in self.state.defs.items() if d.kind == "block"} | {
             n for n, v in scope.env.items() if isinstance(v, LayerRef)
         })
-        return error("LG201", stmt.name_span, f"unknown layer `{stmt.name}`", hint=layer_hint(stmt.name, known))
+        hint = layer_hint(stmt.name, known)
+        return error("LG201", stmt.name_span, f"unknown layer `{stmt.name}`", hint=hint, fix=did_you_mean_fix(stmt.name_span, hint))
 
     # ------------------------------------------------------------ block calls
 

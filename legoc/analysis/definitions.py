@@ -86,15 +86,25 @@ class Definitions:
             ir = state.cache[name]
             if ir is None:
                 raise Failed()
+            if state.reuse is not None:
+                state.reuse.called(name, ranks, span, ir)
             return ir
         # Called after an error, with input shapes partly guessed: analyse it
         # to find errors that do not depend on shapes, but remember nothing.
         guessed = bool(state.failed) and state.failed[-1]
+        if state.reuse is not None and not guessed:
+            reused = state.reuse.replay(self, name, ranks, span)
+            if reused is not None:
+                return reused
         if not guessed:
             state.ranks[name] = (ranks, span)
         state.active.append(name)
         state.failed.append(guessed)
         state.call_notes.append(Note(f"in this call of `{name}`", span))
+        recording = state.reuse is not None and not guessed
+        if recording:
+            state.reuse.enter(len(state.warnings), len(state.errors))
+        ir = None
         try:
             ir = self._block(d, ranks, span)
         except SpecError as exc:
@@ -110,10 +120,14 @@ class Definitions:
             state.active.pop()
             state.failed.pop()
             state.call_notes.pop()
+            if recording:
+                state.reuse.leave(name, d, ranks, ir, state.warnings, len(state.errors))
         if guessed:
             raise Failed()
         state.cache[name] = ir
         state.order.append(ir)
+        if state.reuse is not None:
+            state.reuse.called(name, ranks, span, ir)
         return ir
 
     def _block(self, d: s.Definition, ranks: tuple[int, ...], span: Span) -> ClassIR:

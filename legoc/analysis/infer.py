@@ -48,27 +48,32 @@ class Analysis:
     diagnostics: tuple[Diagnostic, ...]
 
 
-def analyze(program: s.Program, prelude: s.Program, broken: frozenset[str] = frozenset(), limits: Limits = DEFAULT) -> Analysis:
+def analyze(program: s.Program, prelude: s.Program, broken: frozenset[str] = frozenset(), limits: Limits = DEFAULT, reuse=None) -> Analysis:
     """Infer shapes for every model in `program`, with `prelude`'s blocks
     available (the program's own definitions shadow them).
 
     `broken` names definitions with syntax errors (parser.parse_recovering):
     they are not analysed, and calls of them are not errors of their own.
     `limits` bounds block-call depth, repeat counts and sizes (limits.py).
+    `reuse` (analysis/reuse.py), where given, has the blocks of earlier
+    runs reused where they and their callees are unchanged, and records
+    this run's (the language server's re-analysis after an edit).
 
     Raises:
         SpecError: with every error found.
     """
-    return _Analyzer(program, prelude, broken, limits).run()
+    if reuse is not None:
+        reuse.begin_run()
+    return _Analyzer(program, prelude, broken, limits, reuse).run()
 
 
 class _Analyzer:
     """One run of shape inference: the program's definitions, the shared
     `State`, and `Definitions`, which analyses them."""
 
-    def __init__(self, program: s.Program, prelude: s.Program, broken: frozenset[str] = frozenset(), limits: Limits = DEFAULT):
+    def __init__(self, program: s.Program, prelude: s.Program, broken: frozenset[str] = frozenset(), limits: Limits = DEFAULT, reuse=None):
         defs: dict[str, s.Definition] = {d.name: d for d in prelude.definitions}
-        self.state = State(defs, prelude.file, broken, limits)
+        self.state = State(defs, prelude.file, broken, limits, reuse)
         self.user: list[s.Definition] = []
         seen: dict[str, s.Definition] = {}
         for d in program.definitions:

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import re
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from ..ir import symbolic as sy
 from ..syntax import tree as s
-from ..core.diagnostics import Diagnostic, Note, Span
+from ..core.diagnostics import Diagnostic, Fix, Note, Span
 from ..ir.nodes import Bind, ClassIR, Conditional, Ctor, Layer, LayerRef, Node, Parallel, Repeat, Residual, Sequential, Value, walk
 
 ACTIVATIONS = frozenset("nn.ReLU nn.ReLU6 nn.LeakyReLU nn.GELU nn.SiLU nn.Sigmoid nn.Tanh nn.Hardsigmoid nn.Hardswish".split())
@@ -28,25 +28,45 @@ class _End:
     bias: bool | None = None  # a convolution's bias, where known
 
 
-def layer_order(classes: tuple[ClassIR, ...], skip_file: str) -> list[Diagnostic]:
+def layer_order(classes: tuple[ClassIR, ...], skip_file: str, memo: dict | None = None) -> list[Diagnostic]:
     """LG501 to LG504 for every class not defined in `skip_file` (the
-    prelude): adjacent layers that undo or repeat each other's work."""
+    prelude): adjacent layers that undo or repeat each other's work.
+
+    `memo` (the language server's: analysis/reuse.py's `Reuse.memo`) keeps
+    each class's diagnostics by its ClassIR object across runs: a reused
+    class is the same object only while the blocks it calls are too."""
     by_name = {ir.name: ir for ir in classes}
     found: list[Diagnostic] = []
     for ir in classes:
         if ir.span.file == skip_file:
             continue
-        for seq in _sequences(ir.body):
-            for a, b in zip(seq, seq[1:]):
-                last, first = _end(a, True, by_name, {}), _end(b, False, by_name, {})
-                if last is None or first is None:
-                    continue
-                diag = _rule(last, first, a.span, b.span)  # type: ignore[union-attr]
-                if diag is not None:
-                    found.append(diag)
-        for node in walk(ir.body):
-            if isinstance(node, Repeat):
-                found += _repeat_pairs(node, by_name)
+        if memo is None:
+            found += _class_order(ir, by_name)
+            continue
+        known = memo.get(("order", id(ir)))
+        if known is None or known[0] is not ir:
+            known = memo[("order", id(ir))] = (ir, _class_order(ir, by_name))
+        found += known[1]
+    return found
+
+
+def _class_order(ir: ClassIR, by_name: dict[str, ClassIR]) -> list[Diagnostic]:
+    """`layer_order`'s diagnostics in one class."""
+    found: list[Diagnostic] = []
+    for seq in _sequences(ir.body):
+        for a, b in zip(seq, seq[1:]):
+            last, first = _end(a, True, by_name, {}), _end(b, False, by_name, {})
+            if last is None or first is None:
+                continue
+            diag = _rule(last, first, a.span, b.span)  # type: ignore[union-attr]
+            if diag is not None and diag.code == "LG501" and isinstance(a, Layer) and a.ctor.kind == "torch":
+                end = Span(a.span.file, a.span.end_line, a.span.end_column, a.span.end_line, a.span.end_column)
+                diag = replace(diag, fix=Fix(end, " bias=false", "pass `bias=false`"))  # the convolution itself, not a block ending in one
+            if diag is not None:
+                found.append(diag)
+    for node in walk(ir.body):
+        if isinstance(node, Repeat):
+            found += _repeat_pairs(node, by_name)
     return found
 
 
@@ -167,29 +187,25 @@ def empty_spec(program: s.Program, broken: frozenset[str] = frozenset()) -> list
     ]
 
 
-def unused_parameters(program: s.Program, errors=(), broken: frozenset[str] = frozenset()) -> list[Diagnostic]:
+def unused_parameters(program: s.Program, errors=(), broken: frozenset[str] = frozenset(), memo: dict | None = None) -> list[Diagnostic]:
     """LG506: a block or model parameter that nothing in its body reads.
 
     Not reported for definitions in `broken` (with syntax errors, whose
     bodies were set aside) nor for a parameter that one of `errors` (the
-    spec's diagnostics) is about already.
+    spec's diagnostics) is about already. `memo` (the language server's)
+    keeps the names each definition reads by its syntax tree object.
     """
     found = []
     for d in program.definitions:
         if d.name in broken:
             continue
-        used = {
-            n.id if isinstance(n, s.Name) else n.name
-            for stmt in d.body
-            for n in s.walk(stmt)
-            if isinstance(n, (s.Name, s.Call))
-        } | {
-            name  # the parameters a repetition's name pattern reads: "block{stage}-{i}"
-            for stmt in d.body
-            for n in s.walk(stmt)
-            if isinstance(n, s.Named) and n.pattern
-            for name in re.findall(r"\{([A-Za-z_][A-Za-z0-9_]*)\}", n.name)
-        }
+        known = memo.get(("used", id(d))) if memo is not None else None
+        if known is not None and known[0] is d:
+            used = known[1]
+        else:
+            used = _names_read(d)
+            if memo is not None:
+                memo[("used", id(d))] = (d, used)
         for p in d.params:
             if p.name not in used and not _in_parameter_list(d, p, [e for e in errors if e.severity == "error"]):
                 found.append(
@@ -198,6 +214,22 @@ def unused_parameters(program: s.Program, errors=(), broken: frozenset[str] = fr
                     )
                 )
     return found
+
+
+def _names_read(d: s.Definition) -> set[str]:
+    """The names a definition's body reads (and its layers' names)."""
+    return {
+        n.id if isinstance(n, s.Name) else n.name
+        for stmt in d.body
+        for n in s.walk(stmt)
+        if isinstance(n, (s.Name, s.Call))
+    } | {
+        name  # the parameters a repetition's name pattern reads: "block{stage}-{i}"
+        for stmt in d.body
+        for n in s.walk(stmt)
+        if isinstance(n, s.Named) and n.pattern
+        for name in re.findall(r"\{([A-Za-z_][A-Za-z0-9_]*)\}", n.name)
+    }
 
 
 def _inside(inner, outer) -> bool:

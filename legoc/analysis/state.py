@@ -45,10 +45,11 @@ class State:
         numbers).
     """
 
-    __slots__ = ("defs", "prelude_file", "broken", "limits", "errors", "warnings", "cache", "ranks", "active", "order", "failed", "call_notes", "unknowns")
+    __slots__ = ("defs", "prelude_file", "broken", "limits", "errors", "warnings", "cache", "ranks", "active", "order", "failed", "call_notes", "unknowns", "reuse")
 
-    def __init__(self, defs: dict[str, s.Definition], prelude_file: str, broken: frozenset[str], limits: Limits):
+    def __init__(self, defs: dict[str, s.Definition], prelude_file: str, broken: frozenset[str], limits: Limits, reuse=None):
         self.defs = defs
+        self.reuse = reuse  # analysis/reuse.py's Reuse: blocks of earlier runs (the language server's), or None
         self.prelude_file = prelude_file
         self.broken = broken
         self.limits = limits

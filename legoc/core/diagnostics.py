@@ -7,6 +7,7 @@ that escapes to the user: stages collect diagnostics and the CLI prints them.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 
@@ -33,6 +34,27 @@ class Note:
 
 
 @dataclass(frozen=True, slots=True)
+class Fix:
+    """An edit that resolves a diagnostic, for editors to apply (the
+    language server's code actions): replace the text at `span` with
+    `replacement` (an empty span inserts it); `title` says what it does."""
+
+    span: Span
+    replacement: str
+    title: str
+
+
+_DID_YOU_MEAN = r"did you mean `([A-Za-z_][A-Za-z0-9_]*)`\?"  # compiled at the first error (re caches it)
+
+
+def did_you_mean_fix(span: Span, hint: str | None) -> Fix | None:
+    """The fix of a "did you mean `NAME`?" hint: `NAME` in place of the
+    name at `span` (None for any other hint)."""
+    found = re.fullmatch(_DID_YOU_MEAN, hint or "")
+    return Fix(span, found.group(1), f"replace with `{found.group(1)}`") if found else None
+
+
+@dataclass(frozen=True, slots=True)
 class Diagnostic:
     """One problem found in a spec.
 
@@ -43,6 +65,8 @@ class Diagnostic:
         notes: where the values involved came from (call sites, shapes).
         hint: a suggested fix, if there is one.
         code: its stable code, such as "LG301" (legoc/core/codes.py).
+        fix: an edit that resolves it, where one is sure (editors offer
+            it; the rendered message does not show it).
     """
 
     severity: str
@@ -51,6 +75,7 @@ class Diagnostic:
     notes: tuple[Note, ...] = ()
     hint: str | None = None
     code: str = ""
+    fix: Fix | None = None
 
 
 class SpecError(Exception):
@@ -65,9 +90,9 @@ class SpecError(Exception):
         self.classes: tuple = ()  # set by shape inference: the classes it did analyse
 
 
-def error(code: str, span: Span, message: str, *, notes=(), hint: str | None = None) -> SpecError:
+def error(code: str, span: Span, message: str, *, notes=(), hint: str | None = None, fix: Fix | None = None) -> SpecError:
     """Build a `SpecError` holding a single error diagnostic with `code`."""
-    return SpecError([Diagnostic("error", span, message, tuple(notes), hint, code)])
+    return SpecError([Diagnostic("error", span, message, tuple(notes), hint, code, fix)])
 
 
 @dataclass(frozen=True, slots=True)

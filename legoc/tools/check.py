@@ -25,18 +25,20 @@ import errno
 import os
 import stat
 import sys
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from ..core.version import __version__
 from ..core.codes import CODES
-from ..compiler import PRELUDE_NAME, analyze_program, model_parameters, prelude_source, with_settings
+from ..compiler import PRELUDE_NAME, analyze_partial, model_parameters, prelude_source, with_settings
 from .config import Config, ConfigError, add_config_option, discover, keep
 from .settings import add_set_option, settings_of
 from ..core.diagnostics import Diagnostic, SourceFile, Span
 from . import report
 from .files import read_stdin
 from ..syntax.parser import parse_recovering
+from ..syntax.tree import Program
+from ..ir.nodes import ClassIR
 
 
 def check_text(text: str, name: str, config: Config | None = None, settings: dict[str, object] | None = None, seen: set[str] | None = None) -> list[Diagnostic]:
@@ -53,14 +55,37 @@ def check_text(text: str, name: str, config: Config | None = None, settings: dic
             left out.
         seen: where given, gets the names of its models' parameters.
     """
+    return check_document(text, name, config, settings, seen).diagnostics
+
+
+@dataclass(frozen=True)
+class Checked:
+    """What `check_document` finds in one spec: its diagnostics (as
+    `check_text` returns them), the syntax tree that parsed (after error
+    recovery), and the classes analysed (where the spec has errors, those
+    shape inference did analyse), with the shape after every statement."""
+
+    diagnostics: list[Diagnostic]
+    program: Program
+    classes: tuple[ClassIR, ...]
+
+
+def check_document(text: str, name: str, config: Config | None = None, settings: dict[str, object] | None = None, seen: set[str] | None = None) -> Checked:
+    """`check_text`, keeping the syntax tree and the analysed classes (for
+    the language server: legoc/tools/lsp/); the same arguments."""
     config = config or Config()
     program, found, broken = parse_recovering(text, name, config.limits)
     if seen is not None:
         seen |= model_parameters(program)
     if settings:
         program = with_settings(program, settings, strict=False)
-    _, diags = analyze_program(program, broken, config.limits)
-    diags = found + diags
+    _, diags, classes = analyze_partial(program, broken, config.limits)
+    return Checked(reported(found + diags, name, text, config), program, classes)
+
+
+def reported(diags, name: str, text: str, config: Config) -> list[Diagnostic]:
+    """The diagnostics of the spec `name` (source `text`) that `config` and
+    its `# legoc: ignore` comments keep, each once, in source order."""
     sources = {name: SourceFile(name, text)}
     unique: dict[tuple, Diagnostic] = {}
     for d in diags:
