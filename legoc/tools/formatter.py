@@ -84,11 +84,17 @@ def _columns(blank: str) -> int:
     return blank.count(" ") + 8 * blank.count("\t")
 
 
-def _gap(values: list[str]) -> Gap:
+def _gap(values: list[str], column: int | None) -> Gap:
+    """The gap of the `_NL` tokens `values`; `column` is the first one's
+    (0-based) when it starts on a line of its own (after a line continuation
+    or at the start of the file), None when it ends a line of code."""
     segments = "".join(values).split("\n")
     first = segments[0]
     trailing = first[first.index("#") :].rstrip(" \t") if "#" in first else None
     lines: list[tuple[int, str, str] | None] = []
+    if trailing is not None and column is not None:  # a comment line, not a trailing comment
+        lines.append((column, trailing, " " * column + trailing))
+        trailing = None
     for segment in segments[1:-1]:
         if "#" in segment:
             at = segment.index("#")
@@ -119,17 +125,24 @@ def _lex(text: str) -> tuple[list[Token | Gap], set[tuple[int, int]]]:
                 unary.add((node.children[0].line, node.children[0].column))
             stack.extend(node.children)
     items: list[Token | Gap] = []
-    pending: list[str] = []
+    pending: list[Token] = []
+    last: Token | None = None
+
+    def flush() -> None:
+        own_line = last is None or pending[0].line != last.end_line
+        items.append(_gap([str(t) for t in pending], pending[0].column - 1 if own_line else None))
+        pending.clear()
+
     for tok in raw:
         if tok.type == "_NL":
-            pending.append(str(tok))
+            pending.append(tok)
             continue
         if pending:
-            items.append(_gap(pending))
-            pending = []
+            flush()
         items.append(tok)
+        last = tok
     if pending:
-        items.append(_gap(pending))
+        flush()
     return items, unary
 
 
@@ -342,8 +355,6 @@ def _layout(text: str) -> str:
             out.extend([""] * min(blank, most))
 
     if lead is not None:
-        if lead.trailing:  # a comment on the first line
-            out.append(lead.trailing)
         levels_after = _levels(levels, lead.indent)
         gap(lead, 0, INDENT * (len(levels_after) - 1) if logical_lines else None)
     for number, (logical, end) in enumerate(logical_lines):
