@@ -5,7 +5,7 @@
 Directories are searched for `*.lego` as `legoc check` searches them
 (check.lego_files); `-` reads a spec from standard input and writes the
 formatted spec to standard output. The layout is legoc/tools/formatter.py's
-(docs/cli.md, "legoc fmt"). A file is rewritten only when its layout
+(docs/fmt.md). A file is rewritten only when its layout
 changes, atomically (files.write_output); with `--check` or `--diff`
 nothing is written: `--check` says which files would change, `--diff`
 prints the changes as a unified diff.
@@ -33,7 +33,7 @@ from .config import ConfigError, add_config_option, discover
 from .files import read_stdin, write_output
 
 DESCRIPTION = (
-    "Format .lego specs in legoc's one canonical layout (docs/cli.md, `legoc fmt`). "
+    "Format .lego specs in legoc's one canonical layout (docs/fmt.md). "
     "Exit status 0 when nothing changes (or would change), 1 with --check when a file would be reformatted, "
     "123 when a file cannot be formatted (a syntax error), 2 on usage errors."
 )

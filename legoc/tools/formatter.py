@@ -1,7 +1,7 @@
 """The canonical layout of a .lego spec, for `legoc fmt` (legoc/tools/fmt.py).
 
 `format_text(text, file)` returns the spec laid out one way, whatever its
-spacing (docs/cli.md, "legoc fmt", describes the layout):
+spacing (docs/fmt.md describes the layout):
 
 - a definition's body is indented by 4 spaces; a line inside `< ... >`,
   `( ... )` or `[ ... ]` written over several lines by 4 more for each
