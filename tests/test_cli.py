@@ -336,7 +336,7 @@ def test_an_unknown_command_suggests_one(args, guess, tmp_path):
 def test_an_unknown_word_lists_the_commands(tmp_path):
     result = run("frobnicate", cwd=tmp_path)
     assert result.returncode == 2
-    assert "unknown command `frobnicate` (the commands are build, check, summary, graph, state-dict, help;" in result.stderr
+    assert "unknown command `frobnicate` (the commands are build, check, summary, graph, state-dict, fmt, help;" in result.stderr
 
 
 def test_no_arguments_is_a_usage_error():
