@@ -25,7 +25,7 @@ from legoc.tools.formatter import format_text
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = sorted((ROOT / "examples").glob("*.lego"))
-CORPUS = sorted((ROOT / "tests" / "corpus").glob("*.lego"))
+CORPUS = sorted([*(ROOT / "tests" / "corpus").glob("*.lego"), *(ROOT / "tests" / "hostile").glob("*.lego")])
 FUZZ = settings(max_examples=int(os.environ.get("LEGOC_FMT_EXAMPLES", "40")), deadline=None, suppress_health_check=list(HealthCheck))
 
 
@@ -43,9 +43,9 @@ def test_every_example_is_in_the_canonical_layout(path):
     assert assert_formats_faithfully(text) == text
 
 
-@pytest.mark.parametrize("path", CORPUS, ids=lambda p: p.stem)
+@pytest.mark.parametrize("path", CORPUS, ids=lambda p: f"{p.parent.name}/{p.stem}")
 def test_every_corpus_file_that_parses_formats_faithfully(path):
-    text = path.read_text("utf-8")
+    text = path.read_bytes().decode("utf-8", errors="replace").replace("\r\n", "\n")
     try:
         parse(text, "spec.lego")
     except SpecError:
@@ -242,6 +242,31 @@ def test_a_file_that_does_not_parse_is_reported_and_left_alone(capsys, tmp_path)
     assert err.endswith("Oh no!\n1 file reformatted, 1 file failed to reformat.\n")
     assert bad.read_text() == "model M():\n    relu\n      relu\n"
     assert good.read_text() == CANONICAL  # the others are still formatted
+
+
+def test_a_byte_order_mark_is_dropped_and_two_do_not_parse(capsys):
+    assert format_text("\ufeffmodel M( ):\n    relu\n") == "model M():\n    relu\n"
+    with pytest.raises(SpecError):
+        format_text("\ufeff\ufeffmodel M():\n    relu\n")
+
+
+def test_an_internal_error_exits_123_and_leaves_the_file(capsys, tmp_path, monkeypatch):
+    from legoc.tools import formatter
+
+    spec = tmp_path / "m.lego"
+    spec.write_text(MESSY)
+    monkeypatch.setattr(formatter, "_layout", lambda text: text.replace("relu", "gelu"))
+    code, out, err = legoc(capsys, str(spec))
+    assert code == 123 and spec.read_text() == MESSY
+    assert f"error: cannot format {spec}: INTERNAL ERROR: {spec}: the formatted text has another syntax tree" in err
+
+
+def test_every_syntax_error_is_reported(capsys, tmp_path):
+    spec = tmp_path / "m.lego"
+    spec.write_text("model M(:\n    relu\nmodel N(:\n    relu\n")
+    code, out, err = legoc(capsys, "--check", str(spec))
+    assert code == 123
+    assert f"{spec}:1:9: error: unexpected `:`" in err and f"{spec}:3:9: error: unexpected `:`" in err
 
 
 def test_usage_errors_exit_2(capsys, tmp_path):

@@ -65,6 +65,7 @@ def run(args: argparse.Namespace) -> int:
         argparse.ArgumentError: "-" given twice.
     """
     from ..core.diagnostics import Diagnostic, SourceFile, SpecError
+    from ..syntax.parser import parse_recovering
     from .formatter import FormatError, format_text
 
     if args.paths.count(STDIN) > 1:
@@ -102,12 +103,15 @@ def run(args: argparse.Namespace) -> int:
         try:
             formatted = format_text(text, name, config.limits)
         except SpecError as exc:
-            print(report.format_text(list(exc.diagnostics), {name: SourceFile(name, text)}, color), file=sys.stderr)
+            # Every syntax error, as `legoc check` reports them.
+            found = parse_recovering(text, name, config.limits)[1] or exc.diagnostics
+            print(report.format_text(list(found), {name: SourceFile(name, text)}, color), file=sys.stderr)
             print(f"error: cannot format {name}: it does not parse", file=sys.stderr)
             failed += 1
             continue
-        except FormatError as exc:
-            print(f"error: cannot format {name}: INTERNAL ERROR: {exc} (a bug in legoc: please report it with the spec)", file=sys.stderr)
+        except Exception as exc:  # FormatError, or another bug in legoc: black's status 123, not a traceback
+            why = str(exc) if isinstance(exc, FormatError) else f"{type(exc).__name__}: {exc}"
+            print(f"error: cannot format {name}: INTERNAL ERROR: {why} (a bug in legoc: please report it with the spec)", file=sys.stderr)
             failed += 1
             continue
         if formatted == text:

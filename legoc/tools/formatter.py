@@ -36,8 +36,8 @@ from dataclasses import dataclass, field
 from ..core.diagnostics import SpecError
 from ..core.limits import DEFAULT, Limits, deep
 from ..syntax.automaton import lalr_parser
-from ..syntax.indentation import Layout
-from ..syntax.lalr import Token, Tree
+from ..syntax.indentation import IndentError, Layout
+from ..syntax.lalr import Token, Tree, UnexpectedInput
 from ..syntax.parser import parse
 
 LINE_LENGTH = 88
@@ -386,8 +386,8 @@ def format_text(text: str, file: str = "<stdin>", limits: Limits = DEFAULT) -> s
     """`text`, a .lego spec, in the canonical layout (the module's docstring).
 
     Args:
-        text: the spec (a byte order mark is dropped; "\\r\\n" line ends
-            become "\\n").
+        text: the spec (a byte order mark is dropped, as `parse` drops it;
+            "\\r\\n" line ends become "\\n").
         file: the name a syntax error's diagnostic gives.
         limits: the size limits the text is parsed under (core.limits).
 
@@ -400,13 +400,16 @@ def format_text(text: str, file: str = "<stdin>", limits: Limits = DEFAULT) -> s
         FormatError: the result would not mean what the text means, or
             would change when formatted again (a bug in legoc).
     """
-    if text.startswith("\ufeff"):
-        text = text[1:]
     text = text.replace("\r\n", "\n")
     before = parse(text, file, limits)
+    if text.startswith("\ufeff"):  # as parse drops it
+        text = text[1:]
     if not text.endswith("\n"):
         text += "\n"
-    result = _layout(text)
+    try:
+        result = _layout(text)
+    except (UnexpectedInput, IndentError) as exc:
+        raise FormatError(f"{file}: the text parses, but its tokens do not: {exc!r}") from None
     try:
         after = parse(result, file, limits)
     except SpecError as exc:
