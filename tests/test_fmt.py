@@ -229,6 +229,10 @@ def test_stdin_is_formatted_to_stdout(capsys, monkeypatch):
     monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(MESSY.encode())))
     code, out, err = legoc(capsys, "--check", "-")
     assert (code, out) == (1, "")
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(b"model M(:\n")))
+    code, out, err = legoc(capsys, "--stdin-filename", "buffer.lego", "-")
+    assert (code, out) == (123, "")
+    assert err.startswith("buffer.lego:1:9: error: ")
 
 
 def test_a_file_that_does_not_parse_is_reported_and_left_alone(capsys, tmp_path):

@@ -1,6 +1,7 @@
 """`legoc fmt PATH...`: lay specs out in the canonical layout, as black does Python.
 
-    legoc fmt [--check] [--diff] [-q] [--config PYPROJECT] [--color ...] PATH...
+    legoc fmt [--check] [--diff] [-q] [--stdin-filename NAME] [--config PYPROJECT]
+              [--color auto|always|never] PATH...
 
 Directories are searched for `*.lego` as `legoc check` searches them
 (check.lego_files); `-` reads a spec from standard input and writes the
@@ -48,6 +49,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("paths", nargs="+", metavar="PATH", help='spec files, directories to search for *.lego, or "-" to format standard input to standard output')
     p.add_argument("--check", action="store_true", help="write nothing; exit 1 when a file would be reformatted")
     p.add_argument("--diff", action="store_true", help="write nothing; print the changes as a unified diff")
+    p.add_argument("--stdin-filename", metavar="NAME", help="the file name of the spec read from standard input (-), which its diagnostics give (default: <stdin>)")
     p.add_argument("-q", "--quiet", action="store_true", help="say nothing but errors")
     add_config_option(p)
     report.add_color_option(p, "the diagnostics of specs that do not parse")
@@ -70,6 +72,8 @@ def run(args: argparse.Namespace) -> int:
 
     if args.paths.count(STDIN) > 1:
         raise argparse.ArgumentError(None, "standard input (-) can be formatted once")
+    if args.stdin_filename is not None and STDIN not in args.paths:
+        raise argparse.ArgumentError(None, "--stdin-filename names standard input; give - among the paths to format it")
     try:
         config = discover(Path.cwd(), Path(args.config) if args.config else None)
         files = lego_files(args.paths)
@@ -88,7 +92,7 @@ def run(args: argparse.Namespace) -> int:
     color = report.color_enabled(args.color, sys.stderr)
     changed = same = failed = 0
     for path in files:
-        name = "<stdin>" if path == STDIN else path
+        name = (args.stdin_filename or "<stdin>") if path == STDIN else path
         try:
             text: str | Diagnostic = read_stdin() if path == STDIN else read_spec(path)
         except (OSError, UnicodeDecodeError) as exc:

@@ -410,6 +410,8 @@ def format_text(text: str, file: str = "<stdin>", limits: Limits = DEFAULT) -> s
         result = _layout(text)
     except (UnexpectedInput, IndentError) as exc:
         raise FormatError(f"{file}: the text parses, but its tokens do not: {exc!r}") from None
+    if result == text:  # already in the layout: the same tree, and a fixed point
+        return result
     try:
         after = parse(result, file, limits)
     except SpecError as exc:
