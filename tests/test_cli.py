@@ -307,7 +307,7 @@ def test_every_command_has_its_help(command):
         assert run("help", command).stdout == result.stdout
 
 
-@pytest.mark.parametrize("command", ["build", "check", "summary", "graph", "state-dict"])
+@pytest.mark.parametrize("command", ["build", "check", "summary", "graph", "state-dict", "fmt"])
 def test_every_command_takes_color_and_config(command):
     text = run(command, "--help").stdout
     assert "--color {auto,always,never}" in text and "--config PYPROJECT" in text

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from legoc import cli
 from legoc.core.diagnostics import SpecError
@@ -279,3 +280,46 @@ def test_usage_errors_exit_2(capsys, tmp_path):
     with pytest.raises(SystemExit) as info:
         legoc(capsys)
     assert info.value.code == 2
+
+
+# ------------------------------------------- one layout, whatever the spacing
+
+CANONICAL_EXAMPLES = [p for p in EXAMPLES if "# fmt: off" not in p.read_text("utf-8")]
+
+
+def _boundaries(text: str) -> list[int]:
+    """Offsets in `text` between two tokens on one line (where blanks may go)."""
+    from legoc.syntax.automaton import lalr_parser
+    from legoc.syntax.indentation import Layout
+
+    raw = []
+
+    def record(stream):
+        for tok in stream:
+            raw.append(tok)
+            yield tok
+
+    lalr_parser().parse(text, lambda stream: Layout().process(record(stream)))
+    starts = [0]
+    for line in text.split("\n"):
+        starts.append(starts[-1] + len(line) + 1)
+    return [starts[b.line - 1] + b.column - 1 for a, b in zip(raw, raw[1:]) if a.type != "_NL" and a.end_line == b.line and (b.type != "_NL" or b.startswith("#"))]
+
+
+@FUZZ
+@given(data=st.data())
+def test_extra_blanks_between_tokens_change_nothing(data):
+    path = data.draw(st.sampled_from(CANONICAL_EXAMPLES))
+    text = path.read_text("utf-8")
+    places = _boundaries(text)
+    chosen = sorted(data.draw(st.lists(st.sampled_from(places), min_size=1, max_size=40, unique=True)), reverse=True)
+    for at in chosen:
+        text = text[:at] + data.draw(st.sampled_from([" ", "  ", "\t", " \t ", "   "])) + text[at:]
+    # Another indentation unit: each 4 spaces at the start of a line become 2, 3 or a tab.
+    unit = data.draw(st.sampled_from(["    ", "  ", "   ", "\t"]))
+    lines = text.split("\n")
+    for i, line in enumerate(lines):
+        stripped = line.lstrip(" ")
+        lines[i] = unit * ((len(line) - len(stripped)) // 4) + " " * ((len(line) - len(stripped)) % 4) + stripped
+    text = "\n".join(lines)
+    assert format_text(text, path.name) == path.read_text("utf-8")
