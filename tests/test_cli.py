@@ -277,7 +277,7 @@ def test_ctrl_c_is_one_line_and_exit_130(command):
 
 # ------------------------------------------------------------- one parser
 
-COMMAND_NAMES = ["build", "check", "summary", "graph", "state-dict", "help"]
+COMMAND_NAMES = ["build", "check", "summary", "graph", "state-dict", "fmt", "help"]
 
 
 def test_help_lists_every_command_with_a_line_each():
