@@ -20,7 +20,9 @@ spacing (docs/fmt.md describes the layout):
   collection with a trailing comma exploded). No other line is broken.
 - comments are kept as written (trailing whitespace removed), a trailing
   comment 2 spaces after its code; blank lines are kept, at most 2 in a
-  row before a definition and 1 elsewhere, none at the start or end.
+  row before a definition and 1 elsewhere, none at the start or end;
+- the lines between `# fmt: off` and `# fmt: on`, and a line that ends
+  in `# fmt: skip`, are left as written (tables aligned by hand).
 
 It works on the token stream of legoc's own lexer (legoc.syntax.lalr),
 where line breaks and comments are `_NL` tokens, so nothing is lost; the
@@ -238,7 +240,10 @@ class _Writer:
         start = len(out)
         arrows: list[tuple[int, Token, Token | None]] = []  # position in text, the arrow, the token before
         written: list[Token] = []  # the tokens of the output line
-        as_written = self.verbatim
+        # `public \` above `block`: joined, the comment above `public` would
+        # become the block's docstring (builder.py reads the lines right
+        # above the `block`), so that line stays as written.
+        as_written = self.verbatim or (header and len(tokens) > 1 and tokens[0].type == "PUBLIC" and tokens[1].line != tokens[0].line)
 
         def finish(comment: str | None) -> None:
             if as_written or _pragma(comment) == "skip":
