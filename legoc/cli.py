@@ -9,6 +9,8 @@
     legoc graph FILE [--format mermaid|dot] ...    a diagram (legoc/tools/diagram.py)
     legoc state-dict FILE [--format text|json]     state_dict keys and shapes
                                                    (legoc/tools/statedict.py)
+    legoc fmt PATH... [--check] [--diff] [-q]      lay specs out canonically
+                                                   (legoc/tools/fmt.py)
     legoc lsp                                      the language server (legoc/tools/lsp/)
     legoc help [COMMAND]                           `legoc --help`, `legoc COMMAND --help`
     legoc --version
@@ -49,13 +51,14 @@ COMMANDS = {
     "summary": "print a model's layers, output shapes, parameters, mult-adds and memory",
     "graph": "draw a model as a Mermaid or Graphviz diagram",
     "state-dict": "print a model's state_dict keys and shapes, in torch's order",
+    "fmt": "format specs in the one canonical layout, as black does Python (--check, --diff)",
     "lsp": "run the language server over standard input and output (needs pip install 'legoc[lsp]')",
     "help": "show this help, or a command's: `legoc help check`",
 }
 
 # Words a newcomer may try for a command, and the command they mean (a
 # spelling mistake is found by its letters, `naming.close_match`).
-SYNONYMS = {"compile": "build", "lint": "check", "diagram": "graph", "draw": "graph", "info": "summary", "statedict": "state-dict"}
+SYNONYMS = {"compile": "build", "lint": "check", "format": "fmt", "black": "fmt", "diagram": "graph", "draw": "graph", "info": "summary", "statedict": "state-dict"}
 
 USAGE = "legoc [-h] [--version] COMMAND [ARGS...]\n       legoc FILE [-o OUT] [--check] [--diff] [OPTIONS...]"
 DESCRIPTION = "Compile .lego architecture specs to standalone PyTorch modules, and check, summarise and draw them."
@@ -81,6 +84,8 @@ def _tool(command: str):
         from .tools import diagram as module
     elif command == "state-dict":
         from .tools import statedict as module
+    elif command == "fmt":
+        from .tools import fmt as module
     elif command == "lsp":
         from .tools import lsp as module
     else:

@@ -277,7 +277,7 @@ def test_ctrl_c_is_one_line_and_exit_130(command):
 
 # ------------------------------------------------------------- one parser
 
-COMMAND_NAMES = ["build", "check", "summary", "graph", "state-dict", "help"]
+COMMAND_NAMES = ["build", "check", "summary", "graph", "state-dict", "fmt", "lsp", "help"]
 
 
 def test_help_lists_every_command_with_a_line_each():
@@ -307,7 +307,7 @@ def test_every_command_has_its_help(command):
         assert run("help", command).stdout == result.stdout
 
 
-@pytest.mark.parametrize("command", ["build", "check", "summary", "graph", "state-dict"])
+@pytest.mark.parametrize("command", ["build", "check", "summary", "graph", "state-dict", "fmt"])
 def test_every_command_takes_color_and_config(command):
     text = run(command, "--help").stdout
     assert "--color {auto,always,never}" in text and "--config PYPROJECT" in text
@@ -336,7 +336,7 @@ def test_an_unknown_command_suggests_one(args, guess, tmp_path):
 def test_an_unknown_word_lists_the_commands(tmp_path):
     result = run("frobnicate", cwd=tmp_path)
     assert result.returncode == 2
-    assert "unknown command `frobnicate` (the commands are build, check, summary, graph, state-dict, lsp, help;" in result.stderr
+    assert "unknown command `frobnicate` (the commands are build, check, summary, graph, state-dict, fmt, lsp, help;" in result.stderr
 
 
 def test_no_arguments_is_a_usage_error():

@@ -182,16 +182,26 @@ def test_the_settings_are_those_legoc_check_finds(tmp_path):
     assert [d.code for d in Document("model M():\n    input [3, 8, 8]\n    conv 16\n    bn\n", name).diagnostics] == ["LG501"]
 
 
-def test_formatting_is_offered_only_with_legoc_fmt(monkeypatch):
-    import types
+@pytest.mark.asyncio(loop_scope="module")
+async def test_formatting_is_legoc_fmt(client: LanguageClient):
+    from legoc.tools.formatter import format_text
 
-    from legoc.tools.lsp.server import create
-
-    assert t.TEXT_DOCUMENT_FORMATTING not in create().protocol.fm.features
-    fmt = types.ModuleType("legoc.tools.fmt")
-    fmt.format_text = lambda text: text.replace("  ", " ")  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "legoc.tools.fmt", fmt)
-    assert t.TEXT_DOCUMENT_FORMATTING in create().protocol.fm.features
+    uri = "file:///tmp/lsp-test/messy.lego"
+    messy = "model M( classes = 10 ):\n    input [3, 8, 8]\n    conv  16 kernel_size = 5   # a comment\n    linear classes\n"
+    client.text_document_did_open(t.DidOpenTextDocumentParams(t.TextDocumentItem(uri, "lego", 1, messy)))
+    (edit,) = await client.text_document_formatting_async(
+        t.DocumentFormattingParams(t.TextDocumentIdentifier(uri), t.FormattingOptions(tab_size=4, insert_spaces=True))
+    )
+    assert edit.new_text == format_text(messy) != messy
+    assert "model M(classes=10):\n" in edit.new_text and "    conv 16 kernel_size=5  # a comment\n" in edit.new_text
+    assert edit.range == t.Range(t.Position(0, 0), t.Position(len(messy.split("\n")), 0))
+    # a spec that does not parse is left as it is
+    client.text_document_did_change(
+        t.DidChangeTextDocumentParams(t.VersionedTextDocumentIdentifier(2, uri), [t.TextDocumentContentChangeWholeDocument("model M(:\n")])
+    )
+    assert await client.text_document_formatting_async(
+        t.DocumentFormattingParams(t.TextDocumentIdentifier(uri), t.FormattingOptions(tab_size=4, insert_spaces=True))
+    ) is None
 
 
 def test_help():

@@ -21,7 +21,7 @@ from lsprotocol import types as t
 from pygls.lsp.server import LanguageServer
 from pygls.uris import to_fs_path
 
-from ...core.diagnostics import Diagnostic, Span
+from ...core.diagnostics import Diagnostic, Span, SpecError
 from ...core.version import __version__
 
 if TYPE_CHECKING:
@@ -285,19 +285,17 @@ def create() -> LegocServer:
 
 
 def _add_formatting(server: LegocServer) -> None:
-    """Document formatting through `legoc fmt`'s `format_text`, where that
-    module exists (not advertised otherwise)."""
-    try:
-        from ..fmt import format_text  # type: ignore[import-not-found]
-    except ImportError:
-        return
+    """Document formatting: `legoc fmt`'s layout (tools/formatter.py). A
+    spec that does not parse, or that the formatter cannot lay out, is left
+    as it is (its diagnostics say why)."""
+    from ..formatter import FormatError, format_text
 
     @server.feature(t.TEXT_DOCUMENT_FORMATTING)
     def formatting(ls: LegocServer, params: t.DocumentFormattingParams) -> list[t.TextEdit] | None:
         text = ls.workspace.get_text_document(params.text_document.uri).source
         try:
             new = format_text(text)
-        except Exception:  # a spec that does not parse is left as it is
+        except (SpecError, FormatError):
             return None
         if new == text:
             return []
