@@ -439,9 +439,7 @@ class _Writer:
 
     def dim_checks(self, ir: ClassIR, class_name: str) -> None:
         """`torch._assert` the input's rank and the model's size rules (checks.py)."""
-        lines, bound = input_checks(ir, class_name, self.kept)
-        self.locals |= bound
-        for line in lines:
+        for line in input_checks(ir, class_name, self.kept, self.fresh):
             self.line(line)
 
     def residual(self, node: Residual, src: str, dst: str) -> None:

@@ -148,10 +148,10 @@ class GPT2(nn.Module):
 
     def forward(self, idx: Tensor) -> Tensor:
         torch._assert(idx.dim() == 2, "GPT2: input idx must be [B, T] (rank 2)")
-        T = idx.shape[1]
+        t = idx.shape[1]
         torch._assert(
-            T <= self.n_positions,
-            f"GPT2: T must satisfy T <= n_positions (axis 1 of idx), got {T}",
+            t <= self.n_positions,
+            f"GPT2: T must satisfy T <= n_positions (axis 1 of idx), got {t}",
         )
         h = self.transformer(idx)  # [B, T, n_embd]
         logits = self.lm_head(h)  # [B, T, vocab_size]
