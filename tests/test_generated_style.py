@@ -1,13 +1,17 @@
 """The generated code's style where pep8 and pep8-naming have a say:
 lowercase locals for the input sizes the checks read (N806), and the
-meaning those checks keep under their new names."""
+meaning those checks keep under their new names; docstring and comment
+lines wrapped to 88 columns (E501, W505) without losing a word."""
 
 from __future__ import annotations
 
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from conftest import load_module
+from conftest import EXAMPLES, load_module
+from legoc.codegen.wrapping import HANGING, wrap, wrap_comment
 from legoc.compiler import compile_source
 
 # Two tensors called `h` and `w`: the sizes H and W need other locals.
@@ -29,3 +33,55 @@ def test_input_sizes_are_read_into_lowercase_locals_that_no_tensor_takes():
     assert model(torch.zeros(1, 3, 4, 6)).shape == (1, 3, 2, 3)
     with pytest.raises(AssertionError, match=r"H must be at least 2 \(axis 2 of x\), got 1"):
         model(torch.zeros(1, 3, 1, 6))
+
+
+def test_a_docstring_line_breaks_between_shapes_with_a_hanging_indent():
+    text = "Returns a dict of tensors: 'label' [B, classes], 'mask' [B, segments, (H + 7) // 8 * 8, (W + 7) // 8 * 8]."
+    assert wrap(text, 84, 81) == [
+        "Returns a dict of tensors: 'label' [B, classes],",
+        "    'mask' [B, segments, (H + 7) // 8 * 8, (W + 7) // 8 * 8].",
+    ]
+
+
+def test_a_shape_too_long_for_a_line_breaks_between_its_sizes_then_at_operators():
+    line = " " * 12 + "# [B, c, (H - (kernel_size + 1) % 2 - 1) // stride + 1, (W - (kernel_size + 1) % 2 - 1) // stride + 1]"
+    assert wrap_comment(line, 88) == [
+        " " * 12 + "# [B, c, (H - (kernel_size + 1) % 2 - 1) // stride + 1,",
+        " " * 12 + "#     (W - (kernel_size + 1) % 2 - 1) // stride + 1]",
+    ]
+    size = "(H - (kernel + 1) % 2 - 1) // stride + 1 if make_divisible(expand_ratio * in_channels, 8) != in_channels else H"
+    assert wrap(f"[B, {size}]", 60) == [  # not inside make_divisible(...)
+        "[B, (H - (kernel + 1) % 2 - 1) // stride + 1 if",
+        "    make_divisible(expand_ratio * in_channels, 8) !=",
+        "    in_channels else H]",
+    ]
+
+
+def test_text_that_fits_is_left_as_it_is():
+    assert wrap("a,  b  c", 8) == ["a,  b  c"]
+    assert wrap_comment("    # [B, 3, H, W]", 88) == ["    # [B, 3, H, W]"]
+
+
+_TEXT = st.lists(st.sampled_from(["a", "bb", "ccc,", "(", ")", "[d,", "e]", "x" * 30, " "]), max_size=40).map("".join)
+
+
+@settings(max_examples=300, deadline=None, derandomize=True)
+@given(_TEXT, st.integers(min_value=8, max_value=60))
+def test_wrapping_loses_nothing_and_fits_where_it_can_break(text, width):
+    lines = wrap(text, width, max(width - 3, 1))
+    assert "\n".join(lines).replace("\n" + HANGING, " ") == text  # only single spaces became breaks
+    for i, line in enumerate(lines):
+        limit = width if i else max(width - 3, 1)
+        body = line[len(HANGING) :] if i else line
+        # a line too long is one word: no single space between two words in it
+        assert len(line) <= limit or not any(
+            body[j] == " " and body[j - 1] != " " and body[j + 1] != " " for j in range(1, len(body) - 1)
+        )
+
+
+def test_every_generated_docstring_and_comment_fits_in_88_columns():
+    for name in ("efficientnet_v2_s", "multitask", "densenet121"):
+        path = EXAMPLES / f"{name}.lego"
+        code = compile_source(path.read_text(), str(path)).code
+        long = [line for line in code.split("\n") if len(line) > 88]
+        assert not long, long

@@ -23,7 +23,7 @@ from .inplace import fresh_ctor, inplace_relus, is_relu
 from .products import PRODUCT_JOINS, product_call
 from .layout import attribute_names, class_names, is_sequential, keyed, registered
 from .expressions import arg_symbols, args_text, index_text, renamed, value_text
-from .text import comment_safe, doc_escape, doc_lines, docstring_text, repetition_name, shape_text
+from .text import comment_safe, doc_lines, docstring_text, module_docstring, repetition_name, shape_text
 from .tensors import expanded, parameter_ctor
 from .checks import input_checks
 from ..core.naming import MODULE_ATTRS, py_ident
@@ -100,7 +100,7 @@ def generate(analysis: Analysis, source_name: str) -> str:
     text = env.get_template("module.py.j2").render(
         version=__version__,
         source=comment_safe(source_name),
-        summary=doc_escape(summary),
+        summary=module_docstring(summary),
         imports=imports,
         exported=texts[0],
         helpers=[HELPERS[name] for name in helpers],
@@ -489,7 +489,7 @@ def _class_pieces(ir: ClassIR, names: dict[str, str], defaults: ClassIR | None) 
     params = ["self"] + [sy.to_text(p, code=True) for p in ir.size_params]
     for p in ir.params:
         params.append(p.code if p.default is None else f"{p.code}={value_text(p.default)}")
-    docstring = Piece(1, docstring_text(doc_lines(ir, defaults)), "docstring")
+    docstring = Piece(1, docstring_text(doc_lines(ir, defaults), kept=len(ir.doc)), "docstring")
     init_def = Piece(1, f"def __init__({', '.join(params)}) -> None:", "header")
     if is_sequential(ir) and isinstance(ir.body[0], Repeat) and ir.body[0].each is not None:  # torchvision's AnyStage: named repetitions
         writer.init = ["super().__init__()"]

@@ -29,7 +29,8 @@ class CausalSelfAttention(nn.Module):
         qkv = self.c_attn(x)  # [B, T, in_features * 3]
         # [B, 3, n_head, T, in_features // n_head]
         parts = qkv.unflatten(2, (3, self.n_head, -1)).permute(0, 2, 3, 1, 4)
-        # [B, n_head, T, in_features // n_head], [B, n_head, T, in_features // n_head], [B, n_head, T, in_features // n_head]
+        # [B, n_head, T, in_features // n_head], [B, n_head, T, in_features // n_head],
+        #     [B, n_head, T, in_features // n_head]
         q, k, v = parts.unbind(1)
         # [B, n_head, T, in_features // n_head]
         a = torch.nn.functional.scaled_dot_product_attention(

@@ -233,18 +233,22 @@ class PatchEmbed(nn.Sequential):
     layer norm; torchvision's nn.Sequential(Conv2d, Permute, LayerNorm).
 
     Input: [B, in_channels, H, W].
-    Output: [B, (H - patch_size) // patch_size + 1, (W - patch_size) // patch_size + 1, embed_dim].
+    Output: [B, (H - patch_size) // patch_size + 1, (W - patch_size) // patch_size + 1,
+        embed_dim].
     """
 
     def __init__(self, in_channels, embed_dim, patch_size) -> None:
         super().__init__(
-            # [B, embed_dim, (H - patch_size) // patch_size + 1, (W - patch_size) // patch_size + 1]
+            # [B, embed_dim, (H - patch_size) // patch_size + 1,
+            #     (W - patch_size) // patch_size + 1]
             nn.Conv2d(
                 in_channels, embed_dim, kernel_size=patch_size, stride=patch_size
             ),
-            # [B, (H - patch_size) // patch_size + 1, (W - patch_size) // patch_size + 1, embed_dim]
+            # [B, (H - patch_size) // patch_size + 1,
+            #     (W - patch_size) // patch_size + 1, embed_dim]
             Permute([0, 2, 3, 1]),
-            # [B, (H - patch_size) // patch_size + 1, (W - patch_size) // patch_size + 1, embed_dim]
+            # [B, (H - patch_size) // patch_size + 1,
+            #     (W - patch_size) // patch_size + 1, embed_dim]
             nn.LayerNorm(embed_dim),
         )
 

@@ -51,7 +51,9 @@ class Mhsa(nn.Module):
         qkv = self.qkv(x)  # [B, T, in_features * 3]
         # [B, 3, num_heads, T, in_features // num_heads]
         parts = qkv.unflatten(2, (3, self.num_heads, -1)).permute(0, 2, 3, 1, 4)
-        # [B, num_heads, T, in_features // num_heads], [B, num_heads, T, in_features // num_heads], [B, num_heads, T, in_features // num_heads]
+        # [B, num_heads, T, in_features // num_heads],
+        #     [B, num_heads, T, in_features // num_heads],
+        #     [B, num_heads, T, in_features // num_heads]
         q, k, v = parts.unbind(1)
         # [B, num_heads, T, in_features // num_heads]
         a = torch.nn.functional.scaled_dot_product_attention(
