@@ -85,3 +85,14 @@ def test_every_generated_docstring_and_comment_fits_in_88_columns():
         code = compile_source(path.read_text(), str(path)).code
         long = [line for line in code.split("\n") if len(line) > 88]
         assert not long, long
+
+
+def test_merging_back_the_heads_a_rearrange_split_gives_the_width():
+    # `b t (h d) -> b h t d` with h=n_head checks that n_head divides the
+    # width (LG304), so `b h t d -> b t (h d)` gives in_features back, not
+    # `in_features // n_head * n_head` (symbolic.exact_floordiv).
+    path = EXAMPLES / "gpt2.lego"
+    code = compile_source(path.read_text(), str(path)).code
+    assert "self.c_proj = nn.Linear(in_features, in_features)" in code
+    assert "out = a.permute(0, 2, 1, 3).flatten(2, 3)  # [B, T, in_features]" in code
+    assert "// n_head * n_head" not in code

@@ -22,7 +22,7 @@ class CausalSelfAttention(nn.Module):
         self.n_head = n_head
         self.pdrop = pdrop
         self.c_attn = nn.Linear(in_features, in_features * 3)
-        self.c_proj = nn.Linear(in_features // n_head * n_head, in_features)
+        self.c_proj = nn.Linear(in_features, in_features)
         self.resid_dropout = nn.Dropout(p=pdrop)
 
     def forward(self, x: Tensor) -> Tensor:
@@ -36,8 +36,7 @@ class CausalSelfAttention(nn.Module):
         a = torch.nn.functional.scaled_dot_product_attention(
             q, k, v, dropout_p=self.pdrop if self.training else 0.0, is_causal=True
         )
-        # [B, T, in_features // n_head * n_head]
-        out = a.permute(0, 2, 1, 3).flatten(2, 3)
+        out = a.permute(0, 2, 1, 3).flatten(2, 3)  # [B, T, in_features]
         out = self.c_proj(out)  # [B, T, in_features]
         out = self.resid_dropout(out)  # [B, T, in_features]
         return out
