@@ -184,7 +184,7 @@ def mul(a: Expr, b: Expr) -> Expr:
     if ca:
         for fb, y in tb.items():
             put(fb, ca * y)
-    if any(type(g) is Op and g.name == "exactdiv" for f in terms for g in f):
+    if any(type(g) is Op and g.name == "exactdiv" for t in (ta, tb) for f in t for g in f):  # (the operands' factors: fewer)
         return _cancel_exact(terms, ca * cb)
     return _from_poly(terms, ca * cb)
 
