@@ -96,3 +96,17 @@ def test_merging_back_the_heads_a_rearrange_split_gives_the_width():
     assert "self.c_proj = nn.Linear(in_features, in_features)" in code
     assert "out = a.permute(0, 2, 1, 3).flatten(2, 3)  # [B, T, in_features]" in code
     assert "// n_head * n_head" not in code
+
+
+def test_a_long_module_docstring_is_wrapped_as_black_leaves_it():
+    import black
+
+    spec = "".join(f"model AVeryLongModelNameNumber{i}():\n    input [3, 8, 8]\n    relu\n\n" for i in range(6))
+    code = compile_source(spec, "m.lego").code
+    assert code.split("\n")[2:6] == [
+        '"""PyTorch modules for AVeryLongModelNameNumber0, AVeryLongModelNameNumber1,',
+        "AVeryLongModelNameNumber2, AVeryLongModelNameNumber3, AVeryLongModelNameNumber4,",
+        "AVeryLongModelNameNumber5.",
+        '"""',
+    ]
+    assert black.format_str(code, mode=black.Mode()) == code
