@@ -110,3 +110,20 @@ def test_a_long_module_docstring_is_wrapped_as_black_leaves_it():
         '"""',
     ]
     assert black.format_str(code, mode=black.Mode()) == code
+
+
+EMBED = """
+model Embed(vocab=100, n_positions=1024, dim=64)(idx):
+    input idx: [T]
+    tok = idx -> wte: embedding vocab dim
+    p = idx -> arange -> wpe: embedding n_positions dim
+    output x = (tok, p) -> add
+"""
+
+
+def test_positions_use_the_length_the_checks_read_and_name_it_in_lowercase():
+    code = compile_source(EMBED, "embed.lego").code
+    assert code.count(".shape[1]") == 1 and "        t = idx.shape[1]\n" in code  # read once, by the check
+    assert "p = torch.arange(t, device=idx.device)  # [T]" in code
+    model = load_module(code).Embed()
+    assert model(torch.zeros(2, 5, dtype=torch.long)).shape == (2, 5, 64)

@@ -27,7 +27,7 @@ from .expressions import renamed
 from .text import shape_text
 
 
-def input_checks(ir: ClassIR, class_name: str, kept: dict[str, str], fresh: Callable[[str], str]) -> list[str]:
+def input_checks(ir: ClassIR, class_name: str, kept: dict[str, str], sizes: dict[str, str], fresh: Callable[[str], str]) -> list[str]:
     """The lines that check `ir`'s inputs (statements of `forward`'s body,
     unindented).
 
@@ -37,8 +37,9 @@ def input_checks(ir: ClassIR, class_name: str, kept: dict[str, str], fresh: Call
     A size a rule reads from an input is bound to a lowercase local, as
     pep8-naming (N806) asks of a function's variables: `h = x.shape[2]`
     for the spec's `H`; `fresh(base)` gives the first name from `base` that
-    no other local of `forward` takes (`h_1` where a tensor is called `h`).
-    Messages keep the spec's name (`H must be a multiple of 16`).
+    no other local of `forward` takes (`h_1` where a tensor is called `h`),
+    and `sizes` records it by the symbol's code (`H` -> `h`) for the rest
+    of `forward`. Messages keep the spec's name (`H must be a multiple of 16`).
     """
     lines: list[str] = []
     if ir.kind == "model":
@@ -50,7 +51,7 @@ def input_checks(ir: ClassIR, class_name: str, kept: dict[str, str], fresh: Call
             if sym.code in names or sym.key.startswith("p:"):  # bound already, or a parameter: an attribute
                 continue
             port, axis = _where(ir, sym)
-            names[sym.code] = fresh(py_ident(sym.code.lower()))
+            names[sym.code] = sizes[sym.code] = fresh(py_ident(sym.code.lower()))
             lines.append(f"{names[sym.code]} = {port}.shape[{axis + 1}]")
         dim = names.get(rule.dim.code, rule.dim.code)
         if rule.cond is not None:

@@ -165,6 +165,7 @@ class _Writer:
             self.kept[code] = attr
         self.locals: set[str] = {"x", "self", "torch", "nn"}
         self.next_index: dict[str, int] = {}
+        self.sizes: dict[str, str] = {}  # input sizes read into locals: `H` -> `h` (checks.py, products.py)
         self.shape_text: dict[Shape, str] = {}
         self.inplace = inplace_relus(ir.body)
         self.locals |= {p.code for p in ir.inputs} | {n.target for n in ir.body if isinstance(n, Bind)}
@@ -403,7 +404,7 @@ class _Writer:
             src = target
         elif node.join in PRODUCT_JOINS:
             self.batched = not node.batchless
-            *before, call = product_call(node, {code: f"self.{attr}" for code, attr in self.kept.items()}, self.locals)
+            *before, call = product_call(node, {code: f"self.{attr}" for code, attr in self.kept.items()}, self.sizes, self.fresh)
             self.forward += [self.indent + line for line in before]
             self.line(f"{target} = {call}", node.joined)
             src = target
@@ -439,7 +440,7 @@ class _Writer:
 
     def dim_checks(self, ir: ClassIR, class_name: str) -> None:
         """`torch._assert` the input's rank and the model's size rules (checks.py)."""
-        for line in input_checks(ir, class_name, self.kept, self.fresh):
+        for line in input_checks(ir, class_name, self.kept, self.sizes, self.fresh):
             self.line(line)
 
     def residual(self, node: Residual, src: str, dst: str) -> None:
