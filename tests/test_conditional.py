@@ -8,6 +8,8 @@ and the outputs agree in eval mode.
 
 from __future__ import annotations
 
+import itertools
+
 import black
 import pytest
 import torch
@@ -195,8 +197,11 @@ model M():
     code = compile_source(spec, "w.lego").code
     lines = code.splitlines()
     at = lines.index("        if self.use_res_connect:")
-    assert lines[at + 1].startswith("            # [B, a_rather_long_channel_count, ")
-    assert lines[at + 2] == "            x = x + identity"
+    # (wrapped onto comment lines with a hanging indent where it does not fit one)
+    comments = list(itertools.takewhile(lambda line: line.startswith("            # "), lines[at + 1 :]))
+    assert comments[0].startswith("            # [B, a_rather_long_channel_count,")
+    assert all(line.startswith("            #     ") for line in comments[1:])
+    assert lines[at + 1 + len(comments)] == "            x = x + identity"
 
 
 # ------------------------------------------------- torchvision's InvertedResidual
@@ -316,7 +321,11 @@ def test_a_chain_of_conditional_layers_on_different_tests_writes_bounded_text():
     spec = "block b(c, s=1):\n" + "".join(f"    if s > {i}: conv c stride=2\n" for i in range(k)) + "model M():\n    input [3, 64, 64]\n    b 8\n"
     code = compile_source(spec, "chain.lego").code
     assert len(code) < 60_000  # 11 MB before the bound
-    (output,) = [line for line in code.splitlines() if line.strip().startswith("Output: [B, c if s > 15")]
+    lines = code.splitlines()
+    (at,) = [i for i, line in enumerate(lines) if line.strip().startswith("Output: [B, c if s > 15")]
+    # the docstring's line, with its continuation lines (hanging indent: codegen/wrapping.py)
+    continued = itertools.takewhile(lambda line: line.startswith("        "), lines[at + 1 :])
+    output = " ".join([lines[at], *(line.strip() for line in continued)])
     assert output.endswith(", ..., ...].")
     assert black.format_str(code, mode=black.Mode()) == code
     assert "Output: [B, 8, 32, 32]." in code  # the model's own sizes are numbers

@@ -1,5 +1,6 @@
 """Every example's generated module is clean under the checkers a team
-runs on vendored code: ruff with its default rules, and mypy with
+runs on vendored code: ruff with its default rules, and with line lengths
+(E501, W505 at 88 columns) and pep8-naming (N) besides, and mypy with
 `--check-untyped-defs` (torch's own type hints, no stubs of ours). black is
 checked by tests/test_examples.py.
 
@@ -33,6 +34,16 @@ def _run(*args: str, cwd) -> subprocess.CompletedProcess:
 def test_ruff_default_rules_find_nothing(generated):
     pytest.importorskip("ruff")
     done = _run("ruff", "check", "--no-cache", "--isolated", ".", cwd=generated)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_ruff_line_length_and_pep8_naming_find_nothing(generated):
+    # Black's and ruff's 88 columns for every line (E501), docstrings and
+    # comments too (W505, which needs max-doc-length to check anything),
+    # and pep8-naming (N): lowercase locals (N806), CapWords classes (N801).
+    pytest.importorskip("ruff")
+    select = ("--extend-select", "E501,W505,N", "--line-length", "88", "--config", "lint.pycodestyle.max-doc-length = 88")
+    done = _run("ruff", "check", "--no-cache", "--isolated", *select, ".", cwd=generated)
     assert done.returncode == 0, done.stdout + done.stderr
 
 

@@ -928,7 +928,17 @@ def check_generated(code: str) -> ast.Module:
         for t in tokenize.generate_tokens(io.StringIO(HELPERS[node.name]).readline)
         if t.type == tokenize.COMMENT
     }
+    # A shape comment too long for a line goes on over the next comment
+    # lines, each with a hanging indent (codegen/wrapping.py): the break was
+    # one space.
+    joined: list[tuple[int, str, int]] = []  # (first line, text, last line)
     for number, comment in comments:
+        if comment.startswith("#     ") and joined and joined[-1][2] == number - 1 and (number - 1, joined[-1][1]) not in helper_comments:
+            first, text, _ = joined[-1]
+            joined[-1] = (first, f"{text} {comment[len('#     '):]}", number)
+        else:
+            joined.append((number, comment, number))
+    for number, comment, _ in joined:
         if number > 2 and not SHAPE_COMMENT.fullmatch(comment) and (number, comment) not in helper_comments:
             raise Rejected(f"line {number}: the comment {comment!r} is not a shape comment")
     return tree

@@ -40,7 +40,7 @@ def _error(spec: str):
 
 def test_positions_index_the_embedding_and_broadcast_over_the_batch():
     compiled, cls = _compile(SPEC)
-    assert "pos = torch.arange(T, device=idx.device)  # [T]" in compiled.code
+    assert "pos = torch.arange(t, device=idx.device)  # [T]" in compiled.code  # T read into the local t (N806)
     assert "p = self.wpe(pos)  # [T, dim]" in compiled.code
     torch.manual_seed(0)
     model = cls().eval()

@@ -136,3 +136,87 @@ def test_floordiv_cancels_a_common_constant_factor():
     for a in range(-7, 8):
         for b in (-3, -2, 2, 3):
             assert sy.value_of(sy.substitute(sy.floordiv(sy.mul(dim, sy.Const(3)), sy.mul(heads, sy.Const(3))), {"dim": sy.Const(a), "heads": sy.Const(b)})) == (3 * a) // (3 * b)
+
+
+# ------------------------------------------------ exact division (a rearrange's split)
+
+A, N, M = SYMS["a"], SYMS["b"], SYMS["c"]
+
+
+def test_an_exact_division_times_its_divisor_is_the_dividend():
+    # `b t (h d) -> b h t d` with h=n_head checks that n_head divides the
+    # width; merging back `b h t d -> b t (h d)` gives the width itself.
+    head = sy.exact_floordiv(A, N)
+    assert sy.to_text(head, code=True) == "a // b"  # written as Python's //
+    assert sy.mul(head, N) == A and sy.mul(N, head) == A
+    assert sy.mul(sy.mul(sy.exact_floordiv(A, sy.mul(N, M)), N), M) == A
+    assert sy.mul(sy.exact_floordiv(sy.mul(A, 3), sy.mul(N, 3)), N) == sy.mul(A, 1)  # (3a) // (3b) is a // b
+    assert sy.mul(sy.exact_floordiv(A, 4), 8) == sy.mul(A, 2)
+    assert sy.to_text(sy.mul(sy.exact_floordiv(A, 4), 6)) == "a // 4 * 6"  # 4 does not divide 6
+
+
+def test_a_floor_division_times_its_divisor_stays_as_it_is():
+    assert sy.mul(sy.floordiv(A, N), N) != A
+    assert sy.to_text(sy.mul(sy.floordiv(A, N), N), code=True) == "a // b * b"
+    assert sy.to_text(sy.mul(sy.floordiv(A, 4), 8), code=True) == "a // 4 * 8"
+
+
+@settings(max_examples=400, deadline=None, derandomize=True)
+@given(st.integers(-50, 50), st.integers(-9, 9).filter(bool), st.integers(-9, 9).filter(bool))
+def test_the_exact_simplification_holds_exactly_where_the_divisor_divides(a, n, m):
+    env = {"p:a": sy.Const(a), "p:b": sy.Const(n), "p:c": sy.Const(m)}
+    for divisor, back in ((N, sy.mul(sy.exact_floordiv(A, N), N)), (sy.mul(N, M), sy.mul(sy.mul(sy.exact_floordiv(A, sy.mul(N, M)), M), N))):
+        d = sy.value_of(sy.substitute(divisor, env))
+        assert back == A  # simplified without looking at values: the check makes sure d divides a
+        assert (sy.substitute(back, env) == sy.Const((a // d) * d)) == (a % d == 0)
+    # without the fact, the floor division keeps its value everywhere
+    assert sy.substitute(sy.mul(sy.floordiv(A, N), N), env) == sy.Const((a // n) * n)
+
+
+def exact_trees():
+    """Trees as `trees()`, with exact divisions whose dividend is a multiple
+    of the divisor by construction: ("exact", t, d) is `(t * d) // d`, and
+    ("back", t, d) is `((t * d) // d) * d`, the product that cancels."""
+    leaf = st.one_of(st.integers(-6, 12).map(lambda v: ("const", v)), st.sampled_from(sorted(SYMS)).map(lambda n: ("sym", n)))
+    return st.recursive(
+        leaf,
+        lambda sub: st.tuples(st.sampled_from(sorted(OPS) + ["exact", "back"]), sub, sub),
+        max_leaves=12,
+    )
+
+
+def build_exact(tree):
+    kind = tree[0]
+    if kind in ("const", "sym"):
+        return build(tree)
+    a, d = build_exact(tree[1]), build_exact(tree[2])
+    if kind in ("exact", "back"):
+        quotient = sy.exact_floordiv(sy.mul(a, d), d)
+        return quotient if kind == "exact" else sy.mul(quotient, d)
+    return OPS[kind](a, d)
+
+
+def evaluate_exact(tree, env):
+    kind = tree[0]
+    if kind in ("const", "sym"):
+        return evaluate(tree, env)
+    a, d = evaluate_exact(tree[1], env), evaluate_exact(tree[2], env)
+    if kind in ("exact", "back"):
+        quotient = (a * d) // d
+        return quotient if kind == "exact" else quotient * d
+    return evaluate((kind, ("const", a), ("const", d)), env)
+
+
+@settings(max_examples=400, deadline=None, derandomize=True)
+@given(exact_trees(), st.fixed_dictionaries({n: st.integers(-8, 8) for n in "abc"}))
+def test_exact_divisions_keep_values_where_they_are_exact(tree, env):
+    try:
+        expected = evaluate_exact(tree, env)
+    except ZeroDivisionError:
+        return
+    try:
+        expr = build_exact(tree)
+    except ZeroDivisionError:
+        return
+    assert sy.substitute(expr, {f"p:{n}": sy.Const(v) for n, v in env.items()}) == sy.Const(expected), f"{expr} at {env}"
+    assert eval(sy.to_text(expr, code=True), {"min": min, "max": max}, dict(env)) == expected

@@ -179,14 +179,14 @@ def _integer(e: Expr, key: str) -> Callable[[int], int | bool]:
         test = _COMPARE[op]
         return lambda x: test(_int(a(x)), _int(b(x)))
     args = [_integer(a, key) for a in e.args]
-    if name in ("floordiv", "mod"):
+    if name in ("floordiv", "exactdiv", "mod"):
         a, b = args
 
         def divide(x: int) -> int:
             p, q = _int(a(x)), _int(b(x))
             if q == 0:
                 raise _Unsure
-            return p // q if name == "floordiv" else p % q
+            return p % q if name == "mod" else p // q
 
         return divide
     if name in ("min", "max"):
@@ -239,7 +239,7 @@ def _bool(value: object) -> bool:
 def _divisors(e: Expr) -> list[int]:
     found = []
     if isinstance(e, sy.Op):
-        if e.name in ("floordiv", "mod") and isinstance(e.args[1], sy.Const) and isinstance(e.args[1].value, int):
+        if e.name in ("floordiv", "exactdiv", "mod") and isinstance(e.args[1], sy.Const) and isinstance(e.args[1].value, int):
             found.append(abs(e.args[1].value) or 1)
         for a in e.args:
             found += _divisors(a)

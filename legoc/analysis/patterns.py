@@ -227,7 +227,8 @@ def compile_pattern(pattern: str, pattern_span: Span, sizes: dict[str, tuple[Exp
                 size_of[n] = known[n]
         if unknown:
             checks.append(_divides(dim, product, [(n, known[n]) for n in elems if n in known], names, gspan))
-            size_of[unknown[0]] = sy.floordiv(dim, product)
+            # exact where the check holds: merging the group back gives `dim`
+            size_of[unknown[0]] = sy.exact_floordiv(dim, product)
         else:
             checks.append(Check(sy.eq(dim, product), gspan, ("the input's axis of size ", dim, " is not ", product), code="LG306"))
     ops: list[tuple[str, tuple]] = []

@@ -1,7 +1,7 @@
 """Positions: an index tensor over a sequence's length, for learned
 position embeddings (GPT-2's `wpe`, nanoGPT's `pos = torch.arange(t)`).
 
-    pos = idx -> arange                            torch.arange(T, device=idx.device): [T]
+    pos = idx -> arange                            torch.arange(t, device=idx.device): [T]
     p = pos -> wpe: embedding n_positions n_embd   self.wpe(pos): [T, n_embd]
     x = (tok, p) -> add                            tok + p: broadcast over the batch
 

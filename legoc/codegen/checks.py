@@ -16,7 +16,10 @@ size reads `Proxy(getitem)`, as in torchvision's ViT).
 
 from __future__ import annotations
 
+from typing import Callable
+
 from ..analysis.constraints import describe
+from ..core.naming import py_ident
 from ..ir import symbolic as sy
 from ..ir.expressions import Op
 from ..ir.nodes import ClassIR, Port
@@ -24,30 +27,35 @@ from .expressions import renamed
 from .text import shape_text
 
 
-def input_checks(ir: ClassIR, class_name: str, kept: dict[str, str]) -> tuple[list[str], set[str]]:
+def input_checks(ir: ClassIR, class_name: str, kept: dict[str, str], sizes: dict[str, str], fresh: Callable[[str], str]) -> list[str]:
     """The lines that check `ir`'s inputs (statements of `forward`'s body,
-    unindented) and the locals they bind (a size read from an input,
-    `H = x.shape[2]`).
+    unindented).
 
     A model checks the rank of each input, then each size rule; a block
     checks only its rules. `kept` maps a constructor argument's code to the
     attribute `forward` reads it from (`n_positions` -> `self.n_positions`).
+    A size a rule reads from an input is bound to a lowercase local, as
+    pep8-naming (N806) asks of a function's variables: `h = x.shape[2]`
+    for the spec's `H`; `fresh(base)` gives the first name from `base` that
+    no other local of `forward` takes (`h_1` where a tensor is called `h`),
+    and `sizes` records it by the symbol's code (`H` -> `h`) for the rest
+    of `forward`. Messages keep the spec's name (`H must be a multiple of 16`).
     """
     lines: list[str] = []
     if ir.kind == "model":
         for port in ir.inputs:
             lines.append(_rank_check(port, class_name))
-    bound: set[str] = set()
+    names = {c: f"self.{a}" for c, a in kept.items()}
     for rule in ir.dim_rules:
         for sym in sorted(sy.free_symbols(rule.cond) if rule.cond is not None else {rule.dim}, key=lambda s: s.label):
-            if sym.code in bound or sym.key.startswith("p:"):  # a parameter: an attribute
+            if sym.code in names or sym.key.startswith("p:"):  # bound already, or a parameter: an attribute
                 continue
             port, axis = _where(ir, sym)
-            bound.add(sym.code)
-            lines.append(f"{sym.code} = {port}.shape[{axis + 1}]")
-        dim = rule.dim.code
+            names[sym.code] = sizes[sym.code] = fresh(py_ident(sym.code.lower()))
+            lines.append(f"{names[sym.code]} = {port}.shape[{axis + 1}]")
+        dim = names.get(rule.dim.code, rule.dim.code)
         if rule.cond is not None:
-            cond = renamed(rule.cond, {c: f"self.{a}" for c, a in kept.items()})
+            cond = renamed(rule.cond, names)
             parts = cond.args if isinstance(cond, Op) and cond.name == "and" else (cond,)
             tests = [sy.to_text(part, code=True) for part in parts]
         else:
@@ -56,7 +64,7 @@ def input_checks(ir: ClassIR, class_name: str, kept: dict[str, str]) -> tuple[li
             )
         message = f"{class_name}: {describe(rule)} (axis {rule.axis + 1} of {rule.port})"
         lines += [f'torch._assert({test}, f"{message}, got {{{dim}}}")' for test in tests]
-    return lines, bound
+    return lines
 
 
 def _rank_check(port: Port, class_name: str) -> str:

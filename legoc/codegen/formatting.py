@@ -29,6 +29,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from .wrapping import wrap_comment
+
 LINE_LENGTH = 88  # black's default, used for the generated file
 _INDENT = "    "
 _F_STRING = re.compile(r'(?<![\w"])f"')
@@ -91,6 +93,7 @@ def format_pieces(pieces: list[Piece]) -> list[str]:
         RuntimeError: black cannot format a piece (a legoc bug; the message
             holds the piece).
     """
+    pieces = [_comments_fit(p) for p in pieces]
     out = [p.indented() for p in pieces]
     todo = [i for i, p in enumerate(pieces) if p.needs_black()]
     if not todo:
@@ -109,6 +112,21 @@ def format_pieces(pieces: list[Piece]) -> list[str]:
     for i, text in back.items():
         out[i] = text
     return out
+
+
+def _comments_fit(piece: Piece) -> Piece:
+    """The piece with each comment line longer than LINE_LENGTH columns at
+    its depth wrapped onto several comment lines (wrapping.py). Black
+    never splits a comment, and a shape comment too long to trail its
+    statement stands on its own line(s) above it (codegen/generate.py)."""
+    if piece.kind == "docstring" or "#" not in piece.text:
+        return piece
+    width = LINE_LENGTH - len(_INDENT) * piece.depth
+    lines = piece.text.split("\n")
+    if not any(len(line) > width and line.lstrip(" ").startswith("#") for line in lines):
+        return piece
+    fitted = [part for line in lines for part in (wrap_comment(line, width) if len(line) > width and line.lstrip(" ").startswith("#") else [line])]
+    return Piece(piece.depth, "\n".join(fitted), piece.kind)
 
 
 def _target_versions(pieces: list[Piece]) -> set:

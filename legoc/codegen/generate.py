@@ -23,7 +23,7 @@ from .inplace import fresh_ctor, inplace_relus, is_relu
 from .products import PRODUCT_JOINS, product_call
 from .layout import attribute_names, class_names, is_sequential, keyed, registered
 from .expressions import arg_symbols, args_text, index_text, renamed, value_text
-from .text import comment_safe, doc_escape, doc_lines, docstring_text, repetition_name, shape_text
+from .text import comment_safe, doc_lines, docstring_text, module_docstring, repetition_name, shape_text
 from .tensors import expanded, parameter_ctor
 from .checks import input_checks
 from .recurrent import is_state_call, state_call
@@ -101,7 +101,7 @@ def generate(analysis: Analysis, source_name: str) -> str:
     text = env.get_template("module.py.j2").render(
         version=__version__,
         source=comment_safe(source_name),
-        summary=doc_escape(summary),
+        summary=module_docstring(summary),
         imports=imports,
         exported=texts[0],
         helpers=[HELPERS[name] for name in helpers],
@@ -166,6 +166,7 @@ class _Writer:
             self.kept[code] = attr
         self.locals: set[str] = {"x", "self", "torch", "nn"}
         self.next_index: dict[str, int] = {}
+        self.sizes: dict[str, str] = {}  # input sizes read into locals: `H` -> `h` (checks.py, products.py)
         self.shape_text: dict[Shape, str] = {}
         self.inplace = inplace_relus(ir.body)
         self.locals |= {p.code for p in ir.inputs} | {n.target for n in ir.body if isinstance(n, Bind)}
@@ -411,7 +412,7 @@ class _Writer:
             src = target
         elif node.join in PRODUCT_JOINS:
             self.batched = not node.batchless
-            *before, call = product_call(node, {code: f"self.{attr}" for code, attr in self.kept.items()}, self.locals)
+            *before, call = product_call(node, {code: f"self.{attr}" for code, attr in self.kept.items()}, self.sizes, self.fresh)
             self.forward += [self.indent + line for line in before]
             self.line(f"{target} = {call}", node.joined)
             src = target
@@ -449,9 +450,7 @@ class _Writer:
 
     def dim_checks(self, ir: ClassIR, class_name: str) -> None:
         """`torch._assert` the input's rank and the model's size rules (checks.py)."""
-        lines, bound = input_checks(ir, class_name, self.kept)
-        self.locals |= bound
-        for line in lines:
+        for line in input_checks(ir, class_name, self.kept, self.sizes, self.fresh):
             self.line(line)
 
     def residual(self, node: Residual, src: str, dst: str) -> None:
@@ -501,7 +500,7 @@ def _class_pieces(ir: ClassIR, names: dict[str, str], defaults: ClassIR | None) 
     params = ["self"] + [sy.to_text(p, code=True) for p in ir.size_params]
     for p in ir.params:
         params.append(p.code if p.default is None else f"{p.code}={value_text(p.default)}")
-    docstring = Piece(1, docstring_text(doc_lines(ir, defaults)), "docstring")
+    docstring = Piece(1, docstring_text(doc_lines(ir, defaults), kept=len(ir.doc)), "docstring")
     init_def = Piece(1, f"def __init__({', '.join(params)}) -> None:", "header")
     if is_sequential(ir) and isinstance(ir.body[0], Repeat) and ir.body[0].each is not None:  # torchvision's AnyStage: named repetitions
         writer.init = ["super().__init__()"]

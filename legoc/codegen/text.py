@@ -13,6 +13,8 @@ import re
 from ..analysis.constraints import describe
 from ..ir import symbolic as sy
 from ..ir.nodes import ClassIR, Shape
+from .formatting import LINE_LENGTH
+from .wrapping import wrap
 
 
 def doc_lines(ir: ClassIR, defaults: ClassIR | None) -> list[str]:
@@ -76,10 +78,31 @@ def doc_escape(text: str) -> str:
     return "".join(out)
 
 
-def docstring_text(lines: list[str]) -> str:
-    """A docstring's text, its lines unindented (formatting.Piece indents them)."""
-    body = "\n".join(doc_escape(line) if line else "" for line in lines)
-    return f'"""{body}\n"""' if len(lines) > 1 else f'"""{body}"""'
+def docstring_text(lines: list[str], indent: int = 4, kept: int = 0) -> str:
+    """A docstring's text, its lines unindented (formatting.Piece indents
+    them by `indent` columns) and wrapped to fit in LINE_LENGTH columns
+    (wrapping.py: after a comma where they can, with a hanging indent),
+    except the first `kept` lines: the spec's doc comment, as its author
+    wrote it."""
+    width = LINE_LENGTH - indent
+    escaped = [doc_escape(line) if line else "" for line in lines]
+    if len(escaped) == 1 and len(escaped[0]) + 6 <= width:
+        return f'"""{escaped[0]}"""'
+    wrapped: list[str] = []
+    for i, line in enumerate(escaped):
+        wrapped += wrap(line, width, width - 3 if not wrapped else width) if line and i >= kept else [line]
+    return '"""' + "\n".join(wrapped) + '\n"""'
+
+
+def module_docstring(text: str) -> str:
+    """The module docstring's text, between the template's quotes: one
+    line where it fits, else wrapped, without a hanging indent (black
+    dedents a module docstring's lines), the quotes closing on a line of
+    their own."""
+    escaped = doc_escape(text)
+    if len(escaped) + 6 <= LINE_LENGTH:
+        return escaped
+    return "\n".join(wrap(escaped, LINE_LENGTH, LINE_LENGTH - 3, hanging="")) + "\n"
 
 
 def comment_safe(text: str) -> str:

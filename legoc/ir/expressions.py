@@ -158,7 +158,8 @@ class Monomial(Expr):
 
 @dataclass(frozen=True, slots=True)
 class Op(Expr):
-    """An operation kept as a node: floordiv, mod, min, max, cmp, and, or,
+    """An operation kept as a node: floordiv, exactdiv (a floor division
+    known to be exact: symbolic.exact_floordiv), mod, min, max, cmp, and, or,
     not, cond, and legoc.ir.functions' round, ceil, int, make_divisible,
     pow (`**`) and truediv (`/`). `name` is the operation; for "cmp", `args[0]` is a Const
     holding the operator ("==", "!=", "<", "<=", ">", ">=")."""
@@ -228,7 +229,7 @@ def type_of(e: Expr) -> str | None:
     assert isinstance(e, Op)
     if e.name in ("cmp", "and", "or", "not", "is"):
         return "bool"
-    if e.name in ("floordiv", "mod"):
+    if e.name in ("floordiv", "exactdiv", "mod"):
         return _arithmetic_type(e.args)
     if e.name in ("min", "max"):  # the result is one of the arguments
         kinds = {type_of(x) for x in e.args}
@@ -315,7 +316,7 @@ def parameters(e: Expr) -> tuple[str, ...]:
 def _divisions(e: Expr):
     """Every division or modulo (`//`, `%`) node in `e`."""
     if isinstance(e, Op):
-        if e.name in ("floordiv", "mod", "truediv", "make_divisible"):
+        if e.name in ("floordiv", "exactdiv", "mod", "truediv", "make_divisible"):
             yield e
         for x in e.args:
             yield from _divisions(x)
@@ -436,13 +437,13 @@ def _fmt(e: Expr, code: bool) -> tuple[str, int]:
             # Unary minus binds tighter than // and %: -(a // b) is not -a // b.
             mono = e.terms[0][0] if e.terms else None
             lead = mono.factors[0] if isinstance(mono, Monomial) else mono
-            divides = isinstance(lead, Op) and lead.name in ("floordiv", "mod")
+            divides = isinstance(lead, Op) and lead.name in ("floordiv", "exactdiv", "mod")
             head = f"-({first[2:]})" if divides else "-" + first[2:]
         return " ".join([head, *parts[1:]]), _ADD
     assert isinstance(e, Op)
     n, a = e.name, e.args
-    if n in ("floordiv", "mod"):
-        sym = "//" if n == "floordiv" else "%"
+    if n in ("floordiv", "exactdiv", "mod"):  # an exact division (symbolic.exact_floordiv) is written as a floor division
+        sym = "%" if n == "mod" else "//"
         return f"{_wrap(a[0], _MUL, code)} {sym} {_wrap(a[1], _UNARY, code)}", _MUL
     if n in ("min", "max", "round", "int") or n == "make_divisible" and not code:
         return f"{n}({', '.join(_fmt(x, code)[0] for x in a)})", _ATOM

@@ -35,7 +35,7 @@ __all__ = [
     "type_of", "is_type", "free_symbols", "parameters", "has_division",
     "divides_by_zero", "to_text", "operand_text", "sort_key",
     # this module
-    "NotANumber", "add", "neg", "sub", "mul", "floordiv", "mod", "minimum",
+    "NotANumber", "add", "neg", "sub", "mul", "floordiv", "exact_floordiv", "mod", "minimum",
     "maximum", "compare", "eq", "both", "either", "negate", "cond",
     "substitute", "substituter", "function",
 ]  # fmt: skip
@@ -184,7 +184,37 @@ def mul(a: Expr, b: Expr) -> Expr:
     if ca:
         for fb, y in tb.items():
             put(fb, ca * y)
+    if any(type(g) is Op and g.name == "exactdiv" for t in (ta, tb) for f in t for g in f):  # (the operands' factors: fewer)
+        return _cancel_exact(terms, ca * cb)
     return _from_poly(terms, ca * cb)
+
+
+def _cancel_exact(terms: dict[tuple[Expr, ...], Number], constant: Number) -> Expr:
+    """The polynomial with each `c * (x // d) * rest` where `x // d` is
+    exact (exact_floordiv) and `c * rest` holds d as a factor written as
+    `(c / d) * x * rest'`: (x // d) * d is x exactly when d divides x."""
+    for f, c in terms.items():
+        for k, g in enumerate(f):
+            if not (type(g) is Op and g.name == "exactdiv") or not isinstance(c, int):
+                continue
+            x, d = g.args
+            rest = list(f[:k] + f[k + 1 :])
+            if _num(d):
+                fd, cd = (), d.value  # type: ignore[union-attr]
+            else:
+                dt, dc = _as_poly(d)
+                if dc != 0 or len(dt) != 1:  # a sum: no factor of a product
+                    continue
+                ((fd, cd),) = dt.items()
+            if not isinstance(cd, int) or cd == 0 or c % cd or any(rest.count(h) < fd.count(h) for h in fd):
+                continue
+            for h in fd:
+                rest.remove(h)
+            product = mul(Const(c // cd), x)
+            for h in rest:
+                product = mul(product, h)
+            return add(_from_poly({h: v for h, v in terms.items() if h != f}, constant), product)
+    return _from_poly(terms, constant)
 
 
 def _divisible(a: Expr, d: int) -> bool:
@@ -248,6 +278,36 @@ def floordiv(a: Expr, b: Expr) -> Expr:
             if g > 1:
                 return floordiv(_div_exact(a, g), _div_exact(b, g))
     return Op("floordiv", (a, b))
+
+
+def exact_floordiv(a: Expr, b: Expr) -> Expr:
+    """`a // b` where the caller knows that b divides a: a check says so
+    (a rearrange's `(h d)` with h given checks that h divides the axis).
+    It is written `a // b`, as floordiv is, and a product with b gives a
+    back: `(a // b) * b` is `a`, which for a floordiv holds only where b
+    divides a, so floordiv keeps it as it is.
+
+    Raises:
+        ZeroDivisionError: b is the constant 0.
+    """
+    x, y = _number(a), _number(b)
+    if x is not None and y is not None and y != 0:  # fast path: two plain numbers
+        return Const(x // y)
+    a, b = _division_operands(a, b, "//")
+    if _num(a) and _num(b):
+        return Const(a.value // b.value)  # type: ignore[union-attr]
+    if b == ONE:
+        return a
+    if a == b:
+        return ONE
+    if _num(b) and isinstance(b.value, int) and b.value > 0 and _divisible(a, b.value):  # type: ignore[union-attr]
+        return _div_exact(a, b.value)  # type: ignore[union-attr]
+    if not _num(b):  # (g * x) // (g * y) is x // y, and y divides x where g * y divides g * x
+        coefficients = [v for e in (a, b) for v in (*_as_poly(e)[0].values(), _as_poly(e)[1])]
+        if all(isinstance(v, int) for v in coefficients) and math.gcd(*coefficients) > 1:
+            g = math.gcd(*coefficients)
+            return exact_floordiv(_div_exact(a, g), _div_exact(b, g))
+    return Op("exactdiv", (a, b))
 
 
 def mod(a: Expr, b: Expr) -> Expr:
@@ -443,7 +503,7 @@ def _is_number_expr(e: Expr) -> bool:
     if isinstance(e, Const):
         return _num(e)
     if isinstance(e, Op):
-        return e.name in ("floordiv", "mod", "min", "max", *functions.ARITY) or (e.name == "cond" and _is_number_expr(e.args[1]))
+        return e.name in ("floordiv", "exactdiv", "mod", "min", "max", *functions.ARITY) or (e.name == "cond" and _is_number_expr(e.args[1]))
     return True
 
 
@@ -509,6 +569,7 @@ def _rebuild(e: Expr, symbols: dict[str, Expr], nodes: dict[Expr, Expr], memo: d
 
 _BUILD: dict[str, Callable[..., Expr]] = {
     "floordiv": floordiv,
+    "exactdiv": exact_floordiv,
     "mod": mod,
     "min": minimum,
     "max": maximum,

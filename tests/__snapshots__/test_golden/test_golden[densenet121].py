@@ -79,7 +79,8 @@ class DenseFeatures(nn.Module):
     torchvision's _DenseBlock; each adds `growth` channels.
 
     Input: [B, in_channels, H, W].
-    Output: [B, growth * 28 + (growth * 15 + num_init_features // 2) // 4, (H + 3) // 32, (W + 3) // 32].
+    Output: [B, growth * 28 + (growth * 15 + num_init_features // 2) // 4,
+        (H + 3) // 32, (W + 3) // 32].
     """
 
     def __init__(
@@ -165,13 +166,17 @@ class DenseFeatures(nn.Module):
         x = self.denseblock2(x)
         # [B, (growth * 15 + num_init_features // 2) // 2, (H + 3) // 16, (W + 3) // 16]
         x = self.transition2(x)
-        # [B, growth * 24 + (growth * 15 + num_init_features // 2) // 2, (H + 3) // 16, (W + 3) // 16]
+        # [B, growth * 24 + (growth * 15 + num_init_features // 2) // 2, (H + 3) // 16,
+        #     (W + 3) // 16]
         x = self.denseblock3(x)
-        # [B, growth * 12 + (growth * 15 + num_init_features // 2) // 4, (H + 3) // 32, (W + 3) // 32]
+        # [B, growth * 12 + (growth * 15 + num_init_features // 2) // 4, (H + 3) // 32,
+        #     (W + 3) // 32]
         x = self.transition3(x)
-        # [B, growth * 28 + (growth * 15 + num_init_features // 2) // 4, (H + 3) // 32, (W + 3) // 32]
+        # [B, growth * 28 + (growth * 15 + num_init_features // 2) // 4, (H + 3) // 32,
+        #     (W + 3) // 32]
         x = self.denseblock4(x)
-        # [B, growth * 28 + (growth * 15 + num_init_features // 2) // 4, (H + 3) // 32, (W + 3) // 32]
+        # [B, growth * 28 + (growth * 15 + num_init_features // 2) // 4, (H + 3) // 32,
+        #     (W + 3) // 32]
         x = self.norm5(x)
         return x
 

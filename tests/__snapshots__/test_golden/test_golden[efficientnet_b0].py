@@ -53,14 +53,16 @@ class ConvBnSilu(nn.Sequential):
     activation_layer=nn.SiLU (padding (kernel_size - 1) // 2, no conv bias).
 
     Input: [B, in_channels, H, W].
-    Output: [B, c, (H - (kernel_size + 1) % 2 - 1) // stride + 1, (W - (kernel_size + 1) % 2 - 1) // stride + 1].
+    Output: [B, c, (H - (kernel_size + 1) % 2 - 1) // stride + 1,
+        (W - (kernel_size + 1) % 2 - 1) // stride + 1].
     """
 
     def __init__(
         self, in_channels, c, kernel_size=3, stride=1, groups=1, eps=1e-05, momentum=0.1
     ) -> None:
         super().__init__(
-            # [B, c, (H - (kernel_size + 1) % 2 - 1) // stride + 1, (W - (kernel_size + 1) % 2 - 1) // stride + 1]
+            # [B, c, (H - (kernel_size + 1) % 2 - 1) // stride + 1,
+            #     (W - (kernel_size + 1) % 2 - 1) // stride + 1]
             nn.Conv2d(
                 in_channels,
                 c,
@@ -70,9 +72,11 @@ class ConvBnSilu(nn.Sequential):
                 groups=groups,
                 bias=False,
             ),
-            # [B, c, (H - (kernel_size + 1) % 2 - 1) // stride + 1, (W - (kernel_size + 1) % 2 - 1) // stride + 1]
+            # [B, c, (H - (kernel_size + 1) % 2 - 1) // stride + 1,
+            #     (W - (kernel_size + 1) % 2 - 1) // stride + 1]
             nn.BatchNorm2d(c, eps=eps, momentum=momentum),
-            # [B, c, (H - (kernel_size + 1) % 2 - 1) // stride + 1, (W - (kernel_size + 1) % 2 - 1) // stride + 1]
+            # [B, c, (H - (kernel_size + 1) % 2 - 1) // stride + 1,
+            #     (W - (kernel_size + 1) % 2 - 1) // stride + 1]
             nn.SiLU(),
         )
 
@@ -133,7 +137,8 @@ class Mbconv(nn.Module):
     stage_block_id / total_stage_blocks.
 
     Input: [B, in_channels, H, W].
-    Output: [B, out, (H - (kernel + 1) % 2 - 1) // stride + 1, (W - (kernel + 1) % 2 - 1) // stride + 1].
+    Output: [B, out, (H - (kernel + 1) % 2 - 1) // stride + 1,
+        (W - (kernel + 1) % 2 - 1) // stride + 1].
     """
 
     def __init__(
@@ -170,7 +175,9 @@ class Mbconv(nn.Module):
                 if _make_divisible(expand_ratio * in_channels, 8) != in_channels
                 else []
             ),
-            # [B, make_divisible(expand_ratio * in_channels, 8), (H - (kernel + 1) % 2 - 1) // stride + 1, (W - (kernel + 1) % 2 - 1) // stride + 1]
+            # [B, make_divisible(expand_ratio * in_channels, 8),
+            #     (H - (kernel + 1) % 2 - 1) // stride + 1,
+            #     (W - (kernel + 1) % 2 - 1) // stride + 1]
             ConvBnSilu(
                 _make_divisible(expand_ratio * in_channels, 8),
                 _make_divisible(expand_ratio * in_channels, 8),
@@ -180,11 +187,14 @@ class Mbconv(nn.Module):
                 eps=eps,
                 momentum=momentum,
             ),
-            # [B, make_divisible(expand_ratio * in_channels, 8), (H - (kernel + 1) % 2 - 1) // stride + 1, (W - (kernel + 1) % 2 - 1) // stride + 1]
+            # [B, make_divisible(expand_ratio * in_channels, 8),
+            #     (H - (kernel + 1) % 2 - 1) // stride + 1,
+            #     (W - (kernel + 1) % 2 - 1) // stride + 1]
             SqueezeExcitation(
                 _make_divisible(expand_ratio * in_channels, 8), max(in_channels // 4, 1)
             ),
-            # [B, out, (H - (kernel + 1) % 2 - 1) // stride + 1, (W - (kernel + 1) % 2 - 1) // stride + 1]
+            # [B, out, (H - (kernel + 1) % 2 - 1) // stride + 1,
+            #     (W - (kernel + 1) % 2 - 1) // stride + 1]
             ConvBnLinear(
                 _make_divisible(expand_ratio * in_channels, 8),
                 out,
@@ -200,13 +210,16 @@ class Mbconv(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         identity = x
-        # [B, out, (H - (kernel + 1) % 2 - 1) // stride + 1, (W - (kernel + 1) % 2 - 1) // stride + 1]
+        # [B, out, (H - (kernel + 1) % 2 - 1) // stride + 1,
+        #     (W - (kernel + 1) % 2 - 1) // stride + 1]
         x = self.block(x)
         if self.stochastic_depth is not None:
-            # [B, out, (H - (kernel + 1) % 2 - 1) // stride + 1, (W - (kernel + 1) % 2 - 1) // stride + 1]
+            # [B, out, (H - (kernel + 1) % 2 - 1) // stride + 1,
+            #     (W - (kernel + 1) % 2 - 1) // stride + 1]
             x = self.stochastic_depth(x)
         if self.use_res_connect:
-            # [B, out, (H - (kernel + 1) % 2 - 1) // stride + 1, (W - (kernel + 1) % 2 - 1) // stride + 1]
+            # [B, out, (H - (kernel + 1) % 2 - 1) // stride + 1,
+            #     (W - (kernel + 1) % 2 - 1) // stride + 1]
             x = x + identity
         return x
 
@@ -217,7 +230,9 @@ class MbconvStage(nn.Sequential):
     stage, `total` the network's blocks (stochastic depth grows with both).
 
     Input: [B, in_channels, H, W].
-    Output: [B, out, (H - (kernel + 1) % 2 - 1) // stride + (kernel + 1) % 2 - (kernel + 1) % 2 * n + 1, (W - (kernel + 1) % 2 - 1) // stride + (kernel + 1) % 2 - (kernel + 1) % 2 * n + 1].
+    Output: [B, out, (H - (kernel + 1) % 2 - 1) // stride + (kernel + 1) % 2 -
+        (kernel + 1) % 2 * n + 1, (W - (kernel + 1) % 2 - 1) // stride + (kernel + 1) %
+        2 - (kernel + 1) % 2 * n + 1].
     """
 
     def __init__(
@@ -235,7 +250,8 @@ class MbconvStage(nn.Sequential):
         momentum=0.1,
     ) -> None:
         super().__init__(
-            # [B, out, (H - (kernel + 1) % 2 - 1) // stride + 1, (W - (kernel + 1) % 2 - 1) // stride + 1]
+            # [B, out, (H - (kernel + 1) % 2 - 1) // stride + 1,
+            #     (W - (kernel + 1) % 2 - 1) // stride + 1]
             Mbconv(
                 in_channels,
                 out,
@@ -248,7 +264,9 @@ class MbconvStage(nn.Sequential):
                 eps,
                 momentum,
             ),
-            # [B, out, (H - (kernel + 1) % 2 - 1) // stride + (kernel + 1) % 2 - (kernel + 1) % 2 * n + 1, (W - (kernel + 1) % 2 - 1) // stride + (kernel + 1) % 2 - (kernel + 1) % 2 * n + 1]
+            # [B, out, (H - (kernel + 1) % 2 - 1) // stride + (kernel + 1) % 2 -
+            #     (kernel + 1) % 2 * n + 1, (W - (kernel + 1) % 2 - 1) // stride +
+            #     (kernel + 1) % 2 - (kernel + 1) % 2 * n + 1]
             *(
                 Mbconv(
                     out,

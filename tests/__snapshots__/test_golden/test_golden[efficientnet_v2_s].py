@@ -53,14 +53,16 @@ class ConvBnSilu(nn.Sequential):
     activation_layer=nn.SiLU (padding (kernel_size - 1) // 2, no conv bias).
 
     Input: [B, in_channels, H, W].
-    Output: [B, c, (H - (kernel_size + 1) % 2 - 1) // stride + 1, (W - (kernel_size + 1) % 2 - 1) // stride + 1].
+    Output: [B, c, (H - (kernel_size + 1) % 2 - 1) // stride + 1,
+        (W - (kernel_size + 1) % 2 - 1) // stride + 1].
     """
 
     def __init__(
         self, in_channels, c, kernel_size=3, stride=1, groups=1, eps=0.001, momentum=0.1
     ) -> None:
         super().__init__(
-            # [B, c, (H - (kernel_size + 1) % 2 - 1) // stride + 1, (W - (kernel_size + 1) % 2 - 1) // stride + 1]
+            # [B, c, (H - (kernel_size + 1) % 2 - 1) // stride + 1,
+            #     (W - (kernel_size + 1) % 2 - 1) // stride + 1]
             nn.Conv2d(
                 in_channels,
                 c,
@@ -70,9 +72,11 @@ class ConvBnSilu(nn.Sequential):
                 groups=groups,
                 bias=False,
             ),
-            # [B, c, (H - (kernel_size + 1) % 2 - 1) // stride + 1, (W - (kernel_size + 1) % 2 - 1) // stride + 1]
+            # [B, c, (H - (kernel_size + 1) % 2 - 1) // stride + 1,
+            #     (W - (kernel_size + 1) % 2 - 1) // stride + 1]
             nn.BatchNorm2d(c, eps=eps, momentum=momentum),
-            # [B, c, (H - (kernel_size + 1) % 2 - 1) // stride + 1, (W - (kernel_size + 1) % 2 - 1) // stride + 1]
+            # [B, c, (H - (kernel_size + 1) % 2 - 1) // stride + 1,
+            #     (W - (kernel_size + 1) % 2 - 1) // stride + 1]
             nn.SiLU(),
         )
 
@@ -102,7 +106,8 @@ class FusedMbconv(nn.Module):
     depth are MBConv's.
 
     Input: [B, in_channels, H, W].
-    Output: [B, out, (H - (kernel + 1) % 2 - 1) // stride + 1, (W - (kernel + 1) % 2 - 1) // stride + 1].
+    Output: [B, out, (H - (kernel + 1) % 2 - 1) // stride + 1,
+        (W - (kernel + 1) % 2 - 1) // stride + 1].
     """
 
     def __init__(
@@ -125,7 +130,11 @@ class FusedMbconv(nn.Module):
             and (kernel + 1) // 2 * 2 - 2 == kernel - 1
         )
         self.block = nn.Sequential(
-            # [B, make_divisible(expand_ratio * in_channels, 8), (H - (kernel + 1) % 2 - 1) // stride + 1 if make_divisible(expand_ratio * in_channels, 8) != in_channels else H, (W - (kernel + 1) % 2 - 1) // stride + 1 if make_divisible(expand_ratio * in_channels, 8) != in_channels else W]
+            # [B, make_divisible(expand_ratio * in_channels, 8),
+            #     (H - (kernel + 1) % 2 - 1) // stride + 1 if
+            #     make_divisible(expand_ratio * in_channels, 8) != in_channels else H,
+            #     (W - (kernel + 1) % 2 - 1) // stride + 1 if
+            #     make_divisible(expand_ratio * in_channels, 8) != in_channels else W]
             *(
                 [
                     ConvBnSilu(
@@ -140,7 +149,12 @@ class FusedMbconv(nn.Module):
                 if _make_divisible(expand_ratio * in_channels, 8) != in_channels
                 else []
             ),
-            # [B, out if make_divisible(expand_ratio * in_channels, 8) != in_channels else make_divisible(expand_ratio * in_channels, 8), (H - (kernel + 1) % 2 - 1) // stride + 1 if make_divisible(expand_ratio * in_channels, 8) != in_channels else H, (W - (kernel + 1) % 2 - 1) // stride + 1 if make_divisible(expand_ratio * in_channels, 8) != in_channels else W]
+            # [B, out if make_divisible(expand_ratio * in_channels, 8) != in_channels
+            #     else make_divisible(expand_ratio * in_channels, 8),
+            #     (H - (kernel + 1) % 2 - 1) // stride + 1 if
+            #     make_divisible(expand_ratio * in_channels, 8) != in_channels else H,
+            #     (W - (kernel + 1) % 2 - 1) // stride + 1 if
+            #     make_divisible(expand_ratio * in_channels, 8) != in_channels else W]
             *(
                 [
                     ConvBnLinear(
@@ -153,7 +167,8 @@ class FusedMbconv(nn.Module):
                 if _make_divisible(expand_ratio * in_channels, 8) != in_channels
                 else []
             ),
-            # [B, out, (H - (kernel + 1) % 2 - 1) // stride + 1, (W - (kernel + 1) % 2 - 1) // stride + 1]
+            # [B, out, (H - (kernel + 1) % 2 - 1) // stride + 1,
+            #     (W - (kernel + 1) % 2 - 1) // stride + 1]
             *(
                 [
                     ConvBnSilu(
@@ -182,13 +197,16 @@ class FusedMbconv(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         identity = x
-        # [B, out, (H - (kernel + 1) % 2 - 1) // stride + 1, (W - (kernel + 1) % 2 - 1) // stride + 1]
+        # [B, out, (H - (kernel + 1) % 2 - 1) // stride + 1,
+        #     (W - (kernel + 1) % 2 - 1) // stride + 1]
         x = self.block(x)
         if self.stochastic_depth is not None:
-            # [B, out, (H - (kernel + 1) % 2 - 1) // stride + 1, (W - (kernel + 1) % 2 - 1) // stride + 1]
+            # [B, out, (H - (kernel + 1) % 2 - 1) // stride + 1,
+            #     (W - (kernel + 1) % 2 - 1) // stride + 1]
             x = self.stochastic_depth(x)
         if self.use_res_connect:
-            # [B, out, (H - (kernel + 1) % 2 - 1) // stride + 1, (W - (kernel + 1) % 2 - 1) // stride + 1]
+            # [B, out, (H - (kernel + 1) % 2 - 1) // stride + 1,
+            #     (W - (kernel + 1) % 2 - 1) // stride + 1]
             x = x + identity
         return x
 
@@ -199,7 +217,9 @@ class FusedStage(nn.Sequential):
     the network's blocks (stochastic depth grows with both).
 
     Input: [B, in_channels, H, W].
-    Output: [B, out, (H - (kernel + 1) % 2 - 1) // stride + (kernel + 1) % 2 - (kernel + 1) % 2 * n + 1, (W - (kernel + 1) % 2 - 1) // stride + (kernel + 1) % 2 - (kernel + 1) % 2 * n + 1].
+    Output: [B, out, (H - (kernel + 1) % 2 - 1) // stride + (kernel + 1) % 2 -
+        (kernel + 1) % 2 * n + 1, (W - (kernel + 1) % 2 - 1) // stride + (kernel + 1) %
+        2 - (kernel + 1) % 2 * n + 1].
     """
 
     def __init__(
@@ -215,7 +235,8 @@ class FusedStage(nn.Sequential):
         stochastic_depth_prob,
     ) -> None:
         super().__init__(
-            # [B, out, (H - (kernel + 1) % 2 - 1) // stride + 1, (W - (kernel + 1) % 2 - 1) // stride + 1]
+            # [B, out, (H - (kernel + 1) % 2 - 1) // stride + 1,
+            #     (W - (kernel + 1) % 2 - 1) // stride + 1]
             FusedMbconv(
                 in_channels,
                 out,
@@ -226,7 +247,9 @@ class FusedStage(nn.Sequential):
                 total,
                 stochastic_depth_prob,
             ),
-            # [B, out, (H - (kernel + 1) % 2 - 1) // stride + (kernel + 1) % 2 - (kernel + 1) % 2 * n + 1, (W - (kernel + 1) % 2 - 1) // stride + (kernel + 1) % 2 - (kernel + 1) % 2 * n + 1]
+            # [B, out, (H - (kernel + 1) % 2 - 1) // stride + (kernel + 1) % 2 -
+            #     (kernel + 1) % 2 * n + 1, (W - (kernel + 1) % 2 - 1) // stride +
+            #     (kernel + 1) % 2 - (kernel + 1) % 2 * n + 1]
             *(
                 FusedMbconv(
                     out,
@@ -284,7 +307,8 @@ class Mbconv(nn.Module):
     stage_block_id / total_stage_blocks.
 
     Input: [B, in_channels, H, W].
-    Output: [B, out, (H - (kernel + 1) % 2 - 1) // stride + 1, (W - (kernel + 1) % 2 - 1) // stride + 1].
+    Output: [B, out, (H - (kernel + 1) % 2 - 1) // stride + 1,
+        (W - (kernel + 1) % 2 - 1) // stride + 1].
     """
 
     def __init__(
@@ -321,7 +345,9 @@ class Mbconv(nn.Module):
                 if _make_divisible(expand_ratio * in_channels, 8) != in_channels
                 else []
             ),
-            # [B, make_divisible(expand_ratio * in_channels, 8), (H - (kernel + 1) % 2 - 1) // stride + 1, (W - (kernel + 1) % 2 - 1) // stride + 1]
+            # [B, make_divisible(expand_ratio * in_channels, 8),
+            #     (H - (kernel + 1) % 2 - 1) // stride + 1,
+            #     (W - (kernel + 1) % 2 - 1) // stride + 1]
             ConvBnSilu(
                 _make_divisible(expand_ratio * in_channels, 8),
                 _make_divisible(expand_ratio * in_channels, 8),
@@ -331,11 +357,14 @@ class Mbconv(nn.Module):
                 eps=eps,
                 momentum=momentum,
             ),
-            # [B, make_divisible(expand_ratio * in_channels, 8), (H - (kernel + 1) % 2 - 1) // stride + 1, (W - (kernel + 1) % 2 - 1) // stride + 1]
+            # [B, make_divisible(expand_ratio * in_channels, 8),
+            #     (H - (kernel + 1) % 2 - 1) // stride + 1,
+            #     (W - (kernel + 1) % 2 - 1) // stride + 1]
             SqueezeExcitation(
                 _make_divisible(expand_ratio * in_channels, 8), max(in_channels // 4, 1)
             ),
-            # [B, out, (H - (kernel + 1) % 2 - 1) // stride + 1, (W - (kernel + 1) % 2 - 1) // stride + 1]
+            # [B, out, (H - (kernel + 1) % 2 - 1) // stride + 1,
+            #     (W - (kernel + 1) % 2 - 1) // stride + 1]
             ConvBnLinear(
                 _make_divisible(expand_ratio * in_channels, 8),
                 out,
@@ -351,13 +380,16 @@ class Mbconv(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         identity = x
-        # [B, out, (H - (kernel + 1) % 2 - 1) // stride + 1, (W - (kernel + 1) % 2 - 1) // stride + 1]
+        # [B, out, (H - (kernel + 1) % 2 - 1) // stride + 1,
+        #     (W - (kernel + 1) % 2 - 1) // stride + 1]
         x = self.block(x)
         if self.stochastic_depth is not None:
-            # [B, out, (H - (kernel + 1) % 2 - 1) // stride + 1, (W - (kernel + 1) % 2 - 1) // stride + 1]
+            # [B, out, (H - (kernel + 1) % 2 - 1) // stride + 1,
+            #     (W - (kernel + 1) % 2 - 1) // stride + 1]
             x = self.stochastic_depth(x)
         if self.use_res_connect:
-            # [B, out, (H - (kernel + 1) % 2 - 1) // stride + 1, (W - (kernel + 1) % 2 - 1) // stride + 1]
+            # [B, out, (H - (kernel + 1) % 2 - 1) // stride + 1,
+            #     (W - (kernel + 1) % 2 - 1) // stride + 1]
             x = x + identity
         return x
 
@@ -366,7 +398,9 @@ class MbconvStage(nn.Sequential):
     """The block `mbconv_stage`.
 
     Input: [B, in_channels, H, W].
-    Output: [B, out, (H - (kernel + 1) % 2 - 1) // stride + (kernel + 1) % 2 - (kernel + 1) % 2 * n + 1, (W - (kernel + 1) % 2 - 1) // stride + (kernel + 1) % 2 - (kernel + 1) % 2 * n + 1].
+    Output: [B, out, (H - (kernel + 1) % 2 - 1) // stride + (kernel + 1) % 2 -
+        (kernel + 1) % 2 * n + 1, (W - (kernel + 1) % 2 - 1) // stride + (kernel + 1) %
+        2 - (kernel + 1) % 2 * n + 1].
     """
 
     def __init__(
@@ -382,7 +416,8 @@ class MbconvStage(nn.Sequential):
         stochastic_depth_prob,
     ) -> None:
         super().__init__(
-            # [B, out, (H - (kernel + 1) % 2 - 1) // stride + 1, (W - (kernel + 1) % 2 - 1) // stride + 1]
+            # [B, out, (H - (kernel + 1) % 2 - 1) // stride + 1,
+            #     (W - (kernel + 1) % 2 - 1) // stride + 1]
             Mbconv(
                 in_channels,
                 out,
@@ -393,7 +428,9 @@ class MbconvStage(nn.Sequential):
                 total,
                 stochastic_depth_prob,
             ),
-            # [B, out, (H - (kernel + 1) % 2 - 1) // stride + (kernel + 1) % 2 - (kernel + 1) % 2 * n + 1, (W - (kernel + 1) % 2 - 1) // stride + (kernel + 1) % 2 - (kernel + 1) % 2 * n + 1]
+            # [B, out, (H - (kernel + 1) % 2 - 1) // stride + (kernel + 1) % 2 -
+            #     (kernel + 1) % 2 * n + 1, (W - (kernel + 1) % 2 - 1) // stride +
+            #     (kernel + 1) % 2 - (kernel + 1) % 2 * n + 1]
             *(
                 Mbconv(
                     out,

@@ -22,21 +22,21 @@ class CausalSelfAttention(nn.Module):
         self.n_head = n_head
         self.pdrop = pdrop
         self.c_attn = nn.Linear(in_features, in_features * 3)
-        self.c_proj = nn.Linear(in_features // n_head * n_head, in_features)
+        self.c_proj = nn.Linear(in_features, in_features)
         self.resid_dropout = nn.Dropout(p=pdrop)
 
     def forward(self, x: Tensor) -> Tensor:
         qkv = self.c_attn(x)  # [B, T, in_features * 3]
         # [B, 3, n_head, T, in_features // n_head]
         parts = qkv.unflatten(2, (3, self.n_head, -1)).permute(0, 2, 3, 1, 4)
-        # [B, n_head, T, in_features // n_head], [B, n_head, T, in_features // n_head], [B, n_head, T, in_features // n_head]
+        # [B, n_head, T, in_features // n_head], [B, n_head, T, in_features // n_head],
+        #     [B, n_head, T, in_features // n_head]
         q, k, v = parts.unbind(1)
         # [B, n_head, T, in_features // n_head]
         a = torch.nn.functional.scaled_dot_product_attention(
             q, k, v, dropout_p=self.pdrop if self.training else 0.0, is_causal=True
         )
-        # [B, T, in_features // n_head * n_head]
-        out = a.permute(0, 2, 1, 3).flatten(2, 3)
+        out = a.permute(0, 2, 1, 3).flatten(2, 3)  # [B, T, in_features]
         out = self.c_proj(out)  # [B, T, in_features]
         out = self.resid_dropout(out)  # [B, T, in_features]
         return out
@@ -158,10 +158,10 @@ class GPT2(nn.Module):
 
     def forward(self, idx: Tensor) -> Tensor:
         torch._assert(idx.dim() == 2, "GPT2: input idx must be [B, T] (rank 2)")
-        T = idx.shape[1]
+        t = idx.shape[1]
         torch._assert(
-            T <= self.n_positions,
-            f"GPT2: T must satisfy T <= n_positions (axis 1 of idx), got {T}",
+            t <= self.n_positions,
+            f"GPT2: T must satisfy T <= n_positions (axis 1 of idx), got {t}",
         )
         h = self.transformer(idx)  # [B, T, n_embd]
         logits = self.lm_head(h)  # [B, T, vocab_size]

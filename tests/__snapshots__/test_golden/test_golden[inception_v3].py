@@ -14,7 +14,8 @@ class BasicConv2d(nn.Module):
     as nn.Conv2d's.
 
     Input: [B, in_channels, H, W].
-    Output: [B, c, (H - kernel_size + padding * 2) // stride + 1, (W - kernel_size + padding * 2) // stride + 1].
+    Output: [B, c, (H - kernel_size + padding * 2) // stride + 1,
+        (W - kernel_size + padding * 2) // stride + 1].
     """
 
     def __init__(self, in_channels, c, kernel_size=1, stride=1, padding=0) -> None:
@@ -31,11 +32,14 @@ class BasicConv2d(nn.Module):
         self.relu = nn.ReLU(inplace=True)
 
     def forward(self, x: Tensor) -> Tensor:
-        # [B, c, (H - kernel_size + padding * 2) // stride + 1, (W - kernel_size + padding * 2) // stride + 1]
+        # [B, c, (H - kernel_size + padding * 2) // stride + 1,
+        #     (W - kernel_size + padding * 2) // stride + 1]
         x = self.conv(x)
-        # [B, c, (H - kernel_size + padding * 2) // stride + 1, (W - kernel_size + padding * 2) // stride + 1]
+        # [B, c, (H - kernel_size + padding * 2) // stride + 1,
+        #     (W - kernel_size + padding * 2) // stride + 1]
         x = self.bn(x)
-        # [B, c, (H - kernel_size + padding * 2) // stride + 1, (W - kernel_size + padding * 2) // stride + 1]
+        # [B, c, (H - kernel_size + padding * 2) // stride + 1,
+        #     (W - kernel_size + padding * 2) // stride + 1]
         x = self.relu(x)
         return x
 

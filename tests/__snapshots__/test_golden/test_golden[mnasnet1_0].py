@@ -27,7 +27,8 @@ class InvertedResidual(nn.Module):
     channels as input channels, and stride 1).
 
     Input: [B, in_channels, H, W].
-    Output: [B, out, (H - (kernel_size + 1) % 2 - 1) // stride + 1, (W - (kernel_size + 1) % 2 - 1) // stride + 1].
+    Output: [B, out, (H - (kernel_size + 1) % 2 - 1) // stride + 1,
+        (W - (kernel_size + 1) % 2 - 1) // stride + 1].
     """
 
     def __init__(self, in_channels, out, kernel_size=3, stride=1, expansion=6) -> None:
@@ -43,7 +44,9 @@ class InvertedResidual(nn.Module):
             # [B, expansion * in_channels, H, W]
             nn.BatchNorm2d(expansion * in_channels, momentum=0.00029999999999996696),
             nn.ReLU(inplace=True),  # [B, expansion * in_channels, H, W]
-            # [B, expansion * in_channels, (H - (kernel_size + 1) % 2 - 1) // stride + 1, (W - (kernel_size + 1) % 2 - 1) // stride + 1]
+            # [B, expansion * in_channels,
+            #     (H - (kernel_size + 1) % 2 - 1) // stride + 1,
+            #     (W - (kernel_size + 1) % 2 - 1) // stride + 1]
             nn.Conv2d(
                 expansion * in_channels,
                 expansion * in_channels,
@@ -53,22 +56,30 @@ class InvertedResidual(nn.Module):
                 groups=expansion * in_channels,
                 bias=False,
             ),
-            # [B, expansion * in_channels, (H - (kernel_size + 1) % 2 - 1) // stride + 1, (W - (kernel_size + 1) % 2 - 1) // stride + 1]
+            # [B, expansion * in_channels,
+            #     (H - (kernel_size + 1) % 2 - 1) // stride + 1,
+            #     (W - (kernel_size + 1) % 2 - 1) // stride + 1]
             nn.BatchNorm2d(expansion * in_channels, momentum=0.00029999999999996696),
-            # [B, expansion * in_channels, (H - (kernel_size + 1) % 2 - 1) // stride + 1, (W - (kernel_size + 1) % 2 - 1) // stride + 1]
+            # [B, expansion * in_channels,
+            #     (H - (kernel_size + 1) % 2 - 1) // stride + 1,
+            #     (W - (kernel_size + 1) % 2 - 1) // stride + 1]
             nn.ReLU(inplace=True),
-            # [B, out, (H - (kernel_size + 1) % 2 - 1) // stride + 1, (W - (kernel_size + 1) % 2 - 1) // stride + 1]
+            # [B, out, (H - (kernel_size + 1) % 2 - 1) // stride + 1,
+            #     (W - (kernel_size + 1) % 2 - 1) // stride + 1]
             nn.Conv2d(expansion * in_channels, out, kernel_size=1, bias=False),
-            # [B, out, (H - (kernel_size + 1) % 2 - 1) // stride + 1, (W - (kernel_size + 1) % 2 - 1) // stride + 1]
+            # [B, out, (H - (kernel_size + 1) % 2 - 1) // stride + 1,
+            #     (W - (kernel_size + 1) % 2 - 1) // stride + 1]
             nn.BatchNorm2d(out, momentum=0.00029999999999996696),
         )
 
     def forward(self, x: Tensor) -> Tensor:
         identity = x
-        # [B, out, (H - (kernel_size + 1) % 2 - 1) // stride + 1, (W - (kernel_size + 1) % 2 - 1) // stride + 1]
+        # [B, out, (H - (kernel_size + 1) % 2 - 1) // stride + 1,
+        #     (W - (kernel_size + 1) % 2 - 1) // stride + 1]
         x = self.layers(x)
         if self.use_res_connect:
-            # [B, out, (H - (kernel_size + 1) % 2 - 1) // stride + 1, (W - (kernel_size + 1) % 2 - 1) // stride + 1]
+            # [B, out, (H - (kernel_size + 1) % 2 - 1) // stride + 1,
+            #     (W - (kernel_size + 1) % 2 - 1) // stride + 1]
             x = x + identity
         return x
 
@@ -78,16 +89,21 @@ class Stack(nn.Sequential):
     change the channels and the stride, the others keep the shape.
 
     Input: [B, in_channels, H, W].
-    Output: [B, out, (H - (kernel_size + 1) % 2 - 1) // stride - (kernel_size + 1) % 2 + 1, (W - (kernel_size + 1) % 2 - 1) // stride - (kernel_size + 1) % 2 + 1].
+    Output: [B, out,
+        (H - (kernel_size + 1) % 2 - 1) // stride - (kernel_size + 1) % 2 + 1,
+        (W - (kernel_size + 1) % 2 - 1) // stride - (kernel_size + 1) % 2 + 1].
     """
 
     def __init__(
         self, in_channels, out, kernel_size=3, stride=1, expansion=6, n=1
     ) -> None:
         super().__init__(
-            # [B, out, (H - (kernel_size + 1) % 2 - 1) // stride + 1, (W - (kernel_size + 1) % 2 - 1) // stride + 1]
+            # [B, out, (H - (kernel_size + 1) % 2 - 1) // stride + 1,
+            #     (W - (kernel_size + 1) % 2 - 1) // stride + 1]
             InvertedResidual(in_channels, out, kernel_size, stride, expansion),
-            # [B, out, (H - (kernel_size + 1) % 2 - 1) // stride - (kernel_size + 1) % 2 + 1, (W - (kernel_size + 1) % 2 - 1) // stride - (kernel_size + 1) % 2 + 1]
+            # [B, out,
+            #     (H - (kernel_size + 1) % 2 - 1) // stride - (kernel_size + 1) % 2 + 1,
+            #     (W - (kernel_size + 1) % 2 - 1) // stride - (kernel_size + 1) % 2 + 1]
             *(
                 InvertedResidual(out, out, kernel_size, 1, expansion)
                 for _ in range(n - 1)

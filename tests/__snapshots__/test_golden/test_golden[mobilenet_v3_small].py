@@ -24,14 +24,16 @@ class ConvBnAct(nn.Sequential):
     with MobileNetV3's norm_layer, BatchNorm2d(eps=0.001, momentum=0.01).
 
     Input: [B, in_channels, H, W].
-    Output: [B, c, (H - (kernel_size + 1) % 2 - 1) // stride + 1, (W - (kernel_size + 1) % 2 - 1) // stride + 1].
+    Output: [B, c, (H - (kernel_size + 1) % 2 - 1) // stride + 1,
+        (W - (kernel_size + 1) % 2 - 1) // stride + 1].
     """
 
     def __init__(
         self, in_channels, c, kernel_size=3, stride=1, groups=1, act=nn.Hardswish
     ) -> None:
         super().__init__(
-            # [B, c, (H - (kernel_size + 1) % 2 - 1) // stride + 1, (W - (kernel_size + 1) % 2 - 1) // stride + 1]
+            # [B, c, (H - (kernel_size + 1) % 2 - 1) // stride + 1,
+            #     (W - (kernel_size + 1) % 2 - 1) // stride + 1]
             nn.Conv2d(
                 in_channels,
                 c,
@@ -41,9 +43,11 @@ class ConvBnAct(nn.Sequential):
                 groups=groups,
                 bias=False,
             ),
-            # [B, c, (H - (kernel_size + 1) % 2 - 1) // stride + 1, (W - (kernel_size + 1) % 2 - 1) // stride + 1]
+            # [B, c, (H - (kernel_size + 1) % 2 - 1) // stride + 1,
+            #     (W - (kernel_size + 1) % 2 - 1) // stride + 1]
             nn.BatchNorm2d(c, eps=0.001, momentum=0.01),
-            # [B, c, (H - (kernel_size + 1) % 2 - 1) // stride + 1, (W - (kernel_size + 1) % 2 - 1) // stride + 1]
+            # [B, c, (H - (kernel_size + 1) % 2 - 1) // stride + 1,
+            #     (W - (kernel_size + 1) % 2 - 1) // stride + 1]
             act(),
         )
 
@@ -100,7 +104,9 @@ class InvertedResidual(nn.Module):
     multiple of 8, as torchvision's InvertedResidualConfig.adjust_channels.
 
     Input: [B, in_channels, H, W].
-    Output: [B, make_divisible(out * width_mult, 8), (H - (kernel + 1) % 2 - 1) // stride + 1, (W - (kernel + 1) % 2 - 1) // stride + 1].
+    Output: [B, make_divisible(out * width_mult, 8),
+        (H - (kernel + 1) % 2 - 1) // stride + 1,
+        (W - (kernel + 1) % 2 - 1) // stride + 1].
     """
 
     def __init__(
@@ -134,7 +140,9 @@ class InvertedResidual(nn.Module):
                 if _make_divisible(expanded * width_mult, 8) != in_channels
                 else []
             ),
-            # [B, make_divisible(expanded * width_mult, 8), (H - (kernel + 1) % 2 - 1) // stride + 1, (W - (kernel + 1) % 2 - 1) // stride + 1]
+            # [B, make_divisible(expanded * width_mult, 8),
+            #     (H - (kernel + 1) % 2 - 1) // stride + 1,
+            #     (W - (kernel + 1) % 2 - 1) // stride + 1]
             ConvBnAct(
                 _make_divisible(expanded * width_mult, 8),
                 _make_divisible(expanded * width_mult, 8),
@@ -143,7 +151,9 @@ class InvertedResidual(nn.Module):
                 groups=_make_divisible(expanded * width_mult, 8),
                 act=act,
             ),
-            # [B, make_divisible(expanded * width_mult, 8), (H - (kernel + 1) % 2 - 1) // stride + 1, (W - (kernel + 1) % 2 - 1) // stride + 1]
+            # [B, make_divisible(expanded * width_mult, 8),
+            #     (H - (kernel + 1) % 2 - 1) // stride + 1,
+            #     (W - (kernel + 1) % 2 - 1) // stride + 1]
             *(
                 [
                     SqueezeExcitation(
@@ -156,7 +166,9 @@ class InvertedResidual(nn.Module):
                 if se
                 else []
             ),
-            # [B, make_divisible(out * width_mult, 8), (H - (kernel + 1) % 2 - 1) // stride + 1, (W - (kernel + 1) % 2 - 1) // stride + 1]
+            # [B, make_divisible(out * width_mult, 8),
+            #     (H - (kernel + 1) % 2 - 1) // stride + 1,
+            #     (W - (kernel + 1) % 2 - 1) // stride + 1]
             ConvBn(
                 _make_divisible(expanded * width_mult, 8),
                 _make_divisible(out * width_mult, 8),
@@ -165,10 +177,14 @@ class InvertedResidual(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         identity = x
-        # [B, make_divisible(out * width_mult, 8), (H - (kernel + 1) % 2 - 1) // stride + 1, (W - (kernel + 1) % 2 - 1) // stride + 1]
+        # [B, make_divisible(out * width_mult, 8),
+        #     (H - (kernel + 1) % 2 - 1) // stride + 1,
+        #     (W - (kernel + 1) % 2 - 1) // stride + 1]
         x = self.block(x)
         if self.use_res_connect:
-            # [B, make_divisible(out * width_mult, 8), (H - (kernel + 1) % 2 - 1) // stride + 1, (W - (kernel + 1) % 2 - 1) // stride + 1]
+            # [B, make_divisible(out * width_mult, 8),
+            #     (H - (kernel + 1) % 2 - 1) // stride + 1,
+            #     (W - (kernel + 1) % 2 - 1) // stride + 1]
             x = x + identity
         return x
 

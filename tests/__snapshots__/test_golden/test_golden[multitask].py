@@ -77,8 +77,10 @@ class MultiTask(nn.Module):
     outputs, several heads); the backbone follows the ResNet stem's widths.
 
     Inputs: image [B, 3, H, W].
-    Returns a dict of tensors: 'label' [B, classes], 'mask' [B, segments, (H + 7) // 8 * 8, (W + 7) // 8 * 8].
-    With the default arguments the outputs are 'label' [B, 10], 'mask' [B, 21, (H + 7) // 8 * 8, (W + 7) // 8 * 8].
+    Returns a dict of tensors: 'label' [B, classes],
+        'mask' [B, segments, (H + 7) // 8 * 8, (W + 7) // 8 * 8].
+    With the default arguments the outputs are 'label' [B, 10],
+        'mask' [B, 21, (H + 7) // 8 * 8, (W + 7) // 8 * 8].
     Trainable parameters with the default arguments: 291,455.
     """
 

@@ -13,12 +13,14 @@ class ConvBnRelu(nn.Sequential):
     (padding (kernel_size - 1) // 2, no conv bias).
 
     Input: [B, in_channels, H, W].
-    Output: [B, c, (H - (kernel_size + 1) % 2 - 1) // stride + 1, (W - (kernel_size + 1) % 2 - 1) // stride + 1].
+    Output: [B, c, (H - (kernel_size + 1) % 2 - 1) // stride + 1,
+        (W - (kernel_size + 1) % 2 - 1) // stride + 1].
     """
 
     def __init__(self, in_channels, c, kernel_size=3, stride=1, groups=1) -> None:
         super().__init__(
-            # [B, c, (H - (kernel_size + 1) % 2 - 1) // stride + 1, (W - (kernel_size + 1) % 2 - 1) // stride + 1]
+            # [B, c, (H - (kernel_size + 1) % 2 - 1) // stride + 1,
+            #     (W - (kernel_size + 1) % 2 - 1) // stride + 1]
             nn.Conv2d(
                 in_channels,
                 c,
@@ -28,9 +30,11 @@ class ConvBnRelu(nn.Sequential):
                 groups=groups,
                 bias=False,
             ),
-            # [B, c, (H - (kernel_size + 1) % 2 - 1) // stride + 1, (W - (kernel_size + 1) % 2 - 1) // stride + 1]
+            # [B, c, (H - (kernel_size + 1) % 2 - 1) // stride + 1,
+            #     (W - (kernel_size + 1) % 2 - 1) // stride + 1]
             nn.BatchNorm2d(c),
-            # [B, c, (H - (kernel_size + 1) % 2 - 1) // stride + 1, (W - (kernel_size + 1) % 2 - 1) // stride + 1]
+            # [B, c, (H - (kernel_size + 1) % 2 - 1) // stride + 1,
+            #     (W - (kernel_size + 1) % 2 - 1) // stride + 1]
             nn.ReLU(inplace=True),
         )
 

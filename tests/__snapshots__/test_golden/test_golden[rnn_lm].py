@@ -24,8 +24,10 @@ class RNNModel(nn.Module):
     is [nlayers, B, nhid] (its transpose).
 
     Inputs: tokens [B, T], h0 [B, nlayers, nhid], c0 [B, nlayers, nhid].
-    Returns a dict of tensors: 'log_probs' [B, T, ntoken], 'h' [B, nlayers, nhid], 'c' [B, nlayers, nhid].
-    With the default arguments the outputs are 'log_probs' [B, T, 33278], 'h' [B, 2, 200], 'c' [B, 2, 200].
+    Returns a dict of tensors: 'log_probs' [B, T, ntoken], 'h' [B, nlayers, nhid],
+        'c' [B, nlayers, nhid].
+    With the default arguments the outputs are 'log_probs' [B, T, 33278],
+        'h' [B, 2, 200], 'c' [B, 2, 200].
     Trainable parameters with the default arguments: 13,987,678.
     """
 

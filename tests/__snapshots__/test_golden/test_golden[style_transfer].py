@@ -30,7 +30,8 @@ class StyleTransfer(nn.Module):
     constant of the constructor: change the four divisors with it.
 
     Inputs: x [B, 3, 64, 64].
-    Returns a dict of tensors: 'gram1' [B, 64, 64], 'gram2' [B, 128, 128], 'gram3' [B, 256, 256], 'gram4' [B, 512, 512].
+    Returns a dict of tensors: 'gram1' [B, 64, 64], 'gram2' [B, 128, 128],
+        'gram3' [B, 256, 256], 'gram4' [B, 512, 512].
     Trainable parameters with the default arguments: 7,635,264.
     """
 

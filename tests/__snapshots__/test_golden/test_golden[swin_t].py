@@ -61,11 +61,11 @@ class PatchMerging(nn.Module):
         self.norm = nn.LayerNorm(4 * dim)
 
     def forward(self, x):
-        B, H, W, C = x.shape
-        x = torch.nn.functional.pad(x, (0, 0, 0, W % 2, 0, H % 2))
-        h, w = (H + 1) // 2, (W + 1) // 2
-        x = x.view(B, h, 2, w, 2, C)  # [B, H/2, row, W/2, column, C]
-        x = x.permute(0, 1, 3, 4, 2, 5).reshape(B, h, w, 4 * C)  # [B, H/2, W/2, 4C]
+        b, height, width, c = x.shape
+        x = torch.nn.functional.pad(x, (0, 0, 0, width % 2, 0, height % 2))
+        h, w = (height + 1) // 2, (width + 1) // 2
+        x = x.view(b, h, 2, w, 2, c)  # [B, H/2, row, W/2, column, C]
+        x = x.permute(0, 1, 3, 4, 2, 5).reshape(b, h, w, 4 * c)  # [B, H/2, W/2, 4C]
         return self.reduction(self.norm(x))
 
 
@@ -86,18 +86,18 @@ def split_windows(x, window_size):
     """[B, H, W, C] (H and W multiples of the window [Wh, Ww]) to its
     windows: [B, nW, N, C], windows and their N = Wh * Ww positions in
     row-major order."""
-    B, H, W, C = x.shape
-    Wh, Ww = window_size
-    x = x.view(B, H // Wh, Wh, W // Ww, Ww, C).transpose(2, 3)
-    return x.reshape(B, -1, Wh * Ww, C)
+    b, h, w, c = x.shape
+    wh, ww = window_size
+    x = x.view(b, h // wh, wh, w // ww, ww, c).transpose(2, 3)
+    return x.reshape(b, -1, wh * ww, c)
 
 
 def join_windows(x, window_size, height, width):
     """split_windows reversed: [B, nW, N, C] to [B, height, width, C]."""
-    B, _, _, C = x.shape
-    Wh, Ww = window_size
-    x = x.view(B, height // Wh, width // Ww, Wh, Ww, C).transpose(2, 3)
-    return x.reshape(B, height, width, C)
+    b, _, _, c = x.shape
+    wh, ww = window_size
+    x = x.view(b, height // wh, width // ww, wh, ww, c).transpose(2, 3)
+    return x.reshape(b, height, width, c)
 
 
 def shifted_window_mask(height, width, window_size, shift_size, like):
@@ -133,19 +133,19 @@ def shifted_window_attention(
     relative position bias [heads, N, N] already gathered from its table. A
     function that torch.fx keeps as one call (`torch.fx.wrap` below, as
     torchvision does): the padding and the shift depend on H and W."""
-    _, H, W, C = x.shape
-    Wh, Ww = window_size
-    x = torch.nn.functional.pad(x, (0, 0, 0, -W % Ww, 0, -H % Wh))
+    _, h, w, c = x.shape
+    wh, ww = window_size
+    x = torch.nn.functional.pad(x, (0, 0, 0, -w % ww, 0, -h % wh))
     height, width = x.shape[1], x.shape[2]
-    dy = shift_size[0] if Wh < height else 0
-    dx = shift_size[1] if Ww < width else 0
+    dy = shift_size[0] if wh < height else 0
+    dx = shift_size[1] if ww < width else 0
     if dy or dx:
         x = torch.roll(x, (-dy, -dx), dims=(1, 2))
     windows = split_windows(x, window_size)  # [B, nW, N, C]
     qkv = torch.nn.functional.linear(windows, qkv_weight, qkv_bias)
-    qkv = qkv.unflatten(-1, (3, num_heads, C // num_heads))
+    qkv = qkv.unflatten(-1, (3, num_heads, c // num_heads))
     q, k, v = qkv.permute(3, 0, 1, 4, 2, 5).unbind(0)  # [B, nW, heads, N, C/heads]
-    q = q * (C // num_heads) ** -0.5
+    q = q * (c // num_heads) ** -0.5
     if dy or dx:
         mask = shifted_window_mask(height, width, window_size, (dy, dx), x)
         bias = bias + mask[:, None]  # [nW, heads, N, N]
@@ -159,7 +159,7 @@ def shifted_window_attention(
     x = join_windows(y, window_size, height, width)
     if dy or dx:
         x = torch.roll(x, (dy, dx), dims=(1, 2))
-    return x[:, :H, :W].contiguous()
+    return x[:, :h, :w].contiguous()
 
 
 torch.fx.wrap("shifted_window_attention")
@@ -208,9 +208,9 @@ class ShiftedWindowAttention(nn.Module):
         self.register_buffer("relative_position_index", index)
 
     def forward(self, x):
-        N = self.window_size[0] * self.window_size[1]
+        n = self.window_size[0] * self.window_size[1]
         bias = self.relative_position_bias_table[self.relative_position_index]
-        bias = bias.view(N, N, self.num_heads).permute(2, 0, 1)  # [heads, N, N]
+        bias = bias.view(n, n, self.num_heads).permute(2, 0, 1)  # [heads, N, N]
         return shifted_window_attention(
             x,
             self.qkv.weight,
@@ -233,18 +233,22 @@ class PatchEmbed(nn.Sequential):
     layer norm; torchvision's nn.Sequential(Conv2d, Permute, LayerNorm).
 
     Input: [B, in_channels, H, W].
-    Output: [B, (H - patch_size) // patch_size + 1, (W - patch_size) // patch_size + 1, embed_dim].
+    Output: [B, (H - patch_size) // patch_size + 1, (W - patch_size) // patch_size + 1,
+        embed_dim].
     """
 
     def __init__(self, in_channels, embed_dim, patch_size) -> None:
         super().__init__(
-            # [B, embed_dim, (H - patch_size) // patch_size + 1, (W - patch_size) // patch_size + 1]
+            # [B, embed_dim, (H - patch_size) // patch_size + 1,
+            #     (W - patch_size) // patch_size + 1]
             nn.Conv2d(
                 in_channels, embed_dim, kernel_size=patch_size, stride=patch_size
             ),
-            # [B, (H - patch_size) // patch_size + 1, (W - patch_size) // patch_size + 1, embed_dim]
+            # [B, (H - patch_size) // patch_size + 1,
+            #     (W - patch_size) // patch_size + 1, embed_dim]
             Permute([0, 2, 3, 1]),
-            # [B, (H - patch_size) // patch_size + 1, (W - patch_size) // patch_size + 1, embed_dim]
+            # [B, (H - patch_size) // patch_size + 1,
+            #     (W - patch_size) // patch_size + 1, embed_dim]
             nn.LayerNorm(embed_dim),
         )
 

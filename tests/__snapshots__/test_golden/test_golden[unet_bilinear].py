@@ -122,15 +122,15 @@ class UNetBilinear(nn.Module):
         torch._assert(
             x.dim() == 4, "UNetBilinear: input x must be [B, n_channels, H, W] (rank 4)"
         )
-        H = x.shape[2]
+        h = x.shape[2]
         torch._assert(
-            H % 16 == 0,
-            f"UNetBilinear: H must be a multiple of 16 (axis 2 of x), got {H}",
+            h % 16 == 0,
+            f"UNetBilinear: H must be a multiple of 16 (axis 2 of x), got {h}",
         )
-        W = x.shape[3]
+        w = x.shape[3]
         torch._assert(
-            W % 16 == 0,
-            f"UNetBilinear: W must be a multiple of 16 (axis 3 of x), got {W}",
+            w % 16 == 0,
+            f"UNetBilinear: W must be a multiple of 16 (axis 3 of x), got {w}",
         )
         x1 = self.inc(x)  # [B, 64, H, W]
         x2 = self.down1(x1)  # [B, 128, H // 2, W // 2]

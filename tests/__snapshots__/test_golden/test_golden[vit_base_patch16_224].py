@@ -44,21 +44,22 @@ class Mhsa(nn.Module):
         self.attn_drop = attn_drop
         self.num_heads = num_heads
         self.qkv = nn.Linear(in_features, in_features * 3, bias=qkv_bias)
-        self.proj = nn.Linear(in_features // num_heads * num_heads, in_features)
+        self.proj = nn.Linear(in_features, in_features)
         self.proj_drop = nn.Dropout(p=proj_drop)
 
     def forward(self, x: Tensor) -> Tensor:
         qkv = self.qkv(x)  # [B, T, in_features * 3]
         # [B, 3, num_heads, T, in_features // num_heads]
         parts = qkv.unflatten(2, (3, self.num_heads, -1)).permute(0, 2, 3, 1, 4)
-        # [B, num_heads, T, in_features // num_heads], [B, num_heads, T, in_features // num_heads], [B, num_heads, T, in_features // num_heads]
+        # [B, num_heads, T, in_features // num_heads],
+        #     [B, num_heads, T, in_features // num_heads],
+        #     [B, num_heads, T, in_features // num_heads]
         q, k, v = parts.unbind(1)
         # [B, num_heads, T, in_features // num_heads]
         a = torch.nn.functional.scaled_dot_product_attention(
             q, k, v, dropout_p=self.attn_drop if self.training else 0.0
         )
-        # [B, T, in_features // num_heads * num_heads]
-        out = a.permute(0, 2, 1, 3).flatten(2, 3)
+        out = a.permute(0, 2, 1, 3).flatten(2, 3)  # [B, T, in_features]
         out = self.proj(out)  # [B, T, in_features]
         out = self.proj_drop(out)  # [B, T, in_features]
         return out
