@@ -183,7 +183,7 @@ def format_github(diags: list[Diagnostic]) -> str:
     for d in diags:
         s = d.span
         props = {
-            "file": _relative_posix(s.file),
+            "file": relative_posix(s.file),
             "line": s.line,
             "col": s.column,
             "endLine": s.end_line,
@@ -193,7 +193,7 @@ def format_github(diags: list[Diagnostic]) -> str:
             props["title"] = f"{d.code} {CODES[d.code]}" if d.code in CODES else d.code
         command = "warning" if d.severity == "warning" else "error"
         properties = ",".join(f"{key}={_escape_property(str(value))}" for key, value in props.items())
-        lines.append(f"::{command} {properties}::{_escape_data(_with_hint(d))}")
+        lines.append(f"::{command} {properties}::{_escape_data(with_hint(d))}")
     return "\n".join(lines)
 
 
@@ -205,17 +205,19 @@ def _escape_property(s: str) -> str:
     return _escape_data(s).replace(":", "%3A").replace(",", "%2C")
 
 
-def _with_hint(d: Diagnostic) -> str:
+def with_hint(d: Diagnostic) -> str:
+    """The diagnostic's message, followed by "\nhelp: HINT" when it has a hint."""
     return f"{d.message}\nhelp: {d.hint}" if d.hint else d.message
 
 
-def _relative_posix(file: str) -> str:
-    """`file` as a POSIX path, relative to the working directory when it is
-    an absolute path inside it; otherwise as it is."""
+def relative_posix(file: str, base: str | None = None) -> str:
+    """`file` as a POSIX path, relative to the directory `base` (default:
+    the working directory) when it is an absolute path inside it;
+    otherwise as it is."""
     path = Path(file)
     if path.is_absolute():
         try:
-            return path.relative_to(Path.cwd()).as_posix()
+            return path.relative_to(Path(base) if base else Path.cwd()).as_posix()
         except ValueError:
             return path.as_posix()
     return PurePath(file).as_posix()
@@ -248,7 +250,7 @@ def format_sarif(diags: list[Diagnostic], tool_version: str, rules_doc_uri: str 
             result["ruleId"] = d.code
             result["ruleIndex"] = index[d.code]
         result["level"] = "warning" if d.severity == "warning" else "error"
-        result["message"] = {"text": _with_hint(d)}
+        result["message"] = {"text": with_hint(d)}
         result["locations"] = [{"physicalLocation": _physical_location(d.span)}]
         related = [
             {"id": i, "physicalLocation": _physical_location(n.span), "message": {"text": n.message}}
@@ -292,7 +294,7 @@ def _physical_location(span: Span) -> dict:
 def _artifact_uri(file: str) -> str:
     """A URI reference for `file`: a relative one where possible, a file://
     URI for an absolute path outside the working directory."""
-    path = _relative_posix(file)
+    path = relative_posix(file)
     if os.path.isabs(path):
         return Path(path).as_uri()
     from urllib.parse import quote  # SARIF only
