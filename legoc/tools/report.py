@@ -15,6 +15,7 @@ from pathlib import Path, PurePath
 
 from ..core.codes import CODES, LINT_RULES
 from ..core.diagnostics import Diagnostic, SourceFile, Span, render
+from ..core.version import DOCS_URL, REPOSITORY_URL
 
 SARIF_SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
 
@@ -234,15 +235,15 @@ def format_sarif(diags: list[Diagnostic], tool_version: str, rules_doc_uri: str 
     The driver lists a rule for each code that occurs, sorted; each result
     refers to its rule by ruleId and ruleIndex, and its notes with a place
     become relatedLocations. Regions are 1-based with an exclusive end
-    column, counted in Unicode code points. `rules_doc_uri`, when given, is
-    the driver's informationUri.
+    column, counted in Unicode code points. The driver's informationUri is
+    `rules_doc_uri` (default: legoc's repository, core/version.py's
+    REPOSITORY_URL). Each rule carries what the docs say of its code
+    (`sarif_rule`), with helpUri its place in the docs.
     """
     codes = sorted({d.code for d in diags if d.code})
     index = {code: i for i, code in enumerate(codes)}
-    driver: dict = {"name": "legoc", "version": tool_version}
-    if rules_doc_uri:
-        driver["informationUri"] = rules_doc_uri
-    driver["rules"] = [_sarif_rule(code) for code in codes]
+    driver: dict = {"name": "legoc", "version": tool_version, "informationUri": rules_doc_uri or REPOSITORY_URL}
+    driver["rules"] = [sarif_rule(code) for code in codes]
     results = []
     for d in diags:
         result: dict = {}
@@ -269,14 +270,71 @@ def format_sarif(diags: list[Diagnostic], tool_version: str, rules_doc_uri: str 
     return json.dumps(log, indent=2, ensure_ascii=False)
 
 
-def _sarif_rule(code: str) -> dict:
+def sarif_rule(code: str) -> dict:
+    """The SARIF reportingDescriptor of `code`: id, name (the title in
+    PascalCase), shortDescription (the title), fullDescription (when the
+    code is reported, from docs/diagnostics.md), help (text and Markdown:
+    for a lint rule what it flags and why it matters, from
+    docs/lint-rules.md; for an error, when and an example message), helpUri
+    (`help_uri`), defaultConfiguration (error, or warning for a lint rule)
+    and properties.tags. The texts come from core/explanations.py, generated
+    from the docs; links in them are made absolute under DOCS_URL."""
+    from ..core import explanations
+
     rule: dict = {"id": code}
     title = CODES.get(code)
     if title:
         rule["name"] = "".join(w[:1].upper() + w[1:] for w in re.split(r"[^0-9A-Za-z]+", title))
         rule["shortDescription"] = {"text": title}
+    uri = help_uri(code)
+    when = explanations.WHEN.get(code)
+    if when:
+        rule["fullDescription"] = {"text": _plain(when), "markdown": _absolute_links(when)}
+    if code in explanations.LINT:
+        markdown = _absolute_links(explanations.LINT[code])
+    else:
+        markdown = "\n\n".join(p for p in (when, f"Example message: {explanations.EXAMPLE[code]}" if code in explanations.EXAMPLE else None) if p)
+        markdown = _absolute_links(markdown)
+    if uri:
+        rule["helpUri"] = uri
+        markdown = f"{markdown}\n\n[{code} in legoc's documentation]({uri})".lstrip()
+    if markdown:
+        rule["help"] = {"text": _plain(markdown), "markdown": markdown}
     rule["defaultConfiguration"] = {"level": "warning" if code in LINT_RULES else "error"}
+    rule["properties"] = {"tags": ["lint" if code in LINT_RULES else "error"]}
     return rule
+
+
+def help_uri(code: str) -> str | None:
+    """The address of `code`'s documentation, or None for a code legoc does
+    not know: a lint rule's section of docs/lint-rules.md (GitHub's anchor
+    for its heading, `github_anchor`), or the code's row of
+    docs/diagnostics.md (an explicit `<a id="lg301">` anchor)."""
+    if code not in CODES:
+        return None
+    if code in LINT_RULES:
+        return f"{DOCS_URL}lint-rules.md#{github_anchor(f'{code}: {CODES[code]}')}"
+    return f"{DOCS_URL}diagnostics.md#{code.lower()}"
+
+
+def github_anchor(heading: str) -> str:
+    """The anchor GitHub gives a Markdown heading: lower case, characters
+    other than letters, digits, `_`, `-` and spaces dropped, spaces made `-`."""
+    return re.sub(r"[^\w\- ]", "", heading.lower()).replace(" ", "-")
+
+
+# A Markdown link to another page of the docs: [text](page.md#anchor).
+_DOC_LINK = re.compile(r"\[([^\]]*)\]\(([\w-]+\.md(?:#[\w-]*)?)\)")
+
+
+def _absolute_links(markdown: str) -> str:
+    return _DOC_LINK.sub(lambda m: f"[{m.group(1)}]({DOCS_URL}{m.group(2)})", markdown)
+
+
+def _plain(markdown: str) -> str:
+    """`markdown` as plain text: links become their text, bold marks go."""
+    text = re.sub(r"\[([^\]]*)\]\(([^)]*)\)", r"\1 (\2)", _absolute_links(markdown))
+    return text.replace("**", "")
 
 
 def _physical_location(span: Span) -> dict:
