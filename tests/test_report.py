@@ -397,7 +397,7 @@ def test_every_help_uri_names_an_anchor_of_the_docs():
         assert anchor in pages[page], (code, rule["helpUri"])
         if page == "diagnostics.md":  # the explicit anchor is in the code's own row
             (row,) = [line for line in diagnostics.splitlines() if line.startswith(f"| {code} |")]
-            assert f'<a id="{anchor}"></a>' in row
+            assert f'<a id="{anchor}"></a>' in row, "run `python -m legoc.tools.ruledocs`, which adds the anchor"
     # The links of the fullDescriptions point at anchors too.
     for code, when in explanations.WHEN.items():
         for page, anchor in re.findall(r"\]\(([\w-]+\.md)#([\w-]+)\)", when):
@@ -414,6 +414,16 @@ def test_explanations_are_generated_from_todays_docs():
     assert ruledocs.explanations_source() == Path(explanations.__file__).read_text("utf-8"), "run `python -m legoc.tools.ruledocs`"
     assert set(explanations.WHEN) == set(explanations.EXAMPLE) == set(CODES)
     assert set(explanations.LINT) == set(LINT_RULES)
+
+
+def test_ruledocs_gives_each_new_row_its_anchor():
+    from legoc.tools.ruledocs import ANCHOR, with_anchors
+
+    text = (ROOT / "docs" / "diagnostics.md").read_text("utf-8")
+    assert with_anchors(text) == text  # every row has its anchor, once
+    assert with_anchors(ANCHOR.sub("", text)) == text
+    row = "| LG999 | a new code | When it happens. | `a message` |\n| LG599 | a new rule | When. | `m` |\n"
+    assert with_anchors(row) == '| LG999 | a new code | <a id="lg999"></a>When it happens. | `a message` |\n| LG599 | a new rule | When. | `m` |\n'
 
 
 def test_docs_url_is_the_repository_of_pyproject():

@@ -14,7 +14,8 @@ after changing either page:
     python -m legoc.tools.ruledocs
 
 tests/test_report.py fails until it is regenerated. The output is
-deterministic.
+deterministic. It also gives each new row of docs/diagnostics.md the
+explicit anchor that its code's helpUri names (`with_anchors`).
 """
 
 from __future__ import annotations
@@ -67,8 +68,29 @@ def explanations_source(docs: Path = DOCS) -> str:
     return "\n".join(lines) + "\n"
 
 
+def with_anchors(table: str) -> str:
+    """docs/diagnostics.md's text `table` with an explicit anchor,
+    `<a id="lg301"></a>`, at the start of the "when" cell of each row of
+    a code that is not a lint rule and has none yet: the target of the
+    code's SARIF helpUri (a lint rule's is its section in lint-rules.md)."""
+
+    def anchor(m: re.Match) -> str:
+        code, when = m.group(1), m.group(2)
+        if code.startswith("LG5") or ANCHOR.match(when):
+            return m.group(0)
+        return m.group(0)[: m.start(2) - m.start(0)] + f'<a id="{code.lower()}"></a>' + when
+
+    return re.sub(r"^\| (LG\d{3}) \| (?:[^|]|\\\|)+? \| (.*)$", anchor, table, flags=re.M)
+
+
 def main() -> int:
-    """Write legoc/core/explanations.py; returns the exit status."""
+    """Give docs/diagnostics.md's rows their anchors (`with_anchors`) and
+    write legoc/core/explanations.py; returns the exit status."""
+    page = DOCS / "diagnostics.md"
+    text = page.read_text("utf-8")
+    if with_anchors(text) != text:
+        page.write_text(with_anchors(text), "utf-8")
+        print(f"added anchors to {page}", file=sys.stderr)
     TARGET.write_text(explanations_source(), "utf-8")
     print(f"wrote {TARGET}", file=sys.stderr)
     return 0
