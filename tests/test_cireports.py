@@ -190,3 +190,25 @@ def test_check_help_lists_every_format():
     for fmt in ("text", "json", "github", "gitlab", "junit", "sarif"):
         assert f"{fmt} (" in text or f"{fmt};" in text, fmt
     assert "GitLab Code Quality" in text and "JUnit XML" in text
+
+
+def test_the_gitlab_ci_example_of_the_docs_writes_the_reports_it_uploads(specs):
+    """docs/ci.md's .gitlab-ci.yml: its report commands, run on a spec
+    directory, write the files its artifacts:reports name, and they are a
+    valid Code Quality report and JUnit XML."""
+    yaml = pytest.importorskip("yaml")
+    import re
+    import shlex
+
+    text = (ROOT / "docs" / "ci.md").read_text("utf-8")
+    (block,) = [b for b in re.findall(r"```yaml\n(.*?)```", text, re.S) if "artifacts:" in b and "codequality" in b]
+    job = yaml.safe_load(block)["legoc"]
+    reports = job["artifacts"]["reports"]
+    assert job["artifacts"]["when"] == "always"
+    for line in job["script"]:
+        words = shlex.split(line)
+        if words[:3] == ["legoc", "check", "--format"]:
+            assert legoc_check(*words[2:], cwd=specs).returncode == 0  # --exit-zero
+    validate_gitlab((specs / reports["codequality"]).read_text("utf-8"))
+    xml = JUnitXml.fromfile(str(specs / reports["junit"]))
+    assert [s.name for s in xml] == ["specs/bad.lego", "specs/clean.lego"]
