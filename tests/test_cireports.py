@@ -89,6 +89,11 @@ def test_gitlab_paths_are_relative_to_the_project_dir(monkeypatch, tmp_path):
     monkeypatch.setenv("CI_PROJECT_DIR", str(tmp_path))
     assert validate_gitlab(format_gitlab([inside]))[0]["location"]["path"] == "specs/x.lego"
     assert json.loads(format_gitlab([inside], project_dir=str(tmp_path / "specs")))[0]["location"]["path"] == "x.lego"
+    # A job that runs in a subdirectory of the project, with relative paths.
+    (tmp_path / "specs").mkdir(exist_ok=True)
+    monkeypatch.chdir(tmp_path / "specs")
+    relative = Diagnostic("error", Span("x.lego", 1, 1, 1, 2), "m", code="LG101")
+    assert validate_gitlab(format_gitlab([relative]))[0]["location"]["path"] == "specs/x.lego"
 
 
 def test_gitlab_report_of_nothing_is_an_empty_array():

@@ -214,8 +214,11 @@ def with_hint(d: Diagnostic) -> str:
 def relative_posix(file: str, base: str | None = None) -> str:
     """`file` as a POSIX path, relative to the directory `base` (default:
     the working directory) when it is an absolute path inside it;
-    otherwise as it is."""
+    otherwise as it is. With a `base`, a relative `file` is first taken
+    from the working directory."""
     path = Path(file)
+    if base and not path.is_absolute() and not file.startswith("<"):  # not <stdin>
+        path = Path.cwd() / path
     if path.is_absolute():
         try:
             return path.relative_to(Path(base) if base else Path.cwd()).as_posix()
