@@ -565,7 +565,7 @@ def test_color_never_beats_a_terminal(tmp_path):
 # -- --output-file, --exit-zero, --quiet ----------------------------------------------
 
 
-@pytest.mark.parametrize("fmt", ["text", "json", "github", "sarif"])
+@pytest.mark.parametrize("fmt", ["text", "json", "github", "gitlab", "junit", "sarif"])
 def test_output_file_holds_what_stdout_would(fmt, tmp_path):
     write(tmp_path, {"bad.lego": ERROR, "warn.lego": WARNING})
     shown = legoc_check(".", "--format", fmt, cwd=tmp_path)

@@ -15,6 +15,9 @@ import jsonschema
 import pytest
 
 from legoc.core.diagnostics import Diagnostic, Note, SourceFile, Span, render
+from legoc.core import explanations
+from legoc.core.codes import CODES, LINT_RULES
+from legoc.core.version import DOCS_URL, REPOSITORY_URL
 from legoc.tools.report import format_github, format_json, format_sarif, format_text, summary_line, use_color
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -284,13 +287,21 @@ def test_sarif_validates_against_the_official_schema():
 def test_sarif_has_one_result_per_diagnostic_with_its_rule():
     run = json.loads(format_sarif(DIAGS, "0.1.0"))["runs"][0]
     rules = run["tool"]["driver"]["rules"]
-    assert "informationUri" not in run["tool"]["driver"]
+    assert run["tool"]["driver"]["informationUri"] == REPOSITORY_URL
     assert [r["id"] for r in rules] == ["LG201", "LG301", "LG404", "LG502"]
+    when = explanations.WHEN["LG301"]
+    assert when.startswith("Tensors that are added, joined or compared have different shapes")
+    uri = f"{DOCS_URL}diagnostics.md#lg301"
+    markdown = f"{when}\n\nExample message: {explanations.EXAMPLE['LG301']}\n\n[LG301 in legoc's documentation]({uri})"
     assert rules[1] == {
         "id": "LG301",
         "name": "ShapesDoNotMatch",
         "shortDescription": {"text": "shapes do not match"},
+        "fullDescription": {"text": when, "markdown": when},
+        "helpUri": uri,
+        "help": {"text": markdown.replace(f"[LG301 in legoc's documentation]({uri})", f"LG301 in legoc's documentation ({uri})"), "markdown": markdown},
         "defaultConfiguration": {"level": "error"},
+        "properties": {"tags": ["error"]},
     }
     assert rules[3]["defaultConfiguration"] == {"level": "warning"}
     results = run["results"]
@@ -343,6 +354,95 @@ def test_sarif_schema_rejects_a_result_without_message():
     assert list(sarif_validator().iter_errors(log))
 
 
+def test_sarif_rules_carry_help_and_help_uri_for_every_code():
+    """A log with a diagnostic of every code: each rule has a title, what
+    the docs say of it and the address of its documentation, and the log
+    is valid SARIF 2.1.0."""
+    diags = [Diagnostic("warning" if c in LINT_RULES else "error", Span("a.lego", 1, 1, 1, 2), "m", code=c) for c in CODES]
+    log = json.loads(format_sarif(diags, "0.1.0"))
+    sarif_validator().validate(log)
+    rules = log["runs"][0]["tool"]["driver"]["rules"]
+    assert [r["id"] for r in rules] == sorted(CODES)
+    for rule in rules:
+        code = rule["id"]
+        assert rule["shortDescription"]["text"] == CODES[code]
+        assert rule["fullDescription"]["text"] and "](" not in rule["fullDescription"]["text"]
+        assert rule["help"]["text"] and rule["help"]["markdown"] and "**" not in rule["help"]["text"]
+        assert rule["helpUri"].startswith(DOCS_URL)
+        assert rule["help"]["markdown"].endswith(f"({rule['helpUri']})")
+        for link in re.findall(r"\]\(([^)]*)\)", rule["help"]["markdown"] + rule["fullDescription"]["markdown"]):
+            assert link.startswith("https://"), (code, link)  # relative links made absolute
+        if code in LINT_RULES:
+            assert rule["help"]["markdown"].startswith("**What it flags.**") and "**Why it matters.**" in rule["help"]["markdown"]
+            assert rule["helpUri"].startswith(f"{DOCS_URL}lint-rules.md#")
+        else:
+            assert rule["helpUri"] == f"{DOCS_URL}diagnostics.md#{code.lower()}"
+            assert "Example message: " in rule["help"]["markdown"]
+
+
+def github_anchors(markdown: str) -> set[str]:
+    """The anchors GitHub makes for a page: one per heading (lower case,
+    punctuation but `-` and `_` dropped, spaces made `-`) and one per
+    explicit `<a id="...">`."""
+    headings = re.findall(r"^#+ (.+)$", markdown, re.M)
+    return {re.sub(r"[^\w\- ]", "", h.strip().lower()).replace(" ", "-") for h in headings} | set(re.findall(r'<a id="([^"]+)"></a>', markdown))
+
+
+def test_every_help_uri_names_an_anchor_of_the_docs():
+    pages = {name: github_anchors((ROOT / "docs" / name).read_text("utf-8")) for name in ("diagnostics.md", "lint-rules.md")}
+    diagnostics = (ROOT / "docs" / "diagnostics.md").read_text("utf-8")
+    for code in CODES:
+        (rule,) = json.loads(format_sarif([Diagnostic("error", Span("a.lego", 1, 1, 1, 2), "m", code=code)], "0"))["runs"][0]["tool"]["driver"]["rules"]
+        page, anchor = rule["helpUri"][len(DOCS_URL) :].split("#")
+        assert anchor in pages[page], (code, rule["helpUri"])
+        if page == "diagnostics.md":  # the explicit anchor is in the code's own row
+            (row,) = [line for line in diagnostics.splitlines() if line.startswith(f"| {code} |")]
+            assert f'<a id="{anchor}"></a>' in row, "run `python -m legoc.tools.ruledocs`, which adds the anchor"
+    # The links of the fullDescriptions point at anchors too.
+    for code, when in explanations.WHEN.items():
+        for page, anchor in re.findall(r"\]\(([\w-]+\.md)#([\w-]+)\)", when):
+            target = pages.get(page) or github_anchors((ROOT / "docs" / page).read_text("utf-8"))
+            assert anchor in target, (code, page, anchor)
+
+
+def test_explanations_are_generated_from_todays_docs():
+    """legoc/core/explanations.py is, byte for byte, what `python -m
+    legoc.tools.ruledocs` writes now: fails after an edit of
+    docs/diagnostics.md or docs/lint-rules.md until it is regenerated."""
+    from legoc.tools import ruledocs
+
+    assert ruledocs.explanations_source() == Path(explanations.__file__).read_text("utf-8"), "run `python -m legoc.tools.ruledocs`"
+    assert set(explanations.WHEN) == set(explanations.EXAMPLE) == set(CODES)
+    assert set(explanations.LINT) == set(LINT_RULES)
+
+
+def test_ruledocs_gives_each_new_row_its_anchor():
+    from legoc.tools.ruledocs import ANCHOR, with_anchors
+
+    text = (ROOT / "docs" / "diagnostics.md").read_text("utf-8")
+    assert with_anchors(text) == text  # every row has its anchor, once
+    assert with_anchors(ANCHOR.sub("", text)) == text
+    row = "| LG999 | a new code | When it happens. | `a message` |\n| LG599 | a new rule | When. | `m` |\n"
+    assert with_anchors(row) == '| LG999 | a new code | <a id="lg999"></a>When it happens. | `a message` |\n| LG599 | a new rule | When. | `m` |\n'
+
+
+def test_docs_url_is_the_repository_of_pyproject():
+    """core/version.py's REPOSITORY_URL, the root of every helpUri, is the
+    repository pyproject.toml's [project.urls] name, once it names one."""
+    try:
+        import tomllib
+    except ModuleNotFoundError:  # Python 3.10
+        import tomli as tomllib
+    urls = tomllib.loads((ROOT / "pyproject.toml").read_text("utf-8"))["project"].get("urls", {})
+    for key in ("Repository", "Homepage", "Source"):
+        if key in urls:
+            assert urls[key].rstrip("/") == REPOSITORY_URL, key
+    documentation = urls.get("Documentation")
+    if documentation and documentation.startswith(REPOSITORY_URL):
+        assert DOCS_URL.rstrip("/").endswith(documentation.rstrip("/").rsplit("/", 1)[-1])
+    assert DOCS_URL.startswith(REPOSITORY_URL) and DOCS_URL.endswith("/docs/")
+
+
 # -- dependencies -------------------------------------------------------------
 
 
@@ -352,6 +452,7 @@ def test_report_imports_nothing_heavy(tmp_path):
         "from legoc.core.diagnostics import Diagnostic, Span\n"
         "d = [Diagnostic('error', Span('a.lego', 1, 1, 1, 2), 'm', code='LG101')]\n"
         "r.format_text(d, {}, False); r.format_json(d); r.format_github(d); r.format_sarif(d, '0')\n"
+        "import legoc.tools.cireports as c; c.format_gitlab(d); c.format_junit(d)\n"
         "print(sorted({'torch', 'black', 'jinja2', 'click'} & set(sys.modules)))\n"
     )
     # Outside the repository, so that the installed legoc is the one imported.

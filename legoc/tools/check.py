@@ -1,6 +1,6 @@
 """`legoc check PATH...`: lint specs for CI, reporting every problem.
 
-    legoc check [--format text|json|github|sarif] [--strict] [--select CODES]
+    legoc check [--format text|json|github|gitlab|junit|sarif] [--strict] [--select CODES]
                 [--ignore CODES] [--config PYPROJECT] [--color auto|always|never]
                 [--stdin-filename NAME] [--output-file PATH] [--exit-zero]
                 [-q] PATH...
@@ -192,11 +192,21 @@ DESCRIPTION = (
 )
 
 
+FORMATS = ("text", "json", "github", "gitlab", "junit", "sarif")
+
+
 def add_arguments(p: argparse.ArgumentParser) -> None:
     """`legoc check`'s description and options, on its subparser."""
     p.description = DESCRIPTION
     p.add_argument("paths", nargs="*", metavar="PATH", help='spec files, directories to search for *.lego, or "-" for standard input')
-    p.add_argument("--format", choices=("text", "json", "github", "sarif"), default="text", help="output format (default: text)")
+    p.add_argument(
+        "--format",
+        choices=FORMATS,
+        default="text",
+        help="output format (default: text): text; json (docs/diagnostics.schema.json); github (GitHub Actions "
+        "annotations); gitlab (a GitLab Code Quality report); junit (JUnit XML, for test reports); sarif (SARIF 2.1.0, "
+        "for GitHub code scanning)",
+    )
     p.add_argument("--strict", action="store_true", default=None, help="warnings fail the check too")
     p.add_argument("--select", metavar="CODES", help="comma-separated lint codes or prefixes to enable (replaces the configured set)")
     p.add_argument("--ignore", metavar="CODES", help="comma-separated lint codes or prefixes to disable (adds to the configured set)")
@@ -347,6 +357,13 @@ def _report(diags: list[Diagnostic], sources: dict[str, SourceFile], args: argpa
         return f"{text}\n" if text else ""
     if args.format == "sarif":
         return report.format_sarif(diags, __version__) + "\n"
+    if args.format in ("gitlab", "junit"):
+        from . import cireports
+
+        if args.format == "gitlab":
+            return cireports.format_gitlab(diags) + "\n"
+        checked = [name for name in sources if name != PRELUDE_NAME]
+        return cireports.format_junit(diags, checked) + "\n"
     if _to_stdout(args):
         color = report.color_enabled(args.color, sys.stdout)
     else:  # only when asked for by name: FORCE_COLOR, set for CI logs, should not put escape codes in a report file

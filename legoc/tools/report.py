@@ -15,6 +15,7 @@ from pathlib import Path, PurePath
 
 from ..core.codes import CODES, LINT_RULES
 from ..core.diagnostics import Diagnostic, SourceFile, Span, render
+from ..core.version import DOCS_URL, REPOSITORY_URL
 
 SARIF_SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
 
@@ -183,7 +184,7 @@ def format_github(diags: list[Diagnostic]) -> str:
     for d in diags:
         s = d.span
         props = {
-            "file": _relative_posix(s.file),
+            "file": relative_posix(s.file),
             "line": s.line,
             "col": s.column,
             "endLine": s.end_line,
@@ -193,7 +194,7 @@ def format_github(diags: list[Diagnostic]) -> str:
             props["title"] = f"{d.code} {CODES[d.code]}" if d.code in CODES else d.code
         command = "warning" if d.severity == "warning" else "error"
         properties = ",".join(f"{key}={_escape_property(str(value))}" for key, value in props.items())
-        lines.append(f"::{command} {properties}::{_escape_data(_with_hint(d))}")
+        lines.append(f"::{command} {properties}::{_escape_data(with_hint(d))}")
     return "\n".join(lines)
 
 
@@ -205,17 +206,22 @@ def _escape_property(s: str) -> str:
     return _escape_data(s).replace(":", "%3A").replace(",", "%2C")
 
 
-def _with_hint(d: Diagnostic) -> str:
+def with_hint(d: Diagnostic) -> str:
+    """The diagnostic's message, followed by "\nhelp: HINT" when it has a hint."""
     return f"{d.message}\nhelp: {d.hint}" if d.hint else d.message
 
 
-def _relative_posix(file: str) -> str:
-    """`file` as a POSIX path, relative to the working directory when it is
-    an absolute path inside it; otherwise as it is."""
+def relative_posix(file: str, base: str | None = None) -> str:
+    """`file` as a POSIX path, relative to the directory `base` (default:
+    the working directory) when it is an absolute path inside it;
+    otherwise as it is. With a `base`, a relative `file` is first taken
+    from the working directory."""
     path = Path(file)
+    if base and not path.is_absolute() and not file.startswith("<"):  # not <stdin>
+        path = Path.cwd() / path
     if path.is_absolute():
         try:
-            return path.relative_to(Path.cwd()).as_posix()
+            return path.relative_to(Path(base) if base else Path.cwd()).as_posix()
         except ValueError:
             return path.as_posix()
     return PurePath(file).as_posix()
@@ -232,15 +238,15 @@ def format_sarif(diags: list[Diagnostic], tool_version: str, rules_doc_uri: str 
     The driver lists a rule for each code that occurs, sorted; each result
     refers to its rule by ruleId and ruleIndex, and its notes with a place
     become relatedLocations. Regions are 1-based with an exclusive end
-    column, counted in Unicode code points. `rules_doc_uri`, when given, is
-    the driver's informationUri.
+    column, counted in Unicode code points. The driver's informationUri is
+    `rules_doc_uri` (default: legoc's repository, core/version.py's
+    REPOSITORY_URL). Each rule carries what the docs say of its code
+    (`sarif_rule`), with helpUri its place in the docs.
     """
     codes = sorted({d.code for d in diags if d.code})
     index = {code: i for i, code in enumerate(codes)}
-    driver: dict = {"name": "legoc", "version": tool_version}
-    if rules_doc_uri:
-        driver["informationUri"] = rules_doc_uri
-    driver["rules"] = [_sarif_rule(code) for code in codes]
+    driver: dict = {"name": "legoc", "version": tool_version, "informationUri": rules_doc_uri or REPOSITORY_URL}
+    driver["rules"] = [sarif_rule(code) for code in codes]
     results = []
     for d in diags:
         result: dict = {}
@@ -248,7 +254,7 @@ def format_sarif(diags: list[Diagnostic], tool_version: str, rules_doc_uri: str 
             result["ruleId"] = d.code
             result["ruleIndex"] = index[d.code]
         result["level"] = "warning" if d.severity == "warning" else "error"
-        result["message"] = {"text": _with_hint(d)}
+        result["message"] = {"text": with_hint(d)}
         result["locations"] = [{"physicalLocation": _physical_location(d.span)}]
         related = [
             {"id": i, "physicalLocation": _physical_location(n.span), "message": {"text": n.message}}
@@ -267,14 +273,71 @@ def format_sarif(diags: list[Diagnostic], tool_version: str, rules_doc_uri: str 
     return json.dumps(log, indent=2, ensure_ascii=False)
 
 
-def _sarif_rule(code: str) -> dict:
+def sarif_rule(code: str) -> dict:
+    """The SARIF reportingDescriptor of `code`: id, name (the title in
+    PascalCase), shortDescription (the title), fullDescription (when the
+    code is reported, from docs/diagnostics.md), help (text and Markdown:
+    for a lint rule what it flags and why it matters, from
+    docs/lint-rules.md; for an error, when and an example message), helpUri
+    (`help_uri`), defaultConfiguration (error, or warning for a lint rule)
+    and properties.tags. The texts come from core/explanations.py, generated
+    from the docs; links in them are made absolute under DOCS_URL."""
+    from ..core import explanations
+
     rule: dict = {"id": code}
     title = CODES.get(code)
     if title:
         rule["name"] = "".join(w[:1].upper() + w[1:] for w in re.split(r"[^0-9A-Za-z]+", title))
         rule["shortDescription"] = {"text": title}
+    uri = help_uri(code)
+    when = explanations.WHEN.get(code)
+    if when:
+        rule["fullDescription"] = {"text": _plain(when), "markdown": _absolute_links(when)}
+    if code in explanations.LINT:
+        markdown = _absolute_links(explanations.LINT[code])
+    else:
+        markdown = "\n\n".join(p for p in (when, f"Example message: {explanations.EXAMPLE[code]}" if code in explanations.EXAMPLE else None) if p)
+        markdown = _absolute_links(markdown)
+    if uri:
+        rule["helpUri"] = uri
+        markdown = f"{markdown}\n\n[{code} in legoc's documentation]({uri})".lstrip()
+    if markdown:
+        rule["help"] = {"text": _plain(markdown), "markdown": markdown}
     rule["defaultConfiguration"] = {"level": "warning" if code in LINT_RULES else "error"}
+    rule["properties"] = {"tags": ["lint" if code in LINT_RULES else "error"]}
     return rule
+
+
+def help_uri(code: str) -> str | None:
+    """The address of `code`'s documentation, or None for a code legoc does
+    not know: a lint rule's section of docs/lint-rules.md (GitHub's anchor
+    for its heading, `github_anchor`), or the code's row of
+    docs/diagnostics.md (an explicit `<a id="lg301">` anchor)."""
+    if code not in CODES:
+        return None
+    if code in LINT_RULES:
+        return f"{DOCS_URL}lint-rules.md#{github_anchor(f'{code}: {CODES[code]}')}"
+    return f"{DOCS_URL}diagnostics.md#{code.lower()}"
+
+
+def github_anchor(heading: str) -> str:
+    """The anchor GitHub gives a Markdown heading: lower case, characters
+    other than letters, digits, `_`, `-` and spaces dropped, spaces made `-`."""
+    return re.sub(r"[^\w\- ]", "", heading.lower()).replace(" ", "-")
+
+
+# A Markdown link to another page of the docs: [text](page.md#anchor).
+_DOC_LINK = re.compile(r"\[([^\]]*)\]\(([\w-]+\.md(?:#[\w-]*)?)\)")
+
+
+def _absolute_links(markdown: str) -> str:
+    return _DOC_LINK.sub(lambda m: f"[{m.group(1)}]({DOCS_URL}{m.group(2)})", markdown)
+
+
+def _plain(markdown: str) -> str:
+    """`markdown` as plain text: links become their text, bold marks go."""
+    text = re.sub(r"\[([^\]]*)\]\(([^)]*)\)", r"\1 (\2)", _absolute_links(markdown))
+    return text.replace("**", "")
 
 
 def _physical_location(span: Span) -> dict:
@@ -292,7 +355,7 @@ def _physical_location(span: Span) -> dict:
 def _artifact_uri(file: str) -> str:
     """A URI reference for `file`: a relative one where possible, a file://
     URI for an absolute path outside the working directory."""
-    path = _relative_posix(file)
+    path = relative_posix(file)
     if os.path.isabs(path):
         return Path(path).as_uri()
     from urllib.parse import quote  # SARIF only
