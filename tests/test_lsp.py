@@ -8,7 +8,6 @@ whole module, so that the test takes a second or two."""
 from __future__ import annotations
 
 import sys
-import time
 
 import pytest
 
@@ -40,9 +39,8 @@ URI = "file:///tmp/lsp-test/net.lego"
 
 @pytest_lsp.fixture(config=ClientServerConfig(server_command=[sys.executable, "-m", "legoc", "lsp"]), scope="module")
 async def client(lsp_client: LanguageClient):
-    start = time.perf_counter()
+    # Start-up time is measured by benchmarks/lsp_latency.py, not here.
     await lsp_client.initialize_session(t.InitializeParams(capabilities=t.ClientCapabilities()))
-    lsp_client.startup_seconds = time.perf_counter() - start  # type: ignore[attr-defined]
     yield
     await lsp_client.shutdown_session()
 
@@ -140,13 +138,6 @@ async def test_bias_fix_and_warning(client: LanguageClient):
     actions = await client.text_document_code_action_async(t.CodeActionParams(t.TextDocumentIdentifier(uri), diag.range, t.CodeActionContext([diag])))
     (edit,) = actions[0].edit.changes[uri]
     assert (edit.range, edit.new_text) == (t.Range(t.Position(2, 12), t.Position(2, 21)), "bias=false")
-
-
-@pytest.mark.asyncio(loop_scope="module")
-async def test_starts_fast(client: LanguageClient):
-    # Spawn to the answer to `initialize` is well under a second on an idle
-    # machine (benchmarks/lsp_latency.py); the bound leaves room for a busy CI.
-    assert client.startup_seconds < 3.0  # type: ignore[attr-defined]
 
 
 def _python(code: str):
