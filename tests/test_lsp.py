@@ -62,6 +62,7 @@ async def test_session(client: LanguageClient):
     await client.wait_for_notification(t.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS)
     (diag,) = client.diagnostics[URI]
     assert diag.code == "LG201"
+    assert diag.code_description.href.endswith("diagnostics.md#lg201")
     assert diag.severity == t.DiagnosticSeverity.Error
     assert diag.range == t.Range(t.Position(3, 4), t.Position(3, 9))
     assert "unknown layer `rellu`" in diag.message

@@ -23,6 +23,7 @@ from pygls.uris import to_fs_path
 
 from ...core.diagnostics import Diagnostic, Span, SpecError
 from ...core.version import __version__
+from ..report import help_uri
 
 if TYPE_CHECKING:
     from .document import Document
@@ -92,11 +93,13 @@ def to_diagnostic(diag: Diagnostic, uri: str, doc: Document, pos: Positions) -> 
         message += f"\nhelp: {diag.hint}"
     fix = doc.fix_of(diag)
     data = None if fix is None else {"title": fix.title, "range": _json_range(pos.range(fix.span)), "text": fix.replacement}
+    uri = help_uri(diag.code) if diag.code else None  # the code's documentation, as ruff's server links it
     return t.Diagnostic(
         range=pos.range(diag.span),
         message=message,
         severity=SEVERITY.get(diag.severity, t.DiagnosticSeverity.Error),
         code=diag.code or None,
+        code_description=None if uri is None else t.CodeDescription(href=uri),
         source="legoc",
         related_information=related or None,
         data=data,
