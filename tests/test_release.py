@@ -181,3 +181,33 @@ def test_a_broken_docs_anchor_fails_the_build(tmp_path):
     result = mkdocs_build(tmp_path / "site", config)
     assert result.returncode == 1
     assert "does not contain an anchor '#no-such-section'" in result.stderr
+
+
+USER_CODE = """\
+import legoc
+
+code = legoc.compile("model m:\\n    linear 2\\n")
+reveal_type(code)
+reveal_type(legoc.check("model m:\\n    linear 2\\n"))
+legoc.compile(1)
+"""
+
+
+def test_type_checkers_read_the_installed_wheels_annotations(dist, tmp_path):
+    """py.typed (PEP 561): mypy, checking a user's script against the wheel
+    installed in an environment, knows the API's types (and finds a wrong
+    argument) instead of skipping legoc as untyped."""
+    env = tmp_path / "env"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(env)], check=True)
+    python = next(path for path in (env / "bin" / "python", env / "Scripts" / "python.exe") if path.exists())
+    purelib = subprocess.run([str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"], capture_output=True, text=True, check=True).stdout.strip()
+    with zipfile.ZipFile(dist["wheel"]) as wheel:
+        wheel.extractall(purelib)
+    (tmp_path / "user.py").write_text(USER_CODE, encoding="utf-8")
+    command = [sys.executable, "-m", "mypy", "--python-executable", str(python), "--cache-dir", str(tmp_path / "cache"), "--no-error-summary", "user.py"]
+    result = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True)
+    assert result.stdout.splitlines() == [
+        'user.py:4: note: Revealed type is "str"',
+        'user.py:5: note: Revealed type is "list[legoc.core.diagnostics.Diagnostic]"',
+        'user.py:6: error: Argument 1 to "compile" has incompatible type "int"; expected "str"  [arg-type]',
+    ], result.stdout + result.stderr
