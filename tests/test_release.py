@@ -160,8 +160,11 @@ def test_the_docs_site_builds_without_warnings(tmp_path):
     assert "WARNING" not in result.stderr, result.stderr
     site = tmp_path / "site"
     assert (site / "css" / "pygments.css").read_text().count(".highlight") > 10
-    # the README is the home page
-    assert "Quick start" in (site / "index.html").read_text(encoding="utf-8")
+    # the README is the home page, its links into docs/ the site's own
+    home = (site / "index.html").read_text(encoding="utf-8")
+    assert "Quick start" in home
+    assert 'href="language/"' in home and 'src="unet.svg"' in home
+    assert f"{REPOSITORY}/blob/main/docs/language.md" not in home
     # ```lego fences are highlighted by legoc's lexer: keywords marked, no error tokens
     page = (site / "language" / "index.html").read_text(encoding="utf-8")
     blocks = re.findall(r'<div class="language-lego highlight"><pre>(.*?)</pre></div>', page, re.S)
@@ -170,17 +173,20 @@ def test_the_docs_site_builds_without_warnings(tmp_path):
     assert sum('<span class="k">' in block for block in blocks) >= 20
 
 
-def test_a_broken_docs_anchor_fails_the_build(tmp_path):
-    """Strict mode with the validation settings makes a broken anchor an error."""
-    docs = tmp_path / "docs"
-    shutil.copytree(ROOT / "docs", docs)
-    with (docs / "api.md").open("a", encoding="utf-8") as f:
-        f.write("\nSee [nothing](diagnostics.md#no-such-section).\n")
-    config = tmp_path / "mkdocs.yml"
-    config.write_text((ROOT / "mkdocs.yml").read_text(encoding="utf-8").replace("docs_dir: docs", f"docs_dir: {docs}").replace("  - mkdocs_hooks.py", f"  - {ROOT / 'mkdocs_hooks.py'}"), encoding="utf-8")
-    result = mkdocs_build(tmp_path / "site", config)
+@pytest.mark.parametrize("page", ["docs/api.md", "README.md"])
+def test_a_broken_docs_anchor_fails_the_build(tmp_path, page):
+    """Strict mode with the validation settings makes a broken anchor an
+    error, also in the README's links into docs/, which the home page turns
+    into the site's own links (mkdocs_hooks.py)."""
+    for name in ("docs", "README.md", "mkdocs.yml", "mkdocs_hooks.py"):
+        (shutil.copytree if name == "docs" else shutil.copy)(ROOT / name, tmp_path / name)
+    target = "diagnostics.md#no-such-section" if page != "README.md" else f"{REPOSITORY}/blob/main/docs/diagnostics.md#no-such-section"
+    with (tmp_path / page).open("a", encoding="utf-8") as f:
+        f.write(f"\nSee [nothing]({target}).\n")
+    result = mkdocs_build(tmp_path / "site", tmp_path / "mkdocs.yml")
     assert result.returncode == 1
-    assert "does not contain an anchor '#no-such-section'" in result.stderr
+    shown = "index.md" if page == "README.md" else "api.md"
+    assert f"Doc file '{shown}' contains a link 'diagnostics.md#no-such-section', but the doc 'diagnostics.md' does not contain an anchor '#no-such-section'" in result.stderr
 
 
 USER_CODE = """\
