@@ -27,8 +27,26 @@ dataclass costs about 0.09 ms more to create at import (its `__setattr__`
 and `__delattr__` are compiled for it), about 4 ms of every start-up over
 the syntax tree's and the IR's classes (docs/performance.md)."""
 
-node = dataclass(frozen=FROZEN, slots=True, eq=False, repr=False)
-"""The decorator of every syntax-tree and IR class: `@node class X(Record)`."""
+# Not `from typing import TYPE_CHECKING`: importing typing would slow every
+# start-up (legoc/__init__.py); type checkers read this constant as typing's.
+TYPE_CHECKING = False
+# Type checkers see `@node` as the dataclass decorator it is (PEP 681), and so
+# each node class's fields as its constructor's parameters.
+if TYPE_CHECKING:
+    from typing import TypeVar
+
+    from typing_extensions import dataclass_transform
+
+    _T = TypeVar("_T")
+
+    @dataclass_transform(eq_default=False)
+    def node(cls: type[_T], /) -> type[_T]:
+        """The decorator of every syntax-tree and IR class."""
+        ...
+
+else:
+    node = dataclass(frozen=FROZEN, slots=True, eq=False, repr=False)
+    """The decorator of every syntax-tree and IR class: `@node class X(Record)`."""
 
 
 class Record:
