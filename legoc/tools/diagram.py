@@ -1,7 +1,7 @@
 """`legoc graph`: a model's architecture as a Mermaid or Graphviz diagram.
 
     legoc graph FILE [--model NAME] [--input SIZES] [--format mermaid|dot]
-                     [--depth N] [-o OUT]
+                     [--depth N] [--direction TB|LR] [--dpi N] [-o OUT]
 
 The diagram is drawn from the model built with its defaults (instance.py):
 every module call is a node labelled `path: Kind` (`conv1: Conv2d`), every
@@ -29,6 +29,8 @@ from ..ir import symbolic as sy
 from .instance import Instance, Op
 
 IMAGE_FORMATS = ("svg", "png", "pdf")
+DIRECTIONS = ("TB", "LR")
+"""--direction: top to bottom (the default) or left to right."""
 
 # Tensor operations (ops without a module) and how their nodes read.
 _SYMBOLS = {"add": "+", "sub": "-", "mul": "*", "div": "/", "cat": "cat", "rearrange": "rearrange", "reduce": "reduce", "state": "state"}
@@ -119,19 +121,21 @@ def mermaid_string(text: str) -> str:
     return '"' + "".join(_MERMAID_ENTITIES.get(c, c) for c in text) + '"'
 
 
-def to_mermaid(instance: Instance, depth: int | None = None) -> str:
-    """The model as a Mermaid flowchart, top to bottom.
+def to_mermaid(instance: Instance, depth: int | None = None, *, direction: str = "TB") -> str:
+    """The model as a Mermaid flowchart.
 
     Args:
         instance: the model, from `instance.instantiate`.
         depth: how many levels of modules to show (1: the model's own
             calls); None shows every level. Must be at least 1.
+        direction: "TB" (top to bottom: `flowchart TD`) or "LR" (left to
+            right: `flowchart LR`).
 
     Raises:
-        ValueError: `depth` is less than 1.
+        ValueError: `depth` is less than 1, or an unknown `direction`.
     """
     plan = _plan(instance, _check_depth(depth))
-    lines = ["flowchart TD"]
+    lines = [f"flowchart {'TD' if _check_direction(direction) == 'TB' else direction}"]
     lines += [f"    {node}([{mermaid_string(label)}])" for node, label in _inputs(instance)]
 
     def emit(parent: Op | None, indent: str) -> None:
@@ -156,7 +160,7 @@ def to_mermaid(instance: Instance, depth: int | None = None) -> str:
 # ---------------------------------------------------------------- DOT
 
 _DOT_HEADER = """\
-    graph [rankdir=TB, fontname="Helvetica", fontsize=11, labeljust=l, nodesep=0.25, ranksep=0.3];
+    graph [rankdir={direction}{dpi}, fontname="Helvetica", fontsize=11, labeljust=l, nodesep=0.25, ranksep=0.3];
     node [shape=box, style="rounded,filled", fillcolor="#dde8f6", color="#5b7aa6", fontname="Helvetica", fontsize=10, height=0.3];
     edge [fontname="Helvetica", fontsize=8, color="#666666", fontcolor="#444444"];
 """
@@ -176,20 +180,27 @@ def dot_string(text: str) -> str:
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\r", "").replace("\n", "\\n") + '"'
 
 
-def to_dot(instance: Instance, depth: int | None = None) -> str:
-    """The model as a Graphviz digraph, top to bottom, with one cluster
-    subgraph per expanded block.
+def to_dot(instance: Instance, depth: int | None = None, *, direction: str = "TB", dpi: int | None = None) -> str:
+    """The model as a Graphviz digraph, with one cluster subgraph per
+    expanded block.
 
     Args:
         instance: the model, from `instance.instantiate`.
         depth: how many levels of modules to show (1: the model's own
             calls); None shows every level. Must be at least 1.
+        direction: "TB" (top to bottom) or "LR" (left to right): the
+            graph's `rankdir`.
+        dpi: the graph's `dpi` (dots per inch of a rendered PNG; Graphviz's
+            default is 96), or None to leave it out.
 
     Raises:
-        ValueError: `depth` is less than 1.
+        ValueError: `depth` or `dpi` is less than 1, or an unknown `direction`.
     """
     plan = _plan(instance, _check_depth(depth))
-    lines = [f"digraph {dot_string(instance.model)} {{", _DOT_HEADER.rstrip("\n")]
+    if dpi is not None and dpi < 1:
+        raise ValueError(f"dpi must be at least 1, not {dpi}")
+    header = _DOT_HEADER.format(direction=_check_direction(direction), dpi="" if dpi is None else f", dpi={dpi}")
+    lines = [f"digraph {dot_string(instance.model)} {{", header.rstrip("\n")]
     lines += [f"    {node} [label={dot_string(label)}{_DOT_STYLE['port']}];" for node, label in _inputs(instance)]
 
     def emit(parent: Op | None, indent: str) -> None:
@@ -213,6 +224,12 @@ def to_dot(instance: Instance, depth: int | None = None) -> str:
     return "\n".join(lines) + "\n}\n"
 
 
+def _check_direction(direction: str) -> str:
+    if direction not in DIRECTIONS:
+        raise ValueError(f"direction must be one of {', '.join(DIRECTIONS)}, not {direction!r}")
+    return direction
+
+
 def _check_depth(depth: int | None) -> int | None:
     if depth is not None and depth < 1:
         raise ValueError(f"depth must be at least 1, not {depth}")
@@ -230,7 +247,7 @@ DESCRIPTION = (
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """`legoc graph`'s description and options, on its subparser."""
-    from .modelcli import add_model_arguments, depth
+    from .modelcli import add_model_arguments, depth, positive
 
     parser.description = DESCRIPTION
     add_model_arguments(parser)
@@ -241,6 +258,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "-o with .dot or .gv implies dot, and .svg, .png or .pdf renders the dot text",
     )
     parser.add_argument("--depth", type=depth, metavar="N", help="show N levels of modules, drawing deeper blocks as single nodes (default: all, every level)")
+    parser.add_argument("--direction", choices=DIRECTIONS, default="TB", help="TB draws top to bottom (the default), LR left to right")
+    parser.add_argument("--dpi", type=positive, metavar="N", help="dots per inch of a PNG rendered from DOT (Graphviz's default: 96); DOT output only")
     parser.add_argument(
         "-o",
         "--output",
@@ -257,8 +276,8 @@ def run(args: argparse.Namespace) -> int:
     written). OUT is written only on success.
 
     Raises:
-        argparse.ArgumentError: --format mermaid with an image OUT (the
-            command line prints it as a usage error).
+        argparse.ArgumentError: --format mermaid with an image OUT, or
+            --dpi with Mermaid (the command line prints it as a usage error).
     """
     from .files import write_output
     from .modelcli import load_instance
@@ -274,11 +293,13 @@ def run(args: argparse.Namespace) -> int:
     if image and dot is None:
         print(f"legoc graph: error: writing {args.output} needs Graphviz's `dot` program, which is not on PATH; {INSTALL_HINT}", file=sys.stderr)
         return 2
+    use_dot = args.format == "dot" or args.format is None and (image or suffix in ("dot", "gv"))
+    if args.dpi is not None and not use_dot:
+        raise argparse.ArgumentError(None, "--dpi sets the resolution of Graphviz's rendering: it needs DOT (--format dot, or -o with .dot, .gv, .svg, .png or .pdf)")
     instance = load_instance(args, "legoc graph")
     if isinstance(instance, int):
         return instance
-    use_dot = args.format == "dot" or args.format is None and (image or suffix in ("dot", "gv"))
-    text = to_dot(instance, args.depth) if use_dot else to_mermaid(instance, args.depth)
+    text = to_dot(instance, args.depth, direction=args.direction, dpi=args.dpi) if use_dot else to_mermaid(instance, args.depth, direction=args.direction)
     if args.output == "-":
         sys.stdout.write(text)
         return 0
