@@ -5,6 +5,8 @@ pydot), so no Graphviz is needed."""
 
 from __future__ import annotations
 
+import re
+
 import pydot
 import pytest
 
@@ -62,3 +64,41 @@ def test_cli_direction_and_dpi(tmp_path, capsys):
             main(["graph", UNET, *args, "-o", str(tmp_path / "u.mmd")])
         assert exc.value.code == 2
     assert list(tmp_path.iterdir()) == []
+
+
+# ---------------------------------------------------------------- hyperparameters in the labels
+
+
+_NODE = re.compile(r'^ *n\d+ \[label="((?:[^"\\]|\\.)*)"', re.M)
+
+
+def _labels(text: str) -> list[str]:
+    """The labels of the op nodes of a DOT text, in order (a regular
+    expression: pydot takes seconds on the largest examples)."""
+    return [re.sub(r"\\(.)", r"\1", label) for label in _NODE.findall(text)]
+
+
+def test_labels_carry_the_key_hyperparameters():
+    resnet = _labels(to_dot(_instance("resnet50"), 1, details=True))
+    assert resnet == [label for node, (label, _) in parse_dot(to_dot(_instance("resnet50"), 1, details=True)).nodes.items() if node.startswith("n")]
+    assert resnet[:4] == ["conv1: Conv2d 7x7/2, 64", "bn1: BatchNorm2d", "relu: ReLU", "maxpool: MaxPool2d 3x3/2"]
+    assert resnet[-3:] == ["avgpool: AdaptiveAvgPool2d 1", "flatten: Flatten", "fc: Linear 1000"]
+    assert _labels(to_dot(_instance("resnet50"), 1))[:2] == ["conv1: Conv2d", "bn1: BatchNorm2d"]  # without details
+    full = set(_labels(to_dot(_instance("resnext50_32x4d"), None, details=True)))
+    assert {"conv2: Conv2d 3x3, 128, groups 32", "0: Conv2d 1x1/2, 512", "conv2: Conv2d 3x3/2, 256, groups 32"} <= full
+    unet = set(_labels(to_dot(_instance("unet"), None, details=True)))
+    assert {"up: ConvTranspose2d 2x2/2, 512", "0: MaxPool2d 2x2/2", "conv: Conv2d 1x1, 2", "0: Conv2d 3x3, 64"} <= unet
+    assert "up: Upsample x2 bilinear" in set(_labels(to_dot(_instance("unet_bilinear"), None, details=True)))
+    assert "rnn: LSTM 200, 2 layers" in set(_labels(to_mermaid_dot("rnn_lm")))
+    inception = set(_labels(to_dot(_instance("inception_v3"), None, details=True)))
+    assert {"conv: Conv2d 1x7, 128", "conv: Conv2d 7x1, 192"} <= inception
+    vit = set(_labels(to_dot(_instance("vit_b_16"), None, details=True)))
+    assert {"conv_proj: Conv2d 16x16/16, 768", "self_attention: MultiheadAttention 768, 12 heads", "head: Linear 1000"} <= vit
+
+
+def to_mermaid_dot(name: str) -> str:
+    """An example's DOT with details, every level; its Mermaid has the same labels."""
+    instance = _instance(name)
+    dot = to_dot(instance, None, details=True)
+    assert parse_dot(dot).nodes == parse_mermaid(to_mermaid(instance, None, details=True)).nodes
+    return dot

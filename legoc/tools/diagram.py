@@ -26,6 +26,7 @@ import sys
 from dataclasses import dataclass
 
 from ..ir import symbolic as sy
+from .graphlabels import hyperparameters
 from .instance import Instance, Op
 
 IMAGE_FORMATS = ("svg", "png", "pdf")
@@ -90,13 +91,15 @@ def _shape(instance: Instance, tensor: int) -> str:
     return "[" + ", ".join(sy.to_text(e) for e in instance.tensors[tensor].shape) + "]"
 
 
-def _label(op: Op, base: str | None) -> str:
-    """`conv1: Conv2d`, the path relative to the enclosing subgraph's; or a
-    tensor operation's symbol."""
+def _label(op: Op, base: str | None, details: bool = False) -> str:
+    """`conv1: Conv2d`, the path relative to the enclosing subgraph's, and
+    with `details` the key hyperparameters (`conv1: Conv2d 7x7/2, 64`); or
+    a tensor operation's symbol."""
     if op.path is None:
         return _SYMBOLS.get(op.kind, op.kind)
     path = op.path.removeprefix(f"{base}.") if base else op.path
-    return f"{path}: {op.kind}"
+    extra = hyperparameters(op) if details else ""
+    return f"{path}: {op.kind} {extra}" if extra else f"{path}: {op.kind}"
 
 
 def _inputs(instance: Instance) -> list[tuple[str, str]]:
@@ -121,7 +124,7 @@ def mermaid_string(text: str) -> str:
     return '"' + "".join(_MERMAID_ENTITIES.get(c, c) for c in text) + '"'
 
 
-def to_mermaid(instance: Instance, depth: int | None = None, *, direction: str = "TB") -> str:
+def to_mermaid(instance: Instance, depth: int | None = None, *, direction: str = "TB", details: bool = False) -> str:
     """The model as a Mermaid flowchart.
 
     Args:
@@ -130,6 +133,8 @@ def to_mermaid(instance: Instance, depth: int | None = None, *, direction: str =
             calls); None shows every level. Must be at least 1.
         direction: "TB" (top to bottom: `flowchart TD`) or "LR" (left to
             right: `flowchart LR`).
+        details: label each torch module with its key hyperparameters
+            (`conv1: Conv2d 7x7/2, 64`; graphlabels.py).
 
     Raises:
         ValueError: `depth` is less than 1, or an unknown `direction`.
@@ -149,7 +154,7 @@ def to_mermaid(instance: Instance, depth: int | None = None, *, direction: str =
             else:
                 # A circle for a tensor operation, a double-edged box for a collapsed block.
                 left, right = ("((", "))") if op.path is None else ("[", "]") if op.leaf else ("[[", "]]")
-                lines.append(f"{indent}n{i}{left}{mermaid_string(_label(op, base))}{right}")
+                lines.append(f"{indent}n{i}{left}{mermaid_string(_label(op, base, details))}{right}")
 
     emit(None, "    ")
     lines += [f"    {node}([{mermaid_string(label)}])" for node, label in _outputs(instance)]
@@ -180,7 +185,7 @@ def dot_string(text: str) -> str:
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\r", "").replace("\n", "\\n") + '"'
 
 
-def to_dot(instance: Instance, depth: int | None = None, *, direction: str = "TB", dpi: int | None = None) -> str:
+def to_dot(instance: Instance, depth: int | None = None, *, direction: str = "TB", dpi: int | None = None, details: bool = False) -> str:
     """The model as a Graphviz digraph, with one cluster subgraph per
     expanded block.
 
@@ -192,6 +197,8 @@ def to_dot(instance: Instance, depth: int | None = None, *, direction: str = "TB
             graph's `rankdir`.
         dpi: the graph's `dpi` (dots per inch of a rendered PNG; Graphviz's
             default is 96), or None to leave it out.
+        details: label each torch module with its key hyperparameters
+            (`conv1: Conv2d 7x7/2, 64`; graphlabels.py).
 
     Raises:
         ValueError: `depth` or `dpi` is less than 1, or an unknown `direction`.
@@ -207,7 +214,7 @@ def to_dot(instance: Instance, depth: int | None = None, *, direction: str = "TB
         base = None if parent is None else parent.path
         for i in plan.items.get(None if parent is None else parent.id, []):
             op = instance.ops[i]
-            label = dot_string(_label(op, None if i in plan.expanded else base))
+            label = dot_string(_label(op, None if i in plan.expanded else base, details))
             if i in plan.expanded:
                 fill = _CLUSTER_FILLS[op.depth % 2]
                 lines.append(f"{indent}subgraph cluster_{i} {{")
@@ -259,6 +266,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--depth", type=depth, metavar="N", help="show N levels of modules, drawing deeper blocks as single nodes (default: all, every level)")
     parser.add_argument("--direction", choices=DIRECTIONS, default="TB", help="TB draws top to bottom (the default), LR left to right")
+    parser.add_argument(
+        "--no-hyperparameters",
+        dest="details",
+        action="store_false",
+        help="label modules by path and class only (`conv1: Conv2d`), without their key hyperparameters (`conv1: Conv2d 7x7/2, 64`)",
+    )
     parser.add_argument("--dpi", type=positive, metavar="N", help="dots per inch of a PNG rendered from DOT (Graphviz's default: 96); DOT output only")
     parser.add_argument(
         "-o",
@@ -299,7 +312,8 @@ def run(args: argparse.Namespace) -> int:
     instance = load_instance(args, "legoc graph")
     if isinstance(instance, int):
         return instance
-    text = to_dot(instance, args.depth, direction=args.direction, dpi=args.dpi) if use_dot else to_mermaid(instance, args.depth, direction=args.direction)
+    style = {"direction": args.direction, "details": args.details}
+    text = to_dot(instance, args.depth, dpi=args.dpi, **style) if use_dot else to_mermaid(instance, args.depth, **style)
     if args.output == "-":
         sys.stdout.write(text)
         return 0
