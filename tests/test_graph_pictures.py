@@ -5,6 +5,7 @@ pydot), so no Graphviz is needed."""
 
 from __future__ import annotations
 
+import functools
 import re
 
 import pydot
@@ -13,9 +14,16 @@ import pytest
 from conftest import EXAMPLES
 from legoc.cli import main
 from legoc.tools.diagram import to_dot, to_mermaid
-from test_diagram import _instance, parse_dot, parse_mermaid
+from test_diagram import _instance as _build
+from test_diagram import parse_dot, parse_mermaid
 
 UNET = str(EXAMPLES / "unet.lego")
+
+
+@functools.cache
+def _instance(name: str, model: str | None = None, input: tuple[int, ...] | None = None):
+    """An example's model (built once per test session: instances are immutable)."""
+    return _build(name, model, input)
 
 
 def _graph(text: str) -> pydot.Dot:
@@ -102,3 +110,72 @@ def to_mermaid_dot(name: str) -> str:
     dot = to_dot(instance, None, details=True)
     assert parse_dot(dot).nodes == parse_mermaid(to_mermaid(instance, None, details=True)).nodes
     return dot
+
+
+# ---------------------------------------------------------------- folding repeated blocks as `x N`
+
+
+def test_resnet50_at_depth_1_counts_the_blocks_of_each_stage():
+    folded = _labels(to_dot(_instance("resnet50"), 1, fold=True))
+    assert folded[4:8] == ["layer1: Bottleneck x 3", "layer2: Bottleneck x 4", "layer3: Bottleneck x 6", "layer4: Bottleneck x 3"]
+    assert _labels(to_dot(_instance("resnet50"), 1))[4:8] == ["layer1: Stage", "layer2: Stage", "layer3: Stage", "layer4: Stage"]
+    assert "blocks: MixerBlock x 12" in _labels(to_dot(_instance("mixer_b16"), 1, fold=True))
+
+
+def test_resnet50_at_depth_2_folds_the_identical_blocks_after_the_first():
+    instance = _instance("resnet50")
+    plain, folded = parse_mermaid(to_mermaid(instance, 2)), parse_mermaid(to_mermaid(instance, 2, fold=True))
+    assert parse_dot(to_dot(instance, 2, fold=True)) == folded
+    stages = {label: [folded.nodes[n][0] for n in folded.nodes if folded.nodes[n][1] == s] for s, (label, _) in folded.subgraphs.items()}
+    assert stages == {
+        "layer1: Stage": ["0: Bottleneck", "1–2: Bottleneck x 2"],
+        "layer2: Stage": ["0: Bottleneck", "1–3: Bottleneck x 3"],
+        "layer3: Stage": ["0: Bottleneck", "1–5: Bottleneck x 5"],
+        "layer4: Stage": ["0: Bottleneck", "1–2: Bottleneck x 2"],
+    }
+    assert len(plain.nodes) - len(folded.nodes) == 1 + 2 + 4 + 1
+    # The folded node takes the first block's output and gives the last one's to the next stage.
+    run = folded.label("1–3: Bottleneck x 3")
+    assert [(folded.nodes[a][0], label) for a, _, label in folded.incoming(run)] == [("0: Bottleneck", "[512, 28, 28]")]
+    assert [(folded.nodes[b][0], label) for a, b, label in folded.edges if a == run] == [("0: Bottleneck", "[512, 28, 28]")]
+    layer3 = next(s for s, (label, _) in folded.subgraphs.items() if label == "layer3: Stage")
+    assert [folded.nodes[b][1] for a, b, _ in folded.edges if a == run] == [layer3]
+
+
+def test_blocks_that_differ_are_not_folded():
+    # DenseNet's dense layers grow the channels: each reads a different input size.
+    assert "denseblock1: DenseLayer x 6" in _labels(to_dot(_instance("densenet121"), 2, fold=True))  # counted, though
+    labels = _labels(to_dot(_instance("densenet121"), 3, fold=True))
+    assert not any(" x " in label for label in labels if "denselayer" in label)
+    assert "denselayer1: DenseLayer" in labels and "denselayer6: DenseLayer" in labels
+    # U-Net's levels differ in width: nothing folds.
+    assert to_dot(_instance("unet"), 2, fold=True) == to_dot(_instance("unet"), 2)
+
+
+@pytest.mark.parametrize("depth", (1, 2))
+def test_every_example_folded_keeps_its_dataflow(depth):
+    """Folding hides the blocks after the first of each run, nothing else:
+    the same edges, those inside a run left out and those out of a run's
+    last block leaving its first."""
+    from legoc.tools.graphplan import make_plan
+
+    from test_diagram import _cases
+
+    for name, model in _cases():
+        instance = _instance(name, model)
+        plain, folded = make_plan(instance, depth), make_plan(instance, depth, fold=True)
+        hidden = {i for run in folded.folds.values() for i in run[1:]}
+        last = {f"n{run[-1]}": f"n{run[0]}" for run in folded.folds.values()}
+        expected = [(last.get(a, a), b, label) for a, b, label in plain.edges if b.removeprefix("n") not in map(str, hidden)]
+        assert folded.edges == expected, name
+        assert sorted(i for ids in folded.items.values() for i in ids) == sorted(i for ids in plain.items.values() for i in ids if i not in hidden)
+        for run in folded.folds.values():
+            assert len(run) >= 2 and len({instance.ops[i].kind for i in run}) == 1
+
+
+def test_cli_folds_unless_told_not_to(capsys):
+    resnet = str(EXAMPLES / "resnet50.lego")
+    assert main(["graph", resnet, "--depth", "1"]) == 0
+    assert '"layer2: Bottleneck x 4"' in capsys.readouterr().out
+    assert main(["graph", resnet, "--depth", "2", "--no-fold"]) == 0
+    assert " x " not in capsys.readouterr().out

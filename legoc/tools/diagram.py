@@ -23,10 +23,10 @@ import os
 import shutil
 import subprocess
 import sys
-from dataclasses import dataclass
 
 from ..ir import symbolic as sy
 from .graphlabels import hyperparameters
+from .graphplan import Plan, make_plan, shape_text
 from .instance import Instance, Op
 
 IMAGE_FORMATS = ("svg", "png", "pdf")
@@ -43,73 +43,36 @@ INSTALL_HINT = (
 )
 
 
-@dataclass(frozen=True)
-class _Plan:
-    """What a diagram shows: op ids per container (None: the top level), in
-    execution order, each either a node or an expanded container; and the
-    edges as (source id, target id, label)."""
-
-    items: dict[int | None, list[int]]
-    expanded: set[int]
-    edges: list[tuple[str, str, str]]
-
-
-def _plan(instance: Instance, depth: int | None) -> _Plan:
-    """The ops down to `depth` levels (None: all): a module with children
-    there is expanded, every other op is a node."""
-    visible = [op for op in instance.ops if depth is None or op.depth <= depth]
-    shown = {op.id for op in visible}
-    expanded = {op.parent for op in visible if op.parent is not None}
-    items: dict[int | None, list[int]] = {}
-    for op in visible:
-        items.setdefault(op.parent, []).append(op.id)
-
-    def source(tensor: int) -> str:
-        """The node a tensor comes out of: its producer, or the producer's
-        innermost enclosing module that is drawn."""
-        producer = instance.tensors[tensor].producer
-        if producer is None:
-            return f"in{instance.inputs.index(tensor)}"
-        while producer not in shown:
-            producer = instance.ops[producer].parent
-        return f"n{producer}"
-
-    edges = []
-    for op in visible:
-        if op.id in expanded:
-            continue
-        for t in op.inputs:
-            if source(t) != f"n{op.id}":  # not a tensor inside a collapsed block
-                edges.append((source(t), f"n{op.id}", _shape(instance, t)))
-    for k, (_, t) in enumerate(instance.outputs):
-        edges.append((source(t), f"out{k}", _shape(instance, t)))
-    return _Plan(items, expanded, edges)
-
-
-def _shape(instance: Instance, tensor: int) -> str:
-    """A tensor's shape without the batch axis: `[64, H // 2, W // 2]`."""
-    return "[" + ", ".join(sy.to_text(e) for e in instance.tensors[tensor].shape) + "]"
-
-
-def _label(op: Op, base: str | None, details: bool = False) -> str:
+def _label(instance: Instance, plan: Plan, op: Op, base: str | None, details: bool = False) -> str:
     """`conv1: Conv2d`, the path relative to the enclosing subgraph's, and
-    with `details` the key hyperparameters (`conv1: Conv2d 7x7/2, 64`); or
-    a tensor operation's symbol."""
+    with `details` the key hyperparameters (`conv1: Conv2d 7x7/2, 64`); a
+    folded run as `1–3: Bottleneck x 3`, a block of calls of one kind as
+    `layer1: Bottleneck x 3`; or a tensor operation's symbol."""
     if op.path is None:
         return _SYMBOLS.get(op.kind, op.kind)
-    path = op.path.removeprefix(f"{base}.") if base else op.path
+
+    def relative(path: str) -> str:
+        return path.removeprefix(f"{base}.") if base else path
+
+    path = relative(op.path)
+    if op.id in plan.folds:
+        run = plan.folds[op.id]
+        return f"{path}–{relative(instance.ops[run[-1]].path or '')}: {op.kind} x {len(run)}"
+    if op.id in plan.repeats:
+        kind, count = plan.repeats[op.id]
+        return f"{path}: {kind} x {count}"
     extra = hyperparameters(op) if details else ""
     return f"{path}: {op.kind} {extra}" if extra else f"{path}: {op.kind}"
 
 
 def _inputs(instance: Instance) -> list[tuple[str, str]]:
     """(node id, label) of the model's inputs."""
-    return [(f"in{k}", f"{instance.tensors[t].name}: {_shape(instance, t)}") for k, t in enumerate(instance.inputs)]
+    return [(f"in{k}", f"{instance.tensors[t].name}: {shape_text(instance, t)}") for k, t in enumerate(instance.inputs)]
 
 
 def _outputs(instance: Instance) -> list[tuple[str, str]]:
     """(node id, label) of the model's outputs."""
-    return [(f"out{k}", f"{name}: {_shape(instance, t)}") for k, (name, t) in enumerate(instance.outputs)]
+    return [(f"out{k}", f"{name}: {shape_text(instance, t)}") for k, (name, t) in enumerate(instance.outputs)]
 
 
 # ---------------------------------------------------------------- Mermaid
@@ -124,7 +87,7 @@ def mermaid_string(text: str) -> str:
     return '"' + "".join(_MERMAID_ENTITIES.get(c, c) for c in text) + '"'
 
 
-def to_mermaid(instance: Instance, depth: int | None = None, *, direction: str = "TB", details: bool = False) -> str:
+def to_mermaid(instance: Instance, depth: int | None = None, *, direction: str = "TB", details: bool = False, fold: bool = False) -> str:
     """The model as a Mermaid flowchart.
 
     Args:
@@ -135,11 +98,14 @@ def to_mermaid(instance: Instance, depth: int | None = None, *, direction: str =
             right: `flowchart LR`).
         details: label each torch module with its key hyperparameters
             (`conv1: Conv2d 7x7/2, 64`; graphlabels.py).
+        fold: draw a run of identical blocks, each feeding the next, as one
+            node (`1–3: Bottleneck x 3`), and a collapsed block of calls of
+            one kind as `layer1: Bottleneck x 3` (graphplan.py).
 
     Raises:
         ValueError: `depth` is less than 1, or an unknown `direction`.
     """
-    plan = _plan(instance, _check_depth(depth))
+    plan = make_plan(instance, _check_depth(depth), fold)
     lines = [f"flowchart {'TD' if _check_direction(direction) == 'TB' else direction}"]
     lines += [f"    {node}([{mermaid_string(label)}])" for node, label in _inputs(instance)]
 
@@ -148,13 +114,13 @@ def to_mermaid(instance: Instance, depth: int | None = None, *, direction: str =
         for i in plan.items.get(None if parent is None else parent.id, []):
             op = instance.ops[i]
             if i in plan.expanded:
-                lines.append(f"{indent}subgraph s{i} [{mermaid_string(_label(op, None))}]")
+                lines.append(f"{indent}subgraph s{i} [{mermaid_string(_label(instance, plan, op, None))}]")
                 emit(op, indent + "    ")
                 lines.append(f"{indent}end")
             else:
                 # A circle for a tensor operation, a double-edged box for a collapsed block.
                 left, right = ("((", "))") if op.path is None else ("[", "]") if op.leaf else ("[[", "]]")
-                lines.append(f"{indent}n{i}{left}{mermaid_string(_label(op, base, details))}{right}")
+                lines.append(f"{indent}n{i}{left}{mermaid_string(_label(instance, plan, op, base, details))}{right}")
 
     emit(None, "    ")
     lines += [f"    {node}([{mermaid_string(label)}])" for node, label in _outputs(instance)]
@@ -185,7 +151,7 @@ def dot_string(text: str) -> str:
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\r", "").replace("\n", "\\n") + '"'
 
 
-def to_dot(instance: Instance, depth: int | None = None, *, direction: str = "TB", dpi: int | None = None, details: bool = False) -> str:
+def to_dot(instance: Instance, depth: int | None = None, *, direction: str = "TB", dpi: int | None = None, details: bool = False, fold: bool = False) -> str:
     """The model as a Graphviz digraph, with one cluster subgraph per
     expanded block.
 
@@ -199,11 +165,14 @@ def to_dot(instance: Instance, depth: int | None = None, *, direction: str = "TB
             default is 96), or None to leave it out.
         details: label each torch module with its key hyperparameters
             (`conv1: Conv2d 7x7/2, 64`; graphlabels.py).
+        fold: draw a run of identical blocks, each feeding the next, as one
+            node (`1–3: Bottleneck x 3`), and a collapsed block of calls of
+            one kind as `layer1: Bottleneck x 3` (graphplan.py).
 
     Raises:
         ValueError: `depth` or `dpi` is less than 1, or an unknown `direction`.
     """
-    plan = _plan(instance, _check_depth(depth))
+    plan = make_plan(instance, _check_depth(depth), fold)
     if dpi is not None and dpi < 1:
         raise ValueError(f"dpi must be at least 1, not {dpi}")
     header = _DOT_HEADER.format(direction=_check_direction(direction), dpi="" if dpi is None else f", dpi={dpi}")
@@ -214,7 +183,7 @@ def to_dot(instance: Instance, depth: int | None = None, *, direction: str = "TB
         base = None if parent is None else parent.path
         for i in plan.items.get(None if parent is None else parent.id, []):
             op = instance.ops[i]
-            label = dot_string(_label(op, None if i in plan.expanded else base, details))
+            label = dot_string(_label(instance, plan, op, None if i in plan.expanded else base, details))
             if i in plan.expanded:
                 fill = _CLUSTER_FILLS[op.depth % 2]
                 lines.append(f"{indent}subgraph cluster_{i} {{")
@@ -267,6 +236,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--depth", type=depth, metavar="N", help="show N levels of modules, drawing deeper blocks as single nodes (default: all, every level)")
     parser.add_argument("--direction", choices=DIRECTIONS, default="TB", help="TB draws top to bottom (the default), LR left to right")
     parser.add_argument(
+        "--no-fold",
+        dest="fold",
+        action="store_false",
+        help="draw every block of a repeat; by default a run of identical blocks is one node marked `x N`",
+    )
+    parser.add_argument(
         "--no-hyperparameters",
         dest="details",
         action="store_false",
@@ -312,7 +287,7 @@ def run(args: argparse.Namespace) -> int:
     instance = load_instance(args, "legoc graph")
     if isinstance(instance, int):
         return instance
-    style = {"direction": args.direction, "details": args.details}
+    style = {"direction": args.direction, "details": args.details, "fold": args.fold}
     text = to_dot(instance, args.depth, dpi=args.dpi, **style) if use_dot else to_mermaid(instance, args.depth, **style)
     if args.output == "-":
         sys.stdout.write(text)
