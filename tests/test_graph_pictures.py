@@ -179,3 +179,135 @@ def test_cli_folds_unless_told_not_to(capsys):
     assert '"layer2: Bottleneck x 4"' in capsys.readouterr().out
     assert main(["graph", resnet, "--depth", "2", "--no-fold"]) == 0
     assert " x " not in capsys.readouterr().out
+
+
+# ---------------------------------------------------------------- the U of a U-Net
+
+
+def _u_parts(text: str):
+    """(graph defaults, nodes' labels by id, edges as (source, target,
+    attributes), the rank=same subgraphs as node id lists) of a DOT text."""
+    graph = _graph(text)
+    labels, edges, ranks = {}, [], {}
+
+    def walk(g) -> None:
+        for node in g.get_nodes():
+            if node.get("label"):
+                labels[node.get_name()] = node.get("label").strip('"')
+        for edge in g.get_edges():
+            edges.append((edge.get_source(), edge.get_destination(), edge.get_attributes()))
+        for sub in g.get_subgraphs():
+            if sub.get("rank") == "same":
+                ranks[sub.get_name()] = [n.get_name() for n in sub.get_nodes() if n.get_name() not in ("graph", "node", "edge")]
+            walk(sub)
+
+    walk(graph)
+    return _graph_attributes(text), labels, edges, ranks
+
+
+def _flow(edges) -> list[tuple[str, str, str]]:
+    """The edges in the direction the tensors flow (a `dir=back` edge is
+    written target first)."""
+    return sorted((b, a, attrs["label"]) if attrs.get("dir") == "back" else (a, b, attrs["label"]) for a, b, attrs in edges)
+
+
+@pytest.mark.parametrize("depth", (1, 2))
+def test_unet_is_drawn_as_a_u_with_its_skips_across_its_levels(depth):
+    instance = _instance("unet", input=(3, 256, 256))
+    plain, u = to_dot(instance, depth, details=True), to_dot(instance, depth, details=True, u_shape=True)
+    defaults, labels, edges, ranks = _u_parts(u)
+    assert defaults["newrank"] == "true" and "newrank" not in _graph_attributes(plain)
+    # The same tensors flow between the same nodes.
+    assert _flow(edges) == _flow(_u_parts(plain)[2]) and labels == _u_parts(plain)[1]
+
+    def top(node: str) -> str:
+        """The top-level call a node belongs to (`down3`), or the port."""
+        if not node.startswith("n"):
+            return node
+        op = instance.ops[int(node[1:])]
+        while op.parent is not None:
+            op = instance.ops[op.parent]
+        return op.path
+
+    # Each skip goes across, from encoder level i to decoder level i, both on one rank.
+    skips = [(top(a), top(b), attrs["label"]) for a, b, attrs in edges if attrs.get("constraint") == "false"]
+    assert skips == [("down3", "up1", '"[512, 32, 32]"'), ("down2", "up2", '"[256, 64, 64]"'), ("down1", "up3", '"[128, 128, 128]"'), ("inc", "up4", '"[64, 256, 256]"')]
+    assert [[top(n) for n in nodes] for nodes in ranks.values()] == [["inc", "up4"], ["down1", "up3"], ["down2", "up2"], ["down3", "up1"]]
+    # The encoder runs down (edges forward), the decoder back up (every edge
+    # into it ranked backwards), the bottleneck at the bottom.
+    for a, b, attrs in edges:
+        if attrs.get("constraint") == "false":
+            continue
+        source, target = (b, a) if attrs.get("dir") == "back" else (a, b)
+        decoder = top(target) in ("up1", "up2", "up3", "up4", "outc", "out0")
+        assert (attrs.get("dir") == "back") == decoder, (top(source), top(target))
+    # Both edges at the bottleneck are ranked towards it: it is the U's bottom.
+    at_bottleneck = [(top(a), top(b), attrs.get("dir")) for a, b, attrs in edges if "down4" in (top(a), top(b))]
+    assert at_bottleneck == [("down3", "down4", None), ("up1", "down4", "back")]
+
+
+def test_only_models_whose_skips_pair_levels_are_drawn_as_a_u():
+    from legoc.tools.graphplan import make_plan, u_layout
+
+    from test_diagram import _cases
+
+    found = set()
+    for name, model in _cases():
+        instance = _instance(name, model)
+        for depth in (1, 2):
+            if u_layout(instance, make_plan(instance, depth, fold=True)) is not None:
+                found.add(name)
+            elif depth == 1:
+                assert to_dot(instance, depth, u_shape=True) == to_dot(instance, depth), name
+    assert found == {"unet", "unet_bilinear"}
+    # The same U without input sizes: the skips pair levels symbolically.
+    symbolic = u_layout(_instance("unet"), make_plan(_instance("unet"), 1))
+    assert symbolic is not None and [_instance("unet").ops[i].path for i in symbolic.bottleneck] == ["down4"]
+
+
+NESTED_SKIPS = """\
+block down(c):
+    conv c kernel_size=3 stride=2 padding=1
+    relu
+
+block merge(c, stride)(x1, x2):
+    return (x1, x2) -> cat -> conv c kernel_size=3 stride=stride padding=1
+
+model Nested(stride=1):
+    input x: [3, 64, 64]
+    a = x -> down 8
+    b = a -> down 16
+    c = b -> down 32
+    d = c -> relu
+    y = (d, c) -> merge 32 stride
+    z = y -> upsample 2
+    w = (z, b) -> merge 16 stride
+    output w = w -> conv 4 kernel_size=1
+"""
+
+
+@pytest.mark.parametrize("stride", (1, 2))
+def test_skips_pair_levels_only_where_their_sizes_meet(stride):
+    from legoc.compiler import check_source
+    from legoc.tools.graphplan import make_plan, u_layout
+    from legoc.tools.instance import instantiate
+
+    spec = NESTED_SKIPS.replace("model Nested(stride=1)", f"model Nested(stride={stride})")
+    if stride == 2:  # the decoder halves the size again: z = y -> upsample 4 to meet b
+        spec = spec.replace("upsample 2", "upsample 4")
+    instance = instantiate(check_source(spec, "nested.lego"), "Nested")
+    plan = make_plan(instance, 1)
+    u = u_layout(instance, plan)
+    if stride == 2:  # both skips are nested, but each merge's output is half its skip's size: no level
+        assert u is None
+        return
+    assert [plan.edges[i][2] for i in u.skips] == ["[16, 16, 16]", "[32, 8, 8]"]  # outermost level first
+    assert [instance.ops[int(plan.edges[i][1][1:])].kind for i in u.skips] == ["Merge", "Merge"]
+    assert [len(u.encoder), len(u.bottleneck), len(u.decoder)] == [3, 1, 4]  # a b c | d | y z w conv
+
+
+def test_cli_draws_the_u_unless_told_not_to(capsys):
+    assert main(["graph", UNET, "--format", "dot", "--depth", "1"]) == 0
+    assert "newrank=true" in capsys.readouterr().out
+    assert main(["graph", UNET, "--format", "dot", "--depth", "1", "--no-u"]) == 0
+    assert "newrank" not in capsys.readouterr().out

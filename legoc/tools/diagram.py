@@ -26,7 +26,7 @@ import sys
 
 from ..ir import symbolic as sy
 from .graphlabels import hyperparameters
-from .graphplan import Plan, make_plan, shape_text
+from .graphplan import Plan, ULayout, make_plan, shape_text, u_layout
 from .instance import Instance, Op
 
 IMAGE_FORMATS = ("svg", "png", "pdf")
@@ -151,7 +151,16 @@ def dot_string(text: str) -> str:
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\r", "").replace("\n", "\\n") + '"'
 
 
-def to_dot(instance: Instance, depth: int | None = None, *, direction: str = "TB", dpi: int | None = None, details: bool = False, fold: bool = False) -> str:
+def to_dot(
+    instance: Instance,
+    depth: int | None = None,
+    *,
+    direction: str = "TB",
+    dpi: int | None = None,
+    details: bool = False,
+    fold: bool = False,
+    u_shape: bool = False,
+) -> str:
     """The model as a Graphviz digraph, with one cluster subgraph per
     expanded block.
 
@@ -168,6 +177,9 @@ def to_dot(instance: Instance, depth: int | None = None, *, direction: str = "TB
         fold: draw a run of identical blocks, each feeding the next, as one
             node (`1–3: Bottleneck x 3`), and a collapsed block of calls of
             one kind as `layer1: Bottleneck x 3` (graphplan.py).
+        u_shape: draw a model whose skips pair levels (a U-Net;
+            graphplan.u_layout) as a U: the encoder down, the decoder back
+            up beside it, each skip across on its level's rank.
 
     Raises:
         ValueError: `depth` or `dpi` is less than 1, or an unknown `direction`.
@@ -175,7 +187,9 @@ def to_dot(instance: Instance, depth: int | None = None, *, direction: str = "TB
     plan = make_plan(instance, _check_depth(depth), fold)
     if dpi is not None and dpi < 1:
         raise ValueError(f"dpi must be at least 1, not {dpi}")
-    header = _DOT_HEADER.format(direction=_check_direction(direction), dpi="" if dpi is None else f", dpi={dpi}")
+    u = u_layout(instance, plan) if u_shape else None
+    extra = ("" if dpi is None else f", dpi={dpi}") + ("" if u is None else ", newrank=true")  # newrank: a rank may cross clusters
+    header = _DOT_HEADER.format(direction=_check_direction(direction), dpi=extra)
     lines = [f"digraph {dot_string(instance.model)} {{", header.rstrip("\n")]
     lines += [f"    {node} [label={dot_string(label)}{_DOT_STYLE['port']}];" for node, label in _inputs(instance)]
 
@@ -196,8 +210,32 @@ def to_dot(instance: Instance, depth: int | None = None, *, direction: str = "TB
 
     emit(None, "    ")
     lines += [f"    {node} [label={dot_string(label)}{_DOT_STYLE['port']}];" for node, label in _outputs(instance)]
-    lines += [f"    {a} -> {b} [label={dot_string(label)}];" for a, b, label in plan.edges]
+    if u is None:
+        lines += [f"    {a} -> {b} [label={dot_string(label)}];" for a, b, label in plan.edges]
+        return "\n".join(lines) + "\n}\n"
+    lines += _u_edges(instance, plan, u)
     return "\n".join(lines) + "\n}\n"
+
+
+def _u_edges(instance: Instance, plan: Plan, u: ULayout) -> list[str]:
+    """The edges of a U-Net drawn as a U (graphplan.u_layout): the encoder
+    down, the decoder's edges ranked backwards (`dir=back`: drawn from their
+    source, ranked from their target) so that it climbs back up, and each
+    skip across, its ends on one rank (the graph's newrank lets a rank
+    cross clusters)."""
+    lines = []
+    skips = set(u.skips)
+    for index, (a, b, label) in enumerate(plan.edges):
+        if index in skips:
+            lines.append(f"    {a} -> {b} [label={dot_string(label)}, constraint=false, color=\"#b08a4a\", style=dashed];")
+        elif u.side(instance, b) == "decoder":
+            lines.append(f"    {b} -> {a} [label={dot_string(label)}, dir=back];")
+        else:
+            lines.append(f"    {a} -> {b} [label={dot_string(label)}];")
+    for level, index in enumerate(u.skips, 1):
+        a, b, _ = plan.edges[index]
+        lines.append(f"    subgraph level_{level} {{ rank=same; {a}; {b}; }}")
+    return lines
 
 
 def _check_direction(direction: str) -> str:
@@ -240,6 +278,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         dest="fold",
         action="store_false",
         help="draw every block of a repeat; by default a run of identical blocks is one node marked `x N`",
+    )
+    parser.add_argument(
+        "--no-u",
+        dest="u_shape",
+        action="store_false",
+        help="draw a U-Net as one column; by default, DOT draws a model whose skips pair levels as a U (encoder down, decoder up, skips across)",
     )
     parser.add_argument(
         "--no-hyperparameters",
@@ -288,7 +332,7 @@ def run(args: argparse.Namespace) -> int:
     if isinstance(instance, int):
         return instance
     style = {"direction": args.direction, "details": args.details, "fold": args.fold}
-    text = to_dot(instance, args.depth, dpi=args.dpi, **style) if use_dot else to_mermaid(instance, args.depth, **style)
+    text = to_dot(instance, args.depth, dpi=args.dpi, u_shape=args.u_shape, **style) if use_dot else to_mermaid(instance, args.depth, **style)
     if args.output == "-":
         sys.stdout.write(text)
         return 0

@@ -152,3 +152,71 @@ def _fold(instance: Instance, plan: Plan) -> Plan:
                 if len(children) > 1 and len({c.kind for c in children}) == 1 and all(c.path for c in children):
                     repeats[i] = (children[0].kind, len(children))
     return Plan(items, plan.expanded, edges, tensors, folds, repeats)
+
+
+# ---------------------------------------------------------------- the U of a U-Net
+
+
+@dataclass(frozen=True)
+class ULayout:
+    """A model whose skips pair levels, as a U: the top-level calls down
+    its encoder (to the last one a skip leaves), the bottleneck between,
+    and the decoder up from the first one a skip enters; `skips` are the
+    indices in `Plan.edges` of the skips, outermost level first."""
+
+    encoder: tuple[int, ...]
+    bottleneck: tuple[int, ...]
+    decoder: tuple[int, ...]
+    skips: tuple[int, ...]
+
+    def side(self, instance: Instance, node: str) -> str:
+        """"encoder", "bottleneck" or "decoder": where a node (`n<op id>`,
+        `in<k>`, `out<k>`) is drawn; the inputs head the encoder, the
+        outputs end the decoder."""
+        if node.startswith("in"):
+            return "encoder"
+        if node.startswith("out"):
+            return "decoder"
+        op = instance.ops[int(node[1:])]
+        while op.parent is not None:
+            op = instance.ops[op.parent]
+        return "encoder" if op.id in self.encoder else "bottleneck" if op.id in self.bottleneck else "decoder"
+
+
+def u_layout(instance: Instance, plan: Plan) -> ULayout | None:
+    """The U of a model whose skips pair levels, or None.
+
+    A skip is an edge between top-level calls that jumps over at least one;
+    they pair levels when there are two or more, nested (each later one
+    leaves later and enters earlier: encoder level i to decoder level i),
+    and each carries a tensor of the spatial size (every axis but the
+    first) of the output of the call it enters.
+    """
+    top = plan.items.get(None, [])
+    where = {op_id: k for k, op_id in enumerate(top)}
+
+    def level(node: str) -> int | None:
+        if not node.startswith("n"):
+            return None
+        op = instance.ops[int(node[1:])]
+        while op.parent is not None:
+            op = instance.ops[op.parent]
+        return where[op.id]
+
+    skips = []
+    for index, (a, b, _) in enumerate(plan.edges):
+        p, q = level(a), level(b)
+        if p is not None and q is not None and q > p + 1:
+            skips.append((p, q, index))
+    skips.sort()
+    if len(skips) < 2:
+        return None
+    for (p1, q1, _), (p2, q2, _) in zip(skips, skips[1:]):
+        if not (p1 < p2 and q1 > q2):
+            return None
+    for _, q, index in skips:
+        carried = instance.tensors[plan.tensors[index]].shape[1:]
+        if not carried or tuple(map(sy.to_text, carried)) != tuple(map(sy.to_text, instance.ops[top[q]].shape[1:])):
+            return None
+    last_out, first_in = skips[-1][0], skips[-1][1]
+    return ULayout(tuple(top[: last_out + 1]), tuple(top[last_out + 1 : first_in]), tuple(top[first_in:]), tuple(index for _, _, index in skips))
