@@ -140,6 +140,7 @@ _DOT_STYLE = {
     "module": "",
     "block": ', fillcolor="#c9dbf2", penwidth=2',
     "tensor": ', shape=circle, fillcolor="#eeeeee", color="#888888", fontsize=9, width=0.3, margin=0.02',
+    "tensor word": ', shape=box, style="rounded,filled", fillcolor="#eeeeee", color="#888888", fontsize=9, height=0.2, margin="0.06,0.02"',
     "port": ', shape=oval, fillcolor="#fbe7c6", color="#b08a4a"',
 }
 _CLUSTER_FILLS = ("#f6f8fb", "#ffffff")
@@ -205,7 +206,9 @@ def to_dot(
                 emit(op, indent + "    ")
                 lines.append(f"{indent}}}")
             else:
-                style = _DOT_STYLE["tensor" if op.path is None else "module" if op.leaf else "block"]
+                # A circle round a symbol (`+`, `cat`), a small box round a word (`rearrange`).
+                tensor = "tensor" if len(_label(instance, plan, op, None)) <= 3 else "tensor word"
+                style = _DOT_STYLE[tensor if op.path is None else "module" if op.leaf else "block"]
                 lines.append(f"{indent}n{i} [label={label}{style}];")
 
     emit(None, "    ")
