@@ -193,7 +193,7 @@ def _u_parts(text: str):
     def walk(g) -> None:
         for node in g.get_nodes():
             if node.get("label"):
-                labels[node.get_name()] = node.get("label").strip('"')
+                labels[node.get_name()] = re.sub(r"\\(.)", r"\1", node.get("label")[1:-1])
         for edge in g.get_edges():
             edges.append((edge.get_source(), edge.get_destination(), edge.get_attributes()))
         for sub in g.get_subgraphs():
@@ -311,3 +311,76 @@ def test_cli_draws_the_u_unless_told_not_to(capsys):
     assert "newrank=true" in capsys.readouterr().out
     assert main(["graph", UNET, "--format", "dot", "--depth", "1", "--no-u"]) == 0
     assert "newrank" not in capsys.readouterr().out
+
+
+# ---------------------------------------------------------------- the rendered pictures
+
+DOCS = EXAMPLES.parent / "docs"
+_SVG = "{http://www.w3.org/2000/svg}"
+
+
+def _svg_nodes(svg: str) -> dict[str, tuple[str, float, float]]:
+    """node id -> (label, x, y) of each node Graphviz drew (y grows downwards)."""
+    import xml.etree.ElementTree as ET
+
+    nodes = {}
+    for g in ET.fromstring(svg).iter(f"{_SVG}g"):
+        if g.get("class") == "node":
+            text = g.find(f"{_SVG}text")
+            nodes[g.find(f"{_SVG}title").text] = (text.text, float(text.get("x")), float(text.get("y")))
+    return nodes
+
+
+def _documented_pictures() -> list[tuple[list[str], str]]:
+    """(legoc graph's arguments, the SVG) of each picture docs/graph.md says how it rendered."""
+    found = re.findall(r"^    legoc graph (.*) --format dot \| node docs/render-dot\.mjs docs/(\w+\.svg)$", (DOCS / "graph.md").read_text(), re.M)
+    return [(args.split(), svg) for args, svg in found]
+
+
+def test_the_docs_pictures_are_drawn_from_what_legoc_graph_says_now(capsys):
+    pictures = _documented_pictures()
+    assert [svg for _, svg in pictures] == ["unet.svg", "resnet50.svg", "multitask.svg", "mixer_b16.svg"]
+    readme = (EXAMPLES.parent / "README.md").read_text()
+    assert "](docs/unet.svg)" in readme and "`legoc graph examples/unet.lego --input 3,256,256 --depth 2 -o docs/unet.svg`" in readme
+    for args, svg in pictures:
+        assert main(["graph", *args, "--format", "dot"]) == 0
+        dot = capsys.readouterr().out
+        expected = {node: label for node, label in _u_parts(dot)[1].items()}
+        drawn = {node: label for node, (label, _, _) in _svg_nodes((DOCS / svg).read_text()).items()}
+        assert drawn == expected, f"docs/{svg} is stale: regenerate it with the command in docs/graph.md"
+
+
+def _render(dot: str) -> str | None:
+    """SVG from Graphviz's `dot` if installed, else from Graphviz in
+    WebAssembly (node and @hpcc-js/wasm-graphviz in LEGOC_GRAPHVIZ_WASM, a
+    folder holding its node_modules); None when neither is here."""
+    import os
+    import shutil
+    import subprocess
+
+    if shutil.which("dot"):
+        return subprocess.run(["dot", "-Tsvg"], input=dot, capture_output=True, text=True, check=True).stdout
+    folder = os.environ.get("LEGOC_GRAPHVIZ_WASM")
+    if not folder or not shutil.which("node") or not os.path.isdir(os.path.join(folder, "node_modules", "@hpcc-js", "wasm-graphviz")):
+        return None
+    script = 'import("@hpcc-js/wasm-graphviz").then(async ({Graphviz}) => { const g = await Graphviz.load(); process.stdout.write(g.dot(require("fs").readFileSync(0, "utf8"), "svg")); })'
+    return subprocess.run(["node", "-e", script], input=dot, capture_output=True, text=True, check=True, cwd=folder).stdout
+
+
+@pytest.mark.parametrize("depth", (1, 2))
+def test_graphviz_draws_the_unet_as_a_u(depth):
+    instance = _instance("unet", input=(3, 256, 256))
+    dot = to_dot(instance, depth, details=True, fold=True, u_shape=True)
+    svg = _render(dot)
+    if svg is None:
+        pytest.skip("neither Graphviz's dot nor LEGOC_GRAPHVIZ_WASM (a folder with node_modules/@hpcc-js/wasm-graphviz) is here")
+    nodes = _svg_nodes(svg)
+    _, _, edges, ranks = _u_parts(dot)
+    for a, b in ranks.values():  # each skip's ends side by side, encoder on the left
+        assert abs(nodes[a][2] - nodes[b][2]) < 1 and nodes[a][1] < nodes[b][1], (nodes[a], nodes[b])
+    left = [nodes[a] for a, _ in ranks.values()]
+    right = [nodes[b] for _, b in ranks.values()]
+    assert [y for _, _, y in left] == sorted(y for _, _, y in left)  # the levels go down, outermost at the top
+    bottleneck = [xy for node, xy in nodes.items() if xy[0].startswith(("down4", "maxpool_conv")) and node not in {a for a, _ in ranks.values()}]
+    assert max(y for _, _, y in bottleneck) > max(y for _, _, y in left + right)  # the bottom of the U
+    assert nodes["out0"][1] > nodes["in0"][1] and nodes["out0"][2] < min(y for _, _, y in right)  # the output at the top right
