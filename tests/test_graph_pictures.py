@@ -122,6 +122,18 @@ def test_resnet50_at_depth_1_counts_the_blocks_of_each_stage():
     assert "blocks: MixerBlock x 12" in _labels(to_dot(_instance("mixer_b16"), 1, fold=True))
 
 
+def test_a_block_holding_one_run_of_identical_blocks_is_one_node():
+    # At depth 2, Mixer's `blocks` would be a subgraph around one folded
+    # node `0–11: MixerBlock x 12`: it is that node instead.
+    mixer = parse_mermaid(to_mermaid(_instance("mixer_b16"), 2, fold=True))
+    assert [label for label, _ in mixer.subgraphs.values()] == ["stem: PatchEmbed"]
+    blocks = mixer.label("blocks: MixerBlock x 12")
+    assert mixer.nodes[blocks][1] is None and [e[2] for e in mixer.incoming(blocks)] == ["[196, 768]"]
+    assert "blocks: Sequential" in [label for label, _ in parse_mermaid(to_mermaid(_instance("mixer_b16"), 2)).subgraphs.values()]
+    vit = parse_mermaid(to_mermaid(_instance("vit_b_16"), 3, fold=True))
+    assert vit.nodes[vit.label("layers: EncoderBlock x 12")][1] == next(s for s, (label, _) in vit.subgraphs.items() if label == "encoder: Encoder")
+
+
 def test_resnet50_at_depth_2_folds_the_identical_blocks_after_the_first():
     instance = _instance("resnet50")
     plain, folded = parse_mermaid(to_mermaid(instance, 2)), parse_mermaid(to_mermaid(instance, 2, fold=True))
@@ -164,13 +176,22 @@ def test_every_example_folded_keeps_its_dataflow(depth):
     for name, model in _cases():
         instance = _instance(name, model)
         plain, folded = make_plan(instance, depth), make_plan(instance, depth, fold=True)
-        hidden = {i for run in folded.folds.values() for i in run[1:]}
-        last = {f"n{run[-1]}": f"n{run[0]}" for run in folded.folds.values()}
-        expected = [(last.get(a, a), b, label) for a, b, label in plain.edges if b.removeprefix("n") not in map(str, hidden)]
+        # A run is drawn as its first block, or, where it is all of a
+        # block's calls, as that block (no longer a subgraph).
+        runs = {run[0]: run for run in folded.folds.values()}
+        runs |= {c: tuple(plain.items[c]) for c in plain.expanded - folded.expanded}
+        hidden = {f"n{i}" for rep, run in runs.items() for i in run if i != rep}
+        entry = {f"n{run[0]}": f"n{rep}" for rep, run in runs.items()}  # into a run: into its node
+        exit = {f"n{run[-1]}": f"n{rep}" for rep, run in runs.items()}  # out of a run: out of its node
+        inside = {f"n{i}" for run in runs.values() for i in run[1:]}  # from one block of a run to the next
+        expected = [(exit.get(a, a), entry.get(b, b), label) for a, b, label in plain.edges if b not in inside]
         assert folded.edges == expected, name
-        assert sorted(i for ids in folded.items.values() for i in ids) == sorted(i for ids in plain.items.values() for i in ids if i not in hidden)
+        assert not any(f"n{i}" in hidden for ids in folded.items.values() for i in ids)
+        assert {i for ids in folded.items.values() for i in ids} | {int(n[1:]) for n in hidden} == {i for ids in plain.items.values() for i in ids}
         for run in folded.folds.values():
             assert len(run) >= 2 and len({instance.ops[i].kind for i in run}) == 1
+        diagram = parse_mermaid(to_mermaid(instance, depth, details=True, fold=True))  # well formed
+        assert len(diagram.edges) == len(folded.edges) and all(" ?" not in label and "?," not in label for label, _ in diagram.nodes.values())
 
 
 def test_cli_folds_unless_told_not_to(capsys):

@@ -19,6 +19,8 @@ def hyperparameters(op: Op) -> str:
         return ""
     if kind.startswith(("Conv", "LazyConv")):  # Conv2d, ConvTranspose2d: in, out, kernel_size, stride
         out, kernel, stride = _arg(op, 1, "out_channels"), _arg(op, 2, "kernel_size"), _arg(op, 3, "stride")
+        if out is None or kernel is None:  # a layer passed as a parameter: its class only
+            return ""
         groups = _arg(op, 6, "groups")  # the 7th of Conv2d and of ConvTranspose2d
         text = f"{_window(kernel, stride, dims)}, {_text(out)}"
         if groups is not None and _text(groups) != "1":
@@ -28,11 +30,14 @@ def hyperparameters(op: Op) -> str:
         offset = 1 if kind.startswith("LPPool") else 0
         kernel = _arg(op, offset, "kernel_size")
         stride = _arg(op, offset + 1, "stride")
+        if kernel is None:
+            return ""
         return _window(kernel, kernel if stride is None else stride, dims)
     if kind.startswith("Adaptive"):
         return _text(_arg(op, 0, "output_size"), "x")
     if kind in ("Linear", "LazyLinear", "Bilinear"):
-        return _text(_arg(op, 2 if kind == "Bilinear" else 1, "out_features"))
+        out = _arg(op, 2 if kind == "Bilinear" else 1, "out_features")
+        return "" if out is None else _text(out)
     if kind in ("Embedding", "EmbeddingBag"):
         return f"{_text(_arg(op, 0, 'num_embeddings'))}, {_text(_arg(op, 1, 'embedding_dim'))}"
     if kind in ("LSTM", "GRU", "RNN"):

@@ -105,7 +105,8 @@ def _signature(instance: Instance, index: int) -> tuple:
 
 def _fold(instance: Instance, plan: Plan) -> Plan:
     """`plan` with runs of two or more identical collapsed blocks, each
-    feeding only the next, drawn as their first; and the repeats counted."""
+    feeding only the next, drawn as their first (or as the block holding
+    them, where they are all its calls); and the repeats counted."""
     out_edges: dict[str, list[str]] = {}
     in_edges: dict[str, list[str]] = {}
     for a, b, _ in plan.edges:
@@ -137,21 +138,29 @@ def _fold(instance: Instance, plan: Plan) -> Plan:
                 kept.append(i)
         items[parent] = kept
     hidden = {f"n{i}" for run in folds.values() for i in run[1:]}
+    # A subgraph that would hold one run of all its calls is that one node.
+    expanded = set(plan.expanded)
+    for parent, kept in list(items.items()):
+        if parent is not None and len(kept) == 1 and kept[0] in folds and len(folds[kept[0]]) == len(plan.items[parent]):
+            del items[parent], folds[kept[0]]
+            expanded.discard(parent)
+            rename = {old: f"n{parent}" if new == f"n{kept[0]}" else new for old, new in rename.items()}
+            rename[f"n{kept[0]}"] = f"n{parent}"
     edges, tensors = [], []
     for (a, b, label), t in zip(plan.edges, plan.tensors):
         if b in hidden:  # an edge inside a run
             continue
-        edges.append((rename.get(a, a), b, label))
+        edges.append((rename.get(a, a), rename.get(b, b), label))
         tensors.append(t)
     repeats = {}
     for ids in items.values():
         for i in ids:
             op = instance.ops[i]
-            if not op.leaf and i not in plan.expanded:
+            if not op.leaf and i not in expanded:
                 children = [c for c in _descendants(instance, i) if c.parent == i]
                 if len(children) > 1 and len({c.kind for c in children}) == 1 and all(c.path for c in children):
                     repeats[i] = (children[0].kind, len(children))
-    return Plan(items, plan.expanded, edges, tensors, folds, repeats)
+    return Plan(items, expanded, edges, tensors, folds, repeats)
 
 
 # ---------------------------------------------------------------- the U of a U-Net
