@@ -1,19 +1,25 @@
 """`legoc graph`: a model's architecture as a Mermaid or Graphviz diagram.
 
     legoc graph FILE [--model NAME] [--input SIZES] [--format mermaid|dot]
-                     [--depth N] [--direction TB|LR] [--dpi N] [-o OUT]
+                     [--depth N] [--direction TB|LR] [--dpi N] [--no-fold]
+                     [--no-hyperparameters] [--no-u] [-o OUT]
 
 The diagram is drawn from the model built with its defaults (instance.py):
-every module call is a node labelled `path: Kind` (`conv1: Conv2d`), every
-tensor operation a small round node (`+`, `cat`), the model's inputs and
-outputs rounded nodes with their shapes, and every edge is labelled with the
-shape of the tensor it carries, without the batch axis (`[64, H // 2, W // 2]`).
-A block or nn.Sequential is a subgraph holding its calls; `--depth N` shows
-N levels of modules and draws the blocks on the last level as single nodes.
+every module call is a node labelled `path: Kind` (`conv1: Conv2d`; the
+command adds the key hyperparameters, `conv1: Conv2d 7x7/2, 64`, from
+graphlabels.py), every tensor operation a small node (`+`, `cat`), the
+model's inputs and outputs rounded nodes named as in the spec with their
+shapes, and every edge is labelled with the shape of the tensor it carries,
+without the batch axis (`[64, H // 2, W // 2]`). A block or nn.Sequential
+is a subgraph holding its calls; `--depth N` shows N levels of modules and
+draws the blocks on the last level as single nodes. The command folds runs
+of identical blocks into one node marked `x N`, and draws a U-Net whose
+skips pair levels as a U in DOT (graphplan.py decides both).
 
 Mermaid (the default) renders in GitHub markdown; DOT is Graphviz's language.
 `-o` with .svg, .png or .pdf runs Graphviz's `dot` to render the image.
 Both texts are deterministic: the same spec gives the same bytes.
+docs/graph.md describes the options and shows examples.
 """
 
 from __future__ import annotations
@@ -258,7 +264,8 @@ def _check_depth(depth: int | None) -> int | None:
 
 DESCRIPTION = (
     "Draw a spec's model, built with its default arguments, as a Mermaid flowchart or a Graphviz "
-    "digraph: one node per module call, blocks as subgraphs, edges labelled with tensor shapes (no batch axis)."
+    "digraph: one node per module call with its key hyperparameters, blocks as subgraphs, runs of identical blocks "
+    "folded as `x N`, edges labelled with tensor shapes (no batch axis), a U-Net drawn as a U in DOT."
 )
 
 
