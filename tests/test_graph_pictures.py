@@ -405,3 +405,11 @@ def test_graphviz_draws_the_unet_as_a_u(depth):
     bottleneck = [xy for node, xy in nodes.items() if xy[0].startswith(("down4", "maxpool_conv")) and node not in {a for a, _ in ranks.values()}]
     assert max(y for _, _, y in bottleneck) > max(y for _, _, y in left + right)  # the bottom of the U
     assert nodes["out0"][1] > nodes["in0"][1] and nodes["out0"][2] < min(y for _, _, y in right)  # the output at the top right
+
+
+def test_outputs_are_labelled_by_their_names():
+    instance = _instance("multitask", input=(3, 224, 224))
+    for text in (to_dot(instance, 1, details=True, fold=True), to_mermaid(instance, 1, details=True, fold=True)):
+        diagram = parse_dot(text) if text.startswith("digraph") else parse_mermaid(text)
+        assert [diagram.nodes[f"out{k}"][0] for k in range(2)] == ["label: [10]", "mask: [21, 224, 224]"]
+        assert [diagram.nodes[a][0] for a, b, _ in diagram.edges if b.startswith("out")] == ["classifier: Classifier", "segmenter: Segmenter"]
