@@ -278,9 +278,11 @@ UNET = str(EXAMPLES / "unet.lego")
 def test_cli_prints_mermaid_by_default(capsys):
     assert main(["graph", UNET]) == 0
     out = capsys.readouterr().out
-    assert out == to_mermaid(_instance("unet"))
+    assert out == to_mermaid(_instance("unet"), details=True)
     assert main(["graph", UNET, "--format", "dot", "--depth", "2", "--input", "3,64,64"]) == 0
-    assert capsys.readouterr().out == to_dot(_instance("unet", input=(3, 64, 64)), 2)
+    assert capsys.readouterr().out == to_dot(_instance("unet", input=(3, 64, 64)), 2, details=True, fold=True, u_shape=True)
+    assert main(["graph", UNET, "--no-hyperparameters"]) == 0
+    assert capsys.readouterr().out == to_mermaid(_instance("unet"))
 
 
 def test_cli_writes_text_files_by_their_suffix(tmp_path):
@@ -351,6 +353,6 @@ def test_cli_writes_what_dot_renders_on_its_standard_output(tmp_path, monkeypatc
     (tmp_path / "real").mkdir()
     (tmp_path / "u.svg").symlink_to(os.path.join("real", "u.svg"))
     assert main(["graph", UNET, "--depth", "2", "-o", str(tmp_path / "u.svg")]) == 0
-    dot = to_dot(_instance("unet"), 2)
+    dot = to_dot(_instance("unet"), 2, details=True, fold=True, u_shape=True)
     assert (tmp_path / "real" / "u.svg").read_text() == f"<svg format=-Tsvg>{dot}"
     assert (tmp_path / "u.svg").is_symlink() and os.listdir(tmp_path / "real") == ["u.svg"]
