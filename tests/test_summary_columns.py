@@ -1,0 +1,90 @@
+"""`legoc summary --columns` and `--dtype` against torchinfo 1.8: the cells of
+torchinfo's own printed table (`col_names`, `depth`) for the generated module
+equal legoc's, row by row, and the memory estimates equal torchinfo's for the
+module converted with `.to(dtype)`."""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+
+import pytest
+import torch
+import torchinfo
+
+from legoc.tools.summary import summarize, to_text
+from legoc.tools.summary_columns import COLUMNS, cells
+
+from conftest import EXAMPLES, build_example, load_module
+
+TORCHINFO = ("input_size", "output_size", "num_params", "params_percent", "kernel_size", "mult_adds", "trainable")
+SIDE = 32
+
+
+@functools.cache
+def _module(name: str, **settings):
+    """The example's instance and its generated module, built with its
+    defaults or with `settings` (a smaller ViT)."""
+    built = build_example(name, SIDE)
+    if settings:
+        from legoc.compiler import check_source
+        from legoc.tools.inputs import bind_inputs
+        from legoc.tools.instance import instantiate
+
+        analysis = check_source((EXAMPLES / f"{name}.lego").read_text(), f"{name}.lego", settings=settings)
+        model = built.instance.model
+        ir = analysis.defaults[model]
+        built = dataclasses.replace(built, instance=instantiate(analysis, model, bind_inputs(ir, [(None, s) for s in built.sizes])))
+    module = getattr(load_module(built.compiled.code, name), built.instance.class_name)(**settings)
+    return built, module
+
+
+def _data(built, batch: int, dtype=torch.float32):
+    return [torch.randint(0, 100, (batch, *shape)) if ids else torch.randn(batch, *shape, dtype=dtype) for shape, ids in zip(built.sizes, built.token_ids)]
+
+
+def _their_cells(stats, depth: int) -> list[list[str]]:
+    """The cells of torchinfo's printed rows, cut at its column widths."""
+    fmt = stats.formatting
+    out = []
+    for info in stats.summary_list:
+        if info.depth == 0 or info.depth > depth:
+            continue
+        line = fmt.layer_info_to_row(info, info.depth == depth, stats.total_params).rstrip("\n")
+        rest = line[fmt.layer_name_width + 1 :]
+        out.append([rest[i * (fmt.col_width + 1) : (i + 1) * (fmt.col_width + 1)].strip() for i in range(len(fmt.col_names))])
+    return out
+
+
+SMALL_VIT = (("num_layers", 1), ("num_heads", 2), ("hidden_dim", 32), ("mlp_dim", 32), ("num_classes", 10))
+CASES = [("resnet18", 1, ()), ("resnet18", 2, ()), ("resnet18", 3, ()), ("resnet18", 4, ()), ("unet", 2, ()), ("rnn_lm", 2, ()),
+         ("convnext_tiny", 3, ()), ("vit_b_16", 3, SMALL_VIT), ("vit_b_16", 4, SMALL_VIT)]
+
+
+@pytest.mark.parametrize("name,depth,settings", CASES, ids=[f"{n}-depth{d}" for n, d, _ in CASES])
+def test_columns_equal_torchinfo(name, depth, settings):
+    """Every module row: torchinfo's input and output shapes, its parameter
+    count and share (the whole count at the deepest row shown, a module's
+    own parameters above), kernel shape, mult-adds and trainable flag."""
+    built, module = _module(name, **dict(settings))
+    batch = 2
+    stats = torchinfo.summary(module, input_data=_data(built, batch), depth=depth, col_names=TORCHINFO, verbose=0, mode="eval")
+    summary = summarize(built.instance, batch)
+    shown = [r for r in summary.rows if r.depth <= depth]
+    ours = [c for r, c in zip(shown, cells(summary, TORCHINFO, depth)) if r.path is not None and r.kind != "Parameter"]
+    theirs = _their_cells(stats, depth)
+    assert len(ours) == len(theirs)
+    paths = [r.path for r in shown if r.path is not None and r.kind != "Parameter"]
+    for path, mine, real in zip(paths, ours, theirs):
+        assert dict(zip(TORCHINFO, mine)) == dict(zip(TORCHINFO, real)), path
+
+
+def test_headers_are_torchinfos():
+    from torchinfo.formatting import HEADER_TITLES
+    from torchinfo.enums import ColumnSettings
+
+    assert {c: COLUMNS[c] for c in TORCHINFO} == {c: HEADER_TITLES[ColumnSettings(c)] for c in TORCHINFO}
+    built, _ = _module("convnet")
+    text = to_text(summarize(built.instance), 3, TORCHINFO)
+    assert text.splitlines()[2].split() == ["Layer", "(path)", "Kind", "Input", "Shape", "Output", "Shape", "Param", "#", "Param", "%", "Kernel", "Shape", "Mult-Adds", "Trainable"]
+    assert "* Other ops:" not in text
