@@ -181,6 +181,7 @@ def summary(
     input: object = None,  # noqa: A002 (the command line's --input)
     batch: int = 1,
     depth: int | None = 3,
+    dtype: str = "float32",
 ) -> Summary:
     """What `legoc summary` prints, as data: each layer's output shape,
     parameters and mult-adds (torchinfo's definitions), and the totals with
@@ -199,13 +200,16 @@ def summary(
         batch: the batch size (a whole number of at least 1).
         depth: keep rows down to this depth (1: the model's top level);
             None keeps every row. The totals always count every layer.
+        dtype: "float16", "bfloat16", "float32" or "float64": the values'
+            type the memory figures assume (`--dtype`).
 
     Returns:
         A `legoc.tools.summary.Summary`: `.model`, `.class_name`, `.batch`,
         `.inputs` ((name, shape) pairs, batch axis first), `.rows`
         (`Row`s in execution order: `.path` such as "layer1.0.conv1" or
         None for a tensor operation, `.kind`, `.depth`, `.shape`, `.params`,
-        `.buffers`, `.mult_adds`, `.other_ops`, `.leaf`), `.totals`
+        `.buffers`, `.mult_adds`, `.other_ops`, `.leaf`, `.input_shape`,
+        `.kernel`), `.totals`
         (`Totals`: counts, and memory in MB of 10^6 bytes). A shape's sizes
         are ints, or `legoc.ir.symbolic.Expr`s where the input's size was
         not given; a figure is None where it depends on such a size.
@@ -231,7 +235,11 @@ def summary(
     given = _inputs(input)
     analysis, chosen = _model(path_or_source, name, model)
     instance = build_instance(analysis, chosen, given, batch, DEFAULT)
-    result = summarize(instance, batch)
+    from .tools.summary import DTYPES
+
+    if dtype not in DTYPES:
+        raise ValueError(f"dtype {dtype!r} is not one of {', '.join(DTYPES)}")
+    result = summarize(instance, batch, dtype)
     if depth is None:
         return result
     return replace(result, rows=tuple(r for r in result.rows if r.depth <= depth))

@@ -150,3 +150,15 @@ def test_readme_shows_the_real_resnet50_summary():
     block = re.search(r"```console\n\$ legoc summary examples/resnet50.lego --depth 1\n(.*?)```", readme, re.S)
     assert block is not None
     assert block.group(1) == run("summary", str(EXAMPLES / "resnet50.lego"), "--depth", "1").stdout
+
+
+def test_columns_and_dtype_options():
+    out = run("summary", str(EXAMPLES / "resnet18.lego"), "--columns", "kernel_size,num_params,trainable", "--dtype", "float16", "--depth", "1").stdout
+    assert out.startswith("ResNet18: input x [1, 3, 224, 224] (batch 1, float16)\n")
+    assert re.search(r"^conv1 +Conv2d +\[7, 7\] +9,408 +True$", out, re.M)
+    assert re.search(r"^maxpool +MaxPool2d +3 +-- +--$", out, re.M)
+    assert re.search(r"^layer1 +Stage +-- +147,968 +True$", out, re.M)  # the deepest row shown: its whole count
+    assert re.search(r"^Params size \(MB\): +23\.38$", out, re.M)  # 2 bytes a parameter
+    assert summary_json(str(EXAMPLES / "resnet18.lego"), "--dtype", "float64")["totals"]["params_mb"] == pytest.approx(11_689_512 * 8 / 1e6)
+    bad = run("summary", str(EXAMPLES / "resnet18.lego"), "--columns", "params,kernel_size")
+    assert bad.returncode == 2 and "'params' is not a column; the columns are input_size, output_size" in bad.stderr

@@ -88,3 +88,23 @@ def test_headers_are_torchinfos():
     text = to_text(summarize(built.instance), 3, TORCHINFO)
     assert text.splitlines()[2].split() == ["Layer", "(path)", "Kind", "Input", "Shape", "Output", "Shape", "Param", "#", "Param", "%", "Kernel", "Shape", "Mult-Adds", "Trainable"]
     assert "* Other ops:" not in text
+
+
+@pytest.mark.parametrize("dtype", ["float16", "bfloat16", "float32", "float64"])
+@pytest.mark.parametrize("name", ["convnet", "rnn_lm"])
+def test_dtype_memory_equals_torchinfo(name, dtype):
+    """--dtype: torchinfo's memory figures for the module converted with
+    .to(dtype) and inputs of that dtype (token ids stay int64)."""
+    built, module = _module(name)
+    kind = getattr(torch, dtype)
+    converted = module.to(kind)
+    try:
+        stats = torchinfo.summary(converted, input_data=_data(built, 2, kind), depth=100, verbose=0, mode="eval")
+    finally:
+        module.to(torch.float32)
+    totals = summarize(built.instance, 2, dtype).totals
+    assert totals.forward_backward_mb == pytest.approx(stats.total_output_bytes / 1e6)
+    assert totals.params_mb == pytest.approx(stats.total_param_bytes / 1e6)
+    overhead = stats.total_input - round(totals.input_mb * 1e6)  # sys.getsizeof's object header (docs/summary.md)
+    assert 0 <= overhead <= 100 * len(built.sizes)
+    assert totals.total_mb == pytest.approx((stats.total_input - overhead + stats.total_output_bytes + stats.total_param_bytes) / 1e6)

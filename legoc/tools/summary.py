@@ -441,6 +441,8 @@ def to_json(summary: Summary, depth: int | None = None) -> dict:
                 "mult_adds": r.mult_adds,
                 "other_ops": r.other_ops,
                 "leaf": r.leaf,
+                "input_shape": shape(r.input_shape),
+                "kernel_size": list(r.kernel) if isinstance(r.kernel, tuple) else r.kernel,
                 **({"output_shapes": [shape(x) for x in r.results]} if r.results else {}),
             }
             for r in summary.rows
