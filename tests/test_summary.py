@@ -162,3 +162,31 @@ def test_columns_and_dtype_options():
     assert summary_json(str(EXAMPLES / "resnet18.lego"), "--dtype", "float64")["totals"]["params_mb"] == pytest.approx(11_689_512 * 8 / 1e6)
     bad = run("summary", str(EXAMPLES / "resnet18.lego"), "--columns", "params,kernel_size")
     assert bad.returncode == 2 and "'params' is not a column; the columns are input_size, output_size" in bad.stderr
+
+
+def test_input_may_replace_a_fixed_size_the_model_takes():
+    """ResNet-18's adaptive pooling takes any size: `--input` in place of the
+    spec's [3, 224, 224] (tests/test_summary_columns.py runs it in torch)."""
+    doc = summary_json(str(EXAMPLES / "resnet18.lego"), "--input", "3,160,160")
+    assert doc["inputs"] == [{"name": "x", "shape": [1, 3, 160, 160]}]
+    assert doc["rows"][0]["output_shape"] == [1, 64, 80, 80]
+    assert doc["totals"]["params"] == 11_689_512  # the same layers
+
+
+def test_input_refused_where_the_analysis_fails_at_that_size():
+    """ViT's position embedding has 197 tokens: at 160x160 the patches are 101."""
+    result = run("summary", str(EXAMPLES / "vit_b_16.lego"), "--input", "3,160,160")
+    assert result.returncode == 1 and result.stdout == ""
+    assert re.search(r"vit_b_16\.lego:39:35: error: `add` needs tensors of one shape: \[101, hidden_dim\] and \[197, hidden_dim\] \[LG301\]", result.stderr)
+    assert "note: the model was checked with input `x` as [3, 160, 160] (--input) in place of the spec's [3, 224, 224]" in result.stderr
+
+
+def test_input_refused_where_a_layer_is_sized_by_it():
+    """ConvNet's first linear layer reads the flattened map: another input
+    size builds another layer, which the generated module does not have."""
+    result = run("summary", str(EXAMPLES / "convnet.lego"), "--input", "1,32,32")
+    assert result.returncode == 2 and result.stdout == ""
+    assert re.search(r"--input: at these sizes `linear1` \(\S*convnet\.lego:16:5\) would be nn\.Linear\(500, 50\), but the spec's input size makes it nn\.Linear\(320, 50\)", result.stderr)
+    # a size written as a model parameter is still its default (--set changes it)
+    result = run("summary", str(EXAMPLES / "mixer_b16.lego"), "--input", "4,224,224")
+    assert result.returncode == 2 and "axis 1 must be 3, not 4" in result.stderr

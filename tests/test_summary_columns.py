@@ -108,3 +108,30 @@ def test_dtype_memory_equals_torchinfo(name, dtype):
     overhead = stats.total_input - round(totals.input_mb * 1e6)  # sys.getsizeof's object header (docs/summary.md)
     assert 0 <= overhead <= 100 * len(built.sizes)
     assert totals.total_mb == pytest.approx((stats.total_input - overhead + stats.total_output_bytes + stats.total_param_bytes) / 1e6)
+
+
+@pytest.mark.parametrize("name,shape", [("resnet18", (3, 96, 128)), ("style_transfer", (3, 48, 80))])
+def test_input_in_place_of_a_fixed_size_equals_torchinfo(name, shape):
+    """`--input` in place of the spec's fixed size: the spec checked again at
+    that size describes the generated module (built for the spec's size)
+    run at it, row by row and in the totals."""
+    from legoc.compiler import check_source
+    from legoc.tools.inputs import bind_inputs
+    from legoc.tools.instance import instantiate
+    from legoc.tools.resize import check_same_layers, resized_source
+
+    built, module = _module(name)
+    model = built.instance.model
+    text = (EXAMPLES / f"{name}.lego").read_text()
+    new_text, note = resized_source(text, f"{name}.lego", built.compiled.analysis, model, [(None, shape)])
+    assert note.endswith(f"as [{', '.join(map(str, shape))}] (--input) in place of the spec's [{', '.join(map(str, built.sizes[0]))}]")
+    analysis = check_source(new_text, f"{name}.lego")
+    instance = instantiate(analysis, model, bind_inputs(analysis.defaults[model], [(None, shape)]))
+    check_same_layers(built.instance, instance)
+    summary = summarize(instance, 2)
+    stats = torchinfo.summary(module, input_data=[torch.randn(2, *shape)], depth=100, verbose=0, mode="eval")
+    assert (summary.totals.params, summary.totals.mult_adds) == (stats.total_params, stats.total_mult_adds)
+    assert summary.totals.forward_backward_mb == pytest.approx(stats.total_output_bytes / 1e6)
+    rows = [(r.path, list(r.shape)) for r in summary.rows if r.path is not None and r.kind != "Parameter"]
+    paths = {id(m): path for path, m in module.named_modules()}
+    assert rows == [(paths[id(i.module)], i.output_size) for i in stats.summary_list if i.depth > 0]

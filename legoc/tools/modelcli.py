@@ -108,13 +108,21 @@ def load_model(args: argparse.Namespace, prog: str) -> tuple[Analysis, str] | in
     return loaded if isinstance(loaded, int) else loaded[:2]
 
 
-def _load_model(args: argparse.Namespace, prog: str) -> tuple[Analysis, str, Limits] | int:
-    """`load_model`, with the limits the spec was checked under."""
+def _load_model(args: argparse.Namespace, prog: str) -> tuple[Analysis, str, Limits, Analysis | None] | int:
+    """`load_model`, with the limits the spec was checked under and, where
+    `--input` replaced a fixed input size, the spec's own analysis."""
     from ..compiler import UnknownSetting, check_source
     from .specfile import checked
 
+    original: list[Analysis] = []
+
     def stage(text: str, name: str, limits):
         analysis = check_source(text, name, limits, settings_of(args))
+        if getattr(args, "input", None):  # --input in place of a fixed size: check the model at that size
+            resized = resized_analysis(analysis, text, name, limits, args)
+            if resized is not analysis:
+                original.append(analysis)
+            analysis = resized
         return analysis, analysis.diagnostics
 
     try:
@@ -126,7 +134,36 @@ def _load_model(args: argparse.Namespace, prog: str) -> tuple[Analysis, str, Lim
         return loaded
     spec, config, analysis = loaded
     model = choose_model(analysis, args.model, spec.name, prog)
-    return 2 if model is None else (analysis, model, config.limits)
+    return 2 if model is None else (analysis, model, config.limits, original[0] if original else None)
+
+
+def resized_analysis(analysis: Analysis, text: str, name: str, limits: Limits, args: argparse.Namespace) -> Analysis:
+    """The analysis of the spec `text` with the model's literal input sizes
+    replaced by `args.input`'s (legoc/tools/resize.py); `analysis` itself
+    when none differs or the model is not chosen yet.
+
+    Raises:
+        SpecError: the model does not hold at the new sizes: the spec's
+            diagnostics, each with a note naming the replaced sizes.
+    """
+    from dataclasses import replace
+
+    from ..compiler import check_source
+    from ..core.diagnostics import Note, SpecError
+    from .resize import resized_source
+
+    try:
+        model = pick_model(analysis, args.model)
+    except InstanceError:
+        return analysis
+    resized = resized_source(text, name, analysis, model, args.input)
+    if resized is None:
+        return analysis
+    new_text, note = resized
+    try:
+        return check_source(new_text, name, limits, settings_of(args))
+    except SpecError as exc:
+        raise SpecError([replace(d, notes=(*d.notes, Note(note))) for d in exc.diagnostics]) from None
 
 
 def load_instance(args: argparse.Namespace, prog: str) -> Instance | int:
@@ -135,9 +172,13 @@ def load_instance(args: argparse.Namespace, prog: str) -> Instance | int:
     loaded = _load_model(args, prog)
     if isinstance(loaded, int):
         return loaded
-    analysis, model, limits = loaded
+    analysis, model, limits, original = loaded
     try:
         instance = build_instance(analysis, model, args.input, getattr(args, "batch", 1), limits, "--")  # `legoc summary --batch N`
+        if original is not None:  # a fixed input size replaced: the generated module must be the same
+            from .resize import check_same_layers
+
+            check_same_layers(instantiate(original, model), instance)
     except InstanceError as exc:
         print(f"{prog}: error: {exc}", file=sys.stderr)
         return 2
