@@ -192,8 +192,9 @@ def summary(
         name: the file name diagnostics report, as for `load`.
         model: the model to describe; needed only when the spec has several.
         input: the input sizes without the batch axis, binding the spec's
-            symbolic sizes (`H`): `(3, 224, 224)`, or `"3,224,224"` as
-            `--input` takes it; for several inputs, a list of those in
+            symbolic sizes (`H`) and replacing its fixed ones where the
+            model takes them, as `--input` does (docs/summary.md):
+            `(3, 224, 224)`, or `"3,224,224"` as `--input` takes it; for several inputs, a list of those in
             order, or a dict from input name to sizes. None: sizes the spec
             leaves symbolic stay symbolic (and figures that depend on them
             are None).
@@ -217,28 +218,39 @@ def summary(
         `legoc summary --format json` prints (docs/summary.md).
 
     Raises:
-        SpecError: the spec has errors.
+        SpecError: the spec has errors, or the model does not hold at the
+            given input size (each diagnostic with a note saying so).
         ValueError: no such model (or several and none chosen), an input
-            size that does not fit the spec or is over the limits, a bad
-            `batch` or `depth`; the message says which.
+            size that does not fit the spec (or builds other layers than
+            the spec's size) or is over the limits, a bad `batch`, `depth`
+            or `dtype`; the message says which.
         OSError, UnicodeDecodeError, TypeError: as for `load`.
     """
     from dataclasses import replace
 
+    from .compiler import check_source
     from .core.limits import DEFAULT
     from .tools.modelcli import build_instance
-    from .tools.summary import summarize
+    from .tools.resize import check_resized, resized_analysis
+    from .tools.summary import DTYPES, summarize
 
     _whole("batch", batch)
     if depth is not None:
         _whole("depth", depth)
-    given = _inputs(input)
-    analysis, chosen = _model(path_or_source, name, model)
-    instance = build_instance(analysis, chosen, given, batch, DEFAULT)
-    from .tools.summary import DTYPES
-
     if dtype not in DTYPES:
         raise ValueError(f"dtype {dtype!r} is not one of {', '.join(DTYPES)}")
+    given = _inputs(input)
+    analysis, chosen = _model(path_or_source, name, model)
+    resized = None
+    if given:  # in place of a fixed input size: the spec checked again at the given one (docs/summary.md)
+        text, file = _read(path_or_source, name)
+        try:
+            resized = resized_analysis(text, file, analysis, chosen, given, lambda new: check_source(new, file), DEFAULT.max_size)
+        except StageError as exc:
+            raise _spec_error(text, file, exc.diagnostics) from None
+    instance = build_instance(resized or analysis, chosen, given, batch, DEFAULT)
+    if resized is not None:
+        check_resized(analysis, chosen, given, instance)
     result = summarize(instance, batch, dtype)
     if depth is None:
         return result

@@ -186,7 +186,21 @@ def test_input_refused_where_a_layer_is_sized_by_it():
     size builds another layer, which the generated module does not have."""
     result = run("summary", str(EXAMPLES / "convnet.lego"), "--input", "1,32,32")
     assert result.returncode == 2 and result.stdout == ""
-    assert re.search(r"--input: at these sizes `linear1` \(\S*convnet\.lego:16:5\) would be nn\.Linear\(500, 50\), but the spec's input size makes it nn\.Linear\(320, 50\)", result.stderr)
+    assert re.search(r"input `x` is \[1, 28, 28\] in the spec, so axis 2 must be 28, not 32: at these sizes `linear1` \(\S*convnet\.lego:16:5\) would be nn\.Linear\(500, 50\), but the spec's input size makes it nn\.Linear\(320, 50\)", result.stderr)
     # a size written as a model parameter is still its default (--set changes it)
     result = run("summary", str(EXAMPLES / "mixer_b16.lego"), "--input", "4,224,224")
     assert result.returncode == 2 and "axis 1 must be 3, not 4" in result.stderr
+
+
+def test_api_input_in_place_of_a_fixed_size():
+    import legoc
+
+    result = legoc.summary(EXAMPLES / "resnet18.lego", input=(3, 160, 160))
+    assert result.inputs == (("x", (1, 3, 160, 160)),) and result.totals.params == 11_689_512
+    with pytest.raises(legoc.SpecError) as caught:
+        legoc.summary(EXAMPLES / "vit_b_16.lego", input=(3, 160, 160))
+    (error,) = [d for d in caught.value.diagnostics if d.severity == "error"]
+    assert error.code == "LG301" and (error.span.line, error.span.column) == (39, 35)
+    assert error.notes[-1].message == "the model was checked with input `x` as [3, 160, 160] (--input) in place of the spec's [3, 224, 224]"
+    with pytest.raises(ValueError, match="at these sizes `linear1`"):
+        legoc.summary(EXAMPLES / "convnet.lego", input=(1, 32, 32))

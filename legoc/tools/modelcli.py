@@ -146,24 +146,15 @@ def resized_analysis(analysis: Analysis, text: str, name: str, limits: Limits, a
         SpecError: the model does not hold at the new sizes: the spec's
             diagnostics, each with a note naming the replaced sizes.
     """
-    from dataclasses import replace
-
     from ..compiler import check_source
-    from ..core.diagnostics import Note, SpecError
-    from .resize import resized_source
+    from .resize import resized_analysis as recheck
 
     try:
         model = pick_model(analysis, args.model)
     except InstanceError:
         return analysis
-    resized = resized_source(text, name, analysis, model, args.input)
-    if resized is None:
-        return analysis
-    new_text, note = resized
-    try:
-        return check_source(new_text, name, limits, settings_of(args))
-    except SpecError as exc:
-        raise SpecError([replace(d, notes=(*d.notes, Note(note))) for d in exc.diagnostics]) from None
+    resized = recheck(text, name, analysis, model, args.input, lambda new: check_source(new, name, limits, settings_of(args)), limits.max_size)
+    return analysis if resized is None else resized
 
 
 def load_instance(args: argparse.Namespace, prog: str) -> Instance | int:
@@ -176,9 +167,9 @@ def load_instance(args: argparse.Namespace, prog: str) -> Instance | int:
     try:
         instance = build_instance(analysis, model, args.input, getattr(args, "batch", 1), limits, "--")  # `legoc summary --batch N`
         if original is not None:  # a fixed input size replaced: the generated module must be the same
-            from .resize import check_same_layers
+            from .resize import check_resized
 
-            check_same_layers(instantiate(original, model), instance)
+            check_resized(original, model, args.input, instance)
     except InstanceError as exc:
         print(f"{prog}: error: {exc}", file=sys.stderr)
         return 2

@@ -67,6 +67,31 @@ def resized_source(text: str, name: str, analysis, model: str, given: list[tuple
     return replace_spans(text, edits), "the model was checked with " + " and ".join(notes)
 
 
+def resized_analysis(text: str, name: str, analysis, model: str, given: list[tuple[str | None, tuple[int, ...]]], check, max_size: int):
+    """The spec checked again (`check(text)`, returning an `Analysis`) with
+    the input sizes `resized_source` replaces; None when it replaces none,
+    or when a size is over `max_size` (`build_instance` says so).
+
+    Raises:
+        SpecError: the model does not hold at the new sizes: the spec's
+            diagnostics, each with a note naming the replaced sizes.
+    """
+    from dataclasses import replace
+
+    from ..core.diagnostics import Note, SpecError
+
+    if any(size > max_size for _, sizes in given for size in sizes):
+        return None
+    resized = resized_source(text, name, analysis, model, given)
+    if resized is None:
+        return None
+    new_text, note = resized
+    try:
+        return check(new_text)
+    except SpecError as exc:
+        raise SpecError([replace(d, notes=(*d.notes, Note(note))) for d in exc.diagnostics]) from None
+
+
 def _offsets(text: str) -> list[int]:
     """The offset of each line's first character (line 1 at index 0)."""
     starts = [0]
@@ -88,6 +113,28 @@ def replace_spans(text: str, edits: list[tuple[Span, str]]) -> str:
     for begin, end, new in pieces:
         text = text[:begin] + new + text[end:]
     return text
+
+
+def check_resized(original, model: str, given: list[tuple[str | None, tuple[int, ...]]], resized: Instance) -> None:
+    """`check_same_layers` of model `model` as the spec's own analysis
+    (`original`) builds it and as built at the `--input` sizes `given`
+    (`resized`); its message then starts with the fixed size they replace.
+
+    Raises:
+        InstanceError: as `check_same_layers`.
+    """
+    from .inputs import bind_inputs
+    from .instance import instantiate
+
+    try:
+        check_same_layers(instantiate(original, model), resized)
+    except InstanceError as exc:
+        ir = next(c for c in original.classes if c.name == model)
+        try:
+            bind_inputs(ir, given)
+        except InstanceError as fixed:
+            raise InstanceError(f"{fixed}: {exc}") from None
+        raise
 
 
 def check_same_layers(spec: Instance, resized: Instance) -> None:
@@ -113,7 +160,7 @@ def check_same_layers(spec: Instance, resized: Instance) -> None:
         if any(_known(a) is not None and _known(b) is not None and _known(a) != _known(b) for a, b in pairs):
             where = f" ({op.span})" if op.span else ""
             raise InstanceError(
-                f"--input: at these sizes `{op.path}`{where} would be {_construction(op)}, but the spec's input size makes it "
+                f"at these sizes `{op.path}`{where} would be {_construction(op)}, but the spec's input size makes it "
                 f"{_construction(before)}; the layer is sized by the input, so the generated module takes only the spec's input size"
             )
 
