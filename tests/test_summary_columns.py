@@ -57,8 +57,9 @@ def _their_cells(stats, depth: int) -> list[list[str]]:
 
 
 SMALL_VIT = (("num_layers", 1), ("num_heads", 2), ("hidden_dim", 32), ("mlp_dim", 32), ("num_classes", 10))
+SMALL_SWIN = (("embed_dim", 24), ("classes", 10))
 CASES = [("resnet18", 1, ()), ("resnet18", 2, ()), ("resnet18", 3, ()), ("resnet18", 4, ()), ("unet", 2, ()), ("rnn_lm", 2, ()),
-         ("convnext_tiny", 3, ()), ("vit_b_16", 3, SMALL_VIT), ("vit_b_16", 4, SMALL_VIT)]
+         ("convnext_tiny", 3, ()), ("vit_b_16", 3, SMALL_VIT), ("vit_b_16", 4, SMALL_VIT), ("swin_t", 4, SMALL_SWIN), ("swin_t", 5, SMALL_SWIN)]
 
 
 @pytest.mark.parametrize("name,depth,settings", CASES, ids=[f"{n}-depth{d}" for n, d, _ in CASES])

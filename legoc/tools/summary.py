@@ -16,6 +16,7 @@ from ..ir import symbolic as sy
 from ..ir.nodes import ELEMENTWISE, Sizes
 from .instance import Instance, Op
 from .statedict import torch_entries
+from .summary_columns import input_shape, kernel_of
 
 BYTES = 4  # float32
 MB = 1e6  # torchinfo's megabyte
@@ -109,34 +110,12 @@ def summarize(instance: Instance, batch: int = 1, dtype: str = "float32") -> Sum
         Row(
             op.path, op.kind, op.depth, ((batch,) if op.kind != "Parameter" and op.batched else ()) + tuple(_sizes(op.shape)), *costs[op.id].figures(), op.leaf,
             tuple((batch, *_sizes(instance.tensors[t].shape)) for t in op.results),
-            op.id, op.parent, _input_shape(op, instance, batch), _kernel(op),
+            op.id, op.parent, input_shape(op, instance, batch), kernel_of(op),
         )
         for op in instance.ops
     )
     inputs = tuple((t.name or "x", (batch, *_sizes(t.shape))) for t in (instance.tensors[i] for i in instance.inputs))
     return Summary(instance.model, instance.class_name, batch, inputs, rows, _totals(instance, top, batch, DTYPES[dtype]), _tied(instance), dtype)
-
-
-def _input_shape(op: Op, instance: Instance, batch: int) -> tuple:
-    """The op's first input, with the batch axis where it has one."""
-    if not op.inputs:
-        return ()
-    tensor = instance.tensors[op.inputs[0]]
-    batched = tensor.producer is None or instance.ops[tensor.producer].batched
-    return ((batch,) if batched else ()) + tuple(_sizes(tensor.shape))
-
-
-def _kernel(op: Op) -> int | tuple | None:
-    """A torch module's `kernel_size` attribute: a tuple of one size per
-    spatial axis for a convolution (torch expands `kernel_size=3`), the
-    value as given for a pooling layer; None for a module without one."""
-    value = dict(op.kwargs).get("kernel_size") if op.path is not None and (op.target or "").startswith("nn.") else None
-    if value is None:
-        return None
-    sizes = tuple(sy.value_of(i) for i in value.items) if isinstance(value, Sizes) else sy.value_of(value)  # type: ignore[arg-type, union-attr]
-    if "Conv" in op.kind and isinstance(sizes, int):
-        return (sizes,) * int(op.kind[-2])
-    return sizes
 
 
 def _tied(instance: Instance) -> int | None:

@@ -14,6 +14,8 @@ shown, and `--` otherwise.
 from __future__ import annotations
 
 from ..ir import symbolic as sy
+from ..ir.nodes import Sizes
+from .instance import Instance, Op
 
 COLUMNS = {
     "input_size": "Input Shape",
@@ -37,6 +39,41 @@ HIDDEN_CHILDREN = frozenset({"MultiheadAttention", "ShiftedWindowAttention"})
 """Modules with child modules that forward never calls as modules (`out_proj`,
 `qkv`, `proj`): legoc shows no rows for them, but for torchinfo the module
 is not a leaf."""
+
+
+def input_shape(op: Op, instance: Instance, batch: int) -> tuple:
+    """The op's first input (`instance`'s op `op`), with the batch axis
+    (`batch`) where it has one, as torchinfo's "Input Shape". A
+    normalisation keeps its input's shape: its output's is its input's
+    (inside PatchMerging the instance's record is the block's input)."""
+    if not op.inputs:
+        return ()
+    if op.path is not None and op.kind.startswith(_NORMS):
+        return ((batch,) if op.batched else ()) + tuple(_known_sizes(op.shape))
+    tensor = instance.tensors[op.inputs[0]]
+    batched = tensor.producer is None or instance.ops[tensor.producer].batched
+    return ((batch,) if batched else ()) + tuple(_known_sizes(tensor.shape))
+
+
+_NORMS = ("BatchNorm", "LayerNorm", "GroupNorm", "InstanceNorm", "RMSNorm")
+
+
+def kernel_of(op: Op) -> int | tuple | None:
+    """A torch module's `kernel_size` attribute: a tuple of one size per
+    spatial axis for a convolution (torch expands `kernel_size=3`), the
+    value as given for a pooling layer; None for a module without one
+    (torchinfo's "Kernel Shape")."""
+    value = dict(op.kwargs).get("kernel_size") if op.path is not None and (op.target or "").startswith("nn.") else None
+    if value is None:
+        return None
+    sizes = tuple(sy.value_of(i) for i in value.items) if isinstance(value, Sizes) else sy.value_of(value)  # type: ignore[arg-type, union-attr]
+    if "Conv" in op.kind and isinstance(sizes, int):
+        return (sizes,) * int(op.kind[-2])
+    return sizes
+
+
+def _known_sizes(shape) -> list:
+    return [v if (v := sy.value_of(e)) is not None else e for e in shape]
 
 
 def parse_columns(text: str) -> tuple[str, ...]:
