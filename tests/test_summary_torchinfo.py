@@ -80,6 +80,9 @@ def test_rows_equal_torchinfo(name, batch):
         assert mine[3] == real[3], f"{mine[0]}: parameters"
         if real[5]:  # torchinfo counts mult-adds at the leaves only
             assert mine[4] == real[4], f"{mine[0]}: mult-adds"
+    # `--columns input_size,kernel_size`: the first input and the kernel_size attribute, as torchinfo's
+    inputs = [(list(r.input_shape), list(r.kernel) if isinstance(r.kernel, tuple) else r.kernel) for r in summary.rows if r.path is not None and r.kind != "Parameter"]
+    assert inputs == [(info.input_size, info.kernel_size) for info in stats.summary_list if info.depth > 0]
 
 
 # ------------------------------------------------------------ random specs
