@@ -63,8 +63,8 @@ def add_model_arguments(parser: argparse.ArgumentParser) -> None:
         type=input_shape,
         action="append",
         default=[],
-        help="the input's sizes without the batch axis, such as 3,224,224: binds the spec's symbolic sizes (H, W). "
-        "Give it once per input, in order, or as NAME=SIZES",
+        help="the input's sizes without the batch axis, such as 3,224,224: binds the spec's symbolic sizes (H, W), "
+        "or replaces its fixed ones where the model takes them (docs/summary.md). Give it once per input, in order, or as NAME=SIZES",
     )
     add_set_option(parser)
     add_config_option(parser)
