@@ -181,6 +181,7 @@ def summary(
     input: object = None,  # noqa: A002 (the command line's --input)
     batch: int = 1,
     depth: int | None = 3,
+    dtype: str = "float32",
 ) -> Summary:
     """What `legoc summary` prints, as data: each layer's output shape,
     parameters and mult-adds (torchinfo's definitions), and the totals with
@@ -191,21 +192,25 @@ def summary(
         name: the file name diagnostics report, as for `load`.
         model: the model to describe; needed only when the spec has several.
         input: the input sizes without the batch axis, binding the spec's
-            symbolic sizes (`H`): `(3, 224, 224)`, or `"3,224,224"` as
-            `--input` takes it; for several inputs, a list of those in
+            symbolic sizes (`H`) and replacing its fixed ones where the
+            model takes them, as `--input` does (docs/summary.md):
+            `(3, 224, 224)`, or `"3,224,224"` as `--input` takes it; for several inputs, a list of those in
             order, or a dict from input name to sizes. None: sizes the spec
             leaves symbolic stay symbolic (and figures that depend on them
             are None).
         batch: the batch size (a whole number of at least 1).
         depth: keep rows down to this depth (1: the model's top level);
             None keeps every row. The totals always count every layer.
+        dtype: "float16", "bfloat16", "float32" or "float64": the values'
+            type the memory figures assume (`--dtype`).
 
     Returns:
         A `legoc.tools.summary.Summary`: `.model`, `.class_name`, `.batch`,
         `.inputs` ((name, shape) pairs, batch axis first), `.rows`
         (`Row`s in execution order: `.path` such as "layer1.0.conv1" or
         None for a tensor operation, `.kind`, `.depth`, `.shape`, `.params`,
-        `.buffers`, `.mult_adds`, `.other_ops`, `.leaf`), `.totals`
+        `.buffers`, `.mult_adds`, `.other_ops`, `.leaf`, `.input_shape`,
+        `.kernel`), `.totals`
         (`Totals`: counts, and memory in MB of 10^6 bytes). A shape's sizes
         are ints, or `legoc.ir.symbolic.Expr`s where the input's size was
         not given; a figure is None where it depends on such a size.
@@ -213,25 +218,40 @@ def summary(
         `legoc summary --format json` prints (docs/summary.md).
 
     Raises:
-        SpecError: the spec has errors.
+        SpecError: the spec has errors, or the model does not hold at the
+            given input size (each diagnostic with a note saying so).
         ValueError: no such model (or several and none chosen), an input
-            size that does not fit the spec or is over the limits, a bad
-            `batch` or `depth`; the message says which.
+            size that does not fit the spec (or builds other layers than
+            the spec's size) or is over the limits, a bad `batch`, `depth`
+            or `dtype`; the message says which.
         OSError, UnicodeDecodeError, TypeError: as for `load`.
     """
     from dataclasses import replace
 
+    from .compiler import check_source
     from .core.limits import DEFAULT
     from .tools.modelcli import build_instance
-    from .tools.summary import summarize
+    from .tools.resize import check_resized, resized_analysis
+    from .tools.summary import DTYPES, summarize
 
     _whole("batch", batch)
     if depth is not None:
         _whole("depth", depth)
+    if dtype not in DTYPES:
+        raise ValueError(f"dtype {dtype!r} is not one of {', '.join(DTYPES)}")
     given = _inputs(input)
     analysis, chosen = _model(path_or_source, name, model)
-    instance = build_instance(analysis, chosen, given, batch, DEFAULT)
-    result = summarize(instance, batch)
+    resized = None
+    if given:  # in place of a fixed input size: the spec checked again at the given one (docs/summary.md)
+        text, file = _read(path_or_source, name)
+        try:
+            resized = resized_analysis(text, file, analysis, chosen, given, lambda new: check_source(new, file), DEFAULT.max_size)
+        except StageError as exc:
+            raise _spec_error(text, file, exc.diagnostics) from None
+    instance = build_instance(resized or analysis, chosen, given, batch, DEFAULT)
+    if resized is not None:
+        check_resized(analysis, chosen, given, instance)
+    result = summarize(instance, batch, dtype)
     if depth is None:
         return result
     return replace(result, rows=tuple(r for r in result.rows if r.depth <= depth))

@@ -150,3 +150,57 @@ def test_readme_shows_the_real_resnet50_summary():
     block = re.search(r"```console\n\$ legoc summary examples/resnet50.lego --depth 1\n(.*?)```", readme, re.S)
     assert block is not None
     assert block.group(1) == run("summary", str(EXAMPLES / "resnet50.lego"), "--depth", "1").stdout
+
+
+def test_columns_and_dtype_options():
+    out = run("summary", str(EXAMPLES / "resnet18.lego"), "--columns", "kernel_size,num_params,trainable", "--dtype", "float16", "--depth", "1").stdout
+    assert out.startswith("ResNet18: input x [1, 3, 224, 224] (batch 1, float16)\n")
+    assert re.search(r"^conv1 +Conv2d +\[7, 7\] +9,408 +True$", out, re.M)
+    assert re.search(r"^maxpool +MaxPool2d +3 +-- +--$", out, re.M)
+    assert re.search(r"^layer1 +Stage +-- +147,968 +True$", out, re.M)  # the deepest row shown: its whole count
+    assert re.search(r"^Params size \(MB\): +23\.38$", out, re.M)  # 2 bytes a parameter
+    assert summary_json(str(EXAMPLES / "resnet18.lego"), "--dtype", "float64")["totals"]["params_mb"] == pytest.approx(11_689_512 * 8 / 1e6)
+    bad = run("summary", str(EXAMPLES / "resnet18.lego"), "--columns", "params,kernel_size")
+    assert bad.returncode == 2 and "'params' is not a column; the columns are input_size, output_size" in bad.stderr
+
+
+def test_input_may_replace_a_fixed_size_the_model_takes():
+    """ResNet-18's adaptive pooling takes any size: `--input` in place of the
+    spec's [3, 224, 224] (tests/test_summary_columns.py runs it in torch)."""
+    doc = summary_json(str(EXAMPLES / "resnet18.lego"), "--input", "3,160,160")
+    assert doc["inputs"] == [{"name": "x", "shape": [1, 3, 160, 160]}]
+    assert doc["rows"][0]["output_shape"] == [1, 64, 80, 80]
+    assert doc["totals"]["params"] == 11_689_512  # the same layers
+
+
+def test_input_refused_where_the_analysis_fails_at_that_size():
+    """ViT's position embedding has 197 tokens: at 160x160 the patches are 101."""
+    result = run("summary", str(EXAMPLES / "vit_b_16.lego"), "--input", "3,160,160")
+    assert result.returncode == 1 and result.stdout == ""
+    assert re.search(r"vit_b_16\.lego:39:35: error: `add` needs tensors of one shape: \[101, hidden_dim\] and \[197, hidden_dim\] \[LG301\]", result.stderr)
+    assert "note: the model was checked with input `x` as [3, 160, 160] (--input) in place of the spec's [3, 224, 224]" in result.stderr
+
+
+def test_input_refused_where_a_layer_is_sized_by_it():
+    """ConvNet's first linear layer reads the flattened map: another input
+    size builds another layer, which the generated module does not have."""
+    result = run("summary", str(EXAMPLES / "convnet.lego"), "--input", "1,32,32")
+    assert result.returncode == 2 and result.stdout == ""
+    assert re.search(r"input `x` is \[1, 28, 28\] in the spec, so axis 2 must be 28, not 32: at these sizes `linear1` \(\S*convnet\.lego:16:5\) would be nn\.Linear\(500, 50\), but the spec's input size makes it nn\.Linear\(320, 50\)", result.stderr)
+    # a size written as a model parameter is still its default (--set changes it)
+    result = run("summary", str(EXAMPLES / "mixer_b16.lego"), "--input", "4,224,224")
+    assert result.returncode == 2 and "axis 1 must be 3, not 4" in result.stderr
+
+
+def test_api_input_in_place_of_a_fixed_size():
+    import legoc
+
+    result = legoc.summary(EXAMPLES / "resnet18.lego", input=(3, 160, 160))
+    assert result.inputs == (("x", (1, 3, 160, 160)),) and result.totals.params == 11_689_512
+    with pytest.raises(legoc.SpecError) as caught:
+        legoc.summary(EXAMPLES / "vit_b_16.lego", input=(3, 160, 160))
+    (error,) = [d for d in caught.value.diagnostics if d.severity == "error"]
+    assert error.code == "LG301" and (error.span.line, error.span.column) == (39, 35)
+    assert error.notes[-1].message == "the model was checked with input `x` as [3, 160, 160] (--input) in place of the spec's [3, 224, 224]"
+    with pytest.raises(ValueError, match="at these sizes `linear1`"):
+        legoc.summary(EXAMPLES / "convnet.lego", input=(1, 32, 32))

@@ -9,12 +9,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 import torch
 import torchinfo
+from torchinfo.enums import ColumnSettings
 
 from legoc.ir import symbolic as sy
 from legoc.compiler import compile_source
 from legoc.tools.inputs import bind_inputs
 from legoc.tools.instance import instantiate
 from legoc.tools.summary import summarize
+from legoc.tools.summary_columns import cells
 
 from conftest import build_example, example_names, load_module
 
@@ -78,6 +80,9 @@ def test_rows_equal_torchinfo(name, batch):
         assert mine[3] == real[3], f"{mine[0]}: parameters"
         if real[5]:  # torchinfo counts mult-adds at the leaves only
             assert mine[4] == real[4], f"{mine[0]}: mult-adds"
+    # `--columns input_size,kernel_size`: the first input and the kernel_size attribute, as torchinfo's
+    inputs = [(list(r.input_shape), list(r.kernel) if isinstance(r.kernel, tuple) else r.kernel) for r in summary.rows if r.path is not None and r.kind != "Parameter"]
+    assert inputs == [(info.input_size, info.kernel_size) for info in stats.summary_list if info.depth > 0]
 
 
 # ------------------------------------------------------------ random specs
@@ -142,3 +147,13 @@ def test_random_specs_equal_torchinfo(case, batch, width):
     paths = {id(m): path for path, m in module.named_modules()}
     theirs = [(paths[id(i.module)], i.class_name, i.output_size, i.num_params) for i in stats.summary_list if i.depth > 0]
     assert [(r.path, r.kind, list(r.shape), r.params) for r in summary.rows if r.path is not None] == theirs
+    # torchinfo's columns (`legoc summary --columns`), cut from its printed rows, at several depths
+    columns = ("input_size", "output_size", "num_params", "params_percent", "kernel_size", "mult_adds", "trainable")
+    stats.formatting.col_names = tuple(ColumnSettings(c) for c in columns)
+    fmt = stats.formatting
+    for depth in (1, 2, 100):
+        lines = [fmt.layer_info_to_row(i, i.depth == depth, stats.total_params).rstrip("\n")[fmt.layer_name_width + 1 :] for i in stats.summary_list if 0 < i.depth <= depth]
+        real = [[line[k * (fmt.col_width + 1) : (k + 1) * (fmt.col_width + 1)].strip() for k in range(len(columns))] for line in lines]
+        shown = [r for r in summary.rows if r.depth <= depth]
+        mine = [c for r, c in zip(shown, cells(summary, columns, depth)) if r.path is not None]
+        assert mine == real, depth

@@ -20,21 +20,7 @@ def bind_inputs(ir: ClassIR, given: list[tuple[str | None, tuple[int, ...]]]) ->
     Raises:
         InstanceError: with a message naming the input and the axis.
     """
-    ports = {p.name: p for p in ir.inputs}
-    chosen: dict[str, tuple[int, ...]] = {}
-    order = iter(ir.inputs)
-    for name, shape in given:
-        if name is None:
-            port = next((p for p in order if p.name not in chosen), None)
-            if port is None:
-                raise InstanceError(f"{ir.name} has {len(ir.inputs)} input(s), but --input was given {len(given)} times")
-        elif name in ports:
-            port = ports[name]
-            if port.name in chosen:
-                raise InstanceError(f"--input gives input `{name}` twice")
-        else:
-            raise InstanceError(f"{ir.name} has no input `{name}`; its inputs are {', '.join(ports)}")
-        chosen[port.name] = shape
+    chosen = assign_inputs(ir, given)
     mapping: dict[str, sy.Expr] = {}
     # A size the spec writes as a model parameter (`input x: [n_channels, H,
     # W]`) is that parameter's default, not a size --input may choose.
@@ -66,3 +52,28 @@ def bind_inputs(ir: ClassIR, given: list[tuple[str | None, tuple[int, ...]]]) ->
 
             raise InstanceError(f"input `{rule.port}`, axis {rule.axis + 1}: {describe(rule)}")
     return mapping
+
+
+def assign_inputs(ir: ClassIR, given: list[tuple[str | None, tuple[int, ...]]]) -> dict[str, tuple[int, ...]]:
+    """The `--input` shapes by input name: named ones to their input, the
+    others to the remaining inputs in order.
+
+    Raises:
+        InstanceError: too many shapes, an unknown name, or a name twice.
+    """
+    ports = {p.name: p for p in ir.inputs}
+    chosen: dict[str, tuple[int, ...]] = {}
+    order = iter(ir.inputs)
+    for name, shape in given:
+        if name is None:
+            port = next((p for p in order if p.name not in chosen), None)
+            if port is None:
+                raise InstanceError(f"{ir.name} has {len(ir.inputs)} input(s), but --input was given {len(given)} times")
+        elif name in ports:
+            port = ports[name]
+            if port.name in chosen:
+                raise InstanceError(f"--input gives input `{name}` twice")
+        else:
+            raise InstanceError(f"{ir.name} has no input `{name}`; its inputs are {', '.join(ports)}")
+        chosen[port.name] = shape
+    return chosen

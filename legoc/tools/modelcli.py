@@ -63,8 +63,8 @@ def add_model_arguments(parser: argparse.ArgumentParser) -> None:
         type=input_shape,
         action="append",
         default=[],
-        help="the input's sizes without the batch axis, such as 3,224,224: binds the spec's symbolic sizes (H, W). "
-        "Give it once per input, in order, or as NAME=SIZES",
+        help="the input's sizes without the batch axis, such as 3,224,224: binds the spec's symbolic sizes (H, W), "
+        "or replaces its fixed ones where the model takes them (docs/summary.md). Give it once per input, in order, or as NAME=SIZES",
     )
     add_set_option(parser)
     add_config_option(parser)
@@ -108,13 +108,21 @@ def load_model(args: argparse.Namespace, prog: str) -> tuple[Analysis, str] | in
     return loaded if isinstance(loaded, int) else loaded[:2]
 
 
-def _load_model(args: argparse.Namespace, prog: str) -> tuple[Analysis, str, Limits] | int:
-    """`load_model`, with the limits the spec was checked under."""
+def _load_model(args: argparse.Namespace, prog: str) -> tuple[Analysis, str, Limits, Analysis | None] | int:
+    """`load_model`, with the limits the spec was checked under and, where
+    `--input` replaced a fixed input size, the spec's own analysis."""
     from ..compiler import UnknownSetting, check_source
     from .specfile import checked
 
+    original: list[Analysis] = []
+
     def stage(text: str, name: str, limits):
         analysis = check_source(text, name, limits, settings_of(args))
+        if getattr(args, "input", None):  # --input in place of a fixed size: check the model at that size
+            resized = resized_analysis(analysis, text, name, limits, args)
+            if resized is not analysis:
+                original.append(analysis)
+            analysis = resized
         return analysis, analysis.diagnostics
 
     try:
@@ -126,7 +134,27 @@ def _load_model(args: argparse.Namespace, prog: str) -> tuple[Analysis, str, Lim
         return loaded
     spec, config, analysis = loaded
     model = choose_model(analysis, args.model, spec.name, prog)
-    return 2 if model is None else (analysis, model, config.limits)
+    return 2 if model is None else (analysis, model, config.limits, original[0] if original else None)
+
+
+def resized_analysis(analysis: Analysis, text: str, name: str, limits: Limits, args: argparse.Namespace) -> Analysis:
+    """The analysis of the spec `text` with the model's literal input sizes
+    replaced by `args.input`'s (legoc/tools/resize.py); `analysis` itself
+    when none differs or the model is not chosen yet.
+
+    Raises:
+        SpecError: the model does not hold at the new sizes: the spec's
+            diagnostics, each with a note naming the replaced sizes.
+    """
+    from ..compiler import check_source
+    from .resize import resized_analysis as recheck
+
+    try:
+        model = pick_model(analysis, args.model)
+    except InstanceError:
+        return analysis
+    resized = recheck(text, name, analysis, model, args.input, lambda new: check_source(new, name, limits, settings_of(args)), limits.max_size)
+    return analysis if resized is None else resized
 
 
 def load_instance(args: argparse.Namespace, prog: str) -> Instance | int:
@@ -135,9 +163,13 @@ def load_instance(args: argparse.Namespace, prog: str) -> Instance | int:
     loaded = _load_model(args, prog)
     if isinstance(loaded, int):
         return loaded
-    analysis, model, limits = loaded
+    analysis, model, limits, original = loaded
     try:
         instance = build_instance(analysis, model, args.input, getattr(args, "batch", 1), limits, "--")  # `legoc summary --batch N`
+        if original is not None:  # a fixed input size replaced: the generated module must be the same
+            from .resize import check_resized
+
+            check_resized(original, model, args.input, instance)
     except InstanceError as exc:
         print(f"{prog}: error: {exc}", file=sys.stderr)
         return 2

@@ -16,9 +16,12 @@ from ..ir import symbolic as sy
 from ..ir.nodes import ELEMENTWISE, Sizes
 from .instance import Instance, Op
 from .statedict import torch_entries
+from .summary_columns import input_shape, kernel_of
 
 BYTES = 4  # float32
 MB = 1e6  # torchinfo's megabyte
+DTYPES = {"float16": 2, "bfloat16": 2, "float32": 4, "float64": 8}
+"""`--dtype`: the bytes of one value of the parameters and activations."""
 
 
 @dataclass(frozen=True)
@@ -41,11 +44,16 @@ class Row:
     other_ops: int | None
     leaf: bool
     results: tuple = ()  # a block that returns several tensors: each one's shape (`shape` is the first's, as torchinfo's)
+    id: int = 0  # its index in `Summary.rows`
+    parent: int | None = None  # the row of the module it belongs to
+    input_shape: tuple = ()  # its first input with the batch axis, as torchinfo's "Input Shape"; () for none
+    kernel: int | tuple | None = None  # the module's kernel_size attribute, as torch stores it; None for none
 
 
 @dataclass(frozen=True)
 class Totals:
-    """The model's totals; memory in MB (10^6 bytes) for float32 values.
+    """The model's totals; memory in MB (10^6 bytes) for values of the
+    summary's dtype (float32 unless `--dtype`).
 
     `forward_backward_mb` and `total_mb` follow torchinfo's definitions
     ("Forward/backward pass size", "Estimated Total Size");
@@ -76,14 +84,17 @@ class Summary:
     rows: tuple[Row, ...]
     totals: Totals
     tied: int | None = 0  # parameters "Total params" counts twice: a tied tensor (`lm_head.weight = wte.weight`)
+    dtype: str = "float32"  # the values' type the memory figures assume (a key of DTYPES)
 
 
-def summarize(instance: Instance, batch: int = 1) -> Summary:
+def summarize(instance: Instance, batch: int = 1, dtype: str = "float32") -> Summary:
     """Count parameters, mult-adds and memory for a batch of `batch` inputs.
 
     Args:
         instance: the model, from `instance.instantiate`.
         batch: the batch size (the counts and memory scale with it).
+        dtype: the parameters' and activations' type, a key of DTYPES: the
+            memory figures use its size (token ids stay int64).
 
     Returns:
         One row per op of `instance`, in execution order, and the totals.
@@ -99,11 +110,12 @@ def summarize(instance: Instance, batch: int = 1) -> Summary:
         Row(
             op.path, op.kind, op.depth, ((batch,) if op.kind != "Parameter" and op.batched else ()) + tuple(_sizes(op.shape)), *costs[op.id].figures(), op.leaf,
             tuple((batch, *_sizes(instance.tensors[t].shape)) for t in op.results),
+            op.id, op.parent, input_shape(op, instance, batch), kernel_of(op),
         )
         for op in instance.ops
     )
     inputs = tuple((t.name or "x", (batch, *_sizes(t.shape))) for t in (instance.tensors[i] for i in instance.inputs))
-    return Summary(instance.model, instance.class_name, batch, inputs, rows, _totals(instance, top, batch), _tied(instance))
+    return Summary(instance.model, instance.class_name, batch, inputs, rows, _totals(instance, top, batch, DTYPES[dtype]), _tied(instance), dtype)
 
 
 def _tied(instance: Instance) -> int | None:
@@ -258,18 +270,19 @@ def _other_ops(kind: str, kwargs: dict, ins: tuple[int, ...], out: tuple[int, ..
     return 0
 
 
-def _totals(instance: Instance, top: "_Cost", batch: int) -> Totals:
-    """The model's totals from `top`, the sum over its top-level ops."""
+def _totals(instance: Instance, top: "_Cost", batch: int, size: int = BYTES) -> Totals:
+    """The model's totals from `top`, the sum over its top-level ops, for
+    values of `size` bytes."""
     input_bytes: int | None = 0
     for t, token_ids in zip(instance.inputs, instance.token_ids()):
         sizes = _ints(instance.tensors[t].shape)
-        input_bytes = None if sizes is None or input_bytes is None else input_bytes + batch * prod(sizes) * (8 if token_ids else BYTES)
+        input_bytes = None if sizes is None or input_bytes is None else input_bytes + batch * prod(sizes) * (8 if token_ids else size)
 
-    def mb(n: int | float | None, scale: int = BYTES) -> float | None:
+    def mb(n: int | float | None, scale: int = size) -> float | None:
         return None if n is None else n * scale / MB
 
     fwd_bwd = None if top.grad_outputs is None else 2 * top.grad_outputs
-    total = None if None in (input_bytes, fwd_bwd, top.params) else (input_bytes + (fwd_bwd + top.params) * BYTES)  # type: ignore[operator]
+    total = None if None in (input_bytes, fwd_bwd, top.params) else (input_bytes + (fwd_bwd + top.params) * size)  # type: ignore[operator]
     return Totals(
         params=top.params,
         trainable=top.params,
@@ -320,26 +333,35 @@ def _readable(n: int) -> str:
     return str(n)
 
 
-def to_text(summary: Summary, depth: int | None = 3) -> str:
+def to_text(summary: Summary, depth: int | None = 3, columns: tuple[str, ...] | None = None) -> str:
     """The summary as a table of the rows down to `depth` (None: all;
-    deeper rows are folded into their parents' figures), then the totals."""
+    deeper rows are folded into their parents' figures), then the totals.
+    `columns`: torchinfo's column names (summary_columns.COLUMNS) after the
+    path and kind, with torchinfo's cells; None: legoc's own columns."""
     rows = [r for r in summary.rows if depth is None or r.depth <= depth]
-    header = ("Layer (path)", "Kind", "Output shape", "Params", "Mult-adds", "Other ops*")
-    cells = [
-        ("  " * (r.depth - 1) + (r.path if r.path is not None else f"({r.kind})"), r.kind if r.path is not None else "",
-         ", ".join(_shape_text(x) for x in r.results or (r.shape,)), _number(r.params), _number(r.mult_adds), _number(r.other_ops))
-        for r in rows
-    ]
+    names = [(r.path if r.path is not None else f"({r.kind})", r.kind if r.path is not None else "") for r in rows]
+    if columns is None:
+        header: tuple[str, ...] = ("Layer (path)", "Kind", "Output shape", "Params", "Mult-adds", "Other ops*")
+        right = [False] * 3 + [True] * 3
+        figures = [
+            [", ".join(_shape_text(x) for x in r.results or (r.shape,)), _number(r.params), _number(r.mult_adds), _number(r.other_ops)]
+            for r in rows
+        ]
+    else:
+        from .summary_columns import COLUMNS, RIGHT, cells as column_cells
+
+        header = ("Layer (path)", "Kind", *(COLUMNS[c] for c in columns))
+        right = [False, False] + [c in RIGHT for c in columns]
+        figures = column_cells(summary, columns, depth)
+    cells = [("  " * (r.depth - 1) + name, kind, *values) for r, (name, kind), values in zip(rows, names, figures)]
     widths = [max([len(h)] + [len(c[i]) for c in cells]) for i, h in enumerate(header)]
 
     def line(values) -> str:
-        left = [v.ljust(w) for v, w in zip(values[:3], widths)]
-        right = [v.rjust(w) for v, w in zip(values[3:], widths[3:])]
-        return "  ".join(left + right).rstrip()
+        return "  ".join(v.rjust(w) if r else v.ljust(w) for v, w, r in zip(values, widths, right)).rstrip()
 
     rule = "-" * len(line(header))
     inputs = ", ".join(f"{name} {_shape_text(shape)}" for name, shape in summary.inputs)
-    out = [f"{summary.class_name}: input {inputs} (batch {summary.batch}, float32)", rule, line(header), rule]
+    out = [f"{summary.class_name}: input {inputs} (batch {summary.batch}, {summary.dtype})", rule, line(header), rule]
     out += [line(c) for c in cells]
     t = summary.totals
     mb = lambda v: UNKNOWN if v is None else f"{v:,.2f}"  # noqa: E731
@@ -362,8 +384,9 @@ def to_text(summary: Summary, depth: int | None = 3) -> str:
     out.append(rule)
     out += [f"{(label + ':').ljust(label_width)} {value.rjust(value_width)}{f'  ({note})' if note else ''}" for label, value, note in figures]
     out.append(rule)
-    out.append("* Other ops: the work torchinfo does not count (pooling, normalisation, residual adds, a linear layer's")
-    out.append("  positions after the first...); see docs/summary.md.")
+    if columns is None or "other_ops" in columns:
+        out.append("* Other ops: the work torchinfo does not count (pooling, normalisation, residual adds, a linear layer's")
+        out.append("  positions after the first...); see docs/summary.md.")
     if depth is not None and any(r.depth > depth for r in summary.rows):
         out.append(f"Rows deeper than --depth {depth} are folded into their parents.")
     if any(v is None for v in (t.mult_adds, t.input_mb)):
@@ -383,6 +406,7 @@ def to_json(summary: Summary, depth: int | None = None) -> dict:
         "model": summary.model,
         "class": summary.class_name,
         "batch": summary.batch,
+        "dtype": summary.dtype,
         "inputs": [{"name": name, "shape": shape(s)} for name, s in summary.inputs],
         "depth": depth,
         "rows": [
@@ -396,6 +420,8 @@ def to_json(summary: Summary, depth: int | None = None) -> dict:
                 "mult_adds": r.mult_adds,
                 "other_ops": r.other_ops,
                 "leaf": r.leaf,
+                "input_shape": shape(r.input_shape),
+                "kernel_size": list(r.kernel) if isinstance(r.kernel, tuple) else r.kernel,
                 **({"output_shapes": [shape(x) for x in r.results]} if r.results else {}),
             }
             for r in summary.rows
@@ -415,12 +441,21 @@ def add_arguments(parser) -> None:
     """`legoc summary`'s description and options, on its subparser (an
     argparse.ArgumentParser)."""
     from .modelcli import add_model_arguments, depth, positive
+    from .summary_columns import parse_columns
 
     parser.description = DESCRIPTION
     add_model_arguments(parser)
     parser.add_argument("--batch", type=positive, default=1, metavar="N", help="the batch size (default 1)")
     parser.add_argument("--depth", type=depth, default=3, metavar="N", help="show rows down to this depth (default 3; 'all' for every row)")
     parser.add_argument("--format", choices=("text", "json"), default="text", help="text (the default): a table; json: see docs/summary.md")
+    parser.add_argument(
+        "--columns",
+        type=parse_columns,
+        metavar="A,B,...",
+        help="the table's columns, torchinfo's col_names: input_size, output_size, num_params, params_percent, kernel_size, "
+        "mult_adds, trainable (and other_ops); the default is output shape, params, mult-adds, other ops",
+    )
+    parser.add_argument("--dtype", choices=tuple(DTYPES), default="float32", help="the values' type the memory estimates assume (default float32)")
 
 
 def run(args) -> int:
@@ -433,9 +468,9 @@ def run(args) -> int:
     instance = load_instance(args, "legoc summary")
     if isinstance(instance, int):
         return instance
-    summary = summarize(instance, args.batch)
+    summary = summarize(instance, args.batch, args.dtype)
     if args.format == "json":
         print(json.dumps(to_json(summary, args.depth), indent=1))
     else:
-        print(to_text(summary, args.depth), end="")
+        print(to_text(summary, args.depth, args.columns), end="")
     return 0
