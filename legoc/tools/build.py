@@ -1,5 +1,6 @@
 """`legoc build FILE [-o OUT]`: compile a spec to one standalone PyTorch
-module; `legoc FILE ...` is its shorthand.
+module; `legoc FILE ...` is its shorthand. `legoc build [DIR]` builds the
+build table of [tool.legoc.build] (legoc/tools/buildtable.py).
 
     legoc build FILE [-o OUT]      FILE "-": standard input; OUT "-" or absent: stdout
     legoc build FILE -o OUT --check [--diff]
@@ -7,6 +8,17 @@ module; `legoc FILE ...` is its shorthand.
                                    when OUT is missing or differs from what FILE
                                    generates now
     legoc build FILE -o OUT --diff write nothing; print that diff, and exit 0
+
+    legoc build [DIR] [--check | --diff]
+                                   every pair of the build table of the
+                                   nearest pyproject.toml above DIR (default:
+                                   the current directory) whose spec lies
+                                   under DIR: regenerate the outputs that
+                                   differ from what their spec generates now
+                                   (an output already equal is not written,
+                                   so its mtime stays); --check writes
+                                   nothing and exits 1 listing every stale or
+                                   missing output, with its diff on stdout
 
 Diagnostics go to stderr. OUT is written only on success, with
 files.write_output (atomically; an error never creates, truncates or
@@ -16,6 +28,7 @@ changes it), and OUT that is FILE itself is refused (exit 2).
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 
@@ -28,7 +41,13 @@ DESCRIPTION = (
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The command's description, FILE and options, on its subparser."""
     parser.description = DESCRIPTION
-    parser.add_argument("file", metavar="FILE", help='the .lego spec; "-" reads standard input')
+    parser.add_argument(
+        "file",
+        metavar="FILE",
+        nargs="?",
+        help='the .lego spec; "-" reads standard input. A directory, or none: build the pairs of [tool.legoc.build] '
+        "(of the nearest pyproject.toml above it) whose spec lies under it",
+    )
     parser.add_argument("-o", "--output", metavar="OUT", default="-", help='where to write the module; "-" (the default) is standard output')
     parser.add_argument("--check", action="store_true", help="write nothing; exit 1 (with a diff) when OUT is missing or differs from what FILE generates now")
     parser.add_argument("--diff", action="store_true", help="write nothing; print the unified diff from OUT to what FILE generates now")
@@ -48,6 +67,12 @@ def run(args: argparse.Namespace) -> int:
         argparse.ArgumentError: --check or --diff without -o OUT (the
             command line prints it as a usage error).
     """
+    if args.file is None or (args.file != "-" and os.path.isdir(args.file)):
+        if args.output != "-":
+            raise argparse.ArgumentError(None, "-o OUT builds one FILE; the build table ([tool.legoc.build]) names its outputs")
+        from .buildrun import build_table
+
+        return build_table(args.file or ".", args.config, args.color, check=args.check, diff=args.diff)
     from ..compiler import compile_source
     from .files import write_output
     from .specfile import checked, refuses_input_as_output
