@@ -162,7 +162,7 @@ def test_pre_commit_hooks_manifest():
         assert by_id[table]["pass_filenames"] == "false"
         assert all(re.search(by_id[table]["files"], f) for f in ("models/model.py", "pyproject.toml", "sub/pyproject.toml"))
         assert not re.search(by_id[table]["files"], "README.md")
-    assert by_id["legoc-build"]["entry"] == "legoc build"
+    assert by_id["legoc-build"]["entry"] == "legoc build --exit-non-zero-on-write"
     assert by_id["legoc-stale"]["entry"] == "legoc build --check"
 
 

@@ -51,6 +51,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-o", "--output", metavar="OUT", default="-", help='where to write the module; "-" (the default) is standard output')
     parser.add_argument("--check", action="store_true", help="write nothing; exit 1 (with a diff) when OUT is missing or differs from what FILE generates now")
     parser.add_argument("--diff", action="store_true", help="write nothing; print the unified diff from OUT to what FILE generates now")
+    parser.add_argument(
+        "--exit-non-zero-on-write",
+        action="store_true",
+        help="build table: exit 1 when an output was written (as ruff's --exit-non-zero-on-fix; the legoc-build "
+        "pre-commit hook uses it, so that a new module, which pre-commit does not see as modified, fails the hook too)",
+    )
     from .config import add_config_option
     from .report import add_color_option
 
@@ -72,13 +78,15 @@ def run(args: argparse.Namespace) -> int:
             raise argparse.ArgumentError(None, "-o OUT builds one FILE; the build table ([tool.legoc.build]) names its outputs")
         from .buildrun import build_table
 
-        return build_table(args.file or ".", args.config, args.color, check=args.check, diff=args.diff)
+        return build_table(args.file or ".", args.config, args.color, check=args.check, diff=args.diff, fail_on_write=args.exit_non_zero_on_write)
     from ..compiler import compile_source
     from .files import write_output
     from .specfile import checked, refuses_input_as_output
 
     if (args.check or args.diff) and args.output == "-":
         raise argparse.ArgumentError(None, f"{'--check' if args.check else '--diff'} needs -o OUT, the generated file to compare with")
+    if args.exit_non_zero_on_write:
+        raise argparse.ArgumentError(None, "--exit-non-zero-on-write is for the build table (`legoc build [DIR]`)")
     if refuses_input_as_output(args.file, args.output, "legoc"):
         return 2
     def stage(text: str, name: str, limits):

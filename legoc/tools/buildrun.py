@@ -13,6 +13,10 @@ compiling is what decides it anyway. Each output is written atomically
                                missing output ("would regenerate OUT (why)" on
                                stderr) with its unified diff on stdout
     legoc build [DIR] --diff   write nothing; print the diffs; exit 0
+    legoc build [DIR] --exit-non-zero-on-write
+                               exit 1 when an output was written (the
+                               legoc-build pre-commit hook: pre-commit sees a
+                               changed tracked module, not a new one)
 
 Then, as black, a summary on stderr ("2 files regenerated, 1 file left
 unchanged."). Exit status: 0; 1 a spec has errors (the other pairs are
@@ -40,11 +44,12 @@ def _shown(path: Path) -> str:
         return str(path)
 
 
-def build_table(directory: str, config_path: str | None, color_option: str, check: bool = False, diff: bool = False) -> int:
+def build_table(directory: str, config_path: str | None, color_option: str, check: bool = False, diff: bool = False, fail_on_write: bool = False) -> int:
     """Build (or with `check`/`diff`, compare) the build table's pairs
     whose spec lies under `directory`, with the settings of `config_path`
     (`--config`) or of the nearest pyproject.toml above `directory`;
-    returns the exit status (the module's docstring)."""
+    returns the exit status (the module's docstring; with `fail_on_write`,
+    1 also when an output was written)."""
     from ..compiler import compile_source
     from ..core.diagnostics import SourceFile, SpecError
     from .build import stale_diff
@@ -125,4 +130,6 @@ def build_table(directory: str, config_path: str | None, color_option: str, chec
     dry = check or diff
     parts = [f"{_plural(changed)} {'would be regenerated' if dry else 'regenerated'}" if changed else "", f"{_plural(same)} {'up to date' if dry else 'left unchanged'}" if same else "", f"{_plural(failed)} failed" if failed else ""]
     print(", ".join(p for p in parts if p) + ".", file=sys.stderr)
+    if fail_on_write and changed and not dry:
+        status = max(status, 1)
     return status
