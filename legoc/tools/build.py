@@ -80,7 +80,7 @@ def run(args: argparse.Namespace) -> int:
 
         return build_table(args.file or ".", args.config, args.color, check=args.check, diff=args.diff, fail_on_write=args.exit_non_zero_on_write)
     from ..compiler import compile_source
-    from .files import write_output
+    from .files import stale_diff, write_output
     from .specfile import checked, refuses_input_as_output
 
     if (args.check or args.diff) and args.output == "-":
@@ -119,35 +119,3 @@ def run(args: argparse.Namespace) -> int:
         print(f"legoc: error: cannot write {args.output}: {exc.strerror}", file=sys.stderr)
         return 2
     return 0
-
-
-def stale_diff(out_path: str, name: str, new_text: str) -> tuple[str, str] | None:
-    """None when `out_path` holds exactly the bytes legoc would write for
-    `new_text`; otherwise (why, unified diff from `out_path` to `new_text`),
-    `why` being "missing" or "stale: it differs from what NAME generates now".
-
-    Raises:
-        OSError: `out_path` exists but cannot be read (it is only read).
-    """
-    import difflib
-
-    try:
-        with open(out_path, "rb") as f:
-            old = f.read()
-    except FileNotFoundError:
-        old, why = None, "missing"
-    else:
-        if old == new_text.encode("utf-8"):
-            return None
-        why = f"stale: it differs from what {name} generates now"
-    old_lines = _lines((old or b"").decode("utf-8", errors="replace"))
-    lines = difflib.unified_diff(old_lines, _lines(new_text), out_path, f"{out_path} (regenerated from {name})", n=3)
-    # Like diff(1), mark a last line that has no newline.
-    return why, "".join(line if line.endswith("\n") else f"{line}\n\\ No newline at end of file\n" for line in lines)
-
-
-def _lines(text: str) -> list[str]:
-    """Lines with their ends, split at "\\n" only (unlike str.splitlines)."""
-    import io
-
-    return io.StringIO(text, newline="\n").readlines()

@@ -52,10 +52,9 @@ def build_table(directory: str, config_path: str | None, color_option: str, chec
     1 also when an output was written)."""
     from ..compiler import compile_source
     from ..core.diagnostics import SourceFile, SpecError
-    from .build import stale_diff
     from .buildtable import BuildTableError, resolve
     from .config import ConfigError, discover_for
-    from .files import write_output
+    from .files import stale_diff, write_output
     from .report import color_enabled
     from .specfile import enabled, print_diagnostics, report_errors
 
