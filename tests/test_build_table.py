@@ -247,3 +247,14 @@ def test_pre_commit_hooks(tmp_path):
     git("add", "-A")
     lint = pre_commit("legoc-check")
     assert lint.returncode == 1 and "specs/mlp.lego:4:5: error:" in lint.stdout, lint.stdout
+
+
+def test_diff_and_exit_non_zero_on_write(repo, capsys):
+    status, out, err = run_cli(["build", "--diff"], capsys)
+    assert status == 0 and not (repo / "models").exists()  # --diff writes nothing
+    assert out.count("\n--- models/") + out.startswith("--- models/") == 3 and err.endswith("3 files would be regenerated.\n")
+    assert run_cli(["build", "--exit-non-zero-on-write"], capsys)[0] == 1  # three written
+    assert run_cli(["build", "--exit-non-zero-on-write"], capsys)[0] == 0  # none
+    with pytest.raises(SystemExit):  # the one-file form writes one file it was asked to
+        cli.main(["build", "specs/mlp.lego", "-o", "x.py", "--exit-non-zero-on-write"])
+    assert "--exit-non-zero-on-write is for the build table" in capsys.readouterr().err
