@@ -147,8 +147,10 @@ def test_placeholders_and_an_exact_key_beating_a_glob(tmp_path):
         ({"a/*.lego": "{parent}/{name}"}, "maps a/x.lego to a/x.lego, which is a spec of the table"),
         ({"a/*.lego": "m/{file}.py"}, "'a/*.lego': the output 'm/{file}.py' has an unknown placeholder {file}; the placeholders are {stem}, {name}, {parent}"),
         ({"a/z.lego": "m/z.py"}, "'a/z.lego': no such spec file"),
+        ({"/a/*.lego": "m/{stem}.py"}, "'/a/*.lego' is not a glob relative to the pyproject.toml's directory"),
+        ({"a/*.lego": "m/{stem"}, "'a/*.lego': the output 'm/{stem' is not a valid pattern"),
     ],
-    ids=["two-globs", "two-spellings", "one-output-glob", "one-output", "over-a-spec", "over-itself", "placeholder", "missing"],
+    ids=["two-globs", "two-spellings", "one-output-glob", "one-output", "over-a-spec", "over-itself", "placeholder", "missing", "absolute-glob", "bad-pattern"],
 )
 def test_table_errors_name_the_entries(tmp_path, entries, message):
     with pytest.raises(BuildTableError) as caught:

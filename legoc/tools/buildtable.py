@@ -75,7 +75,10 @@ def resolve(table: tuple[tuple[str, str], ...], root: Path, source: Path | None 
     for key, pattern in table:
         _check_pattern(pattern, key, where)
         if is_glob(key):
-            found = sorted(p for p in root.glob(key) if p.is_file())
+            try:
+                found = sorted(p for p in root.glob(key) if p.is_file())
+            except (ValueError, NotImplementedError) as exc:  # "/abs/*.lego", "a/**b"
+                raise BuildTableError(f"{where} {key!r} is not a glob relative to the pyproject.toml's directory ({exc})") from None
             if not found:
                 warnings.append(f"{where} {key!r} matches no spec")
             for path in found:
