@@ -152,6 +152,9 @@ def test_excludes_and_gitignore_when_walking(tmp_path, monkeypatch, capsys):
     assert checked(run_cli(["check", "repo"], capsys)[1]) == ["repo/a.lego", "repo/sub/e.lego"]
     monkeypatch.chdir(root / "sub")
     assert checked(run_cli(["check", "."], capsys)[1]) == ["e.lego"]
+    # The .gitignore files of the repository walked, not of the current directory's.
+    monkeypatch.chdir(tmp_path)
+    assert checked(run_cli(["check", "repo/gen", "repo/sub/out"], capsys)[1]) == []
     # A file given by name is checked wherever it lies (black and ruff: a
     # path given is never excluded), so pre-commit's lists work as given.
     monkeypatch.chdir(root)

@@ -4,9 +4,10 @@ under each directory given, as black and ruff walk directories.
 A directory walk skips hidden directories, what `exclude` (default
 config.DEFAULT_EXCLUDE) and `extend-exclude` of [tool.legoc] match
 (gitignore-style patterns, relative to the pyproject.toml's directory) and
-what the `.gitignore` files say: the repository root's (the first
-directory with a .git above the walk) and every `.gitignore` in a
-directory walked, each relative to its own directory. A path given by
+what the `.gitignore` files say: those from the repository root (the first
+directory with a .git above the walk) down to the directory walked, and
+every `.gitignore` in a directory walked, each relative to its own
+directory. A path given by
 name is always kept (as black and ruff keep a file named on the command
 line, so pre-commit's file lists are never filtered twice).
 
@@ -65,6 +66,7 @@ def lego_files(paths: list[str], config: Config | None = None) -> list[str]:
 
 def _walk(top: str, ignored: _Ignored) -> list[str]:
     files: list[str] = []
+    ignored.enter(top)
     for root, dirs, names in os.walk(top):
         ignored.read_gitignore(root)
         dirs[:] = sorted(d for d in dirs if not d.startswith(".") and not ignored(os.path.join(root, d), True))
@@ -87,9 +89,18 @@ class _Ignored:
         self.root = (config.root if config is not None and config.source is not None else None)
         self.exclude = pathspec.GitIgnoreSpec.from_lines(exclude)
         self.gitignores: dict[str, object] = {}  # directory (absolute) -> its spec
-        repo = _repository_root(Path.cwd() if self.root is None else self.root)
-        if repo is not None:
-            self.read_gitignore(str(repo))
+
+    def enter(self, top: str) -> None:
+        """Before walking `top`: take the `.gitignore` files of its
+        repository (from the root with the .git down to `top`) into account."""
+        top_path = Path(os.path.abspath(top))
+        repo = _repository_root(top_path)
+        if repo is None:
+            return
+        for directory in [top_path, *top_path.parents]:
+            self.read_gitignore(str(directory))
+            if directory == repo or directory == repo.resolve():
+                break
 
     def read_gitignore(self, directory: str) -> None:
         """Take the `.gitignore` in `directory`, if any, into account."""
@@ -123,7 +134,6 @@ def _under(path: str, directory: str) -> bool:
 
 def _repository_root(start: Path) -> Path | None:
     """The first directory with a .git from `start` up, or None."""
-    start = start.resolve()
     for directory in [start, *start.parents]:
         if (directory / ".git").exists():
             return directory
