@@ -190,6 +190,7 @@ def _local_config() -> str:
     return "\n".join(lines) + "\n"
 
 
+@pytest.mark.skipif(shutil.which("git") is None, reason="pre-commit needs git")
 def test_pre_commit_hooks(tmp_path):
     """legoc-build regenerates (pre-commit reports the files it modified and
     fails, then passes), legoc-stale fails listing the stale module and
