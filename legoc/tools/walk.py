@@ -122,9 +122,8 @@ class _Ignored:
         if _under(absolute, root) and self.exclude.match_file(os.path.relpath(absolute, root).replace(os.sep, "/") + suffix):
             return True
         for directory, spec in self.gitignores.items():
-            if spec is not None and _under(absolute, directory):
-                if spec.match_file(os.path.relpath(absolute, directory).replace(os.sep, "/") + suffix):  # type: ignore[attr-defined]
-                    return True
+            if spec is not None and _under(absolute, directory) and spec.match_file(os.path.relpath(absolute, directory).replace(os.sep, "/") + suffix):  # type: ignore[attr-defined]
+                return True
         return False
 
 
