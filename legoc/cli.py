@@ -1,6 +1,8 @@
 """The `legoc` command line: one argparse parser, one subcommand per tool.
 
     legoc build FILE [-o OUT] [--check] [--diff]   compile (legoc/tools/build.py)
+    legoc build [DIR] [--check] [--diff]           the build table, [tool.legoc.build]
+                                                   (legoc/tools/buildrun.py)
     legoc FILE [-o OUT] [--check] [--diff]         the same: FILE is not a command
     legoc check PATH... [--format ...] [--output-file PATH] [--exit-zero] [-q]
                                                    lint specs (legoc/tools/check.py)
@@ -46,7 +48,7 @@ from .core.version import __version__
 
 # The commands, in the order `legoc --help` lists them, with their line there.
 COMMANDS = {
-    "build": "compile a spec to a standalone PyTorch module (short: `legoc FILE -o OUT`)",
+    "build": "compile a spec to a standalone PyTorch module (short: `legoc FILE -o OUT`), or every spec of [tool.legoc.build]",
     "check": "lint specs for CI: every error and lint warning, without torch",
     "summary": "print a model's layers, output shapes, parameters, mult-adds and memory",
     "graph": "draw a model as a Mermaid or Graphviz diagram",

@@ -423,7 +423,7 @@ def test_config_strict_fails_on_a_warning(tmp_path):
 @pytest.mark.parametrize(
     "config, message",
     [
-        ('[tool.legoc]\nselct = ["LG5"]\n', "[tool.legoc] has no setting `selct`; the settings are ignore, limits, per-file-ignores, select, strict"),
+        ('[tool.legoc]\nselct = ["LG5"]\n', "[tool.legoc] has no setting `selct`; the settings are build, exclude, extend-exclude, ignore, limits, per-file-ignores, select, strict"),
         ('[tool.legoc]\nignore = ["LG599"]\n', "[tool.legoc] ignore: `LG599` is not a legoc code or code prefix"),
         ('[tool.legoc]\nselect = ["E501"]\n', "[tool.legoc] select: `E501` is not a legoc code or code prefix"),
         ('[tool.legoc]\nignore = "LG510"\n', '[tool.legoc] ignore must be a list of codes such as "LG501"'),

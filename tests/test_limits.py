@@ -254,12 +254,15 @@ def test_state_dict_refuses_a_model_that_unrolls_too_far(tmp_path, monkeypatch, 
 
 
 @pytest.mark.parametrize("command", list(COMMANDS))
-def test_a_pyproject_that_is_not_toml_is_a_warning(command, tmp_path, monkeypatch, capsys):
+def test_a_pyproject_that_is_not_toml_is_an_error(command, tmp_path, monkeypatch, capsys):
+    """Issue 22: as ruff, a pyproject.toml that may configure legoc and is
+    not valid TOML is an error naming the file, for every command (it was a
+    warning, and the defaults were used)."""
     (tmp_path / "pyproject.toml").write_text("[tool.legoc\nselect = [\n")
     (tmp_path / "a.lego").write_text(HEAD + "    conv 8\n")
     monkeypatch.chdir(tmp_path)
     status, out, err = run_cli([*COMMANDS[command], "a.lego"], capsys)
-    assert status == 0
-    assert f"warning: {tmp_path / 'pyproject.toml'} is not valid TOML (" in err
-    assert "its [tool.legoc] settings are not used" in err
-    assert len(discover(tmp_path).warnings) == 1
+    assert status == 2 and out == ""
+    assert f"error: {tmp_path / 'pyproject.toml'}: not valid TOML (" in err
+    with pytest.raises(ConfigError, match="not valid TOML"):
+        discover(tmp_path)

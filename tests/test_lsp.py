@@ -240,3 +240,26 @@ def test_an_internal_error_is_shown_and_the_server_goes_on(monkeypatch):
     assert published[0].diagnostics == []
     assert [d.code for d in server.analyse(URI).diagnostics] == ["LG201"]
     assert published[1].diagnostics[0].code == "LG201"
+
+
+def test_an_invalid_pyproject_is_shown_once_per_folder(tmp_path, monkeypatch):
+    """Issue 22: an invalid [tool.legoc] is an error for every command; the
+    server shows it (naming the file and the key) and goes on with the
+    defaults."""
+    from pygls.uris import from_fs_path
+
+    from legoc.tools.lsp.server import create
+
+    (tmp_path / "pyproject.toml").write_text("[tool.legoc]\nstrikt = true\n")
+    server = create()
+    for _ in server.protocol.lsp_initialize(t.InitializeParams(capabilities=t.ClientCapabilities())):
+        pass
+    shown = []
+    monkeypatch.setattr(server, "window_show_message", shown.append)
+    monkeypatch.setattr(server, "text_document_publish_diagnostics", lambda params: None)
+    for name in ("a.lego", "b.lego"):
+        uri = from_fs_path(str(tmp_path / name))
+        server.workspace.put_text_document(t.TextDocumentItem(uri, "lego", 1, BROKEN))
+        assert [d.code for d in server.analyse(uri).diagnostics] == ["LG201"]
+    assert [m.message for m in shown] == [f"legoc: {tmp_path / 'pyproject.toml'}: [tool.legoc] has no setting `strikt`; the settings are build, exclude, extend-exclude, ignore, limits, per-file-ignores, select, strict; using the default settings"]
+    assert shown[0].type == t.MessageType.Error

@@ -147,15 +147,23 @@ def test_check_and_diff_need_an_output_file():
 def test_pre_commit_hooks_manifest():
     hooks = _hook_list((ROOT / ".pre-commit-hooks.yaml").read_text())
     by_id = {hook["id"]: hook for hook in hooks}
-    assert sorted(by_id) == ["legoc-check", "legoc-stale"]
+    assert sorted(by_id) == ["legoc-build", "legoc-check", "legoc-fmt", "legoc-stale"]
     for hook in hooks:
         assert {"id", "name", "entry", "language"} <= hook.keys()
         assert hook["language"] == "python"
-        assert re.search(hook["files"], "specs/model.lego") and not re.search(hook["files"], "model.py")
+        assert re.search(hook["files"], "specs/model.lego")
+    for lint in ("legoc-check", "legoc-fmt"):  # they take the specs changed
+        assert not re.search(by_id[lint]["files"], "model.py")
+        assert by_id[lint].get("pass_filenames", "true") == "true"
     assert by_id["legoc-check"]["entry"] == "legoc check"
-    assert by_id["legoc-check"].get("pass_filenames", "true") == "true"
-    assert by_id["legoc-stale"]["entry"] == "legoc"
-    assert by_id["legoc-stale"]["pass_filenames"] == "false"
+    # The build table's hooks build the whole table, whatever changed: a
+    # spec, a generated module edited by hand, the table itself.
+    for table in ("legoc-build", "legoc-stale"):
+        assert by_id[table]["pass_filenames"] == "false"
+        assert all(re.search(by_id[table]["files"], f) for f in ("models/model.py", "pyproject.toml", "sub/pyproject.toml"))
+        assert not re.search(by_id[table]["files"], "README.md")
+    assert by_id["legoc-build"]["entry"] == "legoc build --exit-non-zero-on-write"
+    assert by_id["legoc-stale"]["entry"] == "legoc build --check"
 
 
 def _hook_list(text: str) -> list[dict[str, str]]:

@@ -1,5 +1,6 @@
 """`legoc build FILE [-o OUT]`: compile a spec to one standalone PyTorch
-module; `legoc FILE ...` is its shorthand.
+module; `legoc FILE ...` is its shorthand. `legoc build [DIR]` builds the
+build table of [tool.legoc.build] (legoc/tools/buildtable.py).
 
     legoc build FILE [-o OUT]      FILE "-": standard input; OUT "-" or absent: stdout
     legoc build FILE -o OUT --check [--diff]
@@ -7,6 +8,17 @@ module; `legoc FILE ...` is its shorthand.
                                    when OUT is missing or differs from what FILE
                                    generates now
     legoc build FILE -o OUT --diff write nothing; print that diff, and exit 0
+
+    legoc build [DIR] [--check | --diff]
+                                   every pair of the build table of the
+                                   nearest pyproject.toml above DIR (default:
+                                   the current directory) whose spec lies
+                                   under DIR: regenerate the outputs that
+                                   differ from what their spec generates now
+                                   (an output already equal is not written,
+                                   so its mtime stays); --check writes
+                                   nothing and exits 1 listing every stale or
+                                   missing output, with its diff on stdout
 
 Diagnostics go to stderr. OUT is written only on success, with
 files.write_output (atomically; an error never creates, truncates or
@@ -16,6 +28,7 @@ changes it), and OUT that is FILE itself is refused (exit 2).
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 
@@ -28,10 +41,22 @@ DESCRIPTION = (
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The command's description, FILE and options, on its subparser."""
     parser.description = DESCRIPTION
-    parser.add_argument("file", metavar="FILE", help='the .lego spec; "-" reads standard input')
+    parser.add_argument(
+        "file",
+        metavar="FILE",
+        nargs="?",
+        help='the .lego spec; "-" reads standard input. A directory, or none: build the pairs of [tool.legoc.build] '
+        "(of the nearest pyproject.toml above it) whose spec lies under it",
+    )
     parser.add_argument("-o", "--output", metavar="OUT", default="-", help='where to write the module; "-" (the default) is standard output')
     parser.add_argument("--check", action="store_true", help="write nothing; exit 1 (with a diff) when OUT is missing or differs from what FILE generates now")
     parser.add_argument("--diff", action="store_true", help="write nothing; print the unified diff from OUT to what FILE generates now")
+    parser.add_argument(
+        "--exit-non-zero-on-write",
+        action="store_true",
+        help="build table: exit 1 when an output was written (as ruff's --exit-non-zero-on-fix; the legoc-build "
+        "pre-commit hook uses it, so that a new module, which pre-commit does not see as modified, fails the hook too)",
+    )
     from .config import add_config_option
     from .report import add_color_option
 
@@ -48,12 +73,20 @@ def run(args: argparse.Namespace) -> int:
         argparse.ArgumentError: --check or --diff without -o OUT (the
             command line prints it as a usage error).
     """
+    if args.file is None or (args.file != "-" and os.path.isdir(args.file)):
+        if args.output != "-":
+            raise argparse.ArgumentError(None, "-o OUT builds one FILE; the build table ([tool.legoc.build]) names its outputs")
+        from .buildrun import build_table
+
+        return build_table(args.file or ".", args.config, args.color, check=args.check, diff=args.diff, fail_on_write=args.exit_non_zero_on_write)
     from ..compiler import compile_source
-    from .files import write_output
+    from .files import stale_diff, write_output
     from .specfile import checked, refuses_input_as_output
 
     if (args.check or args.diff) and args.output == "-":
         raise argparse.ArgumentError(None, f"{'--check' if args.check else '--diff'} needs -o OUT, the generated file to compare with")
+    if args.exit_non_zero_on_write:
+        raise argparse.ArgumentError(None, "--exit-non-zero-on-write is for the build table (`legoc build [DIR]`)")
     if refuses_input_as_output(args.file, args.output, "legoc"):
         return 2
     def stage(text: str, name: str, limits):
@@ -86,35 +119,3 @@ def run(args: argparse.Namespace) -> int:
         print(f"legoc: error: cannot write {args.output}: {exc.strerror}", file=sys.stderr)
         return 2
     return 0
-
-
-def stale_diff(out_path: str, name: str, new_text: str) -> tuple[str, str] | None:
-    """None when `out_path` holds exactly the bytes legoc would write for
-    `new_text`; otherwise (why, unified diff from `out_path` to `new_text`),
-    `why` being "missing" or "stale: it differs from what NAME generates now".
-
-    Raises:
-        OSError: `out_path` exists but cannot be read (it is only read).
-    """
-    import difflib
-
-    try:
-        with open(out_path, "rb") as f:
-            old = f.read()
-    except FileNotFoundError:
-        old, why = None, "missing"
-    else:
-        if old == new_text.encode("utf-8"):
-            return None
-        why = f"stale: it differs from what {name} generates now"
-    old_lines = _lines((old or b"").decode("utf-8", errors="replace"))
-    lines = difflib.unified_diff(old_lines, _lines(new_text), out_path, f"{out_path} (regenerated from {name})", n=3)
-    # Like diff(1), mark a last line that has no newline.
-    return why, "".join(line if line.endswith("\n") else f"{line}\n\\ No newline at end of file\n" for line in lines)
-
-
-def _lines(text: str) -> list[str]:
-    """Lines with their ends, split at "\\n" only (unlike str.splitlines)."""
-    import io
-
-    return io.StringIO(text, newline="\n").readlines()

@@ -26,16 +26,16 @@ import os
 import stat
 import sys
 from dataclasses import dataclass, replace
-from pathlib import Path
 
 from ..core.version import __version__
 from ..core.codes import CODES
 from ..compiler import PRELUDE_NAME, analyze_partial, model_parameters, prelude_source, with_settings
-from .config import Config, ConfigError, add_config_option, discover, keep
+from .config import Config, ConfigError, add_config_option, discover_for, keep
 from .settings import add_set_option, settings_of
 from ..core.diagnostics import Diagnostic, SourceFile, Span
 from . import report
 from .files import read_stdin
+from .walk import NO_FILES, STDIN, lego_files
 from ..syntax.parser import parse_recovering
 from ..syntax.tree import Program
 from ..ir.nodes import ClassIR
@@ -92,56 +92,6 @@ def reported(diags, name: str, text: str, config: Config) -> list[Diagnostic]:
         if keep(d, config, sources):
             unique.setdefault((d.span.file, d.span.line, d.span.column, d.code, d.message), d)
     return sorted(unique.values(), key=lambda d: (d.span.line, d.span.column, d.code))
-
-
-STDIN = "-"
-"""The path that names standard input."""
-
-
-def lego_files(paths: list[str]) -> list[str]:
-    """The files to check, in a stable order: each path given (`-`, standard
-    input, as it is), and every `*.lego` under each directory given.
-
-    A directory search takes only regular files (so a FIFO named `x.lego`
-    cannot block the run) and the symbolic links it cannot follow (dangling
-    or looping; `read_spec` reports them); it does not descend into hidden
-    directories or through links to directories. A path given by name is
-    kept whatever it is, for `read_spec` to read or report. A file found
-    twice (also through a link) is checked once.
-
-    Raises:
-        FileNotFoundError: a path given by name does not exist (not even as
-            a dangling link).
-    """
-    files: list[str] = []
-    for raw in paths:
-        if raw == STDIN:
-            files.append(raw)
-        elif os.path.isdir(raw):
-            for root, dirs, names in os.walk(raw):
-                dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-                files += [p for p in (str(Path(root, n)) for n in sorted(names) if n.endswith(".lego")) if _searchable(p)]
-        elif os.path.lexists(raw):
-            files.append(str(Path(raw)))
-        else:
-            raise FileNotFoundError(raw)
-    seen: set[str] = set()
-    return [f for f in files if not (_identity(f) in seen or seen.add(_identity(f)))]  # type: ignore[func-returns-value]
-
-
-def _searchable(path: str) -> bool:
-    """Whether a directory search checks `path`: a regular file, or a link
-    that cannot be followed (reported as such), but no FIFO or device."""
-    try:
-        return stat.S_ISREG(os.stat(path).st_mode)
-    except OSError:
-        return True
-
-
-def _identity(path: str) -> str:
-    """What makes two paths one file for `lego_files` (its real path; never
-    raises, even for a link loop)."""
-    return path if path == STDIN else os.path.realpath(path)
 
 
 def read_spec(path: str) -> str | Diagnostic:
@@ -262,17 +212,19 @@ def run(args: argparse.Namespace) -> int:
     if args.stdin_filename is not None and STDIN not in args.paths:
         raise argparse.ArgumentError(None, "--stdin-filename names standard input; give - among the paths to check it")
     try:
-        config = discover(Path.cwd(), Path(args.config) if args.config else None)
+        config = discover_for(args.paths, args.config, args.stdin_filename)
         for warning in config.warnings:
             print(f"legoc check: warning: {warning}", file=sys.stderr)
         config = _with_options(config, args)
-        files = lego_files(args.paths)
+        files = lego_files(args.paths, config)
     except ConfigError as exc:
         print(f"legoc check: error: {exc}", file=sys.stderr)
         return 2
     except FileNotFoundError as exc:
         print(f"legoc check: error: {exc.args[0]}: no such file or directory", file=sys.stderr)
         return 2
+    if not files:  # as ruff: a warning, and exit 0
+        print(f"legoc check: warning: {NO_FILES}", file=sys.stderr)
     if not _to_stdout(args):
         from .specfile import refuses_input_as_output
 

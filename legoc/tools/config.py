@@ -9,8 +9,20 @@
     "legacy/*.lego" = ["LG501"]
     [tool.legoc.limits]         # resource limits (limits.py)
     max-nesting = 200
+    exclude = ["build", "dist"]  # gitignore-style patterns skipped when walking
+    extend-exclude = ["legacy/"] # directories (walk.py); exclude replaces the default
+    [tool.legoc.build]          # spec -> generated module pairs (buildtable.py)
+    "specs/*.lego" = "models/{stem}.py"
 
 Only warnings (lint rules) can be switched off; errors always stand.
+
+Discovery (`discover_for`), as black and ruff find their settings: from
+the paths a command is given (their common directory; the current
+directory for standard input), the nearest pyproject.toml with a
+[tool.legoc] table, up to the repository root (the first directory with
+a .git) or the filesystem root. A pyproject.toml on the way that is not
+valid TOML (and may configure legoc) or whose [tool.legoc] is not valid is
+an error naming the file and the setting, for every command.
 """
 
 from __future__ import annotations
@@ -18,7 +30,7 @@ from __future__ import annotations
 import os
 import re
 import sys
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..core.codes import CODES, OPT_IN
@@ -43,6 +55,14 @@ def _toml():
     return tomllib
 
 
+DEFAULT_EXCLUDE = ("build", "dist", "node_modules", "venv", "site-packages", "__pypackages__", "_build", "buck-out")
+"""Directories that a directory walk skips unless `exclude` says otherwise
+(ruff's list, less the hidden directories, which are always skipped)."""
+
+KNOWN = ("select", "ignore", "per-file-ignores", "strict", "limits", "exclude", "extend-exclude", "build")
+"""The settings of [tool.legoc]."""
+
+
 class ConfigError(Exception):
     """The configuration is not valid (an unknown code, a wrong type)."""
 
@@ -57,6 +77,10 @@ class Config:
     per_file_ignores: tuple[tuple[str, tuple[str, ...]], ...] = ()
     strict: bool = False
     limits: Limits = DEFAULT
+    exclude: tuple[str, ...] = DEFAULT_EXCLUDE
+    extend_exclude: tuple[str, ...] = ()
+    build: tuple[tuple[str, str], ...] = ()
+    """[tool.legoc.build]: (spec path or glob, output pattern), as written."""
     root: Path = field(default_factory=Path.cwd)
     source: Path | None = None
     warnings: tuple[str, ...] = ()
@@ -117,55 +141,82 @@ def add_config_option(parser) -> None:
         "--config",
         metavar="PYPROJECT",
         help="the pyproject.toml to read [tool.legoc] (lint rules, limits) from "
-        "(default: the nearest one with a [tool.legoc] table, from the current directory up)",
+        "(default: the nearest one with a [tool.legoc] table, from the paths given up to the repository root)",
     )
 
 
 def find_pyproject(start: Path) -> Path | None:
     """The nearest pyproject.toml with a [tool.legoc] table, from `start` up
-    (one that cannot be read as TOML is skipped: `discover` says so)."""
-    return _search(start, [])
+    to the repository root (a directory with a .git) or the filesystem root.
 
-
-def _search(start: Path, skipped: list[str]) -> Path | None:
+    Raises:
+        ConfigError: a pyproject.toml on the way cannot be read, is not
+            UTF-8, or is not valid TOML (and may configure legoc).
+    """
     for directory in [start, *start.parents]:
         candidate = directory / "pyproject.toml"
         if candidate.is_file():
             try:
                 text = candidate.read_text(encoding="utf-8")
             except OSError as exc:
-                skipped.append(f"{candidate} cannot be read ({exc.strerror}); its [tool.legoc] settings are not used")
-                continue
+                raise ConfigError(f"{candidate}: cannot be read ({exc.strerror})") from None
             except UnicodeDecodeError as exc:
-                skipped.append(f"{candidate} is not UTF-8 text (byte {exc.start}); its [tool.legoc] settings are not used")
-                continue
-            if not _MAY_CONFIGURE.search(text):
-                continue
-            tomllib = _toml()
-            try:
-                data = tomllib.loads(text)
-            except tomllib.TOMLDecodeError as exc:
-                skipped.append(f"{candidate} is not valid TOML ({exc}); its [tool.legoc] settings are not used")
-                continue
-            if "legoc" in data.get("tool", {}):
-                return candidate
+                raise ConfigError(f"{candidate}: not UTF-8 text (byte {exc.start})") from None
+            if _MAY_CONFIGURE.search(text):
+                tomllib = _toml()
+                try:
+                    data = tomllib.loads(text)
+                except tomllib.TOMLDecodeError as exc:
+                    raise ConfigError(f"{candidate}: not valid TOML ({exc})") from None
+                if "legoc" in data.get("tool", {}):
+                    return candidate
+        if (directory / ".git").exists():  # the repository root: no further
+            return None
     return None
+
+
+def common_directory(paths: list[str], stdin_filename: str | None = None) -> Path:
+    """Where discovery starts for a command given `paths` (black's project
+    root search): the deepest directory holding all of them (a directory
+    given is its own start; a file, its directory), absolute. Standard
+    input ("-") counts as `stdin_filename` where given, else as the current
+    directory; no paths: the current directory."""
+    starts = []
+    for raw in paths:
+        if raw == "-":
+            raw = stdin_filename if stdin_filename else "."
+        path = Path(os.path.abspath(raw))
+        starts.append(path if path.is_dir() or raw in (".", "") else path.parent)
+    if not starts:
+        return Path.cwd()
+    return Path(os.path.commonpath([str(p) for p in starts]))
 
 
 def discover(start: Path, path: Path | None = None) -> Config:
     """The settings a command runs with: those of `path` (`--config`) or
     else of the nearest pyproject.toml with a [tool.legoc] table above
-    `start`, with `warnings` for each pyproject.toml skipped on the way
-    because it is not valid TOML (or not readable) and each limit lowered.
+    `start` (`find_pyproject`), with `warnings` for each limit lowered.
 
     Raises:
-        ConfigError: the file chosen cannot be read or its table is not valid.
+        ConfigError: a pyproject.toml found cannot be read or is not valid
+            TOML, or the chosen file's [tool.legoc] table is not valid.
     """
-    skipped: list[str] = []
     if path is None:
-        path = _search(start, skipped)
-    config = load(path)
-    return replace(config, warnings=tuple(skipped) + config.warnings) if skipped else config
+        path = find_pyproject(start)
+    return load(path)
+
+
+def discover_for(paths: list[str], config_path: str | None = None, stdin_filename: str | None = None) -> Config:
+    """`discover` for a command given `paths` (files, directories, "-"):
+    from their common directory (`common_directory`), or `config_path`
+    (`--config`) where given.
+
+    Raises:
+        ConfigError: as `discover`.
+    """
+    if config_path is not None:
+        return load(Path(config_path))
+    return discover(common_directory(paths, stdin_filename))
 
 
 def load(path: Path | None) -> Config:
@@ -184,10 +235,9 @@ def load(path: Path | None) -> Config:
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise ConfigError(f"{path}: {exc}") from None
     table = data.get("tool", {}).get("legoc", {})
-    known = {"select", "ignore", "per-file-ignores", "strict", "limits"}
     for key in table:
-        if key not in known:
-            raise ConfigError(f"{path}: [tool.legoc] has no setting `{key}`; the settings are {', '.join(sorted(known))}")
+        if key not in KNOWN:
+            raise ConfigError(f"{path}: [tool.legoc] has no setting `{key}`; the settings are {', '.join(sorted(KNOWN))}")
     strict = table.get("strict", False)
     if not isinstance(strict, bool):
         raise ConfigError(f"{path}: [tool.legoc] strict must be true or false")
@@ -202,6 +252,9 @@ def load(path: Path | None) -> Config:
         per_file_ignores=tuple((pattern, _codes(codes, path, f"per-file-ignores {pattern!r}")) for pattern, codes in per_file.items()),
         strict=strict,
         limits=limits,
+        exclude=_patterns(table.get("exclude", list(DEFAULT_EXCLUDE)), path, "exclude"),
+        extend_exclude=_patterns(table.get("extend-exclude", []), path, "extend-exclude"),
+        build=_build_table(table.get("build", {}), path),
         root=path.parent,
         source=path,
         warnings=tuple(f"{path}: [tool.legoc.limits] {note}" for note in lowered),
@@ -230,3 +283,18 @@ def _codes(value, path: Path, where: str) -> tuple[str, ...]:
         if not any(known.startswith(code) for known in CODES) or not code.startswith("LG"):
             raise ConfigError(f"{path}: [tool.legoc] {where}: `{code}` is not a legoc code or code prefix")
     return tuple(value)
+
+
+def _patterns(value, path: Path, where: str) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ConfigError(f"{path}: [tool.legoc] {where} must be a list of gitignore-style patterns such as \"legacy/\"")
+    return tuple(value)
+
+
+def _build_table(value, path: Path) -> tuple[tuple[str, str], ...]:
+    if not isinstance(value, dict):
+        raise ConfigError(f"{path}: [tool.legoc.build] must map spec paths or globs to output paths")
+    for spec, output in value.items():
+        if not isinstance(output, str) or not output:
+            raise ConfigError(f"{path}: [tool.legoc.build] {spec!r} must map to an output path (a string) such as \"models/{{stem}}.py\"")
+    return tuple(value.items())

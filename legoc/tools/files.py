@@ -2,7 +2,7 @@
 
 Every command that writes `-o OUT` (`legoc FILE`, `legoc graph`) writes it
 with `write_output`, and refuses an OUT that is its input file
-(`is_input`). What is guaranteed (docs/reliability.md, Output safety):
+(`is_input`); `legoc build --check` compares with `stale_diff`. What is guaranteed (docs/reliability.md, Output safety):
 
 - OUT that is missing or a regular file is replaced atomically: the bytes
   go to a temporary file beside it, which gets OUT's permissions and is
@@ -105,3 +105,35 @@ def _write_in_place(path: str, data: bytes) -> None:
     fd = os.open(path, os.O_WRONLY)
     with os.fdopen(fd, "wb") as f:
         f.write(data)
+
+
+def stale_diff(out_path: str, name: str, new_text: str) -> tuple[str, str] | None:
+    """None when `out_path` holds exactly the bytes legoc would write for
+    `new_text`; otherwise (why, unified diff from `out_path` to `new_text`),
+    `why` being "missing" or "stale: it differs from what NAME generates now".
+
+    Raises:
+        OSError: `out_path` exists but cannot be read (it is only read).
+    """
+    import difflib
+
+    try:
+        with open(out_path, "rb") as f:
+            old = f.read()
+    except FileNotFoundError:
+        old, why = None, "missing"
+    else:
+        if old == new_text.encode("utf-8"):
+            return None
+        why = f"stale: it differs from what {name} generates now"
+    old_lines = _lines((old or b"").decode("utf-8", errors="replace"))
+    lines = difflib.unified_diff(old_lines, _lines(new_text), out_path, f"{out_path} (regenerated from {name})", n=3)
+    # Like diff(1), mark a last line that has no newline.
+    return why, "".join(line if line.endswith("\n") else f"{line}\n\\ No newline at end of file\n" for line in lines)
+
+
+def _lines(text: str) -> list[str]:
+    """Lines with their ends, split at "\\n" only (unlike str.splitlines)."""
+    import io
+
+    return io.StringIO(text, newline="\n").readlines()

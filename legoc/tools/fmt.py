@@ -4,7 +4,7 @@
               [--color auto|always|never] PATH...
 
 Directories are searched for `*.lego` as `legoc check` searches them
-(check.lego_files); `-` reads a spec from standard input and writes the
+(walk.lego_files: excludes and .gitignore); `-` reads a spec from standard input and writes the
 formatted spec to standard output. The layout is legoc/tools/formatter.py's
 (docs/fmt.md). A file is rewritten only when its layout
 changes, atomically (files.write_output); with `--check` or `--diff`
@@ -26,11 +26,11 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 
 from . import report
-from .check import STDIN, lego_files, read_spec
-from .config import ConfigError, add_config_option, discover
+from .check import read_spec
+from .config import ConfigError, add_config_option, discover_for
+from .walk import STDIN, lego_files
 from .files import read_stdin, write_output
 
 DESCRIPTION = (
@@ -75,8 +75,8 @@ def run(args: argparse.Namespace) -> int:
     if args.stdin_filename is not None and STDIN not in args.paths:
         raise argparse.ArgumentError(None, "--stdin-filename names standard input; give - among the paths to format it")
     try:
-        config = discover(Path.cwd(), Path(args.config) if args.config else None)
-        files = lego_files(args.paths)
+        config = discover_for(args.paths, args.config, args.stdin_filename)
+        files = lego_files(args.paths, config)
     except ConfigError as exc:
         print(f"legoc fmt: error: {exc}", file=sys.stderr)
         return 2

@@ -12,7 +12,6 @@ legoc/tools/check.py.)
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
 from ..core.diagnostics import Diagnostic, SourceFile, SpecError, render
@@ -55,33 +54,30 @@ def _read(path: str) -> str:
         return f.read()
 
 
-def load_config(path: str | None, prog: str) -> Config | int:
+def load_config(path: str | None, prog: str, file: str = "-") -> Config | int:
     """The settings under `[tool.legoc]` (lint rules, resource limits) that
-    a command runs with, after printing their warnings (a limit lowered, a
-    pyproject.toml skipped on the way).
+    a command runs with, after printing their warnings (a limit lowered).
 
     Args:
         path: `--config PYPROJECT`; None reads the nearest pyproject.toml
-            with a [tool.legoc] table from the current directory up, and
-            falls back to the defaults, with a warning, when that table is
-            not valid.
-        prog: the command's name, for the message when `path` cannot be
-            used.
+            with a [tool.legoc] table from `file`'s directory up to the
+            repository root (config.discover_for).
+        prog: the command's name, for the message when the settings cannot
+            be used.
+        file: the spec the command runs on ("-": standard input, whose
+            settings are found from the current directory).
 
     Returns:
-        The settings, or 2 after printing why the file given as `path`
-        cannot be read or is not valid.
+        The settings, or 2 after printing why a pyproject.toml cannot be
+        read or is not valid (naming the file, and the setting).
     """
-    from .config import Config, ConfigError, discover
+    from .config import ConfigError, discover_for
 
     try:
-        config = discover(Path.cwd(), Path(path) if path is not None else None)
-    except ConfigError as exc:
-        if path is not None:  # asked for by name: a usage error, as in `legoc check`
-            print(f"{prog}: error: {exc}", file=sys.stderr)
-            return 2
-        print(f"legoc: warning: {exc}; using the default settings", file=sys.stderr)
-        return Config()
+        config = discover_for([file], path)
+    except ConfigError as exc:  # the same for every command: a usage error, as in `legoc check`
+        print(f"{prog}: error: {exc}", file=sys.stderr)
+        return 2
     for warning in config.warnings:
         print(f"legoc: warning: {warning}", file=sys.stderr)
     return config
@@ -138,7 +134,7 @@ def checked(file: str, config_path: str | None, color_option: str, prog: str, st
     spec = read_spec_file(file)
     if isinstance(spec, int):
         return spec
-    config = load_config(config_path, prog)
+    config = load_config(config_path, prog, file)
     if isinstance(config, int):
         return config
     color = color_enabled(color_option, sys.stderr)

@@ -151,7 +151,9 @@ class LegocServer(LanguageServer):
         server's working directory, the workspace, as `legoc check` run
         there names it, for `per-file-ignores`) and the `[tool.legoc]`
         settings of the nearest pyproject.toml above it, as `legoc check`
-        finds them (the defaults where there is none or it is not valid)."""
+        finds them (the defaults where there is none; where it is not
+        valid, the defaults and an error message naming the file, shown once
+        per folder, as every command refuses it)."""
         from ..config import Config, ConfigError, discover
 
         path = to_fs_path(uri)
@@ -162,8 +164,9 @@ class LegocServer(LanguageServer):
         if config is None:
             try:
                 config = discover(Path(folder))
-            except (ConfigError, OSError):
+            except (ConfigError, OSError) as exc:
                 config = Config()
+                self.window_show_message(t.ShowMessageParams(t.MessageType.Error, f"legoc: {exc}; using the default settings"))
             self.configs[folder] = config
         rel = os.path.relpath(path)
         return (path if rel.startswith("..") else rel), config
