@@ -148,6 +148,33 @@ def _lex(text: str) -> tuple[list[Token | Gap], set[tuple[int, int]]]:
     return items, unary
 
 
+
+class _Brackets:
+    """The brackets open at a token, counted as the layout postlexer counts
+    them (syntax/indentation.py's `Layout`, whose hot loop keeps its own
+    copy): `(` and `[`, and a group's `<`, while a `<` or `>` in an `if`'s
+    test (up to its `:` or `else` at the same depth) compares and opens
+    nothing. `open` holds each open bracket, `"("` or `"<"`, with the tag
+    its `step` was given (the output line it opened on)."""
+
+    def __init__(self) -> None:
+        self.open: list[tuple[str, int]] = []
+        self.test: int | None = None  # in an `if`'s test: the depth at the `if`
+
+    def step(self, kind: str, tag: int = 0) -> None:
+        """Account for a token of type `kind`."""
+        if kind == "_IF":
+            self.test = len(self.open)
+        elif self.test is not None and kind in ("COLON", "_ELSE") and len(self.open) == self.test:
+            self.test = None
+        elif self.test is not None and kind in ("LESSTHAN", "MORETHAN"):
+            pass
+        elif kind in _OPEN or kind == "LESSTHAN":
+            self.open.append(("<" if kind == "LESSTHAN" else "(", tag))
+        elif (kind in _CLOSE or kind == "MORETHAN") and self.open:
+            self.open.pop()
+
+
 def _logical_lines(items: list[Token | Gap]) -> tuple[Gap | None, list[tuple[Logical, Gap | None]]]:
     """The leading gap, and each logical line with the gap that ends it,
     splitting where the layout postlexer sees a line break outside brackets."""
@@ -157,27 +184,16 @@ def _logical_lines(items: list[Token | Gap]) -> tuple[Gap | None, list[tuple[Log
         lead, rest = items[0], items[1:]
     lines: list[tuple[Logical, Gap | None]] = []
     current = Logical()
-    brackets: list[str] = []
-    test = None
+    brackets = _Brackets()
     for item in rest:
         if isinstance(item, Gap):
-            if brackets:
+            if brackets.open:
                 current.items.append(item)
                 continue
             lines.append((current, item))
             current = Logical()
             continue
-        kind = item.type
-        if kind == "_IF":
-            test = len(brackets)
-        elif test is not None and kind in ("COLON", "_ELSE") and len(brackets) == test:
-            test = None
-        elif test is not None and kind in ("LESSTHAN", "MORETHAN"):
-            pass
-        elif kind in _OPEN or kind == "LESSTHAN":
-            brackets.append("<" if kind == "LESSTHAN" else "(")
-        elif (kind in _CLOSE or kind == "MORETHAN") and brackets:
-            brackets.pop()
+        brackets.step(item.type)
         current.items.append(item)
     if current.items:
         lines.append((current, None))
@@ -232,8 +248,7 @@ class _Writer:
         tokens = [item for item in logical.items if isinstance(item, Token)]
         assign = _assignment(tokens)
         header = bool(tokens) and tokens[0].type in ("PUBLIC", "BLOCK", "MODEL")
-        brackets: list[tuple[str, int]] = []  # open brackets: kind, the output line that opened it
-        test = None
+        brackets = _Brackets()  # each open bracket with the output line that opened it
         text = ""
         prev: Token | None = None
         line_no = 0
@@ -254,7 +269,7 @@ class _Writer:
         for item in logical.items:
             if isinstance(item, Gap):
                 finish(item.trailing)
-                inner = indent + INDENT * len({n for _, n in brackets})
+                inner = indent + INDENT * len({n for _, n in brackets.open})
                 blank = 0
                 for line in item.lines:
                     if line is None:
@@ -273,32 +288,23 @@ class _Writer:
                 continue
             tok = item
             kind = tok.type
-            closing = kind in _CLOSE or (kind == "MORETHAN" and brackets and brackets[-1][0] == "<" and test is None)
+            closing = kind in _CLOSE or (kind == "MORETHAN" and brackets.open and brackets.open[-1][0] == "<" and brackets.test is None)
             if prev is None:
                 # A closing bracket goes back to the line that opened it,
                 # past the brackets that line opened too (`> >`).
-                shut = brackets[-1][1] if closing else None
-                open_lines = {n for _, n in brackets if n != shut}
+                shut = brackets.open[-1][1] if closing else None
+                open_lines = {n for _, n in brackets.open if n != shut}
                 here = indent + INDENT * len(open_lines)
                 if kind == "VBAR" and open_lines:
                     here -= 2
                 text = " " * here
             else:
                 text += self.space(prev, tok, assign, header)
-            if kind == "_ARROW" and not brackets:
+            if kind == "_ARROW" and not brackets.open:
                 arrows.append((len(text), tok, prev))
             text += str(tok)
             written.append(tok)
-            if kind == "_IF":
-                test = len(brackets)
-            elif test is not None and kind in ("COLON", "_ELSE") and len(brackets) == test:
-                test = None
-            elif test is not None and kind in ("LESSTHAN", "MORETHAN"):
-                pass
-            elif kind in _OPEN or kind == "LESSTHAN":
-                brackets.append(("<" if kind == "LESSTHAN" else "(", line_no))
-            elif (kind in _CLOSE or kind == "MORETHAN") and brackets:
-                brackets.pop()
+            brackets.step(kind, line_no)
             prev = tok
         finish(trailing)
         if line_no == 0 and arrows and not (as_written or _pragma(trailing) == "skip"):
