@@ -95,3 +95,11 @@ def test_every_grammar_rule_has_a_conversion():
         if not rule.origin.name.startswith("_") and (rule.alias or not rule.options.expand1)
     }
     assert nodes == set(ToSyntax("t.lego", [], None).rules)
+
+
+def test_expected_words_never_show_a_terminals_internal_name():
+    # `_IF`, the terminal of `if`, was shown as "expected `)` or `_if`".
+    with pytest.raises(SpecError) as info:
+        parse("model M(a=1):\n    input [3, 8, 8]\n    if not (a <= 2 and a > 0): relu\n", "m.lego")
+    message = info.value.diagnostics[0].message
+    assert message == "unexpected `<=`; expected `)` or `if`", message

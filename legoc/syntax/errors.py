@@ -119,7 +119,7 @@ def _syntax_error(exc: UnexpectedInput, file: str) -> SpecError:
     if expected & {"INT", "NAME"} == {"INT", "NAME"}:  # anywhere a value may start
         words.add("a value")
         expected -= _VALUE_START | {"LESSTHAN"}
-    words |= {_TERMINAL_WORDS.get(t, f"`{t.lower()}`") for t in expected}
+    words |= {_TERMINAL_WORDS.get(t, f"`{t.lower().lstrip('_')}`") for t in expected}
     width = 1
     if tok.type in _FOUND_WORDS:
         found = _FOUND_WORDS[tok.type]
