@@ -52,6 +52,16 @@ EXAMPLES = ROOT / "examples"
 REFERENCE = Path(__file__).resolve().parent / "reference" / "architectures.md"
 
 
+def write_files(directory: Path, files: dict[str, str]) -> Path:
+    """Write `files` (relative path -> text) under `directory`, making the
+    folders they need; returns `directory`."""
+    for name, text in files.items():
+        path = directory / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    return directory
+
+
 def example_names() -> list[str]:
     return sorted(p.stem for p in EXAMPLES.glob("*.lego"))
 

@@ -22,6 +22,7 @@ import jsonschema
 import pytest
 
 from conftest import EXAMPLES, ROOT
+from conftest import write_files as write
 
 CORPUS = ROOT / "tests" / "corpus"
 JSON_SCHEMA = json.loads((ROOT / "docs" / "diagnostics.schema.json").read_text())
@@ -50,14 +51,6 @@ def legoc_check(*args: str, cwd: Path | None = None, env: dict | None = None, st
         env=environment,
         timeout=120,  # a run that blocks (on a FIFO, say) fails instead of hanging the suite
     )
-
-
-def write(directory: Path, files: dict[str, str]) -> Path:
-    for name, text in files.items():
-        path = directory / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text)
-    return directory
 
 
 def pinned(path: Path) -> list[tuple[str, int, int]]:

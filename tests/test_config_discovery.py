@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from conftest import write_files as write
 from legoc import cli
 from legoc.tools.config import ConfigError, common_directory, discover_for, find_pyproject
 
@@ -26,14 +27,6 @@ COMMANDS = {
     "state-dict": ["state-dict"],
     "fmt": ["fmt", "--check"],
 }
-
-
-def write(directory: Path, files: dict[str, str]) -> Path:
-    for name, text in files.items():
-        path = directory / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text)
-    return directory
 
 
 def run_cli(argv: list[str], capsys) -> tuple[int, str, str]:
